@@ -1,0 +1,232 @@
+"""Pure numpy/scipy implicit ALS: the reference backend.
+
+Each sweep solves, for every row ``u`` of the side being updated (users, then items),
+
+    (Yᵀ Y + Yᵀ (C_u - I) Y + λ I) x_u = Yᵀ C_u p_u
+
+where ``Y`` is the fixed other side. Rows are grouped by their number of interactions
+into padded blocks of at most ``_BLOCK_ENTRIES`` entries, so the fixed factors of a block
+are gathered once per sweep and then stay in cache for all conjugate-gradient steps;
+every step is a pair of batched matrix products over the block. This is what makes a
+pure-numpy ALS a small constant factor from a compiled one: the naive version (gather
+the factors of every nonzero for every step) is memory-bound and about 10x slower.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
+
+import numpy as np
+import numpy.typing as npt
+
+from alsrec.exceptions import DataError
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
+
+    from alsrec.backends._protocol import ProgressCallback
+    from alsrec.params import ALSParams
+    from alsrec.types import FactorMatrix
+
+__all__ = ["NumpyBackend"]
+
+_BLOCK_ENTRIES = 16384
+"""Padded (row, interaction) entries per block: small enough that a block's gathered
+factors (entries x factors x 4 bytes) stay in the CPU cache across CG steps."""
+
+_CHOLESKY_BLOCK_ROWS = 512
+"""Rows per block for the exact solver, which holds one f x f matrix per row."""
+
+_SMALL_WIDTH = 4
+"""Blocks this narrow use einsum, which beats per-row BLAS calls there (measured)."""
+
+
+def _bucket_widths(max_len: int) -> npt.NDArray[np.int64]:
+    """Padded widths 1, 2, 3, 4, 5, 6, 8, 10, 12, 16, ...: at most a third is padding."""
+    widths = [1, 2, 3]
+    while widths[-1] < max_len:
+        w = widths[-1]
+        step = 1 << max(0, int(w).bit_length() - 3)
+        widths.append(w + step)
+    return np.asarray(widths, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class _Block:
+    rows: npt.NDArray[np.int64]  # (B,) rows of the side being solved
+    cols: npt.NDArray[np.int32]  # (B, L) indices into the fixed side, 0 where padded
+    conf: npt.NDArray[np.float32]  # (B, L) confidence c, 0 where padded
+    extra: npt.NDArray[np.float32]  # (B, L) c - 1, 0 where padded
+
+
+def _blocks(matrix: sp.csr_matrix, max_rows: int | None = None) -> list[_Block]:
+    """Group the non-empty rows of ``matrix`` into padded blocks."""
+    indptr = np.asarray(matrix.indptr, dtype=np.int64)
+    indices = np.asarray(matrix.indices, dtype=np.int32)
+    data = np.asarray(matrix.data, dtype=np.float32)
+    lengths = np.diff(indptr)
+    if lengths.size == 0 or int(lengths.max()) == 0:
+        return []
+    widths = _bucket_widths(int(lengths.max()))
+    bucket_of = np.searchsorted(widths, lengths)  # first width >= length
+    out: list[_Block] = []
+    nonempty = lengths > 0
+    for b in np.unique(bucket_of[nonempty]):
+        width = int(widths[b])
+        rows = np.flatnonzero(nonempty & (bucket_of == b)).astype(np.int64)
+        per_block = max(1, _BLOCK_ENTRIES // width)
+        if max_rows is not None:
+            per_block = min(per_block, max_rows)
+        for start in range(0, rows.size, per_block):
+            r = rows[start : start + per_block]
+            offsets = np.arange(width, dtype=np.int64)
+            pos = indptr[r][:, None] + offsets[None, :]
+            valid = offsets[None, :] < lengths[r][:, None]
+            pos = np.where(valid, pos, 0)
+            cols = np.where(valid, indices[pos], 0).astype(np.int32)
+            conf = np.where(valid, data[pos], 0).astype(np.float32)
+            extra = np.where(valid, conf - 1, 0).astype(np.float32)
+            out.append(_Block(r, cols, conf, extra))
+    return out
+
+
+def _forward(gathered: FactorMatrix, vectors: FactorMatrix) -> FactorMatrix:
+    """``q[b, l] = gathered[b, l, :] . vectors[b, :]``."""
+    if gathered.shape[1] <= _SMALL_WIDTH:
+        return cast("FactorMatrix", np.einsum("blf,bf->bl", gathered, vectors))
+    return cast("FactorMatrix", np.matmul(gathered, vectors[:, :, None])[:, :, 0])
+
+
+def _backward(weights: FactorMatrix, gathered: FactorMatrix) -> FactorMatrix:
+    """``out[b, :] = sum_l weights[b, l] * gathered[b, l, :]``."""
+    if gathered.shape[1] <= _SMALL_WIDTH:
+        return cast("FactorMatrix", np.einsum("bl,blf->bf", weights, gathered))
+    return cast("FactorMatrix", np.matmul(weights[:, None, :], gathered)[:, 0, :])
+
+
+def _safe_divide(num: FactorMatrix, den: FactorMatrix) -> FactorMatrix:
+    out = np.zeros_like(num)
+    np.divide(num, den, out=out, where=den > 0)
+    return out
+
+
+def _solve_cg(
+    target: FactorMatrix,
+    fixed: FactorMatrix,
+    blocks: list[_Block],
+    regularization: float,
+    steps: int,
+) -> None:
+    """Update ``target`` in place by ``steps`` CG steps per row, warm-started."""
+    gram = fixed.T @ fixed
+    gram[np.diag_indices_from(gram)] += np.float32(regularization)
+    for block in blocks:
+        gathered = fixed[block.cols]  # (B, L, f)
+        x = target[block.rows]
+        # r = b - A x with b = Yᵀ c and A x = x G + Yᵀ ((c - 1) * (Y x))
+        q = _forward(gathered, x)
+        q *= block.extra
+        np.subtract(block.conf, q, out=q)
+        r = _backward(q, gathered) - x @ gram
+        p = r.copy()
+        rs = np.einsum("bf,bf->b", r, r)
+        for _ in range(steps):
+            q = _forward(gathered, p)
+            q *= block.extra
+            ap = _backward(q, gathered)
+            ap += p @ gram
+            step = _safe_divide(rs, np.einsum("bf,bf->b", p, ap))
+            x += step[:, None] * p
+            r -= step[:, None] * ap
+            rs_new = np.einsum("bf,bf->b", r, r)
+            p *= _safe_divide(rs_new, rs)[:, None]
+            p += r
+            rs = rs_new
+        target[block.rows] = x
+
+
+def _solve_exact(
+    target: FactorMatrix,
+    fixed: FactorMatrix,
+    blocks: list[_Block],
+    regularization: float,
+) -> None:
+    """Overwrite ``target`` rows with the exact least-squares solution."""
+    gram = (fixed.T @ fixed).astype(np.float64)
+    gram[np.diag_indices_from(gram)] += regularization
+    for block in blocks:
+        gathered = fixed[block.cols].astype(np.float64)  # (B, L, f)
+        weighted = gathered * block.extra[:, :, None]
+        lhs = np.matmul(gathered.transpose(0, 2, 1), weighted) + gram
+        rhs = np.matmul(block.conf[:, None, :].astype(np.float64), gathered)[:, 0, :]
+        target[block.rows] = np.linalg.solve(lhs, rhs[:, :, None])[:, :, 0]
+
+
+def _init_factors(rng: np.random.Generator, rows: int, factors: int) -> FactorMatrix:
+    out = rng.standard_normal((rows, factors), dtype=np.float32)
+    out *= np.float32(0.01)
+    return out
+
+
+class NumpyBackend:
+    """Implicit ALS in pure numpy/scipy: the reference every other backend is tested against.
+
+    Deterministic for an int ``random_state``. Uses conjugate gradient (``solver="cg"``,
+    ``cg_steps`` steps per row and sweep, warm-started) or an exact solve per row
+    (``solver="cholesky"``). Rows without interactions get zero factors.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> from alsrec import ALSParams
+    >>> from alsrec.backends import NumpyBackend
+    >>> conf = sp.csr_matrix(np.array([[2, 0, 2], [0, 2, 0]], dtype=np.float32))
+    >>> users, items = NumpyBackend().fit(conf, ALSParams(factors=4, random_state=0))
+    >>> users.shape, items.shape, users.dtype
+    ((2, 4), (3, 4), dtype('float32'))
+    """
+
+    @property
+    def name(self) -> str:
+        return "numpy"
+
+    @property
+    def deterministic(self) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return "NumpyBackend()"
+
+    def fit(
+        self,
+        confidence: sp.csr_matrix,
+        params: ALSParams,
+        *,
+        callback: ProgressCallback | None = None,
+    ) -> tuple[FactorMatrix, FactorMatrix]:
+        """Train on a confidence matrix; see :class:`~alsrec.backends.Backend`."""
+        matrix = confidence.tocsr()
+        if matrix.nnz and not np.all(np.isfinite(matrix.data)):
+            raise DataError("The confidence matrix contains NaN or inf values.")
+        n_users, n_items = matrix.shape
+        rng = np.random.default_rng(params.random_state)
+        users = _init_factors(rng, n_users, params.factors)
+        items = _init_factors(rng, n_items, params.factors)
+        exact = params.solver == "cholesky"
+        cap = _CHOLESKY_BLOCK_ROWS if exact else None
+        user_blocks = _blocks(matrix, cap)
+        item_blocks = _blocks(matrix.T.tocsr(), cap)
+        # Rows with no interactions solve (YᵀY + λI) x = 0, i.e. x = 0.
+        users[np.diff(matrix.indptr) == 0] = 0
+        items[np.bincount(matrix.indices, minlength=n_items) == 0] = 0
+        for iteration in range(1, params.iterations + 1):
+            if exact:
+                _solve_exact(users, items, user_blocks, params.regularization)
+                _solve_exact(items, users, item_blocks, params.regularization)
+            else:
+                _solve_cg(users, items, user_blocks, params.regularization, params.cg_steps)
+                _solve_cg(items, users, item_blocks, params.regularization, params.cg_steps)
+            if callback is not None:
+                callback(iteration, users, items)
+        return users, items

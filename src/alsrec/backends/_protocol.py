@@ -1,0 +1,59 @@
+"""The contract between alsrec and a training backend."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
+
+    from alsrec.params import ALSParams
+    from alsrec.types import FactorMatrix
+
+__all__ = ["Backend", "ProgressCallback"]
+
+ProgressCallback = Callable[[int, "FactorMatrix", "FactorMatrix"], None]
+"""Called after each sweep with ``(iteration, user_factors, item_factors)``; iteration is
+1-based. The factor arrays are the backend's working copies: read them, never keep or
+modify them."""
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """What alsrec asks of a training backend.
+
+    A backend turns a confidence matrix into two factor matrices; it never sees external
+    IDs, never filters, never ranks. Everything a user queries is answered by alsrec's own
+    code from the factors the backend returned, so every backend answers the same way.
+
+    The confidence matrix ``C`` is a ``scipy.sparse.csr_matrix`` of shape
+    ``(n_users, n_items)``, ``float32``, with sorted indices and no duplicates: a stored
+    entry ``c_ui`` (>= 1 for the default weighting) is the confidence of an *observed*
+    pair, whose preference is 1; every other pair has confidence 1 and preference 0.
+    ``alpha`` and the weighting scheme have already been applied by alsrec: a backend
+    must not apply ``params.alpha`` again.
+
+    A backend returns ``(user_factors, item_factors)``: C-contiguous ``float32`` numpy
+    arrays of shapes ``(n_users, params.factors)`` and ``(n_items, params.factors)``.
+    """
+
+    @property
+    def name(self) -> str:
+        """Registry name of the backend (``"numpy"``, ``"implicit"``, ...)."""
+        ...
+
+    @property
+    def deterministic(self) -> bool:
+        """Whether equal inputs and an int ``random_state`` give bit-identical factors."""
+        ...
+
+    def fit(
+        self,
+        confidence: sp.csr_matrix,
+        params: ALSParams,
+        *,
+        callback: ProgressCallback | None = None,
+    ) -> tuple[FactorMatrix, FactorMatrix]:
+        """Train and return ``(user_factors, item_factors)``."""
+        ...

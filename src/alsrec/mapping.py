@@ -1,0 +1,474 @@
+"""Immutable mapping between external IDs and matrix indices."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal, cast, final, overload
+
+import numpy as np
+import numpy.typing as npt
+
+from alsrec.exceptions import DataError, IdTypeError, UnknownIdError, UnmappedIndexError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+    from alsrec.types import ExternalId, IdArray, IdLike, IndexArray
+
+__all__ = ["IdKind", "IdMapper"]
+
+IdKind = Literal["int", "str"]
+
+_MAX_SHOWN = 5
+
+
+def _preview(values: Iterable[object]) -> str:
+    shown: list[str] = []
+    for value in values:
+        if len(shown) == _MAX_SHOWN:
+            shown.append("...")
+            break
+        shown.append(repr(value))
+    return ", ".join(shown)
+
+
+def _python_scalar(value: object) -> ExternalId:
+    if isinstance(value, np.generic):
+        return cast("ExternalId", value.item())
+    return cast("ExternalId", value)
+
+
+def as_id_array(ids: IdLike | Iterable[ExternalId], what: str = "IDs") -> IdArray:
+    """Convert IDs to a 1-d ``int64`` or unicode numpy array, validating their type.
+
+    IDs must be all integers or all strings. Booleans, floats, bytes, ``None`` and
+    mixtures are refused with :class:`~alsrec.IdTypeError` naming the first offending
+    value and its position. Empty strings are refused too (an empty ID is never
+    meaningful, and ``""`` is the padding value of batch results).
+
+    Parameters
+    ----------
+    ids
+        A sequence or 1-d array of IDs.
+    what
+        How to name the IDs in error messages (``"user IDs"``, ...).
+
+    Examples
+    --------
+    >>> as_id_array(["b", "a"]).dtype.kind
+    'U'
+    >>> as_id_array([3, 1]).dtype
+    dtype('int64')
+    >>> as_id_array([1, "a"])
+    Traceback (most recent call last):
+    ...
+    alsrec.exceptions.IdTypeError: IDs mix int and str: ...
+    """
+    if isinstance(ids, (str, bytes)):
+        raise IdTypeError(f"{what} must be a sequence of IDs, got a single {type(ids).__name__}.")
+    if isinstance(ids, np.ndarray):
+        return _array_ids(ids, what)
+    seq = ids if isinstance(ids, (list, tuple)) else list(ids)
+    if len(seq) == 0:
+        return np.empty(0, dtype=np.int64)
+    kinds = set(map(type, seq))
+    if kinds <= {str, np.str_}:
+        arr = np.asarray(seq, dtype=np.str_)
+        if int(np.char.str_len(arr).sum()) != sum(map(len, seq)):
+            raise IdTypeError(
+                f"{what} contain a string ending in NUL ('\\x00'), which numpy cannot store; "
+                "strip trailing NUL characters from the IDs."
+            )
+        return _check_empty_strings(arr, what)
+    if all(issubclass(k, (int, np.integer)) and not issubclass(k, (bool, np.bool_)) for k in kinds):
+        try:
+            return np.asarray(seq, dtype=np.int64)
+        except OverflowError as exc:
+            raise IdTypeError(f"{what} contain an integer outside the int64 range.") from exc
+    return _raise_mixed(seq, what)
+
+
+def _raise_mixed(seq: list[object] | tuple[object, ...], what: str) -> IdArray:
+    first_kind = "str" if isinstance(seq[0], str) else "int"
+    for pos, value in enumerate(seq):
+        is_str = isinstance(value, str)
+        is_int = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+        if not (is_str or is_int):
+            raise IdTypeError(
+                f"{what} must be int or str; got {value!r} ({type(value).__name__}) at position "
+                f"{pos}. Convert the IDs to str (or to int) before passing them."
+            )
+        if (first_kind == "str") != is_str:
+            raise IdTypeError(
+                f"{what} mix int and str: position 0 is {first_kind} but position {pos} is "
+                f"{value!r}. Use one type per axis, e.g. convert all IDs to str."
+            )
+    raise IdTypeError(f"{what} could not be converted to int or str.")  # pragma: no cover
+
+
+def _array_ids(arr: npt.NDArray[np.generic], what: str) -> IdArray:
+    if arr.ndim != 1:
+        raise IdTypeError(f"{what} must be one-dimensional, got an array of shape {arr.shape}.")
+    kind = arr.dtype.kind
+    if kind == "i":
+        return arr.astype(np.int64, copy=False)
+    if kind == "u":
+        if arr.size and int(arr.max()) > np.iinfo(np.int64).max:
+            raise IdTypeError(f"{what} contain an integer outside the int64 range.")
+        return arr.astype(np.int64)
+    if kind == "U":
+        return _check_empty_strings(cast("IdArray", arr), what)
+    if kind == "O" or kind == "T":
+        return as_id_array(arr.tolist(), what)
+    raise IdTypeError(
+        f"{what} must be int or str, got a numpy array of dtype {arr.dtype}. "
+        + (
+            "Float IDs are ambiguous (1.0 vs '1.0'); convert them to int or str."
+            if kind == "f"
+            else "Convert them to int or str."
+        )
+    )
+
+
+def _check_empty_strings(arr: IdArray, what: str) -> IdArray:
+    if arr.size:
+        empty = np.flatnonzero(arr == "")
+        if empty.size:
+            raise IdTypeError(
+                f"{what} contain an empty string at position {int(empty[0])}; "
+                "every ID must be non-empty."
+            )
+    return arr
+
+
+@final
+class IdMapper:
+    """An immutable, numpy-backed mapping between external IDs and indices ``0..n-1``.
+
+    Index ``k`` is the ``k``-th ID given. IDs are all ``int`` or all ``str``; they must be
+    unique (use :meth:`from_ids` or :meth:`factorize` to deduplicate). The lookup
+    structure is built once, at construction; growing a mapper with :meth:`with_added`
+    returns a new mapper in which every old ID keeps its index.
+
+    Parameters
+    ----------
+    ids
+        Unique IDs in index order.
+
+    Raises
+    ------
+    IdTypeError
+        If the IDs are not all int or all str.
+    DataError
+        If an ID occurs twice.
+
+    Examples
+    --------
+    >>> from alsrec import IdMapper
+    >>> users = IdMapper(["u1", "u2", "u3"])
+    >>> len(users), "u2" in users
+    (3, True)
+    >>> users.to_index(["u3", "u1"]).tolist()
+    [2, 0]
+    >>> users.to_id([1]).tolist()
+    ['u2']
+    >>> users.to_index(["nobody"], missing="negative").tolist()
+    [-1]
+    >>> bigger = users.with_added(["u4", "u1"])
+    >>> bigger.to_index(["u1", "u4"]).tolist()
+    [0, 3]
+    """
+
+    __slots__ = ("_ids", "_kind", "_lookup", "_sorted_ids", "_sorted_pos")
+
+    _ids: IdArray
+    _kind: IdKind
+    _lookup: dict[str, int] | None
+    _sorted_ids: IndexArray | None
+    _sorted_pos: IndexArray | None
+
+    def __init__(self, ids: IdLike | Iterable[ExternalId]) -> None:
+        arr = as_id_array(ids, "IDs")
+        self._init_from_array(arr, check_unique=True)
+
+    def _init_from_array(self, arr: IdArray, *, check_unique: bool) -> None:
+        arr = arr.copy()
+        arr.flags.writeable = False
+        kind: IdKind = "str" if arr.dtype.kind == "U" else "int"
+        lookup: dict[str, int] | None = None
+        sorted_ids: IndexArray | None = None
+        sorted_pos: IndexArray | None = None
+        if kind == "str":
+            lookup = {s: i for i, s in enumerate(arr.tolist())}
+            if check_unique and len(lookup) != arr.size:
+                _raise_duplicate(arr)
+        else:
+            sorted_pos = np.argsort(arr, kind="stable").astype(np.int64)
+            sorted_ids = cast("IndexArray", arr[sorted_pos])
+            if check_unique and sorted_ids.size > 1:
+                dup = np.flatnonzero(sorted_ids[1:] == sorted_ids[:-1])
+                if dup.size:
+                    _raise_duplicate(arr)
+        object.__setattr__(self, "_ids", arr)
+        object.__setattr__(self, "_kind", kind)
+        object.__setattr__(self, "_lookup", lookup)
+        object.__setattr__(self, "_sorted_ids", sorted_ids)
+        object.__setattr__(self, "_sorted_pos", sorted_pos)
+
+    @classmethod
+    def _from_unique(cls, arr: IdArray) -> IdMapper:
+        mapper = cls.__new__(cls)
+        mapper._init_from_array(arr, check_unique=False)
+        return mapper
+
+    # -- construction -------------------------------------------------------------------------
+
+    @classmethod
+    def from_ids(cls, ids: IdLike | Iterable[ExternalId]) -> IdMapper:
+        """Build a mapper from IDs that may repeat, in order of first appearance.
+
+        Examples
+        --------
+        >>> IdMapper.from_ids(["b", "a", "b"]).ids.tolist()
+        ['b', 'a']
+        """
+        mapper, _ = cls.factorize(ids)
+        return mapper
+
+    @classmethod
+    def factorize(
+        cls, ids: IdLike | Iterable[ExternalId], what: str = "IDs"
+    ) -> tuple[IdMapper, IndexArray]:
+        """Map a column of (repeating) IDs to a mapper and one index per element.
+
+        Indices follow the order of first appearance, so the result is deterministic.
+
+        Examples
+        --------
+        >>> mapper, codes = IdMapper.factorize([30, 10, 30, 20])
+        >>> mapper.ids.tolist(), codes.tolist()
+        ([30, 10, 20], [0, 1, 0, 2])
+        """
+        arr = as_id_array(ids, what)
+        if arr.dtype.kind == "U":
+            table: dict[str, int] = {}
+            setdefault = table.setdefault
+            codes = np.fromiter(
+                (setdefault(s, len(table)) for s in arr.tolist()), dtype=np.int64, count=arr.size
+            )
+            uniques = np.asarray(list(table), dtype=arr.dtype)
+            if uniques.size == 0:
+                uniques = np.empty(0, dtype=np.str_)
+        else:
+            uniq, first, inverse = np.unique(arr, return_index=True, return_inverse=True)
+            order = np.argsort(first, kind="stable")
+            rank = np.empty_like(order)
+            rank[order] = np.arange(order.size)
+            uniques = uniq[order]
+            codes = rank[inverse.reshape(-1)].astype(np.int64)
+        return cls._from_unique(uniques), codes
+
+    def with_added(self, ids: IdLike | Iterable[ExternalId]) -> IdMapper:
+        """Return a new mapper with the unseen ``ids`` appended; old indices are unchanged.
+
+        IDs already present are ignored; new ones get indices ``len(self)``, ... in order
+        of first appearance. ``self`` is not modified.
+
+        Examples
+        --------
+        >>> m = IdMapper([1, 2])
+        >>> m.with_added([3, 1, 4]).ids.tolist(), m.ids.tolist()
+        ([1, 2, 3, 4], [1, 2])
+        """
+        new = as_id_array(ids, "added IDs")
+        if new.size == 0:
+            return self
+        if len(self) and (new.dtype.kind == "U") != (self._kind == "str"):
+            raise IdTypeError(
+                f"Cannot add {'str' if new.dtype.kind == 'U' else 'int'} IDs to a mapper of "
+                f"{self._kind} IDs (e.g. {_preview(new[:1].tolist())})."
+            )
+        fresh = new[self.to_index(new, missing="negative") < 0]
+        if fresh.size == 0:
+            return self
+        fresh_mapper = IdMapper.from_ids(fresh)
+        if len(self) == 0:
+            return fresh_mapper
+        return IdMapper._from_unique(cast("IdArray", np.concatenate([self._ids, fresh_mapper.ids])))
+
+    def head(self, n: int) -> IdMapper:
+        """Return a mapper with only the first ``n`` IDs (indices unchanged).
+
+        Examples
+        --------
+        >>> IdMapper(["a", "b", "c"]).head(2).ids.tolist()
+        ['a', 'b']
+        """
+        if n >= len(self):
+            return self
+        return IdMapper._from_unique(self._ids[: max(n, 0)])
+
+    # -- inspection ---------------------------------------------------------------------------
+
+    @property
+    def ids(self) -> IdArray:
+        """The IDs in index order (a read-only array)."""
+        return self._ids
+
+    @property
+    def kind(self) -> IdKind:
+        """``"int"`` or ``"str"``: the type of every ID in this mapper."""
+        return self._kind
+
+    def __len__(self) -> int:
+        return int(self._ids.size)
+
+    def __iter__(self) -> Iterator[ExternalId]:
+        return iter(cast("list[ExternalId]", self._ids.tolist()))
+
+    def __contains__(self, item: object) -> bool:
+        if self._lookup is not None:
+            return isinstance(item, str) and item in self._lookup
+        if isinstance(item, (bool, np.bool_)) or not isinstance(item, (int, np.integer)):
+            return False
+        return bool(self.to_index([int(item)], missing="negative")[0] >= 0)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, IdMapper):
+            return NotImplemented
+        return self._kind == other._kind and np.array_equal(self._ids, other._ids)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"IdMapper({len(self)} {self._kind} IDs: {_preview(self._ids[:6].tolist())})"
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"IdMapper is immutable; cannot set {name!r}.")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (IdMapper._from_unique, (self._ids,))
+
+    # -- lookups ------------------------------------------------------------------------------
+
+    @overload
+    def to_index(
+        self, ids: IdLike | Iterable[ExternalId], *, missing: Literal["raise"] = ...
+    ) -> IndexArray: ...
+
+    @overload
+    def to_index(
+        self, ids: IdLike | Iterable[ExternalId], *, missing: Literal["negative"]
+    ) -> IndexArray: ...
+
+    def to_index(
+        self,
+        ids: IdLike | Iterable[ExternalId],
+        *,
+        missing: Literal["raise", "negative"] = "raise",
+    ) -> IndexArray:
+        """Return the index of every ID (vectorized).
+
+        Parameters
+        ----------
+        ids
+            IDs to look up.
+        missing : {"raise", "negative"}
+            ``"raise"``: an unknown ID raises :class:`~alsrec.UnknownIdError` naming it.
+            ``"negative"``: an unknown ID gets index ``-1``.
+
+        Returns
+        -------
+        numpy.ndarray of int64
+            One index per given ID, in the given order.
+        """
+        if missing not in ("raise", "negative"):
+            raise ValueError(f"missing must be 'raise' or 'negative', got {missing!r}.")
+        query = as_id_array(ids, "queried IDs")
+        if query.size == 0:
+            return np.empty(0, dtype=np.int64)
+        query_is_str = query.dtype.kind == "U"
+        if len(self) == 0 or query_is_str != (self._kind == "str"):
+            out = np.full(query.size, -1, dtype=np.int64)
+        elif self._lookup is not None:
+            get = self._lookup.get
+            out = np.fromiter((get(s, -1) for s in query.tolist()), np.int64, count=query.size)
+        else:
+            assert self._sorted_ids is not None
+            assert self._sorted_pos is not None
+            pos = np.searchsorted(self._sorted_ids, query)
+            pos = np.minimum(pos, self._sorted_ids.size - 1)
+            hit = self._sorted_ids[pos] == query
+            out = np.where(hit, self._sorted_pos[pos], -1).astype(np.int64)
+        if missing == "raise":
+            bad = np.flatnonzero(out < 0)
+            if bad.size:
+                unknown = tuple(_python_scalar(v) for v in query[bad].tolist())
+                raise UnknownIdError(
+                    f"{bad.size} unknown ID(s): {_preview(unknown)} (first at position "
+                    f"{int(bad[0])}). Check the IDs, or use missing='negative' to get -1.",
+                    ids=unknown,
+                )
+        return out
+
+    def index_of(self, id_: ExternalId) -> int:
+        """Return the index of one ID, raising :class:`~alsrec.UnknownIdError` if unknown.
+
+        Examples
+        --------
+        >>> IdMapper(["a", "b"]).index_of("b")
+        1
+        """
+        idx = int(self.to_index([id_], missing="negative")[0])
+        if idx < 0:
+            raise UnknownIdError(f"Unknown ID {id_!r} (not among {len(self)} IDs).", ids=(id_,))
+        return idx
+
+    def to_id(self, indices: npt.ArrayLike) -> IdArray:
+        """Return the ID of every index (vectorized).
+
+        Raises
+        ------
+        UnmappedIndexError
+            If an index is negative or ``>= len(self)``; the message names it.
+
+        Examples
+        --------
+        >>> IdMapper([7, 8, 9]).to_id([2, 0]).tolist()
+        [9, 7]
+        """
+        idx = np.asarray(indices)
+        if idx.dtype.kind not in "iu":
+            if idx.size == 0:
+                idx = idx.astype(np.int64)
+            else:
+                raise UnmappedIndexError(f"indices must be integers, got dtype {idx.dtype}.")
+        bad = np.flatnonzero((idx < 0) | (idx >= len(self)))
+        if bad.size:
+            flat = idx.reshape(-1)
+            raise UnmappedIndexError(
+                f"Index {int(flat[bad[0]])} (position {int(bad[0])}) has no mapped ID: valid "
+                f"indices are 0..{len(self) - 1}. The factor matrix may have more rows than "
+                "the mapping has IDs."
+            )
+        return cast("IdArray", self._ids[idx])
+
+    def id_of(self, index: int) -> ExternalId:
+        """Return the ID at one index.
+
+        Examples
+        --------
+        >>> IdMapper(["a", "b"]).id_of(1)
+        'b'
+        """
+        return _python_scalar(self.to_id(np.asarray([index]))[0])
+
+
+def _raise_duplicate(arr: IdArray) -> None:
+    seen: set[object] = set()
+    for pos, value in enumerate(arr.tolist()):
+        if value in seen:
+            raise DataError(
+                f"IDs must be unique; {value!r} occurs again at position {pos}. "
+                "Use IdMapper.from_ids() to deduplicate."
+            )
+        seen.add(value)

@@ -1,0 +1,131 @@
+"""Validated, frozen ALS hyperparameters."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from alsrec.exceptions import ConfigError
+
+__all__ = ["ALSParams"]
+
+Solver = Literal["cg", "cholesky"]
+
+
+def _check_int(name: str, value: object, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ConfigError(f"{name} must be an integer, got {value!r} ({type(value).__name__}).")
+    if int(value) < minimum:
+        raise ConfigError(f"{name} must be >= {minimum}, got {value!r}.")
+    return int(value)
+
+
+def _check_float(name: str, value: object, minimum: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ConfigError(f"{name} must be a real number, got {value!r} ({type(value).__name__}).")
+    out = float(value)
+    if not math.isfinite(out):
+        raise ConfigError(f"{name} must be finite, got {value!r}.")
+    if out < minimum:
+        raise ConfigError(f"{name} must be >= {minimum}, got {value!r}.")
+    return out
+
+
+@dataclass(frozen=True)
+class ALSParams:
+    """Hyperparameters of implicit-feedback ALS (Hu, Koren and Volinsky, 2008).
+
+    Every backend gives them the same meaning.
+
+    Parameters
+    ----------
+    factors : int, default 64
+        Length of each user and item factor vector (>= 1).
+    regularization : float, default 0.01
+        L2 penalty ``lambda`` added to every least-squares solve (>= 0). It is a
+        constant: it is *not* scaled by a row's number of interactions (implicit
+        and the numpy backend agree; Spark's ALS-WR does scale it).
+    alpha : float, default 1.0
+        Confidence slope (>= 0): an observed pair with weight ``w`` gets confidence
+        ``c = 1 + alpha * w`` and preference 1; unobserved pairs get ``c = 1`` and
+        preference 0.
+    iterations : int, default 15
+        Number of alternating sweeps (users, then items). ``0`` keeps the random
+        initialization, which is only useful in tests.
+    random_state : int or None, default None
+        Seed of the factor initialization. With an int seed, a backend that
+        promises determinism gives identical factors on every run.
+    solver : {"cg", "cholesky"}, default "cg"
+        ``"cg"``: a few conjugate-gradient steps per row and sweep, warm-started
+        from the previous sweep (fast, the usual choice). ``"cholesky"``: an exact
+        solve per row (slower, used as a reference).
+    cg_steps : int, default 3
+        Conjugate-gradient steps per row and sweep (>= 1), used when ``solver="cg"``.
+    num_threads : int, default 0
+        Threads a backend may use for training; ``0`` means all cores.
+
+    Examples
+    --------
+    >>> from alsrec import ALSParams
+    >>> ALSParams(factors=32, regularization=0.1).factors
+    32
+    >>> ALSParams(factors=0)
+    Traceback (most recent call last):
+    ...
+    alsrec.exceptions.ConfigError: factors must be >= 1, got 0.
+    """
+
+    factors: int = 64
+    regularization: float = 0.01
+    alpha: float = 1.0
+    iterations: int = 15
+    random_state: int | None = None
+    solver: Solver = "cg"
+    cg_steps: int = 3
+    num_threads: int = 0
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "factors", _check_int("factors", self.factors, 1))
+        set_(self, "iterations", _check_int("iterations", self.iterations, 0))
+        set_(self, "cg_steps", _check_int("cg_steps", self.cg_steps, 1))
+        set_(self, "num_threads", _check_int("num_threads", self.num_threads, 0))
+        set_(
+            self,
+            "regularization",
+            _check_float("regularization", self.regularization, 0.0),
+        )
+        set_(self, "alpha", _check_float("alpha", self.alpha, 0.0))
+        if self.random_state is not None:
+            set_(self, "random_state", _check_int("random_state", self.random_state, 0))
+        if self.solver not in ("cg", "cholesky"):
+            raise ConfigError(f"solver must be 'cg' or 'cholesky', got {self.solver!r}.")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the parameters as a JSON-compatible dict.
+
+        Examples
+        --------
+        >>> ALSParams(factors=8).to_dict()["factors"]
+        8
+        """
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ALSParams:
+        """Build parameters from :meth:`to_dict` output, rejecting unknown keys.
+
+        Examples
+        --------
+        >>> ALSParams.from_dict({"factors": 8}).factors
+        8
+        """
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(
+                f"Unknown ALS parameter(s) {unknown}; expected a subset of {sorted(known)}."
+            )
+        return cls(**data)

@@ -1,0 +1,885 @@
+"""The :class:`Recommender` facade: fit, then ask for recommendations and similar items."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+from typing_extensions import Self
+
+from alsrec._scoring import NEG_INF, SCORE_BLOCK_ENTRIES, csr_row_entries, row_norms, top_n
+from alsrec.backends import Backend, ProgressCallback, get_backend, names
+from alsrec.exceptions import (
+    AlsrecError,
+    AlsrecWarning,
+    BackendError,
+    ConfigError,
+    DataError,
+    MappingMismatchError,
+    NotFittedError,
+    UnknownIdError,
+)
+from alsrec.interactions import Interactions
+from alsrec.mapping import IdMapper, as_id_array
+from alsrec.params import ALSParams
+from alsrec.results import BatchRecommendations, Recommendations
+from alsrec.weighting import confidence
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from alsrec.types import (
+        ExternalId,
+        FactorMatrix,
+        FloatArray,
+        IdArray,
+        IdLike,
+        IndexArray,
+        Policy,
+        Source,
+    )
+
+__all__ = ["Recommender"]
+
+_POLICIES = ("safe", "strict")
+_INT_PAD = np.iinfo(np.int64).min
+
+
+def _check_policy(policy: object) -> Policy:
+    if policy not in _POLICIES:
+        raise ConfigError(f"policy must be 'safe' or 'strict', got {policy!r}.")
+    return cast("Policy", policy)
+
+
+def _check_n(n: object) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise ConfigError(f"n must be a positive integer, got {n!r} ({type(n).__name__}).")
+    if int(n) < 1:
+        raise ConfigError(f"n must be >= 1, got {n!r}.")
+    return int(n)
+
+
+def _as_factors(name: str, factors: npt.ArrayLike) -> FactorMatrix:
+    arr = np.asarray(factors)
+    if arr.ndim != 2:
+        raise DataError(f"{name} must be a 2-d array (rows x factors), got shape {arr.shape}.")
+    if arr.dtype.kind not in "fiu":
+        raise DataError(f"{name} must be numeric, got dtype {arr.dtype}.")
+    return cast("FactorMatrix", np.ascontiguousarray(arr, dtype=np.float32))
+
+
+def _pad_ids(mapper: IdMapper, shape: tuple[int, ...]) -> IdArray:
+    if mapper.kind == "str":
+        width = max(1, mapper.ids.dtype.itemsize // 4)
+        return cast("IdArray", np.full(shape, "", dtype=f"<U{width}"))
+    return cast("IdArray", np.full(shape, _INT_PAD, dtype=np.int64))
+
+
+@dataclass(frozen=True, eq=False)
+class _State:
+    """Everything a fitted model knows; never mutated after construction."""
+
+    user_factors: FactorMatrix  # (user rows, f); rows >= len(users) are unmapped
+    item_factors: FactorMatrix  # (item rows, f); rows >= len(items) are unmapped
+    users: IdMapper
+    items: IdMapper
+    seen: sp.csr_matrix | None  # (len(users), len(items)) training weights, or None
+    popularity: FloatArray  # (len(items),) popularity score of each mapped item
+    popular_order: IndexArray  # mapped item indices, most popular first
+    user_norms: FloatArray
+    item_norms: FloatArray
+    backend: str
+    params: ALSParams
+    unmapped_user_rows: int
+    unmapped_item_rows: int
+
+    @property
+    def mismatched(self) -> bool:
+        return bool(self.unmapped_user_rows or self.unmapped_item_rows)
+
+
+def _reconcile(
+    axis: str, rows: int, mapper: IdMapper, policy: Policy
+) -> tuple[IdMapper, int, str | None]:
+    """Check factor rows against mapped IDs; return the usable mapper and a warning."""
+    if rows == len(mapper):
+        return mapper, 0, None
+    if policy == "strict":
+        raise MappingMismatchError(
+            f"The {axis} factors have {rows} rows but {len(mapper)} {axis} IDs are mapped. "
+            f"Under the 'strict' policy such a model is refused; rebuild the mapping from "
+            f"the data the model was trained on, or use policy='safe' to serve only the "
+            f"rows that have IDs."
+        )
+    if rows > len(mapper):
+        return (
+            mapper,
+            rows - len(mapper),
+            f"The {axis} factors have {rows} rows but only {len(mapper)} {axis} IDs are "
+            f"mapped; rows {len(mapper)}..{rows - 1} have no ID and will never be returned.",
+        )
+    return (
+        mapper.head(rows),
+        0,
+        f"{len(mapper)} {axis} IDs are mapped but the {axis} factors have only {rows} rows; "
+        f"the {len(mapper) - rows} IDs from index {rows} on have no factors and are treated "
+        f"as unknown.",
+    )
+
+
+def _build_state(
+    user_factors: FactorMatrix,
+    item_factors: FactorMatrix,
+    users: IdMapper,
+    items: IdMapper,
+    seen: sp.csr_matrix | None,
+    backend: str,
+    params: ALSParams,
+    policy: Policy,
+) -> _State:
+    if user_factors.shape[1] != item_factors.shape[1]:
+        raise DataError(
+            f"user factors have {user_factors.shape[1]} columns but item factors have "
+            f"{item_factors.shape[1]}; both sides need the same number of factors."
+        )
+    for name, arr in (("user factors", user_factors), ("item factors", item_factors)):
+        bad = np.flatnonzero(~np.isfinite(arr).all(axis=1))
+        if bad.size:
+            raise DataError(
+                f"{name} contain NaN or inf in {bad.size} row(s), first row {int(bad[0])}; "
+                "the model is corrupt: retrain it."
+            )
+    users, bad_users, user_msg = _reconcile("user", user_factors.shape[0], users, policy)
+    items, bad_items, item_msg = _reconcile("item", item_factors.shape[0], items, policy)
+    for msg in (user_msg, item_msg):
+        if msg is not None:
+            warnings.warn(msg, AlsrecWarning, stacklevel=4)
+    if seen is not None:
+        seen = sp.csr_matrix(seen, dtype=np.float32)
+        if seen.shape[0] < len(users) or seen.shape[1] < len(items):
+            raise DataError(
+                f"seen has shape {seen.shape} but the model maps {len(users)} users and "
+                f"{len(items)} items; pass the training matrix the factors came from."
+            )
+        seen = seen[: len(users)][:, : len(items)].tocsr()
+        seen.sort_indices()
+        counts = np.bincount(seen.indices, minlength=len(items)).astype(np.float32)
+        popularity = counts
+    else:
+        # Without interaction data, rank by factor norm, which grows with popularity in ALS.
+        popularity = row_norms(item_factors[: len(items)])
+    popular_order = np.lexsort((np.arange(len(items)), -popularity)).astype(np.int64)
+    return _State(
+        user_factors=user_factors,
+        item_factors=item_factors,
+        users=users,
+        items=items,
+        seen=seen,
+        popularity=popularity,
+        popular_order=popular_order,
+        user_norms=row_norms(user_factors[: len(users)]),
+        item_norms=row_norms(item_factors[: len(items)]),
+        backend=backend,
+        params=params,
+        unmapped_user_rows=bad_users,
+        unmapped_item_rows=bad_items,
+    )
+
+
+class Recommender:
+    """Implicit-feedback ALS recommendations addressed by your own user and item IDs.
+
+    Construct with hyperparameters, :meth:`fit` on interactions, then query with
+    :meth:`recommend`, :meth:`recommend_many`, :meth:`similar_items` and
+    :meth:`similar_users`. All ID mapping, filtering of seen items, lookup policies and
+    top-k ranking happen here, in alsrec's own code, whatever backend trained the factors.
+
+    Parameters
+    ----------
+    factors, regularization, alpha, iterations, random_state, solver, cg_steps, num_threads
+        Hyperparameters, validated at construction; see :class:`~alsrec.ALSParams`.
+        Confidence of an observed pair with weight ``w`` is ``1 + alpha * w``.
+    backend : str or Backend, default "numpy"
+        Which engine trains the factors: a name from :func:`alsrec.backends.names` or an
+        object implementing :class:`~alsrec.backends.Backend`.
+    policy : {"safe", "strict"}, default "safe"
+        What happens to unknown IDs and factor rows without an ID; overridable per call.
+        ``"safe"``: unknown users get the most popular items (``source="fallback"``),
+        unknown items are skipped (and listed in ``skipped``), unmapped factor rows are
+        never returned. ``"strict"``: unknown IDs raise :class:`~alsrec.UnknownIdError`
+        and a model whose factor rows and IDs disagree raises
+        :class:`~alsrec.MappingMismatchError`.
+
+    Attributes
+    ----------
+    params : ALSParams
+        The validated hyperparameters.
+    user_factors_, item_factors_ : numpy.ndarray of float32
+        Learned factors; row ``k`` belongs to ``users_.ids[k]`` / ``items_.ids[k]``.
+    users_, items_ : IdMapper
+        The ID mappings of the fitted model.
+    backend_ : str
+        Name of the backend that produced the factors.
+
+    Examples
+    --------
+    >>> from alsrec import Recommender
+    >>> users = ["ann", "ann", "bob", "bob", "cid", "cid"]
+    >>> items = ["tea", "cup", "tea", "pot", "cup", "pot"]
+    >>> rec = Recommender(factors=4, iterations=10, random_state=0).fit(users, items)
+    >>> [item for item, _ in rec.recommend("ann", n=1)]
+    ['pot']
+    >>> rec.recommend("nobody", n=2).source
+    'fallback'
+    """
+
+    def __init__(
+        self,
+        factors: int = 64,
+        regularization: float = 0.01,
+        alpha: float = 1.0,
+        iterations: int = 15,
+        *,
+        random_state: int | None = None,
+        backend: str | Backend = "numpy",
+        policy: Policy = "safe",
+        solver: Literal["cg", "cholesky"] = "cg",
+        cg_steps: int = 3,
+        num_threads: int = 0,
+    ) -> None:
+        self.params = ALSParams(
+            factors=factors,
+            regularization=regularization,
+            alpha=alpha,
+            iterations=iterations,
+            random_state=random_state,
+            solver=solver,
+            cg_steps=cg_steps,
+            num_threads=num_threads,
+        )
+        if isinstance(backend, str) and backend not in names():
+            get_backend(backend)  # raises ConfigError listing the valid names
+        elif not isinstance(backend, str):
+            backend = get_backend(backend)
+        self.backend: str | Backend = backend
+        self.policy: Policy = _check_policy(policy)
+        self._state: _State | None = None
+
+    # -- construction from existing factors ----------------------------------------------------
+
+    @classmethod
+    def from_factors(
+        cls,
+        user_factors: npt.ArrayLike,
+        item_factors: npt.ArrayLike,
+        user_ids: IdLike | Iterable[ExternalId] | IdMapper,
+        item_ids: IdLike | Iterable[ExternalId] | IdMapper,
+        *,
+        seen: sp.spmatrix | sp.sparray | None = None,
+        params: ALSParams | None = None,
+        policy: Policy = "safe",
+        backend_name: str = "external",
+    ) -> Recommender:
+        """Wrap factor matrices trained elsewhere, with their ID sequences.
+
+        Position ``k`` of ``user_ids`` names factor row ``k`` (likewise for items). When
+        the counts disagree, ``policy="strict"`` raises :class:`~alsrec.MappingMismatchError`
+        and ``policy="safe"`` warns (:class:`~alsrec.AlsrecWarning`) and never returns a row
+        without an ID.
+
+        Parameters
+        ----------
+        user_factors, item_factors : array_like, shape (rows, factors)
+            Learned factors; stored as C-contiguous ``float32``.
+        user_ids, item_ids
+            Unique IDs in factor-row order, or ready :class:`~alsrec.IdMapper` objects.
+        seen : scipy sparse matrix, optional
+            Training interactions (rows = users, columns = items, in factor-row order),
+            used to exclude seen items and to rank the popularity fallback. Without it,
+            nothing is excluded and the fallback ranks items by factor norm.
+        params : ALSParams, optional
+            Hyperparameters to record (``factors`` is taken from the matrices).
+        policy : {"safe", "strict"}
+            Default policy of the returned recommender.
+        backend_name : str
+            What to report as :attr:`backend_`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rec = Recommender.from_factors(
+        ...     np.eye(2), np.array([[1.0, 0.0], [0.0, 1.0], [0.7, 0.7]]),
+        ...     ["u1", "u2"], ["a", "b", "c"])
+        >>> [item for item, _ in rec.recommend("u1", n=2)]
+        ['a', 'c']
+        """
+        policy = _check_policy(policy)
+        uf = _as_factors("user_factors", user_factors)
+        itf = _as_factors("item_factors", item_factors)
+        users = user_ids if isinstance(user_ids, IdMapper) else IdMapper(user_ids)
+        items = item_ids if isinstance(item_ids, IdMapper) else IdMapper(item_ids)
+        base = params or ALSParams()
+        base = ALSParams.from_dict({**base.to_dict(), "factors": max(1, uf.shape[1])})
+        rec = cls(
+            factors=base.factors,
+            regularization=base.regularization,
+            alpha=base.alpha,
+            iterations=base.iterations,
+            random_state=base.random_state,
+            solver=base.solver,
+            cg_steps=base.cg_steps,
+            num_threads=base.num_threads,
+            policy=policy,
+        )
+        seen_csr = None if seen is None else sp.csr_matrix(seen)
+        rec._state = _build_state(uf, itf, users, items, seen_csr, backend_name, base, policy)
+        return rec
+
+    # -- training --------------------------------------------------------------------------------
+
+    def fit(
+        self,
+        user_ids: IdLike | Iterable[ExternalId] | Interactions,
+        item_ids: IdLike | Iterable[ExternalId] | None = None,
+        weights: npt.ArrayLike | None = None,
+        *,
+        callback: ProgressCallback | None = None,
+    ) -> Self:
+        """Train on interactions; a second call starts from scratch. Returns ``self``.
+
+        Parameters
+        ----------
+        user_ids
+            One user ID per interaction, or an :class:`~alsrec.Interactions` (then
+            ``item_ids`` and ``weights`` must be omitted).
+        item_ids
+            One item ID per interaction.
+        weights : array_like, optional
+            Strength of each interaction (> 0, finite); ``None`` means 1.0 each.
+            Duplicate ``(user, item)`` pairs are summed.
+        callback : callable, optional
+            Called after each sweep as ``callback(iteration, user_factors, item_factors)``.
+
+        Raises
+        ------
+        DataError
+            Empty input, length mismatch, NaN/inf/non-positive weights.
+        IdTypeError
+            IDs of one column not all int or all str.
+        BackendError
+            The backend failed (its exception is chained).
+        """
+        if isinstance(user_ids, Interactions):
+            if item_ids is not None or weights is not None:
+                raise ConfigError(
+                    "Pass either an Interactions object or the three columns, not both."
+                )
+            data = user_ids
+        else:
+            if item_ids is None:
+                raise ConfigError("fit() needs item_ids (or an Interactions object).")
+            data = Interactions.from_arrays(user_ids, item_ids, weights)
+        backend = get_backend(self.backend)
+        conf = confidence(data.matrix, self.params.alpha)
+        try:
+            users, items = backend.fit(conf, self.params, callback=callback)
+        except (AlsrecError, MemoryError):
+            raise
+        except Exception as exc:
+            raise BackendError(f"Backend {backend.name!r} failed while training: {exc}") from exc
+        expected = {"user": (data.shape[0], users), "item": (data.shape[1], items)}
+        for axis, (rows, arr) in expected.items():
+            if arr.shape != (rows, self.params.factors):
+                raise MappingMismatchError(
+                    f"Backend {backend.name!r} returned {axis} factors of shape {arr.shape}; "
+                    f"expected ({rows}, {self.params.factors})."
+                )
+        self._state = _build_state(
+            _as_factors("user factors", users),
+            _as_factors("item factors", items),
+            data.users,
+            data.items,
+            data.matrix,
+            backend.name,
+            self.params,
+            "strict",
+        )
+        return self
+
+    # -- fitted state ----------------------------------------------------------------------------
+
+    def _fitted(self) -> _State:
+        if self._state is None:
+            raise NotFittedError(
+                "This Recommender is not fitted yet; call fit(user_ids, item_ids, weights) "
+                "first (or build one with Recommender.from_factors)."
+            )
+        return self._state
+
+    @property
+    def is_fitted(self) -> bool:
+        """Whether the model has factors to answer queries."""
+        return self._state is not None
+
+    @property
+    def user_factors_(self) -> FactorMatrix:
+        """User factors, ``(n_user_rows, factors)``, ``float32``."""
+        return self._fitted().user_factors
+
+    @property
+    def item_factors_(self) -> FactorMatrix:
+        """Item factors, ``(n_item_rows, factors)``, ``float32``."""
+        return self._fitted().item_factors
+
+    @property
+    def users_(self) -> IdMapper:
+        """Mapping of user IDs to user factor rows."""
+        return self._fitted().users
+
+    @property
+    def items_(self) -> IdMapper:
+        """Mapping of item IDs to item factor rows."""
+        return self._fitted().items
+
+    @property
+    def backend_(self) -> str:
+        """Name of the backend that produced the factors."""
+        return self._fitted().backend
+
+    @property
+    def seen_(self) -> sp.csr_matrix | None:
+        """Training weights (mapped users x mapped items), or ``None`` if unknown."""
+        return self._fitted().seen
+
+    def _policy(self, policy: Policy | None) -> Policy:
+        resolved = self.policy if policy is None else _check_policy(policy)
+        state = self._fitted()
+        if resolved == "strict" and state.mismatched:
+            raise MappingMismatchError(
+                f"This model has {state.unmapped_user_rows} user and "
+                f"{state.unmapped_item_rows} item factor rows without an ID "
+                f"({state.user_factors.shape[0]} user rows for {len(state.users)} IDs, "
+                f"{state.item_factors.shape[0]} item rows for {len(state.items)} IDs); "
+                "the 'strict' policy refuses to serve it. Use policy='safe' or fix the mapping."
+            )
+        return resolved
+
+    # -- candidates --------------------------------------------------------------------------
+
+    def _candidates(
+        self, items: IdLike | Iterable[ExternalId] | None, policy: Policy
+    ) -> tuple[IndexArray | None, tuple[ExternalId, ...]]:
+        if items is None:
+            return None, ()
+        state = self._fitted()
+        given = as_id_array(items, "candidate item IDs")
+        idx = state.items.to_index(given, missing="negative")
+        unknown = idx < 0
+        skipped: tuple[ExternalId, ...] = ()
+        if unknown.any():
+            skipped = tuple(cast("list[ExternalId]", given[unknown].tolist()))
+            if policy == "strict":
+                raise UnknownIdError(
+                    f"{len(skipped)} candidate item ID(s) unknown to the model: "
+                    f"{', '.join(map(repr, skipped[:5]))}. Remove them, or use policy='safe' "
+                    "to skip them.",
+                    ids=skipped,
+                )
+        idx = idx[~unknown]
+        _, first = np.unique(idx, return_index=True)
+        return idx[np.sort(first)], skipped
+
+    # -- scoring ------------------------------------------------------------------------------
+
+    def _rank_users(
+        self,
+        rows: IndexArray,
+        n: int,
+        exclude_seen: bool,
+        candidates: IndexArray | None,
+    ) -> tuple[IndexArray, FloatArray]:
+        """Top-n item indices (``-1`` padded) for user factor rows."""
+        state = self._fitted()
+        n_items = len(state.items)
+        targets = state.item_factors[:n_items] if candidates is None else None
+        if candidates is not None:
+            targets = state.item_factors[candidates]
+        assert targets is not None
+        k = targets.shape[0]
+        pos_in_cand: IndexArray | None = None
+        if candidates is not None:
+            pos_in_cand = np.full(n_items, -1, dtype=np.int64)
+            pos_in_cand[candidates] = np.arange(k)
+        out_pos = np.full((rows.size, n), -1, dtype=np.int64)
+        out_val = np.full((rows.size, n), np.nan, dtype=np.float32)
+        step = max(1, SCORE_BLOCK_ENTRIES // max(k, 1))
+        for start in range(0, rows.size, step):
+            block = rows[start : start + step]
+            scores = state.user_factors[block] @ targets.T
+            if exclude_seen and state.seen is not None:
+                r, c = csr_row_entries(state.seen.indptr, state.seen.indices, block)
+                if pos_in_cand is not None:
+                    c = pos_in_cand[c]
+                    r, c = r[c >= 0], c[c >= 0]
+                scores[r, c] = NEG_INF
+            pos, val = top_n(scores, n)
+            if candidates is not None:
+                pos = np.where(pos >= 0, candidates[np.maximum(pos, 0)], -1)
+            out_pos[start : start + step] = pos
+            out_val[start : start + step] = val
+        return out_pos, out_val
+
+    def _fallback(self, n: int, candidates: IndexArray | None) -> tuple[IndexArray, FloatArray]:
+        """The ``n`` most popular (candidate) items, ``-1`` padded."""
+        state = self._fitted()
+        order = state.popular_order
+        if candidates is not None:
+            allowed = np.zeros(len(state.items), dtype=bool)
+            allowed[candidates] = True
+            order = order[allowed[order]]
+        pos = np.full(n, -1, dtype=np.int64)
+        vals = np.full(n, np.nan, dtype=np.float32)
+        take = order[:n]
+        pos[: take.size] = take
+        vals[: take.size] = state.popularity[take]
+        return pos, vals
+
+    def _similar(
+        self,
+        factors: FactorMatrix,
+        norms: FloatArray,
+        rows: IndexArray,
+        n: int,
+        candidates: IndexArray | None,
+    ) -> tuple[IndexArray, FloatArray]:
+        """Top-n rows by cosine similarity to each query row, the query itself excluded."""
+        n_mapped = norms.size
+        cand = np.arange(n_mapped, dtype=np.int64) if candidates is None else candidates
+        targets = factors[cand]
+        target_norms = norms[cand]
+        pos_in_cand = np.full(n_mapped, -1, dtype=np.int64)
+        pos_in_cand[cand] = np.arange(cand.size)
+        out_pos = np.full((rows.size, n), -1, dtype=np.int64)
+        out_val = np.full((rows.size, n), np.nan, dtype=np.float32)
+        step = max(1, SCORE_BLOCK_ENTRIES // max(cand.size, 1))
+        for start in range(0, rows.size, step):
+            block = rows[start : start + step]
+            denom = norms[block][:, None] * target_norms[None, :]
+            scores = factors[block] @ targets.T
+            np.divide(scores, denom, out=scores, where=denom > 0)
+            scores[~(denom > 0)] = NEG_INF
+            own = pos_in_cand[block]
+            hit = np.flatnonzero(own >= 0)
+            scores[hit, own[hit]] = NEG_INF
+            pos, val = top_n(scores, n)
+            out_pos[start : start + step] = np.where(pos >= 0, cand[np.maximum(pos, 0)], -1)
+            out_val[start : start + step] = val
+        return out_pos, out_val
+
+    # -- result assembly -------------------------------------------------------------------------
+
+    @staticmethod
+    def _to_result(
+        query: ExternalId | None,
+        mapper: IdMapper,
+        pos: IndexArray,
+        vals: FloatArray,
+        source: Source,
+        skipped: tuple[ExternalId, ...],
+    ) -> Recommendations:
+        keep = pos >= 0
+        return Recommendations(query, mapper.to_id(pos[keep]), vals[keep].copy(), source, skipped)
+
+    @staticmethod
+    def _to_batch(
+        queries: IdArray,
+        mapper: IdMapper,
+        pos: IndexArray,
+        vals: FloatArray,
+        sources: npt.NDArray[np.str_],
+        skipped: tuple[ExternalId, ...],
+    ) -> BatchRecommendations:
+        mask = pos >= 0
+        ids = _pad_ids(mapper, pos.shape)
+        if mask.any():
+            ids = ids.astype(np.result_type(ids.dtype, mapper.ids.dtype))
+            ids[mask] = mapper.to_id(pos[mask])
+        return BatchRecommendations(queries, ids, vals, mask, sources, skipped)
+
+    # -- queries ---------------------------------------------------------------------------------
+
+    def recommend(
+        self,
+        user_id: ExternalId,
+        n: int = 10,
+        *,
+        exclude_seen: bool = True,
+        items: IdLike | Iterable[ExternalId] | None = None,
+        policy: Policy | None = None,
+    ) -> Recommendations:
+        """Recommend up to ``n`` items for one user, best first.
+
+        Parameters
+        ----------
+        user_id : int or str
+            The user's external ID.
+        n : int, default 10
+            How many items; exactly ``n`` whenever that many eligible items exist.
+        exclude_seen : bool, default True
+            Leave out the items the user interacted with in training.
+        items : sequence of IDs, optional
+            Only rank these candidate items (unknown ones follow the policy).
+        policy : {"safe", "strict"}, optional
+            Overrides the recommender's policy for this call.
+
+        Returns
+        -------
+        Recommendations
+            ``(item_id, score)`` pairs; ``source`` is ``"model"``, or ``"fallback"`` (the
+            most popular items) for an unknown user under the ``"safe"`` policy.
+
+        Raises
+        ------
+        UnknownIdError
+            Unknown user or candidate under the ``"strict"`` policy.
+        NotFittedError
+            Before :meth:`fit`.
+        """
+        n = _check_n(n)
+        resolved = self._policy(policy)
+        state = self._fitted()
+        candidates, skipped = self._candidates(items, resolved)
+        row = state.users.to_index([user_id], missing="negative")
+        if row[0] < 0:
+            if resolved == "strict":
+                raise UnknownIdError(
+                    f"Unknown user ID {user_id!r}: the model knows {len(state.users)} users. "
+                    "Use policy='safe' to get the popularity fallback instead.",
+                    ids=(user_id,),
+                )
+            pos, vals = self._fallback(n, candidates)
+            return self._to_result(user_id, state.items, pos, vals, "fallback", skipped)
+        pos2, vals2 = self._rank_users(row, n, exclude_seen, candidates)
+        return self._to_result(user_id, state.items, pos2[0], vals2[0], "model", skipped)
+
+    def recommend_many(
+        self,
+        user_ids: IdLike | Iterable[ExternalId],
+        n: int = 10,
+        *,
+        exclude_seen: bool = True,
+        items: IdLike | Iterable[ExternalId] | None = None,
+        policy: Policy | None = None,
+    ) -> BatchRecommendations:
+        """Recommend for many users at once; fixed-shape arrays, padded at the end.
+
+        Scores are computed in blocks by matrix products, so memory stays bounded for
+        any number of users. Unknown users get the popularity fallback under ``"safe"``
+        (their row's source is ``"fallback"``) and raise under ``"strict"``.
+
+        Returns
+        -------
+        BatchRecommendations
+            ``ids``, ``scores`` and ``mask`` of shape ``(len(user_ids), n)`` and a
+            ``sources`` entry per user; padding is described there.
+
+        Examples
+        --------
+        >>> rec = Recommender(factors=4, iterations=5, random_state=0).fit(
+        ...     ["a", "a", "b", "c"], [1, 2, 2, 3])
+        >>> batch = rec.recommend_many(["a", "b", "zed"], n=2)
+        >>> batch.ids.shape, batch.sources.tolist()
+        ((3, 2), ['model', 'model', 'fallback'])
+        """
+        n = _check_n(n)
+        resolved = self._policy(policy)
+        state = self._fitted()
+        queries = as_id_array(user_ids, "user IDs")
+        candidates, skipped = self._candidates(items, resolved)
+        rows = state.users.to_index(queries, missing="negative")
+        unknown = rows < 0
+        if unknown.any() and resolved == "strict":
+            bad = tuple(cast("list[ExternalId]", queries[unknown].tolist()))
+            raise UnknownIdError(
+                f"{len(bad)} unknown user ID(s): {', '.join(map(repr, bad[:5]))}. "
+                "Use policy='safe' to get the popularity fallback for them.",
+                ids=bad,
+            )
+        pos = np.full((queries.size, n), -1, dtype=np.int64)
+        vals = np.full((queries.size, n), np.nan, dtype=np.float32)
+        known = np.flatnonzero(~unknown)
+        if known.size:
+            pos[known], vals[known] = self._rank_users(rows[known], n, exclude_seen, candidates)
+        if unknown.any():
+            fpos, fvals = self._fallback(n, candidates)
+            pos[unknown] = fpos
+            vals[unknown] = fvals
+        sources = np.where(unknown, "fallback", "model").astype("<U8")
+        return self._to_batch(queries, state.items, pos, vals, sources, skipped)
+
+    def _similar_query(
+        self,
+        axis: Literal["user", "item"],
+        query_ids: IdArray,
+        n: int,
+        items: IdLike | Iterable[ExternalId] | None,
+        policy: Policy,
+    ) -> tuple[IndexArray, IndexArray, FloatArray, tuple[ExternalId, ...]]:
+        state = self._fitted()
+        mapper = state.items if axis == "item" else state.users
+        rows = mapper.to_index(query_ids, missing="negative")
+        unknown = rows < 0
+        skipped: tuple[ExternalId, ...] = ()
+        if unknown.any():
+            skipped = tuple(cast("list[ExternalId]", query_ids[unknown].tolist()))
+            if policy == "strict":
+                raise UnknownIdError(
+                    f"Unknown {axis} ID(s): {', '.join(map(repr, skipped[:5]))}. Use "
+                    f"policy='safe' to get an empty result instead.",
+                    ids=skipped,
+                )
+        candidates: IndexArray | None = None
+        if axis == "item":
+            candidates, cand_skipped = self._candidates(items, policy)
+            skipped += cand_skipped
+        factors = state.item_factors if axis == "item" else state.user_factors
+        norms = state.item_norms if axis == "item" else state.user_norms
+        pos = np.full((rows.size, n), -1, dtype=np.int64)
+        vals = np.full((rows.size, n), np.nan, dtype=np.float32)
+        known = np.flatnonzero(~unknown)
+        if known.size:
+            pos[known], vals[known] = self._similar(factors, norms, rows[known], n, candidates)
+        return rows, pos, vals, skipped
+
+    def similar_items(
+        self,
+        item_id: ExternalId,
+        n: int = 10,
+        *,
+        items: IdLike | Iterable[ExternalId] | None = None,
+        policy: Policy | None = None,
+    ) -> Recommendations:
+        """Items most similar to ``item_id`` by cosine of item factors, itself excluded.
+
+        Under ``"safe"`` an unknown item gives an empty result that lists it in
+        ``skipped``; under ``"strict"`` it raises :class:`~alsrec.UnknownIdError`.
+        ``items`` restricts the answer to candidate items.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rec = Recommender.from_factors(
+        ...     np.ones((1, 2)), [[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]], ["u"], ["a", "b", "c"])
+        >>> [item for item, _ in rec.similar_items("a", n=2)]
+        ['b', 'c']
+        >>> rec.similar_items("zzz").skipped
+        ('zzz',)
+        """
+        n = _check_n(n)
+        resolved = self._policy(policy)
+        state = self._fitted()
+        query = as_id_array([item_id], "item ID")
+        _, pos, vals, skipped = self._similar_query("item", query, n, items, resolved)
+        return self._to_result(item_id, state.items, pos[0], vals[0], "model", skipped)
+
+    def similar_users(
+        self, user_id: ExternalId, n: int = 10, *, policy: Policy | None = None
+    ) -> Recommendations:
+        """Users most similar to ``user_id`` by cosine of user factors, itself excluded.
+
+        Unknown users behave as in :meth:`similar_items`.
+        """
+        n = _check_n(n)
+        resolved = self._policy(policy)
+        state = self._fitted()
+        query = as_id_array([user_id], "user ID")
+        _, pos, vals, skipped = self._similar_query("user", query, n, None, resolved)
+        return self._to_result(user_id, state.users, pos[0], vals[0], "model", skipped)
+
+    def similar_items_many(
+        self,
+        item_ids: IdLike | Iterable[ExternalId],
+        n: int = 10,
+        *,
+        items: IdLike | Iterable[ExternalId] | None = None,
+        policy: Policy | None = None,
+    ) -> BatchRecommendations:
+        """:meth:`similar_items` for many items; unknown ones get an empty (padded) row."""
+        n = _check_n(n)
+        resolved = self._policy(policy)
+        state = self._fitted()
+        queries = as_id_array(item_ids, "item IDs")
+        _, pos, vals, skipped = self._similar_query("item", queries, n, items, resolved)
+        sources = np.full(queries.size, "model", dtype="<U8")
+        return self._to_batch(queries, state.items, pos, vals, sources, skipped)
+
+    def similar_users_many(
+        self,
+        user_ids: IdLike | Iterable[ExternalId],
+        n: int = 10,
+        *,
+        policy: Policy | None = None,
+    ) -> BatchRecommendations:
+        """:meth:`similar_users` for many users; unknown ones get an empty (padded) row."""
+        n = _check_n(n)
+        resolved = self._policy(policy)
+        state = self._fitted()
+        queries = as_id_array(user_ids, "user IDs")
+        _, pos, vals, skipped = self._similar_query("user", queries, n, None, resolved)
+        sources = np.full(queries.size, "model", dtype="<U8")
+        return self._to_batch(queries, state.users, pos, vals, sources, skipped)
+
+    # -- reporting -------------------------------------------------------------------------------
+
+    def mapping_check(self) -> dict[str, Any]:
+        """Compare factor rows with mapped IDs on both sides.
+
+        Returns a dict with ``user_rows``, ``user_ids``, ``item_rows``, ``item_ids`` and
+        ``ok`` (``True`` when every factor row has exactly one ID).
+        """
+        state = self._fitted()
+        return {
+            "user_rows": int(state.user_factors.shape[0]),
+            "user_ids": len(state.users),
+            "item_rows": int(state.item_factors.shape[0]),
+            "item_ids": len(state.items),
+            "ok": not state.mismatched,
+        }
+
+    def summary(self) -> str:
+        """A short human-readable description of the model and its mapping check."""
+        p = self.params
+        head = (
+            f"ALS model: {p.factors} factors, regularization {p.regularization:g}, "
+            f"alpha {p.alpha:g}, {p.iterations} iterations, policy {self.policy!r}"
+        )
+        if self._state is None:
+            return head + "; not fitted"
+        check = self.mapping_check()
+        status = "OK" if check["ok"] else "MISMATCH"
+        nnz = self._state.seen.nnz if self._state.seen is not None else "unknown"
+        return (
+            f"{head}; backend {self._state.backend!r}\n"
+            f"  users: {check['user_rows']} factor rows, {check['user_ids']} mapped IDs\n"
+            f"  items: {check['item_rows']} factor rows, {check['item_ids']} mapped IDs\n"
+            f"  training interactions: {nnz}\n"
+            f"  mapping check: {status}"
+        )
+
+    def __repr__(self) -> str:
+        p = self.params
+        backend = self.backend if isinstance(self.backend, str) else type(self.backend).__name__
+        fitted = (
+            f", fitted on {len(self._state.users)} users x {len(self._state.items)} items"
+            if self._state is not None
+            else ""
+        )
+        return (
+            f"Recommender(factors={p.factors}, regularization={p.regularization:g}, "
+            f"alpha={p.alpha:g}, iterations={p.iterations}, backend={backend!r}, "
+            f"policy={self.policy!r}{fitted})"
+        )

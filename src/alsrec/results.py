@@ -1,0 +1,205 @@
+"""Result objects returned by :class:`~alsrec.Recommender` queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import cast, overload
+
+import numpy as np
+import numpy.typing as npt
+
+from alsrec.types import ExternalId, FloatArray, IdArray, Source
+
+__all__ = ["BatchRecommendations", "Recommendations"]
+
+
+def _readonly(arr: npt.NDArray[np.generic]) -> None:
+    arr.flags.writeable = False
+
+
+@dataclass(frozen=True, eq=False)
+class Recommendations(Sequence[tuple[ExternalId, float]]):
+    """A ranked list of ``(external_id, score)`` pairs, best first.
+
+    It is a read-only sequence: iterate it, index it, take ``len``. The arrays
+    :attr:`ids` and :attr:`scores` give the same data for vectorized use.
+
+    Attributes
+    ----------
+    query : int or str or None
+        The user or item the list was computed for (``None`` for an anonymous history).
+    ids : numpy.ndarray
+        External IDs, best first (``int64`` or unicode).
+    scores : numpy.ndarray of float32
+        The score of each ID. For ``source="model"`` and ``"fold-in"``: the dot product of
+        user and item factors (``recommend``) or the cosine similarity of factor vectors
+        (``similar_items``, ``similar_users``); only comparable within one list. For
+        ``source="fallback"``: the number of training users who interacted with the item.
+    source : {"model", "fold-in", "fallback"}
+        Where the list came from: the stored factors, factors folded in from a history, or
+        the popularity fallback for an unknown user.
+    skipped : tuple
+        IDs that were given (the query or candidates) but are unknown to the model and
+        were skipped under the ``"safe"`` policy.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> recs = Recommendations("u1", np.array(["a", "b"]), np.array([0.9, 0.5], np.float32))
+    >>> [(item, round(score, 2)) for item, score in recs]
+    [('a', 0.9), ('b', 0.5)]
+    >>> recs[0][0], len(recs), recs.source
+    ('a', 2, 'model')
+    """
+
+    query: ExternalId | None
+    ids: IdArray
+    scores: FloatArray
+    source: Source = "model"
+    skipped: tuple[ExternalId, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if self.ids.shape != self.scores.shape or self.ids.ndim != 1:
+            raise ValueError(
+                f"ids and scores must be 1-d and of equal length, got {self.ids.shape} "
+                f"and {self.scores.shape}."
+            )
+        _readonly(self.ids)
+        _readonly(self.scores)
+
+    def __len__(self) -> int:
+        return int(self.ids.size)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[ExternalId, float]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[tuple[ExternalId, float]]: ...
+
+    def __getitem__(
+        self, index: int | slice
+    ) -> tuple[ExternalId, float] | Sequence[tuple[ExternalId, float]]:
+        if isinstance(index, slice):
+            return self.to_list()[index]
+        return self.to_list()[index]
+
+    def __iter__(self) -> Iterator[tuple[ExternalId, float]]:
+        return iter(self.to_list())
+
+    def to_list(self) -> list[tuple[ExternalId, float]]:
+        """Return the pairs as a list of ``(id, score)`` with Python ``int``/``str``/``float``."""
+        ids = cast("list[ExternalId]", self.ids.tolist())
+        scores = cast("list[float]", self.scores.tolist())
+        return list(zip(ids, scores, strict=False))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Recommendations):
+            return NotImplemented
+        return (
+            self.query == other.query
+            and self.source == other.source
+            and self.skipped == other.skipped
+            and np.array_equal(self.ids, other.ids)
+            and np.array_equal(self.scores, other.scores)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"({i!r}, {s:.4g})" for i, s in self.to_list()[:3])
+        more = ", ..." if len(self) > 3 else ""
+        extra = f", skipped={self.skipped!r}" if self.skipped else ""
+        return (
+            f"Recommendations(query={self.query!r}, source={self.source!r}, "
+            f"n={len(self)}: [{shown}{more}]{extra})"
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class BatchRecommendations:
+    """Results for many queries at once, as fixed-shape arrays.
+
+    Row ``i`` answers query ``i``. Its shape is always ``(len(queries), n)`` whatever the
+    input; a row with fewer than ``n`` eligible results is padded at the end.
+
+    Padding: :attr:`mask` is ``False``; :attr:`scores` is ``NaN``; :attr:`ids` holds
+    ``""`` (string IDs, never a valid ID) or the smallest ``int64`` (integer IDs). Use
+    :attr:`mask`, or iterate, which drops padding.
+
+    Attributes
+    ----------
+    queries : numpy.ndarray
+        The queried user or item IDs, in the given order.
+    ids : numpy.ndarray, shape (n_queries, n)
+        Recommended or similar IDs, best first per row.
+    scores : numpy.ndarray of float32, shape (n_queries, n)
+        Scores, as in :class:`Recommendations`.
+    mask : numpy.ndarray of bool, shape (n_queries, n)
+        ``True`` where a slot holds a result.
+    sources : numpy.ndarray of str, shape (n_queries,)
+        ``"model"``, ``"fold-in"`` or ``"fallback"`` per row.
+    skipped : tuple
+        IDs skipped under the ``"safe"`` policy (unknown candidates or queries).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> batch = BatchRecommendations(
+    ...     queries=np.array(["u1", "u2"]),
+    ...     ids=np.array([["a", "b"], ["c", ""]]),
+    ...     scores=np.array([[0.9, 0.5], [0.7, np.nan]], np.float32),
+    ...     mask=np.array([[True, True], [True, False]]),
+    ...     sources=np.array(["model", "model"]),
+    ... )
+    >>> batch.ids.shape, [len(r) for r in batch]
+    ((2, 2), [2, 1])
+    """
+
+    queries: IdArray
+    ids: IdArray
+    scores: FloatArray
+    mask: npt.NDArray[np.bool_]
+    sources: npt.NDArray[np.str_]
+    skipped: tuple[ExternalId, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if not (self.ids.shape == self.scores.shape == self.mask.shape) or self.ids.ndim != 2:
+            raise ValueError("ids, scores and mask must be 2-d arrays of one shape.")
+        if self.queries.shape != (self.ids.shape[0],) or self.sources.shape != self.queries.shape:
+            raise ValueError("queries and sources need one entry per row of ids.")
+        for arr in (self.queries, self.ids, self.scores, self.mask, self.sources):
+            _readonly(arr)
+
+    def __len__(self) -> int:
+        return int(self.queries.size)
+
+    def __getitem__(self, row: int) -> Recommendations:
+        """Return row ``row`` as a :class:`Recommendations`, padding removed."""
+        if not -len(self) <= row < len(self):
+            raise IndexError(f"row {row} out of range for {len(self)} queries")
+        keep = self.mask[row]
+        query = cast("ExternalId", self.queries[row].item())
+        return Recommendations(
+            query,
+            self.ids[row][keep].copy(),
+            self.scores[row][keep].copy(),
+            cast("Source", str(self.sources[row])),
+        )
+
+    def __iter__(self) -> Iterator[Recommendations]:
+        return (self[i] for i in range(len(self)))
+
+    def to_dict(self) -> dict[ExternalId, list[tuple[ExternalId, float]]]:
+        """Return ``{query: [(id, score), ...]}`` with padding removed.
+
+        A query given twice appears once.
+        """
+        return {cast("ExternalId", r.query): r.to_list() for r in self}
+
+    def __repr__(self) -> str:
+        n_rows, n = self.ids.shape
+        return (
+            f"BatchRecommendations({n_rows} queries x n={n}, "
+            f"{int(self.mask.sum())} results, skipped={len(self.skipped)})"
+        )
