@@ -57,13 +57,14 @@ def as_weights(weights: npt.ArrayLike | None, n: int, what: str = "weights") -> 
     bad = np.flatnonzero(~np.isfinite(arr))
     if bad.size:
         raise DataError(
-            f"{what} must be finite; row {int(bad[0])} is {arr[bad[0]]!r} "
+            f"{what} must be finite; row {int(bad[0])} is {float(arr[bad[0]])!r} "
             f"({bad.size} non-finite in all). Drop or fix those rows."
         )
     bad = np.flatnonzero(arr <= 0)
     if bad.size:
         raise DataError(
-            f"{what} must be > 0; row {int(bad[0])} is {arr[bad[0]]!r} ({bad.size} such rows). "
+            f"{what} must be > 0; row {int(bad[0])} is {float(arr[bad[0]])!r} "
+            f"({bad.size} such rows). "
             "A pair that was not observed needs no row; drop rows with weight <= 0."
         )
     return arr.astype(np.float32)

@@ -1,0 +1,159 @@
+"""IdMapper: round trips, immutability, stable growth, and clear errors (property-based)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from alsrec import DataError, IdMapper, IdTypeError, UnknownIdError, UnmappedIndexError
+
+# IDs numpy can store faithfully: non-empty, no trailing NUL.
+str_ids = st.text(min_size=1, max_size=12).filter(lambda s: not s.endswith("\x00"))
+int_ids = st.integers(min_value=-(2**63), max_value=2**63 - 1)
+id_lists = st.one_of(
+    st.lists(str_ids, unique=True, max_size=60), st.lists(int_ids, unique=True, max_size=60)
+)
+
+
+@given(id_lists)
+def test_round_trip(ids: list[object]) -> None:
+    mapper = IdMapper(ids)  # type: ignore[arg-type]
+    assert len(mapper) == len(ids)
+    idx = mapper.to_index(ids)  # type: ignore[arg-type]
+    assert idx.tolist() == list(range(len(ids)))
+    assert mapper.to_id(idx).tolist() == ids
+    for position, id_ in enumerate(ids):
+        assert id_ in mapper
+        assert mapper.index_of(id_) == position  # type: ignore[arg-type]
+        assert mapper.id_of(position) == id_
+
+
+@given(id_lists, st.data())
+def test_with_added_keeps_old_indices(ids: list[object], data: st.DataObject) -> None:
+    mapper = IdMapper(ids)  # type: ignore[arg-type]
+    strategy = str_ids if (ids and isinstance(ids[0], str)) else int_ids
+    if not ids:
+        strategy = str_ids
+    extra = data.draw(st.lists(strategy, max_size=30))
+    before = mapper.ids.copy()
+    grown = mapper.with_added(extra)  # type: ignore[arg-type]
+    # The old mapper is unchanged, every old ID keeps its index.
+    assert np.array_equal(mapper.ids, before)
+    assert grown.to_index(ids).tolist() == list(range(len(ids)))  # type: ignore[arg-type]
+    # New IDs are appended in order of first appearance, once each.
+    fresh = list(dict.fromkeys(x for x in extra if x not in set(ids)))
+    assert grown.ids.tolist() == ids + fresh
+
+
+@given(st.lists(str_ids, unique=True, min_size=1, max_size=30), st.lists(str_ids, max_size=10))
+def test_unknown_ids_raise_or_give_minus_one(ids: list[str], queries: list[str]) -> None:
+    mapper = IdMapper(ids)
+    unknown = [q for q in queries if q not in set(ids)]
+    idx = mapper.to_index(queries, missing="negative")
+    assert [i for q, i in zip(queries, idx.tolist(), strict=True) if q in unknown] == [-1] * len(
+        [q for q in queries if q in unknown]
+    )
+    if unknown:
+        with pytest.raises(UnknownIdError) as info:
+            mapper.to_index(queries)
+        assert info.value.ids[0] == unknown[0]
+        assert repr(unknown[0]) in str(info.value)
+    else:
+        assert mapper.to_index(queries).tolist() == idx.tolist()
+
+
+@given(st.lists(st.sampled_from(["a", "b", "c", "d"]), min_size=1, max_size=40))
+def test_factorize_is_first_appearance_order(column: list[str]) -> None:
+    mapper, codes = IdMapper.factorize(column)
+    assert mapper.ids.tolist() == list(dict.fromkeys(column))
+    assert mapper.to_id(codes).tolist() == column
+
+
+def test_factorize_ints_matches_first_appearance() -> None:
+    mapper, codes = IdMapper.factorize(np.array([30, 10, 30, 20, 10]))
+    assert mapper.ids.tolist() == [30, 10, 20]
+    assert codes.tolist() == [0, 1, 0, 2, 1]
+
+
+def test_mixed_types_are_refused_with_position() -> None:
+    with pytest.raises(IdTypeError, match="position 2"):
+        IdMapper(["a", "b", 3])
+
+
+@pytest.mark.parametrize(
+    ("ids", "fragment"),
+    [
+        ([1.5, 2.5], "float"),
+        ([True, False], "bool"),
+        ([None], "NoneType"),
+        ([b"x"], "bytes"),
+        (np.array([1.0, 2.0]), "Float IDs are ambiguous"),
+        (np.array([[1, 2]]), "one-dimensional"),
+        (["a", ""], "empty string at position 1"),
+        (["a\x00"], "NUL"),
+    ],
+)
+def test_invalid_ids_are_refused(ids: object, fragment: str) -> None:
+    with pytest.raises(IdTypeError, match=fragment):
+        IdMapper(ids)  # type: ignore[arg-type]
+
+
+def test_a_single_string_is_not_a_sequence_of_ids() -> None:
+    with pytest.raises(IdTypeError, match="single str"):
+        IdMapper("abc")
+
+
+def test_duplicates_are_refused_by_the_constructor() -> None:
+    with pytest.raises(DataError, match="'b' occurs again at position 2"):
+        IdMapper(["a", "b", "b"])
+    with pytest.raises(DataError, match="7 occurs again"):
+        IdMapper([7, 8, 7])
+
+
+def test_to_id_names_the_bad_index() -> None:
+    mapper = IdMapper(["a", "b"])
+    with pytest.raises(UnmappedIndexError, match="Index 5 \\(position 1\\)"):
+        mapper.to_id([0, 5])
+    with pytest.raises(UnmappedIndexError, match="Index -1"):
+        mapper.to_id([-1])
+    with pytest.raises(UnmappedIndexError):
+        mapper.id_of(2)
+
+
+def test_mapper_is_immutable() -> None:
+    mapper = IdMapper([1, 2, 3])
+    with pytest.raises(AttributeError, match="immutable"):
+        mapper.foo = 1
+    with pytest.raises(ValueError, match="read-only"):
+        mapper.ids[0] = 9
+
+
+def test_queries_of_the_other_kind_are_unknown_not_errors() -> None:
+    mapper = IdMapper([1, 2])
+    assert mapper.to_index(["1"], missing="negative").tolist() == [-1]
+    assert "1" not in mapper
+    assert 1 in mapper
+    assert True not in mapper
+
+
+def test_cannot_add_other_kind() -> None:
+    with pytest.raises(IdTypeError, match="Cannot add str IDs"):
+        IdMapper([1]).with_added(["x"])
+
+
+def test_equality_and_head() -> None:
+    assert IdMapper(["a", "b"]) == IdMapper(["a", "b"])
+    assert IdMapper(["a", "b"]) != IdMapper(["b", "a"])
+    assert IdMapper(["a", "b", "c"]).head(2) == IdMapper(["a", "b"])
+    assert "3 str IDs" in repr(IdMapper(["a", "b", "c"]))
+
+
+def test_numpy_and_unsigned_inputs() -> None:
+    mapper = IdMapper(np.array([5, 6], dtype=np.uint32))
+    assert mapper.kind == "int"
+    assert mapper.to_index(np.array([6], dtype=np.int16)).tolist() == [1]
+    assert IdMapper(np.array(["x", "y"], dtype=object)).kind == "str"
+    with pytest.raises(IdTypeError, match="int64 range"):
+        IdMapper(np.array([2**64 - 1], dtype=np.uint64))

@@ -1,0 +1,65 @@
+"""Result objects: read-only sequences of (id, score) pairs and fixed-shape batches."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from alsrec import BatchRecommendations, Recommendations
+
+
+def _recs() -> Recommendations:
+    return Recommendations(
+        "u",
+        np.array(["a", "b", "c", "d"]),
+        np.array([4, 3, 2, 1], dtype=np.float32),
+        "fallback",
+        ("zz",),
+    )
+
+
+def test_sequence_protocol() -> None:
+    recs = _recs()
+    assert len(recs) == 4
+    assert recs[0] == ("a", 4.0)
+    assert recs[-1] == ("d", 1.0)
+    assert list(recs[1:3]) == [("b", 3.0), ("c", 2.0)]
+    assert [i for i, _ in recs] == ["a", "b", "c", "d"]
+    assert ("b", 3.0) in recs
+    assert type(recs[0][0]) is str and type(recs[0][1]) is float
+    assert "skipped=('zz',)" in repr(recs)
+    assert recs == _recs()
+
+
+def test_arrays_are_read_only_and_shapes_checked() -> None:
+    recs = _recs()
+    with pytest.raises(ValueError, match="read-only"):
+        recs.ids[0] = "x"
+    with pytest.raises(ValueError, match="equal length"):
+        Recommendations("u", np.array(["a"]), np.array([1.0, 2.0], dtype=np.float32))
+
+
+def test_batch_rows_drop_padding() -> None:
+    batch = BatchRecommendations(
+        queries=np.array([1, 2]),
+        ids=np.array([[7, 8], [9, np.iinfo(np.int64).min]]),
+        scores=np.array([[0.5, 0.4], [0.3, np.nan]], dtype=np.float32),
+        mask=np.array([[True, True], [True, False]]),
+        sources=np.array(["model", "fallback"]),
+    )
+    assert len(batch) == 2
+    ((item, score),) = batch[1].to_list()
+    assert item == 9
+    assert score == pytest.approx(0.3)
+    assert batch[1].source == "fallback"
+    assert batch[-1].query == 2
+    with pytest.raises(IndexError):
+        batch[2]
+    as_dict = batch.to_dict()
+    assert list(as_dict) == [1, 2]
+    assert [i for i, _ in as_dict[1]] == [7, 8]
+    assert "2 queries x n=2" in repr(batch)
+    with pytest.raises(ValueError, match="one entry per row"):
+        BatchRecommendations(
+            np.array([1]), batch.ids, batch.scores, batch.mask, np.array(["model"])
+        )
