@@ -1,0 +1,34 @@
+"""Every ``python`` code block in the README and the docs runs, so the docs cannot drift.
+
+The blocks of one page run in order in one namespace, as a reader would type them.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
+BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+def _blocks(page: Path) -> list[str]:
+    return BLOCK.findall(page.read_text(encoding="utf-8"))
+
+
+def test_the_docs_have_examples() -> None:
+    assert sum(len(_blocks(page)) for page in PAGES) >= 8
+
+
+@pytest.mark.parametrize(
+    "page", [p for p in PAGES if _blocks(p)], ids=lambda p: str(p.relative_to(ROOT))
+)
+def test_page_examples_run(page: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    namespace: dict[str, object] = {"__name__": "__docs__"}
+    for number, block in enumerate(_blocks(page), 1):
+        code = compile(block, f"{page.name} block {number}", "exec")
+        exec(code, namespace)
+    capsys.readouterr()
