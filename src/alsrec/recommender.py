@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
@@ -11,7 +12,13 @@ import numpy.typing as npt
 import scipy.sparse as sp
 from typing_extensions import Self
 
-from alsrec._scoring import NEG_INF, SCORE_BLOCK_ENTRIES, csr_row_entries, row_norms, top_n
+from alsrec._scoring import (
+    SCORE_BLOCK_ENTRIES,
+    csr_row_entries,
+    normalized,
+    ranked_top_n,
+    row_norms,
+)
 from alsrec.backends import Backend, ProgressCallback, get_backend, names
 from alsrec.exceptions import (
     AlsrecError,
@@ -100,6 +107,16 @@ class _State:
     @property
     def mismatched(self) -> bool:
         return bool(self.unmapped_user_rows or self.unmapped_item_rows)
+
+    # Unit-length factors for cosine queries: computed on first use, then kept (a cache of
+    # derived data, so the state stays logically immutable).
+    @cached_property
+    def unit_user_factors(self) -> FactorMatrix:
+        return normalized(self.user_factors, self.user_norms)
+
+    @cached_property
+    def unit_item_factors(self) -> FactorMatrix:
+        return normalized(self.item_factors, self.item_norms)
 
 
 def _reconcile(
@@ -509,29 +526,31 @@ class Recommender:
         if candidates is not None:
             targets = state.item_factors[candidates]
         assert targets is not None
-        k = targets.shape[0]
         pos_in_cand: IndexArray | None = None
         if candidates is not None:
             pos_in_cand = np.full(n_items, -1, dtype=np.int64)
-            pos_in_cand[candidates] = np.arange(k)
-        out_pos = np.full((rows.size, n), -1, dtype=np.int64)
-        out_val = np.full((rows.size, n), np.nan, dtype=np.float32)
-        step = max(1, SCORE_BLOCK_ENTRIES // max(k, 1))
-        for start in range(0, rows.size, step):
-            block = rows[start : start + step]
-            scores = state.user_factors[block] @ targets.T
-            if exclude_seen and state.seen is not None:
-                r, c = csr_row_entries(state.seen.indptr, state.seen.indices, block)
-                if pos_in_cand is not None:
-                    c = pos_in_cand[c]
-                    r, c = r[c >= 0], c[c >= 0]
-                scores[r, c] = NEG_INF
-            pos, val = top_n(scores, n)
-            if candidates is not None:
-                pos = np.where(pos >= 0, candidates[np.maximum(pos, 0)], -1)
-            out_pos[start : start + step] = pos
-            out_val[start : start + step] = val
-        return out_pos, out_val
+            pos_in_cand[candidates] = np.arange(targets.shape[0])
+        seen = state.seen if exclude_seen else None
+
+        def exclude(block: IndexArray) -> tuple[IndexArray, IndexArray]:
+            assert seen is not None
+            r, c = csr_row_entries(seen.indptr, seen.indices, rows[block])
+            if pos_in_cand is not None:
+                c = pos_in_cand[c]
+                r, c = r[c >= 0], c[c >= 0]
+            return r, c
+
+        pos, val = ranked_top_n(
+            state.user_factors,
+            rows,
+            targets,
+            n,
+            exclude=None if seen is None else exclude,
+            block_entries=SCORE_BLOCK_ENTRIES,
+        )
+        if candidates is not None:
+            pos = np.where(pos >= 0, candidates[np.maximum(pos, 0)], -1)
+        return pos, val
 
     def _fallback(self, n: int, candidates: IndexArray | None) -> tuple[IndexArray, FloatArray]:
         """The ``n`` most popular (candidate) items, ``-1`` padded."""
@@ -556,29 +575,35 @@ class Recommender:
         n: int,
         candidates: IndexArray | None,
     ) -> tuple[IndexArray, FloatArray]:
-        """Top-n rows by cosine similarity to each query row, the query itself excluded."""
+        """Top-n rows by cosine similarity to each query row, the query itself excluded.
+
+        ``factors`` are unit-length rows, so cosine is one matrix product.
+        """
         n_mapped = norms.size
+        unit = factors  # unit-length rows (cached in the state)
+        targets = unit[:n_mapped] if candidates is None else unit[candidates]
         cand = np.arange(n_mapped, dtype=np.int64) if candidates is None else candidates
-        targets = factors[cand]
-        target_norms = norms[cand]
         pos_in_cand = np.full(n_mapped, -1, dtype=np.int64)
         pos_in_cand[cand] = np.arange(cand.size)
-        out_pos = np.full((rows.size, n), -1, dtype=np.int64)
-        out_val = np.full((rows.size, n), np.nan, dtype=np.float32)
-        step = max(1, SCORE_BLOCK_ENTRIES // max(cand.size, 1))
-        for start in range(0, rows.size, step):
-            block = rows[start : start + step]
-            denom = norms[block][:, None] * target_norms[None, :]
-            scores = factors[block] @ targets.T
-            np.divide(scores, denom, out=scores, where=denom > 0)
-            scores[~(denom > 0)] = NEG_INF
-            own = pos_in_cand[block]
+
+        def exclude(block: IndexArray) -> tuple[IndexArray, IndexArray]:
+            own = pos_in_cand[rows[block]]
             hit = np.flatnonzero(own >= 0)
-            scores[hit, own[hit]] = NEG_INF
-            pos, val = top_n(scores, n)
-            out_pos[start : start + step] = np.where(pos >= 0, cand[np.maximum(pos, 0)], -1)
-            out_val[start : start + step] = val
-        return out_pos, out_val
+            return hit, own[hit]
+
+        banned = np.flatnonzero(~(norms[cand] > 0))  # cosine undefined for zero vectors
+        pos, val = ranked_top_n(
+            unit,
+            rows,
+            targets,
+            n,
+            exclude=exclude,
+            banned=banned,
+            block_entries=SCORE_BLOCK_ENTRIES,
+        )
+        empty = ~(norms[rows] > 0)
+        pos[empty], val[empty] = -1, np.nan
+        return np.where(pos >= 0, cand[np.maximum(pos, 0)], -1), val
 
     # -- result assembly -------------------------------------------------------------------------
 
@@ -746,7 +771,7 @@ class Recommender:
         if axis == "item":
             candidates, cand_skipped = self._candidates(items, policy)
             skipped += cand_skipped
-        factors = state.item_factors if axis == "item" else state.user_factors
+        factors = state.unit_item_factors if axis == "item" else state.unit_user_factors
         norms = state.item_norms if axis == "item" else state.user_norms
         pos = np.full((rows.size, n), -1, dtype=np.int64)
         vals = np.full((rows.size, n), np.nan, dtype=np.float32)
