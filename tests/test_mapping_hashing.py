@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from alsrec import IdMapper, mapping
-from alsrec.exceptions import DataError
+from alsrec.exceptions import DataError, IdTypeError, UnknownIdError
 
 
 def _column(rows: int, distinct: int, seed: int) -> np.ndarray:
@@ -83,3 +83,27 @@ def test_hash_is_stable_and_width_independent() -> None:
     b = mapping._hash_strings(np.array(["ab", "abc"], dtype="<U8"))
     assert a.tolist() == b.tolist()
     assert a[0] != a[1]
+
+
+@pytest.mark.parametrize(
+    "value", ["a", "ab", "abc", "I000759", "ünïcødé", "\U0001f600x", "x" * 41, "user_0123456789"]
+)
+def test_scalar_hash_equals_vectorized_hash(value: str) -> None:
+    assert mapping._hash_one(value) == int(mapping._hash_strings(np.array([value]))[0])
+
+
+def test_single_id_lookup_agrees_with_the_vectorized_path() -> None:
+    mapper = IdMapper(["u1", "u22", "u333"])
+    assert mapper.to_index(["u22"]).tolist() == [1]
+    assert mapper.to_index(["nope"], missing="negative").tolist() == [-1]
+    assert mapper.to_index([5], missing="negative").tolist() == [-1]  # wrong kind
+    with pytest.raises(UnknownIdError, match="nope"):
+        mapper.to_index(["nope"])
+    ints = IdMapper([10, -(2**63), 2**63 - 1])
+    assert ints.to_index([2**63 - 1]).tolist() == [2]
+    assert ints.to_index([-(2**63)]).tolist() == [1]
+    assert ints.to_index([11], missing="negative").tolist() == [-1]
+    with pytest.raises(IdTypeError):
+        ints.to_index([2**63])
+    with pytest.raises(IdTypeError):
+        ints.to_index([True])

@@ -20,7 +20,7 @@ entry, so results are exact and deterministic whichever path a row takes.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -36,7 +36,7 @@ SCORE_BLOCK_ENTRIES = 1 << 21
 """Scores computed at once (queries x candidates): 8 MiB of float32, cache-sized
 (measured at 50k items: 32-64 rows per block beat 256-1000 rows by 10-30%)."""
 
-_GROUPS_PER_N = 150
+_GROUPS_PER_N = 100
 """Wide-row prefilter: aim for about this many column groups per requested result."""
 
 _MIN_WIDE_COLUMNS = 4096
@@ -61,27 +61,36 @@ def _order_keys(values: FloatArray, cols: npt.NDArray[np.integer]) -> npt.NDArra
     return cast("npt.NDArray[np.int64]", keys)
 
 
-def _select(
-    values: FloatArray, cols: npt.NDArray[np.integer], n: int
-) -> tuple[IndexArray, FloatArray]:
-    """Top ``n`` of each row of ``values`` (``cols`` names each entry's column)."""
+def _take_rows(a: npt.NDArray[Any], idx: npt.NDArray[np.int64]) -> npt.NDArray[Any]:
+    """``out[i, j] = a[i, idx[i, j]]`` for a C-contiguous ``a`` (one flat gather)."""
+    m, k = a.shape
+    flat = a.reshape(-1)
+    if m == 1:
+        return flat[idx]
+    return flat[idx + (np.arange(m, dtype=np.int64) * k)[:, None]]
+
+
+def _select(values: FloatArray, cols: IndexArray | None, n: int) -> tuple[IndexArray, FloatArray]:
+    """Top ``n`` of each row of ``values``; ``cols`` names each entry's column (default:
+    its position). ``values`` must be C-contiguous."""
     m, k = values.shape
     take = min(n, k)
     pos = np.full((m, n), -1, dtype=np.int64)
     vals = np.full((m, n), np.nan, dtype=np.float32)
     if take == 0 or m == 0:
         return pos, vals
-    keys = _order_keys(values, cols)
+    keys = _order_keys(values, np.arange(k, dtype=np.int64) if cols is None else cols)
     if take < k:
         part = np.argpartition(keys, k - take, axis=1)[:, k - take :]
-        part_keys = np.take_along_axis(keys, part, axis=1)
+        part = np.ascontiguousarray(part)
+        part_keys = _take_rows(keys, part)
     else:
-        part = np.broadcast_to(np.arange(k), (m, k))
+        part = np.broadcast_to(np.arange(k, dtype=np.int64), (m, k))
         part_keys = keys
-    order = np.argsort(part_keys, axis=1)[:, ::-1]
+    order = np.ascontiguousarray(np.argsort(part_keys, axis=1)[:, ::-1])
     best = np.take_along_axis(part, order, axis=1)
-    best_vals = np.take_along_axis(values, best, axis=1)
-    best_cols = np.take_along_axis(np.broadcast_to(cols, values.shape), best, axis=1)
+    best_vals = _take_rows(values, best)
+    best_cols = best if cols is None else _take_rows(cols, best)
     valid = best_vals > NEG_INF  # False for -inf and NaN
     pos[:, :take] = np.where(valid, best_cols, -1)
     vals[:, :take] = np.where(valid, best_vals, np.nan)
@@ -94,10 +103,11 @@ def top_n(scores: FloatArray, n: int) -> tuple[IndexArray, FloatArray]:
     Returns positions ``(m, n)`` with ``-1`` and scores with ``NaN`` in padded slots.
     Ties are broken by the lower column position, so results are deterministic.
     """
+    scores = np.ascontiguousarray(scores, dtype=np.float32)
     m, k = scores.shape
     if k >= _MIN_WIDE_COLUMNS and m and n * 8 <= k // _group_size(k, n):
         return _top_n_wide(scores, n)
-    return _select(scores, np.arange(k, dtype=np.int64)[None, :], n)
+    return _select(scores, None, n)
 
 
 def _group_size(k: int, n: int) -> int:
@@ -112,22 +122,21 @@ def _top_n_wide(scores: FloatArray, n: int) -> tuple[IndexArray, FloatArray]:
     main = c * g
     # Column j < main belongs to group j % g; the tail columns are always candidates.
     gmax = np.max(scores[:, :main].reshape(m, c, g), axis=1)
-    top = np.argpartition(gmax, g - n, axis=1)[:, g - n :]
-    threshold = np.min(np.take_along_axis(gmax, top, axis=1), axis=1)
+    top = np.ascontiguousarray(np.argpartition(gmax, g - n, axis=1)[:, g - n :])
+    threshold = np.min(_take_rows(gmax, top), axis=1)
     # The n groups with the largest maxima hold n distinct entries >= threshold, so any
     # entry of the top n is >= threshold and lies in one of them, unless another group
     # also reaches the threshold (a tie) or the threshold is -inf/NaN.
     reaching = np.count_nonzero(gmax >= threshold[:, None], axis=1)
-    exact = ~(threshold > NEG_INF) | (reaching > n) | np.isnan(gmax).any(axis=1)
+    exact = ~(threshold > NEG_INF) | (reaching > n) | np.isnan(threshold)
     cols = (top[:, None, :] + (np.arange(c, dtype=np.int64) * g)[None, :, None]).reshape(m, -1)
     if main < k:
         tail = np.broadcast_to(np.arange(main, k, dtype=np.int64), (m, k - main))
         cols = np.concatenate([cols, tail], axis=1)
-    pos, vals = _select(np.take_along_axis(scores, cols, axis=1), cols, n)
-    redo = np.flatnonzero(exact)
-    if redo.size:
-        all_cols = np.arange(k, dtype=np.int64)[None, :]
-        pos[redo], vals[redo] = _select(scores[redo], all_cols, n)
+    pos, vals = _select(_take_rows(scores, cols), cols, n)
+    if exact.any():
+        redo = np.flatnonzero(exact)
+        pos[redo], vals[redo] = _select(scores[redo], None, n)
     return pos, vals
 
 
@@ -191,6 +200,10 @@ def csr_row_entries(
     indptr: npt.NDArray[np.integer], indices: npt.NDArray[np.integer], rows: IndexArray
 ) -> tuple[IndexArray, IndexArray]:
     """Return ``(row_position, column)`` of every stored entry of the given CSR rows."""
+    if rows.size == 1:
+        row = int(rows[0])
+        cols = np.asarray(indices[int(indptr[row]) : int(indptr[row + 1])], dtype=np.int64)
+        return np.zeros(cols.size, dtype=np.int64), cols
     starts = indptr[rows].astype(np.int64)
     lengths = indptr[rows + 1].astype(np.int64) - starts
     total = int(lengths.sum())

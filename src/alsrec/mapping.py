@@ -194,6 +194,30 @@ def _hash_strings(arr: IdArray) -> npt.NDArray[np.int64]:
     return out.view(np.int64)
 
 
+_MASK64 = (1 << 64) - 1
+_WORD_MIX_INT = int(_WORD_MIX)
+_FINAL_MIX_INT = int(_FINAL_MIX)
+
+
+def _hash_one(value: str) -> int:
+    """:func:`_hash_strings` of one string, in Python integers (as a signed int64)."""
+    data = value.encode("utf-32-le")
+    if len(data) % 8:
+        data += b"\x00\x00\x00\x00"
+    words = len(data) // 8
+    keys = _keys_for(words).tolist()
+    h = 0
+    for j in range(words):
+        x = (int.from_bytes(data[8 * j : 8 * j + 8], "little") * _WORD_MIX_INT) & _MASK64
+        x ^= x >> 31
+        h += x * keys[j]
+    h &= _MASK64
+    h ^= h >> 29
+    h = (h * _FINAL_MIX_INT) & _MASK64
+    h ^= h >> 32
+    return h - (1 << 64) if h >> 63 else h
+
+
 def _factorize_int64(values: npt.NDArray[np.int64]) -> tuple[IndexArray, IndexArray]:
     """Group equal values: ``(first, codes)`` with codes in order of first appearance.
 
@@ -481,6 +505,10 @@ class IdMapper:
         """
         if missing not in ("raise", "negative"):
             raise ValueError(f"missing must be 'raise' or 'negative', got {missing!r}.")
+        if type(ids) is list and len(ids) == 1:  # one ID (a single-user query): no arrays
+            found = self._index_of_one(ids[0])
+            if found >= 0 or (missing == "negative" and found == -1):
+                return np.array([found], dtype=np.int64)
         query = as_id_array(ids, "queried IDs")
         if query.size == 0:
             return np.empty(0, dtype=np.int64)
@@ -509,6 +537,31 @@ class IdMapper:
                     ids=unknown,
                 )
         return out
+
+    def _index_of_one(self, value: object) -> int:
+        """Index of one plain ``str``/``int`` ID, ``-1`` if absent, ``-2`` if not plain.
+
+        The same lookup as :meth:`to_index` with Python scalars (a one-element array costs
+        more than the lookup itself); ``-2`` sends the caller to the vectorized path, which
+        validates and reports errors.
+        """
+        if self._lookup is not None or not len(self):
+            return -2
+        if type(value) is str:
+            if self._kind != "str" or not value or value[-1] == "\x00":
+                return -2
+            key = _hash_one(value)
+        elif type(value) is int:
+            if self._kind != "int" or not -(2**63) <= value < 2**63:
+                return -2
+            key = value
+        else:
+            return -2
+        pos = int(np.searchsorted(self._sorted_keys, key))
+        if pos == self._sorted_keys.size or int(self._sorted_keys[pos]) != key:
+            return -1
+        index = int(self._sorted_pos[pos])
+        return index if self._ids[index] == value else -1
 
     def index_of(self, id_: ExternalId) -> int:
         """Return the index of one ID, raising :class:`~alsrec.UnknownIdError` if unknown.
