@@ -66,8 +66,8 @@ def _take_rows(a: npt.NDArray[Any], idx: npt.NDArray[np.int64]) -> npt.NDArray[A
     m, k = a.shape
     flat = a.reshape(-1)
     if m == 1:
-        return flat[idx]
-    return flat[idx + (np.arange(m, dtype=np.int64) * k)[:, None]]
+        return cast("npt.NDArray[Any]", flat[idx])
+    return cast("npt.NDArray[Any]", flat[idx + (np.arange(m, dtype=np.int64) * k)[:, None]])
 
 
 def _select(values: FloatArray, cols: IndexArray | None, n: int) -> tuple[IndexArray, FloatArray]:

@@ -506,9 +506,9 @@ class IdMapper:
         if missing not in ("raise", "negative"):
             raise ValueError(f"missing must be 'raise' or 'negative', got {missing!r}.")
         if type(ids) is list and len(ids) == 1:  # one ID (a single-user query): no arrays
-            found = self._index_of_one(ids[0])
-            if found >= 0 or (missing == "negative" and found == -1):
-                return np.array([found], dtype=np.int64)
+            one = self._index_of_one(ids[0])
+            if one >= 0 or (missing == "negative" and one == -1):
+                return np.array([one], dtype=np.int64)
         query = as_id_array(ids, "queried IDs")
         if query.size == 0:
             return np.empty(0, dtype=np.int64)
