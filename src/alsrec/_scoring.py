@@ -66,7 +66,7 @@ def _take_rows(a: npt.NDArray[Any], idx: npt.NDArray[np.int64]) -> npt.NDArray[A
     m, k = a.shape
     flat = a.reshape(-1)
     if m == 1:
-        return cast("npt.NDArray[Any]", flat[idx])
+        return flat[idx]
     return cast("npt.NDArray[Any]", flat[idx + (np.arange(m, dtype=np.int64) * k)[:, None]])
 
 
