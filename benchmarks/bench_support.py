@@ -138,16 +138,19 @@ def implicit_model(
 ) -> Any:
     """implicit's CPU ALS configured like alsrec (its alpha 1 on ``1 + alpha * w``)."""
     from implicit.cpu.als import AlternatingLeastSquares
+    from threadpoolctl import threadpool_limits
 
-    return AlternatingLeastSquares(
-        factors=factors,
-        regularization=REGULARIZATION,
-        alpha=1.0,
-        iterations=iterations,
-        calculate_training_loss=False,
-        num_threads=threads,
-        random_state=random_state,
-    )
+    # implicit checks the BLAS threads when constructed: build it in its own configuration.
+    with threadpool_limits(1, user_api="blas"):
+        return AlternatingLeastSquares(
+            factors=factors,
+            regularization=REGULARIZATION,
+            alpha=1.0,
+            iterations=iterations,
+            calculate_training_loss=False,
+            num_threads=threads,
+            random_state=random_state,
+        )
 
 
 def sample_users(n_users: int, count: int, seed: int = 0) -> np.ndarray:
