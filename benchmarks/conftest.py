@@ -3,7 +3,8 @@
 Run ``pytest benchmarks/ --benchmark-only`` (``ALSREC_BENCH_SIZE=small|medium|large``,
 default ``small``). Every benchmark times alsrec and a reference (raw implicit, or pandas
 for ID mapping) in the same process, on the same data, with the same number of threads
-(``ALSREC_BENCH_THREADS``, default 2). Each benchmark test records the median of its
+(``ALSREC_BENCH_THREADS``, default 2: single-threaded BLAS and that many worker threads
+in each library). Each benchmark test records the median of its
 timed rounds in :class:`Collector`; at the end of the session the table of medians, ratios
 and targets is printed, and written as JSON to ``ALSREC_BENCH_JSON`` when that is set
 (``benchmarks/plot.py`` draws the README figure from it).
@@ -90,6 +91,7 @@ def machine_info(threads: int) -> dict[str, Any]:
     }
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-benchmark's own tables
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any) -> None:
     if not COLLECTOR.rows:
         return
@@ -154,17 +156,19 @@ def threads() -> int:
 
 
 @pytest.fixture(scope="session")
-def alsrec_threads(threads: int) -> Callable[[], contextlib.AbstractContextManager[Any]]:
-    """alsrec computes through numpy, so its threads are BLAS threads."""
-    return lambda: threadpool_limits(threads, user_api="blas")
+def alsrec_threads() -> Callable[[], contextlib.AbstractContextManager[Any]]:
+    """alsrec runs ``num_threads`` workers of its own when BLAS is single-threaded."""
+    return lambda: threadpool_limits(1, user_api="blas")
 
 
 @pytest.fixture(scope="session")
 def implicit_threads() -> Callable[[], contextlib.AbstractContextManager[Any]]:
     """implicit runs its own ``num_threads`` pool and asks for single-threaded BLAS.
 
-    This is implicit's documented configuration (it warns otherwise); measured here, it
-    is also its fastest for batch ``recommend`` (BLAS at 2 threads was 1.7-2.7x slower).
+    This is implicit's documented configuration (it warns otherwise) and, measured here,
+    its fastest (BLAS at 2 threads was 1.7-2.7x slower for batch ``recommend``). alsrec
+    gets the very same setting (see ``alsrec_threads``): one BLAS thread, ``threads``
+    worker threads each.
     """
     return lambda: threadpool_limits(1, user_api="blas")
 

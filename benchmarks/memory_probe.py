@@ -52,11 +52,13 @@ def main() -> None:
         from alsrec import ALSParams
         from alsrec.backends import NumpyBackend
 
-        params = ALSParams(factors=factors, regularization=0.05, iterations=iterations)
+        params = ALSParams(
+            factors=factors, regularization=0.05, iterations=iterations, num_threads=threads
+        )
         backend = NumpyBackend()
 
         def train() -> object:
-            with threadpool_limits(threads, user_api="blas"):
+            with threadpool_limits(1, user_api="blas"):  # as in the benchmarks
                 return backend.fit(conf, params)
     else:
         from implicit.cpu.als import AlternatingLeastSquares

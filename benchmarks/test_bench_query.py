@@ -132,7 +132,7 @@ def test_recommend_single_latency(
         ids = fitted.user_ids
         rec = fitted.rec
         fn = timed(lambda u: rec.recommend(ids[u], n=N))
-        ctx = implicit_threads  # the same single BLAS thread as implicit
+        ctx = alsrec_threads
     else:
         model, user_items = fitted.model, fitted.user_items
         fn = timed(

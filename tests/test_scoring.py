@@ -107,6 +107,7 @@ def test_ranked_top_n_blocks_exclusions_and_bans(block_entries: int) -> None:
     rng = np.random.default_rng(0)
     factors = rng.standard_normal((40, 8)).astype(np.float32)
     targets = rng.standard_normal((20011, 8)).astype(np.float32)
+    # Five rows: in one block, in five one-row blocks (the two-thread overlapped path), ...
     rows = np.array([3, 0, 39, 3, 17], dtype=np.int64)
     banned = np.array([5, 10, 15], dtype=np.int64)
     # Exclude, for query position i, target columns i*7 .. i*7+6.
@@ -130,6 +131,28 @@ def test_ranked_top_n_blocks_exclusions_and_bans(block_entries: int) -> None:
     np.testing.assert_allclose(got[1], want[1], rtol=1e-5)
 
 
+def test_ranked_top_n_overlapped_blocks_match_one_block() -> None:
+    rng = np.random.default_rng(4)
+    factors = rng.standard_normal((300, 16)).astype(np.float32)
+    targets = rng.standard_normal((5003, 16)).astype(np.float32)
+    rows = rng.integers(0, 300, 250)
+    whole = ranked_top_n(factors, rows, targets, 7, block_entries=1 << 30)
+    blocked = ranked_top_n(factors, rows, targets, 7, block_entries=9 * 5003)  # 28 blocks
+    np.testing.assert_array_equal(whole[0], blocked[0])
+    # BLAS may round differently for another block height.
+    np.testing.assert_allclose(whole[1], blocked[1], rtol=1e-5)
+
+
+def test_ranked_top_n_overlapped_errors_surface() -> None:
+    factors = np.ones((50, 2), dtype=np.float32)
+
+    def broken(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        raise RuntimeError("exclude failed")
+
+    with pytest.raises(RuntimeError, match="exclude failed"):
+        ranked_top_n(factors, np.arange(50), factors, 3, exclude=broken, block_entries=100)
+
+
 def test_ranked_top_n_empty_inputs() -> None:
     factors = np.ones((3, 2), dtype=np.float32)
     pos, vals = ranked_top_n(factors, np.empty(0, np.int64), factors, 4)
@@ -143,3 +166,21 @@ def test_normalized_rows_have_unit_length_and_zero_rows_stay_zero() -> None:
     unit = normalized(factors, row_norms(factors))
     np.testing.assert_allclose(unit, [[0.6, 0.8], [0.0, 0.0], [1.0, 0.0]], rtol=1e-6)
     assert unit.dtype == np.float32
+
+
+def test_ranked_top_n_workers_match_one_thread() -> None:
+    rng = np.random.default_rng(6)
+    factors = rng.standard_normal((400, 8)).astype(np.float32)
+    targets = rng.standard_normal((6007, 8)).astype(np.float32)
+    rows = rng.integers(0, 400, 333)
+
+    def exclude(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.arange(block.size), rows[block] % 6007
+
+    one = ranked_top_n(factors, rows, targets, 5, exclude=exclude, block_entries=6 * 6007)
+    many = ranked_top_n(
+        factors, rows, targets, 5, exclude=exclude, block_entries=6 * 6007, workers=3
+    )
+    np.testing.assert_array_equal(one[0], many[0])
+    np.testing.assert_array_equal(one[1], many[1])
+    assert not (many[0] == (rows % 6007)[:, None]).any()  # the exclusions held

@@ -20,6 +20,7 @@ entry, so results are exact and deterministic whichever path a row takes.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -149,6 +150,7 @@ def ranked_top_n(
     exclude: Callable[[IndexArray], tuple[IndexArray, IndexArray]] | None = None,
     banned: IndexArray | None = None,
     block_entries: int = SCORE_BLOCK_ENTRIES,
+    workers: int = 1,
 ) -> tuple[IndexArray, FloatArray]:
     """Top ``n`` targets by dot product for every query row, computed in cached blocks.
 
@@ -169,6 +171,8 @@ def ranked_top_n(
         Target positions ineligible for every query.
     block_entries : int
         Scores per block (queries x targets); a block has at least one query.
+    workers : int
+        Threads; batches of at least two blocks per thread are split between them.
 
     Returns
     -------
@@ -180,11 +184,10 @@ def ranked_top_n(
     if q == 0 or k == 0:
         return out_pos, out_val
     step = max(1, min(q, block_entries // k))
-    buffer = np.empty((step, k), dtype=np.float32)
     targets_t = targets.T
-    for start in range(0, q, step):
-        stop = min(q, start + step)
-        scores = buffer[: stop - start]
+
+    def score(start: int, scores: FloatArray) -> None:
+        stop = start + scores.shape[0]
         np.matmul(factors[rows[start:stop]], targets_t, out=scores)
         if banned is not None and banned.size:
             scores[:, banned] = NEG_INF
@@ -192,7 +195,33 @@ def ranked_top_n(
             r, c = exclude(np.arange(start, stop, dtype=np.int64))
             if r.size:
                 scores.reshape(-1)[r * k + c] = NEG_INF
+
+    def select(start: int, scores: FloatArray) -> None:
+        stop = start + scores.shape[0]
         out_pos[start:stop], out_val[start:stop] = top_n(scores, n)
+
+    starts = list(range(0, q, step))
+    if workers <= 1 or len(starts) < 2 * workers:
+        buffer = np.empty((step, k), dtype=np.float32)
+        for start in starts:
+            scores = buffer[: min(q, start + step) - start]
+            score(start, scores)
+            select(start, scores)
+        return out_pos, out_val
+
+    def run(share: list[int]) -> None:
+        buffer = np.empty((step, k), dtype=np.float32)
+        for start in share:
+            scores = buffer[: min(q, start + step) - start]
+            score(start, scores)
+            select(start, scores)
+
+    # Blocks are independent: each worker takes every workers-th block, with its own
+    # buffer; numpy releases the GIL in the products and the selection. Callers ask for
+    # several workers only when BLAS is single-threaded (see alsrec._threads).
+    with ThreadPoolExecutor(workers, "alsrec-score") as pool:
+        for _ in pool.map(run, [starts[i::workers] for i in range(workers)]):
+            pass
     return out_pos, out_val
 
 

@@ -19,6 +19,7 @@ from alsrec._scoring import (
     ranked_top_n,
     row_norms,
 )
+from alsrec._threads import worker_count
 from alsrec.backends import Backend, ProgressCallback, get_backend, names
 from alsrec.exceptions import (
     AlsrecError,
@@ -547,6 +548,7 @@ class Recommender:
             n,
             exclude=None if seen is None else exclude,
             block_entries=SCORE_BLOCK_ENTRIES,
+            workers=worker_count(self.params.num_threads),
         )
         if candidates is not None:
             pos = np.where(pos >= 0, candidates[np.maximum(pos, 0)], -1)
@@ -600,6 +602,7 @@ class Recommender:
             exclude=exclude,
             banned=banned,
             block_entries=SCORE_BLOCK_ENTRIES,
+            workers=worker_count(self.params.num_threads),
         )
         empty = ~(norms[rows] > 0)
         pos[empty], val[empty] = -1, np.nan

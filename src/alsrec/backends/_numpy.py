@@ -15,7 +15,6 @@ the factors of every nonzero for every step) is memory-bound and about 10x slowe
 from __future__ import annotations
 
 import contextlib
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, cast
 import numpy as np
 import numpy.typing as npt
 
+from alsrec._threads import worker_count
 from alsrec.exceptions import DataError
 
 if TYPE_CHECKING:
@@ -152,19 +152,6 @@ def _each(
     else:
         for _ in pool.map(solve, blocks):  # re-raises the first failure
             pass
-
-
-def _single_threaded_blas() -> contextlib.AbstractContextManager[object]:
-    """Limit BLAS to one thread while the pool runs (threadpoolctl ships with implicit).
-
-    Each block makes many small BLAS calls; threaded BLAS spends more time synchronizing
-    than computing on them (measured: 4x slower on a busy 2-core machine).
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl is a dependency of implicit
-        return contextlib.nullcontext()
-    return cast("contextlib.AbstractContextManager[object]", threadpool_limits(1, "blas"))
 
 
 def _cg(
@@ -324,9 +311,9 @@ class NumpyBackend:
         # Rows with no interactions solve (YᵀY + λI) x = 0, i.e. x = 0.
         users[:n_users][np.diff(matrix.indptr) == 0] = 0
         items[:n_items][items_empty] = 0
-        threads = params.num_threads or os.cpu_count() or 1
+        # Parallel blocks when BLAS is single-threaded; else BLAS's own threads (_threads).
+        threads = worker_count(params.num_threads)
         with contextlib.ExitStack() as stack:
-            stack.enter_context(_single_threaded_blas())
             pool = (
                 stack.enter_context(ThreadPoolExecutor(threads, "alsrec-als"))
                 if threads > 1
