@@ -34,6 +34,9 @@ def test_factorize_strings_over_many_hash_chunks(width_pad: int) -> None:
     uniques, want = _reference_factorize(column.tolist())
     assert mapper.ids.tolist() == uniques
     assert codes.tolist() == want
+    # The mapper's lookup table comes from the factorization: it must answer lookups.
+    np.testing.assert_array_equal(mapper.to_index(column), codes)
+    assert mapper.to_index(["zz"], missing="negative").tolist() == [-1]
 
 
 def test_factorize_ints_in_first_appearance_order() -> None:
@@ -43,6 +46,8 @@ def test_factorize_ints_in_first_appearance_order() -> None:
     uniques, want = _reference_factorize(column.tolist())
     assert mapper.ids.tolist() == uniques
     assert codes.tolist() == want
+    np.testing.assert_array_equal(mapper.to_index(column), codes)
+    assert mapper.to_index([12345678901234567], missing="negative").tolist() == [-1]
 
 
 def test_to_index_ignores_dtype_width_of_the_query() -> None:

@@ -218,32 +218,36 @@ def _hash_one(value: str) -> int:
     return h - (1 << 64) if h >> 63 else h
 
 
-def _factorize_int64(values: npt.NDArray[np.int64]) -> tuple[IndexArray, IndexArray]:
+def _factorize_int64(
+    values: npt.NDArray[np.int64],
+) -> tuple[IndexArray, IndexArray, tuple[IndexArray, IndexArray]]:
     """Group equal values: ``(first, codes)`` with codes in order of first appearance.
 
     ``first[j]`` is the position of the first occurrence of the ``j``-th distinct value
-    and ``codes[i]`` the code of ``values[i]``. One sort, then linear passes.
+    and ``codes[i]`` the code of ``values[i]``. One sort, then linear passes. The third
+    item is ``(distinct values ascending, their codes)``: a ready lookup table.
     """
     n = values.size
     if n == 0:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, (empty, empty)
     perm = np.argsort(values)
-    ordered = values[perm]
+    ordered = np.sort(values)  # equals values[perm]; a vectorized sort beats the gather
     starts_mask = np.empty(n, dtype=bool)
     starts_mask[0] = True
     np.not_equal(ordered[1:], ordered[:-1], out=starts_mask[1:])
-    del ordered
     starts = np.flatnonzero(starts_mask)
-    group = np.cumsum(starts_mask, dtype=np.int64)
-    group -= 1
     del starts_mask
+    distinct = ordered[starts]
+    del ordered
     first = np.minimum.reduceat(perm, starts)  # earliest position of each value
     order = np.argsort(first)
     rank = np.empty(order.size, dtype=np.int64)
     rank[order] = np.arange(order.size, dtype=np.int64)
+    counts = np.diff(starts, append=n)
     codes = np.empty(n, dtype=np.int64)
-    codes[perm] = rank[group]
-    return cast("IndexArray", first[order]), codes
+    codes[perm] = np.repeat(rank, counts)
+    return cast("IndexArray", first[order]), codes, (distinct, rank)
 
 
 def _strings_match(arr: IdArray, uniques: IdArray, codes: IndexArray) -> bool:
@@ -319,14 +323,23 @@ class IdMapper:
         arr = as_id_array(ids, "IDs")
         self._init_from_array(arr, check_unique=True)
 
-    def _init_from_array(self, arr: IdArray, *, check_unique: bool) -> None:
+    def _init_from_array(
+        self,
+        arr: IdArray,
+        *,
+        check_unique: bool,
+        table: tuple[IndexArray, IndexArray] | None = None,
+    ) -> None:
         arr = arr.copy()
         arr.flags.writeable = False
         kind: IdKind = "str" if arr.dtype.kind == "U" else "int"
         lookup: dict[str, int] | None = None
-        keys = _hash_strings(arr) if kind == "str" else cast("IndexArray", arr)
-        sorted_pos = np.argsort(keys, kind="stable").astype(np.int64)
-        sorted_keys = keys[sorted_pos]
+        if table is not None:  # sorted distinct keys and their positions, known unique
+            sorted_keys, sorted_pos = table
+        else:
+            keys = _hash_strings(arr) if kind == "str" else cast("IndexArray", arr)
+            sorted_pos = np.argsort(keys, kind="stable").astype(np.int64)
+            sorted_keys = keys[sorted_pos]
         if sorted_keys.size > 1 and np.any(sorted_keys[1:] == sorted_keys[:-1]):
             if kind == "int":
                 _raise_duplicate(arr)
@@ -341,9 +354,11 @@ class IdMapper:
         object.__setattr__(self, "_sorted_pos", sorted_pos)
 
     @classmethod
-    def _from_unique(cls, arr: IdArray) -> IdMapper:
+    def _from_unique(
+        cls, arr: IdArray, table: tuple[IndexArray, IndexArray] | None = None
+    ) -> IdMapper:
         mapper = cls.__new__(cls)
-        mapper._init_from_array(arr, check_unique=False)
+        mapper._init_from_array(arr, check_unique=False, table=table)
         return mapper
 
     # -- construction -------------------------------------------------------------------------
@@ -375,17 +390,20 @@ class IdMapper:
         ([30, 10, 20], [0, 1, 0, 2])
         """
         arr = as_id_array(ids, what)
+        # Factorizing the int IDs (or the str IDs' hashes) yields the mapper's lookup table.
+        table: tuple[IndexArray, IndexArray] | None
         if arr.dtype.kind == "U":
-            first, codes = _factorize_int64(_hash_strings(arr))
+            first, codes, table = _factorize_int64(_hash_strings(arr))
             uniques = arr[first]
             if not _strings_match(arr, uniques, codes):  # a hash collision: be exact
                 uniques, codes = _factorize_strings_exact(arr)
+                table = None
             if uniques.size == 0:
                 uniques = np.empty(0, dtype=np.str_)
         else:
-            first, codes = _factorize_int64(arr.astype(np.int64, copy=False))
+            first, codes, table = _factorize_int64(arr.astype(np.int64, copy=False))
             uniques = arr[first]
-        return cls._from_unique(uniques), codes
+        return cls._from_unique(uniques, table), codes
 
     def with_added(self, ids: IdLike | Iterable[ExternalId]) -> IdMapper:
         """Return a new mapper with the unseen ``ids`` appended; old indices are unchanged.
