@@ -50,6 +50,23 @@ def test_factorize_ints_in_first_appearance_order() -> None:
     assert mapper.to_index([12345678901234567], missing="negative").tolist() == [-1]
 
 
+@pytest.mark.parametrize(
+    ("low", "high"),
+    [(0, 50), (-(10**6), 10**6), (-(2**62), 2**62), (-(2**63), 2**63 - 1)],
+    ids=["tiny range", "small signed", "wide (argsort path)", "full int64 range"],
+)
+def test_factorize_ints_any_range(low: int, high: int) -> None:
+    rng = np.random.default_rng(7)
+    pool = np.unique(rng.integers(low, high, 300, endpoint=True, dtype=np.int64))
+    pool = np.concatenate([pool, [low, high]])
+    column = pool[rng.integers(0, pool.size, 5000)]
+    mapper, codes = IdMapper.factorize(column)
+    uniques, want = _reference_factorize(column.tolist())
+    assert mapper.ids.tolist() == uniques
+    assert codes.tolist() == want
+    np.testing.assert_array_equal(mapper.to_index(column), codes)
+
+
 def test_to_index_ignores_dtype_width_of_the_query() -> None:
     mapper = IdMapper(["a", "bb", "ccc", "dddd"])
     narrow = np.array(["bb", "a"], dtype="<U2")

@@ -218,6 +218,31 @@ def _hash_one(value: str) -> int:
     return h - (1 << 64) if h >> 63 else h
 
 
+def _sort_with_positions(
+    values: npt.NDArray[np.int64],
+) -> tuple[IndexArray, npt.NDArray[np.int64]]:
+    """``(perm, values[perm])`` with ``perm`` sorting ``values`` (equal values: any order).
+
+    When the value range and the positions fit in 64 bits together, one vectorized
+    sort of ``(value - min) << bits | position`` keys gives both, several times faster
+    than an argsort; otherwise an argsort plus a sort.
+    """
+    n = values.size
+    low, high = int(values.min()), int(values.max())
+    bits = max(1, (n - 1).bit_length())
+    if (high - low).bit_length() + bits <= 64:
+        keys = (values - np.int64(low)).astype(np.uint64)
+        keys <<= np.uint64(bits)
+        keys |= np.arange(n, dtype=np.uint64)
+        keys.sort()
+        perm = (keys & np.uint64((1 << bits) - 1)).astype(np.int64)
+        keys >>= np.uint64(bits)
+        ordered = keys.astype(np.int64)
+        ordered += np.int64(low)
+        return perm, ordered
+    return np.argsort(values), np.sort(values)  # a sort beats gathering values[perm]
+
+
 def _factorize_int64(
     values: npt.NDArray[np.int64],
 ) -> tuple[IndexArray, IndexArray, tuple[IndexArray, IndexArray]]:
@@ -231,8 +256,7 @@ def _factorize_int64(
     if n == 0:
         empty = np.empty(0, dtype=np.int64)
         return empty, empty, (empty, empty)
-    perm = np.argsort(values)
-    ordered = np.sort(values)  # equals values[perm]; a vectorized sort beats the gather
+    perm, ordered = _sort_with_positions(values)
     starts_mask = np.empty(n, dtype=bool)
     starts_mask[0] = True
     np.not_equal(ordered[1:], ordered[:-1], out=starts_mask[1:])
