@@ -5,9 +5,10 @@ Usage::
     ALSREC_BENCH_SIZE=medium ALSREC_BENCH_JSON=results.json pytest benchmarks/ --benchmark-only
     python benchmarks/plot.py results.json docs/img/benchmarks.png
 
-Each bar is alsrec's speed relative to the reference (reference time / alsrec time, or
-budget / alsrec for the memory and load rows): right of 1 means alsrec is faster. The tick
-on each bar is the target; green bars meet it. Needs matplotlib (``pip install
+It also prints the results as a Markdown table. Each bar is alsrec's speed relative to
+the reference (reference time / alsrec time, or budget / alsrec for the memory and load
+rows): right of 1 means alsrec is faster. The tick on each bar is the target; green bars
+meet it. Needs matplotlib (``pip install
 alsrec[bench]``), which alsrec itself never imports.
 """
 
@@ -34,11 +35,26 @@ def _relative(row: dict[str, Any]) -> tuple[float, float] | None:
     return r / a, 1.0 / target  # "time" and "budget": a <= target * r
 
 
+def markdown(data: dict[str, Any]) -> str:
+    """The results as a Markdown table (what benchmarks/README.md shows)."""
+    lines = [
+        "| benchmark | alsrec | reference | ratio | target | met | notes |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in data["table"]:
+        cells = [row[c] for c in ("benchmark", "alsrec", "reference", "ratio", "target")]
+        cells.append(row["met"])
+        cells.append(row["notes"].replace("|", "/"))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(source: str, target: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     data = json.loads(Path(source).read_text(encoding="utf-8"))
     rows = [(row, _relative(row)) for row in data["rows"]]
@@ -58,6 +74,10 @@ def main(source: str, target: str) -> None:
     ax.set_yticks(ypos)
     ax.set_yticklabels(labels, fontsize=8)
     ax.set_xscale("log")
+    low, high = min(achieved + goals), max(achieved + goals)
+    ax.set_xticks([t for t in (0.125, 0.25, 0.5, 1, 2, 4, 8) if low / 2 <= t <= high * 2])
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}x"))
+    ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
     ax.set_xlabel("alsrec relative to the reference (>1: faster / leaner)")
     machine = data["machine"]
     ax.set_title(
@@ -70,6 +90,7 @@ def main(source: str, target: str) -> None:
     Path(target).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(target, dpi=90)
     print(f"wrote {target} ({Path(target).stat().st_size // 1024} KiB)")
+    print(markdown(data))
 
 
 if __name__ == "__main__":
