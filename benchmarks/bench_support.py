@@ -159,10 +159,15 @@ def sample_users(n_users: int, count: int, seed: int = 0) -> np.ndarray:
 
 
 class Timed:
-    """Wrap a callable so every call's wall time is kept; ``median`` of what was timed."""
+    """Wrap a callable so every call's wall time is kept.
 
-    def __init__(self, fn: Callable[..., Any]) -> None:
+    ``median`` leaves out the first ``warmup`` calls (pytest-benchmark's warm-up rounds),
+    unless nothing else was timed (``--benchmark-disable`` runs a benchmark once).
+    """
+
+    def __init__(self, fn: Callable[..., Any], warmup: int = 0) -> None:
         self.fn = fn
+        self.warmup = warmup
         self.times: list[float] = []
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -172,8 +177,12 @@ class Timed:
         return out
 
     @property
+    def measured(self) -> list[float]:
+        return self.times[self.warmup :] or self.times
+
+    @property
     def median(self) -> float:
-        return statistics.median(self.times)
+        return statistics.median(self.measured)
 
 
 # -- the ratio table ------------------------------------------------------------

@@ -221,7 +221,8 @@ def fitted(
 
 
 @pytest.fixture
-def timed() -> Callable[[Callable[..., Any]], Timed]:
+def timed() -> Callable[..., Timed]:
+    """``timed(fn, warmup=0)``: see :class:`bench_support.Timed`."""
     return Timed
 
 

@@ -28,7 +28,7 @@ def test_load_and_first_query(
     benchmark: Any,
     fitted: Fitted,
     collector: Collector,
-    timed: Callable[[Callable[..., Any]], Timed],
+    timed: Callable[..., Timed],
     tmp_path: Path,
     alsrec_threads: Callable[[], Any],
     implicit_threads: Callable[[], Any],

@@ -54,7 +54,7 @@ def test_to_index(
     lookup_case: tuple[np.ndarray, np.ndarray],
     size: BenchSize,
     collector: Collector,
-    timed: Callable[[Callable[..., Any]], Timed],
+    timed: Callable[..., Timed],
 ) -> None:
     benchmark.group = "mapping: to_index"
     ids, query = lookup_case
@@ -67,10 +67,10 @@ def test_to_index(
     )
     if impl == "alsrec":
         mapper = IdMapper(ids)
-        fn = timed(lambda: mapper.to_index(query))
+        fn = timed(lambda: mapper.to_index(query), warmup=1)
     else:
         index = pd.Index(ids)
-        fn = timed(lambda: index.get_indexer(query))
+        fn = timed(lambda: index.get_indexer(query), warmup=1)
     got = np.asarray(benchmark.pedantic(fn, rounds=5, warmup_rounds=1, iterations=1))
     # Both answer "the position of each queried ID in ids".
     np.testing.assert_array_equal(ids[got], query)
@@ -86,7 +86,7 @@ def test_factorize(
     factorize_case: dict[str, np.ndarray],
     size: BenchSize,
     collector: Collector,
-    timed: Callable[[Callable[..., Any]], Timed],
+    timed: Callable[..., Timed],
 ) -> None:
     benchmark.group = f"mapping: factorize {kind}"
     column = factorize_case[kind]

@@ -38,7 +38,7 @@ def test_recommend_many(
     threads: int,
     matmul_peak: float,
     collector: Collector,
-    timed: Callable[[Callable[..., Any]], Timed],
+    timed: Callable[..., Timed],
     alsrec_threads: Callable[[], Any],
     implicit_threads: Callable[[], Any],
 ) -> None:
@@ -52,7 +52,7 @@ def test_recommend_many(
     flop = 2.0 * rows.size * n_items * FACTORS
     if impl == "alsrec":
         ids = fitted.user_ids[rows]
-        fn = timed(lambda: fitted.rec.recommend_many(ids, n=N))
+        fn = timed(lambda: fitted.rec.recommend_many(ids, n=N), warmup=1)
         with alsrec_threads():
             out = benchmark.pedantic(fn, rounds=_rounds(size), warmup_rounds=1, iterations=1)
         assert out.mask.all()
@@ -60,7 +60,8 @@ def test_recommend_many(
         user_items = fitted.user_items
         model = fitted.model
         fn = timed(
-            lambda: model.recommend(rows, user_items[rows], N=N, filter_already_liked_items=True)
+            lambda: model.recommend(rows, user_items[rows], N=N, filter_already_liked_items=True),
+            warmup=1,
         )
         with implicit_threads():
             idx, _ = benchmark.pedantic(fn, rounds=_rounds(size), warmup_rounds=1, iterations=1)
@@ -111,7 +112,7 @@ def test_recommend_single_latency(
     fitted: Fitted,
     size: BenchSize,
     collector: Collector,
-    timed: Callable[[Callable[..., Any]], Timed],
+    timed: Callable[..., Timed],
     alsrec_threads: Callable[[], Any],
     implicit_threads: Callable[[], Any],
 ) -> None:
@@ -161,7 +162,7 @@ def test_similar_items_many(
     fitted: Fitted,
     size: BenchSize,
     collector: Collector,
-    timed: Callable[[Callable[..., Any]], Timed],
+    timed: Callable[..., Timed],
     alsrec_threads: Callable[[], Any],
     implicit_threads: Callable[[], Any],
 ) -> None:
@@ -173,12 +174,12 @@ def test_similar_items_many(
     collector.define("similar_many", f"similar_items_many {count} items, n={N}", "speedup", 1.3)
     if impl == "alsrec":
         ids = fitted.item_ids[items]
-        fn = timed(lambda: fitted.rec.similar_items_many(ids, n=N))
+        fn = timed(lambda: fitted.rec.similar_items_many(ids, n=N), warmup=1)
         ctx = alsrec_threads
     else:
         # implicit returns the query item itself first: ask for one more.
         model = fitted.model
-        fn = timed(lambda: model.similar_items(items, N=N + 1))
+        fn = timed(lambda: model.similar_items(items, N=N + 1), warmup=1)
         ctx = implicit_threads
     with ctx():
         benchmark.pedantic(fn, rounds=_rounds(size), warmup_rounds=1, iterations=1)

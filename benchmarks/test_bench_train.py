@@ -76,7 +76,7 @@ def _run_training(
     size: BenchSize,
     threads: int,
     collector: Collector,
-    timed: Callable[[Callable[..., Any]], Timed],
+    timed: Callable[..., Timed],
     alsrec_threads: Callable[[], Any],
     implicit_threads: Callable[[], Any],
 ) -> None:
@@ -112,7 +112,7 @@ def test_train_numpy_backend(
     size: BenchSize,
     threads: int,
     collector: Collector,
-    timed: Callable[[Callable[..., Any]], Timed],
+    timed: Callable[..., Timed],
     alsrec_threads: Callable[[], Any],
     implicit_threads: Callable[[], Any],
 ) -> None:
@@ -143,7 +143,7 @@ def test_train_implicit_backend(
     size: BenchSize,
     threads: int,
     collector: Collector,
-    timed: Callable[[Callable[..., Any]], Timed],
+    timed: Callable[..., Timed],
     alsrec_threads: Callable[[], Any],
     implicit_threads: Callable[[], Any],
 ) -> None:

@@ -262,6 +262,16 @@ class NumpyBackend:
     ``cg_steps`` steps per row and sweep, warm-started) or an exact solve per row
     (``solver="cholesky"``). Rows without interactions get zero factors.
 
+    Threads: with single-threaded BLAS (``OPENBLAS_NUM_THREADS=1`` or
+    ``threadpoolctl.threadpool_limits(1, "blas")``, as implicit also asks) blocks of rows
+    are solved by ``num_threads`` worker threads (``0``: one per core); otherwise by one
+    thread on top of BLAS's own threads. The BLAS setting is never changed, and the result
+    does not depend on the number of threads.
+
+    Memory: besides the two factor matrices, the padded blocks of both sides (8 bytes per
+    interaction and side, plus a little padding), and the transpose of the matrix while
+    its blocks are built.
+
     Examples
     --------
     >>> import numpy as np, scipy.sparse as sp
