@@ -184,3 +184,32 @@ def test_ranked_top_n_workers_match_one_thread() -> None:
     np.testing.assert_array_equal(one[0], many[0])
     np.testing.assert_array_equal(one[1], many[1])
     assert not (many[0] == (rows % 6007)[:, None]).any()  # the exclusions held
+
+
+def _scenarios() -> np.ndarray:
+    """Rows of 20011 columns that stress the one-row path: ties, -inf, NaN, -0.0, tail."""
+    k = 20011
+    rng = np.random.default_rng(11)
+    rows = [rng.standard_normal(k).astype(np.float32) for _ in range(3)]
+    rows.append(np.zeros(k, dtype=np.float32))  # all tie
+    tail = np.zeros(k, dtype=np.float32)
+    tail[-3:] = 5.0  # winners in the tail columns only
+    rows.append(tail)
+    few = np.full(k, -np.inf, dtype=np.float32)
+    few[[4, 9000]] = 1.0  # fewer eligible entries than n
+    rows.append(few)
+    nan = rng.standard_normal(k).astype(np.float32)
+    nan[::3] = np.nan
+    rows.append(nan)
+    signed = np.full(k, -1.0, dtype=np.float32)
+    signed[[7, 70, 700]] = -0.0
+    signed[[8, 80]] = 0.0
+    rows.append(signed)
+    return np.stack(rows)
+
+
+@pytest.mark.parametrize("n", [1, 5, 10])
+def test_single_rows_match_full_sort(n: int) -> None:
+    scores = _scenarios()
+    for i in range(scores.shape[0]):
+        assert_same(top_n(scores[i : i + 1], n), reference_top_n(scores[i : i + 1], n))

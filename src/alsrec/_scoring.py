@@ -115,9 +115,38 @@ def _group_size(k: int, n: int) -> int:
     return max(2, k // (n * _GROUPS_PER_N))
 
 
+def _top_n_wide_row(row: FloatArray, n: int) -> tuple[IndexArray, FloatArray] | None:
+    """:func:`_top_n_wide` for one row with 1-d operations (a single-user query), or
+    ``None`` where the shortcut cannot prove itself."""
+    k = row.size
+    c = _group_size(k, n)
+    g = k // c
+    main = c * g
+    gmax = row[:main].reshape(c, g).max(axis=0)
+    top = np.argpartition(gmax, g - n)[g - n :]
+    threshold = gmax[top].min()
+    if not threshold > NEG_INF or np.count_nonzero(gmax >= threshold) > n:
+        return None
+    cols = np.add.outer(np.arange(0, main, g, dtype=np.int64), top).reshape(-1)
+    if main < k:
+        cols = np.concatenate((cols, np.arange(main, k, dtype=np.int64)))
+    vals = row[cols]
+    keys = _order_keys(vals, cols)
+    best = np.argpartition(keys, keys.size - n)[keys.size - n :]
+    best = best[np.argsort(keys[best])[::-1]]
+    best_vals = vals[best]
+    valid = best_vals > NEG_INF
+    pos = np.where(valid, cols[best], -1)[None, :]
+    return pos, np.where(valid, best_vals, np.float32(np.nan))[None, :]
+
+
 def _top_n_wide(scores: FloatArray, n: int) -> tuple[IndexArray, FloatArray]:
     """:func:`top_n` for wide rows through the group-maximum prefilter."""
     m, k = scores.shape
+    if m == 1:
+        found = _top_n_wide_row(scores[0], n)
+        if found is not None:
+            return found
     c = _group_size(k, n)
     g = k // c
     main = c * g
