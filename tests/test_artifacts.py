@@ -961,3 +961,21 @@ def test_non_finite_popularity(saved: Path) -> None:
     _replace_array(saved, "popularity", np.full(9, np.inf, dtype=np.float32))
     with _raises(r"popularity\.npy: contains NaN or infinity"):
         Recommender.load(saved)
+
+
+def test_legacy_params_are_carried_over_only_when_valid(
+    tmp_path: Path, factors: tuple[Floats, Floats]
+) -> None:
+    users, items = factors
+    model = _CpuModel(users, items)
+    model.regularization = float("nan")
+    model.iterations = -3  # type: ignore[attr-defined]
+    model.alpha = 40.0  # type: ignore[attr-defined]
+    path = _legacy(tmp_path / "p.pkl", model, {i: i for i in range(5)}, {i: i for i in range(12)})
+    rec = import_legacy_pickle(path, trusted=True)
+    assert rec.params.regularization == 0.01  # the default: NaN is not a regularization
+    assert rec.params.iterations == 15
+    saved = rec.save(tmp_path / "safe")
+    origin = read_manifest(saved)["origin"]
+    assert origin["implicit_params"] == {"alpha": 40.0, "iterations": -3}
+    assert origin["model_class"] == "test_artifacts._CpuModel"

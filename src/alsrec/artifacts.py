@@ -32,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import pickle
 import shutil
@@ -1278,9 +1279,13 @@ def _legacy_params(model: object, factors: int) -> tuple[ALSParams, dict[str, An
         "num_threads",
         "random_state",
     ):
-        value = getattr(model, key, None)
+        if not hasattr(model, key):
+            continue
+        value = getattr(model, key)
         if isinstance(value, np.generic):
             value = value.item()
+        if isinstance(value, float) and not math.isfinite(value):
+            continue  # JSON (the manifest) has no NaN or infinity
         if isinstance(value, (bool, int, float, str)) or value is None:
             raw[key] = value
     # Only the parameters whose meaning is identical in alsrec are carried over; implicit's
