@@ -31,7 +31,9 @@ from alsrec.weighting import confidence
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from pathlib import Path
 
+    from alsrec.artifacts import InspectionReport, PathArg
     from alsrec.types import (
         ExternalId,
         FactorMatrix,
@@ -883,3 +885,63 @@ class Recommender:
             f"alpha={p.alpha:g}, iterations={p.iterations}, backend={backend!r}, "
             f"policy={self.policy!r}{fitted})"
         )
+
+    # -- artifacts: thin delegates to alsrec.artifacts (imported lazily: no import cycle) ------
+
+    def save(self, path: PathArg, *, overwrite: bool = True) -> Path:
+        """Save the fitted model as a safe, versioned artifact directory; return its path.
+
+        A JSON manifest plus ``.npy`` arrays, no pickle; written atomically (a failed save
+        leaves an existing artifact intact). See :func:`alsrec.artifacts.save`.
+        """
+        from alsrec.artifacts import save
+
+        return save(self, path, overwrite=overwrite)
+
+    @classmethod
+    def load(
+        cls, path: PathArg, *, mmap: bool = True, policy: Policy = "safe", verify: bool = True
+    ) -> Recommender:
+        """Load an artifact written by :meth:`save`, memory-mapping the factors.
+
+        Checks the format version, shapes, ID uniqueness and (unless ``verify=False``) the
+        SHA-256 of every file; any damage raises :class:`~alsrec.ArtifactError`. No
+        training backend is needed. See :func:`alsrec.artifacts.load`.
+
+        Examples
+        --------
+        >>> import tempfile, numpy as np
+        >>> from pathlib import Path
+        >>> rec = Recommender.from_factors(np.eye(2), np.eye(2), ["u1", "u2"], ["a", "b"])
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = rec.save(Path(tmp) / "model")
+        ...     print(Recommender.load(path).recommend("u2", n=1).ids.tolist())
+        ['b']
+        """
+        from alsrec.artifacts import load
+
+        return load(path, mmap=mmap, policy=policy, verify=verify)
+
+    @classmethod
+    def from_legacy_pickle(
+        cls, path: PathArg, *, trusted: bool, policy: Policy = "safe"
+    ) -> Recommender:
+        """Import a legacy ``recommender_artifacts.pkl`` (implicit model + ID dicts).
+
+        Unpickling runs code, so this refuses unless ``trusted=True``. Save the result with
+        :meth:`save` and use the safe artifact from then on. See
+        :func:`alsrec.artifacts.import_legacy_pickle`.
+        """
+        from alsrec.artifacts import import_legacy_pickle
+
+        return import_legacy_pickle(path, trusted=trusted, policy=policy)
+
+    def inspect(self) -> InspectionReport:
+        """Report the model's health: factor rows vs IDs, unmapped ranges, NaN/zero rows.
+
+        ``str()`` of the report is for people, ``to_dict()`` for machines. See
+        :func:`alsrec.artifacts.inspect_model`.
+        """
+        from alsrec.artifacts import inspect_model
+
+        return inspect_model(self)
