@@ -167,8 +167,10 @@ def _build_state(
                 f"seen has shape {seen.shape} but the model maps {len(users)} users and "
                 f"{len(items)} items; pass the training matrix the factors came from."
             )
-        seen = seen[: len(users)][:, : len(items)].tocsr()
-        seen.sort_indices()
+        if seen.shape != (len(users), len(items)):
+            seen = seen[: len(users)][:, : len(items)].tocsr()
+        if not seen.has_sorted_indices:
+            seen.sort_indices()
         counts = np.bincount(seen.indices, minlength=len(items)).astype(np.float32)
         popularity = counts
     else:
