@@ -135,11 +135,19 @@ def test_hand_report_means() -> None:
 def test_hand_baseline_is_popularity_on_the_same_users() -> None:
     report = evaluate(hand_model(), hand_test(), k=3, bootstrap=0)
     assert report.baseline is not None
-    # Popularity order a(2), b(1), c(1), d, e, f (ties by catalog order).
-    # u1 (minus b): a, c, d -> hit c at rank 2 (same as the model).
+    # Popularity order a(2), b(1), c(1), d(0), e(0), f(0); equal counts in catalog order.
+    # u1 (minus b): a, c, d -> hit c at rank 2 (the same list as the model's).
     # u3 (minus a, c): b, d, e -> hit b at rank 1.
-    assert report.baseline["mrr"].value == pytest.approx(0.75)
-    assert report.baseline["coverage"].value == pytest.approx(5 / 6)
+    for name in ("precision", "recall", "map", "mrr", "coverage", "popularity_rank"):
+        assert report.baseline[name].value == pytest.approx(report.metrics[name].value), name
+    base = PopularityBaseline(
+        Interactions.from_arrays(["u1", "u2", "u3", "u3", "u0"], ["b", "a", "a", "c", "d"])
+    )
+    # Counts a=2, b=c=d=1; the three tied items keep their first-appearance order b, c, d.
+    assert base.recommend_many(["u0", "new"], n=4).ids.tolist() == [
+        ["a", "b", "c", ""],
+        ["a", "b", "c", "d"],
+    ]
 
 
 def test_short_list_precision_still_divides_by_k() -> None:
@@ -187,6 +195,33 @@ def test_train_argument_excludes_training_items_the_model_does_not() -> None:
     np.testing.assert_allclose(with_train.auc, from_seen.auc)
     report = evaluate(bare, hand_test(), k=3, train=train, bootstrap=0)
     assert report.metrics["map"].value == pytest.approx(0.625)
+
+
+def test_blocked_fetching_gives_the_same_lists(
+    model: Recommender, split: tuple[Interactions, Interactions], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import alsrec.evaluation as evaluation
+
+    bare = Recommender.from_factors(
+        model.user_factors_, model.item_factors_, model.users_, model.items_
+    )
+    whole = per_user_metrics(bare, split[1], k=7, train=split[0])
+    monkeypatch.setattr(evaluation, "_FETCH_BLOCK", 50)  # a few users per block
+    blocked = per_user_metrics(bare, split[1], k=7, train=split[0])
+    np.testing.assert_array_equal(blocked.items, whole.items)
+    np.testing.assert_array_equal(blocked.hit, whole.hit)
+    # Without seen=, the lists still leave out every training item.
+    train_pairs = pairs(split[0])
+    for user, row, mask in zip(whole.users.tolist(), whole.items, whole.mask, strict=True):
+        assert not {(user, item) for item in row[mask].tolist()} & train_pairs
+
+
+def test_id_type_mismatch_is_a_data_error() -> None:
+    with pytest.raises(DataError, match="test user IDs are ints but the model's are strs"):
+        per_user_metrics(hand_model(), Interactions.from_arrays([1], ["a"]))
+    train = Interactions.from_arrays(["u1"], [5])
+    with pytest.raises(DataError, match="training item IDs are ints"):
+        per_user_metrics(hand_model(), hand_test(), train=train)
 
 
 def test_no_evaluable_user_is_a_data_error() -> None:

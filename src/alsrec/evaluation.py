@@ -146,6 +146,8 @@ METRICS: tuple[str, ...] = (
 _CONFIDENCE_LEVEL = 0.95
 _BOOTSTRAP_BLOCK = 1 << 22
 """Resample entries (resamples x users) drawn at once, bounding bootstrap memory."""
+_FETCH_BLOCK = 1 << 22
+"""Recommendation slots (users x fetched items) requested at once."""
 
 
 class RecommendsMany(Protocol):
@@ -480,18 +482,55 @@ def _training_matrix(recommender: Recommender, train: Interactions | None) -> sp
 def _popularity_recommender(
     users: IdMapper, items: IdMapper, seen: sp.csr_matrix, policy: Literal["safe", "strict"]
 ) -> Recommender:
-    """Rank-1 factors whose dot product orders items by number of training users."""
-    counts = np.bincount(seen.indices, minlength=seen.shape[1]).astype(np.float32)
+    """Rank-1 factors whose dot products order items by number of training users.
+
+    Each item's factor is ``n_items - position`` in the order (most training users first,
+    then lower index), so no two items tie and the order never depends on how a top-k
+    routine breaks ties. (Exact in float32 up to 2**24 items.)
+    """
+    counts = np.bincount(seen.indices, minlength=seen.shape[1])
+    order = np.lexsort((np.arange(counts.size), -counts))
+    strength = np.empty(counts.size, dtype=np.float32)
+    strength[order] = np.arange(counts.size, 0, -1, dtype=np.float32)
     user_factors = np.ones((len(users), 1), dtype=np.float32)
-    item_factors = (counts / max(float(counts.max(initial=0.0)), 1.0))[:, None]
     return Recommender.from_factors(
-        user_factors, item_factors, users, items, seen=seen, policy=policy,
+        user_factors, strength[:, None], users, items, seen=seen, policy=policy,
         backend_name="popularity",
     )  # fmt: skip
 
 
 def _keys(rows: IndexArray, cols: IndexArray, width: int) -> IndexArray:
     return rows * max(width, 1) + cols
+
+
+def _top_k(
+    recommender: Recommender,
+    model_rows: IndexArray,
+    remove: sp.csr_matrix | None,
+    k: int,
+    n_fetch: int,
+) -> IndexArray:
+    """Item indices of each user's top ``k`` minus the items in ``remove``; ``-1`` padded."""
+    items = recommender.items_
+    n_users = model_rows.size
+    batch = recommender.recommend_many(recommender.users_.ids[model_rows], n=n_fetch)
+    pos = np.full((n_users, n_fetch), -1, dtype=np.int64)
+    if batch.mask.any():
+        pos[batch.mask] = items.to_index(batch.ids[batch.mask])
+    if remove is not None:
+        # Remove training items the model did not exclude itself, then close the gaps.
+        t_rows, t_cols = csr_row_entries(
+            remove.indptr, remove.indices, np.arange(n_users, dtype=np.int64)
+        )
+        row_of = np.broadcast_to(np.arange(n_users, dtype=np.int64)[:, None], pos.shape)
+        width = len(items)
+        drop = (pos >= 0) & np.isin(_keys(row_of, pos, width), _keys(t_rows, t_cols, width))
+        if drop.any():
+            pos[drop] = -1
+            pos = np.take_along_axis(pos, np.argsort(pos < 0, axis=1, kind="stable"), axis=1)
+    out = np.full((n_users, k), -1, dtype=np.int64)
+    out[:, : min(k, n_fetch)] = pos[:, :k]
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -677,7 +716,8 @@ def per_user_metrics(
     ConfigError
         Bad ``k``, or no training interactions known.
     DataError
-        No test user can be evaluated.
+        No test user can be evaluated, or test/training IDs of another type (int/str)
+        than the model's.
 
     Examples
     --------
@@ -693,6 +733,14 @@ def per_user_metrics(
     k = _check_k(k)
     users, items = recommender.users_, recommender.items_
     n_catalog = len(items)
+    sides = [("test", test)] + ([] if train is None else [("training", train)])
+    for name, part in sides:
+        for axis, given, known in (("user", part.users, users), ("item", part.items, items)):
+            if given.kind != known.kind:
+                raise DataError(
+                    f"The {name} {axis} IDs are {given.kind}s but the model's are "
+                    f"{known.kind}s, so none would match; convert them to {known.kind}."
+                )
     seen_train = _training_matrix(recommender, train)
 
     coo = test.matrix.tocoo()
@@ -742,32 +790,25 @@ def per_user_metrics(
     # does not exclude (none, when train is what the model was fitted on).
     model_seen = recommender.seen_
     if train is None:
-        extra = 0
+        extra = np.zeros(n_eval, dtype=np.int64)
     elif model_seen is None:
-        extra = int(train_counts.max(initial=0))
+        extra = train_counts
     else:
         seen_eval = sp.csr_matrix(model_seen[model_rows], dtype=np.float32)
         seen_eval.data[:] = 1.0
         overlap = train_eval.multiply(seen_eval).tocsr()
         overlap.eliminate_zeros()
-        extra = int((train_counts - np.diff(overlap.indptr)).max(initial=0))
-    n_fetch = max(1, min(k + extra, n_catalog))
-    batch = recommender.recommend_many(users.ids[model_rows], n=n_fetch)
-    pos = np.full((n_eval, n_fetch), -1, dtype=np.int64)
-    if batch.mask.any():
-        pos[batch.mask] = items.to_index(batch.ids[batch.mask])
-    if extra:
-        t_rows, t_cols = csr_row_entries(
-            train_eval.indptr, train_eval.indices, np.arange(n_eval, dtype=np.int64)
-        )
-        row_of = np.broadcast_to(np.arange(n_eval, dtype=np.int64)[:, None], pos.shape)
-        drop = (pos >= 0) & np.isin(_keys(row_of, pos, n_catalog), _keys(t_rows, t_cols, n_catalog))
-        pos[drop] = -1
-        order = np.argsort(pos < 0, axis=1, kind="stable")
-        pos = np.take_along_axis(pos, order, axis=1)
+        extra = train_counts - np.diff(overlap.indptr)
     top = np.full((n_eval, k), -1, dtype=np.int64)
-    width = min(k, n_fetch)
-    top[:, :width] = pos[:, :width]
+    start = 0
+    while start < n_eval:
+        # Users in blocks, so the fetched lists stay within _FETCH_BLOCK entries.
+        n_fetch = max(1, min(k + int(extra[start:].max(initial=0)), n_catalog))
+        stop = min(n_eval, start + max(1, _FETCH_BLOCK // n_fetch))
+        n_fetch = max(1, min(k + int(extra[start:stop].max(initial=0)), n_catalog))
+        remove = train_eval[start:stop] if extra[start:stop].any() else None
+        top[start:stop] = _top_k(recommender, model_rows[start:stop], remove, k, n_fetch)
+        start = stop
     mask = top >= 0
 
     r_rows, r_cols = csr_row_entries(
@@ -926,17 +967,15 @@ dropped_unknown_item_pairs : int
         lines = [
             f"Evaluation at k={self.k}: {self.n_users} users, {self.n_items} items in the catalog"
         ]
-        notes = []
-        if self.skipped_unknown_users:
-            notes.append(f"{self.skipped_unknown_users} test users unknown to the model")
-        if self.skipped_users_without_relevant:
-            notes.append(f"{self.skipped_users_without_relevant} users with no scorable test item")
-        if self.dropped_seen_pairs:
-            notes.append(f"{self.dropped_seen_pairs} test pairs already in training")
-        if self.dropped_unknown_item_pairs:
-            notes.append(f"{self.dropped_unknown_item_pairs} test pairs with unknown items")
+        counts = (
+            ("test users unknown to the model", self.skipped_unknown_users),
+            ("users without a scorable test item", self.skipped_users_without_relevant),
+            ("test pairs already in training", self.dropped_seen_pairs),
+            ("test pairs with unknown items", self.dropped_unknown_item_pairs),
+        )
+        notes = [f"{what} {count}" for what, count in counts if count]
         if notes:
-            lines.append("  not scored: " + "; ".join(notes))
+            lines.append("  not scored: " + ", ".join(notes))
         if self.bootstrap:
             lines.append(
                 f"  intervals: percentile bootstrap over users, {self.bootstrap} resamples"
@@ -1131,8 +1170,8 @@ def per_user_ndcg(recs: BatchRecommendations, test: Interactions, k: int) -> Flo
 class PopularityBaseline:
     """Recommends the items with the most training users, excluding each user's own.
 
-    Ties are broken by the order in which items first appear in ``train``. Unknown users
-    get the most popular items.
+    Items with equal counts are ordered by their first appearance in ``train``. Unknown
+    users get the most popular items. Scores are only an order (higher is more popular).
 
     Parameters
     ----------
