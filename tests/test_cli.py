@@ -445,3 +445,57 @@ def test_fallback_model_round_trip_keeps_everything(ws: Workspace, tmp_path: Pat
     assert back.params == rec.params
     assert rec.seen_ is not None and back.seen_ is not None
     assert (back.seen_ != rec.seen_).nnz == 0
+
+
+def test_adapters_prefer_the_real_apis_when_present(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The ingestion and artifact branches will add these names; until then the CLI uses
+    # its fallbacks. Fakes check that the adapters hand over the right arguments.
+    from alsrec import Interactions
+
+    calls: list[tuple[str, tuple[object, ...], dict[str, object]]] = []
+    tiny = Interactions.from_arrays(["a", "b"], ["x", "y"])
+
+    def from_csv(*args: object, **kwargs: object) -> Interactions:
+        calls.append(("from_csv", args, kwargs))
+        return tiny
+
+    def from_sql(*args: object, **kwargs: object) -> Interactions:
+        calls.append(("from_sql", args[1:], kwargs))
+        return tiny
+
+    def load(*args: object, **kwargs: object) -> Recommender:
+        calls.append(("load", args, kwargs))
+        return cli._load_fallback_model(ws.str_model, "safe")
+
+    monkeypatch.setattr(Interactions, "from_csv", from_csv, raising=False)
+    monkeypatch.setattr(Interactions, "from_sql", from_sql, raising=False)
+    monkeypatch.setattr(Recommender, "load", load, raising=False)
+    got = cli._read_csv("f.csv", user="u", item="i", weight=None, delimiter=";", header=True)
+    assert got is tiny
+    assert calls[-1] == (
+        "from_csv",
+        ("f.csv",),
+        {"user": "u", "item": "i", "weight": None, "delimiter": ";", "header": True},
+    )
+    cli._read_csv("f.csv", user="0", item="2", weight="1", delimiter=",", header=False)
+    assert calls[-1][2]["user"] == 0 and calls[-1][2]["weight"] == 1
+    cli._read_sql(str(ws.db_path), "SELECT * FROM ev", user="uid", item="iid", weight=None)
+    assert calls[-1][1] == (
+        'SELECT q."uid" AS "user", q."iid" AS "item" FROM (SELECT * FROM ev) AS q',
+    )
+    rec = cli._load_model("somewhere", "strict")
+    assert calls[-1] == ("load", ("somewhere",), {"mmap": True, "policy": "strict", "verify": True})
+
+    saved: list[Path] = []
+
+    def save(self: Recommender, path: Path) -> None:
+        saved.append(path)
+        path.mkdir()
+        (path / "real.json").write_text("{}")
+
+    monkeypatch.setattr(Recommender, "save", save, raising=False)
+    cli._save_model(rec, tmp_path / "out", force=False)
+    assert saved and (tmp_path / "out" / "real.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

@@ -322,9 +322,11 @@ def _read_csv(
 
     from_csv = getattr(Interactions, "from_csv", None)
     if from_csv is not None:
-        users: str | int = user if header else int(user)
-        items: str | int = item if header else int(item)
-        weights: str | int | None = weight if header or weight is None else int(weight)
+        users: str | int = user if header else _column_index(user, None, path, "user")
+        items: str | int = item if header else _column_index(item, None, path, "item")
+        weights: str | int | None = weight
+        if weight is not None and not header:
+            weights = _column_index(weight, None, path, "weight")
         return cast(
             "Interactions",
             from_csv(
@@ -348,9 +350,12 @@ def _read_sql(db: str, query: str, *, user: str, item: str, weight: str | None) 
         if from_sql is not None:
             # TODO(merge): check how from_sql picks its columns; this hands it exactly the
             # user, item (and weight) columns, in that order and under those names.
-            picked = [f"q.{_quote(user)} AS user", f"q.{_quote(item)} AS item"]
+            picked = [
+                f"q.{_quote(user)} AS {_quote('user')}",
+                f"q.{_quote(item)} AS {_quote('item')}",
+            ]
             if weight is not None:
-                picked.append(f"q.{_quote(weight)} AS weight")
+                picked.append(f"q.{_quote(weight)} AS {_quote('weight')}")
             wrapped = f"SELECT {', '.join(picked)} FROM ({query}) AS q"
             return cast("Interactions", from_sql(conn, wrapped))
         # TODO(merge): fallback until Interactions.from_sql lands; delete this branch then.
@@ -478,6 +483,8 @@ def _write_fallback_model(rec: Recommender, path: Path) -> None:
 
 
 def _save_model(rec: Recommender, target: Path, force: bool) -> None:
+    # TODO(merge): with Recommender.save, check that save(path) creates the directory
+    # ``path`` (it is handed a path that does not exist yet).
     save = getattr(rec, "save", None)
     if save is not None:
         _write_directory(target, force, lambda path: save(path))
