@@ -697,7 +697,11 @@ def read_manifest(path: PathArg) -> dict[str, Any]:
     """
     root = Path(path)
     if not root.exists():
-        raise _fail(root, "no such artifact directory." + _stale_hint(root))
+        raise _fail(
+            root,
+            "no such artifact directory; save a model there with rec.save(path) or "
+            "'alsrec train ... -o DIR'." + _stale_hint(root),
+        )
     if not root.is_dir():
         hint = (
             " It looks like a pickle: import it once with "

@@ -422,10 +422,6 @@ def _check_source(args: argparse.Namespace) -> None:
 
 # -- saving and loading models ------------------------------------------------------------------
 
-_MANIFEST = "manifest.json"
-_ARRAYS = "arrays.npz"
-_FALLBACK_FORMAT = "alsrec-cli-fallback"
-
 
 def _check_output(target: Path, force: bool) -> None:
     if target.exists() and not force and (not target.is_dir() or any(target.iterdir())):
@@ -450,168 +446,25 @@ def _write_directory(target: Path, force: bool, write: Callable[[Path], None]) -
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _write_fallback_model(rec: Recommender, path: Path) -> None:
-    # TODO(merge): fallback until Recommender.save lands; delete with _load_fallback_model.
-    seen = rec.seen_
-    path.mkdir()
-    arrays: dict[str, npt.NDArray[Any]] = {
-        "user_factors": rec.user_factors_,
-        "item_factors": rec.item_factors_,
-        "user_ids": rec.users_.ids,
-        "item_ids": rec.items_.ids,
-    }
-    if seen is not None:
-        arrays.update(
-            seen_indptr=seen.indptr.astype(np.int64),
-            seen_indices=seen.indices.astype(np.int64),
-            seen_data=seen.data.astype(np.float32),
-        )
-    np.savez(path / _ARRAYS, allow_pickle=False, **arrays)
-    manifest = {
-        "format": _FALLBACK_FORMAT,
-        "format_version": 1,
-        "alsrec_version": __version__,
-        "backend": rec.backend_,
-        "params": rec.params.to_dict(),
-        "users": {"count": len(rec.users_), "kind": rec.users_.kind},
-        "items": {"count": len(rec.items_), "kind": rec.items_.kind},
-        "factors": int(rec.user_factors_.shape[1]),
-        "seen": None if seen is None else {"shape": list(seen.shape), "nnz": int(seen.nnz)},
-        "arrays": {k: {"shape": list(v.shape), "dtype": str(v.dtype)} for k, v in arrays.items()},
-    }
-    (path / _MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-
-
 def _save_model(rec: Recommender, target: Path, force: bool) -> None:
-    # TODO(merge): with Recommender.save, check that save(path) creates the directory
-    # ``path`` (it is handed a path that does not exist yet).
-    save = getattr(rec, "save", None)
-    if save is not None:
-        _write_directory(target, force, lambda path: save(path))
-        return
-    _write_directory(target, force, lambda path: _write_fallback_model(rec, path))
+    def write(path: Path) -> None:
+        rec.save(path)
 
-
-def _read_manifest(path: Path) -> dict[str, Any]:
-    if not path.is_dir():
-        raise ArtifactError(
-            f"No model directory at {str(path)!r}; create one with 'alsrec train ... -o DIR'."
-        )
-    manifest_path = path / _MANIFEST
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ArtifactError(
-            f"{str(path)!r} is not an alsrec model directory: {_MANIFEST} is missing."
-        ) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ArtifactError(
-            f"{str(manifest_path)!r} is not a readable manifest: {_reason(exc)}."
-        ) from exc
-    if not isinstance(manifest, dict) or manifest.get("format") != _FALLBACK_FORMAT:
-        raise ArtifactError(f"{str(manifest_path)!r} is not a manifest this alsrec can read.")
-    return manifest
-
-
-def _load_fallback_model(path: Path, policy: Policy) -> Recommender:
-    # TODO(merge): fallback until Recommender.load lands; delete with _write_fallback_model.
-    import scipy.sparse as sp
-
-    from alsrec.params import ALSParams
-    from alsrec.recommender import Recommender
-
-    manifest = _read_manifest(path)
-    try:
-        with np.load(path / _ARRAYS, allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
-    except FileNotFoundError:
-        raise ArtifactError(f"{str(path)!r} is incomplete: {_ARRAYS} is missing.") from None
-    except (OSError, ValueError) as exc:
-        raise ArtifactError(
-            f"{str(path / _ARRAYS)!r} is not a plain .npz array file (alsrec never loads "
-            "pickled data); the model is corrupt or not from alsrec: retrain it."
-        ) from exc
-    expected = cast("dict[str, Any]", manifest.get("arrays", {}))
-    for name, spec in expected.items():
-        if name not in arrays:
-            raise ArtifactError(f"{str(path)!r} is incomplete: array {name!r} is missing.")
-        if list(arrays[name].shape) != spec.get("shape"):
-            raise ArtifactError(
-                f"{str(path)!r}: array {name!r} has shape {list(arrays[name].shape)} but the "
-                f"manifest says {spec.get('shape')}; the model is corrupt, retrain it."
-            )
-    for name in ("user_factors", "item_factors", "user_ids", "item_ids"):
-        if name not in arrays:
-            raise ArtifactError(f"{str(path)!r} is incomplete: array {name!r} is missing.")
-    try:
-        params = ALSParams.from_dict(manifest["params"])
-        seen = None
-        if manifest.get("seen") is not None:
-            shape = tuple(manifest["seen"]["shape"])
-            seen = sp.csr_matrix(
-                (arrays["seen_data"], arrays["seen_indices"], arrays["seen_indptr"]), shape=shape
-            )
-        return Recommender.from_factors(
-            arrays["user_factors"],
-            arrays["item_factors"],
-            arrays["user_ids"],
-            arrays["item_ids"],
-            seen=seen,
-            params=params,
-            policy=policy,
-            backend_name=str(manifest.get("backend", "unknown")),
-        )
-    except MappingMismatchError:
-        raise
-    except (AlsrecError, KeyError, TypeError, ValueError) as exc:
-        raise ArtifactError(f"{str(path)!r} holds an invalid model: {_reason(exc)}.") from exc
+    _write_directory(target, force, write)
 
 
 def _load_model(path: str, policy: Policy) -> Recommender:
     from alsrec.recommender import Recommender
 
-    load = getattr(Recommender, "load", None)
-    if load is not None:
-        return cast("Recommender", load(path, mmap=True, policy=policy, verify=True))
-    return _load_fallback_model(Path(path), policy)
+    return Recommender.load(path, mmap=True, policy=policy, verify=True)
 
 
 def _inspect_model(path: str, policy: Policy) -> tuple[str, dict[str, Any]]:
     """A human report and a JSON-ready dict describing a saved model."""
-    try:
-        from alsrec import artifacts  # type: ignore[attr-defined, unused-ignore]
-    except ImportError:
-        artifacts = None
-    if artifacts is not None and hasattr(artifacts, "inspect_artifact"):
-        report = artifacts.inspect_artifact(path)
-        return str(report), cast("dict[str, Any]", report.to_dict())
-    # TODO(merge): fallback until alsrec.artifacts.inspect_artifact lands.
-    rec = _load_model(path, policy)
-    manifest = _read_manifest(Path(path))
-    files = {p.name: p.stat().st_size for p in sorted(Path(path).iterdir()) if p.is_file()}
-    check = rec.mapping_check()
-    info: dict[str, Any] = {
-        "path": str(path),
-        "format": manifest.get("format"),
-        "format_version": manifest.get("format_version"),
-        "alsrec_version": manifest.get("alsrec_version"),
-        "backend": rec.backend_,
-        "params": rec.params.to_dict(),
-        "users": {"count": len(rec.users_), "kind": rec.users_.kind},
-        "items": {"count": len(rec.items_), "kind": rec.items_.kind},
-        "training_interactions": None if rec.seen_ is None else int(rec.seen_.nnz),
-        "mapping_check": check,
-        "files": files,
-    }
-    lines = [
-        f"Model at {path}",
-        f"  format: {info['format']} v{info['format_version']} "
-        f"(written by alsrec {info['alsrec_version']})",
-        *(f"  {line.strip()}" for line in rec.summary().splitlines()),
-        f"  user IDs: {info['users']['kind']}; item IDs: {info['items']['kind']}",
-        "  files: " + ", ".join(f"{name} ({size:,} bytes)" for name, size in files.items()),
-    ]
-    return "\n".join(lines), info
+    from alsrec.artifacts import inspect_artifact
+
+    report = inspect_artifact(path)
+    return str(report), report.to_dict()
 
 
 # -- IDs, output ---------------------------------------------------------------------------------
