@@ -524,6 +524,7 @@ def test_available_reports_every_name_with_reasons_here() -> None:
         (["nvidia0"], True, False, True, ["libcublas.so.13", "libcurand.so.10"], ["device"]),
         ([], False, True, True, ["no CUDA device", "/dev/nvidia"], ["libraries missing"]),
         (["nvidia0"], False, True, True, ["libcuda.so.1"], ["/dev/nvidia* device", "missing"]),
+        (["nvidia0"], True, True, True, ["did not load although"], ["no CUDA", "missing"]),
     ],
 )
 @needs_no_cuda
@@ -583,6 +584,13 @@ def test_implicits_import_time_gpu_warning_is_kept_for_the_report() -> None:
     assert leaked == "0"
     assert "implicit reported:" in reason
     assert "disabling gpu support" in reason.lower()
+
+
+def test_gpu_status_when_cuda_is_usable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(implicit.gpu, "HAS_CUDA", True)
+    monkeypatch.setattr(implicit.gpu, "get_device_count", lambda: 2, raising=False)
+    assert impl.gpu_status() == (True, f"implicit {implicit.__version__}, CUDA ALS on 2 device(s)")
+    assert {s.name: s for s in available()}["implicit-gpu"].available
 
 
 def test_implicit_gpu_constructor_error_is_translated(monkeypatch: pytest.MonkeyPatch) -> None:
