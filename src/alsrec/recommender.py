@@ -343,6 +343,69 @@ class Recommender:
         rec._state = _build_state(uf, itf, users, items, seen_csr, backend_name, base, policy)
         return rec
 
+    @classmethod
+    def from_implicit(
+        cls,
+        model: object,
+        user_ids: IdLike | Iterable[ExternalId] | IdMapper,
+        item_ids: IdLike | Iterable[ExternalId] | IdMapper,
+        *,
+        seen: sp.spmatrix | sp.sparray | None = None,
+        policy: Policy = "safe",
+    ) -> Recommender:
+        """Wrap an ALS model already trained with the ``implicit`` library (CPU or GPU).
+
+        The factors are copied out as numpy ``float32`` (from the GPU with implicit's
+        ``to_numpy()``); the recommender holds no implicit object. ``factors``,
+        ``regularization`` and ``iterations`` are read from the model's attributes;
+        implicit's ``alpha`` is not recorded (it has another meaning, see
+        :class:`~alsrec.backends.ImplicitBackend`). Everything else is as in
+        :meth:`from_factors`: position ``k`` of ``user_ids`` names factor row ``k``.
+
+        Parameters
+        ----------
+        model : implicit.cpu.als.AlternatingLeastSquares or implicit.gpu.als.AlternatingLeastSquares
+            A fitted implicit ALS model.
+        user_ids, item_ids
+            Unique IDs in factor-row order, or ready :class:`~alsrec.IdMapper` objects.
+        seen : scipy sparse matrix, optional
+            The user x item matrix the model was trained on, to exclude seen items.
+        policy : {"safe", "strict"}
+            Default policy of the returned recommender.
+
+        Raises
+        ------
+        ConfigError
+            ``model`` is not an implicit ALS model.
+        NotFittedError
+            The model has not been fitted.
+
+        Examples
+        --------
+        >>> import numpy as np, scipy.sparse as sp
+        >>> from implicit.als import AlternatingLeastSquares
+        >>> data = sp.csr_matrix(np.array([[1, 1, 0], [0, 1, 1]], dtype=np.float32))
+        >>> model = AlternatingLeastSquares(factors=2, iterations=3, random_state=0,
+        ...                                 use_gpu=False)
+        >>> model.fit(data, show_progress=False)
+        >>> rec = Recommender.from_implicit(model, ["ann", "bob"], ["x", "y", "z"], seen=data)
+        >>> rec.backend_, [item for item, _ in rec.recommend("ann")]
+        ('implicit', ['z'])
+        """
+        from alsrec.backends._implicit import unwrap_implicit_model
+
+        users, items, params, name = unwrap_implicit_model(model)
+        return cls.from_factors(
+            users,
+            items,
+            user_ids,
+            item_ids,
+            seen=seen,
+            params=params,
+            policy=policy,
+            backend_name=name,
+        )
+
     # -- training --------------------------------------------------------------------------------
 
     def fit(
