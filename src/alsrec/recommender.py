@@ -210,8 +210,9 @@ class Recommender:
     """Implicit-feedback ALS recommendations addressed by your own user and item IDs.
 
     Construct with hyperparameters, :meth:`fit` on interactions, then query with
-    :meth:`recommend`, :meth:`recommend_many`, :meth:`similar_items` and
-    :meth:`similar_users`. All ID mapping, filtering of seen items, lookup policies and
+    :meth:`recommend`, :meth:`recommend_many`, :meth:`recommend_for_history`,
+    :meth:`similar_items` and :meth:`similar_users`; add fresh interactions without
+    retraining with :meth:`updated`. All ID mapping, filtering of seen items, lookup policies and
     top-k ranking happen here, in alsrec's own code, whatever backend trained the factors.
 
     Parameters
@@ -870,6 +871,10 @@ class Recommender:
         - unknown user without a usable history: the most popular items, the history's
           items excluded (``"fallback"``); under ``"strict"`` an
           :class:`~alsrec.UnknownIdError` instead.
+
+        A factor row that is all zeros carries no signal (a user whose only items have
+        zero factors, e.g. a new item nobody else has touched); such a user gets the
+        fallback too, rather than an arbitrary order of zero scores.
 
         Parameters
         ----------
