@@ -317,6 +317,22 @@ def test_history_of_zero_factor_items_falls_back_excluding_them() -> None:
     assert model.recommend("new", history=["c"], n=1).ids.tolist() == ["a"]
 
 
+def test_zero_stored_row_falls_back_excluding_seen() -> None:
+    """A known user whose stored factors are zero gets the fallback, not zero scores."""
+    users = np.array([[0.0, 0.0], [0.0, 1.0]])
+    items = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
+    seen = sp.csr_matrix(np.array([[1, 0, 0], [1, 1, 0]], dtype=np.float32))
+    model = Recommender.from_factors(users, items, ["u", "v"], ["a", "b", "c"], seen=seen)
+    recs = model.recommend("u", n=3)
+    assert recs.source == "fallback"
+    assert recs.ids.tolist() == ["b", "c"]  # popularity order without u's own item "a"
+    batch = model.recommend_many(["u", "v"], n=3)
+    assert batch.sources.tolist() == ["fallback", "model"]
+    assert batch[0].ids.tolist() == ["b", "c"]
+    everything = model.recommend("u", n=3, exclude_seen=False)
+    assert everything.ids.tolist() == ["a", "b", "c"]
+
+
 def test_recommend_for_history_validates_weights(rec: Recommender) -> None:
     with pytest.raises(DataError, match="2 entries but there are 1"):
         rec.recommend_for_history(["I000001"], [1.0, 2.0])

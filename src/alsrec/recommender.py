@@ -930,6 +930,9 @@ class Recommender:
         if history is None:
             if history_weights is not None:
                 raise ConfigError("history_weights was given without history.")
+            if row[0] >= 0 and state.user_norms[row[0]] > 0:  # the common case, kept lean
+                pos1, vals1 = self._rank_users(row, n, exclude_seen, candidates)
+                return self._to_result(user_id, state.items, pos1[0], vals1[0], "model", skipped)
             hist: _History = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32))
         else:
             hist, hist_skipped = self._resolve_history(history, history_weights, resolved)
@@ -1079,7 +1082,12 @@ class Recommender:
                 "use policy='safe' to get the popularity fallback for them.",
                 ids=bad,
             )
-        pos, vals, sources = self._rank_mixed(rows, hists, n, exclude_seen, candidates)
+        if hists is None and not unknown.any() and bool(np.all(state.user_norms[rows] > 0)):
+            # Every query is a known user with stored factors: the common case, kept lean.
+            pos, vals = self._rank_users(rows, n, exclude_seen, candidates)
+            sources = np.full(queries.size, "model", dtype="<U8")
+        else:
+            pos, vals, sources = self._rank_mixed(rows, hists, n, exclude_seen, candidates)
         return self._to_batch(queries, state.items, pos, vals, sources, skipped)
 
     def _similar_query(
@@ -1277,12 +1285,15 @@ class Recommender:
             shape=(n_users, n_items),
             dtype=np.float32,
         )
-        old_seen = state.seen.tocoo()
-        seen = (
-            sp.csr_matrix((old_seen.data, (old_seen.row, old_seen.col)), shape=(n_users, n_items))
-            + added
+        # New users are rows appended at the end: extend indptr instead of rebuilding.
+        old_seen = state.seen
+        indptr = np.concatenate(
+            [old_seen.indptr, np.full(n_users - old_users, old_seen.indptr[-1])]
         )
-        seen = sp.csr_matrix(seen, dtype=np.float32)
+        padded = sp.csr_matrix(
+            (old_seen.data, old_seen.indices, indptr), shape=(n_users, n_items), copy=False
+        )
+        seen = sp.csr_matrix(padded + added, dtype=np.float32)
         seen.sort_indices()
         f = state.item_factors.shape[1]
         user_factors = np.zeros((n_users, f), dtype=np.float32)
