@@ -610,6 +610,8 @@ def test_updated_sums_seen_and_recomputes_popularity(rec: Recommender) -> None:
 def test_updated_rejects_bad_input(rec: Recommender) -> None:
     with pytest.raises(DataError, match="No interactions"):
         rec.updated([], [])
+    with pytest.raises(DataError, match="2 entries but item_ids has 1"):
+        rec.updated(["U000001", "U000002"], ["I000001"])
     with pytest.raises(IdTypeError):
         rec.updated([1], ["I000001"])
     with pytest.raises(DataError, match="must be > 0"):

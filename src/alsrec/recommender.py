@@ -82,6 +82,18 @@ _History: TypeAlias = "tuple[IndexArray, FloatArray]"
 """A resolved history: mapped item indices and their weights (may repeat)."""
 
 
+def _grow(mapper: IdMapper, column: IdArray) -> tuple[IdMapper, IndexArray]:
+    """Append the unseen IDs of ``column`` to ``mapper``; return it and each row's index."""
+    index = mapper.to_index(column, missing="negative")
+    unknown = np.flatnonzero(index < 0)
+    if unknown.size == 0:
+        return mapper, index
+    fresh, codes = IdMapper.factorize(column[unknown])
+    grown = mapper.with_added(fresh.ids)  # raises IdTypeError for int IDs among str ones
+    index[unknown] = len(mapper) + codes
+    return grown, index
+
+
 def _pad_ids(mapper: IdMapper, shape: tuple[int, ...]) -> IdArray:
     if mapper.kind == "str":
         width = max(1, mapper.ids.dtype.itemsize // 4)
@@ -1272,19 +1284,22 @@ class Recommender:
                 "updated() needs the training interactions, but this model has none (it was "
                 "built without seen=). Pass seen= to Recommender.from_factors, or refit."
             )
-        fresh = Interactions.from_arrays(user_ids, item_ids, weights)
-        users = state.users.with_added(fresh.users.ids)
-        items = state.items.with_added(fresh.items.ids)
-        n_users, n_items = len(users), len(items)
+        user_col = as_id_array(user_ids, "user IDs")
+        item_col = as_id_array(item_ids, "item IDs")
+        if user_col.size != item_col.size:
+            raise DataError(
+                f"user_ids has {user_col.size} entries but item_ids has {item_col.size}; "
+                "they must have one entry per interaction."
+            )
+        if user_col.size == 0:
+            raise DataError("No interactions given: user_ids and item_ids are empty.")
+        w = as_weights(weights, user_col.size)
         old_users, old_items = len(state.users), len(state.items)
-        delta = fresh.matrix.tocoo()
-        row_of = users.to_index(fresh.users.ids)
-        col_of = items.to_index(fresh.items.ids)
-        added = sp.csr_matrix(
-            (delta.data, (row_of[delta.row], col_of[delta.col])),
-            shape=(n_users, n_items),
-            dtype=np.float32,
-        )
+        users, row_of = _grow(state.users, user_col)
+        items, col_of = _grow(state.items, item_col)
+        n_users, n_items = len(users), len(items)
+        added = sp.csr_matrix((w, (row_of, col_of)), shape=(n_users, n_items), dtype=np.float32)
+        added.sum_duplicates()
         # New users are rows appended at the end: extend indptr instead of rebuilding.
         old_seen = state.seen
         indptr = np.concatenate(
@@ -1301,7 +1316,7 @@ class Recommender:
         item_factors = np.zeros((n_items, f), dtype=np.float32)
         item_factors[:old_items] = state.item_factors[:old_items]
         params = state.params
-        touched = np.unique(row_of[delta.row])
+        touched = np.unique(row_of)
         touched_conf = history_confidence(seen[touched], params)
         # Rows of new items are still zero, so they drop out of this solve and of YᵀY.
         item_solver = FoldInSolver(item_factors, params.regularization)
