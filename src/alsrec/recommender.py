@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 import warnings
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, cast
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 from typing_extensions import Self
 
+from alsrec._foldin import FoldInSolver, history_confidence
 from alsrec._scoring import NEG_INF, SCORE_BLOCK_ENTRIES, csr_row_entries, row_norms, top_n
 from alsrec.backends import Backend, ProgressCallback, get_backend, names
 from alsrec.exceptions import (
@@ -23,7 +26,7 @@ from alsrec.exceptions import (
     NotFittedError,
     UnknownIdError,
 )
-from alsrec.interactions import Interactions
+from alsrec.interactions import Interactions, as_weights
 from alsrec.mapping import IdMapper, as_id_array
 from alsrec.params import ALSParams
 from alsrec.results import BatchRecommendations, Recommendations
@@ -74,6 +77,25 @@ def _as_factors(name: str, factors: npt.ArrayLike) -> FactorMatrix:
     return cast("FactorMatrix", np.ascontiguousarray(arr, dtype=np.float32))
 
 
+_Key = TypeVar("_Key", int, str)
+"""The user-ID type of a ``histories`` mapping."""
+
+_History: TypeAlias = "tuple[IndexArray, FloatArray]"
+"""A resolved history: mapped item indices and their weights (may repeat)."""
+
+
+def _grow(mapper: IdMapper, column: IdArray) -> tuple[IdMapper, IndexArray]:
+    """Append the unseen IDs of ``column`` to ``mapper``; return it and each row's index."""
+    index = mapper.to_index(column, missing="negative")
+    unknown = np.flatnonzero(index < 0)
+    if unknown.size == 0:
+        return mapper, index
+    fresh, codes = IdMapper.factorize(column[unknown])
+    grown = mapper.with_added(fresh.ids)  # raises IdTypeError for int IDs among str ones
+    index[unknown] = len(mapper) + codes
+    return grown, index
+
+
 def _pad_ids(mapper: IdMapper, shape: tuple[int, ...]) -> IdArray:
     if mapper.kind == "str":
         width = max(1, mapper.ids.dtype.itemsize // 4)
@@ -98,6 +120,12 @@ class _State:
     params: ALSParams
     unmapped_user_rows: int
     unmapped_item_rows: int
+    # Fold-in of users against the item factors; caches YᵀY + λI on first use.
+    foldin: FoldInSolver = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        solver = FoldInSolver(self.item_factors, self.params.regularization)
+        object.__setattr__(self, "foldin", solver)
 
     @property
     def mismatched(self) -> bool:
@@ -198,8 +226,9 @@ class Recommender:
     """Implicit-feedback ALS recommendations addressed by your own user and item IDs.
 
     Construct with hyperparameters, :meth:`fit` on interactions, then query with
-    :meth:`recommend`, :meth:`recommend_many`, :meth:`similar_items` and
-    :meth:`similar_users`. All ID mapping, filtering of seen items, lookup policies and
+    :meth:`recommend`, :meth:`recommend_many`, :meth:`recommend_for_history`,
+    :meth:`similar_items` and :meth:`similar_users`; add fresh interactions without
+    retraining with :meth:`updated`. All ID mapping, filtering of seen items, lookup policies and
     top-k ranking happen here, in alsrec's own code, whatever backend trained the factors.
 
     Parameters
@@ -600,20 +629,240 @@ class Recommender:
             out_val[start : start + step] = val
         return out_pos, out_val
 
-    def _fallback(self, n: int, candidates: IndexArray | None) -> tuple[IndexArray, FloatArray]:
-        """The ``n`` most popular (candidate) items, ``-1`` padded."""
+    def _rank_factors(
+        self,
+        factors: FactorMatrix,
+        rows: IndexArray,
+        n: int,
+        exclude: sp.csr_matrix | None,
+        candidates: IndexArray | None,
+    ) -> tuple[IndexArray, FloatArray]:
+        """Top-n item indices (``-1`` padded) for ``factors[rows]``.
+
+        :meth:`_rank_users` for factor rows that are not stored (folded in). ``exclude``
+        (optional) is a CSR matrix over mapped items whose row ``rows[k]`` lists the items
+        never to return for query ``k``.
+        """
+        state = self._fitted()
+        n_items = len(state.items)
+        targets = state.item_factors[:n_items] if candidates is None else None
+        if candidates is not None:
+            targets = state.item_factors[candidates]
+        assert targets is not None
+        k = targets.shape[0]
+        pos_in_cand: IndexArray | None = None
+        if candidates is not None:
+            pos_in_cand = np.full(n_items, -1, dtype=np.int64)
+            pos_in_cand[candidates] = np.arange(k)
+        out_pos = np.full((rows.size, n), -1, dtype=np.int64)
+        out_val = np.full((rows.size, n), np.nan, dtype=np.float32)
+        step = max(1, SCORE_BLOCK_ENTRIES // max(k, 1))
+        for start in range(0, rows.size, step):
+            block = rows[start : start + step]
+            scores = factors[block] @ targets.T
+            if exclude is not None:
+                r, c = csr_row_entries(exclude.indptr, exclude.indices, block)
+                if pos_in_cand is not None:
+                    c = pos_in_cand[c]
+                    r, c = r[c >= 0], c[c >= 0]
+                scores[r, c] = NEG_INF
+            pos, val = top_n(scores, n)
+            if candidates is not None:
+                pos = np.where(pos >= 0, candidates[np.maximum(pos, 0)], -1)
+            out_pos[start : start + step] = pos
+            out_val[start : start + step] = val
+        return out_pos, out_val
+
+    def _fallback(
+        self, n: int, candidates: IndexArray | None, exclude: IndexArray | None = None
+    ) -> tuple[IndexArray, FloatArray]:
+        """The ``n`` most popular (candidate) items not in ``exclude``, ``-1`` padded."""
         state = self._fitted()
         order = state.popular_order
         if candidates is not None:
             allowed = np.zeros(len(state.items), dtype=bool)
             allowed[candidates] = True
             order = order[allowed[order]]
+        if exclude is not None and exclude.size:
+            # At most exclude.size of the first n + exclude.size items are removed.
+            head = order[: n + exclude.size]
+            order = head[~np.isin(head, exclude)]
         pos = np.full(n, -1, dtype=np.int64)
         vals = np.full(n, np.nan, dtype=np.float32)
         take = order[:n]
         pos[: take.size] = take
         vals[: take.size] = state.popularity[take]
         return pos, vals
+
+    # -- fold-in ------------------------------------------------------------------------------
+
+    def _resolve_history(
+        self,
+        item_ids: IdLike | Iterable[ExternalId],
+        weights: npt.ArrayLike | None,
+        policy: Policy,
+        what: str = "history item IDs",
+    ) -> tuple[_History, tuple[ExternalId, ...]]:
+        """Map a history to item indices and weights; unknown items follow the policy."""
+        state = self._fitted()
+        given = as_id_array(item_ids, what)
+        w = as_weights(weights, given.size, "history weights")
+        idx = state.items.to_index(given, missing="negative")
+        unknown = idx < 0
+        skipped: tuple[ExternalId, ...] = ()
+        if unknown.any():
+            skipped = tuple(cast("list[ExternalId]", given[unknown].tolist()))
+            if policy == "strict":
+                raise UnknownIdError(
+                    f"{len(skipped)} {what} unknown to the model: "
+                    f"{', '.join(map(repr, skipped[:5]))}. Remove them, or use policy='safe' "
+                    "to skip them.",
+                    ids=skipped,
+                )
+            idx, w = idx[~unknown], w[~unknown]
+        return (idx, w), skipped
+
+    def _resolve_histories(
+        self,
+        queries: IdArray,
+        histories: Mapping[_Key, IdLike | Iterable[ExternalId]] | None,
+        history_weights: Mapping[_Key, npt.ArrayLike] | None,
+        policy: Policy,
+    ) -> tuple[list[_History], tuple[ExternalId, ...]]:
+        """One resolved (possibly empty) history per query, and the unknown items skipped."""
+        for name, value in (("histories", histories), ("history_weights", history_weights)):
+            if value is not None and not isinstance(value, Mapping):
+                raise ConfigError(
+                    f"{name} must be a mapping from user ID to item IDs (e.g. a dict), got "
+                    f"{type(value).__name__}."
+                )
+        histories = histories or {}
+        history_weights = history_weights or {}
+        wanted = set(cast("list[ExternalId]", queries.tolist()))
+        stray = [key for key in histories if key not in wanted]
+        if stray:
+            raise ConfigError(
+                f"histories has entries for {len(stray)} user(s) not in user_ids: "
+                f"{', '.join(map(repr, stray[:5]))}. Check the ID type (int vs str) of its keys."
+            )
+        stray = [key for key in history_weights if key not in histories]
+        if stray:
+            raise ConfigError(
+                f"history_weights has entries for {len(stray)} user(s) without a history: "
+                f"{', '.join(map(repr, stray[:5]))}."
+            )
+        resolved: dict[ExternalId, _History] = {}
+        skipped: dict[ExternalId, None] = {}
+        for key, hist in histories.items():
+            resolved[key], unknown = self._resolve_history(
+                hist, history_weights.get(key), policy, f"history item IDs of user {key!r}"
+            )
+            skipped.update(dict.fromkeys(unknown))
+        empty: _History = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32))
+        out = [resolved.get(q, empty) for q in cast("list[ExternalId]", queries.tolist())]
+        return out, tuple(skipped)
+
+    def _fold_in(
+        self, user_rows: IndexArray, histories: list[_History]
+    ) -> tuple[FactorMatrix, sp.csr_matrix]:
+        """Solve one factor row per history against the fixed item factors.
+
+        ``user_rows[k] >= 0`` adds that known user's training weights to history ``k``
+        (fresh interactions since training); ``-1`` folds in the history alone. Returns the
+        factors and the combined weight matrix (histories x mapped items), whose entries are
+        the items each query has interacted with.
+        """
+        state = self._fitted()
+        n_items = len(state.items)
+        m = len(histories)
+        lengths = np.fromiter((h[0].size for h in histories), dtype=np.int64, count=m)
+        rows = [np.repeat(np.arange(m, dtype=np.int64), lengths)]
+        cols = [np.concatenate([h[0] for h in histories]) if m else np.empty(0, np.int64)]
+        vals = [np.concatenate([h[1] for h in histories]) if m else np.empty(0, np.float32)]
+        known = np.flatnonzero(user_rows >= 0)
+        if known.size:
+            if state.seen is None:
+                raise ConfigError(
+                    "This model has no training interactions (it was built without seen=), so "
+                    "a known user's fresh history cannot be combined with their past. Pass "
+                    "seen= to Recommender.from_factors, or use recommend_for_history() to fold "
+                    "in the given history alone."
+                )
+            old = state.seen[user_rows[known]].tocoo()
+            rows.append(known[old.row])
+            cols.append(old.col.astype(np.int64))
+            vals.append(old.data.astype(np.float32))
+        weights = sp.csr_matrix(
+            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+            shape=(m, n_items),
+            dtype=np.float32,
+        )
+        weights.sum_duplicates()
+        factors = state.foldin.solve(history_confidence(weights, state.params))
+        return factors, weights
+
+    def _rank_mixed(
+        self,
+        user_rows: IndexArray,
+        histories: list[_History] | None,
+        n: int,
+        exclude_seen: bool,
+        candidates: IndexArray | None,
+    ) -> tuple[IndexArray, FloatArray, npt.NDArray[np.str_]]:
+        """Rank for queries that are known users (``user_rows >= 0``) and/or carry a history.
+
+        Per query: a history with known items -> fold-in (a known user's training
+        interactions included); a known user without one -> stored factors; otherwise the
+        popularity fallback. A factor row that is zero (no usable signal: a stored zero
+        row, or a history whose items all have zero factors) also gets the fallback,
+        without the query's items. Policy checks happen before.
+        """
+        state = self._fitted()
+        m = user_rows.size
+        pos = np.full((m, n), -1, dtype=np.int64)
+        vals = np.full((m, n), np.nan, dtype=np.float32)
+        sources = np.full(m, "fallback", dtype="<U8")
+        if histories is None:
+            has_history = np.zeros(m, dtype=bool)
+        else:
+            has_history = np.fromiter((h[0].size > 0 for h in histories), dtype=bool, count=m)
+        known = user_rows >= 0
+        signal = np.zeros(m, dtype=bool)
+        signal[known] = state.user_norms[user_rows[known]] > 0
+        model = np.flatnonzero(~has_history & known & signal)
+        if model.size:
+            pos[model], vals[model] = self._rank_users(
+                user_rows[model], n, exclude_seen, candidates
+            )
+            sources[model] = "model"
+        # (query, items to exclude) of every query that gets an individual fallback.
+        empty: list[tuple[int, IndexArray | None]] = []
+        seen = state.seen if exclude_seen else None
+        for k in np.flatnonzero(~has_history & known & ~signal):
+            row = int(user_rows[k])
+            own: IndexArray | None = None
+            if seen is not None:
+                own = seen.indices[seen.indptr[row] : seen.indptr[row + 1]].astype(np.int64)
+            empty.append((int(k), own))
+        fold = np.flatnonzero(has_history)
+        if fold.size:
+            assert histories is not None
+            factors, weights = self._fold_in(user_rows[fold], [histories[k] for k in fold])
+            nonzero = np.any(factors != 0, axis=1)
+            usable = np.flatnonzero(nonzero)
+            exclude = weights if exclude_seen else None
+            fpos, fvals = self._rank_factors(factors, usable, n, exclude, candidates)
+            pos[fold[usable]], vals[fold[usable]] = fpos, fvals
+            sources[fold[usable]] = "fold-in"
+            for k in np.flatnonzero(~nonzero):
+                given = weights.indices[weights.indptr[k] : weights.indptr[k + 1]]
+                empty.append((int(fold[k]), given.astype(np.int64) if exclude_seen else None))
+        rest = np.flatnonzero(~has_history & ~known)
+        if rest.size:
+            pos[rest], vals[rest] = self._fallback(n, candidates)
+        for query, drop in empty:
+            pos[query], vals[query] = self._fallback(n, candidates, drop)
+        return pos, vals, sources
 
     def _similar(
         self,
@@ -687,8 +936,24 @@ class Recommender:
         exclude_seen: bool = True,
         items: IdLike | Iterable[ExternalId] | None = None,
         policy: Policy | None = None,
+        history: IdLike | Iterable[ExternalId] | None = None,
+        history_weights: npt.ArrayLike | None = None,
     ) -> Recommendations:
         """Recommend up to ``n`` items for one user, best first.
+
+        The cold-start chain, reported in the result's ``source``:
+
+        - known user, no ``history``: the stored factors (``"model"``);
+        - ``history`` given (with at least one known item): the user's factor row is solved
+          afresh against the fixed item factors from the training interactions (known user)
+          plus ``history``, or from ``history`` alone (unknown user): ``"fold-in"``;
+        - unknown user without a usable history: the most popular items, the history's
+          items excluded (``"fallback"``); under ``"strict"`` an
+          :class:`~alsrec.UnknownIdError` instead.
+
+        A factor row that is all zeros carries no signal (a user whose only items have
+        zero factors, e.g. a new item nobody else has touched); such a user gets the
+        fallback too, rather than an arbitrary order of zero scores.
 
         Parameters
         ----------
@@ -697,41 +962,131 @@ class Recommender:
         n : int, default 10
             How many items; exactly ``n`` whenever that many eligible items exist.
         exclude_seen : bool, default True
-            Leave out the items the user interacted with in training.
+            Leave out the items the user interacted with: in training and in ``history``.
         items : sequence of IDs, optional
             Only rank these candidate items (unknown ones follow the policy).
         policy : {"safe", "strict"}, optional
             Overrides the recommender's policy for this call.
+        history : sequence of item IDs, optional
+            Interactions of the user since training (an item may repeat; its weights are
+            summed). Unknown items follow the policy (skipped and listed in ``skipped``, or
+            :class:`~alsrec.UnknownIdError`).
+        history_weights : array_like, optional
+            One weight (> 0) per ``history`` entry; ``None`` means 1.0 each.
 
         Returns
         -------
         Recommendations
-            ``(item_id, score)`` pairs; ``source`` is ``"model"``, or ``"fallback"`` (the
-            most popular items) for an unknown user under the ``"safe"`` policy.
+            ``(item_id, score)`` pairs with ``source`` ``"model"``, ``"fold-in"`` or
+            ``"fallback"``.
 
         Raises
         ------
         UnknownIdError
-            Unknown user or candidate under the ``"strict"`` policy.
+            Unknown user without history, unknown history item or candidate, under the
+            ``"strict"`` policy.
+        ConfigError
+            ``history`` for a known user of a model without training interactions
+            (``from_factors`` without ``seen``); ``history_weights`` without ``history``.
         NotFittedError
             Before :meth:`fit`.
+
+        Examples
+        --------
+        >>> rec = Recommender(factors=4, iterations=10, random_state=0).fit(
+        ...     ["ann", "ann", "bob", "bob", "cid", "cid"],
+        ...     ["tea", "cup", "tea", "pot", "cup", "pot"])
+        >>> rec.recommend("ann", n=1, history=["pot"]).source
+        'fold-in'
+        >>> [item for item, _ in rec.recommend("dan", n=2, history=["tea"])]
+        ['cup', 'pot']
         """
         n = _check_n(n)
         resolved = self._policy(policy)
         state = self._fitted()
         candidates, skipped = self._candidates(items, resolved)
         row = state.users.to_index([user_id], missing="negative")
-        if row[0] < 0:
-            if resolved == "strict":
-                raise UnknownIdError(
-                    f"Unknown user ID {user_id!r}: the model knows {len(state.users)} users. "
-                    "Use policy='safe' to get the popularity fallback instead.",
-                    ids=(user_id,),
-                )
-            pos, vals = self._fallback(n, candidates)
-            return self._to_result(user_id, state.items, pos, vals, "fallback", skipped)
-        pos2, vals2 = self._rank_users(row, n, exclude_seen, candidates)
-        return self._to_result(user_id, state.items, pos2[0], vals2[0], "model", skipped)
+        if history is None:
+            if history_weights is not None:
+                raise ConfigError("history_weights was given without history.")
+            if row[0] >= 0 and state.user_norms[row[0]] > 0:  # the common case, kept lean
+                pos1, vals1 = self._rank_users(row, n, exclude_seen, candidates)
+                return self._to_result(user_id, state.items, pos1[0], vals1[0], "model", skipped)
+            hist: _History = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32))
+        else:
+            hist, hist_skipped = self._resolve_history(history, history_weights, resolved)
+            skipped = hist_skipped + skipped
+        if row[0] < 0 and hist[0].size == 0 and resolved == "strict":
+            raise UnknownIdError(
+                f"Unknown user ID {user_id!r}: the model knows {len(state.users)} users. "
+                "Pass history= to fold the user in, or use policy='safe' to get the "
+                "popularity fallback instead.",
+                ids=(user_id,),
+            )
+        pos, vals, sources = self._rank_mixed(row, [hist], n, exclude_seen, candidates)
+        source = cast("Source", str(sources[0]))
+        return self._to_result(user_id, state.items, pos[0], vals[0], source, skipped)
+
+    def recommend_for_history(
+        self,
+        item_ids: IdLike | Iterable[ExternalId],
+        weights: npt.ArrayLike | None = None,
+        n: int = 10,
+        *,
+        exclude_history: bool = True,
+        items: IdLike | Iterable[ExternalId] | None = None,
+        policy: Policy | None = None,
+    ) -> Recommendations:
+        """Recommend for an anonymous or new user from their interaction history.
+
+        The user's factor row is folded in: one exact least-squares solve against the
+        fixed item factors, with the model's confidence weighting and regularization,
+        exactly the solve a training sweep does for a user (``source="fold-in"``). No
+        retraining, no user ID needed; the model is not changed.
+
+        Parameters
+        ----------
+        item_ids : sequence of item IDs
+            Items the user interacted with (an item may repeat; its weights are summed).
+        weights : array_like, optional
+            One weight (> 0) per entry of ``item_ids``; ``None`` means 1.0 each.
+        n : int, default 10
+            How many items to return.
+        exclude_history : bool, default True
+            Leave out the history's items.
+        items : sequence of IDs, optional
+            Only rank these candidate items (unknown ones follow the policy).
+        policy : {"safe", "strict"}, optional
+            ``"safe"``: unknown history items are skipped and listed in ``skipped``; an
+            empty (or entirely unknown) history gets the most popular items, the given
+            items excluded (``source="fallback"``). ``"strict"``: an unknown history item
+            raises :class:`~alsrec.UnknownIdError`.
+
+        Returns
+        -------
+        Recommendations
+            ``query`` is ``None``; ``source`` is ``"fold-in"`` or ``"fallback"``.
+
+        Examples
+        --------
+        >>> rec = Recommender(factors=4, iterations=10, random_state=0).fit(
+        ...     ["ann", "ann", "bob", "bob", "cid", "cid"],
+        ...     ["tea", "cup", "tea", "pot", "cup", "pot"])
+        >>> recs = rec.recommend_for_history(["tea", "mug"], n=2)
+        >>> [item for item, _ in recs], recs.source, recs.skipped
+        (['cup', 'pot'], 'fold-in', ('mug',))
+        >>> rec.recommend_for_history([], n=2).source
+        'fallback'
+        """
+        n = _check_n(n)
+        resolved = self._policy(policy)
+        state = self._fitted()
+        candidates, cand_skipped = self._candidates(items, resolved)
+        hist, skipped = self._resolve_history(item_ids, weights, resolved)
+        rows = np.full(1, -1, dtype=np.int64)
+        pos, vals, sources = self._rank_mixed(rows, [hist], n, exclude_history, candidates)
+        source = cast("Source", str(sources[0]))
+        return self._to_result(None, state.items, pos[0], vals[0], source, skipped + cand_skipped)
 
     def recommend_many(
         self,
@@ -741,18 +1096,37 @@ class Recommender:
         exclude_seen: bool = True,
         items: IdLike | Iterable[ExternalId] | None = None,
         policy: Policy | None = None,
+        histories: Mapping[_Key, IdLike | Iterable[ExternalId]] | None = None,
+        history_weights: Mapping[_Key, npt.ArrayLike] | None = None,
     ) -> BatchRecommendations:
         """Recommend for many users at once; fixed-shape arrays, padded at the end.
 
-        Scores are computed in blocks by matrix products, so memory stays bounded for
-        any number of users. Unknown users get the popularity fallback under ``"safe"``
-        (their row's source is ``"fallback"``) and raise under ``"strict"``.
+        Known and unknown users may be mixed. Each row follows the cold-start chain of
+        :meth:`recommend` and reports it in ``sources``: ``"model"`` (stored factors),
+        ``"fold-in"`` (a history was given: folded in, with a known user's training
+        interactions) or ``"fallback"`` (unknown user without a usable history; under
+        ``"strict"`` such a user raises :class:`~alsrec.UnknownIdError`). Fold-in solves
+        for all rows run as one batch, and scores are computed in blocks by matrix
+        products, so memory stays bounded for any number of users.
+
+        Parameters
+        ----------
+        user_ids : sequence of IDs
+            The users, known or not; a user may appear more than once.
+        n, exclude_seen, items, policy
+            As in :meth:`recommend`.
+        histories : mapping of user ID to item IDs, optional
+            Fresh interactions per user (keys must be among ``user_ids``); users without
+            an entry have no history.
+        history_weights : mapping of user ID to weights, optional
+            Weights for some entries of ``histories`` (same length as that history).
 
         Returns
         -------
         BatchRecommendations
             ``ids``, ``scores`` and ``mask`` of shape ``(len(user_ids), n)`` and a
-            ``sources`` entry per user; padding is described there.
+            ``sources`` entry per user; padding is described there. ``skipped`` lists
+            unknown candidates and unknown history items.
 
         Examples
         --------
@@ -761,6 +1135,8 @@ class Recommender:
         >>> batch = rec.recommend_many(["a", "b", "zed"], n=2)
         >>> batch.ids.shape, batch.sources.tolist()
         ((3, 2), ['model', 'model', 'fallback'])
+        >>> rec.recommend_many(["a", "new", "zed"], n=2, histories={"new": [3]}).sources.tolist()
+        ['model', 'fold-in', 'fallback']
         """
         n = _check_n(n)
         resolved = self._policy(policy)
@@ -768,24 +1144,29 @@ class Recommender:
         queries = as_id_array(user_ids, "user IDs")
         candidates, skipped = self._candidates(items, resolved)
         rows = state.users.to_index(queries, missing="negative")
-        unknown = rows < 0
+        hists: list[_History] | None = None
+        has_history = np.zeros(queries.size, dtype=bool)
+        if histories is not None or history_weights is not None:
+            hists, hist_skipped = self._resolve_histories(
+                queries, histories, history_weights, resolved
+            )
+            skipped = hist_skipped + skipped
+            has_history = np.fromiter((h[0].size > 0 for h in hists), bool, count=queries.size)
+        unknown = (rows < 0) & ~has_history
         if unknown.any() and resolved == "strict":
             bad = tuple(cast("list[ExternalId]", queries[unknown].tolist()))
             raise UnknownIdError(
-                f"{len(bad)} unknown user ID(s): {', '.join(map(repr, bad[:5]))}. "
-                "Use policy='safe' to get the popularity fallback for them.",
+                f"{len(bad)} unknown user ID(s) without history: "
+                f"{', '.join(map(repr, bad[:5]))}. Pass their histories to fold them in, or "
+                "use policy='safe' to get the popularity fallback for them.",
                 ids=bad,
             )
-        pos = np.full((queries.size, n), -1, dtype=np.int64)
-        vals = np.full((queries.size, n), np.nan, dtype=np.float32)
-        known = np.flatnonzero(~unknown)
-        if known.size:
-            pos[known], vals[known] = self._rank_users(rows[known], n, exclude_seen, candidates)
-        if unknown.any():
-            fpos, fvals = self._fallback(n, candidates)
-            pos[unknown] = fpos
-            vals[unknown] = fvals
-        sources = np.where(unknown, "fallback", "model").astype("<U8")
+        if hists is None and not unknown.any() and bool(np.all(state.user_norms[rows] > 0)):
+            # Every query is a known user with stored factors: the common case, kept lean.
+            pos, vals = self._rank_users(rows, n, exclude_seen, candidates)
+            sources = np.full(queries.size, "model", dtype="<U8")
+        else:
+            pos, vals, sources = self._rank_mixed(rows, hists, n, exclude_seen, candidates)
         return self._to_batch(queries, state.items, pos, vals, sources, skipped)
 
     def _similar_query(
@@ -899,6 +1280,134 @@ class Recommender:
         _, pos, vals, skipped = self._similar_query("user", queries, n, None, resolved)
         sources = np.full(queries.size, "model", dtype="<U8")
         return self._to_batch(queries, state.users, pos, vals, sources, skipped)
+
+    # -- incremental updates ------------------------------------------------------------------
+
+    def updated(
+        self,
+        user_ids: IdLike | Iterable[ExternalId],
+        item_ids: IdLike | Iterable[ExternalId],
+        weights: npt.ArrayLike | None = None,
+    ) -> Recommender:
+        """Return a new recommender with fresh interactions folded in; ``self`` is unchanged.
+
+        The interactions are added to the training interactions (a pair seen before has
+        its weights summed). New user and item IDs are appended to the mappings: old IDs
+        keep their indices, so stored references stay valid. Then, in alsrec's own code:
+
+        1. the factor rows of every user named in ``user_ids`` are solved exactly from
+           that user's full interactions against the fixed item factors;
+        2. if there are new items, their rows are solved exactly from their interactions
+           against the (updated) user factors, and step 1 is repeated once so that the
+           users see the new items' factors;
+        3. the seen-items matrix and the popularity ranking are recomputed.
+
+        This is an approximation of retraining: the factors of every other user and of
+        every old item stay as they were, so what the fresh interactions say about old
+        items (and, through them, about other users) is not learned. It is exact for the
+        named users given the item factors, and cheap (a few small solves per named user
+        or new item). Refit with :meth:`fit` when a sizable share of the interactions is
+        new since the last fit (as a rule of thumb, more than a few percent), when many
+        new items arrived (their factors rest on their first few users only), after many
+        successive updates, or on a regular schedule: held-out metrics tell when the
+        drift matters.
+
+        Parameters
+        ----------
+        user_ids, item_ids : sequence of IDs
+            One user and one item ID per fresh interaction; IDs may be new.
+        weights : array_like, optional
+            One weight (> 0) per interaction; ``None`` means 1.0 each.
+
+        Returns
+        -------
+        Recommender
+            A new fitted recommender with the same hyperparameters, backend name and
+            policy. Factor rows without an ID (a ``"safe"`` model built from mismatched
+            factors) are dropped from it.
+
+        Raises
+        ------
+        DataError
+            Empty or malformed interactions.
+        IdTypeError
+            IDs of a different type (int vs str) from the model's.
+        ConfigError
+            The model has no training interactions (``from_factors`` without ``seen``).
+
+        Examples
+        --------
+        >>> rec = Recommender(factors=4, iterations=10, random_state=0).fit(
+        ...     ["ann", "ann", "bob", "bob"], ["tea", "cup", "tea", "pot"])
+        >>> new = rec.updated(["cid", "ann"], ["pot", "kettle"])
+        >>> new.users_.ids.tolist(), new.items_.ids.tolist()
+        (['ann', 'bob', 'cid'], ['tea', 'cup', 'pot', 'kettle'])
+        >>> len(rec.users_), new.recommend("cid", n=1).source
+        (2, 'model')
+        """
+        state = self._fitted()
+        if state.seen is None:
+            raise ConfigError(
+                "updated() needs the training interactions, but this model has none (it was "
+                "built without seen=). Pass seen= to Recommender.from_factors, or refit."
+            )
+        user_col = as_id_array(user_ids, "user IDs")
+        item_col = as_id_array(item_ids, "item IDs")
+        if user_col.size != item_col.size:
+            raise DataError(
+                f"user_ids has {user_col.size} entries but item_ids has {item_col.size}; "
+                "they must have one entry per interaction."
+            )
+        if user_col.size == 0:
+            raise DataError("No interactions given: user_ids and item_ids are empty.")
+        w = as_weights(weights, user_col.size)
+        old_users, old_items = len(state.users), len(state.items)
+        users, row_of = _grow(state.users, user_col)
+        items, col_of = _grow(state.items, item_col)
+        n_users, n_items = len(users), len(items)
+        added = sp.csr_matrix((w, (row_of, col_of)), shape=(n_users, n_items), dtype=np.float32)
+        added.sum_duplicates()
+        # New users are rows appended at the end: extend indptr instead of rebuilding.
+        old_seen = state.seen
+        indptr = np.concatenate(
+            [old_seen.indptr, np.full(n_users - old_users, old_seen.indptr[-1])]
+        )
+        padded = sp.csr_matrix(
+            (old_seen.data, old_seen.indices, indptr), shape=(n_users, n_items), copy=False
+        )
+        seen = sp.csr_matrix(padded + added, dtype=np.float32)
+        seen.sort_indices()
+        f = state.item_factors.shape[1]
+        user_factors = np.zeros((n_users, f), dtype=np.float32)
+        user_factors[:old_users] = state.user_factors[:old_users]
+        item_factors = np.zeros((n_items, f), dtype=np.float32)
+        item_factors[:old_items] = state.item_factors[:old_items]
+        params = state.params
+        touched = np.unique(row_of)
+        touched_conf = history_confidence(seen[touched], params)
+        # Rows of new items are still zero, so they drop out of this solve and of YᵀY.
+        item_solver = FoldInSolver(item_factors, params.regularization)
+        if state.unmapped_item_rows == 0:
+            item_solver.prime(state.foldin.gram)
+        user_factors[touched] = item_solver.solve(touched_conf)
+        new_items = np.arange(old_items, n_items, dtype=np.int64)
+        if new_items.size:
+            # A new item's interactions are all fresh: its column of ``added`` is complete.
+            item_conf = history_confidence(added.tocsc()[:, new_items].T.tocsr(), params)
+            user_solver = FoldInSolver(user_factors, params.regularization)
+            item_factors[new_items] = user_solver.solve(item_conf)
+            grown = item_factors[new_items].astype(np.float64)
+            gram = item_solver.gram + grown.T @ grown
+            item_solver = FoldInSolver(item_factors, params.regularization)
+            item_solver.prime(gram)
+            user_factors[touched] = item_solver.solve(touched_conf)
+        new_state = _build_state(
+            user_factors, item_factors, users, items, seen, state.backend, params, "strict"
+        )
+        new_state.foldin.prime(item_solver.gram)
+        out = copy.copy(self)
+        out._state = new_state
+        return out
 
     # -- reporting -------------------------------------------------------------------------------
 
