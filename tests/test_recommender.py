@@ -507,3 +507,13 @@ def test_repr_mentions_the_essentials(fitted: Recommender) -> None:
     text = repr(fitted)
     assert "factors=16" in text
     assert "300 users" in text
+
+
+def test_from_factors_owns_its_factors() -> None:
+    users = np.ones((1, 2), dtype=np.float32)
+    items = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+    rec = Recommender.from_factors(users, items, ["u"], ["a", "b"])
+    before = rec.recommend("u", n=2, exclude_seen=False).to_list()
+    items[0] = -100.0
+    assert rec.recommend("u", n=2, exclude_seen=False).to_list() == before
+    assert "backend='external'" in repr(rec)

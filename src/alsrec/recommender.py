@@ -96,6 +96,13 @@ def _grow(mapper: IdMapper, column: IdArray) -> tuple[IdMapper, IndexArray]:
     return grown, index
 
 
+def _owned(arr: FactorMatrix, source: object) -> FactorMatrix:
+    """``arr`` itself if it is private or read-only, else a copy of it."""
+    if isinstance(source, np.ndarray) and arr.flags.writeable and np.shares_memory(arr, source):
+        return arr.copy()
+    return arr
+
+
 def _pad_ids(mapper: IdMapper, shape: tuple[int, ...]) -> IdArray:
     if mapper.kind == "str":
         width = max(1, mapper.ids.dtype.itemsize // 4)
@@ -351,8 +358,9 @@ class Recommender:
         ['a', 'c']
         """
         policy = _check_policy(policy)
-        uf = _as_factors("user_factors", user_factors)
-        itf = _as_factors("item_factors", item_factors)
+        # Own the factors: a later change to the caller's array must not change this model.
+        uf = _owned(_as_factors("user_factors", user_factors), user_factors)
+        itf = _owned(_as_factors("item_factors", item_factors), item_factors)
         users = user_ids if isinstance(user_ids, IdMapper) else IdMapper(user_ids)
         items = item_ids if isinstance(item_ids, IdMapper) else IdMapper(item_ids)
         base = params or ALSParams()
@@ -1449,6 +1457,8 @@ class Recommender:
     def __repr__(self) -> str:
         p = self.params
         backend = self.backend if isinstance(self.backend, str) else type(self.backend).__name__
+        if self._state is not None:
+            backend = self._state.backend
         fitted = (
             f", fitted on {len(self._state.users)} users x {len(self._state.items)} items"
             if self._state is not None
