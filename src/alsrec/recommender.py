@@ -99,7 +99,7 @@ def _grow(mapper: IdMapper, column: IdArray) -> tuple[IdMapper, IndexArray]:
 def _owned(arr: FactorMatrix, source: object) -> FactorMatrix:
     """``arr`` itself if it is private or read-only, else a copy of it."""
     if isinstance(source, np.ndarray) and arr.flags.writeable and np.shares_memory(arr, source):
-        return arr.copy()
+        return cast("FactorMatrix", arr.copy())
     return arr
 
 
