@@ -30,7 +30,7 @@ from alsrec.interactions import Interactions, as_weights
 from alsrec.mapping import IdMapper, as_id_array
 from alsrec.params import ALSParams
 from alsrec.results import BatchRecommendations, Recommendations
-from alsrec.weighting import confidence
+from alsrec.weighting import Weighting, confidence
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -236,6 +236,8 @@ class Recommender:
     factors, regularization, alpha, iterations, random_state, solver, cg_steps, num_threads
         Hyperparameters, validated at construction; see :class:`~alsrec.ALSParams`.
         Confidence of an observed pair with weight ``w`` is ``1 + alpha * w``.
+    weighting : {"linear", "log", "bm25", "tfidf"}, default "linear"
+        How weights become confidence ``1 + alpha * f(w)``; see :mod:`alsrec.weighting`.
     backend : str or Backend, default "numpy"
         Which engine trains the factors: a name from :func:`alsrec.backends.names` or an
         object implementing :class:`~alsrec.backends.Backend`.
@@ -283,6 +285,7 @@ class Recommender:
         solver: Literal["cg", "cholesky"] = "cg",
         cg_steps: int = 3,
         num_threads: int = 0,
+        weighting: Weighting = "linear",
     ) -> None:
         self.params = ALSParams(
             factors=factors,
@@ -293,6 +296,7 @@ class Recommender:
             solver=solver,
             cg_steps=cg_steps,
             num_threads=num_threads,
+            weighting=weighting,
         )
         if isinstance(backend, str) and backend not in names():
             get_backend(backend)  # raises ConfigError listing the valid names
@@ -480,7 +484,9 @@ class Recommender:
                 raise ConfigError("fit() needs item_ids (or an Interactions object).")
             data = Interactions.from_arrays(user_ids, item_ids, weights)
         backend = get_backend(self.backend)
-        conf = confidence(data.matrix, self.params.alpha)
+        conf = confidence(
+            data.matrix, self.params.alpha, self.params.weighting, **self.params.weighting_options()
+        )
         try:
             users, items = backend.fit(conf, self.params, callback=callback)
         except (AlsrecError, MemoryError):
