@@ -335,7 +335,8 @@ def test_quoted_fields_with_line_breaks_keep_line_numbers(tmp_path: Path) -> Non
 def test_missing_column_lists_the_columns_seen(tmp_path: Path) -> None:
     path = write(tmp_path / "m.csv", "user,item,plays\na,b,1\n")
     with pytest.raises(
-        DataError, match=r"No weight column 'count'.*columns \['user', 'item', 'plays'\]"
+        DataError,
+        match=r"no column 'count' \(the weight column\).*columns \['user', 'item', 'plays'\]",
     ):
         Interactions.from_csv(path, user="user", item="item", weight="count")
 
@@ -519,7 +520,9 @@ def test_sql_errors(rows: list[Row]) -> None:
         Interactions.from_sql(db, "SELECT * FROM nothing")
     with pytest.raises(DataError, match="no result set"):
         Interactions.from_sql(db, "UPDATE plays SET weight = weight")
-    with pytest.raises(DataError, match=r"No item column 'item_id'.*columns \['user_id', 'song'\]"):
+    with pytest.raises(
+        DataError, match=r"no column 'item_id' \(the item column\).*columns \['user_id', 'song'\]"
+    ):
         Interactions.from_sql(db, "SELECT user_id, item_id AS song FROM plays")
     with pytest.raises(ConfigError, match="DB-API 2 connection"):
         Interactions.from_sql(object(), "SELECT 1")
@@ -679,7 +682,9 @@ def test_pandas_frames_with_nulls_and_categories() -> None:
     assert data.users.kind == "int"
     assert data.items.ids.tolist() == ["x", "y"]
     assert data.summary().dropped == {"missing_id": 2}
-    with pytest.raises(DataError, match=r"no item column 'song'; its columns are \['user'"):
+    with pytest.raises(
+        DataError, match=r"no column 'song' \(the item column\); its columns are \['user'"
+    ):
         Interactions.from_frame(df, user="user", item="song")
     floats = pd.DataFrame({"user_id": [1.0, 2.0], "item_id": ["a", "b"]})
     with pytest.raises(IdTypeError, match="nullable integer dtype"):

@@ -210,3 +210,10 @@ def test_recommender_trains_on_the_chosen_scheme(scheme: str) -> None:
     assert np.array_equal(backend.seen.toarray(), expected.toarray())
     with pytest.raises(ConfigError, match="weighting must be one of"):
         Recommender(weighting="nope")  # type: ignore[arg-type]
+
+
+def test_from_factors_keeps_every_weighting_field() -> None:
+    params = ALSParams(factors=2, weighting="log", weighting_eps=4.0)
+    rec = Recommender.from_factors(np.eye(2), np.eye(2), ["u", "v"], ["a", "b"], params=params)
+    assert rec.params.weighting == "log"
+    assert rec.params.weighting_eps == 4.0

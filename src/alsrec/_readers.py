@@ -391,9 +391,8 @@ class _IdEncoder:
         table = self.table
         before = len(table)
         setdefault = table.setdefault
-        codes = np.fromiter(
-            (setdefault(v, len(table)) for v in values), dtype=np.int64, count=len(values)
-        )
+        # a list comprehension is measurably faster here than np.fromiter over a generator
+        codes = np.array([setdefault(v, len(table)) for v in values], dtype=np.int64)
         if self.text and self.kind == "int" and len(table) > before:
             new = np.flatnonzero(codes >= before)
             _, first_new = np.unique(codes[new], return_index=True)
@@ -537,9 +536,10 @@ def _relocate_id_error(
             first_pos, first_kind = pos, kind
         elif kind != first_kind:
             return IdTypeError(
-                f"{where(pos)}, {column.label}: {axis} ID {_show(value)} is {kind} but the first "
-                f"ID ({where(first_pos)}: {_show(column.values[first_pos])}) is {first_kind}. "
-                "Mixed ID types in one column: convert all IDs of the column to str (or to int)."
+                f"{where(pos)}, {column.label}: {axis} IDs mix int and str: {_show(value)} is "
+                f"{kind} but the first ID ({where(first_pos)}: "
+                f"{_show(column.values[first_pos])}) is {first_kind}. Use one type per column, "
+                "e.g. convert all its IDs to str."
             )
     return IdTypeError(f"{column.label}: {exc}")
 
@@ -616,7 +616,7 @@ def _frame_column(frame: Any, name: Hashable, role: str, columns: list[Hashable]
     hits = sum(1 for c in columns if c == name)
     if hits == 0:
         raise DataError(
-            f"The frame has no {role} column {name!r}; its columns are {columns!r}. "
+            f"The frame has no column {name!r} (the {role} column); its columns are {columns!r}. "
             f"Pass {role}=<one of them>."
         )
     if hits > 1:
@@ -781,7 +781,8 @@ def _resolve(
     if not hits:
         text, hint = describe_header()
         raise DataError(
-            f"No {role} column {spec!r}: {text}.{hint or f' Pass {role}=<one of the columns>.'}"
+            f"There is no column {spec!r} (the {role} column): {text}."
+            f"{hint or f' Pass {role}=<one of the columns>.'}"
         )
     return hits[0]
 

@@ -127,12 +127,6 @@ def _check_options(aggregate: object, min_user: object, min_item: object) -> Agg
     return cast("Aggregate", aggregate)
 
 
-def _freeze(matrix: sp.csr_matrix) -> sp.csr_matrix:
-    for arr in (matrix.data, matrix.indices, matrix.indptr):
-        arr.flags.writeable = False
-    return matrix
-
-
 def _assemble(
     c: Collected,
     *,
@@ -218,7 +212,7 @@ def _assemble(
     return Interactions(
         IdMapper._from_unique(users),
         IdMapper._from_unique(items),
-        _freeze(matrix),
+        matrix,
         c.rows_read,
         int(counts.sum()) - int(data.size),
         dropped=dropped,
@@ -314,8 +308,9 @@ class Interactions:
         Row and column mappings: matrix row ``k`` is ``users.ids[k]``.
     matrix : scipy.sparse.csr_matrix
         ``float32`` weights, shape ``(len(users), len(items))``, sorted indices, no
-        duplicates, no explicit zeros. Its arrays are read-only when built by a
-        ``from_*`` method.
+        duplicates, no explicit zeros. Treat it as read-only: alsrec never modifies it
+        (its arrays stay writeable because compiled code such as implicit's refuses
+        read-only buffers).
     rows_read : int
         Input rows (CSV records, query rows, array positions, stored entries) read.
     duplicates_merged : int
@@ -563,8 +558,9 @@ class Interactions:
         >>> Interactions.from_csv(path, user="user_id", item="song")
         Traceback (most recent call last):
         ...
-        alsrec.exceptions.DataError: No user column 'user_id': ...plays.csv: the header reads
-        'user,song,plays', columns ['user', 'song', 'plays']. Pass user=<one of the columns>.
+        alsrec.exceptions.DataError: There is no column 'user_id' (the user column): ...plays.csv:
+        the header reads 'user,song,plays', columns ['user', 'song', 'plays']. Pass
+        user=<one of the columns>.
         """
         agg = _check_options(aggregate, min_user_interactions, min_item_interactions)
         collected = read_csv(
@@ -752,9 +748,7 @@ class Interactions:
         )
         if data.size == 0:
             matrix_out = sp.csr_matrix((n_users, n_items), dtype=np.float32)
-            return cls(
-                users, items, _freeze(matrix_out), rows_read, 0, dropped, "sum", "scipy matrix"
-            )
+            return cls(users, items, matrix_out, rows_read, 0, dropped, "sum", "scipy matrix")
         return _assemble(collected, aggregate="sum", min_user=1, min_item=1, compact=False)
 
     @classmethod

@@ -372,6 +372,7 @@ class Recommender:
             num_threads=base.num_threads,
             policy=policy,
         )
+        rec.params = base  # every field, including those __init__ takes no argument for
         seen_csr = None if seen is None else sp.csr_matrix(seen)
         rec._state = _build_state(uf, itf, users, items, seen_csr, backend_name, base, policy)
         return rec
