@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from datetime import datetime, timezone
 
@@ -274,6 +275,16 @@ def test_interactions_are_immutable() -> None:
         data.rows_read = 5  # type: ignore[misc]
     with pytest.raises(TypeError):
         data.dropped["x"] = 1  # type: ignore[index]
+
+
+def test_copies_keep_data_and_provenance() -> None:
+    data = Interactions.from_arrays(
+        ["a", "b", "b"], ["x", "y", "y"], [1.0, 0.0, 2.0], on_bad_rows="skip"
+    )
+    twin = copy.deepcopy(data)
+    assert twin == data
+    assert twin.summary() == data.summary()
+    assert twin.matrix is not data.matrix
 
 
 def test_equality_compares_data_not_provenance() -> None:
