@@ -217,3 +217,69 @@ def test_from_factors_keeps_every_weighting_field() -> None:
     rec = Recommender.from_factors(np.eye(2), np.eye(2), ["u", "v"], ["a", "b"], params=params)
     assert rec.params.weighting == "log"
     assert rec.params.weighting_eps == 4.0
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    scheme=st.sampled_from(sorted(SCHEME_OPTIONS)),
+    rows=st.lists(st.integers(0, 7), min_size=1, max_size=5),
+)
+def test_history_rows_weighted_against_the_training_matrix_match_training(
+    seed: int, scheme: str, rows: list[int]
+) -> None:
+    rng = np.random.default_rng(seed)
+    dense = rng.integers(0, 6, size=(8, 6)).astype(np.float32) * (rng.random((8, 6)) < 0.5)
+    m = sp.csr_matrix(dense)
+    full = confidence(m, 2.0, scheme).toarray()
+    part = confidence(m[rows], 2.0, scheme, reference=m).toarray()
+    assert np.allclose(part, full[rows], rtol=1e-6)
+
+
+@pytest.mark.parametrize("scheme", ["log", "bm25"])
+def test_fold_in_uses_the_models_weighting(scheme: str) -> None:
+    rng = np.random.default_rng(3)
+    users = rng.integers(0, 12, 150).tolist()
+    items = rng.integers(0, 20, 150).tolist()
+    plays = rng.integers(1, 30, 150).tolist()
+    data = Interactions.from_arrays(users, items, plays)
+    rec = Recommender(
+        factors=4,
+        alpha=2.0,
+        regularization=0.5,
+        iterations=3,
+        random_state=0,
+        solver="cholesky",
+        weighting=scheme,  # type: ignore[arg-type]
+    ).fit(data)
+    u = 0
+    row = data.matrix[u]
+    got = rec.recommend_for_history(
+        data.items.to_id(row.indices), row.data, n=len(data.items), exclude_history=False
+    )
+    # the exact ALS user solve with this scheme's confidence for the user's row
+    conf = (
+        confidence(data.matrix, 2.0, scheme, **rec.params.weighting_options())
+        .toarray()[u]
+        .astype(np.float64)
+    )
+    y = rec.item_factors_.astype(np.float64)
+    observed = conf > 0
+    a = y.T @ y + (y[observed].T * (conf[observed] - 1.0)) @ y[observed] + 0.5 * np.eye(4)
+    b = y[observed].T @ conf[observed]
+    scores = y @ np.linalg.solve(a, b)
+    expected = {data.items.id_of(k): s for k, s in enumerate(scores.tolist())}
+    assert got.source == "fold-in"
+    for item, score in got:
+        assert score == pytest.approx(expected[item], rel=1e-4, abs=1e-5)
+    linear = Recommender.from_factors(
+        rec.user_factors_,
+        rec.item_factors_,
+        data.users,
+        data.items,
+        seen=data.matrix,
+        params=ALSParams(factors=4, alpha=2.0, regularization=0.5),
+    ).recommend_for_history(
+        data.items.to_id(row.indices), row.data, n=len(data.items), exclude_history=False
+    )
+    assert not np.allclose(linear.scores, got.scores)  # the scheme made a difference

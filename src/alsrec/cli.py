@@ -605,7 +605,9 @@ def _progress(rec: Recommender, data: Interactions, err: TextIO) -> ProgressCall
     from alsrec._loss import als_loss
     from alsrec.weighting import confidence
 
-    conf = confidence(data.matrix, rec.params.alpha)
+    conf = confidence(
+        data.matrix, rec.params.alpha, rec.params.weighting, **rec.params.weighting_options()
+    )
     total = rec.params.iterations
     start = time.perf_counter()
     live = err.isatty()

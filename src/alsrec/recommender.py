@@ -805,7 +805,7 @@ class Recommender:
             dtype=np.float32,
         )
         weights.sum_duplicates()
-        factors = state.foldin.solve(history_confidence(weights, state.params))
+        factors = state.foldin.solve(history_confidence(weights, state.params, state.seen))
         return factors, weights
 
     def _rank_mixed(
@@ -1391,7 +1391,7 @@ class Recommender:
         item_factors[:old_items] = state.item_factors[:old_items]
         params = state.params
         touched = np.unique(row_of)
-        touched_conf = history_confidence(seen[touched], params)
+        touched_conf = history_confidence(seen[touched], params, seen)
         # Rows of new items are still zero, so they drop out of this solve and of YᵀY.
         item_solver = FoldInSolver(item_factors, params.regularization)
         if state.unmapped_item_rows == 0:
@@ -1400,7 +1400,7 @@ class Recommender:
         new_items = np.arange(old_items, n_items, dtype=np.int64)
         if new_items.size:
             # A new item's interactions are all fresh: its column of ``added`` is complete.
-            item_conf = history_confidence(added.tocsc()[:, new_items].T.tocsr(), params)
+            item_conf = history_confidence(added, params, seen).tocsc()[:, new_items].T.tocsr()
             user_solver = FoldInSolver(user_factors, params.regularization)
             item_factors[new_items] = user_solver.solve(item_conf)
             grown = item_factors[new_items].astype(np.float64)

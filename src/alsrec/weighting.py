@@ -85,7 +85,13 @@ def _check_options(scheme: str, options: dict[str, float]) -> dict[str, float]:
     return out
 
 
-def weigh(matrix: sp.csr_matrix, scheme: str = "linear", **options: float) -> sp.csr_matrix:
+def weigh(
+    matrix: sp.csr_matrix,
+    scheme: str = "linear",
+    *,
+    reference: sp.spmatrix | sp.sparray | None = None,
+    **options: float,
+) -> sp.csr_matrix:
     """Return ``f(w)`` of a weight matrix under a scheme (before ``1 + alpha * ...``).
 
     Parameters
@@ -94,6 +100,11 @@ def weigh(matrix: sp.csr_matrix, scheme: str = "linear", **options: float) -> sp
         Non-negative interaction weights, users x items.
     scheme : {"linear", "log", "bm25", "tfidf"}
         See the module documentation.
+    reference : scipy.sparse matrix, optional
+        Where ``"bm25"`` and ``"tfidf"`` take their corpus statistics (number of users,
+        users per item, mean user total); default: ``matrix`` itself. Fold-in passes the
+        training matrix, so that a few history rows are weighted exactly as those rows
+        were in training. Each row's own total is always its ``len(u)``.
     **options : float
         ``eps`` for ``"log"``; ``k1`` and ``b`` for ``"bm25"``.
 
@@ -110,21 +121,31 @@ def weigh(matrix: sp.csr_matrix, scheme: str = "linear", **options: float) -> sp
     w = out.data
     if w.size and not (np.isfinite(w).all() and (w >= 0).all()):
         raise DataError("Weights must be finite and >= 0 to turn into confidence.")
-    n_users, n_items = out.shape
+    n_rows, n_items = out.shape
     if scheme == "log":
         out.data = np.log1p(w / opts["eps"])
     elif scheme in ("bm25", "tfidf"):
-        users_per_item = np.bincount(out.indices[w > 0], minlength=n_items).astype(np.float64)
+        ref = out if reference is None else sp.csr_matrix(reference, dtype=np.float64)
+        if ref.shape[1] != n_items:
+            raise ConfigError(
+                f"reference has {ref.shape[1]} items (columns) but the matrix has {n_items}."
+            )
+        ref.sum_duplicates()
+        n_users = ref.shape[0]
+        users_per_item = np.bincount(ref.indices[ref.data > 0], minlength=n_items).astype(
+            np.float64
+        )
         item = out.indices
         if scheme == "tfidf":
             idf = np.log((1.0 + n_users) / (1.0 + users_per_item)) + 1.0
             out.data = w * idf[item]
         else:
             idf = np.log1p((n_users - users_per_item + 0.5) / (users_per_item + 0.5))
-            row = np.repeat(np.arange(n_users), np.diff(out.indptr))
-            lengths = np.bincount(row, weights=w, minlength=n_users)
-            active = lengths > 0
-            avg = float(lengths[active].mean()) if active.any() else 1.0
+            row = np.repeat(np.arange(n_rows), np.diff(out.indptr))
+            lengths = np.bincount(row, weights=w, minlength=n_rows)
+            ref_lengths = np.asarray(ref.sum(axis=1)).ravel()
+            active = ref_lengths > 0
+            avg = float(ref_lengths[active].mean()) if active.any() else 1.0
             k1, b = opts["k1"], opts["b"]
             norm = k1 * (1.0 - b + b * lengths[row] / avg)
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -134,7 +155,12 @@ def weigh(matrix: sp.csr_matrix, scheme: str = "linear", **options: float) -> sp
 
 
 def confidence(
-    matrix: sp.csr_matrix, alpha: float, scheme: str = "linear", **options: float
+    matrix: sp.csr_matrix,
+    alpha: float,
+    scheme: str = "linear",
+    *,
+    reference: sp.spmatrix | sp.sparray | None = None,
+    **options: float,
 ) -> sp.csr_matrix:
     """Return the confidence matrix ``c = 1 + alpha * f(w)`` of a weight matrix.
 
@@ -150,6 +176,9 @@ def confidence(
         Confidence slope, >= 0.
     scheme : {"linear", "log", "bm25", "tfidf"}, default "linear"
         How a weight becomes ``f(w)``.
+    reference : scipy.sparse matrix, optional
+        Corpus statistics for ``"bm25"`` / ``"tfidf"`` (see :func:`weigh`); default: the
+        matrix itself.
     **options : float
         ``eps`` (``"log"``, default 1.0); ``k1`` (default 1.2) and ``b`` (default 0.75)
         (``"bm25"``).
@@ -174,6 +203,6 @@ def confidence(
         out = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
         out.data = (1.0 + np.float32(alpha) * out.data).astype(np.float32)
         return out
-    weighted = weigh(matrix, scheme, **options)
+    weighted = weigh(matrix, scheme, reference=reference, **options)
     weighted.data = (1.0 + alpha * weighted.data).astype(np.float32)
     return weighted
