@@ -96,12 +96,12 @@ def test_callback_sees_every_iteration() -> None:
 @pytest.mark.parametrize(
     ("weights", "fragment"),
     [
-        ([1.0, float("nan")], "row 1 is nan"),
-        ([float("inf"), 1.0], "row 0 is inf"),
-        ([1.0, -2.0], "row 1 is -2.0"),
-        ([0.0, 1.0], "must be > 0; row 0"),
-        ([1.0], "1 entries but there are 2"),
-        (["a", "b"], "must be numbers"),
+        ([1.0, float("nan")], "position 1, weights: weight nan is not finite"),
+        ([float("inf"), 1.0], "position 0, weights: weight inf is not finite"),
+        ([1.0, -2.0], "position 1, weights: weight -2.0 is negative"),
+        ([0.0, 1.0], "position 0, weights: weight 0.0 is zero"),
+        ([1.0], "user_ids has 2 entries but weights has 1"),
+        (["a", "b"], "position 0, weights: weight 'a' is missing or not a number"),
     ],
 )
 def test_bad_weights_raise_data_error(weights: list[object], fragment: str) -> None:

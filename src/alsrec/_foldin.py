@@ -46,14 +46,23 @@ _GRAM_CHUNK = 1 << 16
 """Factor rows converted to ``float64`` at once while accumulating ``YᵀY``."""
 
 
-def history_confidence(weights: sp.csr_matrix, params: ALSParams) -> sp.csr_matrix:
+def history_confidence(
+    weights: sp.csr_matrix, params: ALSParams, reference: sp.csr_matrix | None = None
+) -> sp.csr_matrix:
     """Confidence values of history rows, exactly as training computes them.
 
-    ``weights`` holds raw interaction weights, one row per history. Going through
-    :func:`alsrec.weighting.confidence` keeps fold-in and training on one definition of
-    confidence (``c = 1 + alpha * w`` on observed entries).
+    ``weights`` holds raw interaction weights, one row per (complete) history. Going
+    through :func:`alsrec.weighting.confidence` with the model's weighting scheme keeps
+    fold-in and training on one definition of confidence; ``reference`` (the training
+    matrix) gives ``"bm25"`` / ``"tfidf"`` their corpus statistics.
     """
-    return confidence(weights, params.alpha)
+    return confidence(
+        weights,
+        params.alpha,
+        params.weighting,
+        reference=reference,
+        **params.weighting_options(),
+    )
 
 
 def _regularized_gram(fixed: FactorMatrix, regularization: float) -> Float64Matrix:

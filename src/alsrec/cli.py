@@ -357,7 +357,16 @@ def _read_sql(db: str, query: str, *, user: str, item: str, weight: str | None) 
             if weight is not None:
                 picked.append(f"q.{_quote(weight)} AS {_quote('weight')}")
             wrapped = f"SELECT {', '.join(picked)} FROM ({query}) AS q"
-            return cast("Interactions", from_sql(conn, wrapped))
+            return cast(
+                "Interactions",
+                from_sql(
+                    conn,
+                    wrapped,
+                    user="user",
+                    item="item",
+                    weight=None if weight is None else "weight",
+                ),
+            )
         # TODO(merge): fallback until Interactions.from_sql lands; delete this branch then.
         cols = _read_columns_sql(conn, query, user=user, item=item, weight=weight)
         return Interactions.from_arrays(cols.users, cols.items, cols.weights)
@@ -596,7 +605,9 @@ def _progress(rec: Recommender, data: Interactions, err: TextIO) -> ProgressCall
     from alsrec._loss import als_loss
     from alsrec.weighting import confidence
 
-    conf = confidence(data.matrix, rec.params.alpha)
+    conf = confidence(
+        data.matrix, rec.params.alpha, rec.params.weighting, **rec.params.weighting_options()
+    )
     total = rec.params.iterations
     start = time.perf_counter()
     live = err.isatty()

@@ -30,7 +30,7 @@ from alsrec.interactions import Interactions, as_weights
 from alsrec.mapping import IdMapper, as_id_array
 from alsrec.params import ALSParams
 from alsrec.results import BatchRecommendations, Recommendations
-from alsrec.weighting import confidence
+from alsrec.weighting import Weighting, confidence
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -243,6 +243,8 @@ class Recommender:
     factors, regularization, alpha, iterations, random_state, solver, cg_steps, num_threads
         Hyperparameters, validated at construction; see :class:`~alsrec.ALSParams`.
         Confidence of an observed pair with weight ``w`` is ``1 + alpha * w``.
+    weighting : {"linear", "log", "bm25", "tfidf"}, default "linear"
+        How weights become confidence ``1 + alpha * f(w)``; see :mod:`alsrec.weighting`.
     backend : str or Backend, default "numpy"
         Which engine trains the factors: a name from :func:`alsrec.backends.names` or an
         object implementing :class:`~alsrec.backends.Backend`.
@@ -290,6 +292,7 @@ class Recommender:
         solver: Literal["cg", "cholesky"] = "cg",
         cg_steps: int = 3,
         num_threads: int = 0,
+        weighting: Weighting = "linear",
     ) -> None:
         self.params = ALSParams(
             factors=factors,
@@ -300,6 +303,7 @@ class Recommender:
             solver=solver,
             cg_steps=cg_steps,
             num_threads=num_threads,
+            weighting=weighting,
         )
         if isinstance(backend, str) and backend not in names():
             get_backend(backend)  # raises ConfigError listing the valid names
@@ -376,6 +380,7 @@ class Recommender:
             num_threads=base.num_threads,
             policy=policy,
         )
+        rec.params = base  # every field, including those __init__ takes no argument for
         seen_csr = None if seen is None else sp.csr_matrix(seen)
         rec._state = _build_state(uf, itf, users, items, seen_csr, backend_name, base, policy)
         return rec
@@ -488,7 +493,9 @@ class Recommender:
                 raise ConfigError("fit() needs item_ids (or an Interactions object).")
             data = Interactions.from_arrays(user_ids, item_ids, weights)
         backend = get_backend(self.backend)
-        conf = confidence(data.matrix, self.params.alpha)
+        conf = confidence(
+            data.matrix, self.params.alpha, self.params.weighting, **self.params.weighting_options()
+        )
         try:
             users, items = backend.fit(conf, self.params, callback=callback)
         except (AlsrecError, MemoryError):
@@ -806,7 +813,7 @@ class Recommender:
             dtype=np.float32,
         )
         weights.sum_duplicates()
-        factors = state.foldin.solve(history_confidence(weights, state.params))
+        factors = state.foldin.solve(history_confidence(weights, state.params, state.seen))
         return factors, weights
 
     def _rank_mixed(
@@ -1392,7 +1399,7 @@ class Recommender:
         item_factors[:old_items] = state.item_factors[:old_items]
         params = state.params
         touched = np.unique(row_of)
-        touched_conf = history_confidence(seen[touched], params)
+        touched_conf = history_confidence(seen[touched], params, seen)
         # Rows of new items are still zero, so they drop out of this solve and of YᵀY.
         item_solver = FoldInSolver(item_factors, params.regularization)
         if state.unmapped_item_rows == 0:
@@ -1401,7 +1408,7 @@ class Recommender:
         new_items = np.arange(old_items, n_items, dtype=np.int64)
         if new_items.size:
             # A new item's interactions are all fresh: its column of ``added`` is complete.
-            item_conf = history_confidence(added.tocsc()[:, new_items].T.tocsr(), params)
+            item_conf = history_confidence(added, params, seen).tocsc()[:, new_items].T.tocsr()
             user_solver = FoldInSolver(user_factors, params.regularization)
             item_factors[new_items] = user_solver.solve(item_conf)
             grown = item_factors[new_items].astype(np.float64)
