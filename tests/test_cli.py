@@ -449,11 +449,10 @@ def test_model_round_trip_keeps_everything(ws: Workspace, tmp_path: Path) -> Non
     assert (back.seen_ != rec.seen_).nnz == 0
 
 
-def test_adapters_prefer_the_real_apis_when_present(
+def test_adapters_hand_the_right_arguments_to_the_library(
     ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The ingestion and artifact branches will add these names; until then the CLI uses
-    # its fallbacks. Fakes check that the adapters hand over the right arguments.
+    # Fakes check that the adapters hand over the right arguments.
     from alsrec import Interactions
 
     calls: list[tuple[str, tuple[object, ...], dict[str, object]]] = []
@@ -486,9 +485,8 @@ def test_adapters_prefer_the_real_apis_when_present(
     cli._read_csv("f.csv", user="0", item="2", weight="1", delimiter=",", header=False)
     assert calls[-1][2]["user"] == 0 and calls[-1][2]["weight"] == 1
     cli._read_sql(str(ws.db_path), "SELECT * FROM ev", user="uid", item="iid", weight=None)
-    assert calls[-1][1] == (
-        'SELECT q."uid" AS "user", q."iid" AS "item" FROM (SELECT * FROM ev) AS q',
-    )
+    assert calls[-1][1] == ("SELECT * FROM ev",)
+    assert calls[-1][2] == {"user": "uid", "item": "iid", "weight": None}
     rec = cli._load_model("somewhere", "strict")
     assert calls[-1] == ("load", ("somewhere",), {"mmap": True, "policy": "strict", "verify": True})
 
@@ -503,3 +501,15 @@ def test_adapters_prefer_the_real_apis_when_present(
     cli._save_model(rec, tmp_path / "out", force=False)
     assert saved and (tmp_path / "out" / "real.json").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_train_weighting_option_reaches_the_model(ws: Workspace) -> None:
+    proc = run(
+        "train", "events.csv", "--user-col", "user_id", "--item-col", "item_id",
+        "--factors", "4", "--iterations", "2", "--weighting", "bm25", "-o", "bm25_model",
+        cwd=ws.root,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert Recommender.load(ws.root / "bm25_model").params.weighting == "bm25"
+    bad = run("train", "events.csv", "--weighting", "cubic", "-o", "x", cwd=ws.root)
+    assert bad.returncode == 2

@@ -29,7 +29,7 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TextIO, cast
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 import numpy as np
 
@@ -317,59 +317,26 @@ def _quote(name: str) -> str:
 def _read_csv(
     path: str, *, user: str, item: str, weight: str | None, delimiter: str, header: bool
 ) -> Interactions:
-    """Interactions from a CSV file, through ``Interactions.from_csv`` when it exists."""
+    """Interactions from a CSV file (columns by name, or by 0-based index without a header)."""
     from alsrec.interactions import Interactions
 
-    from_csv = getattr(Interactions, "from_csv", None)
-    if from_csv is not None:
-        users: str | int = user if header else _column_index(user, None, path, "user")
-        items: str | int = item if header else _column_index(item, None, path, "item")
-        weights: str | int | None = weight
-        if weight is not None and not header:
-            weights = _column_index(weight, None, path, "weight")
-        return cast(
-            "Interactions",
-            from_csv(
-                path, user=users, item=items, weight=weights, delimiter=delimiter, header=header
-            ),
-        )
-    # TODO(merge): fallback until Interactions.from_csv lands; delete this branch then.
-    cols = _read_columns_csv(
-        path, user=user, item=item, weight=weight, delimiter=delimiter, header=header
+    users: str | int = user if header else _column_index(user, None, path, "user")
+    items: str | int = item if header else _column_index(item, None, path, "item")
+    weights: str | int | None = weight
+    if weight is not None and not header:
+        weights = _column_index(weight, None, path, "weight")
+    return Interactions.from_csv(
+        path, user=users, item=items, weight=weights, delimiter=delimiter, header=header
     )
-    return Interactions.from_arrays(cols.users, cols.items, cols.weights)
 
 
 def _read_sql(db: str, query: str, *, user: str, item: str, weight: str | None) -> Interactions:
-    """Interactions from a SQL query, through ``Interactions.from_sql`` when it exists."""
+    """Interactions from a SQL query over a SQLite database."""
     from alsrec.interactions import Interactions
 
     conn = _connect(db)
     try:
-        from_sql = getattr(Interactions, "from_sql", None)
-        if from_sql is not None:
-            # TODO(merge): check how from_sql picks its columns; this hands it exactly the
-            # user, item (and weight) columns, in that order and under those names.
-            picked = [
-                f"q.{_quote(user)} AS {_quote('user')}",
-                f"q.{_quote(item)} AS {_quote('item')}",
-            ]
-            if weight is not None:
-                picked.append(f"q.{_quote(weight)} AS {_quote('weight')}")
-            wrapped = f"SELECT {', '.join(picked)} FROM ({query}) AS q"
-            return cast(
-                "Interactions",
-                from_sql(
-                    conn,
-                    wrapped,
-                    user="user",
-                    item="item",
-                    weight=None if weight is None else "weight",
-                ),
-            )
-        # TODO(merge): fallback until Interactions.from_sql lands; delete this branch then.
-        cols = _read_columns_sql(conn, query, user=user, item=item, weight=weight)
-        return Interactions.from_arrays(cols.users, cols.items, cols.weights)
+        return Interactions.from_sql(conn, query, user=user, item=item, weight=weight)
     finally:
         conn.close()
 
@@ -597,6 +564,7 @@ def _make_recommender(args: argparse.Namespace) -> Recommender:
         random_state=args.random_state,
         backend=args.backend,
         policy=args.policy,
+        weighting=args.weighting,
     )
 
 
@@ -946,6 +914,12 @@ def _model_options() -> _Parser:
         "--alpha", type=float, default=1.0, help="confidence slope: c = 1 + alpha*w (default: 1)"
     )
     group.add_argument("--iterations", type=int, default=15, help="ALS sweeps (default: 15)")
+    group.add_argument(
+        "--weighting",
+        choices=("linear", "log", "bm25", "tfidf"),
+        default="linear",
+        help="how weights become confidence (default: linear, c = 1 + alpha*w)",
+    )
     group.add_argument(
         "--backend",
         default="numpy",
