@@ -177,6 +177,23 @@ def test_missing_or_old_java_is_reported_before_any_jvm_starts(
         SparkBackend()
 
 
+def test_missing_pyspark_is_reported_by_every_entry_point(
+    monkeypatch: pytest.MonkeyPatch, fitted: Recommender
+) -> None:
+    from alsrec.spark import recommend_all
+
+    missing = 'pyspark is not installed; install it with: pip install "alsrec[spark]"'
+    monkeypatch.setattr(spark_backend, "_pyspark_problem", lambda: missing)
+    no_session: Any = None
+    for call in (
+        lambda: SparkBackend(),
+        lambda: Recommender.fit_spark(no_session, "u", "i"),
+        lambda: recommend_all(fitted, no_session, output="unused"),
+    ):
+        with pytest.raises(BackendUnavailableError, match=r"alsrec\[spark\]"):
+            call()
+
+
 def test_a_session_that_fails_to_start_names_the_cause(tmp_path: Path) -> None:
     if spark_backend._pyspark_problem() is not None:
         pytest.skip(f"pyspark is absent: {spark_backend._pyspark_problem()}")

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib.util
 import os
 import re
 import shutil
@@ -107,6 +108,8 @@ def _pyspark_problem() -> str | None:
     if parts < MIN_PYSPARK:
         need = ".".join(map(str, MIN_PYSPARK))
         return f"pyspark {found} is installed but alsrec needs pyspark >= {need}; {_INSTALL_HINT}"
+    if importlib.util.find_spec("pyarrow") is None:
+        return f"pyarrow (used to move data in and out of Spark) is not installed; {_INSTALL_HINT}"
     return None
 
 
@@ -190,7 +193,7 @@ def spark_availability() -> tuple[bool, str]:
     return True, f"pyspark {version('pyspark')}, Java at {_java_executable()}"
 
 
-def _require_spark(*, need_java: bool) -> None:
+def require_spark(*, need_java: bool) -> None:
     problem = spark_status(need_java=need_java)
     if problem is not None:
         raise BackendUnavailableError(f"The Spark backend cannot run here: {problem}.")
@@ -359,7 +362,7 @@ def local_session(
             f"local_session needs a local[...] master, got {master!r}; for a cluster, build "
             "the SparkSession yourself and pass it to alsrec."
         )
-    _require_spark(need_java=True)
+    require_spark(need_java=True)
     from pyspark import SparkContext
     from pyspark.sql import SparkSession
 
@@ -395,10 +398,10 @@ def session_scope(
 ) -> Iterator[tuple[SparkSession, bool]]:
     """Yield ``(session, owned)``: the given or active session, else a new local one."""
     if spark is not None:
-        _require_spark(need_java=False)
+        require_spark(need_java=False)
         yield spark, False
         return
-    _require_spark(need_java=False)
+    require_spark(need_java=False)
     from pyspark.sql import SparkSession
 
     active = SparkSession.getActiveSession()
@@ -620,7 +623,7 @@ class SparkBackend:
         driver_memory: str = "2g",
         num_blocks: int | None = None,
     ) -> None:
-        _require_spark(need_java=spark is None)
+        require_spark(need_java=spark is None)
         if num_blocks is not None and (
             isinstance(num_blocks, bool) or not isinstance(num_blocks, int) or num_blocks < 1
         ):
