@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -331,14 +331,7 @@ def _resolve_model(model: object) -> Recommender:
     if isinstance(model, Recommender):
         return model
     if isinstance(model, (str, os.PathLike)):
-        load = getattr(Recommender, "load", None)
-        if load is None:
-            raise ConfigError(
-                f"Cannot load {os.fspath(model)!r}: loading a saved model needs "
-                "Recommender.load, which this version of alsrec does not have. Pass a "
-                "fitted Recommender instead."
-            )
-        return cast("Recommender", load(model))
+        return Recommender.load(model)
     raise ConfigError(
         f"recommend_all needs a fitted Recommender or an artifact path, got {type(model).__name__}."
     )
@@ -497,7 +490,8 @@ def recommend_all(
     Parameters
     ----------
     model : Recommender or path
-        A fitted model, or the path of a saved one (needs ``Recommender.load``).
+        A fitted model, or the path of an artifact saved with
+        :meth:`~alsrec.Recommender.save` (loaded with :meth:`~alsrec.Recommender.load`).
     spark : SparkSession
         The session to score on (never stopped).
     n : int, default 10

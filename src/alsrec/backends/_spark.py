@@ -27,13 +27,16 @@ model (:class:`~alsrec.ALSParams`) uses ``c = 1 + alpha * w`` and one constant `
   regularized more than under alsrec, rows with fewer less; where every row has the same
   count the two objectives are identical.
 * Solver. Spark always solves each row exactly (Cholesky), like ``solver="cholesky"``;
-  ``solver`` and ``cg_steps`` are ignored. Spark runs all sweeps in one job, so a
-  progress ``callback`` is called once, after the last sweep.
+  ``solver`` and ``cg_steps`` are ignored.
+* Progress. Spark returns factors only at the end of a fit, so with a ``callback`` the
+  backend refits with 1, 2, ..., ``iterations`` sweeps from the same seed and reports
+  each result: ``n (n + 1) / 2`` sweeps instead of ``n``. Pass no callback for real runs.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import importlib.util
 import os
@@ -685,16 +688,28 @@ class SparkBackend:
             )
             with spark_errors("sending the interactions to Spark"):
                 frame = spark.createDataFrame(table)
-            users, items = train_als(
-                spark,
-                frame,
-                n_users=n_users,
-                n_items=n_items,
-                params=params,
-                alpha=1.0,
-                reg_param=reg_param,
-                num_blocks=self._num_blocks,
-            )
-        if callback is not None:
-            callback(params.iterations, users, items)
+                if callback is not None:
+                    frame = frame.cache()
+
+            def train(run: ALSParams) -> tuple[FactorMatrix, FactorMatrix]:
+                return train_als(
+                    spark,
+                    frame,
+                    n_users=n_users,
+                    n_items=n_items,
+                    params=run,
+                    alpha=1.0,
+                    reg_param=reg_param,
+                    num_blocks=self._num_blocks,
+                )
+
+            if callback is None or params.iterations == 0:
+                return train(params)
+            # Spark hands back factors only at the end of a fit, so progress means
+            # refitting with 1, 2, ..., n sweeps from the same seed (same trajectory).
+            fixed = dataclasses.replace(params, random_state=_seed(params))
+            for iteration in range(1, params.iterations + 1):
+                users, items = train(dataclasses.replace(fixed, iterations=iteration))
+                callback(iteration, users, items)
+            frame.unpersist()
         return users, items
