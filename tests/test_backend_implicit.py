@@ -506,7 +506,7 @@ def test_gpu_backend_refuses_without_cuda() -> None:
 @needs_no_cuda
 def test_available_reports_every_name_with_reasons_here() -> None:
     statuses = {s.name: s for s in available()}
-    assert list(statuses) == list(names()) == ["auto", "implicit", "implicit-gpu", "numpy"]
+    assert list(statuses) == list(names()) == ["auto", "implicit", "implicit-gpu", "numpy", "spark"]
     assert statuses["implicit"].available
     assert implicit.__version__ in statuses["implicit"].reason
     gpu = statuses["implicit-gpu"]

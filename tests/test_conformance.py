@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from alsrec.backends import available, get_backend
-from alsrec.testing import CHECKS
+from alsrec.testing import CHECKS, ConformanceError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -28,10 +28,21 @@ def _backend(name: str) -> Backend:
     return get_backend(name)
 
 
+# Spark's ALS-WR scales lambda by each row's interaction count; alsrec maps lambda onto
+# it (alsrec.spark.spark_reg_param) but cannot make it constant. The check must still
+# detect that; tests/test_spark.py checks Spark's own (count-scaled) normal equations.
+_DOCUMENTED_DEVIATIONS = {("spark", "check_normal_equations"): "another meaning"}
+
+
 @pytest.mark.parametrize("check", CHECKS, ids=[c.__name__ for c in CHECKS])
 @pytest.mark.parametrize("name", [s.name for s in _STATUSES])
 def test_backend_conforms(name: str, check: Callable[[Backend], None]) -> None:
     backend = _backend(name)
     if check.__name__ == "check_determinism" and not backend.deterministic:
         pytest.skip(f"backend {name!r} does not promise determinism (deterministic=False)")
+    deviation = _DOCUMENTED_DEVIATIONS.get((name, check.__name__))
+    if deviation is not None:
+        with pytest.raises(ConformanceError, match=deviation):
+            check(backend)
+        return
     check(backend)

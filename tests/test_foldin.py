@@ -168,6 +168,14 @@ def _backend_params() -> list[object]:
             marks = []
             if not status[name].available:
                 marks.append(pytest.mark.skip(reason=f"backend {name!r}: {status[name].reason}"))
+            elif name == "spark":
+                # Spark's ALS-WR penalizes each row by lambda * its count and sweeps items
+                # before users, so a constant-lambda fold-in cannot reproduce its rows.
+                marks.append(
+                    pytest.mark.xfail(
+                        raises=AssertionError, strict=True, reason="ALS-WR (documented)"
+                    )
+                )
             out.append(pytest.param(name, solver, marks=marks, id=f"{name}-{solver}"))
     return out
 

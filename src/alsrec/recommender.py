@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from pathlib import Path
 
+    from pyspark.sql import DataFrame, SparkSession
+
     from alsrec.artifacts import InspectionReport, PathArg
     from alsrec.types import (
         ExternalId,
@@ -449,6 +451,82 @@ class Recommender:
         )
 
     # -- training --------------------------------------------------------------------------------
+
+    @classmethod
+    def fit_spark(
+        cls,
+        df: DataFrame,
+        user: str,
+        item: str,
+        weight: str | None = None,
+        *,
+        spark: SparkSession | None = None,
+        params: ALSParams | None = None,
+        policy: Policy = "safe",
+        keep_seen: bool = True,
+        num_blocks: int | None = None,
+    ) -> Recommender:
+        """Train Spark MLlib's implicit ALS on a Spark DataFrame; needs ``alsrec[spark]``.
+
+        The interactions stay on the cluster: nulls, empty IDs and bad weights are
+        checked there, duplicate ``(user, item)`` rows are summed there, and the distinct
+        IDs are sorted and numbered there with contiguous int32 indices (so any string
+        or int64 IDs work despite Spark ALS's int32 limit). The driver collects only the
+        distinct IDs, the factors and, with ``keep_seen``, the index pairs. The result is
+        an ordinary model (``backend_ == "spark"``) whose rows follow the sorted IDs.
+        ``params`` mean what they mean for every backend: confidence ``1 + alpha * w``,
+        and ``regularization`` is mapped to Spark's count-scaled ``regParam`` (see
+        :func:`alsrec.spark.spark_reg_param`).
+
+        Parameters
+        ----------
+        df : pyspark.sql.DataFrame
+            One row per interaction.
+        user, item : str
+            Names of the ID columns (string or integer types).
+        weight : str, optional
+            Name of a numeric weight column (> 0, finite); ``None`` means 1.0 per row.
+        spark : SparkSession, optional
+            Session to train on; default ``df.sparkSession``. Never stopped.
+        params : ALSParams, optional
+            Hyperparameters (default ``ALSParams()``); ``solver`` and ``cg_steps`` do not
+            apply (Spark solves each row exactly).
+        policy : {"safe", "strict"}, default "safe"
+            Default policy of the returned model.
+        keep_seen : bool, default True
+            Collect the ``(user, item, weight)`` index triples (12 bytes per distinct
+            pair) so the model can exclude seen items and rank its popularity fallback;
+            ``False`` saves that driver memory, and then nothing is excluded.
+        num_blocks : int, optional
+            Spark's ``numUserBlocks``/``numItemBlocks``; default: the session's
+            default parallelism.
+
+        Raises
+        ------
+        BackendUnavailableError
+            pyspark >= 4.0 is not installed.
+        IdTypeError
+            An ID column that is neither string nor integer.
+        DataError
+            No rows, null IDs, empty-string IDs, or null/NaN/infinite/non-positive weights
+            (the message shows an offending row).
+        BackendError
+            Spark failed; the cause (out of memory, lost JVM, ...) is named and Spark's
+            error chained.
+        """
+        from alsrec.spark import fit_dataframe
+
+        return fit_dataframe(
+            df,
+            user=user,
+            item=item,
+            weight=weight,
+            spark=spark,
+            params=params,
+            policy=policy,
+            keep_seen=keep_seen,
+            num_blocks=num_blocks,
+        )
 
     def fit(
         self,

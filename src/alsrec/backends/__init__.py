@@ -10,6 +10,9 @@ of any class that satisfies :class:`Backend`. The names:
 ``"implicit-gpu"``
     The ``implicit`` library's CUDA ALS; raises
     :class:`~alsrec.BackendUnavailableError` saying why when CUDA is not usable.
+``"spark"``
+    Apache Spark MLlib's ALS (:class:`alsrec.spark.SparkBackend`; ``pip install
+    "alsrec[spark]"`` and Java 17+); see :mod:`alsrec.spark`.
 ``"auto"``
     The first of ``"implicit-gpu"``, ``"implicit"``, ``"numpy"`` that can run here;
     the fitted model's ``backend_`` names the one used.
@@ -25,6 +28,7 @@ from typing import TYPE_CHECKING
 from alsrec.backends._implicit import ImplicitBackend, gpu_status, implicit_status
 from alsrec.backends._numpy import NumpyBackend
 from alsrec.backends._protocol import Backend, ProgressCallback
+from alsrec.backends._spark import SparkBackend, spark_availability
 from alsrec.exceptions import ConfigError
 
 if TYPE_CHECKING:
@@ -83,12 +87,14 @@ def _auto_status() -> tuple[bool, str]:
 
 
 _STATUS["auto"] = _auto_status
+_STATUS["spark"] = spark_availability
 
 _FACTORIES: dict[str, Callable[[], Backend]] = {
     "auto": _auto,
     "implicit": ImplicitBackend,
     "implicit-gpu": lambda: ImplicitBackend(gpu=True),
     "numpy": NumpyBackend,
+    "spark": SparkBackend,
 }
 
 
@@ -98,7 +104,7 @@ def names() -> tuple[str, ...]:
     Examples
     --------
     >>> names()
-    ('auto', 'implicit', 'implicit-gpu', 'numpy')
+    ('auto', 'implicit', 'implicit-gpu', 'numpy', 'spark')
     """
     return tuple(sorted(_FACTORIES))
 
