@@ -48,11 +48,11 @@ Reproducibility and parallel trials
 -----------------------------------
 The draws, the splits and every model's initialization derive from ``random_state``, so
 the same call gives an identical report (timings aside: they are excluded from ``==``)
-with a deterministic backend. Every trial trains with BLAS limited to one thread, in this
-process as in worker processes: multi-threaded BLAS sums in another order and changes the
-last bits of the factors, and trial-level parallelism (``n_jobs``) is the better use of the
-cores for the many small fits of a search anyway. Worker processes are started with
-``spawn`` and get the splits once (so a script that calls :func:`search` with
+with a deterministic backend. Every trial (and the refit) trains with BLAS limited to one
+thread, in this process as in worker processes: multi-threaded BLAS sums in another order
+and changes the last bits of the factors, and trial-level parallelism (``n_jobs``) is the
+better use of the cores for the many small fits of a search anyway. Worker processes are
+started with ``spawn`` and get the splits once (so a script that calls :func:`search` with
 ``n_jobs > 1`` needs the usual ``if __name__ == "__main__":`` guard); a worker also caps
 the ``implicit`` backend at one thread (its results do not depend on the thread count).
 Starting the workers takes a few seconds, so ``n_jobs > 1`` pays off when the trials
@@ -1050,7 +1050,8 @@ def search(
     wall = time.perf_counter() - started
     best_model = None
     if refit:
-        best_model = Recommender(**best.params.to_dict(), backend=backend).fit(interactions)
+        with _one_blas_thread():  # as the trials ran: the same arithmetic, no oversubscription
+            best_model = Recommender(**best.params.to_dict(), backend=backend).fit(interactions)
     return TuningReport(
         metric=metric,
         k=k,
