@@ -332,3 +332,12 @@ def test_a_non_deterministic_backend_is_warned_about(
 
     with pytest.warns(alsrec.AlsrecWarning, match="not deterministic"):
         search(small_interactions, SMALL, budget=1, backend=Shaky())
+
+
+def test_public_names_are_sorted_and_resolve() -> None:
+    import alsrec.explain
+    import alsrec.tuning
+
+    for module in (alsrec.tuning, alsrec.explain):
+        assert list(module.__all__) == sorted(module.__all__)
+        assert all(hasattr(module, name) for name in module.__all__)
