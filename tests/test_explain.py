@@ -217,3 +217,23 @@ def test_contributions_function_with_singular_system() -> None:
     x = np.linalg.pinv(lhs) @ (3.0 * y[0] + 1.0 * y[1])
     assert contrib.sum() == pytest.approx(float(y[2] @ x), rel=1e-6)
     assert np.allclose(contrib, sim * np.array([3.0, 1.0]))
+
+
+@pytest.mark.parametrize("weighting", ["linear", "log", "bm25", "tfidf"])
+def test_every_weighting_scheme(weighting: str, small_interactions: Interactions) -> None:
+    from alsrec import ALSParams
+
+    rec = Recommender(factors=8, regularization=5.0, alpha=2.0, iterations=8, random_state=0)
+    rec.params = ALSParams.from_dict({**rec.params.to_dict(), "weighting": weighting})
+    rec.fit(small_interactions)
+    user = str(rec.users_.ids[4])
+    history = ["I000003", "I000017", "I000040"]
+    for item, score in rec.recommend_for_history(history, [3.0, 1.0, 2.0], n=3):
+        why = rec.explain_history(history, item, [3.0, 1.0, 2.0])
+        assert why.score == pytest.approx(score, rel=1e-5, abs=1e-6)
+        _check_sum(why)
+    for item, score in rec.recommend(user, n=3):
+        why = rec.explain(user, item)
+        assert why.score == pytest.approx(score, rel=1e-5, abs=1e-6)
+        assert abs(why.residual) < 0.2 * abs(why.score)
+        _check_sum(why)

@@ -332,7 +332,7 @@ def _build(
         shape=(1, len(state.items)),
         dtype=np.float32,
     )
-    conf = history_confidence(row, state.params)
+    conf = history_confidence(row, state.params, state.seen)  # as fold-in: same corpus stats
     order_in_row = np.argsort(conf.indices, kind="stable")
     cols = conf.indices[order_in_row].astype(np.int64)
     c = conf.data[order_in_row].astype(np.float64)

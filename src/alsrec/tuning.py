@@ -519,6 +519,13 @@ class _Setup:
     single_threaded_backend: bool
 
 
+def _recommender(params: ALSParams, backend: str | Backend) -> Recommender:
+    """An unfitted recommender with every field of ``params`` (some have no __init__ argument)."""
+    rec = Recommender(backend=backend)
+    rec.params = params
+    return rec
+
+
 def _fit_params(params: dict[str, Any], single_threaded_backend: bool) -> dict[str, Any]:
     if single_threaded_backend:
         return {**params, "num_threads": 1}
@@ -538,9 +545,9 @@ def _run(setup: _Setup, task: _Task) -> tuple[int, tuple[float, ...], float, flo
     start = time.perf_counter()
     fit_seconds = 0.0
     values = []
-    kwargs = _fit_params(task.params, setup.single_threaded_backend)
+    params = ALSParams.from_dict(_fit_params(task.params, setup.single_threaded_backend))
     for train, valid in setup.splits:
-        rec = Recommender(**kwargs, backend=setup.backend)
+        rec = _recommender(params, setup.backend)
         tick = time.perf_counter()
         rec.fit(train)
         fit_seconds += time.perf_counter() - tick
@@ -1051,7 +1058,7 @@ def search(
     best_model = None
     if refit:
         with _one_blas_thread():  # as the trials ran: the same arithmetic, no oversubscription
-            best_model = Recommender(**best.params.to_dict(), backend=backend).fit(interactions)
+            best_model = _recommender(best.params, backend).fit(interactions)
     return TuningReport(
         metric=metric,
         k=k,
