@@ -1,7 +1,8 @@
 """The ``alsrec`` command line (also ``python -m alsrec``): a thin shell over the library.
 
 Commands: ``train``, ``recommend``, ``similar-items``, ``similar-users``, ``inspect``,
-``evaluate`` and ``demo``; ``alsrec COMMAND --help`` describes each, with an example.
+``evaluate``, ``tune``, ``explain`` and ``demo``; ``alsrec COMMAND --help`` describes each,
+with an example.
 
 Exit codes: 0 success, 2 usage error (bad arguments or options), 3 data or artifact error
 (unreadable or invalid input, a model that cannot be loaded), 4 unknown ID under the
@@ -582,18 +583,21 @@ def _progress(rec: Recommender, data: Interactions, err: TextIO) -> ProgressCall
 
     def callback(iteration: int, users: FactorMatrix, items: FactorMatrix) -> None:
         loss = als_loss(conf, users, items, rec.params.regularization)
-        done = round(20 * iteration / max(total, 1))
-        line = (
-            f"[{'#' * done}{'.' * (20 - done)}] {iteration:>{len(str(total))}}/{total}  "
-            f"loss {loss:.6f}  {time.perf_counter() - start:6.1f} s"
-        )
-        if live:
-            err.write("\r" + line + ("\n" if iteration == total else ""))
-        else:
-            err.write(line + "\n")
-        err.flush()
+        text = f"loss {loss:.6f}  {time.perf_counter() - start:6.1f} s"
+        _bar(err, live, iteration, total, text)
 
     return callback
+
+
+def _bar(err: TextIO, live: bool, done: int, total: int, text: str) -> None:
+    """Draw one progress bar line: redrawn in place on a terminal, one line each otherwise."""
+    filled = round(20 * done / max(total, 1))
+    line = f"[{'#' * filled}{'.' * (20 - filled)}] {done:>{len(str(total))}}/{total}  {text}"
+    if live:
+        err.write("\r" + line + ("\n" if done == total else ""))
+    else:
+        err.write(line + "\n")
+    err.flush()
 
 
 def _fit(rec: Recommender, data: Interactions, args: argparse.Namespace, err: TextIO) -> float:
@@ -741,6 +745,83 @@ def _evaluate(args: argparse.Namespace, io: _Streams) -> int:
         desc = ", ".join(f"{k} {v}" for k, v in split.items() if k != "kind")
         io.out.write(f"Split: {split['kind']} ({desc})\n")
         io.out.write(f"Trained on the training part in {seconds:.2f} s\n{report}\n")
+    return EXIT_OK
+
+
+def _tune(args: argparse.Namespace, io: _Streams) -> int:
+    from alsrec import tuning
+
+    target = None if args.output is None else Path(args.output)
+    if target is not None:
+        _check_output(target, args.force)
+    data = _read_interactions(args)
+    if args.format == "table":
+        print(f"Read {data.summary()}", file=io.out)
+    callback = None
+    if not args.no_progress:
+        start = time.perf_counter()
+        live = io.err.isatty()
+        best = [-math.inf]
+
+        def callback(done: int, total: int, trial: tuning.Trial) -> None:
+            if not math.isnan(trial.value):
+                best[0] = max(best[0], trial.value)
+            label = f"{args.metric}@{args.k}"
+            text = (
+                f"trial {trial.index:>{len(str(total - 1))}}: {label} {trial.value:.4f}  "
+                f"best {best[0]:.4f}  {time.perf_counter() - start:6.1f} s"
+            )
+            _bar(io.err, live, done, total, text)
+
+    report = tuning.search(
+        data,
+        metric=args.metric,
+        k=args.k,
+        budget=args.budget,
+        splits=args.splits,
+        test_fraction=args.test_fraction,
+        random_state=args.random_state,
+        n_jobs=args.jobs,
+        backend=args.backend,
+        refit=target is not None,
+        progress=callback,
+    )
+    if target is not None:
+        assert report.best_model is not None
+        _save_model(report.best_model, target, args.force)
+    if args.format == "json":
+        payload = report.to_dict()
+        payload["saved_to"] = None if target is None else str(target)
+        io.out.write(json.dumps(payload, indent=2) + "\n")
+    else:
+        io.out.write(f"{report}\n")
+        if target is not None:
+            io.out.write(f"Refit the best parameters on all the data; saved to {target}\n")
+    return EXIT_OK
+
+
+def _explain(args: argparse.Namespace, io: _Streams) -> int:
+    rec = _load_model(args.model_dir, args.policy)
+    user = _as_model_id(args.user_id.strip(), rec.users_.kind)
+    item = _as_model_id(args.item_id.strip(), rec.items_.kind)
+    history = None
+    if args.history:
+        history = [_as_model_id(h.strip(), rec.items_.kind) for h in args.history]
+    why = rec.explain(user, item, history=history, n=args.n, policy=args.policy)
+    if why.skipped:
+        io.note(
+            f"unknown history item ID(s) skipped: {', '.join(map(repr, why.skipped))}; use "
+            "--policy strict to treat them as errors."
+        )
+    if why.source == "fallback":
+        io.note(
+            f"user {user!r} is unknown and has no usable history: the score is the item's "
+            "popularity (the fallback), nothing to split."
+        )
+    if args.format == "json":
+        io.out.write(json.dumps(why.to_dict(), indent=2) + "\n")
+    else:
+        io.out.write(f"{why}\n")
     return EXIT_OK
 
 
@@ -1086,6 +1167,98 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _formats(evaluate, ("table", "json"))
     evaluate.set_defaults(handler=_evaluate)
+
+    tune = sub.add_parser(
+        "tune",
+        parents=[common, source],
+        help="search hyperparameters on held-out data; optionally save the best model",
+        description="Random search over regularization, alpha, factors and iterations (and "
+        "the weighting scheme, where the library has one): each trial trains on a seeded "
+        "holdout split and is scored on the held-out part. Prints every trial, the best "
+        "parameters, the spread and each parameter's effect; with -o, trains the best "
+        "parameters on all the data and saves the model.",
+        epilog="Examples:\n"
+        "  alsrec tune events.csv --user-col user_id --item-col item_id --budget 30\n"
+        "  alsrec tune events.csv --jobs 2 --metric map -k 20 --format json -o model/",
+        formatter_class=formatter,
+    )
+    group = tune.add_argument_group("search")
+    group.add_argument(
+        "--budget", type=_positive_int, default=20, help="number of trials (default: 20)"
+    )
+    group.add_argument(
+        "--metric",
+        choices=("ndcg", "map", "precision", "recall", "hit_rate", "mrr", "auc", "coverage"),
+        default="ndcg",
+        help="what to maximize (default: ndcg)",
+    )
+    group.add_argument("-k", type=_positive_int, default=10, help="list length (default: 10)")
+    group.add_argument(
+        "--test-fraction",
+        type=_fraction,
+        default=0.2,
+        help="share of each user's items held out for validation (default: 0.2)",
+    )
+    group.add_argument(
+        "--splits",
+        type=_positive_int,
+        default=1,
+        help="validation splits to average each trial over (default: 1)",
+    )
+    group.add_argument(
+        "--random-state",
+        type=int,
+        default=0,
+        help="seed of the draws, the splits and the models (default: 0)",
+    )
+    group.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="trials run at once in worker processes, -1 for one per core (default: 1)",
+    )
+    group.add_argument("--backend", default="numpy", help="training backend (default: numpy)")
+    group.add_argument(
+        "--no-progress", action="store_true", help="do not draw the progress bar on stderr"
+    )
+    tune.add_argument(
+        "-o",
+        "--output",
+        metavar="MODEL_DIR",
+        help="train the best parameters on all the data and save the model here",
+    )
+    tune.add_argument("--force", action="store_true", help="replace MODEL_DIR if it exists")
+    _formats(tune, ("table", "json"))
+    tune.set_defaults(handler=_tune)
+
+    explain = sub.add_parser(
+        "explain",
+        parents=[common],
+        help="split a recommendation score into contributions of the user's items",
+        description="Why an item scores as it does for a user: the score as a sum of one "
+        "contribution per item of the user's history (confidence x user-specific "
+        "similarity; Hu, Koren and Volinsky 2008), largest first, plus the residual "
+        "between the stored model and the exact split.",
+        epilog="Examples:\n"
+        "  alsrec explain model/ U42 I7\n"
+        "  alsrec explain model/ U42 I7 --history I3 --history I9 -n 5 --format json",
+        formatter_class=formatter,
+    )
+    explain.add_argument("model_dir", metavar="MODEL_DIR", help="a directory from 'train'")
+    explain.add_argument("user_id", metavar="USER_ID", help="the user")
+    explain.add_argument("item_id", metavar="ITEM_ID", help="the item to explain")
+    explain.add_argument(
+        "--history",
+        action="append",
+        metavar="ITEM_ID",
+        help="an item the user interacted with since training (repeatable): the score is "
+        "then folded in",
+    )
+    explain.add_argument(
+        "-n", type=_positive_int, default=10, help="contributions to list (default: 10)"
+    )
+    _formats(explain, ("table", "json"))
+    explain.set_defaults(handler=_explain)
 
     demo = sub.add_parser(
         "demo",

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
     from alsrec.artifacts import InspectionReport, PathArg
+    from alsrec.explain import Explanation
     from alsrec.types import (
         ExternalId,
         FactorMatrix,
@@ -1501,6 +1502,106 @@ class Recommender:
         out = copy.copy(self)
         out._state = new_state
         return out
+
+    # -- explanations: thin delegates to alsrec.explain (imported lazily) ----------------------
+
+    def explain(
+        self,
+        user_id: ExternalId,
+        item_id: ExternalId,
+        *,
+        history: IdLike | Iterable[ExternalId] | None = None,
+        history_weights: npt.ArrayLike | None = None,
+        n: int | None = None,
+        policy: Policy | None = None,
+    ) -> Explanation:
+        """Split the score of ``item_id`` for ``user_id`` into contributions of history items.
+
+        Implicit ALS scores are linear in the user's history (Hu, Koren and Volinsky, 2008,
+        section 5): ``score = sum_j s_ij * c_uj`` over the history items ``j``, with
+        confidence ``c_uj`` and the user-specific similarity ``s_ij = y_iᵀ W_u y_j``,
+        ``W_u = (YᵀC_uY + λI)⁻¹``. The split is exact for a fold-in; for a stored user
+        factor, :attr:`~alsrec.explain.Explanation.residual` holds what the exact split
+        of the training history does not reproduce (see :mod:`alsrec.explain`).
+
+        The cold-start chain is that of :meth:`recommend`: a known user without
+        ``history`` is explained over their training items (``source="model"``); with
+        ``history``, the folded-in score over training items plus history
+        (``"fold-in"``); an unknown user without a usable history gets the fallback's
+        explanation (``"fallback"``, no contributions) under ``"safe"`` and
+        :class:`~alsrec.UnknownIdError` under ``"strict"``.
+
+        Parameters
+        ----------
+        user_id : int or str
+            The user.
+        item_id : int or str
+            The item whose score to explain; an unknown item raises
+            :class:`~alsrec.UnknownIdError` (there is no score to explain).
+        history, history_weights
+            Fresh interactions, as in :meth:`recommend`.
+        n : int, optional
+            List only the ``n`` largest contributions; the others are summed in
+            :attr:`~alsrec.explain.Explanation.rest`.
+        policy : {"safe", "strict"}, optional
+            Overrides the recommender's policy for this call.
+
+        Returns
+        -------
+        Explanation
+            Contributions largest first, in external IDs;
+            ``contributions.sum() + rest + residual == score``.
+
+        Examples
+        --------
+        >>> rec = Recommender(factors=4, regularization=0.1, iterations=10, random_state=0).fit(
+        ...     ["ann", "ann", "bob", "bob", "cid", "cid"],
+        ...     ["tea", "cup", "tea", "pot", "cup", "pot"])
+        >>> why = rec.explain("ann", "pot")
+        >>> why.source, len(why), sorted(why.items.tolist())
+        ('model', 2, ['cup', 'tea'])
+        >>> bool(abs(why.contributions.sum() + why.residual - why.score) < 1e-9)
+        True
+        """
+        from alsrec.explain import explain_user
+
+        return explain_user(
+            self,
+            user_id,
+            item_id,
+            history=history,
+            history_weights=history_weights,
+            n=n,
+            policy=policy,
+        )
+
+    def explain_history(
+        self,
+        item_ids: IdLike | Iterable[ExternalId],
+        item_id: ExternalId,
+        weights: npt.ArrayLike | None = None,
+        *,
+        n: int | None = None,
+        policy: Policy | None = None,
+    ) -> Explanation:
+        """:meth:`explain` for an anonymous history (the score of :meth:`recommend_for_history`).
+
+        The split is exact (``residual == 0``). An empty or entirely unknown history gets
+        the fallback's explanation under ``"safe"``; unknown history items follow the
+        policy as in :meth:`recommend_for_history`.
+
+        Examples
+        --------
+        >>> rec = Recommender(factors=4, regularization=0.1, iterations=10, random_state=0).fit(
+        ...     ["ann", "ann", "bob", "bob", "cid", "cid"],
+        ...     ["tea", "cup", "tea", "pot", "cup", "pot"])
+        >>> why = rec.explain_history(["tea", "mug"], "pot")
+        >>> why.source, why.items.tolist(), why.skipped
+        ('fold-in', ['tea'], ('mug',))
+        """
+        from alsrec.explain import explain_history
+
+        return explain_history(self, item_ids, item_id, weights, n=n, policy=policy)
 
     # -- reporting -------------------------------------------------------------------------------
 
