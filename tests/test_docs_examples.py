@@ -27,6 +27,13 @@ def test_the_docs_have_examples() -> None:
     "page", [p for p in PAGES if _blocks(p)], ids=lambda p: str(p.relative_to(ROOT))
 )
 def test_page_examples_run(page: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = page.read_text(encoding="utf-8")
+    if "<!-- requires: pyspark -->" in text:
+        from alsrec.backends._spark import spark_availability
+
+        ok, reason = spark_availability()
+        if not ok:
+            pytest.skip(f"{page.name} needs Spark, which cannot run here: {reason}")
     namespace: dict[str, object] = {"__name__": "__docs__"}
     for number, block in enumerate(_blocks(page), 1):
         code = compile(block, f"{page.name} block {number}", "exec")

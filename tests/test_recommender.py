@@ -96,12 +96,12 @@ def test_callback_sees_every_iteration() -> None:
 @pytest.mark.parametrize(
     ("weights", "fragment"),
     [
-        ([1.0, float("nan")], "row 1 is nan"),
-        ([float("inf"), 1.0], "row 0 is inf"),
-        ([1.0, -2.0], "row 1 is -2.0"),
-        ([0.0, 1.0], "must be > 0; row 0"),
-        ([1.0], "1 entries but there are 2"),
-        (["a", "b"], "must be numbers"),
+        ([1.0, float("nan")], "position 1, weights: weight nan is not finite"),
+        ([float("inf"), 1.0], "position 0, weights: weight inf is not finite"),
+        ([1.0, -2.0], "position 1, weights: weight -2.0 is negative"),
+        ([0.0, 1.0], "position 0, weights: weight 0.0 is zero"),
+        ([1.0], "user_ids has 2 entries but weights has 1"),
+        (["a", "b"], "position 0, weights: weight 'a' is missing or not a number"),
     ],
 )
 def test_bad_weights_raise_data_error(weights: list[object], fragment: str) -> None:
@@ -507,3 +507,13 @@ def test_repr_mentions_the_essentials(fitted: Recommender) -> None:
     text = repr(fitted)
     assert "factors=16" in text
     assert "300 users" in text
+
+
+def test_from_factors_owns_its_factors() -> None:
+    users = np.ones((1, 2), dtype=np.float32)
+    items = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+    rec = Recommender.from_factors(users, items, ["u"], ["a", "b"])
+    before = rec.recommend("u", n=2, exclude_seen=False).to_list()
+    items[0] = -100.0
+    assert rec.recommend("u", n=2, exclude_seen=False).to_list() == before
+    assert "backend='external'" in repr(rec)

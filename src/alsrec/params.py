@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from alsrec.exceptions import ConfigError
+from alsrec.weighting import SCHEME_OPTIONS, Weighting
 
 __all__ = ["ALSParams"]
 
@@ -65,6 +66,16 @@ class ALSParams:
         Conjugate-gradient steps per row and sweep (>= 1), used when ``solver="cg"``.
     num_threads : int, default 0
         Threads a backend may use for training; ``0`` means all cores.
+    weighting : {"linear", "log", "bm25", "tfidf"}, default "linear"
+        How a raw weight ``w`` becomes confidence ``1 + alpha * f(w)``; see
+        :mod:`alsrec.weighting` for each scheme and when to use it. ``"linear"`` is
+        ``f(w) = w``.
+    weighting_eps : float, default 1.0
+        Scale of the ``"log"`` scheme, ``f(w) = log(1 + w / eps)`` (> 0).
+    bm25_k1 : float, default 1.2
+        Saturation of the ``"bm25"`` scheme (>= 0; larger = closer to linear counts).
+    bm25_b : float, default 0.75
+        Length normalization of the ``"bm25"`` scheme, in [0, 1] (0 = none).
 
     Examples
     --------
@@ -75,6 +86,8 @@ class ALSParams:
     Traceback (most recent call last):
     ...
     alsrec.exceptions.ConfigError: factors must be >= 1, got 0.
+    >>> ALSParams(weighting="bm25", bm25_k1=100.0).weighting_options()
+    {'k1': 100.0, 'b': 0.75}
     """
 
     factors: int = 64
@@ -85,6 +98,10 @@ class ALSParams:
     solver: Solver = "cg"
     cg_steps: int = 3
     num_threads: int = 0
+    weighting: Weighting = "linear"
+    weighting_eps: float = 1.0
+    bm25_k1: float = 1.2
+    bm25_b: float = 0.75
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -102,6 +119,35 @@ class ALSParams:
             set_(self, "random_state", _check_int("random_state", self.random_state, 0))
         if self.solver not in ("cg", "cholesky"):
             raise ConfigError(f"solver must be 'cg' or 'cholesky', got {self.solver!r}.")
+        if self.weighting not in SCHEME_OPTIONS:
+            raise ConfigError(
+                f"weighting must be one of {sorted(SCHEME_OPTIONS)}, got {self.weighting!r}."
+            )
+        set_(self, "weighting_eps", _check_float("weighting_eps", self.weighting_eps, 0.0))
+        if self.weighting_eps <= 0:
+            raise ConfigError(f"weighting_eps must be > 0, got {self.weighting_eps!r}.")
+        set_(self, "bm25_k1", _check_float("bm25_k1", self.bm25_k1, 0.0))
+        set_(self, "bm25_b", _check_float("bm25_b", self.bm25_b, 0.0))
+        if self.bm25_b > 1:
+            raise ConfigError(f"bm25_b must be in [0, 1], got {self.bm25_b!r}.")
+
+    def weighting_options(self) -> dict[str, float]:
+        """The options of the chosen weighting scheme, as :func:`alsrec.weighting.confidence`
+        takes them.
+
+        Examples
+        --------
+        >>> ALSParams(weighting="log", weighting_eps=10.0).weighting_options()
+        {'eps': 10.0}
+        >>> ALSParams().weighting_options()
+        {}
+        """
+        return {
+            "linear": {},
+            "log": {"eps": self.weighting_eps},
+            "bm25": {"k1": self.bm25_k1, "b": self.bm25_b},
+            "tfidf": {},
+        }[self.weighting]
 
     def to_dict(self) -> dict[str, Any]:
         """Return the parameters as a JSON-compatible dict.

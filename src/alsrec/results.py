@@ -35,7 +35,8 @@ class Recommendations(Sequence[tuple[ExternalId, float]]):
         The score of each ID. For ``source="model"`` and ``"fold-in"``: the dot product of
         user and item factors (``recommend``) or the cosine similarity of factor vectors
         (``similar_items``, ``similar_users``); only comparable within one list. For
-        ``source="fallback"``: the number of training users who interacted with the item.
+        ``source="fallback"``: the number of training users who interacted with the item
+        (for a model built without training interactions, the norm of its factor vector).
     source : {"model", "fold-in", "fallback"}
         Where the list came from: the stored factors, factors folded in from a history, or
         the popularity fallback for an unknown user.

@@ -1,7 +1,23 @@
 """Training backends: the :class:`Backend` protocol, the registry, and the implementations.
 
 A backend is chosen by name (``Recommender(backend="numpy")``) or passed as an instance
-of any class that satisfies :class:`Backend`.
+of any class that satisfies :class:`Backend`. The names:
+
+``"numpy"``
+    Pure numpy/scipy ALS (:class:`NumpyBackend`); always available.
+``"implicit"``
+    The ``implicit`` library's CPU ALS (:class:`ImplicitBackend`).
+``"implicit-gpu"``
+    The ``implicit`` library's CUDA ALS; raises
+    :class:`~alsrec.BackendUnavailableError` saying why when CUDA is not usable.
+``"spark"``
+    Apache Spark MLlib's ALS (:class:`alsrec.spark.SparkBackend`; ``pip install
+    "alsrec[spark]"`` and Java 17+); see :mod:`alsrec.spark`.
+``"auto"``
+    The first of ``"implicit-gpu"``, ``"implicit"``, ``"numpy"`` that can run here;
+    the fitted model's ``backend_`` names the one used.
+
+:func:`available` says which of them can run on this machine, and why not.
 """
 
 from __future__ import annotations
@@ -9,8 +25,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from alsrec.backends._implicit import ImplicitBackend, gpu_status, implicit_status
 from alsrec.backends._numpy import NumpyBackend
 from alsrec.backends._protocol import Backend, ProgressCallback
+from alsrec.backends._spark import SparkBackend, spark_availability
 from alsrec.exceptions import ConfigError
 
 if TYPE_CHECKING:
@@ -19,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Backend",
     "BackendStatus",
+    "ImplicitBackend",
     "NumpyBackend",
     "ProgressCallback",
     "available",
@@ -36,8 +55,46 @@ class BackendStatus:
     reason: str
 
 
+def _numpy_status() -> tuple[bool, str]:
+    return True, "pure numpy; always available"
+
+
+_AUTO_ORDER = ("implicit-gpu", "implicit", "numpy")
+
+_STATUS: dict[str, Callable[[], tuple[bool, str]]] = {
+    "numpy": _numpy_status,
+    "implicit": implicit_status,
+    "implicit-gpu": gpu_status,
+}
+
+
+def _auto() -> Backend:
+    """The first backend of ``_AUTO_ORDER`` that can run here."""
+    for name in _AUTO_ORDER:
+        if _STATUS[name]()[0]:
+            return _FACTORIES[name]()
+    return NumpyBackend()
+
+
+def _auto_status() -> tuple[bool, str]:
+    skipped: list[str] = []
+    for name in _AUTO_ORDER:
+        if _STATUS[name]()[0]:
+            note = f" ({'; '.join(skipped)})" if skipped else ""
+            return True, f"resolves to {name!r} on this machine{note}"
+        skipped.append(f"{name!r} cannot run")
+    return True, "resolves to 'numpy'"
+
+
+_STATUS["auto"] = _auto_status
+_STATUS["spark"] = spark_availability
+
 _FACTORIES: dict[str, Callable[[], Backend]] = {
+    "auto": _auto,
+    "implicit": ImplicitBackend,
+    "implicit-gpu": lambda: ImplicitBackend(gpu=True),
     "numpy": NumpyBackend,
+    "spark": SparkBackend,
 }
 
 
@@ -46,8 +103,8 @@ def names() -> tuple[str, ...]:
 
     Examples
     --------
-    >>> "numpy" in names()
-    True
+    >>> names()
+    ('auto', 'implicit', 'implicit-gpu', 'numpy', 'spark')
     """
     return tuple(sorted(_FACTORIES))
 
@@ -84,9 +141,18 @@ def get_backend(backend: str | Backend) -> Backend:
 def available() -> list[BackendStatus]:
     """List every named backend with whether it can run here, and why not.
 
+    ``"auto"`` is always available; its reason names the backend it resolves to.
+
     Examples
     --------
     >>> "numpy" in [s.name for s in available() if s.available]
     True
+    >>> [s.name for s in available()] == list(names())
+    True
     """
-    return [BackendStatus(name, True, "pure numpy; always available") for name in names()]
+    out = []
+    for name in names():
+        status = _STATUS.get(name)
+        ok, reason = status() if status is not None else (True, "registered")
+        out.append(BackendStatus(name, ok, reason))
+    return out

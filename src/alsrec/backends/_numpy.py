@@ -247,9 +247,11 @@ def _solve_exact(
 
 
 def _init_factors(rng: np.random.Generator, rows: int, factors: int) -> FactorMatrix:
-    """Random start, plus one trailing all-zero row (see :func:`_blocks`)."""
+    """``uniform(0, 0.01)``, drawn users first, then items: the initialization implicit
+    uses, so an equal seed starts both backends from the same factors. One trailing
+    all-zero row follows (the target of padded block slots, see :func:`_blocks`)."""
     out = np.empty((rows + 1, factors), dtype=np.float32)
-    rng.standard_normal(dtype=np.float32, out=out[:rows])  # in place: no temporary copy
+    rng.random(dtype=np.float32, out=out[:rows])  # in place: no temporary copy
     out[:rows] *= np.float32(0.01)
     out[rows] = 0
     return out

@@ -1,0 +1,201 @@
+"""Fold-in: exact least-squares factor rows against fixed factors of the other side (private).
+
+Implicit ALS (Hu, Koren and Volinsky, 2008) gives a user ``u`` whose observed items ``i`` have
+confidence ``c_ui`` (preference 1; every other item has confidence 1, preference 0) the factor
+
+    x_u = (YᵀY + λI + Σ_i (c_ui - 1) y_i y_iᵀ)⁻¹ Σ_i c_ui y_i
+
+which is ``(YᵀY + Yᵀ(C_u - I)Y + λI)⁻¹ Yᵀ C_u p_u`` written over the observed items only. With
+the item factors ``Y`` fixed this is one small ``f x f`` solve per user: "fold-in". It needs no
+training and no backend, so it is computed here, in alsrec's own code, the same way for every
+model. ``YᵀY + λI`` is the same for every user; :class:`FoldInSolver` computes it once per
+factor matrix, lazily and thread-safely, in ``float64``. Solves run in ``float64`` too, in
+padded blocks of histories of similar length (one batched ``numpy.linalg.solve`` per block).
+
+The same formula with users and items swapped gives an item's row against fixed user factors.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, cast
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from alsrec.exceptions import DataError
+from alsrec.weighting import confidence
+
+if TYPE_CHECKING:
+    from alsrec.params import ALSParams
+    from alsrec.types import FactorMatrix
+
+__all__ = ["FoldInSolver", "history_confidence"]
+
+Float64Matrix = npt.NDArray[np.float64]
+
+_BLOCK_ENTRIES = 1 << 14
+"""Padded (row, interaction) entries solved at once: the gathered ``float64`` factors of a
+block (entries x factors x 8 bytes) stay in the CPU cache."""
+
+_BLOCK_ROWS = 256
+"""Rows solved at once: a block holds one ``f x f`` ``float64`` matrix per row."""
+
+_GRAM_CHUNK = 1 << 16
+"""Factor rows converted to ``float64`` at once while accumulating ``YᵀY``."""
+
+
+def history_confidence(
+    weights: sp.csr_matrix, params: ALSParams, reference: sp.csr_matrix | None = None
+) -> sp.csr_matrix:
+    """Confidence values of history rows, exactly as training computes them.
+
+    ``weights`` holds raw interaction weights, one row per (complete) history. Going
+    through :func:`alsrec.weighting.confidence` with the model's weighting scheme keeps
+    fold-in and training on one definition of confidence; ``reference`` (the training
+    matrix) gives ``"bm25"`` / ``"tfidf"`` their corpus statistics.
+    """
+    return confidence(
+        weights,
+        params.alpha,
+        params.weighting,
+        reference=reference,
+        **params.weighting_options(),
+    )
+
+
+def _regularized_gram(fixed: FactorMatrix, regularization: float) -> Float64Matrix:
+    """``YᵀY + λI`` in ``float64``, accumulated over row chunks to bound memory."""
+    f = fixed.shape[1]
+    gram = np.zeros((f, f), dtype=np.float64)
+    for start in range(0, fixed.shape[0], _GRAM_CHUNK):
+        chunk = fixed[start : start + _GRAM_CHUNK].astype(np.float64)
+        gram += chunk.T @ chunk
+    gram[np.diag_indices_from(gram)] += regularization
+    return gram
+
+
+class FoldInSolver:
+    """Exact fold-in solves against one fixed factor matrix.
+
+    Parameters
+    ----------
+    fixed : numpy.ndarray of float32, shape (rows, factors)
+        The fixed side (item factors to fold in users; user factors to fold in items). It
+        must not be modified while the solver is in use.
+    regularization : float
+        The ``λ`` of the model.
+
+    Notes
+    -----
+    ``YᵀY + λI`` (:attr:`gram`) is computed on first use and cached; concurrent first uses
+    compute it once (a lock guards it), later uses read it without locking.
+    """
+
+    def __init__(self, fixed: FactorMatrix, regularization: float) -> None:
+        self._fixed = fixed
+        self._regularization = float(regularization)
+        self._gram: Float64Matrix | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def fixed(self) -> FactorMatrix:
+        """The fixed factor matrix."""
+        return self._fixed
+
+    @property
+    def gram(self) -> Float64Matrix:
+        """``YᵀY + λI`` of the fixed factors, ``float64``, shape ``(factors, factors)``."""
+        gram = self._gram
+        if gram is None:
+            with self._lock:
+                gram = self._gram
+                if gram is None:
+                    gram = _regularized_gram(self._fixed, self._regularization)
+                    gram.flags.writeable = False
+                    self._gram = gram
+        return gram
+
+    def prime(self, gram: Float64Matrix) -> None:
+        """Install an already-known ``YᵀY + λI`` (the caller vouches for it)."""
+        gram = np.array(gram, dtype=np.float64)
+        gram.flags.writeable = False
+        with self._lock:
+            if self._gram is None:
+                self._gram = gram
+
+    def solve(self, conf: sp.csr_matrix) -> FactorMatrix:
+        """Solve one factor row per row of a confidence matrix.
+
+        Parameters
+        ----------
+        conf : scipy.sparse.csr_matrix, shape (histories, columns)
+            Confidence ``c`` of each observed entry (``columns <= len(fixed)``; column ``j``
+            is row ``j`` of the fixed factors). Rows without entries get zero factors (the
+            solution of ``(YᵀY + λI) x = 0``).
+
+        Returns
+        -------
+        numpy.ndarray of float32, shape (histories, factors)
+        """
+        conf = sp.csr_matrix(conf)
+        n_rows, n_cols = conf.shape
+        f = self._fixed.shape[1]
+        if n_cols > self._fixed.shape[0]:
+            raise DataError(
+                f"Histories refer to {n_cols} columns but only {self._fixed.shape[0]} fixed "
+                "factor rows exist."
+            )
+        if conf.nnz and not np.all(np.isfinite(conf.data)):
+            raise DataError("Confidence values of the histories contain NaN or inf.")
+        out = np.zeros((n_rows, f), dtype=np.float32)
+        conf.sum_duplicates()
+        indptr = conf.indptr.astype(np.int64)
+        lengths = np.diff(indptr)
+        rows = np.flatnonzero(lengths > 0)
+        if rows.size == 0:
+            return out
+        gram = self.gram
+        rows = rows[np.argsort(lengths[rows], kind="stable")]
+        indices = conf.indices.astype(np.int64)
+        data = conf.data.astype(np.float64)
+        start = 0
+        while start < rows.size:
+            # Rows are sorted by length, so the last row of a block is its widest.
+            width = int(lengths[rows[min(start + _BLOCK_ROWS, rows.size) - 1]])
+            take = max(1, min(_BLOCK_ROWS, _BLOCK_ENTRIES // width))
+            width = int(lengths[rows[min(start + take, rows.size) - 1]])
+            block = rows[start : start + take]
+            out[block] = self._solve_block(gram, indptr, indices, data, lengths, block, width)
+            start += take
+        return out
+
+    def _solve_block(
+        self,
+        gram: Float64Matrix,
+        indptr: npt.NDArray[np.int64],
+        indices: npt.NDArray[np.int64],
+        data: npt.NDArray[np.float64],
+        lengths: npt.NDArray[np.int64],
+        block: npt.NDArray[np.int64],
+        width: int,
+    ) -> Float64Matrix:
+        offsets = np.arange(width, dtype=np.int64)
+        valid = offsets[None, :] < lengths[block][:, None]
+        pos = np.where(valid, indptr[block][:, None] + offsets[None, :], 0)
+        cols = np.where(valid, indices[pos], 0)
+        conf = np.where(valid, data[pos], 0.0)  # padded entries: c = 0 and c - 1 = 0
+        extra = np.where(valid, conf - 1.0, 0.0)
+        gathered = self._fixed[cols].astype(np.float64)  # (B, L, f)
+        lhs = np.matmul(gathered.transpose(0, 2, 1), gathered * extra[:, :, None])
+        lhs += gram
+        rhs = np.matmul(conf[:, None, :], gathered)[:, 0, :]
+        try:
+            return cast("Float64Matrix", np.linalg.solve(lhs, rhs[:, :, None])[:, :, 0])
+        except np.linalg.LinAlgError:
+            # Only possible with regularization 0 and rank-deficient factors: take the
+            # minimum-norm least-squares solution row by row.
+            return np.stack(
+                [np.linalg.lstsq(a, b, rcond=None)[0] for a, b in zip(lhs, rhs, strict=True)]
+            )

@@ -1,0 +1,74 @@
+"""The README renders on PyPI (absolute links), and the docs hook turns Sphinx roles into links."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS_URL = "https://alsrec.readthedocs.io/en/latest/"
+
+
+def _hook() -> Any:
+    path = ROOT / "docs" / "hooks" / "sphinx_roles.py"
+    spec = importlib.util.spec_from_file_location("alsrec_docs_sphinx_roles", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_readme_links_are_absolute() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    targets = re.findall(r"\]\(([^)\s]+)\)", text) + re.findall(r'src="([^"]+)"', text)
+    assert targets, "the README links to the documentation"
+    relative = [t for t in targets if not t.startswith(("https://", "http://", "#"))]
+    assert relative == [], f"relative links do not resolve on PyPI: {relative}"
+    assert any(t.startswith(DOCS_URL) for t in targets)
+
+
+def test_readme_keeps_the_two_setup_commands() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "python3 -m venv .venv && .venv/bin/pip install . && .venv/bin/alsrec demo" in text
+    assert (
+        'python3 -m venv .venv && .venv/bin/pip install -e ".[test]" && '
+        ".venv/bin/python -m pytest" in text
+    )
+
+
+def test_hook_links_roles_to_documented_objects() -> None:
+    hook = _hook()
+    documented = {
+        "alsrec.Recommender",
+        "alsrec.Recommender.fit",
+        "alsrec.UnknownIdError",
+        "alsrec.evaluation.holdout_split",
+        "alsrec.artifacts.save",
+    }
+    html = (
+        '<h2 id="alsrec.Recommender.recommend" class="doc doc-heading">recommend</h2>'
+        "<p>See :meth:<code>fit</code>, :class:<code>~alsrec.UnknownIdError</code> and "
+        ":func:<code>alsrec.artifacts.save</code>; :class:<code>pathlib.Path</code> is "
+        "not documented here. An example::</p>"
+        '<h2 id="alsrec.evaluation" class="doc doc-heading">evaluation</h2>'
+        "<p>Use :func:<code>holdout_split</code> or "
+        ":meth:<code>the model &lt;alsrec.Recommender&gt;</code>.</p>"
+    )
+    out = hook._rewrite(html, documented.__contains__)
+    assert ":meth:" not in out and ":class:" not in out and ":func:" not in out
+    assert '<autoref identifier="alsrec.Recommender.fit" optional><code>fit</code>' in out
+    assert '<autoref identifier="alsrec.UnknownIdError" optional><code>UnknownIdError</code>' in out
+    assert '<autoref identifier="alsrec.artifacts.save" optional><code>alsrec.artifacts.save' in out
+    assert "<code>pathlib.Path</code> is" in out and 'identifier="pathlib.Path"' not in out
+    assert 'identifier="alsrec.evaluation.holdout_split"' in out
+    assert '<autoref identifier="alsrec.Recommender" optional><code>the model</code>' in out
+    assert "An example:</p>" in out
+
+
+def test_hook_never_links_a_bare_word_to_a_guide_heading() -> None:
+    hook = _hook()
+    # "evaluate" is also the anchor of a heading in the command-line guide.
+    out = hook._rewrite("<p>:func:<code>evaluate</code></p>", {"evaluate"}.__contains__)
+    assert out == "<p><code>evaluate</code></p>"

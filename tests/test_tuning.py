@@ -1,0 +1,345 @@
+"""alsrec.tuning: the search space, seeded draws, trial scoring, the report, parallel trials."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import alsrec
+from alsrec import ALSParams, ConfigError, Interactions, Recommender
+from alsrec.backends import get_backend
+from alsrec.backends._implicit import blas_single_threaded
+from alsrec.datasets import SyntheticData, synthetic
+from alsrec.evaluation import evaluate, holdout_split
+from alsrec.tuning import (
+    Choice,
+    LogUniform,
+    ScaledLogUniform,
+    Trial,
+    TuningReport,
+    default_space,
+    search,
+)
+
+SRC = str(Path(alsrec.__file__).resolve().parents[1])
+
+# A small space that trains in milliseconds per trial.
+SMALL: dict[str, Any] = {
+    "factors": [4, 8],
+    "iterations": [4],
+    "regularization": ScaledLogUniform(0.01, 100),
+    "alpha": LogUniform(0.1, 50),
+}
+
+
+@pytest.fixture(scope="module")
+def report(small_interactions: Interactions) -> TuningReport:
+    return search(small_interactions, SMALL, budget=6, random_state=5, refit=True)
+
+
+# -- the space ----------------------------------------------------------------------------------
+
+
+def test_default_space_caps_factors_by_the_data(small_interactions: Interactions) -> None:
+    space = default_space(small_interactions)  # 300 users x 120 items: half the side is 60
+    assert isinstance(space["factors"], Choice)
+    assert space["factors"].values == (16, 32)
+    big = synthetic(n_users=400, n_items=300, random_state=0)
+    wide = Interactions.from_arrays(big.user_ids, big.item_ids)
+    assert default_space(wide)["factors"].values == (16, 32, 64, 128)  # type: ignore[attr-defined]
+    tiny = Interactions.from_arrays(["a", "a", "b"], ["x", "y", "x"])
+    assert default_space(tiny)["factors"].values == (1,)  # type: ignore[attr-defined]
+    assert isinstance(space["regularization"], ScaledLogUniform)
+    assert space["alpha"] == LogUniform(0.1, 50.0)
+    assert space["iterations"] == Choice([10, 15, 20])
+
+
+def test_weighting_dimension_follows_the_params(small_interactions: Interactions) -> None:
+    has_field = "weighting" in {f.name for f in dataclasses.fields(ALSParams)}
+    space = default_space(small_interactions)
+    assert ("weighting" in space) == has_field
+    if has_field:
+        values = space["weighting"].values  # type: ignore[attr-defined]
+        assert len(values) >= 2
+        for value in values:  # every scheme offered is one the params accept
+            ALSParams(**{"weighting": value})  # noqa: PIE804 (a field mypy may not know)
+        found = search(small_interactions, {**SMALL, "weighting": list(values)}, budget=4)
+        assert {t.params.to_dict()["weighting"] for t in found.trials} <= set(values)
+
+
+def test_dimensions_draw_inside_their_bounds() -> None:
+    rng = np.random.default_rng(0)
+    draws = [LogUniform(0.5, 20).sample(rng) for _ in range(200)]
+    assert all(0.5 <= d <= 20 for d in draws)
+    assert all(float(f"{d:.3g}") == d for d in draws)  # three significant digits
+    logs = np.log(draws)  # log-uniform: about as many draws below the geometric middle
+    assert 70 < int((logs < np.log(np.sqrt(0.5 * 20))).sum()) < 130
+    ints = {LogUniform(2, 9, integer=True).sample(rng) for _ in range(200)}
+    assert ints <= set(range(2, 10)) and all(isinstance(i, int) for i in ints)
+    assert {Choice(["a", "b"]).sample(rng) for _ in range(50)} == {"a", "b"}
+
+
+@pytest.mark.parametrize(
+    ("space", "needle"),
+    [
+        ({"factorz": [8]}, "factorz"),
+        ({"random_state": [1]}, "random_state cannot be searched"),
+        ({"alpha": ScaledLogUniform()}, "only applies to 'regularization'"),
+        ({"factors": [0, 8]}, "invalid parameters"),
+        ({"factors": object()}, "must be a LogUniform"),
+    ],
+)
+def test_bad_spaces_are_refused(
+    small_interactions: Interactions, space: dict[str, Any], needle: str
+) -> None:
+    with pytest.raises(ConfigError, match=needle):
+        search(small_interactions, space, budget=4)
+
+
+def test_bad_dimensions_are_refused() -> None:
+    with pytest.raises(ConfigError, match="low must be finite and > 0"):
+        LogUniform(0, 1)
+    with pytest.raises(ConfigError, match="low <= high"):
+        LogUniform(3, 2)
+    with pytest.raises(ConfigError, match="contains no integer"):
+        LogUniform(2.2, 2.8, integer=True)
+    with pytest.raises(ConfigError, match="distinct"):
+        Choice([1, 1])
+    with pytest.raises(ConfigError, match="sequence"):
+        Choice("abc")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "needle"),
+    [
+        ({"metric": "popularity_rank"}, "cannot be maximized"),
+        ({"metric": "ndgc"}, "metric must be one of"),
+        ({"budget": 0}, "budget must be an integer >= 1"),
+        ({"k": 0}, "k must be an integer >= 1"),
+        ({"n_jobs": 0}, "n_jobs must be >= 1"),
+        ({"splits": 0}, "splits must be an integer >= 1"),
+        ({"splits": [("a", "b")]}, r"splits\[0\] must be a \(train, validation\) pair"),
+        ({"random_state": -1}, "random_state must be an integer >= 0"),
+        ({"backend": "nope"}, "nope"),
+    ],
+)
+def test_bad_arguments_are_refused(
+    small_interactions: Interactions, kwargs: dict[str, Any], needle: str
+) -> None:
+    with pytest.raises(ConfigError, match=needle):
+        search(small_interactions, SMALL, budget=kwargs.pop("budget", 3), **kwargs)
+
+
+def test_a_backend_instance_needs_one_job(small_interactions: Interactions) -> None:
+    with pytest.raises(ConfigError, match="by name"):
+        search(small_interactions, SMALL, budget=2, n_jobs=2, backend=get_backend("numpy"))
+
+
+def test_not_interactions_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"Interactions\.from_arrays"):
+        search([1, 2, 3], budget=2)  # type: ignore[arg-type]
+
+
+# -- draws ----------------------------------------------------------------------------------------
+
+
+def test_a_small_finite_space_is_run_as_a_grid(small_interactions: Interactions) -> None:
+    space: dict[str, Any] = {"factors": [4, 8], "iterations": [3], "alpha": [1.0, 5.0, 20.0]}
+    found = search(small_interactions, space, budget=50)
+    combos = {(t.params.factors, t.params.alpha) for t in found.trials}
+    assert len(found.trials) == 6 and len(combos) == 6
+    assert all(t.params.iterations == 3 for t in found.trials)
+
+
+def test_random_draws_never_repeat(small_interactions: Interactions) -> None:
+    # 3 x 3 = 9 combinations, budget 8 < 9: random draws, all distinct.
+    space: dict[str, Any] = {"factors": [2, 4, 8], "iterations": [2], "alpha": [1.0, 5.0, 20.0]}
+    found = search(small_interactions, space, budget=8, random_state=1)
+    combos = [(t.params.factors, t.params.alpha) for t in found.trials]
+    assert len(combos) == 8 == len(set(combos))
+
+
+def test_scaled_regularization_uses_the_confidence_scale(report: TuningReport) -> None:
+    data = synthetic(n_users=300, n_items=120, n_clusters=6, mean_interactions=12, random_state=7)
+    mean_weight = float(np.asarray(data.weights, dtype=np.float64).sum()) / 300
+    for trial in report.trials:
+        expected_scale = 1.0 + trial.params.alpha * mean_weight
+        assert trial.scale == pytest.approx(expected_scale, rel=1e-5)
+        ratio = trial.sampled["regularization"]
+        assert 0.01 <= ratio <= 100
+        assert trial.params.regularization == pytest.approx(ratio * expected_scale, rel=5e-3)
+
+
+# -- reproducibility ------------------------------------------------------------------------------
+
+
+def test_same_seed_same_report(small_interactions: Interactions, report: TuningReport) -> None:
+    again = search(small_interactions, SMALL, budget=6, random_state=5)
+    assert again == report
+    assert [t.value for t in again.trials] == [t.value for t in report.trials]
+    other = search(small_interactions, SMALL, budget=6, random_state=6)
+    assert [t.params for t in other.trials] != [t.params for t in report.trials]
+
+
+def test_two_jobs_give_the_same_trials(small_interactions: Interactions) -> None:
+    one = search(small_interactions, SMALL, budget=4, random_state=2)
+    two = search(small_interactions, SMALL, budget=4, random_state=2, n_jobs=2)
+    assert two.n_jobs == 2 and one.n_jobs == 1
+    assert two == one
+    assert [t.split_values for t in two.trials] == [t.split_values for t in one.trials]
+
+
+def test_a_script_without_a_main_guard_gets_a_clear_error(tmp_path: Path) -> None:
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "from alsrec import Interactions\n"
+        "from alsrec.tuning import search\n"
+        "data = Interactions.from_arrays([1, 1, 2, 2, 3, 3], [1, 2, 1, 3, 2, 3])\n"
+        "search(data, {'factors': [2], 'iterations': [1], 'alpha': [1.0, 2.0]}, n_jobs=2)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": SRC, "OPENBLAS_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [sys.executable, str(script)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode != 0
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("alsrec.exceptions.BackendError"), proc.stderr[-2000:]
+    assert "if __name__" in last
+
+
+# -- what a trial measures ------------------------------------------------------------------------
+
+
+def test_trial_values_are_the_evaluation_metric_on_the_given_split(
+    small_interactions: Interactions,
+) -> None:
+    train, valid = holdout_split(small_interactions, 0.25, random_state=11)
+    found = search(small_interactions, SMALL, budget=3, splits=[(train, valid)], metric="map", k=5)
+    assert found.n_splits == 1 and found.test_fraction is None
+    for trial in found.trials:
+        rec = Recommender()
+        rec.params = trial.params
+        with blas_single_threaded():
+            rec.fit(train)
+        expected = evaluate(rec, valid, 5, bootstrap=0, baseline=False).metrics["map"].value
+        assert trial.value == expected
+        assert trial.split_values == (expected,)
+
+
+def test_several_splits_are_averaged(small_interactions: Interactions) -> None:
+    found = search(small_interactions, SMALL, budget=2, splits=3, random_state=4)
+    assert found.n_splits == 3 and found.test_fraction == 0.2
+    for trial in found.trials:
+        assert len(trial.split_values) == 3
+        assert len(set(trial.split_values)) > 1  # different splits, different values
+        assert trial.value == pytest.approx(float(np.mean(trial.split_values)))
+
+
+def test_progress_is_reported_after_every_trial(small_interactions: Interactions) -> None:
+    calls: list[tuple[int, int, int]] = []
+
+    def progress(done: int, total: int, trial: Trial) -> None:
+        calls.append((done, total, trial.index))
+
+    search(small_interactions, SMALL, budget=4, progress=progress)
+    assert [c[:2] for c in calls] == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert sorted(c[2] for c in calls) == [0, 1, 2, 3]
+
+
+# -- the report -----------------------------------------------------------------------------------
+
+
+def test_report_best_spread_and_effects(report: TuningReport) -> None:
+    values = [t.value for t in report.trials]
+    assert len(report.trials) == 6
+    assert [t.index for t in report.trials] == list(range(6))
+    assert report.best.value == max(values) == report.best_value
+    assert report.best_params == report.best.params
+    assert report.worst_value == min(values)
+    assert report.median_value == pytest.approx(float(np.median(values)))
+    assert report.ranked()[0] is report.best
+    names = {e.name for e in report.effects}
+    assert names <= {"factors", "regularization", "alpha"}  # iterations is fixed
+    for effect in report.effects:
+        assert sum(effect.counts) == 6
+        assert effect.effect == pytest.approx(max(effect.means) - min(effect.means))
+        assert effect.best_level == effect.levels[int(np.argmax(effect.means))]
+    factors = next(e for e in report.effects if e.name == "factors")
+    for level, mean in zip(factors.levels, factors.means, strict=True):
+        group = [t.value for t in report.trials if str(t.params.factors) == level]
+        assert mean == pytest.approx(float(np.mean(group)))
+    assert [e.effect for e in report.effects] == sorted(
+        (e.effect for e in report.effects), reverse=True
+    )
+
+
+def test_report_as_text_and_json(report: TuningReport) -> None:
+    text = str(report)
+    assert f"Best (trial {report.best.index})" in text
+    assert "Spread of ndcg@10" in text and "Sensitivity" in text
+    assert len(report.table().splitlines()) == 7  # header + one row per trial
+    assert len(report.table(2).splitlines()) == 3
+    data = json.loads(json.dumps(report.to_dict()))
+    assert data["n_trials"] == 6 and len(data["trials"]) == 6
+    assert data["best"]["params"] == report.best_params.to_dict()
+    assert data["spread"]["worst"] == report.worst_value
+    assert ALSParams.from_dict(data["trials"][3]["params"]) == report.trials[3].params
+
+
+def test_refit_trains_the_best_params_on_all_data(
+    small_interactions: Interactions, report: TuningReport
+) -> None:
+    model = report.best_model
+    assert model is not None and model.is_fitted
+    assert model.params == report.best_params
+    assert len(model.users_) == len(small_interactions.users)
+    assert model.seen_ is not None and model.seen_.nnz == small_interactions.nnz
+
+
+def test_tuning_beats_the_defaults(small_data: SyntheticData) -> None:
+    full = Interactions.from_arrays(small_data.user_ids, small_data.item_ids, small_data.weights)
+    defaults: dict[str, Any] = {
+        k: [v] for k, v in ALSParams().to_dict().items() if k != "random_state"
+    }
+    baseline = search(full, defaults, budget=1).best_value
+    space: dict[str, Any] = {**default_space(full), "factors": [16], "iterations": [10]}
+    tuned = search(full, space, budget=6)
+    assert tuned.best_value > baseline + 0.02
+    assert math.isfinite(tuned.worst_value)
+
+
+def test_a_non_deterministic_backend_is_warned_about(
+    small_interactions: Interactions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from alsrec.backends import NumpyBackend
+
+    class Shaky(NumpyBackend):
+        @property
+        def deterministic(self) -> bool:
+            return False
+
+    with pytest.warns(alsrec.AlsrecWarning, match="not deterministic"):
+        search(small_interactions, SMALL, budget=1, backend=Shaky())
+
+
+def test_public_names_are_sorted_and_resolve() -> None:
+    import alsrec.explain
+    import alsrec.tuning
+
+    for module in (alsrec.tuning, alsrec.explain):
+        assert list(module.__all__) == sorted(module.__all__)
+        assert all(hasattr(module, name) for name in module.__all__)
