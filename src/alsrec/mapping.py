@@ -140,6 +140,160 @@ def _check_empty_strings(arr: IdArray, what: str) -> IdArray:
     return arr
 
 
+_HASH_CHUNK = 1 << 15
+"""Rows hashed at once: their words stay in the CPU cache through every step."""
+
+_WORD_MIX = np.uint64(0xBF58476D1CE4E5B9)
+_FINAL_MIX = np.uint64(0x94D049BB133111EB)
+_position_keys: npt.NDArray[np.uint64] = np.empty(0, dtype=np.uint64)
+
+
+def _keys_for(words: int) -> npt.NDArray[np.uint64]:
+    """Odd 64-bit multipliers, one per 8-byte word position (fixed, so hashes are stable)."""
+    global _position_keys
+    while _position_keys.size < words:  # grow only: existing keys never change
+        rng = np.random.default_rng((0x5EED, _position_keys.size))
+        more = rng.integers(0, 2**63, 64, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+        _position_keys = np.concatenate([_position_keys, more])
+    return _position_keys[:words]
+
+
+def _hash_strings(arr: IdArray) -> npt.NDArray[np.int64]:
+    """A 64-bit hash of every string of a unicode array, independent of its dtype width.
+
+    Each pair of code points is one 64-bit word; a word is mixed (a bijection that keeps
+    0 at 0), multiplied by an odd constant of its position and summed. The padding NULs
+    of a wider dtype therefore add nothing, so ``"ab"`` hashes alike as ``<U2`` and
+    ``<U9``. Equal strings always get equal hashes; callers verify matches by comparing
+    the strings, so a collision can cost time but never give a wrong answer.
+    """
+    n = arr.size
+    chars = max(1, arr.dtype.itemsize // 4)
+    words = (chars + 1) // 2
+    out = np.empty(n, dtype=np.uint64)
+    if n == 0:
+        return out.view(np.int64)
+    codes = np.ascontiguousarray(arr).view(np.uint32).reshape(n, chars)
+    keys = _keys_for(words)
+    packed = np.zeros((min(n, _HASH_CHUNK), words), dtype=np.uint64)
+    for start in range(0, n, _HASH_CHUNK):
+        block = codes[start : start + _HASH_CHUNK]
+        rows = block.shape[0]
+        w = packed[:rows]
+        halves = w.view(np.uint32).reshape(rows, 2 * words)
+        halves[:, :chars] = block
+        halves[:, chars:] = 0  # an odd width leaves one half-word: keep it zero
+        w *= _WORD_MIX
+        w ^= w >> np.uint64(31)
+        w *= keys
+        h = w.sum(axis=1, dtype=np.uint64)
+        h ^= h >> np.uint64(29)
+        h *= _FINAL_MIX
+        h ^= h >> np.uint64(32)
+        out[start : start + rows] = h
+    return out.view(np.int64)
+
+
+_MASK64 = (1 << 64) - 1
+_WORD_MIX_INT = int(_WORD_MIX)
+_FINAL_MIX_INT = int(_FINAL_MIX)
+
+
+def _hash_one(value: str) -> int:
+    """:func:`_hash_strings` of one string, in Python integers (as a signed int64)."""
+    data = value.encode("utf-32-le")
+    if len(data) % 8:
+        data += b"\x00\x00\x00\x00"
+    words = len(data) // 8
+    keys = _keys_for(words).tolist()
+    h = 0
+    for j in range(words):
+        x = (int.from_bytes(data[8 * j : 8 * j + 8], "little") * _WORD_MIX_INT) & _MASK64
+        x ^= x >> 31
+        h += x * keys[j]
+    h &= _MASK64
+    h ^= h >> 29
+    h = (h * _FINAL_MIX_INT) & _MASK64
+    h ^= h >> 32
+    return h - (1 << 64) if h >> 63 else h
+
+
+def _sort_with_positions(
+    values: npt.NDArray[np.int64],
+) -> tuple[IndexArray, npt.NDArray[np.int64]]:
+    """``(perm, values[perm])`` with ``perm`` sorting ``values`` (equal values: any order).
+
+    When the value range and the positions fit in 64 bits together, one vectorized
+    sort of ``(value - min) << bits | position`` keys gives both, several times faster
+    than an argsort; otherwise an argsort plus a sort.
+    """
+    n = values.size
+    low, high = int(values.min()), int(values.max())
+    bits = max(1, (n - 1).bit_length())
+    if (high - low).bit_length() + bits <= 64:
+        keys = (values - np.int64(low)).astype(np.uint64)
+        keys <<= np.uint64(bits)
+        keys |= np.arange(n, dtype=np.uint64)
+        keys.sort()
+        perm = (keys & np.uint64((1 << bits) - 1)).astype(np.int64)
+        keys >>= np.uint64(bits)
+        ordered = keys.astype(np.int64)
+        ordered += np.int64(low)
+        return perm, ordered
+    return np.argsort(values), np.sort(values)  # a sort beats gathering values[perm]
+
+
+def _factorize_int64(
+    values: npt.NDArray[np.int64],
+) -> tuple[IndexArray, IndexArray, tuple[IndexArray, IndexArray]]:
+    """Group equal values: ``(first, codes)`` with codes in order of first appearance.
+
+    ``first[j]`` is the position of the first occurrence of the ``j``-th distinct value
+    and ``codes[i]`` the code of ``values[i]``. One sort, then linear passes. The third
+    item is ``(distinct values ascending, their codes)``: a ready lookup table.
+    """
+    n = values.size
+    if n == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, (empty, empty)
+    perm, ordered = _sort_with_positions(values)
+    starts_mask = np.empty(n, dtype=bool)
+    starts_mask[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=starts_mask[1:])
+    starts = np.flatnonzero(starts_mask)
+    del starts_mask
+    distinct = ordered[starts]
+    del ordered
+    first = np.minimum.reduceat(perm, starts)  # earliest position of each value
+    order = np.argsort(first)
+    rank = np.empty(order.size, dtype=np.int64)
+    rank[order] = np.arange(order.size, dtype=np.int64)
+    counts = np.diff(starts, append=n)
+    codes = np.empty(n, dtype=np.int64)
+    codes[perm] = np.repeat(rank, counts)
+    return cast("IndexArray", first[order]), codes, (distinct, rank)
+
+
+def _strings_match(arr: IdArray, uniques: IdArray, codes: IndexArray) -> bool:
+    """Whether ``arr[i] == uniques[codes[i]]`` for every ``i`` (chunked, bounded memory)."""
+    step = 1 << 18
+    return all(
+        bool(np.all(arr[s : s + step] == uniques[codes[s : s + step]]))
+        for s in range(0, arr.size, step)
+    )
+
+
+def _factorize_strings_exact(arr: IdArray) -> tuple[IdArray, IndexArray]:
+    """Dict-based factorization: the slow path, taken only after a hash collision."""
+    table: dict[str, int] = {}
+    setdefault = table.setdefault
+    codes = np.fromiter(
+        (setdefault(s, len(table)) for s in arr.tolist()), dtype=np.int64, count=arr.size
+    )
+    uniques = np.asarray(list(table), dtype=arr.dtype)
+    return uniques, codes
+
+
 @final
 class IdMapper:
     """An immutable, numpy-backed mapping between external IDs and indices ``0..n-1``.
@@ -178,46 +332,57 @@ class IdMapper:
     [0, 3]
     """
 
-    __slots__ = ("_ids", "_kind", "_lookup", "_sorted_ids", "_sorted_pos")
+    __slots__ = ("_ids", "_kind", "_lookup", "_sorted_keys", "_sorted_pos")
 
+    # Lookup: int IDs are kept sorted (``_sorted_keys`` = the IDs); str IDs by their
+    # 64-bit hashes (``_sorted_keys`` = sorted hashes, matches verified by comparing the
+    # strings). ``_lookup`` is a dict, used only if two distinct str IDs share a hash.
     _ids: IdArray
     _kind: IdKind
     _lookup: dict[str, int] | None
-    _sorted_ids: IndexArray | None
-    _sorted_pos: IndexArray | None
+    _sorted_keys: IndexArray
+    _sorted_pos: IndexArray
 
     def __init__(self, ids: IdLike | Iterable[ExternalId]) -> None:
         arr = as_id_array(ids, "IDs")
         self._init_from_array(arr, check_unique=True)
 
-    def _init_from_array(self, arr: IdArray, *, check_unique: bool) -> None:
+    def _init_from_array(
+        self,
+        arr: IdArray,
+        *,
+        check_unique: bool,
+        table: tuple[IndexArray, IndexArray] | None = None,
+    ) -> None:
         arr = arr.copy()
         arr.flags.writeable = False
         kind: IdKind = "str" if arr.dtype.kind == "U" else "int"
         lookup: dict[str, int] | None = None
-        sorted_ids: IndexArray | None = None
-        sorted_pos: IndexArray | None = None
-        if kind == "str":
+        if table is not None:  # sorted distinct keys and their positions, known unique
+            sorted_keys, sorted_pos = table
+        else:
+            keys = _hash_strings(arr) if kind == "str" else cast("IndexArray", arr)
+            sorted_pos = np.argsort(keys, kind="stable").astype(np.int64)
+            sorted_keys = keys[sorted_pos]
+        if sorted_keys.size > 1 and np.any(sorted_keys[1:] == sorted_keys[:-1]):
+            if kind == "int":
+                _raise_duplicate(arr)
+            # Equal hashes: a duplicate ID, or (very rarely) two IDs that collide.
             lookup = {s: i for i, s in enumerate(arr.tolist())}
             if check_unique and len(lookup) != arr.size:
                 _raise_duplicate(arr)
-        else:
-            sorted_pos = np.argsort(arr, kind="stable").astype(np.int64)
-            sorted_ids = cast("IndexArray", arr[sorted_pos])
-            if check_unique and sorted_ids.size > 1:
-                dup = np.flatnonzero(sorted_ids[1:] == sorted_ids[:-1])
-                if dup.size:
-                    _raise_duplicate(arr)
         object.__setattr__(self, "_ids", arr)
         object.__setattr__(self, "_kind", kind)
         object.__setattr__(self, "_lookup", lookup)
-        object.__setattr__(self, "_sorted_ids", sorted_ids)
+        object.__setattr__(self, "_sorted_keys", sorted_keys)
         object.__setattr__(self, "_sorted_pos", sorted_pos)
 
     @classmethod
-    def _from_unique(cls, arr: IdArray) -> IdMapper:
+    def _from_unique(
+        cls, arr: IdArray, table: tuple[IndexArray, IndexArray] | None = None
+    ) -> IdMapper:
         mapper = cls.__new__(cls)
-        mapper._init_from_array(arr, check_unique=False)
+        mapper._init_from_array(arr, check_unique=False, table=table)
         return mapper
 
     # -- construction -------------------------------------------------------------------------
@@ -249,23 +414,20 @@ class IdMapper:
         ([30, 10, 20], [0, 1, 0, 2])
         """
         arr = as_id_array(ids, what)
+        # Factorizing the int IDs (or the str IDs' hashes) yields the mapper's lookup table.
+        table: tuple[IndexArray, IndexArray] | None
         if arr.dtype.kind == "U":
-            table: dict[str, int] = {}
-            setdefault = table.setdefault
-            codes = np.fromiter(
-                (setdefault(s, len(table)) for s in arr.tolist()), dtype=np.int64, count=arr.size
-            )
-            uniques = np.asarray(list(table), dtype=arr.dtype)
+            first, codes, table = _factorize_int64(_hash_strings(arr))
+            uniques = arr[first]
+            if not _strings_match(arr, uniques, codes):  # a hash collision: be exact
+                uniques, codes = _factorize_strings_exact(arr)
+                table = None
             if uniques.size == 0:
                 uniques = np.empty(0, dtype=np.str_)
         else:
-            uniq, first, inverse = np.unique(arr, return_index=True, return_inverse=True)
-            order = np.argsort(first, kind="stable")
-            rank = np.empty_like(order)
-            rank[order] = np.arange(order.size)
-            uniques = uniq[order]
-            codes = rank[inverse.reshape(-1)].astype(np.int64)
-        return cls._from_unique(uniques), codes
+            first, codes, table = _factorize_int64(arr.astype(np.int64, copy=False))
+            uniques = arr[first]
+        return cls._from_unique(uniques, table), codes
 
     def with_added(self, ids: IdLike | Iterable[ExternalId]) -> IdMapper:
         """Return a new mapper with the unseen ``ids`` appended; old indices are unchanged.
@@ -326,8 +488,10 @@ class IdMapper:
         return iter(cast("list[ExternalId]", self._ids.tolist()))
 
     def __contains__(self, item: object) -> bool:
-        if self._lookup is not None:
-            return isinstance(item, str) and item in self._lookup
+        if self._kind == "str":
+            if not isinstance(item, str) or item == "" or item.endswith("\x00"):
+                return False
+            return bool(self.to_index([item], missing="negative")[0] >= 0)
         if isinstance(item, (bool, np.bool_)) or not isinstance(item, (int, np.integer)):
             return False
         return bool(self.to_index([int(item)], missing="negative")[0] >= 0)
@@ -383,6 +547,10 @@ class IdMapper:
         """
         if missing not in ("raise", "negative"):
             raise ValueError(f"missing must be 'raise' or 'negative', got {missing!r}.")
+        if type(ids) is list and len(ids) == 1:  # one ID (a single-user query): no arrays
+            one = self._index_of_one(ids[0])
+            if one >= 0 or (missing == "negative" and one == -1):
+                return np.array([one], dtype=np.int64)
         query = as_id_array(ids, "queried IDs")
         if query.size == 0:
             return np.empty(0, dtype=np.int64)
@@ -393,12 +561,14 @@ class IdMapper:
             get = self._lookup.get
             out = np.fromiter((get(s, -1) for s in query.tolist()), np.int64, count=query.size)
         else:
-            assert self._sorted_ids is not None
-            assert self._sorted_pos is not None
-            pos = np.searchsorted(self._sorted_ids, query)
-            pos = np.minimum(pos, self._sorted_ids.size - 1)
-            hit = self._sorted_ids[pos] == query
-            out = np.where(hit, self._sorted_pos[pos], -1).astype(np.int64)
+            keys = _hash_strings(query) if query_is_str else query
+            pos = np.searchsorted(self._sorted_keys, keys)
+            pos = np.minimum(pos, self._sorted_keys.size - 1)
+            hit = self._sorted_keys[pos] == keys
+            out = np.where(hit, self._sorted_pos[pos], -1)
+            if query_is_str:  # equal hashes: confirm the strings are equal too
+                found = np.flatnonzero(hit)
+                out[found[self._ids[out[found]] != query[found]]] = -1
         if missing == "raise":
             bad = np.flatnonzero(out < 0)
             if bad.size:
@@ -409,6 +579,31 @@ class IdMapper:
                     ids=unknown,
                 )
         return out
+
+    def _index_of_one(self, value: object) -> int:
+        """Index of one plain ``str``/``int`` ID, ``-1`` if absent, ``-2`` if not plain.
+
+        The same lookup as :meth:`to_index` with Python scalars (a one-element array costs
+        more than the lookup itself); ``-2`` sends the caller to the vectorized path, which
+        validates and reports errors.
+        """
+        if self._lookup is not None or not len(self):
+            return -2
+        if type(value) is str:
+            if self._kind != "str" or not value or value[-1] == "\x00":
+                return -2
+            key = _hash_one(value)
+        elif type(value) is int:
+            if self._kind != "int" or not -(2**63) <= value < 2**63:
+                return -2
+            key = value
+        else:
+            return -2
+        pos = int(np.searchsorted(self._sorted_keys, key))
+        if pos == self._sorted_keys.size or int(self._sorted_keys[pos]) != key:
+            return -1
+        index = int(self._sorted_pos[pos])
+        return index if self._ids[index] == value else -1
 
     def index_of(self, id_: ExternalId) -> int:
         """Return the index of one ID, raising :class:`~alsrec.UnknownIdError` if unknown.

@@ -6,6 +6,7 @@ import copy
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar, cast
 
 import numpy as np
@@ -14,7 +15,14 @@ import scipy.sparse as sp
 from typing_extensions import Self
 
 from alsrec._foldin import FoldInSolver, history_confidence
-from alsrec._scoring import NEG_INF, SCORE_BLOCK_ENTRIES, csr_row_entries, row_norms, top_n
+from alsrec._scoring import (
+    SCORE_BLOCK_ENTRIES,
+    csr_row_entries,
+    normalized,
+    ranked_top_n,
+    row_norms,
+)
+from alsrec._threads import worker_count
 from alsrec.backends import Backend, ProgressCallback, get_backend, names
 from alsrec.exceptions import (
     AlsrecError,
@@ -140,6 +148,16 @@ class _State:
     @property
     def mismatched(self) -> bool:
         return bool(self.unmapped_user_rows or self.unmapped_item_rows)
+
+    # Unit-length factors for cosine queries: computed on first use, then kept (a cache of
+    # derived data, so the state stays logically immutable).
+    @cached_property
+    def unit_user_factors(self) -> FactorMatrix:
+        return normalized(self.user_factors, self.user_norms)
+
+    @cached_property
+    def unit_item_factors(self) -> FactorMatrix:
+        return normalized(self.item_factors, self.item_norms)
 
 
 def _reconcile(
@@ -694,34 +712,8 @@ class Recommender:
     ) -> tuple[IndexArray, FloatArray]:
         """Top-n item indices (``-1`` padded) for user factor rows."""
         state = self._fitted()
-        n_items = len(state.items)
-        targets = state.item_factors[:n_items] if candidates is None else None
-        if candidates is not None:
-            targets = state.item_factors[candidates]
-        assert targets is not None
-        k = targets.shape[0]
-        pos_in_cand: IndexArray | None = None
-        if candidates is not None:
-            pos_in_cand = np.full(n_items, -1, dtype=np.int64)
-            pos_in_cand[candidates] = np.arange(k)
-        out_pos = np.full((rows.size, n), -1, dtype=np.int64)
-        out_val = np.full((rows.size, n), np.nan, dtype=np.float32)
-        step = max(1, SCORE_BLOCK_ENTRIES // max(k, 1))
-        for start in range(0, rows.size, step):
-            block = rows[start : start + step]
-            scores = state.user_factors[block] @ targets.T
-            if exclude_seen and state.seen is not None:
-                r, c = csr_row_entries(state.seen.indptr, state.seen.indices, block)
-                if pos_in_cand is not None:
-                    c = pos_in_cand[c]
-                    r, c = r[c >= 0], c[c >= 0]
-                scores[r, c] = NEG_INF
-            pos, val = top_n(scores, n)
-            if candidates is not None:
-                pos = np.where(pos >= 0, candidates[np.maximum(pos, 0)], -1)
-            out_pos[start : start + step] = pos
-            out_val[start : start + step] = val
-        return out_pos, out_val
+        seen = state.seen if exclude_seen else None
+        return self._rank_factors(state.user_factors, rows, n, seen, candidates)
 
     def _rank_factors(
         self,
@@ -733,9 +725,9 @@ class Recommender:
     ) -> tuple[IndexArray, FloatArray]:
         """Top-n item indices (``-1`` padded) for ``factors[rows]``.
 
-        :meth:`_rank_users` for factor rows that are not stored (folded in). ``exclude``
-        (optional) is a CSR matrix over mapped items whose row ``rows[k]`` lists the items
-        never to return for query ``k``.
+        Also serves factor rows that are not stored (folded in). ``exclude`` (optional) is
+        a CSR matrix over mapped items whose row ``rows[k]`` lists the items never to
+        return for query ``k``. Scoring and top-k run in ``_scoring.ranked_top_n``.
         """
         state = self._fitted()
         n_items = len(state.items)
@@ -743,29 +735,31 @@ class Recommender:
         if candidates is not None:
             targets = state.item_factors[candidates]
         assert targets is not None
-        k = targets.shape[0]
         pos_in_cand: IndexArray | None = None
         if candidates is not None:
             pos_in_cand = np.full(n_items, -1, dtype=np.int64)
-            pos_in_cand[candidates] = np.arange(k)
-        out_pos = np.full((rows.size, n), -1, dtype=np.int64)
-        out_val = np.full((rows.size, n), np.nan, dtype=np.float32)
-        step = max(1, SCORE_BLOCK_ENTRIES // max(k, 1))
-        for start in range(0, rows.size, step):
-            block = rows[start : start + step]
-            scores = factors[block] @ targets.T
-            if exclude is not None:
-                r, c = csr_row_entries(exclude.indptr, exclude.indices, block)
-                if pos_in_cand is not None:
-                    c = pos_in_cand[c]
-                    r, c = r[c >= 0], c[c >= 0]
-                scores[r, c] = NEG_INF
-            pos, val = top_n(scores, n)
-            if candidates is not None:
-                pos = np.where(pos >= 0, candidates[np.maximum(pos, 0)], -1)
-            out_pos[start : start + step] = pos
-            out_val[start : start + step] = val
-        return out_pos, out_val
+            pos_in_cand[candidates] = np.arange(targets.shape[0])
+
+        def excluded(block: IndexArray) -> tuple[IndexArray, IndexArray]:
+            assert exclude is not None
+            r, c = csr_row_entries(exclude.indptr, exclude.indices, rows[block])
+            if pos_in_cand is not None:
+                c = pos_in_cand[c]
+                r, c = r[c >= 0], c[c >= 0]
+            return r, c
+
+        pos, val = ranked_top_n(
+            factors,
+            rows,
+            targets,
+            n,
+            exclude=None if exclude is None else excluded,
+            block_entries=SCORE_BLOCK_ENTRIES,
+            workers=worker_count(self.params.num_threads),
+        )
+        if candidates is not None:
+            pos = np.where(pos >= 0, candidates[np.maximum(pos, 0)], -1)
+        return pos, val
 
     def _fallback(
         self, n: int, candidates: IndexArray | None, exclude: IndexArray | None = None
@@ -966,29 +960,36 @@ class Recommender:
         n: int,
         candidates: IndexArray | None,
     ) -> tuple[IndexArray, FloatArray]:
-        """Top-n rows by cosine similarity to each query row, the query itself excluded."""
+        """Top-n rows by cosine similarity to each query row, the query itself excluded.
+
+        ``factors`` are unit-length rows, so cosine is one matrix product.
+        """
         n_mapped = norms.size
+        unit = factors  # unit-length rows (cached in the state)
+        targets = unit[:n_mapped] if candidates is None else unit[candidates]
         cand = np.arange(n_mapped, dtype=np.int64) if candidates is None else candidates
-        targets = factors[cand]
-        target_norms = norms[cand]
         pos_in_cand = np.full(n_mapped, -1, dtype=np.int64)
         pos_in_cand[cand] = np.arange(cand.size)
-        out_pos = np.full((rows.size, n), -1, dtype=np.int64)
-        out_val = np.full((rows.size, n), np.nan, dtype=np.float32)
-        step = max(1, SCORE_BLOCK_ENTRIES // max(cand.size, 1))
-        for start in range(0, rows.size, step):
-            block = rows[start : start + step]
-            denom = norms[block][:, None] * target_norms[None, :]
-            scores = factors[block] @ targets.T
-            np.divide(scores, denom, out=scores, where=denom > 0)
-            scores[~(denom > 0)] = NEG_INF
-            own = pos_in_cand[block]
+
+        def exclude(block: IndexArray) -> tuple[IndexArray, IndexArray]:
+            own = pos_in_cand[rows[block]]
             hit = np.flatnonzero(own >= 0)
-            scores[hit, own[hit]] = NEG_INF
-            pos, val = top_n(scores, n)
-            out_pos[start : start + step] = np.where(pos >= 0, cand[np.maximum(pos, 0)], -1)
-            out_val[start : start + step] = val
-        return out_pos, out_val
+            return hit, own[hit]
+
+        banned = np.flatnonzero(~(norms[cand] > 0))  # cosine undefined for zero vectors
+        pos, val = ranked_top_n(
+            unit,
+            rows,
+            targets,
+            n,
+            exclude=exclude,
+            banned=banned,
+            block_entries=SCORE_BLOCK_ENTRIES,
+            workers=worker_count(self.params.num_threads),
+        )
+        empty = ~(norms[rows] > 0)
+        pos[empty], val[empty] = -1, np.nan
+        return np.where(pos >= 0, cand[np.maximum(pos, 0)], -1), val
 
     # -- result assembly -------------------------------------------------------------------------
 
@@ -1288,7 +1289,7 @@ class Recommender:
         if axis == "item":
             candidates, cand_skipped = self._candidates(items, policy)
             skipped += cand_skipped
-        factors = state.item_factors if axis == "item" else state.user_factors
+        factors = state.unit_item_factors if axis == "item" else state.unit_user_factors
         norms = state.item_norms if axis == "item" else state.user_norms
         pos = np.full((rows.size, n), -1, dtype=np.int64)
         vals = np.full((rows.size, n), np.nan, dtype=np.float32)

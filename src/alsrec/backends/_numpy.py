@@ -14,15 +14,20 @@ the factors of every nonzero for every step) is memory-bound and about 10x slowe
 
 from __future__ import annotations
 
+import contextlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import numpy.typing as npt
 
+from alsrec._threads import worker_count
 from alsrec.exceptions import DataError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import scipy.sparse as sp
 
     from alsrec.backends._protocol import ProgressCallback
@@ -55,13 +60,18 @@ def _bucket_widths(max_len: int) -> npt.NDArray[np.int64]:
 @dataclass(frozen=True)
 class _Block:
     rows: npt.NDArray[np.int64]  # (B,) rows of the side being solved
-    cols: npt.NDArray[np.int32]  # (B, L) indices into the fixed side, 0 where padded
+    cols: npt.NDArray[np.int32]  # (B, L) rows of the fixed side; padding -> its zero row
     conf: npt.NDArray[np.float32]  # (B, L) confidence c, 0 where padded
-    extra: npt.NDArray[np.float32]  # (B, L) c - 1, 0 where padded
 
 
 def _blocks(matrix: sp.csr_matrix, max_rows: int | None = None) -> list[_Block]:
-    """Group the non-empty rows of ``matrix`` into padded blocks."""
+    """Group the non-empty rows of ``matrix`` into padded blocks.
+
+    Padded slots point at row ``matrix.shape[1]`` of the fixed side, an all-zero row the
+    solver appends, so they add nothing to any product whatever their confidence: a
+    block needs no mask and no stored ``c - 1`` (8 bytes per slot, not 12).
+    """
+    pad_col = matrix.shape[1]
     indptr = np.asarray(matrix.indptr, dtype=np.int64)
     indices = np.asarray(matrix.indices, dtype=np.int32)
     data = np.asarray(matrix.data, dtype=np.float32)
@@ -84,10 +94,9 @@ def _blocks(matrix: sp.csr_matrix, max_rows: int | None = None) -> list[_Block]:
             pos = indptr[r][:, None] + offsets[None, :]
             valid = offsets[None, :] < lengths[r][:, None]
             pos = np.where(valid, pos, 0)
-            cols = np.where(valid, indices[pos], 0).astype(np.int32)
+            cols = np.where(valid, indices[pos], pad_col).astype(np.int32)
             conf = np.where(valid, data[pos], 0).astype(np.float32)
-            extra = np.where(valid, conf - 1, 0).astype(np.float32)
-            out.append(_Block(r, cols, conf, extra))
+            out.append(_Block(r, cols, conf))
     return out
 
 
@@ -111,39 +120,105 @@ def _safe_divide(num: FactorMatrix, den: FactorMatrix) -> FactorMatrix:
     return out
 
 
+def _wide_system(
+    fixed: FactorMatrix,
+    cols: npt.NDArray[np.int32],
+    conf: npt.NDArray[np.float32],
+    gram: npt.NDArray[np.floating],
+) -> tuple[npt.NDArray[np.floating], npt.NDArray[np.floating]]:
+    """``A = G + Yᵀ (C - I) Y`` and ``b = Yᵀ c`` of one row, gathered chunk by chunk.
+
+    For rows wider than a block (the most popular items): gathering all their factors
+    at once would need ``width x f`` floats, tens of MiB for one row.
+    """
+    a = gram.copy()
+    b = np.zeros(gram.shape[0], dtype=gram.dtype)
+    for start in range(0, cols.size, _BLOCK_ENTRIES):
+        g = fixed[cols[start : start + _BLOCK_ENTRIES]].astype(gram.dtype, copy=False)
+        c = conf[start : start + _BLOCK_ENTRIES].astype(gram.dtype, copy=False)
+        a += g.T @ (g * (c - 1)[:, None])
+        b += c @ g
+    return a, b
+
+
+def _each(
+    solve: Callable[[_Block], None], blocks: list[_Block], pool: ThreadPoolExecutor | None
+) -> None:
+    """Run ``solve`` on every block; blocks write disjoint rows, so any order gives the
+    same result (the backend stays deterministic with any number of threads)."""
+    if pool is None:
+        for block in blocks:
+            solve(block)
+    else:
+        for _ in pool.map(solve, blocks):  # re-raises the first failure
+            pass
+
+
+def _cg(
+    x: FactorMatrix,
+    r: FactorMatrix,
+    matvec: Callable[[FactorMatrix], FactorMatrix],
+    steps: int,
+) -> None:
+    """``steps`` conjugate-gradient steps on rows of ``x`` (residual ``r``), in place."""
+    p = r.copy()
+    rs = np.einsum("bf,bf->b", r, r)
+    for _ in range(steps):
+        ap = matvec(p)
+        step = _safe_divide(rs, np.einsum("bf,bf->b", p, ap))
+        x += step[:, None] * p
+        r -= step[:, None] * ap
+        rs_new = np.einsum("bf,bf->b", r, r)
+        p *= _safe_divide(rs_new, rs)[:, None]
+        p += r
+        rs = rs_new
+
+
 def _solve_cg(
     target: FactorMatrix,
     fixed: FactorMatrix,
     blocks: list[_Block],
     regularization: float,
     steps: int,
+    pool: ThreadPoolExecutor | None,
 ) -> None:
-    """Update ``target`` in place by ``steps`` CG steps per row, warm-started."""
+    """Update ``target`` in place by ``steps`` CG steps per row, warm-started.
+
+    ``fixed`` ends with an all-zero row (the padding target of the blocks).
+    """
     gram = fixed.T @ fixed
     gram[np.diag_indices_from(gram)] += np.float32(regularization)
-    for block in blocks:
-        gathered = fixed[block.cols]  # (B, L, f)
+
+    def solve(block: _Block) -> None:
         x = target[block.rows]
+        if block.cols.shape[1] > _BLOCK_ENTRIES:  # one very wide row: explicit f x f system
+            a, b = _wide_system(fixed, block.cols[0], block.conf[0], gram)
+
+            def dense(v: FactorMatrix) -> FactorMatrix:
+                return cast("FactorMatrix", v @ a)
+
+            _cg(x, cast("FactorMatrix", b[None, :] - x @ a), dense, steps)
+            target[block.rows] = x
+            return
+        gathered = fixed[block.cols]  # (B, L, f); padded slots gather zeros
+        extra = block.conf - np.float32(1.0)  # c - 1 (its padded slots meet zero rows)
         # r = b - A x with b = Yᵀ c and A x = x G + Yᵀ ((c - 1) * (Y x))
         q = _forward(gathered, x)
-        q *= block.extra
+        q *= extra
         np.subtract(block.conf, q, out=q)
         r = _backward(q, gathered) - x @ gram
-        p = r.copy()
-        rs = np.einsum("bf,bf->b", r, r)
-        for _ in range(steps):
-            q = _forward(gathered, p)
-            q *= block.extra
-            ap = _backward(q, gathered)
-            ap += p @ gram
-            step = _safe_divide(rs, np.einsum("bf,bf->b", p, ap))
-            x += step[:, None] * p
-            r -= step[:, None] * ap
-            rs_new = np.einsum("bf,bf->b", r, r)
-            p *= _safe_divide(rs_new, rs)[:, None]
-            p += r
-            rs = rs_new
+
+        def matvec(v: FactorMatrix) -> FactorMatrix:
+            q = _forward(gathered, v)
+            q *= extra
+            out = _backward(q, gathered)
+            out += v @ gram
+            return out
+
+        _cg(x, r, matvec, steps)
         target[block.rows] = x
+
+    _each(solve, blocks, pool)
 
 
 def _solve_exact(
@@ -151,23 +226,34 @@ def _solve_exact(
     fixed: FactorMatrix,
     blocks: list[_Block],
     regularization: float,
+    pool: ThreadPoolExecutor | None,
 ) -> None:
     """Overwrite ``target`` rows with the exact least-squares solution."""
     gram = (fixed.T @ fixed).astype(np.float64)
     gram[np.diag_indices_from(gram)] += regularization
-    for block in blocks:
-        gathered = fixed[block.cols].astype(np.float64)  # (B, L, f)
-        weighted = gathered * block.extra[:, :, None]
+
+    def solve(block: _Block) -> None:
+        if block.cols.shape[1] > _BLOCK_ENTRIES:  # one very wide row, chunked
+            a, b = _wide_system(fixed, block.cols[0], block.conf[0], gram)
+            target[block.rows] = np.linalg.solve(a, b)[None, :]
+            return
+        gathered = fixed[block.cols].astype(np.float64)  # (B, L, f); zeros where padded
+        weighted = gathered * (block.conf - 1.0)[:, :, None]
         lhs = np.matmul(gathered.transpose(0, 2, 1), weighted) + gram
         rhs = np.matmul(block.conf[:, None, :].astype(np.float64), gathered)[:, 0, :]
         target[block.rows] = np.linalg.solve(lhs, rhs[:, :, None])[:, :, 0]
 
+    _each(solve, blocks, pool)
+
 
 def _init_factors(rng: np.random.Generator, rows: int, factors: int) -> FactorMatrix:
     """``uniform(0, 0.01)``, drawn users first, then items: the initialization implicit
-    uses, so an equal seed starts both backends from the same factors."""
-    out = rng.random((rows, factors), dtype=np.float32)
-    out *= np.float32(0.01)
+    uses, so an equal seed starts both backends from the same factors. One trailing
+    all-zero row follows (the target of padded block slots, see :func:`_blocks`)."""
+    out = np.empty((rows + 1, factors), dtype=np.float32)
+    rng.random(dtype=np.float32, out=out[:rows])  # in place: no temporary copy
+    out[:rows] *= np.float32(0.01)
+    out[rows] = 0
     return out
 
 
@@ -177,6 +263,16 @@ class NumpyBackend:
     Deterministic for an int ``random_state``. Uses conjugate gradient (``solver="cg"``,
     ``cg_steps`` steps per row and sweep, warm-started) or an exact solve per row
     (``solver="cholesky"``). Rows without interactions get zero factors.
+
+    Threads: with single-threaded BLAS (``OPENBLAS_NUM_THREADS=1`` or
+    ``threadpoolctl.threadpool_limits(1, "blas")``, as implicit also asks) blocks of rows
+    are solved by ``num_threads`` worker threads (``0``: one per core); otherwise by one
+    thread on top of BLAS's own threads. The BLAS setting is never changed, and the result
+    does not depend on the number of threads.
+
+    Memory: besides the two factor matrices, the padded blocks of both sides (8 bytes per
+    interaction and side, plus a little padding), and the transpose of the matrix while
+    its blocks are built.
 
     Examples
     --------
@@ -213,22 +309,36 @@ class NumpyBackend:
             raise DataError("The confidence matrix contains NaN or inf values.")
         n_users, n_items = matrix.shape
         rng = np.random.default_rng(params.random_state)
+        # Each has one extra all-zero row at the end: the target of padded block slots.
         users = _init_factors(rng, n_users, params.factors)
         items = _init_factors(rng, n_items, params.factors)
         exact = params.solver == "cholesky"
         cap = _CHOLESKY_BLOCK_ROWS if exact else None
+        # The transpose lives only while its blocks are built (peak memory).
+        transposed = matrix.T.tocsr()
+        items_empty = np.diff(transposed.indptr) == 0
+        item_blocks = _blocks(transposed, cap)
+        del transposed
         user_blocks = _blocks(matrix, cap)
-        item_blocks = _blocks(matrix.T.tocsr(), cap)
         # Rows with no interactions solve (YᵀY + λI) x = 0, i.e. x = 0.
-        users[np.diff(matrix.indptr) == 0] = 0
-        items[np.bincount(matrix.indices, minlength=n_items) == 0] = 0
-        for iteration in range(1, params.iterations + 1):
-            if exact:
-                _solve_exact(users, items, user_blocks, params.regularization)
-                _solve_exact(items, users, item_blocks, params.regularization)
-            else:
-                _solve_cg(users, items, user_blocks, params.regularization, params.cg_steps)
-                _solve_cg(items, users, item_blocks, params.regularization, params.cg_steps)
-            if callback is not None:
-                callback(iteration, users, items)
-        return users, items
+        users[:n_users][np.diff(matrix.indptr) == 0] = 0
+        items[:n_items][items_empty] = 0
+        # Parallel blocks when BLAS is single-threaded; else BLAS's own threads (_threads).
+        threads = worker_count(params.num_threads)
+        with contextlib.ExitStack() as stack:
+            pool = (
+                stack.enter_context(ThreadPoolExecutor(threads, "alsrec-als"))
+                if threads > 1
+                else None
+            )
+            reg, steps = params.regularization, params.cg_steps
+            for iteration in range(1, params.iterations + 1):
+                if exact:
+                    _solve_exact(users, items, user_blocks, reg, pool)
+                    _solve_exact(items, users, item_blocks, reg, pool)
+                else:
+                    _solve_cg(users, items, user_blocks, reg, steps, pool)
+                    _solve_cg(items, users, item_blocks, reg, steps, pool)
+                if callback is not None:
+                    callback(iteration, users[:n_users], items[:n_items])
+        return users[:n_users], items[:n_items]
