@@ -65,7 +65,12 @@ class ALSParams:
     cg_steps : int, default 3
         Conjugate-gradient steps per row and sweep (>= 1), used when ``solver="cg"``.
     num_threads : int, default 0
-        Threads a backend may use for training; ``0`` means all cores.
+        Threads for training and for batch queries (``recommend_many``,
+        ``similar_*_many``); ``0`` means all cores. Next to single-threaded BLAS
+        (``OPENBLAS_NUM_THREADS=1``) alsrec runs this many worker threads of its own;
+        with threaded BLAS it runs one and lets BLAS's threads do the work. alsrec never
+        changes the process's BLAS setting (the implicit backend limits BLAS to one
+        thread only while implicit trains).
     weighting : {"linear", "log", "bm25", "tfidf"}, default "linear"
         How a raw weight ``w`` becomes confidence ``1 + alpha * f(w)``; see
         :mod:`alsrec.weighting` for each scheme and when to use it. ``"linear"`` is
