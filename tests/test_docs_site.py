@@ -7,11 +7,14 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS_URL = "https://alsrec.readthedocs.io/en/latest/"
 
 
 def _hook() -> Any:
+    pytest.importorskip("mkdocs", reason="the docs hook needs mkdocs: pip install -e '.[docs]'")
     path = ROOT / "docs" / "hooks" / "sphinx_roles.py"
     spec = importlib.util.spec_from_file_location("alsrec_docs_sphinx_roles", path)
     assert spec is not None and spec.loader is not None
