@@ -5,32 +5,18 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
-import subprocess
-import sys
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-import alsrec
 from alsrec import ALSParams, Recommender
 from alsrec.datasets import synthetic
+from cli_runner import run
 
-SRC = str(Path(alsrec.__file__).resolve().parents[1])
-
-
-def run(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": SRC, "OPENBLAS_NUM_THREADS": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "alsrec", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+if TYPE_CHECKING:
+    import subprocess
+    from pathlib import Path
 
 
 def one_error_line(proc: subprocess.CompletedProcess[str]) -> str:

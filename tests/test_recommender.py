@@ -22,6 +22,7 @@ from alsrec import (
 )
 from alsrec.datasets import synthetic
 from alsrec.evaluation import PopularityBaseline, holdout_split, ndcg_at_k
+from alsrec.testing import checkerboard
 
 if TYPE_CHECKING:
     import scipy.sparse as sp
@@ -465,27 +466,8 @@ def test_from_factors_without_seen_ranks_fallback_by_norm() -> None:
 # -- quality ------------------------------------------------------------------------------------
 
 
-def _checkerboard(
-    blocks: int = 4, users_per_block: int = 12, items_per_block: int = 10
-) -> tuple[list[str], list[str], dict[str, str]]:
-    """Users of block b interact with every item of block b except one withheld item."""
-    users: list[str] = []
-    items: list[str] = []
-    withheld: dict[str, str] = {}
-    for b in range(blocks):
-        for u in range(users_per_block):
-            uid = f"b{b}u{u}"
-            missing = u % items_per_block
-            withheld[uid] = f"b{b}i{missing}"
-            for i in range(items_per_block):
-                if i != missing:
-                    users.append(uid)
-                    items.append(f"b{b}i{i}")
-    return users, items, withheld
-
-
 def test_checkerboard_withheld_item_ranks_first() -> None:
-    users, items, withheld = _checkerboard()
+    users, items, withheld = checkerboard(blocks=4, users_per_block=12, items_per_block=10)
     rec = Recommender(factors=8, regularization=1.0, iterations=15, random_state=0).fit(
         users, items
     )

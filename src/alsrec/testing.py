@@ -72,6 +72,7 @@ __all__ = [
     "check_protocol",
     "check_rejects_nonfinite",
     "check_seen_exclusion",
+    "checkerboard",
 ]
 
 
@@ -282,10 +283,20 @@ def check_normal_equations(backend: Backend) -> None:
             )
 
 
-def _checkerboard(
+def checkerboard(
     blocks: int = 4, users_per_block: int = 6, items_per_block: int = 5
 ) -> tuple[list[str], list[str], dict[str, str]]:
-    """Block data: user ``j`` of a block has every item of its block but one."""
+    """Block data: user ``j`` of a block has every item of its block but one.
+
+    Returns ``(user_ids, item_ids, withheld)``: one row per interaction, and each user's
+    withheld item, which a working ALS model ranks first for that user.
+
+    Examples
+    --------
+    >>> users, items, withheld = checkerboard(blocks=2, users_per_block=3, items_per_block=3)
+    >>> len(users), withheld["u0-1"]
+    (12, 'i0-1')
+    """
     user_ids: list[str] = []
     item_ids: list[str] = []
     withheld: dict[str, str] = {}
@@ -302,7 +313,7 @@ def _checkerboard(
 
 
 def _checkerboard_model(backend: Backend, check: str) -> tuple[Recommender, dict[str, str]]:
-    user_ids, item_ids, withheld = _checkerboard()
+    user_ids, item_ids, withheld = checkerboard()
     rec = Recommender(
         factors=8, regularization=1.0, alpha=5.0, iterations=10, random_state=0, backend=backend
     )
