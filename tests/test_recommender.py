@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
@@ -329,6 +329,57 @@ def test_recommend_many_many_blocks_match(
     monkeypatch.setattr(module, "SCORE_BLOCK_ENTRIES", 7 * len(fitted.items_))
     blocked = fitted.recommend_many(users, n=5)
     np.testing.assert_array_equal(whole.ids, blocked.ids)
+
+
+def _wide_model(seed: int = 0) -> Recommender:
+    """Random factors over 9600 items: large batches take the tiled scoring path."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    n_users, n_items = 300, 9600
+    items = rng.standard_normal((n_items, 8)).astype(np.float32)
+    items[[5, 17]] = 0.0  # cosine is undefined for them: never similar to anything
+    seen = sp.random(n_users, n_items, density=0.003, format="csr", random_state=seed)
+    return Recommender.from_factors(
+        rng.standard_normal((n_users, 8)).astype(np.float32),
+        items,
+        [f"u{i}" for i in range(n_users)],
+        [f"i{i}" for i in range(n_items)],
+        seen=seen,
+    )
+
+
+def test_large_batches_match_single_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+    from alsrec import _scoring
+
+    tiled: list[int] = []
+    real = _scoring._tiled_top_n
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        tiled.append(args[1].size)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_scoring, "_tiled_top_n", spy)
+    rec = _wide_model()
+    users = list(rec.users_.ids)
+    batch = rec.recommend_many(users, n=10)
+    assert batch.mask.all()
+    for i in range(0, 300, 7):
+        single = rec.recommend(users[i], n=10)
+        assert batch[i].ids.tolist() == single.ids.tolist()
+        np.testing.assert_allclose(batch[i].scores, single.scores, rtol=1e-5)
+    items = list(rec.items_.ids[:200])
+    sims = rec.similar_items_many(items, n=10)
+    for i in (0, 5, 17, 99, 199):
+        single = rec.similar_items(items[i], n=10)
+        assert sims[i].ids.tolist() == single.ids.tolist()
+        assert items[i] not in sims[i].ids.tolist()
+        assert not {"i5", "i17"} & set(sims[i].ids.tolist())
+    candidates = [i for j, i in enumerate(rec.items_.ids) if j % 40]  # 9360 of them
+    subset = rec.recommend_many(users[:100], n=10, items=candidates)
+    assert set(subset.ids.ravel()) <= set(candidates)
+    assert subset[3].ids.tolist() == rec.recommend(users[3], n=10, items=candidates).ids.tolist()
+    assert tiled == [300, 200, 100]  # every batch above took the tiled path
 
 
 # -- similar items / users --------------------------------------------------------------

@@ -213,3 +213,113 @@ def test_single_rows_match_full_sort(n: int) -> None:
     scores = _scenarios()
     for i in range(scores.shape[0]):
         assert_same(top_n(scores[i : i + 1], n), reference_top_n(scores[i : i + 1], n))
+
+
+SMALL_TILES = _scoring.Tiling(queries=16, width=64, first=640, min_queries=8)
+
+
+def _tiled_case(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    factors = rng.standard_normal((120, 6)).astype(np.float32)
+    targets = rng.standard_normal((2011, 6)).astype(np.float32)  # ragged last tile
+    rows = rng.integers(0, 120, 77)  # ragged last block, repeated queries
+    return factors, targets, rows
+
+
+def test_tiled_path_is_taken_for_large_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    real = _scoring._tiled_top_n
+
+    def spy(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_scoring, "_tiled_top_n", spy)
+    factors, targets, rows = _tiled_case(0)
+    ranked_top_n(factors, rows, targets, 5, tiling=SMALL_TILES)
+    assert calls == [1]
+    ranked_top_n(factors, rows[:4], targets, 5, tiling=SMALL_TILES)  # too few queries
+    ranked_top_n(factors, rows, targets[:300], 5, tiling=SMALL_TILES)  # too few targets
+    ranked_top_n(factors, rows, targets, 5, tiling=None)
+    assert calls == [1]
+    assert _scoring.TILING.applies(10_000, 50_000, 10)
+    assert not _scoring.TILING.applies(1, 50_000, 10)
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+@pytest.mark.parametrize("n", [1, 4, 10])
+def test_tiled_path_matches_full_sort_with_exclusions_and_bans(workers: int, n: int) -> None:
+    factors, targets, rows = _tiled_case(n)
+    banned = np.array([0, 639, 640, 704, 2010, 704], dtype=np.int64)  # tile edges, a repeat
+    # Query i loses a window of targets around its favourite one and around tile edges.
+    scores = factors[rows] @ targets.T
+    windows = {
+        i: np.unique(np.r_[np.argmax(scores[i]) + np.arange(-3, 4), 634:646, 700:710]) % 2011
+        for i in range(rows.size)
+    }
+
+    def exclude(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        parts = [windows[int(b)] for b in block]
+        return np.repeat(np.arange(block.size), [p.size for p in parts]), np.concatenate(parts)
+
+    got = ranked_top_n(
+        factors,
+        rows,
+        targets,
+        n,
+        exclude=exclude,
+        banned=banned,
+        workers=workers,
+        tiling=SMALL_TILES,
+    )
+    scores[:, banned] = -np.inf
+    for i, cols in windows.items():
+        scores[i, cols] = -np.inf
+    want = reference_top_n(scores, n)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-5)  # tiles may round differently
+
+
+def test_tiled_path_ties_nan_infinities_and_short_rows() -> None:
+    k = 2011
+    rng = np.random.default_rng(8)
+    table = rng.standard_normal((9, k)).astype(np.float32)
+    table[0] = 0.0  # every entry ties: lowest columns win
+    table[1, 1500:] = 5.0  # the winners lie beyond the first tile only
+    table[2] = -np.inf
+    table[2, [3, 700, 2010]] = 1.0  # fewer eligible entries than n, ...
+    table[3] = np.nan
+    table[3, [1000, 1999]] = 2.0  # ... or mostly NaN
+    table[4, 600] = np.inf  # +inf is the best score
+    table[5] = np.linspace(-1, 1, k, dtype=np.float32)  # rising: every tile beats the last
+    table[6, :640] = -np.inf  # nothing eligible in the first tile
+    table[7, ::2] = -0.0
+    table[7, 1::2] = 0.0  # -0.0 ties with 0.0
+    table[8] = np.round(table[8])  # many ties across tiles
+    rows = np.zeros(20, dtype=np.int64)  # two blocks of the same query
+    for scenario in table:
+        # One factor of 1.0 makes each score exactly the table entry.
+        targets = np.ascontiguousarray(scenario[:, None])
+        for n in (1, 3, 10):
+            got = ranked_top_n(np.ones((1, 1), np.float32), rows, targets, n, tiling=SMALL_TILES)
+            assert_same(got, reference_top_n(np.tile(scenario, (20, 1)), n))
+
+
+def test_tiled_path_compacts_without_losing_results(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Rising scores put far more than the budget of entries over each first threshold.
+    compactions: list[int] = []
+    real = _scoring._Candidates.compact
+
+    def spy(self: _scoring._Candidates, threshold: np.ndarray) -> None:
+        compactions.append(self.size)
+        real(self, threshold)
+
+    monkeypatch.setattr(_scoring._Candidates, "compact", spy)
+    k = 6000
+    rising = np.linspace(0, 1, k, dtype=np.float32)
+    for scenario in (rising, rising[::-1], np.r_[rising[:4000], rising[4000:][::-1]]):
+        targets = np.ascontiguousarray(scenario[:, None])
+        rows = np.zeros(30, dtype=np.int64)
+        got = ranked_top_n(np.ones((1, 1), np.float32), rows, targets, 6, tiling=SMALL_TILES)
+        assert_same(got, reference_top_n(np.tile(scenario, (30, 1)), 6))
+    assert compactions  # the rising scenario overflowed the budget

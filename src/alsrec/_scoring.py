@@ -12,7 +12,14 @@ cheap:
   ``n`` groups with the highest maximum must contain the top ``n`` entries, so the exact
   selection runs over ``n * c`` candidates instead of ``k`` columns. Rows where the
   shortcut cannot prove itself (ties at the boundary, fewer than ``n`` eligible entries,
-  NaN) take the exact path.
+  NaN) take the exact path;
+- large batches over many targets take the *tiled* path (:func:`_tiled_top_n`): a block
+  of a few hundred queries is scored against one cache-sized tile of targets at a time,
+  which keeps the matrix product near the machine's peak (a block of a few dozen
+  queries against all targets runs at about 70% of it, and a tile never leaves the
+  cache). The exact top ``n`` of the first, wider tile gives each query a threshold
+  that its final ``n``-th best score cannot be below; later tiles only contribute the
+  entries that reach it (one comparison pass), and those candidates are merged exactly.
 
 Every selection orders by score, then by lower column, using one ``int64`` key per
 entry, so results are exact and deterministic whichever path a row takes.
@@ -21,6 +28,7 @@ entry, so results are exact and deterministic whichever path a row takes.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -44,6 +52,36 @@ _MIN_WIDE_COLUMNS = 4096
 """Rows narrower than this skip the prefilter (the exact path is already cheap)."""
 
 _LOW_MASK = np.int64(0xFFFFFFFF)
+
+_LOWEST = np.float32(np.finfo(np.float32).min)
+
+
+@dataclass(frozen=True)
+class Tiling:
+    """Geometry of the tiled path of :func:`ranked_top_n` (the defaults are measured).
+
+    Measured on a 2-core AMD EPYC (AVX-512, 2 MiB L2 per core; OpenBLAS, 64 factors):
+    a 256 x 1024 float32 tile (1 MiB) multiplies at 112-115 GFLOP/s per core, against
+    84-95 for 16-256 queries times 50k targets at once (the product then leaves the
+    cache); the first tile of 8192 columns gave the fastest batches (10k queries x 50k
+    targets: 0.43 s against 0.57 s for the row-block path on 2 threads).
+    """
+
+    queries: int = 256
+    """Query rows per block."""
+    width: int = 1024
+    """Target columns per tile after the first."""
+    first: int = 8192
+    """Columns of the first tile, whose exact top ``n`` sets each query's threshold."""
+    min_queries: int = 64
+    """Smaller batches take the row-block path."""
+
+    def applies(self, q: int, k: int, n: int) -> bool:
+        """Whether ``q`` queries for the top ``n`` of ``k`` targets take the tiled path."""
+        return q >= self.min_queries and k >= self.first + self.width and n * 64 <= self.first
+
+
+TILING = Tiling()
 
 
 def _order_keys(values: FloatArray, cols: npt.NDArray[np.integer]) -> npt.NDArray[np.int64]:
@@ -180,6 +218,7 @@ def ranked_top_n(
     banned: IndexArray | None = None,
     block_entries: int = SCORE_BLOCK_ENTRIES,
     workers: int = 1,
+    tiling: Tiling | None = TILING,
 ) -> tuple[IndexArray, FloatArray]:
     """Top ``n`` targets by dot product for every query row, computed in cached blocks.
 
@@ -199,9 +238,13 @@ def ranked_top_n(
     banned : int array, optional
         Target positions ineligible for every query.
     block_entries : int
-        Scores per block (queries x targets); a block has at least one query.
+        Scores per block (queries x targets) on the row-block path; a block has at least
+        one query.
     workers : int
         Threads; batches of at least two blocks per thread are split between them.
+    tiling : Tiling or None
+        Geometry of the tiled path, taken where :meth:`Tiling.applies`; ``None``: always
+        the row-block path. Both give the same ranking.
 
     Returns
     -------
@@ -212,6 +255,10 @@ def ranked_top_n(
     out_val = np.full((q, n), np.nan, dtype=np.float32)
     if q == 0 or k == 0:
         return out_pos, out_val
+    if tiling is not None and tiling.applies(q, k, n):
+        return _tiled_top_n(
+            factors, rows, targets, n, exclude, banned, tiling, workers, out_pos, out_val
+        )
     step = max(1, min(q, block_entries // k))
     targets_t = targets.T
 
@@ -229,15 +276,6 @@ def ranked_top_n(
         stop = start + scores.shape[0]
         out_pos[start:stop], out_val[start:stop] = top_n(scores, n)
 
-    starts = list(range(0, q, step))
-    if workers <= 1 or len(starts) < 2 * workers:
-        buffer = np.empty((step, k), dtype=np.float32)
-        for start in starts:
-            scores = buffer[: min(q, start + step) - start]
-            score(start, scores)
-            select(start, scores)
-        return out_pos, out_val
-
     def run(share: list[int]) -> None:
         buffer = np.empty((step, k), dtype=np.float32)
         for start in share:
@@ -245,12 +283,139 @@ def ranked_top_n(
             score(start, scores)
             select(start, scores)
 
-    # Blocks are independent: each worker takes every workers-th block, with its own
-    # buffer; numpy releases the GIL in the products and the selection. Callers ask for
-    # several workers only when BLAS is single-threaded (see alsrec._threads).
+    _run_blocks(run, list(range(0, q, step)), workers)
+    return out_pos, out_val
+
+
+def _run_blocks(run: Callable[[list[int]], None], starts: list[int], workers: int) -> None:
+    """``run`` every block start, on ``workers`` threads when there are enough blocks.
+
+    Blocks are independent: each worker takes every ``workers``-th block, with its own
+    buffers; numpy releases the GIL in the products and the selection. Callers ask for
+    several workers only when BLAS is single-threaded (see alsrec._threads).
+    """
+    if workers <= 1 or len(starts) < 2 * workers:
+        run(starts)
+        return
     with ThreadPoolExecutor(workers, "alsrec-score") as pool:
         for _ in pool.map(run, [starts[i::workers] for i in range(workers)]):
             pass
+
+
+class _Candidates:
+    """Entries of one block of queries that may still make its top ``n``."""
+
+    def __init__(self, m: int, n: int) -> None:
+        self.m, self.n = m, n
+        self.parts: list[tuple[IndexArray, IndexArray, FloatArray]] = []
+        self.size = 0
+
+    def add(self, rows: IndexArray, cols: IndexArray, vals: FloatArray) -> None:
+        if rows.size:
+            self.parts.append((rows, cols, vals))
+            self.size += rows.size
+
+    def best(self) -> tuple[IndexArray, FloatArray]:
+        """The exact top ``n`` of each query's candidates (``-1``/NaN padded)."""
+        m, n = self.m, self.n
+        if not self.parts:
+            return np.full((m, n), -1, dtype=np.int64), np.full((m, n), np.nan, np.float32)
+        rows = np.concatenate([p[0] for p in self.parts])
+        small = np.int16 if m <= np.iinfo(np.int16).max else np.int64
+        order = np.argsort(rows.astype(small), kind="stable")  # a radix sort for int16
+        rows = rows[order]
+        counts = np.bincount(rows, minlength=m)
+        width = max(n, int(counts.max()))
+        slot = np.arange(rows.size, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+        flat = rows * width + slot
+        # Padding: -inf never wins; column 0 keeps the ordering key in range.
+        vals = np.full((m, width), NEG_INF, dtype=np.float32)
+        cols = np.zeros((m, width), dtype=np.int64)
+        vals.reshape(-1)[flat] = np.concatenate([p[2] for p in self.parts])[order]
+        cols.reshape(-1)[flat] = np.concatenate([p[1] for p in self.parts])[order]
+        return _select(vals, cols, n)
+
+    def compact(self, threshold: FloatArray) -> None:
+        """Keep each query's top ``n``; raise ``threshold`` to the ``n``-th best score."""
+        pos, vals = self.best()
+        full = ~np.isnan(vals[:, -1])
+        np.maximum(threshold, vals[:, -1], out=threshold, where=full)
+        keep = pos >= 0
+        self.parts, self.size = [], 0
+        self.add(np.nonzero(keep)[0], pos[keep], vals[keep])
+
+
+def _tiled_top_n(
+    factors: FactorMatrix,
+    rows: IndexArray,
+    targets: FactorMatrix,
+    n: int,
+    exclude: Callable[[IndexArray], tuple[IndexArray, IndexArray]] | None,
+    banned: IndexArray | None,
+    tiling: Tiling,
+    workers: int,
+    out_pos: IndexArray,
+    out_val: FloatArray,
+) -> tuple[IndexArray, FloatArray]:
+    """:func:`ranked_top_n` for a large batch, tile by tile (see the module docstring).
+
+    Exactness: after the first tile, a query's threshold is the ``n``-th best of ``n``
+    eligible entries already seen (or the lowest float while it has seen fewer), so its
+    final ``n``-th best score is at least the threshold and every entry of its top ``n``
+    either is a candidate already or reaches the threshold in a later tile. Entries of a
+    tile below the threshold are beaten by ``n`` candidates; candidates are ranked by
+    :func:`_select` with the same keys as every other path.
+    """
+    q, k = rows.size, targets.shape[0]
+    targets_t = targets.T
+    bounds = np.array([0, *range(tiling.first, k, tiling.width), k], dtype=np.int64)
+    bans = None if banned is None or banned.size == 0 else np.unique(banned)
+    budget = tiling.queries * max(8 * n, 64)  # candidates per block before compacting
+
+    def block(start: int, first: FloatArray, later: FloatArray) -> None:
+        stop = min(q, start + tiling.queries)
+        m = stop - start
+        queries = factors[rows[start:stop]]
+        if exclude is not None:
+            er, ec = exclude(np.arange(start, stop, dtype=np.int64))
+            order = np.argsort(ec, kind="stable")
+            er, ec = er[order], ec[order]
+            cuts = np.searchsorted(ec, bounds)
+        found = _Candidates(m, n)
+        threshold = np.empty(0, dtype=np.float32)
+        for t in range(bounds.size - 1):
+            a, b = int(bounds[t]), int(bounds[t + 1])
+            w = b - a
+            buf = first if t == 0 else later
+            scores = buf[: m * w].reshape(m, w)  # contiguous, so flat indices work
+            np.matmul(queries, targets_t[:, a:b], out=scores)
+            if bans is not None:
+                lo, hi = np.searchsorted(bans, (a, b))
+                if hi > lo:
+                    scores[:, bans[lo:hi] - a] = NEG_INF
+            if exclude is not None and cuts[t + 1] > cuts[t]:
+                sl = slice(int(cuts[t]), int(cuts[t + 1]))
+                scores.reshape(-1)[er[sl] * w + (ec[sl] - a)] = NEG_INF
+            if t == 0:
+                pos, vals = top_n(scores, n)
+                keep = pos >= 0
+                found.add(np.nonzero(keep)[0], pos[keep], vals[keep])
+                threshold = np.where(np.isnan(vals[:, -1]), _LOWEST, vals[:, -1])
+                continue
+            hit = np.flatnonzero(scores >= threshold[:, None])
+            r = hit // w
+            found.add(r, hit - r * w + a, scores.reshape(-1)[hit])
+            if found.size > budget:
+                found.compact(threshold)
+        out_pos[start:stop], out_val[start:stop] = found.best()
+
+    def run(share: list[int]) -> None:
+        first = np.empty(tiling.queries * tiling.first, dtype=np.float32)
+        later = np.empty(tiling.queries * tiling.width, dtype=np.float32)
+        for start in share:
+            block(start, first, later)
+
+    _run_blocks(run, list(range(0, q, tiling.queries)), workers)
     return out_pos, out_val
 
 
