@@ -108,6 +108,7 @@ def test_help_of_every_command(tmp_path: Path) -> None:
         assert f"alsrec {argv[0]}" in proc.stdout or argv == ["--help"], argv
         if argv != ["--help"]:
             assert "--policy" in proc.stdout, argv
+        assert "%%" not in proc.stdout, argv  # argparse formats help, never descriptions
     top = procs[0].stdout
     assert all(command in top for command in COMMANDS)
     assert "4 unknown ID" in top  # the exit codes are documented

@@ -1126,7 +1126,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="split data, train, and measure ranking metrics against popularity",
         description="Split the interactions, train on one part, and report precision, "
         "recall, MAP, NDCG, hit rate, MRR, AUC, catalog coverage and popularity rank at k on "
-        "the other, with bootstrap 95%% intervals and the popularity baseline.",
+        "the other, with bootstrap 95% intervals and the popularity baseline.",
         epilog="Examples:\n"
         "  alsrec evaluate events.csv --user-col user_id --item-col item_id "
         "--test-fraction 0.2 -k 10\n"
