@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -323,3 +325,21 @@ def test_tiled_path_compacts_without_losing_results(monkeypatch: pytest.MonkeyPa
         got = ranked_top_n(np.ones((1, 1), np.float32), rows, targets, 6, tiling=SMALL_TILES)
         assert_same(got, reference_top_n(np.tile(scenario, (30, 1)), 6))
     assert compactions  # the rising scenario overflowed the budget
+
+
+def test_tiled_blocks_shrink_so_every_worker_gets_two(monkeypatch: pytest.MonkeyPatch) -> None:
+    starts: list[list[int]] = []
+    real = _scoring._run_blocks
+
+    def spy(run: Any, block_starts: list[int], workers: int) -> None:
+        starts.append(block_starts)
+        real(run, block_starts, workers)
+
+    monkeypatch.setattr(_scoring, "_run_blocks", spy)
+    factors, targets, rows = _tiled_case(3)
+    rows = rows[:40]
+    one = ranked_top_n(factors, rows, targets, 4, tiling=SMALL_TILES)
+    two = ranked_top_n(factors, rows, targets, 4, tiling=SMALL_TILES, workers=2)
+    assert starts == [[0, 16, 32], [0, 10, 20, 30]]  # 40 queries: 3 full blocks, or 4 x 10
+    np.testing.assert_array_equal(one[0], two[0])
+    np.testing.assert_allclose(one[1], two[1], rtol=1e-5)

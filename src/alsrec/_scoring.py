@@ -389,10 +389,14 @@ def _tiled_top_n(
     targets_t = targets.T
     bounds = np.array([0, *range(tiling.first, k, tiling.width), k], dtype=np.int64)
     bans = None if banned is None or banned.size == 0 else np.unique(banned)
-    budget = tiling.queries * max(8 * n, 64)  # candidates per block before compacting
+    # Smaller blocks where that gives every worker two of them (1000 queries: 4 x 250).
+    per_block = tiling.queries
+    if workers > 1:
+        per_block = max(tiling.min_queries, min(per_block, -(-q // (2 * workers))))
+    budget = per_block * max(8 * n, 64)  # candidates per block before compacting
 
     def block(start: int, first: FloatArray, later: FloatArray) -> None:
-        stop = min(q, start + tiling.queries)
+        stop = min(q, start + per_block)
         m = stop - start
         queries = factors[rows[start:stop]]
         if exclude is not None:
@@ -434,7 +438,7 @@ def _tiled_top_n(
         for start in share:
             block(start, first, later)
 
-    _run_blocks(run, list(range(0, q, tiling.queries)), workers)
+    _run_blocks(run, list(range(0, q, per_block)), workers)
     return out_pos, out_val
 
 
