@@ -248,7 +248,9 @@ def ranked_top_n(
         Threads; batches of at least two blocks per thread are split between them.
     tiling : Tiling or None
         Geometry of the tiled path, taken where :meth:`Tiling.applies`; ``None``: always
-        the row-block path. Both give the same ranking.
+        the row-block path. Both rank exactly by the scores they compute; the scores
+        themselves may differ in the last bit (BLAS rounds another product shape
+        differently), which can only reorder entries whose scores are that close.
 
     Returns
     -------
