@@ -683,23 +683,30 @@ class Recommender:
     ) -> tuple[IndexArray | None, tuple[ExternalId, ...]]:
         if items is None:
             return None, ()
-        state = self._fitted()
         given = as_id_array(items, "candidate item IDs")
-        idx = state.items.to_index(given, missing="negative")
-        unknown = idx < 0
+        idx, known, skipped = self._item_indices(given, policy, "candidate item ID(s)")
+        idx = idx[known]
+        _, first = np.unique(idx, return_index=True)
+        return idx[np.sort(first)], skipped
+
+    def _item_indices(
+        self, given: IdArray, policy: Policy, what: str
+    ) -> tuple[IndexArray, npt.NDArray[np.bool_], tuple[ExternalId, ...]]:
+        """Item indices of ``given`` (``-1`` where unknown), the known mask, and the unknown
+        IDs; under ``"strict"``, unknown IDs raise :class:`UnknownIdError` naming them."""
+        idx = self._fitted().items.to_index(given, missing="negative")
+        known = idx >= 0
         skipped: tuple[ExternalId, ...] = ()
-        if unknown.any():
-            skipped = tuple(cast("list[ExternalId]", given[unknown].tolist()))
+        if not known.all():
+            skipped = tuple(cast("list[ExternalId]", given[~known].tolist()))
             if policy == "strict":
                 raise UnknownIdError(
-                    f"{len(skipped)} candidate item ID(s) unknown to the model: "
+                    f"{len(skipped)} {what} unknown to the model: "
                     f"{', '.join(map(repr, skipped[:5]))}. Remove them, or use policy='safe' "
                     "to skip them.",
                     ids=skipped,
                 )
-        idx = idx[~unknown]
-        _, first = np.unique(idx, return_index=True)
-        return idx[np.sort(first)], skipped
+        return idx, known, skipped
 
     # -- scoring ------------------------------------------------------------------------------
 
@@ -792,22 +799,11 @@ class Recommender:
         what: str = "history item IDs",
     ) -> tuple[_History, tuple[ExternalId, ...]]:
         """Map a history to item indices and weights; unknown items follow the policy."""
-        state = self._fitted()
         given = as_id_array(item_ids, what)
         w = as_weights(weights, given.size, "history weights")
-        idx = state.items.to_index(given, missing="negative")
-        unknown = idx < 0
-        skipped: tuple[ExternalId, ...] = ()
-        if unknown.any():
-            skipped = tuple(cast("list[ExternalId]", given[unknown].tolist()))
-            if policy == "strict":
-                raise UnknownIdError(
-                    f"{len(skipped)} {what} unknown to the model: "
-                    f"{', '.join(map(repr, skipped[:5]))}. Remove them, or use policy='safe' "
-                    "to skip them.",
-                    ids=skipped,
-                )
-            idx, w = idx[~unknown], w[~unknown]
+        idx, known, skipped = self._item_indices(given, policy, what)
+        if skipped:
+            idx, w = idx[known], w[known]
         return (idx, w), skipped
 
     def _resolve_histories(
