@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 
 from alsrec import DataError, Interactions, Recommender
-from alsrec._loss import als_loss
+from alsrec.model.loss import als_loss
 from alsrec.weighting import confidence
 
 

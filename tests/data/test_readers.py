@@ -22,7 +22,7 @@ from alsrec import ConfigError, DataError, IdTypeError, Interactions
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 Row = tuple[Any, Any, float]
 

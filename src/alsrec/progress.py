@@ -1,4 +1,10 @@
-"""A tiny text progress bar for long loads, written to stderr (no dependency)."""
+"""A tiny text progress bar on stderr (no dependency), for loads, training and searches.
+
+One :class:`ProgressBar` draws every bar alsrec shows: the readers' load bar
+(:meth:`ProgressBar.update` / :meth:`ProgressBar.close`: percent, rows, rate, ETA) and the
+command line's bars for training sweeps and tuning trials (:meth:`ProgressBar.step`: a
+counted bar with a caller's text, such as the training loss).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ ProgressOption = bool | TextIO | None
 ``True``: always a bar on stderr; ``False``: never; a text stream: always, on that stream."""
 
 _WIDTH = 24
+_STEP_WIDTH = 20
 
 
 def _human(n: float) -> str:
@@ -38,9 +45,9 @@ class ProgressBar:
     Parameters
     ----------
     label
-        What is being loaded (a file name, ``"query"``).
+        What is being loaded (a file name, ``"query"``); not shown by :meth:`step`.
     total
-        Total units of work (bytes of a file), or ``None`` when unknown.
+        Total units of work (bytes of a file, sweeps, trials), or ``None`` when unknown.
     option
         See :data:`ProgressOption`.
     delay
@@ -114,6 +121,39 @@ class ProgressBar:
         now = self._clock()
         if self._drawn or now - self._start >= self._delay:
             self._draw(done, rows, now, final=True)
+
+    def step(self, done: int, text: str = "") -> None:
+        """Draw a counted bar, ``[####....] done/total  text``, after each unit of work.
+
+        On a terminal the line is redrawn in place (ended at ``done == total``); on any
+        other stream every step is a line of its own, so logs keep the history. Needs a
+        known ``total`` (sweeps, trials); ``delay`` and ``interval`` do not apply.
+
+        Examples
+        --------
+        >>> import io
+        >>> out = io.StringIO()
+        >>> bar = ProgressBar("train", total=4, option=out)
+        >>> bar.step(1, "loss 0.5")
+        >>> bar.step(4, "loss 0.1")
+        >>> print(out.getvalue(), end="")
+        [#####...............] 1/4  loss 0.5
+        [####################] 4/4  loss 0.1
+        """
+        if not self._enabled:
+            return
+        assert self._stream is not None
+        total = self._total or max(done, 1)
+        filled = round(_STEP_WIDTH * done / total)
+        line = f"[{'#' * filled}{'.' * (_STEP_WIDTH - filled)}] {done:>{len(str(total))}}/{total}"
+        line += f"  {text}" if text else ""
+        isatty = getattr(self._stream, "isatty", None)
+        if isatty is not None and isatty():
+            self._stream.write("\r" + line + ("\n" if done >= total else ""))
+        else:
+            self._stream.write(line + "\n")
+        self._stream.flush()
+        self._drawn = True
 
     def _draw(self, done: int, rows: int, now: float, *, final: bool) -> None:
         assert self._stream is not None

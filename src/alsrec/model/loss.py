@@ -1,4 +1,4 @@
-"""The implicit-ALS training objective, computed from factors (private).
+"""The implicit-ALS training objective, computed from factors.
 
 Used for progress reporting (``alsrec train --progress``): the value after each sweep shows
 whether training still improves. It is the objective of Hu, Koren and Volinsky (2008) with

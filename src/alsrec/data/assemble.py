@@ -1,0 +1,216 @@
+"""Turning collected rows into an interaction matrix: merge duplicates, filter, build CSR.
+
+Every reader hands a :class:`~alsrec.data.rows.Collected` to :func:`assemble`; the rules
+(duplicate ``aggregate``, iterative ``min_*_interactions`` filters, first-appearance ID
+order, latest timestamp of merged duplicates) are documented on
+:class:`~alsrec.data.interactions.Interactions`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from alsrec.exceptions import ConfigError, DataError
+from alsrec.mapping import IdMapper
+
+if TYPE_CHECKING:
+    from alsrec.data.rows import Collected
+    from alsrec.types import FloatArray, IdArray, IndexArray
+
+__all__ = ["AGGREGATES", "Aggregate", "as_weights", "assemble", "check_options"]
+
+Aggregate = Literal["sum", "max", "last", "count"]
+"""How duplicate ``(user, item)`` rows become one value: their ``"sum"`` of weights, their
+``"max"``, the ``"last"`` one (latest timestamp, then latest row), or their ``"count"``."""
+
+AGGREGATES = ("sum", "max", "last", "count")
+
+
+def as_weights(weights: npt.ArrayLike | None, n: int, what: str = "weights") -> FloatArray:
+    """Validate interaction weights: finite, strictly positive, one per row.
+
+    ``None`` means weight 1.0 for every row.
+    """
+    if weights is None:
+        return np.ones(n, dtype=np.float32)
+    try:
+        arr = np.asarray(weights, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{what} must be numbers: {exc}") from exc
+    if arr.ndim != 1:
+        raise DataError(f"{what} must be one-dimensional, got shape {arr.shape}.")
+    if arr.size != n:
+        raise DataError(f"{what} has {arr.size} entries but there are {n} interactions.")
+    bad = np.flatnonzero(~np.isfinite(arr))
+    if bad.size:
+        raise DataError(
+            f"{what} must be finite; row {int(bad[0])} is {float(arr[bad[0]])!r} "
+            f"({bad.size} non-finite in all). Drop or fix those rows."
+        )
+    bad = np.flatnonzero(arr <= 0)
+    if bad.size:
+        raise DataError(
+            f"{what} must be > 0; row {int(bad[0])} is {float(arr[bad[0]])!r} "
+            f"({bad.size} such rows). "
+            "A pair that was not observed needs no row; drop rows with weight <= 0."
+        )
+    return arr.astype(np.float32)
+
+
+def check_options(aggregate: object, min_user: object, min_item: object) -> Aggregate:
+    if aggregate not in AGGREGATES:
+        raise ConfigError(f"aggregate must be one of {list(AGGREGATES)}, got {aggregate!r}.")
+    for name, value in (("min_user_interactions", min_user), ("min_item_interactions", min_item)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ConfigError(f"{name} must be an integer >= 1, got {value!r}.")
+    return cast("Aggregate", aggregate)
+
+
+def assemble(
+    c: Collected,
+    *,
+    aggregate: Aggregate,
+    min_user: int,
+    min_item: int,
+    compact: bool = True,
+) -> dict[str, Any]:
+    """Merge duplicate pairs, apply the filters, and build the CSR matrix and mappers.
+
+    With ``compact`` (every reader but ``from_scipy``), IDs are ordered by their first
+    appearance among the rows that survive, and IDs left without interactions are removed.
+    Merged duplicates keep their *latest* timestamp. Returns the keyword arguments of
+    :class:`~alsrec.data.interactions.Interactions`.
+    """
+    dropped = dict(c.dropped)
+    n = int(c.rows.size)
+    n_users, n_items = int(c.users.size), int(c.items.size)
+    if n_users * n_items < 2**62:
+        key = c.rows * n_items + c.cols
+        order = np.argsort(key)  # not stable; ties are settled by the row positions below
+        sorted_key = key[order]
+        change = sorted_key[1:] != sorted_key[:-1]
+        del key
+    else:  # pragma: no cover - needs more than 2**31 users and items
+        order = np.lexsort((c.cols, c.rows))
+        sr, sc = c.rows[order], c.cols[order]
+        change = (sr[1:] != sr[:-1]) | (sc[1:] != sc[:-1])
+    starts = np.flatnonzero(np.concatenate(([True], change)))
+    del change
+    counts = np.diff(np.append(starts, n))
+    first_pos = np.minimum.reduceat(order, starts)
+    weights = np.ones(n, dtype=np.float64) if c.weights is None else c.weights
+    if aggregate == "sum":
+        vals = np.add.reduceat(weights[order], starts)
+    elif aggregate == "max":
+        vals = np.maximum.reduceat(weights[order], starts)
+    elif aggregate == "count":
+        vals = counts.astype(np.float64)
+    else:  # last: latest timestamp, then latest row
+        sorted_pos = order
+        if c.timestamps is not None:
+            times = c.timestamps[order]
+            latest = np.maximum.reduceat(times, starts)
+            group = np.repeat(np.arange(starts.size), counts)
+            sorted_pos = np.where(times == latest[group], order, -1)
+        vals = weights[np.maximum.reduceat(sorted_pos, starts)]
+    times_pair = None
+    if c.timestamps is not None:
+        times_pair = np.maximum.reduceat(c.timestamps[order], starts)
+    pair = order[starts]
+    prow, pcol = c.rows[pair], c.cols[pair]
+    del order, pair
+
+    alive = _filter(prow, pcol, counts, n_users, n_items, min_user, min_item, dropped)
+    filtered = not bool(alive.all())
+    if filtered:
+        if not alive.any():
+            raise DataError(
+                f"{c.source}: the filters min_user_interactions={min_user} and "
+                f"min_item_interactions={min_item} removed every interaction; lower them."
+            )
+        prow, pcol, vals = prow[alive], pcol[alive], vals[alive]
+        counts, first_pos = counts[alive], first_pos[alive]
+        times_pair = None if times_pair is None else times_pair[alive]
+
+    users, items = c.users, c.items
+    if compact and filtered:
+        prow, users = _reorder(prow, first_pos, users)
+        pcol, items = _reorder(pcol, first_pos, items)
+        resort = np.lexsort((pcol, prow))
+        prow, pcol, vals = prow[resort], pcol[resort], vals[resort]
+        times_pair = None if times_pair is None else times_pair[resort]
+
+    with np.errstate(over="ignore"):
+        data = vals.astype(np.float32)
+    bad = np.flatnonzero(~(np.isfinite(data) & (data > 0)))
+    if bad.size:
+        k = int(bad[0])
+        raise DataError(
+            f"{c.source}: the merged weight {float(vals[k])!r} of user "
+            f"{users[prow[k]].item()!r} and item {items[pcol[k]].item()!r} does not fit in "
+            "float32 (it rounds to 0 or infinity); rescale the weights."
+        )
+    index_dtype = np.int32 if max(len(items), data.size) < 2**31 else np.int64
+    indptr = np.zeros(len(users) + 1, dtype=index_dtype)
+    np.cumsum(np.bincount(prow, minlength=len(users)), out=indptr[1:])
+    matrix = sp.csr_matrix((data, pcol.astype(index_dtype), indptr), shape=(len(users), len(items)))
+    matrix.has_sorted_indices = True
+    return {
+        "users": IdMapper._from_unique(users),
+        "items": IdMapper._from_unique(items),
+        "matrix": matrix,
+        "rows_read": c.rows_read,
+        "duplicates_merged": int(counts.sum()) - int(data.size),
+        "dropped": dropped,
+        "aggregate": aggregate,
+        "source": c.source,
+        "timestamps": times_pair,
+    }
+
+
+def _filter(
+    prow: IndexArray,
+    pcol: IndexArray,
+    counts: npt.NDArray[np.int64],
+    n_users: int,
+    n_items: int,
+    min_user: int,
+    min_item: int,
+    dropped: dict[str, int],
+) -> npt.NDArray[np.bool_]:
+    """Drop pairs of users/items below the thresholds, repeatedly, until none is."""
+    alive = np.ones(prow.size, dtype=np.bool_)
+    if min_user <= 1 and min_item <= 1:
+        return alive
+    while True:
+        changed = False
+        for axis, idx, size, minimum in (
+            ("user", prow, n_users, min_user),
+            ("item", pcol, n_items, min_item),
+        ):
+            if minimum <= 1:
+                continue
+            degree = np.bincount(idx[alive], minlength=size)
+            kill = alive & (degree[idx] < minimum)
+            if kill.any():
+                reason = f"min_{axis}_interactions"
+                dropped[reason] = dropped.get(reason, 0) + int(counts[kill].sum())
+                alive &= ~kill
+                changed = True
+        if not changed:
+            return alive
+
+
+def _reorder(codes: IndexArray, first_pos: IndexArray, ids: IdArray) -> tuple[IndexArray, IdArray]:
+    """Renumber the IDs still used, by first appearance (smallest input row)."""
+    first = np.full(ids.size, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first, codes, first_pos)
+    used = np.flatnonzero(first < np.iinfo(np.int64).max)
+    ranked = used[np.argsort(first[used], kind="stable")]
+    new_code = np.full(ids.size, -1, dtype=np.int64)
+    new_code[ranked] = np.arange(ranked.size)
+    return new_code[codes], ids[ranked]

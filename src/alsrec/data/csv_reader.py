@@ -1,0 +1,338 @@
+"""The CSV reader: streams a file in blocks of whole records (``Interactions.from_csv``)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from itertools import compress
+from typing import TYPE_CHECKING, cast
+
+import numpy as np
+import numpy.typing as npt
+
+from alsrec.data.rows import (
+    _SKIP_HINT,
+    BadRows,
+    Collected,
+    Column,
+    IdType,
+    _resolve,
+    _short,
+    _Stream,
+)
+from alsrec.exceptions import ConfigError, DataError
+from alsrec.progress import ProgressBar
+
+if TYPE_CHECKING:
+    from alsrec.progress import ProgressOption
+    from alsrec.types import IndexArray
+
+__all__ = ["read_csv"]
+
+
+_GUESSES = (",", "\t", ";", "|")
+
+
+def _count_lines(text: str) -> int:
+    """Physical lines in ``text`` (``\\n``, ``\\r\\n`` or a lone ``\\r`` ends a line)."""
+    n = text.count("\n") + text.count("\r") - text.count("\r\n")
+    if text and not text.endswith(("\n", "\r")):
+        n += 1
+    return n
+
+
+def _guess_delimiter(line: str) -> str:
+    counts = [(line.count(d), -i, d) for i, d in enumerate(_GUESSES)]
+    best = max(counts)
+    return best[2] if best[0] > 0 else ","
+
+
+def _delimiter_hint(line: str, delimiter: str, guessed: bool) -> str:
+    how = "guessed" if guessed else "given"
+    others = [d for d in _GUESSES if d != delimiter and d in line]
+    hint = f" The delimiter {how} was {delimiter!r}"
+    if others:
+        hint += (
+            f"; the line contains {others[0]!r}: is that the delimiter (delimiter={others[0]!r})?"
+        )
+    else:
+        hint += "."
+    return hint
+
+
+class _CsvReader:
+    """Streams one CSV file in blocks of whole records (see :func:`read_csv`)."""
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        user: Column,
+        item: Column,
+        weight: Column | None,
+        timestamp: Column | None,
+        delimiter: str | None,
+        header: bool,
+        encoding: str,
+        user_type: IdType,
+        item_type: IdType,
+        chunk_rows: int,
+        on_bad_rows: BadRows,
+        progress: ProgressOption,
+    ) -> None:
+        self.path = path
+        self.specs = {"user": user, "item": item, "weight": weight, "timestamp": timestamp}
+        self.delimiter = delimiter
+        self.header = header
+        self.encoding = encoding
+        self.user_type = user_type
+        self.item_type = item_type
+        self.chunk_rows = chunk_rows
+        self.on_bad_rows = on_bad_rows
+        self.progress = progress
+        self.name = os.path.basename(path) or path
+        self.line = 0  # physical lines consumed so far
+
+    # the file -------------------------------------------------------------------------------
+
+    def _read(self, text: io.TextIOWrapper, size: int, raw: io.BufferedReader) -> str:
+        try:
+            return text.read(size) if size >= 0 else text.readline()
+        except UnicodeDecodeError as exc:
+            raise DataError(
+                f"{self.path}: not valid {self.encoding} text (near byte {raw.tell()}, "
+                f"after line {self.line}): {exc.reason}. Pass the file's encoding as encoding=..."
+            ) from exc
+
+    def _complete(self, block: str, text: io.TextIOWrapper, raw: io.BufferedReader) -> str:
+        """Extend ``block`` to the end of its last record (line end, balanced quotes)."""
+        if block and not block.endswith("\n"):
+            block += self._read(text, -1, raw)
+        while block.count('"') % 2:
+            more = self._read(text, -1, raw)
+            if not more:
+                break
+            block += more
+        return block
+
+    def _parse_records(self, block: str, first_line: int) -> tuple[list[list[str]], list[int]]:
+        """Parse ``block`` with the csv module; returns records and their first lines."""
+        assert self.delimiter is not None
+        reader = csv.reader(io.StringIO(block, newline=""), delimiter=self.delimiter)
+        records: list[list[str]] = []
+        starts: list[int] = []
+        previous = 0
+        try:
+            for record in reader:
+                records.append(record)
+                starts.append(first_line + previous)
+                previous = reader.line_num
+        except csv.Error as exc:
+            raise DataError(
+                f"{self.path}, line {first_line + previous}: the CSV is malformed ({exc})."
+            ) from exc
+        return records, starts
+
+    def read(self) -> Collected:
+        try:
+            raw = open(self.path, "rb")  # noqa: SIM115 - closed in the finally below
+        except OSError as exc:
+            raise DataError(f"Cannot open the CSV file {self.path!r}: {exc.strerror}.") from exc
+        try:
+            total = os.fstat(raw.fileno()).st_size
+            text = io.TextIOWrapper(raw, encoding=self.encoding, newline="")
+            return self._read_all(text, raw, total)
+        finally:
+            raw.close()
+
+    def _read_all(self, text: io.TextIOWrapper, raw: io.BufferedReader, total: int) -> Collected:
+        first = self._complete(self._read(text, -1, raw), text, raw)
+        if not first:
+            raise DataError(f"{self.path}: the file is empty; expected a CSV header and rows.")
+        first_line_text = first.splitlines()[0] if first.strip() else first
+        guessed = self.delimiter is None
+        if self.delimiter is None:
+            self.delimiter = _guess_delimiter(first_line_text)
+        elif len(self.delimiter) != 1 or self.delimiter in '"\r\n' or self.delimiter.isalnum():
+            raise ConfigError(
+                f"delimiter must be one character other than a quote, a letter, a digit or a "
+                f"line break, got {self.delimiter!r}."
+            )
+        records, _ = self._parse_records(first, 1)
+        fields = records[0] if records else []
+        names = fields if self.header else None
+        seen = "the header" if self.header else "line 1"
+
+        def describe() -> tuple[str, str]:
+            hint = ""
+            if len(fields) < 2:
+                hint = _delimiter_hint(first_line_text, cast("str", self.delimiter), guessed)
+            text = f"{self.path}: {seen} reads {_short(first_line_text)!r}, columns {fields!r}"
+            return text, hint
+
+        positions: dict[str, int] = {}
+        for role, spec in self.specs.items():
+            if spec is not None:
+                positions[role] = _resolve(spec, role, names, len(fields), describe)
+        if positions["user"] == positions["item"]:
+            raise ConfigError("user and item must be different columns.")
+        labels = {
+            role: (f"column {names[pos]!r}" if names is not None else f"column {pos} (0-based)")
+            for role, pos in positions.items()
+        }
+        labels.setdefault("weight", "")
+        labels.setdefault("timestamp", "")
+        stream = _Stream(
+            self.path,
+            labels,
+            self.on_bad_rows,
+            text=True,
+            user_type=self.user_type,
+            item_type=self.item_type,
+        )
+        n_fields = len(fields)
+        pending = ""
+        if self.header:
+            self.line = _count_lines(first)
+        else:
+            pending = first
+        bar = ProgressBar(self.name, total, self.progress)
+        size = min(1 << 20, 64 * self.chunk_rows)
+        while True:
+            block = pending + self._read(text, size, raw)
+            pending = ""
+            if not block:
+                break
+            block = self._complete(block, text, raw)
+            n_before = stream.rows_read
+            self._block(block, n_fields, positions, stream)
+            n_records = stream.rows_read - n_before
+            if n_records:
+                size = max(1, min(1 << 28, len(block) * self.chunk_rows // n_records))
+            bar.update(raw.tell(), stream.rows_read)
+        bar.close(raw.tell(), stream.rows_read)
+        return stream.finish(
+            has_weights="weight" in positions, has_timestamps="timestamp" in positions
+        )
+
+    def _block(self, block: str, n_fields: int, positions: dict[str, int], stream: _Stream) -> None:
+        delimiter = cast("str", self.delimiter)
+        first_line = self.line + 1
+        self.line += _count_lines(block)
+        flat = block
+        if "\r" in flat:
+            flat = flat.replace("\r\n", "\n")
+        if '"' not in flat and "\r" not in flat:
+            # Fast path: no quoting, one record per line; split the whole block at once.
+            lines = flat.split("\n")
+            if lines[-1] == "":
+                lines.pop()
+            stream.rows_read += len(lines)
+            line_of = np.arange(first_line, first_line + len(lines), dtype=np.int64)
+            counts = [line.count(delimiter) for line in lines]
+            if counts.count(n_fields - 1) != len(counts):
+                keep = np.asarray(counts, dtype=np.int64) == n_fields - 1
+                self._bad_lines(keep, [[line] for line in lines], line_of, n_fields, stream)
+                lines = list(compress(lines, keep.tolist()))
+                line_of = line_of[keep]
+            if not lines:
+                return
+            values = delimiter.join(lines).split(delimiter)
+            columns = {role: values[pos::n_fields] for role, pos in positions.items()}
+        else:
+            records, starts = self._parse_records(block, first_line)
+            stream.rows_read += len(records)
+            line_of = np.asarray(starts, dtype=np.int64)
+            lengths = [len(r) for r in records]
+            if lengths.count(n_fields) != len(lengths):
+                keep = np.asarray(lengths, dtype=np.int64) == n_fields
+                self._bad_lines(keep, records, line_of, n_fields, stream)
+                records = list(compress(records, keep.tolist()))
+                line_of = line_of[keep]
+            if not records:
+                return
+            columns = {role: [r[pos] for r in records] for role, pos in positions.items()}
+
+        path = self.path
+
+        def where(pos: int) -> str:
+            return f"{path}, line {int(line_of[pos])}"
+
+        stream.add(
+            columns["user"], columns["item"], columns.get("weight"), columns.get("timestamp"), where
+        )
+
+    def _bad_lines(
+        self,
+        keep: npt.NDArray[np.bool_],
+        records: list[list[str]],
+        line_of: IndexArray,
+        n_fields: int,
+        stream: _Stream,
+    ) -> None:
+        bad = np.flatnonzero(~keep)
+        blank = [records[pos] in ([""], []) for pos in bad.tolist()]
+        if self.on_bad_rows == "raise":
+            pos = int(bad[0])
+            if blank[0]:
+                raise DataError(
+                    f"{self.path}, line {int(line_of[pos])}: the line is blank. Remove blank "
+                    "lines, or pass on_bad_rows='skip' to drop them (counted in summary().dropped)."
+                )
+            record = records[pos]
+            shown = record[0] if len(record) == 1 else cast("str", self.delimiter).join(record)
+            n_seen = (
+                len(record) if len(record) > 1 else shown.count(cast("str", self.delimiter)) + 1
+            )
+            raise DataError(
+                f"{self.path}, line {int(line_of[pos])}: {n_seen} field(s) where the "
+                f"{'header has' if self.header else 'first line has'} {n_fields}; the line "
+                f"reads {_short(shown)!r}. {_SKIP_HINT}"
+            )
+        n_blank = sum(blank)
+        if n_blank:
+            stream.drop("blank_line", n_blank)
+        if len(blank) - n_blank:
+            stream.drop("wrong_field_count", len(blank) - n_blank)
+
+
+def read_csv(
+    path: str | os.PathLike[str],
+    *,
+    user: Column,
+    item: Column,
+    weight: Column | None,
+    timestamp: Column | None,
+    delimiter: str | None,
+    header: bool,
+    encoding: str,
+    user_type: IdType,
+    item_type: IdType,
+    chunk_rows: int,
+    on_bad_rows: BadRows,
+    progress: ProgressOption,
+) -> Collected:
+    """Stream a CSV file into :class:`Collected` columns (see ``Interactions.from_csv``)."""
+    for option, value in (("user_type", user_type), ("item_type", item_type)):
+        if value not in ("auto", "int", "str"):
+            raise ConfigError(f"{option} must be 'auto', 'int' or 'str', got {value!r}.")
+    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
+        raise ConfigError(f"chunk_rows must be an integer >= 1, got {chunk_rows!r}.")
+    if not isinstance(header, bool):
+        raise ConfigError(f"header must be True or False, got {header!r}.")
+    return _CsvReader(
+        os.fspath(path),
+        user=user,
+        item=item,
+        weight=weight,
+        timestamp=timestamp,
+        delimiter=delimiter,
+        header=header,
+        encoding=encoding,
+        user_type=user_type,
+        item_type=item_type,
+        chunk_rows=chunk_rows,
+        on_bad_rows=on_bad_rows,
+        progress=progress,
+    ).read()

@@ -1,0 +1,208 @@
+"""Readers of in-memory columns: arrays and sequences, pandas and polars frames."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+
+import numpy as np
+import numpy.typing as npt
+
+from alsrec.data.rows import (
+    BadRows,
+    Collected,
+    _a,
+    _Batch,
+    _raise_all_dropped,
+    _screen,
+    _show,
+    _take,
+)
+from alsrec.exceptions import ConfigError, DataError, IdTypeError
+from alsrec.mapping import IdMapper
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Hashable, Sequence
+
+    from alsrec.types import IdArray, IndexArray
+
+__all__ = ["collect_arrays", "collect_frame"]
+
+
+@dataclass
+class _ArrayColumn:
+    values: Sequence[object] | npt.NDArray[Any]
+    label: str
+    integer: bool = False  # a float array from an integer column with nulls (pandas/polars)
+
+
+def _as_column(values: object, label: str) -> Sequence[object] | npt.NDArray[Any]:
+    if isinstance(values, np.ndarray):
+        if values.ndim != 1:
+            raise DataError(
+                f"{label} must be one-dimensional, got an array of shape {values.shape}."
+            )
+        return values
+    if isinstance(values, (str, bytes)):
+        raise IdTypeError(f"{label} must be a sequence, got a single {type(values).__name__}.")
+    if isinstance(values, list):
+        return values
+    try:
+        return list(cast("Any", values))
+    except TypeError as exc:
+        raise DataError(
+            f"{label} must be a sequence or 1-d array, got {type(values).__name__}."
+        ) from exc
+
+
+def _relocate_id_error(
+    column: _ArrayColumn,
+    keep: npt.NDArray[np.bool_] | None,
+    axis: str,
+    where: Callable[[int], str],
+    exc: IdTypeError,
+) -> IdTypeError:
+    """Rewrite an IdTypeError from a filtered column so it names the original row."""
+    positions = range(len(column.values)) if keep is None else np.flatnonzero(keep).tolist()
+    first_pos: int | None = None
+    first_kind = ""
+    for pos in positions:
+        value = column.values[pos]
+        is_str = isinstance(value, (str, np.str_))
+        is_int = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+        if not (is_str or is_int):
+            hint = (
+                " A float ID column often comes from an integer column with missing values: "
+                "use a nullable integer dtype (pandas 'Int64', polars Int64), or drop the "
+                "missing rows and convert the column to int."
+                if isinstance(value, (float, np.floating))
+                else ""
+            )
+            return IdTypeError(
+                f"{where(pos)}, {column.label}: {axis} ID {_show(value)} is {_a(value)}; "
+                f"IDs must be int or str. Convert the column to str (or to int) first.{hint}"
+            )
+        kind = "str" if is_str else "int"
+        if first_pos is None:
+            first_pos, first_kind = pos, kind
+        elif kind != first_kind:
+            return IdTypeError(
+                f"{where(pos)}, {column.label}: {axis} IDs mix int and str: {_show(value)} is "
+                f"{kind} but the first ID ({where(first_pos)}: "
+                f"{_show(column.values[first_pos])}) is {first_kind}. Use one type per column, "
+                "e.g. convert all its IDs to str."
+            )
+    return IdTypeError(f"{column.label}: {exc}")
+
+
+def _encode_column(
+    column: _ArrayColumn,
+    keep: npt.NDArray[np.bool_] | None,
+    axis: str,
+    where: Callable[[int], str],
+) -> tuple[IdArray, IndexArray]:
+    values = column.values if keep is None else _take(column.values, keep)
+    if column.integer and isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        values = values.astype(np.int64)
+    try:
+        mapper, codes = IdMapper.factorize(cast("Any", values), f"{axis} IDs ({column.label})")
+    except IdTypeError as exc:
+        raise _relocate_id_error(column, keep, axis, where, exc) from exc
+    return mapper.ids, codes
+
+
+def collect_arrays(
+    users: _ArrayColumn,
+    items: _ArrayColumn,
+    weights: _ArrayColumn | None,
+    timestamps: _ArrayColumn | None,
+    *,
+    on_bad_rows: BadRows,
+    where: Callable[[int], str],
+    source: str,
+) -> Collected:
+    """Screen and encode whole in-memory columns (``from_arrays`` and ``from_frame``)."""
+    n = len(users.values)
+    for other in (items, weights, timestamps):
+        if other is not None and len(other.values) != n:
+            raise DataError(
+                f"{users.label} has {n} entries but {other.label} has {len(other.values)}; "
+                "every column needs one entry per interaction."
+            )
+    if n == 0:
+        raise DataError(f"No interactions given: {users.label} and {items.label} are empty.")
+    batch = _Batch(
+        users.values,
+        items.values,
+        None if weights is None else weights.values,
+        None if timestamps is None else timestamps.values,
+        where,
+        {
+            "user": users.label,
+            "item": items.label,
+            "weight": "" if weights is None else weights.label,
+            "timestamp": "" if timestamps is None else timestamps.label,
+        },
+    )
+    dropped: dict[str, int] = {}
+    keep, w, t = _screen(batch, on_bad_rows, dropped)
+    if keep is not None and not keep.any():
+        _raise_all_dropped(n, dropped, source)
+    user_ids, rows = _encode_column(users, keep, "user", where)
+    item_ids, cols = _encode_column(items, keep, "item", where)
+    if keep is not None:
+        w = None if w is None else w[keep]
+        t = None if t is None else t[keep]
+    return Collected(user_ids, item_ids, rows, cols, w, t, n, dropped, source)
+
+
+def _frame_column(frame: Any, name: Hashable, role: str, columns: list[Hashable]) -> _ArrayColumn:
+    hits = sum(1 for c in columns if c == name)
+    if hits == 0:
+        raise DataError(
+            f"The frame has no column {name!r} (the {role} column); its columns are {columns!r}. "
+            f"Pass {role}=<one of them>."
+        )
+    if hits > 1:
+        raise DataError(f"The frame has {hits} columns named {name!r}; rename them apart first.")
+    series = frame[name]
+    to_numpy = getattr(series, "to_numpy", None)
+    values = np.asarray(to_numpy() if callable(to_numpy) else series)
+    if values.ndim != 1:
+        raise DataError(
+            f"Column {name!r} of the frame is not one-dimensional (shape {values.shape})."
+        )
+    if values.dtype.kind in "SVT":  # numpy bytes/void/StringDType: go through Python objects
+        values = np.asarray(values.tolist(), dtype=object)
+    dtype_name = str(getattr(series, "dtype", values.dtype)).lower()
+    integer = values.dtype.kind == "f" and "int" in dtype_name
+    return _ArrayColumn(values, f"column {name!r}", integer=integer)
+
+
+def collect_frame(
+    frame: object,
+    *,
+    user: Hashable,
+    item: Hashable,
+    weight: Hashable | None,
+    timestamp: Hashable | None,
+    on_bad_rows: BadRows,
+) -> Collected:
+    """Read columns of a pandas or polars frame (duck-typed: ``.columns``, ``frame[name]``)."""
+    raw_columns = getattr(frame, "columns", None)
+    if raw_columns is None or not hasattr(frame, "__getitem__"):
+        raise ConfigError(
+            f"from_frame needs a pandas or polars DataFrame (an object with .columns and "
+            f"frame[name]); got {type(frame).__name__}."
+        )
+    columns = list(raw_columns)
+    kind = type(frame).__module__.split(".")[0]
+    return collect_arrays(
+        _frame_column(frame, user, "user", columns),
+        _frame_column(frame, item, "item", columns),
+        None if weight is None else _frame_column(frame, weight, "weight", columns),
+        None if timestamp is None else _frame_column(frame, timestamp, "timestamp", columns),
+        on_bad_rows=on_bad_rows,
+        where=lambda pos: f"frame row {pos}",
+        source=f"{kind} frame",
+    )

@@ -1,0 +1,702 @@
+"""A validated, immutable user x item interaction dataset, and how to build one.
+
+Sources: :meth:`Interactions.from_arrays` (three columns), :meth:`~Interactions.from_frame`
+(pandas or polars), :meth:`~Interactions.from_csv` (streamed in chunks),
+:meth:`~Interactions.from_sql` (any DB-API 2 connection, fetched in batches) and
+:meth:`~Interactions.from_scipy` (a sparse matrix). Every source screens its rows the same
+way, merges duplicate ``(user, item)`` pairs with the same named ``aggregate`` rule, and
+counts every row it drops, by reason, in :meth:`Interactions.summary`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, cast
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from alsrec.data.assemble import Aggregate, as_weights, assemble, check_options
+from alsrec.data.csv_reader import read_csv
+from alsrec.data.frames import _ArrayColumn, _as_column, collect_arrays, collect_frame
+from alsrec.data.rows import REASONS, BadRows, Collected, Column, IdType, check_bad_rows
+from alsrec.data.sql_reader import collect_sql
+from alsrec.exceptions import DataError
+from alsrec.mapping import IdMapper
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Hashable, Iterable, Mapping
+
+    from alsrec.progress import ProgressOption
+    from alsrec.types import ExternalId, FloatArray, IdLike, IndexArray
+
+__all__ = ["DROP_REASONS", "Aggregate", "Interactions", "InteractionsSummary", "as_weights"]
+
+
+@dataclass(frozen=True)
+class InteractionsSummary:
+    """Counts describing an :class:`Interactions` dataset and how it was built.
+
+    ``rows_read == n_interactions + duplicates_merged + sum(dropped.values())``: every row
+    read is either a stored pair, merged into one, or dropped for a reason named in
+    ``dropped`` (see :data:`alsrec.data.interactions.DROP_REASONS`).
+    """
+
+    n_users: int
+    n_items: int
+    n_interactions: int
+    rows_read: int
+    duplicates_merged: int
+    density: float
+    dropped: dict[str, int] = field(default_factory=dict)
+    aggregate: str = "sum"
+    source: str = "arrays"
+
+    @property
+    def rows_dropped(self) -> int:
+        """Rows dropped, all reasons together."""
+        return sum(self.dropped.values())
+
+    def __str__(self) -> str:
+        text = (
+            f"{self.n_users} users x {self.n_items} items, {self.n_interactions} interactions "
+            f"(density {self.density:.3g}); {self.rows_read} rows read, "
+            f"{self.duplicates_merged} duplicate (user, item) rows merged"
+        )
+        if self.dropped:
+            reasons = ", ".join(f"{k}: {v}" for k, v in sorted(self.dropped.items()))
+            text += f", {self.rows_dropped} rows dropped ({reasons})"
+        return text
+
+
+@dataclass(frozen=True, eq=False)
+class Interactions:
+    """Implicit feedback as a sparse ``users x items`` matrix with its two ID mappers.
+
+    Build it with :meth:`from_arrays`, :meth:`from_frame`, :meth:`from_csv`,
+    :meth:`from_sql` or :meth:`from_scipy`. The matrix holds raw weights (not
+    confidence): alsrec turns them into confidence at training time, with the model's
+    ``alpha`` and ``weighting`` scheme (see :func:`alsrec.data.weighting.confidence`).
+
+    Building from rows works the same way for every source:
+
+    1. *Bad rows* (missing or empty ID, weight that is missing, unparsable, NaN,
+       infinite, negative or zero, unreadable timestamp; in CSV files also blank lines
+       and lines with the wrong number of fields) raise :class:`~alsrec.DataError` naming
+       the file and line (or row) and the column, with ``on_bad_rows="raise"`` (the
+       default); with ``on_bad_rows="skip"`` they are dropped and counted by reason in
+       ``summary().dropped``. Mixed ID types in one column always raise
+       :class:`~alsrec.IdTypeError`.
+    2. *Duplicate* ``(user, item)`` rows are merged by ``aggregate``: ``"sum"`` (default)
+       adds their weights, ``"max"`` keeps the largest, ``"last"`` keeps the weight of
+       the latest row (by ``timestamps`` when given, ties and no timestamps: the later
+       row), ``"count"`` stores how many rows there were (weights are validated but
+       otherwise ignored).
+    3. *Filters* ``min_user_interactions`` / ``min_item_interactions`` count *distinct*
+       items per user and users per item, after merging. They are applied
+       **iteratively**: users below the threshold are removed, then items, and again,
+       until every remaining user and item meets its threshold (a k-core). The rows of
+       removed pairs are counted in ``dropped`` under the filter's name.
+    4. IDs are numbered by *first appearance* among the rows that remain: matrix row
+       ``k`` is ``users.ids[k]``.
+    5. *Timestamps* (``timestamp=`` of the readers, ``timestamps=`` of
+       :meth:`from_arrays`) are kept, one per stored pair, in :attr:`timestamps`: float64
+       seconds since the Unix epoch (UTC) for dates and times, numbers as given (see
+       :mod:`alsrec.data.timestamps`). A pair merged from duplicate rows keeps the
+       **latest** of their timestamps, whatever the ``aggregate`` rule; filters drop the
+       timestamps of the pairs they drop. :func:`alsrec.evaluation.time_split` splits by
+       them.
+
+    Nothing is dropped silently: ``rows_read == nnz + duplicates_merged +
+    sum(dropped.values())``.
+
+    Two datasets compare equal (``==``) when they hold the same IDs in the same order and
+    the same matrix; how they were built (rows read, dropped, source) and the timestamps
+    are not compared.
+
+    Attributes
+    ----------
+    users, items : IdMapper
+        Row and column mappings: matrix row ``k`` is ``users.ids[k]``.
+    matrix : scipy.sparse.csr_matrix
+        ``float32`` weights, shape ``(len(users), len(items))``, sorted indices, no
+        duplicates, no explicit zeros. Treat it as read-only: alsrec never modifies it
+        (its arrays stay writeable because compiled code such as implicit's refuses
+        read-only buffers).
+    rows_read : int
+        Input rows (CSV records, query rows, array positions, stored entries) read.
+    duplicates_merged : int
+        Rows merged into another row of the same pair.
+    dropped : Mapping[str, int]
+        Rows dropped, by reason (see :data:`DROP_REASONS`).
+    aggregate : str
+        The duplicate rule used.
+    source : str
+        Where the data came from (``"arrays"``, a file path, ``"query"``, ...).
+    timestamps : numpy.ndarray of float64, or None
+        One time per stored pair, aligned with ``matrix.data`` (CSR order), or ``None``
+        when no timestamp column was read.
+
+    Examples
+    --------
+    >>> from alsrec import Interactions
+    >>> data = Interactions.from_arrays(["u1", "u1", "u2"], ["a", "b", "a"], [1, 2, 5])
+    >>> data.shape, data.nnz
+    ((2, 2), 3)
+    >>> data.matrix.toarray().tolist()
+    [[1.0, 2.0], [5.0, 0.0]]
+    >>> dated = Interactions.from_arrays(["u1", "u1"], ["a", "a"], timestamps=[
+    ...     "2024-01-02", "2024-01-01"])
+    >>> dated.timestamps.tolist()  # the latest of the merged rows
+    [1704153600.0]
+    """
+
+    users: IdMapper
+    items: IdMapper
+    matrix: sp.csr_matrix
+    rows_read: int
+    duplicates_merged: int
+    dropped: Mapping[str, int] = field(default_factory=dict)
+    aggregate: str = "sum"
+    source: str = "arrays"
+    timestamps: npt.NDArray[np.float64] | None = None
+
+    def __post_init__(self) -> None:
+        shape = (len(self.users), len(self.items))
+        if self.matrix.shape != shape:
+            raise DataError(f"matrix shape {self.matrix.shape} does not match the mappers {shape}.")
+        if self.timestamps is not None:
+            times = np.asarray(self.timestamps, dtype=np.float64)
+            if times.shape != (self.matrix.nnz,):
+                raise DataError(
+                    f"timestamps has shape {times.shape} but the matrix stores "
+                    f"{self.matrix.nnz} pairs; give one timestamp per stored pair."
+                )
+            object.__setattr__(self, "timestamps", times)
+        object.__setattr__(self, "dropped", MappingProxyType(dict(self.dropped)))
+
+    # -- construction -------------------------------------------------------------------------
+
+    @classmethod
+    def from_arrays(
+        cls,
+        user_ids: IdLike | Iterable[ExternalId],
+        item_ids: IdLike | Iterable[ExternalId],
+        weights: npt.ArrayLike | None = None,
+        *,
+        aggregate: Aggregate = "sum",
+        min_user_interactions: int = 1,
+        min_item_interactions: int = 1,
+        on_bad_rows: BadRows = "raise",
+        timestamps: npt.ArrayLike | Iterable[object] | None = None,
+    ) -> Interactions:
+        """Build from equal-length columns; ``weights=None`` means 1.0 per row.
+
+        Parameters
+        ----------
+        user_ids, item_ids
+            One ID per interaction (all int or all str per column).
+        weights : array_like, optional
+            Strength of each interaction, finite and > 0.
+        aggregate : {"sum", "max", "last", "count"}
+            How duplicate ``(user, item)`` rows are merged (see the class docstring).
+        min_user_interactions, min_item_interactions : int, default 1
+            Keep only users with at least this many distinct items and items with at
+            least this many distinct users, applied iteratively.
+        on_bad_rows : {"raise", "skip"}
+            Raise :class:`~alsrec.DataError` on the first bad row (default), or drop bad
+            rows and count them in ``summary().dropped``.
+        timestamps : array_like, optional
+            One time per row (numbers, ``datetime64``, ``datetime`` or ISO 8601
+            strings), used by ``aggregate="last"`` and kept in :attr:`timestamps`.
+
+        Raises
+        ------
+        DataError
+            On empty input, length mismatch, or (with ``on_bad_rows="raise"``) a bad row,
+            named by its position.
+        IdTypeError
+            If the IDs of one column are not all int or all str.
+
+        Examples
+        --------
+        >>> data = Interactions.from_arrays(
+        ...     ["u1", "u1", "u2", "u2"], ["a", "a", "a", "b"], [1.0, 4.0, 2.0, 0.0],
+        ...     aggregate="max", on_bad_rows="skip")
+        >>> data.matrix.toarray().tolist()
+        [[4.0], [2.0]]
+        >>> data.summary().dropped
+        {'zero_weight': 1}
+        """
+        agg = check_options(aggregate, min_user_interactions, min_item_interactions)
+        policy = check_bad_rows(on_bad_rows)
+        collected = collect_arrays(
+            _ArrayColumn(_as_column(user_ids, "user_ids"), "user_ids"),
+            _ArrayColumn(_as_column(item_ids, "item_ids"), "item_ids"),
+            None if weights is None else _ArrayColumn(_as_column(weights, "weights"), "weights"),
+            None
+            if timestamps is None
+            else _ArrayColumn(_as_column(timestamps, "timestamps"), "timestamps"),
+            on_bad_rows=policy,
+            where=lambda pos: f"position {pos}",
+            source="arrays",
+        )
+        return cls(
+            **assemble(
+                collected,
+                aggregate=agg,
+                min_user=int(min_user_interactions),
+                min_item=int(min_item_interactions),
+            )
+        )
+
+    @classmethod
+    def from_frame(
+        cls,
+        frame: object,
+        user: Hashable = "user_id",
+        item: Hashable = "item_id",
+        weight: Hashable | None = None,
+        *,
+        timestamp: Hashable | None = None,
+        aggregate: Aggregate = "sum",
+        min_user_interactions: int = 1,
+        min_item_interactions: int = 1,
+        on_bad_rows: BadRows = "raise",
+    ) -> Interactions:
+        """Build from columns of a pandas or polars DataFrame.
+
+        Neither library is needed by alsrec: the frame is read through ``frame.columns``,
+        ``frame[name]`` and ``Series.to_numpy()``. Missing values (``None``, ``NaN``,
+        ``pd.NA``, polars nulls) are bad rows. An integer column with nulls (which both
+        libraries hand over as floats) is read back as integers.
+
+        Parameters
+        ----------
+        frame
+            A ``pandas.DataFrame`` or ``polars.DataFrame``.
+        user, item : column label, default "user_id", "item_id"
+            The ID columns.
+        weight : column label, optional
+            The weight column; without it every row weighs 1.0.
+        timestamp : column label, optional
+            A time column, used by ``aggregate="last"`` and kept in :attr:`timestamps`.
+        aggregate, min_user_interactions, min_item_interactions, on_bad_rows
+            As in :meth:`from_arrays`; bad rows are named by their 0-based row number.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"user_id": [1, 1, 2], "item_id": ["x", "y", "x"],
+        ...                    "plays": [3, 1, 2]})
+        >>> Interactions.from_frame(df, weight="plays").matrix.toarray().tolist()
+        [[3.0, 1.0], [2.0, 0.0]]
+        """
+        agg = check_options(aggregate, min_user_interactions, min_item_interactions)
+        collected = collect_frame(
+            frame,
+            user=user,
+            item=item,
+            weight=weight,
+            timestamp=timestamp,
+            on_bad_rows=check_bad_rows(on_bad_rows),
+        )
+        return cls(
+            **assemble(
+                collected,
+                aggregate=agg,
+                min_user=int(min_user_interactions),
+                min_item=int(min_item_interactions),
+            )
+        )
+
+    @classmethod
+    def from_csv(
+        cls,
+        path: str | os.PathLike[str],
+        user: Column = "user_id",
+        item: Column = "item_id",
+        weight: Column | None = None,
+        *,
+        timestamp: Column | None = None,
+        delimiter: str | None = ",",
+        header: bool = True,
+        encoding: str = "utf-8-sig",
+        user_type: IdType = "auto",
+        item_type: IdType = "auto",
+        aggregate: Aggregate = "sum",
+        min_user_interactions: int = 1,
+        min_item_interactions: int = 1,
+        on_bad_rows: BadRows = "raise",
+        chunk_rows: int = 200_000,
+        progress: ProgressOption = None,
+    ) -> Interactions:
+        """Stream a CSV file in chunks of rows.
+
+        The file is read in blocks of about ``chunk_rows`` records; only the current
+        block is held as Python strings, the rest as compact numpy arrays plus one dict
+        entry per distinct ID (a 10M-row file with 100k users and 100k items peaked at
+        about 1.2 GiB). Quoting follows RFC 4180 (``"a,b"``, ``""`` for a
+        quote, line breaks inside quotes); ``\\n``, ``\\r\\n`` and ``\\r`` line ends and a
+        UTF-8 byte-order mark are accepted. Fields are not stripped: ``" u1"`` and
+        ``"u1"`` are different IDs.
+
+        Parameters
+        ----------
+        path
+            The CSV file.
+        user, item, weight, timestamp : str or int
+            Columns by header name, or by 0-based position (needed with
+            ``header=False``). ``weight=None``: every row weighs 1.0. ``timestamp``:
+            kept per pair in :attr:`timestamps` (numbers or ISO 8601 text).
+        delimiter : str or None, default ","
+            One character. ``None`` guesses it from the first line among ``,``, tab,
+            ``;`` and ``|`` (the most frequent one); errors say which was guessed.
+        header : bool, default True
+            Whether the first record names the columns.
+        encoding : str, default "utf-8-sig"
+            Text encoding (the default also reads plain UTF-8).
+        user_type, item_type : {"auto", "int", "str"}
+            How to read an ID column. ``"auto"``: integers when the column's first ID is
+            an integer written plainly (``17``, not ``017``), else text; in an integer
+            column a later non-integer ID raises :class:`~alsrec.IdTypeError` (mixed
+            types), naming the line; pass ``"str"`` to read such a column as text.
+        aggregate, min_user_interactions, min_item_interactions, on_bad_rows
+            As in :meth:`from_arrays`. With ``on_bad_rows="skip"``, blank lines and lines
+            with the wrong number of fields are dropped (and counted) too.
+        chunk_rows : int, default 200_000
+            About how many records each block holds (memory vs. overhead).
+        progress : bool, text stream or None
+            A progress bar on stderr: ``None`` (default) draws one only when stderr is a
+            terminal and the load takes over a second; ``True`` always, ``False`` never;
+            a text stream: always, on that stream.
+
+        Raises
+        ------
+        DataError
+            Naming the file, line number and column: a missing column (listing the
+            columns seen, and hinting at the delimiter when the header did not split),
+            an empty file, an unparsable/NaN/infinite/negative/zero weight, an empty ID,
+            a blank line, a line with the wrong number of fields, undecodable text.
+        IdTypeError
+            Mixed ID types in a column.
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "plays.csv"
+        >>> _ = path.write_text("user,song,plays\\nann,s1,3\\nann,s2,1\\nbob,s1,7\\n")
+        >>> data = Interactions.from_csv(path, user="user", item="song", weight="plays")
+        >>> data.users.ids.tolist(), data.matrix.toarray().tolist()
+        (['ann', 'bob'], [[3.0, 1.0], [7.0, 0.0]])
+        >>> Interactions.from_csv(path, user="user_id", item="song")
+        Traceback (most recent call last):
+        ...
+        alsrec.exceptions.DataError: There is no column 'user_id' (the user column): ...plays.csv:
+        the header reads 'user,song,plays', columns ['user', 'song', 'plays']. Pass
+        user=<one of the columns>.
+        """
+        agg = check_options(aggregate, min_user_interactions, min_item_interactions)
+        collected = read_csv(
+            path,
+            user=user,
+            item=item,
+            weight=weight,
+            timestamp=timestamp,
+            delimiter=delimiter,
+            header=header,
+            encoding=encoding,
+            user_type=user_type,
+            item_type=item_type,
+            chunk_rows=chunk_rows,
+            on_bad_rows=check_bad_rows(on_bad_rows),
+            progress=progress,
+        )
+        return cls(
+            **assemble(
+                collected,
+                aggregate=agg,
+                min_user=int(min_user_interactions),
+                min_item=int(min_item_interactions),
+            )
+        )
+
+    @classmethod
+    def from_sql(
+        cls,
+        connection: object,
+        query: str,
+        params: object = None,
+        *,
+        user: Column = "user_id",
+        item: Column = "item_id",
+        weight: Column | None = None,
+        timestamp: Column | None = None,
+        aggregate: Aggregate = "sum",
+        min_user_interactions: int = 1,
+        min_item_interactions: int = 1,
+        on_bad_rows: BadRows = "raise",
+        batch_size: int = 50_000,
+        progress: ProgressOption = None,
+    ) -> Interactions:
+        """Run a query on a DB-API 2 connection and load its rows, fetched in batches.
+
+        The rows are fetched with ``cursor.fetchmany(batch_size)``; only one batch is
+        held as Python objects at a time. Some drivers buffer the whole result on the
+        client anyway (psycopg's default cursor does): to stream from the server, pass a
+        server-side cursor instead of the connection (psycopg:
+        ``connection.cursor(name="alsrec")``); a passed cursor is not closed.
+
+        Parameters
+        ----------
+        connection
+            A DB-API 2 connection (``sqlite3``, ``psycopg``, ...), or a cursor.
+        query : str
+            A query returning one row per interaction.
+        params : sequence or mapping, optional
+            Query parameters, in the driver's ``paramstyle``
+            (``?`` for sqlite3, ``%s`` for psycopg).
+        user, item, weight, timestamp : str or int
+            Result columns by name or 0-based position. IDs must come back as int or str
+            (cast other types in the query); weights as numbers (``Decimal`` is fine);
+            timestamps as numbers, ``datetime``/``date`` or ISO 8601 text (kept per pair
+            in :attr:`timestamps`).
+        aggregate, min_user_interactions, min_item_interactions, on_bad_rows
+            As in :meth:`from_arrays`; bad rows are named by their 1-based result row.
+        batch_size : int, default 50_000
+            Rows per ``fetchmany``.
+        progress : bool, text stream or None
+            As in :meth:`from_csv` (rows and rate; the total is unknown).
+
+        Raises
+        ------
+        DataError
+            The query failed (the driver's error is chained), returned no result set or
+            no rows, lacks a requested column, or (``on_bad_rows="raise"``) has a bad row.
+        IdTypeError
+            An ID of another type than int/str, or a column mixing int and str.
+
+        Examples
+        --------
+        >>> import sqlite3
+        >>> db = sqlite3.connect(":memory:")
+        >>> _ = db.execute("CREATE TABLE plays (user_id TEXT, item_id INTEGER, n REAL)")
+        >>> _ = db.executemany("INSERT INTO plays VALUES (?, ?, ?)",
+        ...                    [("ann", 10, 2.0), ("bob", 10, 1.0), ("bob", 11, 5.0)])
+        >>> data = Interactions.from_sql(db, "SELECT * FROM plays WHERE n > ?", (0,),
+        ...                              weight="n")
+        >>> data.items.ids.tolist(), data.matrix.toarray().tolist()
+        ([10, 11], [[2.0, 0.0], [1.0, 5.0]])
+        """
+        agg = check_options(aggregate, min_user_interactions, min_item_interactions)
+        collected = collect_sql(
+            connection,
+            query,
+            params,
+            user=user,
+            item=item,
+            weight=weight,
+            timestamp=timestamp,
+            batch_size=batch_size,
+            on_bad_rows=check_bad_rows(on_bad_rows),
+            progress=progress,
+        )
+        return cls(
+            **assemble(
+                collected,
+                aggregate=agg,
+                min_user=int(min_user_interactions),
+                min_item=int(min_item_interactions),
+            )
+        )
+
+    @classmethod
+    def from_scipy(
+        cls,
+        matrix: object,
+        user_ids: IdLike | Iterable[ExternalId] | None = None,
+        item_ids: IdLike | Iterable[ExternalId] | None = None,
+        *,
+        on_bad_rows: BadRows = "raise",
+    ) -> Interactions:
+        """Wrap a ``users x items`` scipy sparse matrix (or 2-d array) of weights.
+
+        Row ``k`` belongs to ``user_ids[k]`` and column ``j`` to ``item_ids[j]``; without
+        IDs they are ``0..n-1``. The IDs are kept exactly, including users or items
+        without any stored entry. Stored zeros are unobserved pairs: they are removed
+        and counted under ``dropped["explicit_zero"]``. Duplicate stored entries (a COO
+        matrix) are summed. Negative, NaN or infinite entries are bad rows.
+
+        Examples
+        --------
+        >>> import numpy as np, scipy.sparse as sp
+        >>> m = sp.csr_matrix(np.array([[0.0, 2.0], [1.0, 0.0], [0.0, 0.0]]))
+        >>> data = Interactions.from_scipy(m, ["u1", "u2", "u3"], ["a", "b"])
+        >>> data.shape, data.users.ids.tolist()
+        ((3, 2), ['u1', 'u2', 'u3'])
+        """
+        policy = check_bad_rows(on_bad_rows)
+        if sp.issparse(matrix):
+            coo = sp.coo_matrix(cast("Any", matrix))
+        else:
+            dense = np.asarray(matrix)
+            if dense.ndim != 2 or dense.dtype.kind not in "iufb":
+                raise DataError(
+                    f"from_scipy needs a 2-d numeric matrix, got {type(matrix).__name__} "
+                    f"of shape {dense.shape} and dtype {dense.dtype}."
+                )
+            coo = sp.coo_matrix(dense)
+        n_users, n_items = coo.shape
+        users = IdMapper(range(n_users) if user_ids is None else user_ids)
+        items = IdMapper(range(n_items) if item_ids is None else item_ids)
+        for axis, mapper, size in (("user", users, n_users), ("item", items, n_items)):
+            if len(mapper) != size:
+                raise DataError(
+                    f"The matrix has {size} {'rows' if axis == 'user' else 'columns'} but "
+                    f"{len(mapper)} {axis} IDs were given; give one ID per "
+                    f"{'row' if axis == 'user' else 'column'}."
+                )
+        rows = coo.row.astype(np.int64)
+        cols = coo.col.astype(np.int64)
+        data = np.asarray(coo.data, dtype=np.float64)
+        rows_read = int(data.size)
+        dropped: dict[str, int] = {}
+        zero = data == 0
+        if zero.any():
+            dropped["explicit_zero"] = int(zero.sum())
+        bad = ~np.isfinite(data) | (data < 0)
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            if policy == "raise":
+                raise DataError(
+                    f"matrix entry (row {int(rows[k])}, column {int(cols[k])}): weight "
+                    f"{float(data[k])!r} is {'negative' if data[k] < 0 else 'not finite'}; "
+                    "weights must be finite and > 0. Fix the matrix, or pass "
+                    "on_bad_rows='skip' to drop such entries (counted in summary().dropped)."
+                )
+            for reason, mask in (
+                ("nonfinite_weight", ~np.isfinite(data)),
+                ("negative_weight", data < 0),
+            ):
+                if mask.any():
+                    dropped[reason] = int(mask.sum())
+        keep = ~(zero | bad)
+        if not keep.all():
+            rows, cols, data = rows[keep], cols[keep], data[keep]
+        collected = Collected(
+            users.ids, items.ids, rows, cols, data, None, rows_read, dropped, "scipy matrix"
+        )
+        if data.size == 0:
+            matrix_out = sp.csr_matrix((n_users, n_items), dtype=np.float32)
+            return cls(users, items, matrix_out, rows_read, 0, dropped, "sum", "scipy matrix")
+        return cls(**assemble(collected, aggregate="sum", min_user=1, min_item=1, compact=False))
+
+    @classmethod
+    def from_indices(
+        cls,
+        users: IdMapper,
+        items: IdMapper,
+        rows: IndexArray,
+        cols: IndexArray,
+        weights: FloatArray,
+    ) -> Interactions:
+        """Build from already-mapped row/column indices (duplicates are summed).
+
+        The mappers are kept as given, including IDs without interactions.
+        """
+        rows = np.asarray(rows)
+        cols = np.asarray(cols)
+        for name, idx, size in (("rows", rows, len(users)), ("cols", cols, len(items))):
+            if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= size):
+                raise DataError(
+                    f"{name} holds indices outside 0..{size - 1} (min {int(idx.min())}, "
+                    f"max {int(idx.max())}); they must index the given mapper."
+                )
+        coo = sp.coo_matrix(
+            (np.asarray(weights).astype(np.float32), (rows, cols)),
+            shape=(len(users), len(items)),
+        )
+        matrix = coo.tocsr()
+        matrix.sum_duplicates()
+        matrix.sort_indices()
+        return cls(users, items, matrix, int(rows.size), int(rows.size - matrix.nnz))
+
+    # -- inspection ---------------------------------------------------------------------------
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(n_users, n_items)``."""
+        return (len(self.users), len(self.items))
+
+    @property
+    def nnz(self) -> int:
+        """Number of distinct observed ``(user, item)`` pairs."""
+        return int(self.matrix.nnz)
+
+    def summary(self) -> InteractionsSummary:
+        """Return counts, density, duplicates merged and rows dropped (by reason).
+
+        Examples
+        --------
+        >>> data = Interactions.from_arrays([1, 1, 2], [7, 7, 8])
+        >>> print(data.summary())
+        2 users x 2 items, 2 interactions (density 0.5); 3 rows read, 1 duplicate ...
+        >>> data = Interactions.from_arrays([1, 2, 3], [7, 7, 8], min_item_interactions=2)
+        >>> data.summary().dropped
+        {'min_item_interactions': 1}
+        """
+        n_users, n_items = self.shape
+        cells = n_users * n_items
+        return InteractionsSummary(
+            n_users=n_users,
+            n_items=n_items,
+            n_interactions=self.nnz,
+            rows_read=self.rows_read,
+            duplicates_merged=self.duplicates_merged,
+            density=self.nnz / cells if cells else 0.0,
+            dropped=dict(self.dropped),
+            aggregate=self.aggregate,
+            source=self.source,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Interactions):
+            return NotImplemented
+        a, b = self.matrix, other.matrix
+        return (
+            self.users == other.users
+            and self.items == other.items
+            and a.shape == b.shape
+            and np.array_equal(a.indptr, b.indptr)
+            and np.array_equal(a.indices, b.indices)
+            and np.array_equal(a.data, b.data)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # ``dropped`` is a read-only mapping proxy, which copy/pickle cannot handle.
+        return (
+            Interactions,
+            (
+                self.users,
+                self.items,
+                self.matrix,
+                self.rows_read,
+                self.duplicates_merged,
+                dict(self.dropped),
+                self.aggregate,
+                self.source,
+                self.timestamps,
+            ),
+        )
+
+    def __repr__(self) -> str:
+        return f"Interactions({self.summary()})"
+
+
+DROP_REASONS: Mapping[str, str] = MappingProxyType(REASONS)
+"""Every reason a row can be dropped for (the keys of ``summary().dropped``), explained."""

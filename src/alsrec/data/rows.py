@@ -1,0 +1,549 @@
+"""What every reader shares: screening rows, encoding IDs, reporting bad rows.
+
+Every reader does the same three things, so every source behaves the same way:
+
+1. *screen* each batch of rows (missing or empty IDs, unparsable or non-positive weights,
+   unreadable timestamps, blank or malformed CSV lines) and either raise a
+   :class:`~alsrec.DataError` naming the source, row/line and column, or drop the row and
+   count it under a reason (``on_bad_rows="skip"``);
+2. *encode* the IDs of the kept rows to integer codes in order of first appearance;
+3. hand a :class:`Collected` (unique IDs, codes, weights, timestamps, counts) to
+   :func:`alsrec.data.assemble.assemble`, which merges duplicates and applies the filters.
+
+This module holds what every reader shares (screening, ID encoding, row reporting, the
+streaming accumulator); the sources live in :mod:`~alsrec.data.frames` (arrays and data
+frames), :mod:`~alsrec.data.csv_reader` and :mod:`~alsrec.data.sql_reader`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from itertools import compress
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+import numpy as np
+import numpy.typing as npt
+
+from alsrec.data.timestamps import try_parse_timestamps
+from alsrec.exceptions import ConfigError, DataError, IdTypeError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from alsrec.types import IdArray, IndexArray
+
+__all__ = ["REASONS", "BadRows", "Collected", "Column", "IdType", "check_bad_rows"]
+
+BadRows = Literal["raise", "skip"]
+IdType = Literal["auto", "int", "str"]
+Float64Array = npt.NDArray[np.float64]
+
+# Row problems, in the order they are checked: a row with several problems is counted
+# once, under the first. Code 0 means "fine".
+_MISSING_USER, _MISSING_ITEM, _EMPTY_USER, _EMPTY_ITEM = 1, 2, 3, 4
+_BAD_WEIGHT, _NONFINITE_WEIGHT, _NEGATIVE_WEIGHT, _ZERO_WEIGHT = 5, 6, 7, 8
+_BAD_TIMESTAMP = 9
+_REASON_OF_CODE = {
+    _MISSING_USER: "missing_id",
+    _MISSING_ITEM: "missing_id",
+    _EMPTY_USER: "empty_id",
+    _EMPTY_ITEM: "empty_id",
+    _BAD_WEIGHT: "bad_weight",
+    _NONFINITE_WEIGHT: "nonfinite_weight",
+    _NEGATIVE_WEIGHT: "negative_weight",
+    _ZERO_WEIGHT: "zero_weight",
+    _BAD_TIMESTAMP: "bad_timestamp",
+}
+
+REASONS: dict[str, str] = {
+    "blank_line": "a blank line in a CSV file",
+    "wrong_field_count": "a CSV line with more or fewer fields than the header",
+    "missing_id": "a missing user or item ID (None, NULL, NaN)",
+    "empty_id": "an empty user or item ID ('')",
+    "bad_weight": "a weight that is missing or not a number",
+    "nonfinite_weight": "a weight that is NaN or infinite",
+    "negative_weight": "a weight < 0",
+    "zero_weight": "a weight of 0 (an unobserved pair needs no row)",
+    "bad_timestamp": "a timestamp that is missing or unreadable",
+    "explicit_zero": "a stored zero in a scipy sparse matrix (an unobserved pair)",
+    "min_user_interactions": "a user with too few distinct items (min_user_interactions)",
+    "min_item_interactions": "an item with too few distinct users (min_item_interactions)",
+}
+"""Every reason a row can be dropped for, as counted in ``InteractionsSummary.dropped``."""
+
+_SKIP_HINT = (
+    "Fix or remove the row, or pass on_bad_rows='skip' to drop such rows "
+    "(they are counted in summary().dropped)."
+)
+
+
+@dataclass
+class Collected:
+    """Screened, encoded interaction columns, ready for assembly.
+
+    ``rows[k]`` indexes ``users`` and ``cols[k]`` indexes ``items``; codes follow the
+    order of first appearance among the kept rows.
+    """
+
+    users: IdArray
+    items: IdArray
+    rows: IndexArray
+    cols: IndexArray
+    weights: Float64Array | None
+    timestamps: Float64Array | None
+    rows_read: int
+    dropped: dict[str, int] = field(default_factory=dict)
+    source: str = "arrays"
+
+
+def check_bad_rows(on_bad_rows: object) -> BadRows:
+    """Validate the ``on_bad_rows`` option."""
+    if on_bad_rows not in ("raise", "skip"):
+        raise ConfigError(f"on_bad_rows must be 'raise' or 'skip', got {on_bad_rows!r}.")
+    return on_bad_rows
+
+
+# -- screening ------------------------------------------------------------------------------
+
+
+def _is_missing(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    if isinstance(value, np.floating):
+        return bool(np.isnan(value))
+    # pandas.NA / pandas.NaT / numpy NaT, recognized without importing pandas
+    return type(value).__name__ in ("NAType", "NaTType") or (
+        isinstance(value, (np.datetime64, np.timedelta64)) and bool(np.isnat(value))
+    )
+
+
+def _show(value: object) -> str:
+    """``repr`` of a value, numpy scalars shown as the Python value they hold."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value)
+
+
+def _a(value: object) -> str:
+    """``"an int"``, ``"a float"``: the type of ``value`` with its article."""
+    name = type(value).__name__
+    return f"{'an' if name[:1] in 'aeiou' else 'a'} {name}"
+
+
+def _mark(reasons: npt.NDArray[np.int8], mask: npt.NDArray[np.bool_], code: int) -> None:
+    np.copyto(reasons, np.int8(code), where=mask & (reasons == 0))
+
+
+def _screen_ids(
+    values: Sequence[object] | npt.NDArray[Any],
+    reasons: npt.NDArray[np.int8],
+    missing_code: int,
+    empty_code: int,
+    *,
+    quick: bool = False,
+) -> None:
+    """Mark rows whose ID is missing (None/NaN/NULL) or the empty string."""
+    if isinstance(values, np.ndarray):
+        kind = values.dtype.kind
+        if kind in "iub":
+            return
+        if kind == "U":
+            _mark(reasons, values == "", empty_code)
+            return
+        if kind == "f":
+            _mark(reasons, np.isnan(values), missing_code)
+            return
+        if kind != "O":
+            return  # as_id_array refuses it later, with the dtype in the message
+    if quick and isinstance(values, list) and "" not in values and None not in values:
+        # Streams (CSV text, SQL values): a C-level membership test settles most batches;
+        # any other odd value is refused by the ID type checks, naming its row.
+        return
+    missing = np.zeros(len(values), dtype=np.bool_)
+    empty = np.zeros(len(values), dtype=np.bool_)
+    for pos, value in enumerate(values):
+        if isinstance(value, str):
+            if not value:
+                empty[pos] = True
+        elif _is_missing(value):
+            missing[pos] = True
+    _mark(reasons, missing, missing_code)
+    _mark(reasons, empty, empty_code)
+
+
+def _screen_weights(
+    values: Sequence[object] | npt.NDArray[Any], reasons: npt.NDArray[np.int8]
+) -> Float64Array:
+    """Parse weights to float64 and mark missing, unparsable, non-finite and <= 0 ones."""
+    n = len(values)
+    w: Float64Array
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iufb":
+        w = values.astype(np.float64)
+    else:
+        try:
+            if None in values if isinstance(values, list) else any(v is None for v in values):
+                raise TypeError("None")
+            w = np.fromiter(map(float, values), dtype=np.float64, count=n)
+        except (TypeError, ValueError, OverflowError):
+            w = np.ones(n, dtype=np.float64)
+            bad = np.zeros(n, dtype=np.bool_)
+            for pos, value in enumerate(values):
+                try:
+                    if value is None:
+                        raise TypeError("None")
+                    w[pos] = float(value)
+                except (TypeError, ValueError, OverflowError):
+                    bad[pos] = True
+            _mark(reasons, bad, _BAD_WEIGHT)
+    finite = np.isfinite(w)
+    _mark(reasons, ~finite, _NONFINITE_WEIGHT)
+    with np.errstate(invalid="ignore"):
+        _mark(reasons, w < 0, _NEGATIVE_WEIGHT)
+        _mark(reasons, w == 0, _ZERO_WEIGHT)
+    return w
+
+
+def _screen_timestamps(
+    values: Sequence[object] | npt.NDArray[Any], reasons: npt.NDArray[np.int8]
+) -> Float64Array:
+    """Timestamps as float64 epoch seconds (see :mod:`alsrec.data.timestamps`); marks bad ones."""
+    seconds, bad = try_parse_timestamps(values)
+    _mark(reasons, bad, _BAD_TIMESTAMP)
+    return seconds
+
+
+@dataclass
+class _Batch:
+    """One batch of raw columns from a source, with how to name its rows and columns."""
+
+    users: Sequence[object] | npt.NDArray[Any]
+    items: Sequence[object] | npt.NDArray[Any]
+    weights: Sequence[object] | npt.NDArray[Any] | None
+    timestamps: Sequence[object] | npt.NDArray[Any] | None
+    where: Callable[[int], str]
+    labels: dict[str, str]
+
+
+def _describe(batch: _Batch, pos: int, code: int) -> str:
+    where, labels = batch.where(pos), batch.labels
+    if code in (_MISSING_USER, _EMPTY_USER, _MISSING_ITEM, _EMPTY_ITEM):
+        axis = "user" if code in (_MISSING_USER, _EMPTY_USER) else "item"
+        values = batch.users if axis == "user" else batch.items
+        state = "missing" if code in (_MISSING_USER, _MISSING_ITEM) else "empty"
+        return f"{where}, {labels[axis]}: the {axis} ID is {state} ({_show(values[pos])})"
+    if code == _BAD_TIMESTAMP:
+        assert batch.timestamps is not None
+        return (
+            f"{where}, {labels['timestamp']}: timestamp {batch.timestamps[pos]!r} is missing or "
+            "is neither a number nor an ISO 8601 date/time"
+        )
+    assert batch.weights is not None
+    value = batch.weights[pos]
+    problem = {
+        _BAD_WEIGHT: "is missing or not a number",
+        _NONFINITE_WEIGHT: "is not finite",
+        _NEGATIVE_WEIGHT: "is negative; weights must be > 0",
+        _ZERO_WEIGHT: "is zero; a pair that was not observed needs no row",
+    }[code]
+    return f"{where}, {labels['weight']}: weight {_show(value)} {problem}"
+
+
+def _screen(
+    batch: _Batch, on_bad_rows: BadRows, dropped: dict[str, int], *, quick: bool = False
+) -> tuple[npt.NDArray[np.bool_] | None, Float64Array | None, Float64Array | None]:
+    """Screen a batch: returns (keep mask or None when all rows are fine, weights, times)."""
+    n = len(batch.users)
+    reasons = np.zeros(n, dtype=np.int8)
+    _screen_ids(batch.users, reasons, _MISSING_USER, _EMPTY_USER, quick=quick)
+    _screen_ids(batch.items, reasons, _MISSING_ITEM, _EMPTY_ITEM, quick=quick)
+    w = None if batch.weights is None else _screen_weights(batch.weights, reasons)
+    t = None if batch.timestamps is None else _screen_timestamps(batch.timestamps, reasons)
+    bad = np.flatnonzero(reasons)
+    if bad.size == 0:
+        return None, w, t
+    if on_bad_rows == "raise":
+        first = int(bad[0])
+        raise DataError(f"{_describe(batch, first, int(reasons[first]))}. {_SKIP_HINT}")
+    for code, count in enumerate(np.bincount(reasons[bad]).tolist()):
+        if count:
+            _count(dropped, _REASON_OF_CODE[code], count)
+    return reasons == 0, w, t
+
+
+def _count(dropped: dict[str, int], reason: str, n: int) -> None:
+    dropped[reason] = dropped.get(reason, 0) + int(n)
+
+
+def _take(values: Sequence[object] | npt.NDArray[Any], keep: npt.NDArray[np.bool_]) -> Any:
+    if isinstance(values, np.ndarray):
+        return values[keep]
+    return list(compress(values, keep.tolist()))
+
+
+# -- ID encoding ----------------------------------------------------------------------------
+
+_CANONICAL_INT = re.compile(r"0|-?[1-9][0-9]*")
+_INT64_MAX = int(np.iinfo(np.int64).max)
+_INT64_MIN = int(np.iinfo(np.int64).min)
+
+
+def _is_int_text(text: str) -> bool:
+    """Whether ``text`` is an integer written canonically (no sign on 0, no leading zeros)."""
+    return _CANONICAL_INT.fullmatch(text) is not None and (
+        len(text) < 19 or _INT64_MIN <= int(text) <= _INT64_MAX
+    )
+
+
+class _IdEncoder:
+    """Streams one ID column to codes (first appearance), deciding and enforcing its type.
+
+    ``text=True`` (CSV): values are strings; the column is integer when ``id_type="int"``,
+    or with ``"auto"`` when its first ID is an integer written canonically (``"17"``, not
+    ``"017"`` or ``"+17"``): then every later ID must be too, or :class:`IdTypeError` names
+    the line. ``text=False`` (SQL): values are Python objects; the first ID's type (int or
+    str) is the column's type and a later ID of another type raises.
+    """
+
+    def __init__(self, axis: str, label: str, id_type: IdType, *, text: bool, option: str):
+        self.axis = axis
+        self.label = label
+        self.text = text
+        self.option = option
+        self.declared = id_type != "auto"
+        self.kind: Literal["int", "str"] | None = None if id_type == "auto" else id_type
+        self.first: tuple[str, object] | None = None
+        self.table: dict[object, int] = {}
+
+    def encode(self, values: list[Any], where: Callable[[int], str]) -> IndexArray:
+        if not values:
+            return np.empty(0, dtype=np.int64)
+        if self.first is None:
+            self.first = (where(0), values[0])
+            if self.kind is None:
+                self.kind = self._kind_of(values[0], where, 0)
+        if not self.text:
+            self._check_types(values, where)
+        table = self.table
+        before = len(table)
+        setdefault = table.setdefault
+        # a list comprehension is measurably faster here than np.fromiter over a generator
+        codes = np.array([setdefault(v, len(table)) for v in values], dtype=np.int64)
+        if self.text and self.kind == "int" and len(table) > before:
+            new = np.flatnonzero(codes >= before)
+            _, first_new = np.unique(codes[new], return_index=True)
+            for pos in np.sort(new[first_new]).tolist():
+                if not _is_int_text(values[pos]):
+                    self._raise_mixed(values[pos], where(pos))
+        return codes
+
+    def _kind_of(
+        self, value: object, where: Callable[[int], str], pos: int
+    ) -> Literal["int", "str"]:
+        if self.text:
+            return "int" if _is_int_text(cast("str", value)) else "str"
+        if type(value) is str:
+            return "str"
+        if type(value) is int:
+            return "int"
+        return self._raise_type(value, where(pos))
+
+    def _check_types(self, values: list[Any], where: Callable[[int], str]) -> None:
+        expected = str if self.kind == "str" else int
+        if all(type(v) is expected for v in values):
+            return
+        for pos, value in enumerate(values):
+            if type(value) is not expected:
+                if type(value) in (str, int):
+                    self._raise_mixed(value, where(pos))
+                self._raise_type(value, where(pos))
+
+    def _raise_type(self, value: object, where: str) -> Literal["int", "str"]:
+        raise IdTypeError(
+            f"{where}, {self.label}: {self.axis} ID {_show(value)} is {_a(value)}; "
+            "IDs must be int or str. Convert the column in the query (e.g. CAST(... AS TEXT))."
+        )
+
+    def _raise_mixed(self, value: object, where: str) -> None:
+        assert self.first is not None
+        first_where, first_value = self.first
+        if self.text:
+            why = (
+                f"the column was declared integer ({self.option}='int')"
+                if self.declared
+                else f"its first ID ({first_where}: {first_value!r}) is an integer, so the "
+                "column is read as integers"
+            )
+            raise IdTypeError(
+                f"{where}, {self.label}: {self.axis} ID {value!r} is not an integer written "
+                f"plainly (digits, optional '-', no leading zeros), but {why}. Mixed ID types in "
+                f"one column: pass {self.option}='str' to read every ID in it as text."
+            )
+        raise IdTypeError(
+            f"{where}, {self.label}: {self.axis} ID {_show(value)} is {_a(value)} but the "
+            f"column's first ID ({first_where}: {_show(first_value)}) is "
+            f"{_a(first_value)}. Mixed ID types in one column: make the column one "
+            "type (e.g. CAST(... AS TEXT) in the query)."
+        )
+
+    def uniques(self) -> IdArray:
+        keys = list(self.table)
+        if self.kind == "int":
+            try:
+                return np.fromiter(
+                    (int(k) for k in keys),  # type: ignore[call-overload]
+                    dtype=np.int64,
+                    count=len(keys),
+                )
+            except OverflowError as exc:
+                raise IdTypeError(
+                    f"{self.label}: a {self.axis} ID is outside the int64 range; "
+                    f"read the column as text ({self.option}='str' or CAST(... AS TEXT))."
+                ) from exc
+        if not keys:
+            return np.empty(0, dtype=np.str_)
+        arr = np.asarray(keys, dtype=np.str_)
+        if int(np.char.str_len(arr).sum()) != sum(map(len, cast("list[str]", keys))):
+            raise IdTypeError(
+                f"{self.label}: a {self.axis} ID ends in a NUL character ('\\x00'), which numpy "
+                "cannot store; strip trailing NUL characters from the IDs."
+            )
+        return arr
+
+
+# -- streaming sources (CSV, SQL) -----------------------------------------------------------
+
+
+def _raise_all_dropped(n: int, dropped: dict[str, int], source: str) -> None:
+    reasons = ", ".join(f"{k}: {v}" for k, v in sorted(dropped.items()))
+    raise DataError(
+        f"{source}: all {n} rows were dropped as bad rows ({reasons}); nothing to load."
+    )
+
+
+class _Stream:
+    """Accumulates screened, encoded batches from a streaming source."""
+
+    def __init__(
+        self,
+        source: str,
+        labels: dict[str, str],
+        on_bad_rows: BadRows,
+        *,
+        text: bool,
+        user_type: IdType = "auto",
+        item_type: IdType = "auto",
+    ) -> None:
+        self.source = source
+        self.labels = labels
+        self.on_bad_rows = on_bad_rows
+        self.users = _IdEncoder("user", labels["user"], user_type, text=text, option="user_type")
+        self.items = _IdEncoder("item", labels["item"], item_type, text=text, option="item_type")
+        self.rows: list[IndexArray] = []
+        self.cols: list[IndexArray] = []
+        self.weights: list[Float64Array] = []
+        self.timestamps: list[Float64Array] = []
+        self.rows_read = 0
+        self.dropped: dict[str, int] = {}
+
+    def add(
+        self,
+        users: list[Any],
+        items: list[Any],
+        weights: list[Any] | None,
+        timestamps: list[Any] | None,
+        where: Callable[[int], str],
+    ) -> None:
+        batch = _Batch(users, items, weights, timestamps, where, self.labels)
+        keep, w, t = _screen(batch, self.on_bad_rows, self.dropped, quick=True)
+        kept_where = where
+        if keep is not None:
+            users, items = _take(users, keep), _take(items, keep)
+            w = None if w is None else w[keep]
+            t = None if t is None else t[keep]
+            index = np.flatnonzero(keep)
+
+            def kept_where(pos: int) -> str:
+                return where(int(index[pos]))
+
+        self.rows.append(self.users.encode(users, kept_where))
+        self.cols.append(self.items.encode(items, kept_where))
+        if w is not None:
+            self.weights.append(w)
+        if t is not None:
+            self.timestamps.append(t)
+
+    def drop(self, reason: str, n: int) -> None:
+        _count(self.dropped, reason, n)
+
+    def finish(self, *, has_weights: bool, has_timestamps: bool) -> Collected:
+        rows = _concat(self.rows, np.int64)
+        if rows.size == 0:
+            if self.dropped:
+                _raise_all_dropped(self.rows_read, self.dropped, self.source)
+            raise DataError(f"{self.source}: no data rows to load.")
+        return Collected(
+            self.users.uniques(),
+            self.items.uniques(),
+            rows,
+            _concat(self.cols, np.int64),
+            _concat(self.weights, np.float64) if has_weights else None,
+            _concat(self.timestamps, np.float64) if has_timestamps else None,
+            self.rows_read,
+            self.dropped,
+            self.source,
+        )
+
+
+def _concat(parts: list[npt.NDArray[Any]], dtype: type[np.generic]) -> Any:
+    if not parts:
+        return np.empty(0, dtype=dtype)
+    out = parts[0] if len(parts) == 1 else np.concatenate(parts)
+    parts.clear()
+    return out
+
+
+Column = str | int
+
+
+def _resolve(
+    spec: Column,
+    role: str,
+    names: list[str] | None,
+    n_fields: int,
+    describe_header: Callable[[], tuple[str, str]],
+) -> int:
+    """Column position of ``spec`` (a header name, or a 0-based position)."""
+    if isinstance(spec, bool) or not isinstance(spec, (str, int)):
+        raise ConfigError(f"{role} must be a column name (str) or position (int), got {spec!r}.")
+    if isinstance(spec, int):
+        if not 0 <= spec < n_fields:
+            text, hint = describe_header()
+            raise DataError(
+                f"{role} column position {spec} is out of range ({n_fields} field(s); positions "
+                f"start at 0): {text}.{hint}"
+            )
+        return spec
+    if names is None:
+        raise ConfigError(
+            f"{role}={spec!r} names a column, but header=False: give a 0-based position instead."
+        )
+    hits = [pos for pos, name in enumerate(names) if name == spec]
+    if len(hits) > 1:
+        text, _ = describe_header()
+        raise DataError(f"The {role} column {spec!r} occurs {len(hits)} times: {text}.")
+    if not hits:
+        text, hint = describe_header()
+        raise DataError(
+            f"There is no column {spec!r} (the {role} column): {text}."
+            f"{hint or f' Pass {role}=<one of the columns>.'}"
+        )
+    return hits[0]
+
+
+def _short(text: str, limit: int = 120) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

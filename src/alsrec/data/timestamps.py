@@ -1,0 +1,139 @@
+"""The one timestamp parser: numbers, ISO 8601 text, ``datetime`` and ``datetime64``.
+
+Every reader (CSV, SQL, frames, arrays) and :func:`alsrec.evaluation.time_split` turn
+timestamps into **float64 seconds since the Unix epoch** with these functions, so a time
+means the same everywhere:
+
+- numbers (``int``, ``float``, numeric text such as ``"1700000000"`` or ``"1.5"``) are
+  kept as given: alsrec only orders them, so any unit works as long as a column uses one;
+- ISO 8601 text (``"2024-05-01"``, ``"2024-05-01T12:00:00+02:00"``), ``datetime``,
+  ``date`` and ``numpy.datetime64`` values become seconds since 1970-01-01 UTC; naive
+  date/times are taken as UTC; ``datetime64`` keeps microsecond precision;
+- ``None``, NaN, NaT, booleans, infinite numbers and other text are unreadable.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from alsrec.exceptions import DataError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = ["parse_timestamps", "to_seconds", "try_parse_timestamps"]
+
+Float64Array = npt.NDArray[np.float64]
+
+
+def to_seconds(value: object) -> float:
+    """One timestamp as float seconds (naive date/times are taken as UTC).
+
+    Raises ``TypeError`` or ``ValueError`` for an unreadable value.
+
+    Examples
+    --------
+    >>> to_seconds("1970-01-02"), to_seconds("17"), to_seconds(2.5)
+    (86400.0, 17.0, 2.5)
+    """
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError("a boolean is not a timestamp")
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.timestamp()
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc).timestamp()
+    if isinstance(value, np.datetime64):
+        if np.isnat(value):
+            raise ValueError("NaT")
+        return float(value.astype("datetime64[us]").astype(np.int64)) / 1e6
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return float(text)
+        except ValueError:
+            return to_seconds(datetime.fromisoformat(text))
+    out = float(value)  # type: ignore[arg-type]
+    if math.isnan(out):
+        raise ValueError("NaN")
+    return out
+
+
+def try_parse_timestamps(
+    values: Sequence[object] | npt.NDArray[Any],
+) -> tuple[Float64Array, npt.NDArray[np.bool_]]:
+    """Parse a column of timestamps; return the seconds and a mask of unreadable ones.
+
+    Examples
+    --------
+    >>> seconds, bad = try_parse_timestamps(["1970-01-01T00:01:00", "x", 5])
+    >>> seconds.tolist()[0], bad.tolist()
+    (60.0, [False, True, False])
+    """
+    n = len(values)
+    if isinstance(values, np.ndarray) and values.dtype.kind == "M":
+        nat = np.isnat(values)
+        t = values.astype("datetime64[us]").astype(np.int64).astype(np.float64) / 1e6
+        return t, nat
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iuf":
+        t = values.astype(np.float64)
+        return t, ~np.isfinite(t)
+    if isinstance(values, list) and all(type(v) is str for v in values):
+        try:  # numbers written as text: parse them all at once
+            t = np.fromiter(map(float, values), dtype=np.float64, count=n)
+        except ValueError:
+            pass
+        else:
+            return t, ~np.isfinite(t)
+    t = np.zeros(n, dtype=np.float64)
+    bad = np.zeros(n, dtype=np.bool_)
+    for pos, value in enumerate(values):
+        try:
+            t[pos] = to_seconds(value)
+        except (TypeError, ValueError, OverflowError):
+            bad[pos] = True
+    bad |= ~np.isfinite(t)
+    return t, bad
+
+
+def parse_timestamps(values: object, what: str = "timestamps") -> Float64Array:
+    """Parse a whole column strictly: every value must be readable.
+
+    Raises
+    ------
+    DataError
+        Naming the first unreadable value and its row (0-based), or a column that is not
+        one-dimensional.
+
+    Examples
+    --------
+    >>> parse_timestamps(["2024-01-01", "2024-01-02"]).tolist()
+    [1704067200.0, 1704153600.0]
+    >>> parse_timestamps([1, float("nan")])
+    Traceback (most recent call last):
+    ...
+    alsrec.exceptions.DataError: timestamps: row 1 is nan, which is neither a number nor an ISO ...
+    """
+    column: Any = values
+    if not isinstance(values, (np.ndarray, list)):
+        column = list(values) if isinstance(values, (tuple, range)) else np.asarray(values)
+    if isinstance(column, np.ndarray) and column.ndim != 1:
+        raise DataError(f"{what} must be one-dimensional, got shape {column.shape}.")
+    seconds, bad = try_parse_timestamps(column)
+    where = np.flatnonzero(bad)
+    if where.size:
+        k = int(where[0])
+        value = column[k]
+        shown = value.item() if isinstance(value, np.generic) else value
+        raise DataError(
+            f"{what}: row {k} is {shown!r}, which is neither a number nor an ISO 8601 "
+            f"date/time{f' ({where.size} such rows)' if where.size > 1 else ''}. "
+            "Drop those rows or fix them."
+        )
+    return seconds

@@ -1,0 +1,1 @@
+"""The fitted model: its state, ranking, fold-in and training loss."""
