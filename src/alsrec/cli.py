@@ -571,8 +571,8 @@ def _make_recommender(args: argparse.Namespace) -> Recommender:
 
 def _progress(rec: Recommender, data: Interactions, err: TextIO) -> ProgressCallback:
     """A callback drawing one progress bar line per sweep, with the training loss."""
-    from alsrec.model.loss import als_loss
     from alsrec.data.weighting import confidence
+    from alsrec.model.loss import als_loss
 
     conf = confidence(
         data.matrix, rec.params.alpha, rec.params.weighting, **rec.params.weighting_options()

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
+from cli_runner import run
 
 from alsrec import Recommender, cli
 from alsrec.datasets import synthetic
-from cli_runner import run
 
 if TYPE_CHECKING:
     import subprocess

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pytest
+from cli_runner import run
 
 from alsrec import ALSParams, Recommender
 from alsrec.datasets import synthetic
-from cli_runner import run
 
 if TYPE_CHECKING:
     import subprocess

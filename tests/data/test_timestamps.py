@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime, timezone
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -12,6 +12,9 @@ import pytest
 from alsrec import DataError, Interactions
 from alsrec.data import parse_timestamps
 from alsrec.data.timestamps import to_seconds
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 DAY = 86400.0
 
@@ -62,7 +65,9 @@ def test_csv_sql_and_frame_keep_timestamps_aligned_with_the_matrix(tmp_path: Pat
         "INSERT INTO e VALUES (?, ?, ?)",
         [("u", "b", "2024-01-02"), ("u", "a", "2024-01-01"), ("v", "a", "2024-01-03")],
     )
-    from_sql = Interactions.from_sql(db, "SELECT * FROM e", user="user", item="item", timestamp="ts")
+    from_sql = Interactions.from_sql(
+        db, "SELECT * FROM e", user="user", item="item", timestamp="ts"
+    )
     for data in (from_csv, from_sql):
         assert data.timestamps is not None
         m = data.matrix.tocoo()
