@@ -206,7 +206,7 @@ def test_blocked_fetching_gives_the_same_lists(
         model.user_factors_, model.item_factors_, model.users_, model.items_
     )
     whole = per_user_metrics(bare, split[1], k=7, train=split[0])
-    monkeypatch.setattr(evaluation, "_FETCH_BLOCK", 50)  # a few users per block
+    monkeypatch.setattr(evaluation.metrics, "_FETCH_BLOCK", 50)  # a few users per block
     blocked = per_user_metrics(bare, split[1], k=7, train=split[0])
     np.testing.assert_array_equal(blocked.items, whole.items)
     np.testing.assert_array_equal(blocked.hit, whole.hit)
@@ -462,9 +462,10 @@ def test_time_split_per_user_takes_each_users_latest() -> None:
 
 def test_time_split_errors() -> None:
     u, i = ["a", "b"], ["x", "y"]
-    with pytest.raises(DataError, match="finite; row 1"):
+    # One timestamp parser (alsrec.data.timestamps) reads them, and names the bad row.
+    with pytest.raises(DataError, match="row 1 is nan"):
         time_split(u, i, None, [1.0, float("nan")])
-    with pytest.raises(DataError, match="numbers or numpy datetime64"):
+    with pytest.raises(DataError, match="row 0 is 'monday'.*ISO 8601"):
         time_split(u, i, None, ["monday", "tuesday"])
     with pytest.raises(DataError, match="2 interactions"):
         time_split(u, i, None, [1])
@@ -476,8 +477,43 @@ def test_time_split_errors() -> None:
         time_split(u, i, None, [1, 2], cutoff=2, mode="per-user")
     with pytest.raises(ConfigError, match="mode"):
         time_split(u, i, None, [1, 2], mode="random")  # type: ignore[arg-type]
-    with pytest.raises(DataError, match="NaT"):
+    with pytest.raises(DataError, match="row 1 is"):
         time_split(u, i, None, np.array(["2024-01-01", "NaT"], dtype="datetime64[D]"))
+    with pytest.raises(DataError, match="no timestamps"):
+        time_split(Interactions.from_arrays(u, i))
+    with pytest.raises(ConfigError, match="do not pass"):
+        time_split(Interactions.from_arrays(u, i, timestamps=[1, 2]), i)
+    with pytest.raises(ConfigError, match="cutoff 'soon'"):
+        time_split(u, i, None, [1, 2], cutoff="soon")
+
+
+def test_time_split_of_interactions_uses_their_timestamps_and_keeps_them() -> None:
+    users = ["a", "a", "a", "b", "b", "a"]
+    items = ["x", "y", "z", "x", "y", "x"]
+    times = ["2024-01-01", "2024-01-02", "2024-01-05", "2024-01-03", "2024-01-04", "2024-01-06"]
+    data = Interactions.from_arrays(users, items, [1, 1, 1, 1, 1, 2], timestamps=times)
+    # (a, x) was merged from two rows: it is dated by the later one (Jan 6), so it tests.
+    train, test = time_split(data, cutoff="2024-01-04")
+    assert pairs(test) == {("a", "z"), ("b", "y"), ("a", "x")}
+    assert pairs(train) == {("a", "y"), ("b", "x")}
+    assert weighted_pairs(test)[("a", "x")] == 3.0
+    assert test.timestamps is not None and train.timestamps is not None
+    assert test.timestamps.min() >= train.timestamps.max()
+    # The same rows as columns give the same split, row by row.
+    raw_train, raw_test = time_split(
+        users, items, [1, 1, 1, 1, 1, 2], times, cutoff=np.datetime64("2024-01-04")
+    )
+    assert pairs(raw_test) == {("a", "z"), ("b", "y"), ("a", "x")}
+    assert pairs(raw_train) == {("a", "x"), ("a", "y"), ("b", "x")}
+
+
+def test_holdout_and_leave_k_out_keep_timestamps() -> None:
+    data = Interactions.from_arrays(
+        ["a", "a", "a", "b", "b"], ["x", "y", "z", "x", "y"], timestamps=[1, 2, 3, 4, 5]
+    )
+    for train, test in (holdout_split(data, 0.4), leave_k_out_split(data, 1)):
+        assert train.timestamps is not None and test.timestamps is not None
+        assert sorted(train.timestamps.tolist() + test.timestamps.tolist()) == [1, 2, 3, 4, 5]
 
 
 def test_time_split_on_synthetic_timestamps_evaluates() -> None:

@@ -1,0 +1,396 @@
+"""Running a search: draw the trials, train and score each (in worker processes if asked)."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import time
+import warnings
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from alsrec.backends import get_backend
+from alsrec.data.interactions import Interactions
+from alsrec.evaluation import METRICS, evaluate, holdout_split
+from alsrec.exceptions import AlsrecWarning, BackendError, ConfigError, DataError
+from alsrec.params import ALSParams
+from alsrec.recommender import Recommender
+from alsrec.tuning.report import Trial, TuningReport, _effects
+from alsrec.tuning.space import _draw, _normalize_space, _resolve, default_space
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from alsrec.backends import Backend
+    from alsrec.tuning.space import SpaceArg
+
+__all__ = ["search"]
+
+_TUNABLE_METRICS = tuple(m for m in METRICS if m != "popularity_rank")
+
+
+@dataclass(frozen=True)
+class _Task:
+    """What a worker needs besides the splits to run one trial."""
+
+    index: int
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """The fixed part of every trial: splits, metric, backend."""
+
+    splits: tuple[tuple[Interactions, Interactions], ...]
+    metric: str
+    k: int
+    backend: str | Backend
+    single_threaded_backend: bool
+
+
+def _recommender(params: ALSParams, backend: str | Backend) -> Recommender:
+    """An unfitted recommender with every field of ``params`` (some have no __init__ argument)."""
+    rec = Recommender(backend=backend)
+    rec.params = params
+    return rec
+
+
+def _fit_params(params: dict[str, Any], single_threaded_backend: bool) -> dict[str, Any]:
+    if single_threaded_backend:
+        return {**params, "num_threads": 1}
+    return params
+
+
+@contextlib.contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """BLAS limited to one thread inside the block (as in the workers), then restored."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with implicit
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+def _run(setup: _Setup, task: _Task) -> tuple[int, tuple[float, ...], float, float]:
+    """Train and score one parameter set on every split."""
+    start = time.perf_counter()
+    fit_seconds = 0.0
+    values = []
+    params = ALSParams.from_dict(_fit_params(task.params, setup.single_threaded_backend))
+    for train, valid in setup.splits:
+        rec = _recommender(params, setup.backend)
+        tick = time.perf_counter()
+        rec.fit(train)
+        fit_seconds += time.perf_counter() - tick
+        report = evaluate(rec, valid, setup.k, bootstrap=0, baseline=False)
+        values.append(float(report.metrics[setup.metric].value))
+    return task.index, tuple(values), fit_seconds, time.perf_counter() - start
+
+
+_WORKER_SETUP: _Setup | None = None
+_WORKER_LIMITS: object = None
+
+
+def _init_worker(setup: _Setup) -> None:
+    """Worker initializer: one BLAS thread for the worker's whole life, and the splits."""
+    global _WORKER_SETUP, _WORKER_LIMITS
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with implicit
+        pass
+    else:
+        _WORKER_LIMITS = threadpool_limits(limits=1, user_api="blas")
+    _WORKER_SETUP = setup
+
+
+def _run_in_worker(task: _Task) -> tuple[int, tuple[float, ...], float, float]:
+    assert _WORKER_SETUP is not None, "worker not initialized"
+    return _run(_WORKER_SETUP, task)
+
+
+def _check_int(name: str, value: object, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+    return int(value)
+
+
+def _check_splits(
+    interactions: Interactions,
+    splits: int | Sequence[tuple[Interactions, Interactions]],
+    test_fraction: float,
+    seq: np.random.SeedSequence,
+) -> tuple[tuple[tuple[Interactions, Interactions], ...], float | None]:
+    if isinstance(splits, (int, np.integer)) and not isinstance(splits, bool):
+        n = _check_int("splits", splits, 1)
+        seeds = seq.generate_state(n).tolist()
+        made = tuple(holdout_split(interactions, test_fraction, random_state=int(s)) for s in seeds)
+        return made, float(test_fraction)
+    if not isinstance(splits, Sequence) or not splits:
+        raise ConfigError(
+            f"splits must be a number of holdout splits (>= 1) or a non-empty sequence of "
+            f"(train, validation) Interactions pairs, got {splits!r}."
+        )
+    out = []
+    for pos, pair in enumerate(splits):
+        if (
+            not isinstance(pair, tuple)
+            or len(pair) != 2
+            or not all(isinstance(p, Interactions) for p in pair)
+        ):
+            raise ConfigError(
+                f"splits[{pos}] must be a (train, validation) pair of Interactions, got "
+                f"{type(pair).__name__}."
+            )
+        out.append((pair[0], pair[1]))
+    return tuple(out), None
+
+
+def _jobs(n_jobs: object, n_trials: int) -> int:
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)):
+        raise ConfigError(f"n_jobs must be an integer (-1 for every core), got {n_jobs!r}.")
+    if n_jobs == -1:
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except AttributeError:  # pragma: no cover - not on Linux
+            cores = os.cpu_count() or 1
+        n_jobs = cores
+    if n_jobs < 1:
+        raise ConfigError(f"n_jobs must be >= 1 or -1 (every core), got {n_jobs!r}.")
+    return max(1, min(int(n_jobs), n_trials))
+
+
+def search(
+    interactions: Interactions,
+    space: SpaceArg | None = None,
+    *,
+    metric: str = "ndcg",
+    k: int = 10,
+    budget: int = 20,
+    splits: int | Sequence[tuple[Interactions, Interactions]] = 1,
+    test_fraction: float = 0.2,
+    random_state: int = 0,
+    n_jobs: int = 1,
+    backend: str | Backend = "numpy",
+    refit: bool = False,
+    progress: Callable[[int, int, Trial], None] | None = None,
+) -> TuningReport:
+    """Search ALS hyperparameters on held-out data; see the module documentation.
+
+    Parameters
+    ----------
+    interactions : Interactions
+        All the data. Validation splits are drawn from it; keep a final test set out of it
+        if you want an unbiased estimate of the tuned model.
+    space : mapping, optional
+        Parameter name -> :class:`LogUniform`, :class:`ScaledLogUniform` (regularization),
+        :class:`Choice`, a list of values, or one fixed value. Names are fields of
+        :class:`~alsrec.ALSParams` except ``random_state``; parameters left out keep their
+        defaults. ``None`` means :func:`default_space` of ``interactions``.
+    metric : str, default "ndcg"
+        What to maximize: a name of :data:`alsrec.evaluation.METRICS` except
+        ``"popularity_rank"``.
+    k : int, default 10
+        List length of the metric.
+    budget : int, default 20
+        Number of trials (parameter sets). A space of finite choices with fewer
+        combinations runs each once.
+    splits : int or sequence of (train, validation) pairs, default 1
+        How many seeded per-user holdout splits to average each trial over, or the splits
+        themselves (e.g. from :func:`alsrec.evaluation.time_split`).
+    test_fraction : float, default 0.2
+        Share of each user's items held out in generated splits.
+    random_state : int, default 0
+        Seed of the draws, the splits and every model's initialization.
+    n_jobs : int, default 1
+        Trials run at once, each in its own worker process (``-1``: one per core); ``1``
+        runs them in this process. See the module documentation on BLAS threads.
+    backend : str or Backend, default "numpy"
+        Training backend; with ``n_jobs > 1`` it must be a name. A backend that is not
+        deterministic (GPU) makes the search irreproducible (warned).
+    refit : bool, default False
+        Train the best parameters on all of ``interactions``
+        (:attr:`TuningReport.best_model`).
+    progress : callable, optional
+        Called as ``progress(done, total, trial)`` after each trial (in completion order).
+
+    Returns
+    -------
+    TuningReport
+
+    Raises
+    ------
+    ConfigError
+        A bad space, metric, ``k``, budget, split count or job count; a space that
+        yields invalid parameters.
+    DataError
+        Too little data to split, or no trial could be scored.
+
+    Examples
+    --------
+    >>> from alsrec import Interactions
+    >>> from alsrec.data import synthetic
+    >>> from alsrec.tuning import LogUniform
+    >>> data = synthetic(n_users=150, n_items=60, n_clusters=3, random_state=0)
+    >>> full = Interactions.from_arrays(data.user_ids, data.item_ids, data.weights)
+    >>> report = search(full, {"factors": [8], "iterations": [5],
+    ...                        "regularization": LogUniform(0.1, 100), "alpha": [1.0, 10.0]},
+    ...                 budget=4, random_state=0, refit=True)
+    >>> len(report.trials), report.best.value == max(t.value for t in report.trials)
+    (4, True)
+    >>> report.best_model.params == report.best_params
+    True
+    >>> report == search(full, {"factors": [8], "iterations": [5],
+    ...                         "regularization": LogUniform(0.1, 100), "alpha": [1.0, 10.0]},
+    ...                  budget=4, random_state=0)
+    True
+    """
+    started = time.perf_counter()
+    k, budget, random_state, engine_name = _check_arguments(
+        interactions, metric, k, budget, random_state, backend, n_jobs
+    )
+    resolved_space = _normalize_space(default_space(interactions) if space is None else space)
+    sample_seq, split_seq = np.random.SeedSequence(random_state).spawn(2)
+    draws = _draw(resolved_space, budget, np.random.default_rng(sample_seq))
+    resolved = [_resolve(d, resolved_space, interactions.matrix, random_state) for d in draws]
+    made_splits, fraction = _check_splits(interactions, splits, test_fraction, split_seq)
+    jobs = _jobs(n_jobs, len(draws))
+    setup = _Setup(made_splits, metric, k, backend, single_threaded_backend=jobs > 1)
+    tasks = [_Task(i, p.to_dict()) for i, (p, _) in enumerate(resolved)]
+    results: dict[int, Trial] = {}
+
+    def record(outcome: tuple[int, tuple[float, ...], float, float]) -> None:
+        index, values, fit_seconds, seconds = outcome
+        scored = [v for v in values if not math.isnan(v)]
+        params, scale = resolved[index]
+        results[index] = Trial(
+            index=index,
+            params=params,
+            value=float(np.mean(scored)) if scored else math.nan,
+            split_values=values,
+            sampled=MappingProxyType(dict(draws[index])),
+            scale=scale,
+            fit_seconds=fit_seconds,
+            seconds=seconds,
+        )
+        if progress is not None:
+            progress(len(results), len(tasks), results[index])
+
+    _run_trials(setup, tasks, jobs, record)
+    trials = tuple(results[i] for i in range(len(tasks)))
+    best = _best(trials, metric, k)
+    wall = time.perf_counter() - started
+    best_model = None
+    if refit:
+        with _one_blas_thread():  # as the trials ran: the same arithmetic, no oversubscription
+            best_model = _recommender(best.params, backend).fit(interactions)
+    return TuningReport(
+        metric=metric,
+        k=k,
+        trials=trials,
+        best=best,
+        effects=_effects(trials, resolved_space),
+        space=MappingProxyType({n: d.describe() for n, d in resolved_space.items()}),
+        n_splits=len(made_splits),
+        test_fraction=fraction,
+        random_state=random_state,
+        backend=engine_name,
+        wall_seconds=wall,
+        n_jobs=jobs,
+        best_model=best_model,
+    )
+
+
+def _check_arguments(
+    interactions: object,
+    metric: str,
+    k: int,
+    budget: int,
+    random_state: int,
+    backend: str | Backend,
+    n_jobs: int,
+) -> tuple[int, int, int, str]:
+    """Validate what :func:`search` was given; returns ``k``, ``budget``, seed, backend name."""
+    if not isinstance(interactions, Interactions):
+        raise ConfigError(
+            f"interactions must be an alsrec Interactions, got {type(interactions).__name__}; "
+            "build one with Interactions.from_arrays(user_ids, item_ids, weights)."
+        )
+    if metric not in _TUNABLE_METRICS:
+        raise ConfigError(
+            f"metric must be one of {list(_TUNABLE_METRICS)}, got {metric!r} "
+            "(popularity_rank measures bias, not quality: it cannot be maximized)."
+        )
+    k = _check_int("k", k, 1)
+    budget = _check_int("budget", budget, 1)
+    random_state = _check_int("random_state", random_state, 0)
+    if not isinstance(backend, str) and n_jobs != 1:
+        raise ConfigError(
+            "With n_jobs > 1 the backend must be given by name (e.g. 'numpy' or 'implicit'), "
+            "since worker processes build their own."
+        )
+    engine = get_backend(backend)  # fails early, with the valid names, for a bad name
+    if not engine.deterministic:
+        warnings.warn(
+            f"Backend {engine.name!r} is not deterministic: the same seed can give different "
+            "trials. Use a deterministic backend (e.g. 'numpy' or 'implicit') to reproduce "
+            "a search.",
+            AlsrecWarning,
+            stacklevel=3,
+        )
+    return k, budget, random_state, engine.name
+
+
+def _run_trials(
+    setup: _Setup,
+    tasks: list[_Task],
+    jobs: int,
+    record: Callable[[tuple[int, tuple[float, ...], float, float]], None],
+) -> None:
+    """Run every task here (``jobs == 1``) or in ``jobs`` spawned worker processes."""
+    if jobs == 1:
+        with _one_blas_thread():
+            for task in tasks:
+                record(_run(setup, task))
+        return
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        max_workers=jobs, mp_context=context, initializer=_init_worker, initargs=(setup,)
+    ) as pool:
+        futures = []
+        try:
+            futures = [pool.submit(_run_in_worker, task) for task in tasks]
+            for future in as_completed(futures):
+                record(future.result())
+        except BrokenProcessPool as exc:
+            raise BackendError(
+                "A trial worker process died before finishing. If search() runs from a "
+                "script, call it under 'if __name__ == \"__main__\":' (workers are started "
+                "with 'spawn' and import the main module); if memory is short, lower "
+                f"n_jobs (it was {jobs}) or use n_jobs=1."
+            ) from exc
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+
+def _best(trials: tuple[Trial, ...], metric: str, k: int) -> Trial:
+    """The best scored trial (the earliest among equals)."""
+    scored = [t for t in trials if not math.isnan(t.value)]
+    if not scored:
+        raise DataError(
+            f"No trial could be scored: {metric}@{k} is undefined on every validation split "
+            "(no user has a held-out item the model knows). Use more data or other splits."
+        )
+    return max(scored, key=lambda t: (t.value, -t.index))

@@ -1,0 +1,340 @@
+"""The search space: dimensions to draw from, the default space, and drawing trials."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from alsrec.data.weighting import Weighting, confidence
+from alsrec.exceptions import ConfigError
+from alsrec.params import ALSParams
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
+
+    from alsrec.data.interactions import Interactions
+
+__all__ = ["Choice", "Dimension", "LogUniform", "ScaledLogUniform", "SpaceArg", "default_space"]
+
+_DEFAULT_FACTORS = (16, 32, 64, 128)
+_DEFAULT_ITERATIONS = (10, 15, 20)
+_MAX_DRAW_ATTEMPTS = 50
+"""Draws per requested trial before a random search gives up finding new parameter sets."""
+
+
+def _round3(value: float) -> float:
+    """``value`` rounded to three significant digits."""
+    return float(f"{value:.3g}")
+
+
+def _check_bounds(kind: str, low: object, high: object) -> tuple[float, float]:
+    bounds = []
+    for name, value in (("low", low), ("high", high)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+            raise ConfigError(f"{kind} {name} must be a number, got {value!r}.")
+        number = float(value)
+        if not (math.isfinite(number) and number > 0):
+            raise ConfigError(f"{kind} {name} must be finite and > 0, got {value!r}.")
+        bounds.append(number)
+    lo, hi = bounds
+    if lo > hi:
+        raise ConfigError(f"{kind} needs low <= high, got low={lo!r}, high={hi!r}.")
+    return lo, hi
+
+
+class Dimension(Protocol):
+    """One axis of a search space: draws a value, and says what it is."""
+
+    @property
+    def discrete(self) -> bool:
+        """Whether the axis is a finite set of values (:attr:`Choice.values`)."""
+        ...
+
+    def sample(self, rng: np.random.Generator) -> Any:
+        """Draw one value."""
+        ...
+
+    def describe(self) -> str:
+        """A short human description, e.g. ``"log-uniform [0.1, 50]"``."""
+        ...
+
+
+@dataclass(frozen=True)
+class LogUniform:
+    """Values spread evenly in ``log(value)`` between ``low`` and ``high`` (both > 0).
+
+    Draws are rounded to three significant digits, or to the nearest integer with
+    ``integer=True``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> dim = LogUniform(0.1, 10)
+    >>> 0.1 <= dim.sample(np.random.default_rng(0)) <= 10
+    True
+    >>> LogUniform(0, 1)
+    Traceback (most recent call last):
+    ...
+    alsrec.exceptions.ConfigError: LogUniform low must be finite and > 0, got 0.
+    """
+
+    low: float
+    high: float
+    integer: bool = False
+
+    def __post_init__(self) -> None:
+        lo, hi = _check_bounds(type(self).__name__, self.low, self.high)
+        if self.integer and math.floor(hi) < math.ceil(lo):
+            raise ConfigError(f"LogUniform({lo}, {hi}, integer=True) contains no integer.")
+        object.__setattr__(self, "low", lo)
+        object.__setattr__(self, "high", hi)
+
+    @property
+    def discrete(self) -> bool:
+        """Always ``False``."""
+        return False
+
+    def sample(self, rng: np.random.Generator) -> float | int:
+        """Draw one value."""
+        value = math.exp(rng.uniform(math.log(self.low), math.log(self.high)))
+        if self.integer:
+            return int(min(max(round(value), math.ceil(self.low)), math.floor(self.high)))
+        return min(max(_round3(value), self.low), self.high)
+
+    def describe(self) -> str:
+        """``"log-uniform [low, high]"``."""
+        return f"log-uniform [{self.low:g}, {self.high:g}]" + (" (integers)" * self.integer)
+
+
+@dataclass(frozen=True)
+class ScaledLogUniform:
+    """``regularization`` only: a log-uniform ratio times the trial's confidence scale.
+
+    A drawn ratio ``r`` gives ``λ = r * s`` with ``s = 1 + sum_ui (c_ui - 1) / n_users``, the
+    confidence each user adds on average above the implicit 1 (``alpha`` times the mean
+    total weight per user; computed with the trial's own ``alpha``, and weighting scheme
+    where there is one, on all the data). See the module documentation for why.
+
+    Examples
+    --------
+    >>> ScaledLogUniform().describe()
+    'log-uniform [0.01, 100] x confidence scale'
+    """
+
+    low: float = 0.01
+    high: float = 100.0
+
+    def __post_init__(self) -> None:
+        lo, hi = _check_bounds(type(self).__name__, self.low, self.high)
+        object.__setattr__(self, "low", lo)
+        object.__setattr__(self, "high", hi)
+
+    @property
+    def discrete(self) -> bool:
+        """Always ``False``."""
+        return False
+
+    def sample(self, rng: np.random.Generator) -> float:
+        """Draw one ratio (three significant digits)."""
+        value = math.exp(rng.uniform(math.log(self.low), math.log(self.high)))
+        return min(max(_round3(value), self.low), self.high)
+
+    def describe(self) -> str:
+        """``"log-uniform [low, high] x confidence scale"``."""
+        return f"log-uniform [{self.low:g}, {self.high:g}] x confidence scale"
+
+
+@dataclass(frozen=True, init=False)
+class Choice:
+    """One of a few given values, each equally likely.
+
+    Examples
+    --------
+    >>> Choice([16, 32]).values
+    (16, 32)
+    >>> Choice([])
+    Traceback (most recent call last):
+    ...
+    alsrec.exceptions.ConfigError: Choice needs at least one value.
+    """
+
+    values: tuple[Any, ...]
+
+    def __init__(self, values: Sequence[Any] | npt.NDArray[Any]) -> None:
+        if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray)):
+            raise ConfigError(f"Choice needs a sequence of values, got {values!r}.")
+        items = tuple(v.item() if isinstance(v, np.generic) else v for v in values)
+        if not items:
+            raise ConfigError("Choice needs at least one value.")
+        if len(set(map(repr, items))) != len(items):
+            raise ConfigError(f"Choice values must be distinct, got {list(items)!r}.")
+        object.__setattr__(self, "values", items)
+
+    @property
+    def discrete(self) -> bool:
+        """Always ``True``."""
+        return True
+
+    def sample(self, rng: np.random.Generator) -> Any:
+        """Draw one of the values."""
+        return self.values[int(rng.integers(len(self.values)))]
+
+    def describe(self) -> str:
+        """``"one of 16, 32, 64"``."""
+        return "one of " + ", ".join(map(str, self.values))
+
+
+SpaceArg = Mapping[str, "Dimension | Sequence[Any] | int | float | str"]
+"""What :func:`search` accepts as ``space``: a parameter name per key; a dimension, a list
+of values (a :class:`Choice`), or one fixed value."""
+
+
+# -- the space ----------------------------------------------------------------------------------
+
+
+def _param_fields() -> tuple[str, ...]:
+    """Every hyperparameter: the fields of :class:`~alsrec.ALSParams`, in their order."""
+    return tuple(f.name for f in dataclasses.fields(ALSParams))
+
+
+def _weighting_values() -> tuple[str, ...]:
+    """The weighting schemes :class:`ALSParams` accepts (empty if it has no such field)."""
+    if "weighting" not in _param_fields():
+        return ()
+    candidates: tuple[Any, ...] = typing.get_args(Weighting)
+    valid = []
+    for value in candidates:
+        with contextlib.suppress(ConfigError, TypeError, ValueError):
+            ALSParams(**{"weighting": value})  # noqa: PIE804 (a field mypy may not know)
+            valid.append(value)
+    return tuple(valid)
+
+
+def default_space(interactions: Interactions) -> dict[str, Dimension]:
+    """The default search space for ``interactions``; see the module documentation.
+
+    Start from it to change one dimension::
+
+        space = {**default_space(data), "iterations": [15]}
+
+    Examples
+    --------
+    >>> from alsrec import Interactions
+    >>> data = Interactions.from_arrays([1, 1, 2, 3] * 20, list(range(80)))
+    >>> space = default_space(data)
+    >>> space["factors"].describe(), space["alpha"].describe()
+    ('one of 1', 'log-uniform [0.1, 50]')
+    """
+    n_users, n_items = interactions.matrix.shape
+    cap = min(n_users, n_items) // 2
+    factors = tuple(f for f in _DEFAULT_FACTORS if f <= cap) or (max(1, cap),)
+    space: dict[str, Dimension] = {
+        "factors": Choice(factors),
+        "regularization": ScaledLogUniform(0.01, 100.0),
+        "alpha": LogUniform(0.1, 50.0),
+        "iterations": Choice(_DEFAULT_ITERATIONS),
+    }
+    weightings = _weighting_values()
+    if weightings:
+        space["weighting"] = Choice(weightings)
+    return space
+
+
+def _as_dimension(name: str, value: object) -> Dimension:
+    if isinstance(value, (LogUniform, ScaledLogUniform, Choice)):
+        if isinstance(value, ScaledLogUniform) and name != "regularization":
+            raise ConfigError(
+                f"ScaledLogUniform only applies to 'regularization', not {name!r}; use "
+                "LogUniform for other parameters."
+            )
+        return value
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return Choice(value)
+    if isinstance(value, (bool, int, float, str, np.generic)) or value is None:
+        return Choice([value])
+    if all(hasattr(value, a) for a in ("sample", "describe", "discrete")):
+        return typing.cast("Dimension", value)
+    raise ConfigError(
+        f"The search space entry for {name!r} must be a LogUniform, ScaledLogUniform, Choice, "
+        f"a list of values or one value; got {value!r}."
+    )
+
+
+def _normalize_space(space: SpaceArg) -> dict[str, Dimension]:
+    if not isinstance(space, Mapping):
+        raise ConfigError(f"space must be a mapping of parameter names, got {space!r}.")
+    known = _param_fields()
+    if "random_state" in space:
+        raise ConfigError(
+            "random_state cannot be searched: every trial trains from the seed given to "
+            "search(random_state=...)."
+        )
+    unknown = sorted(set(space) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"Unknown parameter(s) {unknown} in the search space; expected names among "
+            f"{[k for k in known if k != 'random_state']}."
+        )
+    # A canonical order (ALSParams' fields), so equal spaces draw equal trials.
+    return {name: _as_dimension(name, space[name]) for name in known if name in space}
+
+
+def _draw(
+    space: dict[str, Dimension], budget: int, rng: np.random.Generator
+) -> list[dict[str, Any]]:
+    """Parameter draws: the whole grid when it fits the budget, else distinct random draws."""
+    names = list(space)
+    if all(dim.discrete for dim in space.values()):
+        choices = [typing.cast("Choice", space[name]).values for name in names]
+        size = math.prod(len(c) for c in choices)
+        if size <= budget:
+            grid: list[dict[str, Any]] = [{}]
+            for name, values in zip(names, choices, strict=True):
+                grid = [{**g, name: v} for g in grid for v in values]
+            return grid
+    out: list[dict[str, Any]] = []
+    seen: set[tuple[str, ...]] = set()
+    for _ in range(budget * _MAX_DRAW_ATTEMPTS):
+        if len(out) == budget:
+            break
+        draw = {name: space[name].sample(rng) for name in names}
+        key = tuple(repr(draw[name]) for name in names)
+        if key not in seen:
+            seen.add(key)
+            out.append(draw)
+    return out
+
+
+def _confidence_scale(matrix: sp.csr_matrix, params: ALSParams) -> float:
+    """``1 + sum(c - 1) / n_users`` for the confidence ``params`` gives ``matrix``."""
+    conf = confidence(matrix, params.alpha, params.weighting, **params.weighting_options())
+    extra: float = float(np.asarray(conf.data, dtype=np.float64).sum()) - int(conf.nnz)
+    users: int = int(matrix.shape[0])
+    return 1.0 + max(extra, 0.0) / max(users, 1)
+
+
+def _resolve(
+    draw: dict[str, Any],
+    space: dict[str, Dimension],
+    matrix: sp.csr_matrix,
+    random_state: int,
+) -> tuple[ALSParams, float | None]:
+    """The parameters of a draw (absolute regularization) and the confidence scale used."""
+    values = {**draw, "random_state": random_state}
+    scale: float | None = None
+    try:
+        if isinstance(space.get("regularization"), ScaledLogUniform):
+            unscaled = ALSParams(**{**values, "regularization": 0.0})
+            scale = _confidence_scale(matrix, unscaled)
+            values["regularization"] = _round3(draw["regularization"] * scale)
+        return ALSParams(**values), scale
+    except (ConfigError, TypeError) as exc:
+        raise ConfigError(f"The search space gave invalid parameters {draw}: {exc}") from exc
