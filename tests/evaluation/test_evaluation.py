@@ -465,7 +465,7 @@ def test_time_split_errors() -> None:
     # One timestamp parser (alsrec.data.timestamps) reads them, and names the bad row.
     with pytest.raises(DataError, match="row 1 is nan"):
         time_split(u, i, None, [1.0, float("nan")])
-    with pytest.raises(DataError, match="row 0 is 'monday'.*ISO 8601"):
+    with pytest.raises(DataError, match=r"row 0 is 'monday'.*ISO 8601"):
         time_split(u, i, None, ["monday", "tuesday"])
     with pytest.raises(DataError, match="2 interactions"):
         time_split(u, i, None, [1])
