@@ -15,7 +15,9 @@ import pytest
 from cli_runner import run
 
 from alsrec import Recommender, cli
-from alsrec.datasets import synthetic
+from alsrec.cli import inspect as inspect_command
+from alsrec.cli import sources
+from alsrec.data import synthetic
 
 if TYPE_CHECKING:
     import subprocess
@@ -176,7 +178,7 @@ def test_recommend_json_matches_the_library_and_excludes_seen(ws: Workspace) -> 
     proc = run("recommend", "str_model", *users, "-n", "4", "--format", "json", cwd=ws.root)
     assert proc.returncode == 0, proc.stderr
     answers = json.loads(proc.stdout)
-    rec = cli._load_model(str(ws.str_model), "safe")
+    rec = sources.load_model(str(ws.str_model), "safe")
     assert [a["user"] for a in answers] == users
     for answer in answers:
         expected = rec.recommend(answer["user"], n=4)
@@ -240,7 +242,7 @@ def test_int_model_converts_command_line_ids(ws: Workspace) -> None:
 
 
 def test_similar_items_and_users(ws: Workspace) -> None:
-    rec = cli._load_model(str(ws.str_model), "safe")
+    rec = sources.load_model(str(ws.str_model), "safe")
     item = str(rec.items_.ids[0])
     proc = run("similar-items", "str_model", item, "-n", "3", "--format", "json", cwd=ws.root)
     assert proc.returncode == 0, proc.stderr
@@ -401,10 +403,10 @@ def test_no_command_exits_2_with_help(tmp_path: Path) -> None:
 def test_internal_errors_exit_1_with_one_line(
     ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def boom(path: str, policy: str) -> tuple[str, dict[str, object]]:
+    def boom(path: str) -> tuple[str, dict[str, object]]:
         raise RuntimeError("simulated bug\nover two lines")
 
-    monkeypatch.setattr(cli, "_inspect_model", boom)
+    monkeypatch.setattr(inspect_command, "inspect_model", boom)
     err = io.StringIO()
     code = cli.main(["inspect", str(ws.str_model)], out=io.StringIO(), err=err)
     assert code == 1
@@ -422,9 +424,9 @@ def test_demo_under_strict_policy_shows_the_refusal() -> None:
 
 
 def test_model_round_trip_keeps_everything(ws: Workspace, tmp_path: Path) -> None:
-    rec = cli._load_model(str(ws.int_model), "safe")
-    cli._save_model(rec, tmp_path / "copy", force=False)
-    back = cli._load_model(str(tmp_path / "copy"), "strict")
+    rec = sources.load_model(str(ws.int_model), "safe")
+    sources.save_model(rec, tmp_path / "copy", force=False)
+    back = sources.load_model(str(tmp_path / "copy"), "strict")
     np.testing.assert_array_equal(back.user_factors_, rec.user_factors_)
     np.testing.assert_array_equal(back.items_.ids, rec.items_.ids)
     assert back.users_.kind == "int" and back.policy == "strict"
@@ -459,30 +461,37 @@ def test_adapters_hand_the_right_arguments_to_the_library(
     monkeypatch.setattr(Interactions, "from_csv", from_csv, raising=False)
     monkeypatch.setattr(Interactions, "from_sql", from_sql, raising=False)
     monkeypatch.setattr(Recommender, "load", load, raising=False)
-    got = cli._read_csv("f.csv", user="u", item="i", weight=None, delimiter=";", header=True)
+    got = sources.read_csv("f.csv", user="u", item="i", weight=None, delimiter=";", header=True)
     assert got is tiny
     assert calls[-1] == (
         "from_csv",
         ("f.csv",),
-        {"user": "u", "item": "i", "weight": None, "delimiter": ";", "header": True},
+        {
+            "user": "u",
+            "item": "i",
+            "weight": None,
+            "timestamp": None,
+            "delimiter": ";",
+            "header": True,
+        },
     )
-    cli._read_csv("f.csv", user="0", item="2", weight="1", delimiter=",", header=False)
+    sources.read_csv("f.csv", user="0", item="2", weight="1", delimiter=",", header=False)
     assert calls[-1][2]["user"] == 0 and calls[-1][2]["weight"] == 1
-    cli._read_sql(str(ws.db_path), "SELECT * FROM ev", user="uid", item="iid", weight=None)
+    sources.read_sql(str(ws.db_path), "SELECT * FROM ev", user="uid", item="iid", weight=None)
     assert calls[-1][1] == ("SELECT * FROM ev",)
-    assert calls[-1][2] == {"user": "uid", "item": "iid", "weight": None}
-    rec = cli._load_model("somewhere", "strict")
+    assert calls[-1][2] == {"user": "uid", "item": "iid", "weight": None, "timestamp": None}
+    rec = sources.load_model("somewhere", "strict")
     assert calls[-1] == ("load", ("somewhere",), {"mmap": True, "policy": "strict", "verify": True})
 
     saved: list[Path] = []
 
-    def save(self: Recommender, path: Path) -> None:
+    def save(self: Recommender, path: Path, **kwargs: object) -> None:
         saved.append(path)
         path.mkdir()
         (path / "real.json").write_text("{}")
 
     monkeypatch.setattr(Recommender, "save", save, raising=False)
-    cli._save_model(rec, tmp_path / "out", force=False)
+    sources.save_model(rec, tmp_path / "out", force=False)
     assert saved and (tmp_path / "out" / "real.json").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 

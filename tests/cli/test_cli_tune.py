@@ -12,7 +12,7 @@ import pytest
 from cli_runner import run
 
 from alsrec import ALSParams, Recommender
-from alsrec.datasets import synthetic
+from alsrec.data import synthetic
 
 if TYPE_CHECKING:
     import subprocess

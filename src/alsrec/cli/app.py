@@ -1,0 +1,135 @@
+"""The ``alsrec`` parser, built from the command modules, and :func:`main`."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import traceback
+from typing import TYPE_CHECKING, TextIO
+
+import alsrec
+import alsrec.cli.demo as demo
+import alsrec.cli.evaluate as evaluate
+import alsrec.cli.explain as explain
+import alsrec.cli.inspect as inspect
+import alsrec.cli.recommend as recommend
+import alsrec.cli.similar as similar
+import alsrec.cli.train as train
+import alsrec.cli.tune as tune
+from alsrec import (
+    AlsrecError,
+    ArtifactError,
+    BackendUnavailableError,
+    ConfigError,
+    DataError,
+    MappingMismatchError,
+    NotFittedError,
+    UnknownIdError,
+)
+from alsrec.cli.options import (
+    EXIT_DATA,
+    EXIT_ERROR,
+    EXIT_UNKNOWN_ID,
+    EXIT_USAGE,
+    FORMATTER,
+    CliParser,
+    Parents,
+    Streams,
+)
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable, Sequence
+
+__all__ = ["COMMANDS", "build_parser", "main"]
+
+COMMANDS = (train, recommend, similar, inspect, evaluate, tune, explain, demo)
+"""The command modules, in help order; each has ``add_parser(subparsers, parents)``."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``alsrec`` command."""
+    parser = CliParser(
+        prog="alsrec",
+        description="Implicit-feedback ALS recommendations by your own IDs.",
+        epilog="Exit codes: 0 ok, 2 usage error, 3 data or artifact error, 4 unknown ID "
+        "under --policy strict, 1 other error.\n\nExample: alsrec demo",
+        formatter_class=FORMATTER,
+    )
+    parser.add_argument("--version", action="version", version=f"alsrec {alsrec.__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CliParser)
+    parents = Parents.build()
+    for command in COMMANDS:
+        command.add_parser(sub, parents)
+    return parser
+
+
+def _exit_code(exc: BaseException) -> int:
+    if isinstance(exc, UnknownIdError):
+        return EXIT_UNKNOWN_ID
+    if isinstance(exc, (ConfigError, BackendUnavailableError)):
+        return EXIT_USAGE
+    if isinstance(exc, (DataError, ArtifactError, MappingMismatchError, NotFittedError, OSError)):
+        return EXIT_DATA
+    return EXIT_ERROR
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"cannot access {str(exc.filename)!r}: {exc.strerror or exc}"
+    text = " ".join(str(exc).split())  # one line
+    return text or type(exc).__name__
+
+
+def main(
+    argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    """Run the command line; return the exit code.
+
+    Usage errors raise ``SystemExit(2)`` from argument parsing, as ``--help`` and
+    ``--version`` raise ``SystemExit(0)``.
+
+    Examples
+    --------
+    >>> main(["--version"])
+    Traceback (most recent call last):
+    ...
+    SystemExit: 0
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    streams = Streams(
+        out if out is not None else sys.stdout, err if err is not None else sys.stderr
+    )
+    handler: Callable[[argparse.Namespace, Streams], int] | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(streams.out)
+        return EXIT_USAGE
+    try:
+        return handler(args, streams)
+    except KeyboardInterrupt:
+        print("alsrec: interrupted", file=streams.err)
+        return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. '| head'): stop quietly. Point stdout at devnull so
+        # that the interpreter's final flush does not fail again.
+        if streams.out is sys.stdout:
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
+    except (AlsrecError, OSError) as exc:
+        if args.debug:
+            traceback.print_exc(file=streams.err)
+        print(f"alsrec: error: {_message(exc)}", file=streams.err)
+        return _exit_code(exc)
+    except Exception as exc:
+        if args.debug:
+            traceback.print_exc(file=streams.err)
+        print(
+            f"alsrec: internal error: {type(exc).__name__}: {_message(exc)} "
+            "(rerun with --debug for the traceback, and please report it)",
+            file=streams.err,
+        )
+        return EXIT_ERROR

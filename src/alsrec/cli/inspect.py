@@ -1,0 +1,41 @@
+"""``alsrec inspect``: describe a saved model."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from alsrec.cli.options import EXIT_OK, FORMATTER, add_formats
+from alsrec.cli.sources import inspect_model
+
+if TYPE_CHECKING:
+    import argparse
+
+    from alsrec.cli.options import Parents, Streams
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], parents: Parents) -> None:
+    """Register ``inspect``."""
+    parser = sub.add_parser(
+        "inspect",
+        parents=[parents.common],
+        help="describe a saved model",
+        description="Show a saved model's format, hyperparameters, sizes and mapping check.",
+        epilog="Example: alsrec inspect model/ --format json",
+        formatter_class=FORMATTER,
+    )
+    parser.add_argument("model_dir", metavar="MODEL_DIR", help="a directory from 'train'")
+    add_formats(parser, ("table", "json"))
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, io: Streams) -> int:
+    """Print the artifact report as a table or JSON."""
+    text, info = inspect_model(args.model_dir)
+    if args.format == "json":
+        io.out.write(json.dumps(info, indent=2, default=str) + "\n")
+    else:
+        io.out.write(text + "\n")
+    return EXIT_OK

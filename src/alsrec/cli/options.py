@@ -1,0 +1,229 @@
+"""Pieces every command's parser shares: the parser class, option groups, value types.
+
+The hyperparameter flags are derived from :class:`~alsrec.ALSParams`: one flag per field
+(``--cg-steps`` for ``cg_steps``), its type, choices and default from the field, its help
+from the field's description in the ``ALSParams`` docstring. There is no second list.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import re
+import typing
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+
+from alsrec import ALSParams
+from alsrec.backends import names as backend_names
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+__all__ = [
+    "EXIT_DATA",
+    "EXIT_ERROR",
+    "EXIT_OK",
+    "EXIT_UNKNOWN_ID",
+    "EXIT_USAGE",
+    "CliParser",
+    "Parents",
+    "Streams",
+    "add_formats",
+    "add_hyperparameters",
+    "fraction",
+    "hyperparameters",
+    "positive_int",
+]
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_DATA = 3
+EXIT_UNKNOWN_ID = 4
+
+FORMATTER = argparse.RawDescriptionHelpFormatter
+
+
+@dataclass(frozen=True)
+class Streams:
+    """Where a command writes: results on ``out``, notes and bars on ``err``."""
+
+    out: TextIO
+    err: TextIO
+
+    def note(self, message: str) -> None:
+        """Print ``alsrec: note: message`` on ``err``."""
+        print(f"alsrec: note: {message}", file=self.err)
+
+
+class CliParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        """Exit with code 2 and one line naming the problem."""
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
+
+
+def fraction(text: str) -> float:
+    """An argparse type: a number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number strictly between 0 and 1, got {text}")
+    return value
+
+
+def add_formats(parser: argparse.ArgumentParser, choices: Sequence[str]) -> None:
+    """The ``--format`` option: ``table`` first, then machine formats."""
+    parser.add_argument(
+        "--format",
+        choices=tuple(choices),
+        default="table",
+        help=f"output: 'table' for people, {' or '.join(repr(c) for c in choices[1:])} for "
+        "programs (default: table)",
+    )
+
+
+# -- hyperparameters, from ALSParams ------------------------------------------------------------
+
+CLI_DEFAULTS: Mapping[str, object] = {"random_state": 0}
+"""Where the command line's default differs from ALSParams' (reproducible runs by default)."""
+
+
+def _field_help() -> dict[str, str]:
+    """The first sentence of each field's description in the ALSParams docstring."""
+    doc = ALSParams.__doc__ or ""
+    out: dict[str, str] = {}
+    for match in re.finditer(r"^    (\w+) : [^\n]*\n((?:        [^\n]*\n)+)", doc, re.M):
+        text = " ".join(match.group(2).split())
+        text = re.sub(r":\w+:`~?([^`]*)`", r"\1", text).replace("``", "")
+        first = re.split(r"(?<=\.)\s", text, maxsplit=1)[0].rstrip(".")
+        if first[1:2].islower():
+            first = first[:1].lower() + first[1:]
+        out[match.group(1)] = first.replace("%", "%%")
+    return out
+
+
+def hyperparameters() -> tuple[dataclasses.Field[Any], ...]:
+    """The hyperparameters the command line exposes: every field of ALSParams."""
+    return dataclasses.fields(ALSParams)
+
+
+def add_hyperparameters(
+    group: argparse._ArgumentGroup | argparse.ArgumentParser,
+    *,
+    only: Sequence[str] | None = None,
+    defaults: Mapping[str, object] | None = None,
+) -> None:
+    """Add one ``--name`` flag per ALSParams field (or the fields in ``only``)."""
+    hints = typing.get_type_hints(ALSParams)
+    helps = _field_help()
+    chosen = {**CLI_DEFAULTS, **(defaults or {})}
+    for field in hyperparameters():
+        if only is not None and field.name not in only:
+            continue
+        default = chosen.get(field.name, field.default)
+        flag = "--" + field.name.replace("_", "-")
+        hint = hints[field.name]
+        choices = typing.get_args(hint) if typing.get_origin(hint) is typing.Literal else None
+        kind: type = type(default) if default is not None else int
+        text = f"{helps.get(field.name, field.name)} (default: {default})"
+        if choices:
+            group.add_argument(flag, choices=choices, default=default, help=text)
+        else:
+            group.add_argument(flag, type=kind, default=default, help=text)
+
+
+def params_from(args: argparse.Namespace) -> ALSParams:
+    """The ALSParams given by the hyperparameter flags (validated by ALSParams)."""
+    return ALSParams(
+        **{f.name: getattr(args, f.name) for f in hyperparameters() if hasattr(args, f.name)}
+    )
+
+
+# -- option groups shared by several commands --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Parents:
+    """Parent parsers a command can inherit options from."""
+
+    common: CliParser
+    source: CliParser
+    model: CliParser
+
+    @classmethod
+    def build(cls) -> Parents:
+        """The three parent parsers: policy and debug, data source, model."""
+        return cls(_common_options(), _source_options(), _model_options())
+
+
+def _common_options() -> CliParser:
+    common = CliParser(add_help=False)
+    common.add_argument(
+        "--policy",
+        choices=("safe", "strict"),
+        default="safe",
+        help="unknown IDs: 'safe' answers anyway (popularity fallback, empty result), "
+        "'strict' fails with exit code 4 (default: safe)",
+    )
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show the traceback of an error",
+    )
+    return common
+
+
+def _source_options() -> CliParser:
+    source = CliParser(add_help=False)
+    group = source.add_argument_group("data")
+    group.add_argument("data", nargs="?", metavar="DATA", help="CSV file of interactions")
+    group.add_argument("--sql", metavar="QUERY", help="read the result of a SQL query instead")
+    group.add_argument(
+        "--db", metavar="DATABASE", help="SQLite file path or sqlite:///path URL (with --sql)"
+    )
+    group.add_argument("--user-col", default="user", help="user ID column (default: user)")
+    group.add_argument("--item-col", default="item", help="item ID column (default: item)")
+    group.add_argument(
+        "--weight-col", default=None, help="interaction weight column (default: 1 per row)"
+    )
+    group.add_argument("--delimiter", default=",", help="CSV field delimiter (default: ,)")
+    group.add_argument(
+        "--no-header",
+        action="store_true",
+        help="the CSV has no header row; the --*-col options are then 0-based column numbers",
+    )
+    return source
+
+
+def _model_options() -> CliParser:
+    model = CliParser(add_help=False)
+    group = model.add_argument_group("model")
+    add_hyperparameters(group)
+    group.add_argument(
+        "--backend",
+        default="numpy",
+        help=f"training backend: {', '.join(backend_names())} (default: numpy)",
+    )
+    group.add_argument(
+        "--progress",
+        action="store_true",
+        help="draw a progress bar on stderr with the training loss after each sweep",
+    )
+    return model

@@ -1,0 +1,58 @@
+"""Building and training a model from the hyperparameter flags, with a loss progress bar."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from alsrec import Recommender
+from alsrec.cli.options import params_from
+from alsrec.data import confidence
+from alsrec.model.loss import als_loss
+from alsrec.progress import ProgressBar
+
+if TYPE_CHECKING:
+    import argparse
+    from typing import TextIO
+
+    from alsrec import Interactions
+    from alsrec.backends import ProgressCallback
+    from alsrec.types import FactorMatrix
+
+__all__ = ["fit", "make_recommender"]
+
+
+def make_recommender(args: argparse.Namespace) -> Recommender:
+    """An unfitted model with every hyperparameter flag, the backend and the policy.
+
+    The flags are validated here (by ``ALSParams`` and the backend lookup), before any
+    data is read.
+    """
+    params = params_from(args)
+    rec = Recommender(backend=args.backend, policy=args.policy)
+    # Every ALSParams field, including those Recommender.__init__ takes no argument for;
+    # becomes Recommender(params=params, ...) with the core half of the restructure.
+    rec.params = params
+    return rec
+
+
+def _loss_bar(rec: Recommender, data: Interactions, err: TextIO) -> ProgressCallback:
+    """A callback drawing one bar step per sweep, with the training loss."""
+    params = rec.params
+    conf = confidence(data.matrix, params.alpha, params.weighting, **params.weighting_options())
+    bar = ProgressBar("train", params.iterations, err)
+    start = time.perf_counter()
+
+    def callback(iteration: int, users: FactorMatrix, items: FactorMatrix) -> None:
+        loss = als_loss(conf, users, items, params.regularization)
+        bar.step(iteration, f"loss {loss:.6f}  {time.perf_counter() - start:6.1f} s")
+
+    return callback
+
+
+def fit(rec: Recommender, data: Interactions, progress: bool, err: TextIO) -> float:
+    """Train ``rec`` on ``data`` (a loss bar on ``err`` with ``progress``); return seconds."""
+    callback = _loss_bar(rec, data, err) if progress else None
+    start = time.perf_counter()
+    rec.fit(data, callback=callback)
+    return time.perf_counter() - start
