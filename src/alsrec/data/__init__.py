@@ -7,7 +7,8 @@ Modules, each one job (imports point down the list):
 - :mod:`~alsrec.data.frames`, :mod:`~alsrec.data.csv_reader`,
   :mod:`~alsrec.data.sql_reader`: the sources (arrays and data frames, CSV files, SQL);
 - :mod:`~alsrec.data.assemble`: merging duplicates, filters, the CSR matrix;
-- :mod:`~alsrec.data.interactions`: :class:`Interactions`, the validated dataset;
+- :mod:`~alsrec.data.summary` and :mod:`~alsrec.data.interactions`: :class:`Interactions`,
+  the validated dataset, and its :class:`InteractionsSummary`;
 - :mod:`~alsrec.data.weighting`: raw weights to ALS confidence;
 - :mod:`~alsrec.data.datasets`: synthetic data with planted clusters.
 """

@@ -86,37 +86,10 @@ def assemble(
     :class:`~alsrec.data.interactions.Interactions`.
     """
     dropped = dict(c.dropped)
-    n = int(c.rows.size)
     n_users, n_items = int(c.users.size), int(c.items.size)
-    if n_users * n_items < 2**62:
-        key = c.rows * n_items + c.cols
-        order = np.argsort(key)  # not stable; ties are settled by the row positions below
-        sorted_key = key[order]
-        change = sorted_key[1:] != sorted_key[:-1]
-        del key
-    else:  # pragma: no cover - needs more than 2**31 users and items
-        order = np.lexsort((c.cols, c.rows))
-        sr, sc = c.rows[order], c.cols[order]
-        change = (sr[1:] != sr[:-1]) | (sc[1:] != sc[:-1])
-    starts = np.flatnonzero(np.concatenate(([True], change)))
-    del change
-    counts = np.diff(np.append(starts, n))
+    order, starts, counts = _group(c.rows, c.cols, n_users, n_items)
     first_pos = np.minimum.reduceat(order, starts)
-    weights = np.ones(n, dtype=np.float64) if c.weights is None else c.weights
-    if aggregate == "sum":
-        vals = np.add.reduceat(weights[order], starts)
-    elif aggregate == "max":
-        vals = np.maximum.reduceat(weights[order], starts)
-    elif aggregate == "count":
-        vals = counts.astype(np.float64)
-    else:  # last: latest timestamp, then latest row
-        sorted_pos = order
-        if c.timestamps is not None:
-            times = c.timestamps[order]
-            latest = np.maximum.reduceat(times, starts)
-            group = np.repeat(np.arange(starts.size), counts)
-            sorted_pos = np.where(times == latest[group], order, -1)
-        vals = weights[np.maximum.reduceat(sorted_pos, starts)]
+    vals = _merged_values(c, order, starts, counts, aggregate)
     times_pair = None
     if c.timestamps is not None:
         times_pair = np.maximum.reduceat(c.timestamps[order], starts)
@@ -144,13 +117,81 @@ def assemble(
         prow, pcol, vals = prow[resort], pcol[resort], vals[resort]
         times_pair = None if times_pair is None else times_pair[resort]
 
+    matrix = _to_csr(c.source, prow, pcol, vals, users, items)
+    return {
+        "users": IdMapper._from_unique(users),
+        "items": IdMapper._from_unique(items),
+        "matrix": matrix,
+        "rows_read": c.rows_read,
+        "duplicates_merged": int(counts.sum()) - int(matrix.nnz),
+        "dropped": dropped,
+        "aggregate": aggregate,
+        "source": c.source,
+        "timestamps": times_pair,
+    }
+
+
+def _group(
+    rows: IndexArray, cols: IndexArray, n_users: int, n_items: int
+) -> tuple[IndexArray, IndexArray, IndexArray]:
+    """Rows sorted by pair: ``(order, starts of each pair's run, rows per pair)``."""
+    n = int(rows.size)
+    if n_users * n_items < 2**62:
+        key = rows * n_items + cols
+        order = np.argsort(key)  # not stable; ties are settled by the row positions later
+        sorted_key = key[order]
+        change = sorted_key[1:] != sorted_key[:-1]
+        del key
+    else:  # pragma: no cover - needs more than 2**31 users and items
+        order = np.lexsort((cols, rows))
+        sr, sc = rows[order], cols[order]
+        change = (sr[1:] != sr[:-1]) | (sc[1:] != sc[:-1])
+    starts = np.flatnonzero(np.concatenate(([True], change)))
+    counts = np.diff(np.append(starts, n))
+    return order, starts, counts
+
+
+def _merged_values(
+    c: Collected,
+    order: IndexArray,
+    starts: IndexArray,
+    counts: IndexArray,
+    aggregate: Aggregate,
+) -> npt.NDArray[np.float64]:
+    """One value per pair, by the ``aggregate`` rule."""
+    weights = np.ones(c.rows.size, dtype=np.float64) if c.weights is None else c.weights
+    if aggregate == "sum":
+        return cast("npt.NDArray[np.float64]", np.add.reduceat(weights[order], starts))
+    if aggregate == "max":
+        return cast("npt.NDArray[np.float64]", np.maximum.reduceat(weights[order], starts))
+    if aggregate == "count":
+        return counts.astype(np.float64)
+    # last: latest timestamp, then latest row
+    sorted_pos = order
+    if c.timestamps is not None:
+        times = c.timestamps[order]
+        latest = np.maximum.reduceat(times, starts)
+        group = np.repeat(np.arange(starts.size), counts)
+        sorted_pos = np.where(times == latest[group], order, -1)
+    return weights[np.maximum.reduceat(sorted_pos, starts)]
+
+
+def _to_csr(
+    source: str,
+    prow: IndexArray,
+    pcol: IndexArray,
+    vals: npt.NDArray[np.float64],
+    users: IdArray,
+    items: IdArray,
+) -> sp.csr_matrix:
+    """The float32 CSR matrix of pairs sorted by row then column."""
     with np.errstate(over="ignore"):
         data = vals.astype(np.float32)
     bad = np.flatnonzero(~(np.isfinite(data) & (data > 0)))
     if bad.size:
         k = int(bad[0])
         raise DataError(
-            f"{c.source}: the merged weight {float(vals[k])!r} of user "
+            f"{source}: the merged weight {float(vals[k])!r} of user "
             f"{users[prow[k]].item()!r} and item {items[pcol[k]].item()!r} does not fit in "
             "float32 (it rounds to 0 or infinity); rescale the weights."
         )
@@ -159,17 +200,7 @@ def assemble(
     np.cumsum(np.bincount(prow, minlength=len(users)), out=indptr[1:])
     matrix = sp.csr_matrix((data, pcol.astype(index_dtype), indptr), shape=(len(users), len(items)))
     matrix.has_sorted_indices = True
-    return {
-        "users": IdMapper._from_unique(users),
-        "items": IdMapper._from_unique(items),
-        "matrix": matrix,
-        "rows_read": c.rows_read,
-        "duplicates_merged": int(counts.sum()) - int(data.size),
-        "dropped": dropped,
-        "aggregate": aggregate,
-        "source": c.source,
-        "timestamps": times_pair,
-    }
+    return matrix
 
 
 def _filter(

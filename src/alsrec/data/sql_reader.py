@@ -21,6 +21,85 @@ if TYPE_CHECKING:
 __all__ = ["collect_sql"]
 
 
+def _cursor_of(connection: object) -> tuple[Any, bool]:
+    """A cursor, and whether it is ours to close (a passed cursor is not)."""
+    if callable(getattr(connection, "cursor", None)):
+        return cast("Any", connection).cursor(), True
+    if callable(getattr(connection, "execute", None)) and callable(
+        getattr(connection, "fetchmany", None)
+    ):
+        return connection, False
+    raise ConfigError(
+        f"from_sql needs a DB-API 2 connection (with .cursor()) or cursor (with .execute() "
+        f"and .fetchmany()); got {type(connection).__name__}."
+    )
+
+
+def _execute(
+    cursor: Any, query: str, params: object, specs: dict[str, Column | None]
+) -> dict[str, int]:
+    """Run the query; return the result position of each requested column."""
+    shown = _short(query)
+    try:
+        if params is None:
+            cursor.execute(query)
+        else:
+            cursor.execute(query, params)
+    except Exception as exc:
+        raise DataError(
+            f"The query failed ({type(exc).__module__}.{type(exc).__name__}: "
+            f"{_short(str(exc), 300)}). Query: {shown!r}"
+        ) from exc
+    description = cursor.description
+    if not description:
+        raise DataError(f"The query returned no result set (is it a SELECT?): {shown!r}")
+    names = [str(d[0]) for d in description]
+
+    def describe() -> tuple[str, str]:
+        return f"the query's result has columns {names!r}", ""
+
+    positions = {
+        role: _resolve(spec, role, names, len(names), describe)
+        for role, spec in specs.items()
+        if spec is not None
+    }
+    if positions["user"] == positions["item"]:
+        raise ConfigError("user and item must be different columns.")
+    return positions
+
+
+def _fetch_all(
+    cursor: Any, positions: dict[str, int], stream: _Stream, batch_size: int, bar: ProgressBar
+) -> None:
+    """Fetch and screen every row, ``batch_size`` at a time."""
+    while True:
+        try:
+            batch = cursor.fetchmany(batch_size)
+        except Exception as exc:
+            raise DataError(
+                f"Fetching the query's rows failed after row {stream.rows_read} "
+                f"({type(exc).__name__}: {_short(str(exc), 300)})."
+            ) from exc
+        if not batch:
+            break
+        offset = stream.rows_read
+        stream.rows_read += len(batch)
+        columns = {role: [r[pos] for r in batch] for role, pos in positions.items()}
+
+        def where(pos: int, offset: int = offset) -> str:
+            return f"query result row {offset + pos + 1}"
+
+        stream.add(
+            columns["user"],
+            columns["item"],
+            columns.get("weight"),
+            columns.get("timestamp"),
+            where,
+        )
+        bar.update(0, stream.rows_read)
+    bar.close(0, stream.rows_read)
+
+
 def collect_sql(
     connection: object,
     query: str,
@@ -39,80 +118,20 @@ def collect_sql(
         raise ConfigError(f"batch_size must be an integer >= 1, got {batch_size!r}.")
     if not isinstance(query, str) or not query.strip():
         raise ConfigError(f"query must be a non-empty SQL string, got {query!r}.")
-    own_cursor = callable(getattr(connection, "cursor", None))
-    if own_cursor:
-        cursor: Any = cast("Any", connection).cursor()
-    elif callable(getattr(connection, "execute", None)) and callable(
-        getattr(connection, "fetchmany", None)
-    ):
-        cursor = connection
-    else:
-        raise ConfigError(
-            f"from_sql needs a DB-API 2 connection (with .cursor()) or cursor (with .execute() "
-            f"and .fetchmany()); got {type(connection).__name__}."
-        )
-    shown = _short(query)
+    cursor, own_cursor = _cursor_of(connection)
     try:
-        try:
-            if params is None:
-                cursor.execute(query)
-            else:
-                cursor.execute(query, params)
-        except Exception as exc:
-            raise DataError(
-                f"The query failed ({type(exc).__module__}.{type(exc).__name__}: "
-                f"{_short(str(exc), 300)}). Query: {shown!r}"
-            ) from exc
-        description = cursor.description
-        if not description:
-            raise DataError(f"The query returned no result set (is it a SELECT?): {shown!r}")
-        names = [str(d[0]) for d in description]
-
-        def describe() -> tuple[str, str]:
-            return f"the query's result has columns {names!r}", ""
-
         specs = {"user": user, "item": item, "weight": weight, "timestamp": timestamp}
-        positions = {
-            role: _resolve(spec, role, names, len(names), describe)
-            for role, spec in specs.items()
-            if spec is not None
-        }
-        if positions["user"] == positions["item"]:
-            raise ConfigError("user and item must be different columns.")
+        positions = _execute(cursor, query, params, specs)
+        names = [str(d[0]) for d in cursor.description]
         labels = {role: f"column {names[pos]!r}" for role, pos in positions.items()}
         labels.setdefault("weight", "")
         labels.setdefault("timestamp", "")
         stream = _Stream("query", labels, on_bad_rows, text=False)
-        bar = ProgressBar("query", None, progress)
-        while True:
-            try:
-                batch = cursor.fetchmany(batch_size)
-            except Exception as exc:
-                raise DataError(
-                    f"Fetching the query's rows failed after row {stream.rows_read} "
-                    f"({type(exc).__name__}: {_short(str(exc), 300)})."
-                ) from exc
-            if not batch:
-                break
-            offset = stream.rows_read
-            stream.rows_read += len(batch)
-            columns = {role: [r[pos] for r in batch] for role, pos in positions.items()}
-
-            def where(pos: int, offset: int = offset) -> str:
-                return f"query result row {offset + pos + 1}"
-
-            stream.add(
-                columns["user"],
-                columns["item"],
-                columns.get("weight"),
-                columns.get("timestamp"),
-                where,
-            )
-            bar.update(0, stream.rows_read)
-        bar.close(0, stream.rows_read)
+        _fetch_all(cursor, positions, stream, batch_size, ProgressBar("query", None, progress))
         if stream.rows_read == 0:
             raise DataError(
-                f"The query returned no rows: {shown!r}. Check its WHERE clause and parameters."
+                f"The query returned no rows: {_short(query)!r}. Check its WHERE clause and "
+                "parameters."
             )
         return stream.finish(
             has_weights="weight" in positions, has_timestamps="timestamp" in positions

@@ -17,6 +17,7 @@ from alsrec.exceptions import ConfigError, DataError
 
 if TYPE_CHECKING:
     from alsrec.data.interactions import Interactions
+    from alsrec.mapping import IdMapper
     from alsrec.recommender import Recommender
     from alsrec.results import BatchRecommendations
     from alsrec.types import FloatArray, IdArray, IndexArray
@@ -299,6 +300,70 @@ class UserMetrics:
         }
 
 
+def _check_kinds(recommender: Recommender, test: Interactions, train: Interactions | None) -> None:
+    """Test and training IDs must be of the model's kind (int or str), or none would match."""
+    sides = [("test", test)] + ([] if train is None else [("training", train)])
+    models = {"user": recommender.users_, "item": recommender.items_}
+    for name, part in sides:
+        for axis, given in (("user", part.users), ("item", part.items)):
+            known = models[axis]
+            if given.kind != known.kind:
+                raise DataError(
+                    f"The {name} {axis} IDs are {given.kind}s but the model's are "
+                    f"{known.kind}s, so none would match; convert them to {known.kind}."
+                )
+
+
+def _fetch_lists(
+    recommender: Recommender,
+    model_rows: IndexArray,
+    train_eval: sp.csr_matrix,
+    fitted_on_train: bool,
+    k: int,
+) -> IndexArray:
+    """Each user's top ``k`` item indices without training items, ``-1`` padded.
+
+    Asks for enough items that ``k`` remain after removing training items the model
+    itself does not exclude (none, when ``train`` is what the model was fitted on).
+    """
+    n_eval = int(model_rows.size)
+    n_catalog = len(recommender.items_)
+    train_counts = np.diff(train_eval.indptr).astype(np.int64)
+    model_seen = recommender.seen_
+    if fitted_on_train:
+        extra = np.zeros(n_eval, dtype=np.int64)
+    elif model_seen is None:
+        extra = train_counts
+    else:
+        seen_eval = sp.csr_matrix(model_seen[model_rows], dtype=np.float32)
+        seen_eval.data[:] = 1.0
+        overlap = train_eval.multiply(seen_eval).tocsr()
+        overlap.eliminate_zeros()
+        extra = train_counts - np.diff(overlap.indptr)
+    top = np.full((n_eval, k), -1, dtype=np.int64)
+    start = 0
+    while start < n_eval:
+        # Users in blocks, so the fetched lists stay within _FETCH_BLOCK entries.
+        n_fetch = max(1, min(k + int(extra[start:].max(initial=0)), n_catalog))
+        stop = min(n_eval, start + max(1, _FETCH_BLOCK // n_fetch))
+        n_fetch = max(1, min(k + int(extra[start:stop].max(initial=0)), n_catalog))
+        remove = train_eval[start:stop] if extra[start:stop].any() else None
+        top[start:stop] = _top_k(recommender, model_rows[start:stop], remove, k, n_fetch)
+        start = stop
+    return top
+
+
+def _padded_ids(items: IdMapper, top: IndexArray, mask: npt.NDArray[np.bool_]) -> IdArray:
+    """Item IDs of the lists, padded as in BatchRecommendations ("" or the smallest int64)."""
+    if items.kind == "str":
+        item_ids: npt.NDArray[Any] = np.full(top.shape, "", dtype=items.ids.dtype)
+    else:
+        item_ids = np.full(top.shape, np.iinfo(np.int64).min, dtype=np.int64)
+    item_ids[mask] = items.to_id(top[mask])
+    item_ids.flags.writeable = False
+    return cast("IdArray", item_ids)
+
+
 def per_user_metrics(
     recommender: Recommender,
     test: Interactions,
@@ -348,14 +413,7 @@ def per_user_metrics(
     k = _check_k(k)
     users, items = recommender.users_, recommender.items_
     n_catalog = len(items)
-    sides = [("test", test)] + ([] if train is None else [("training", train)])
-    for name, part in sides:
-        for axis, given, known in (("user", part.users, users), ("item", part.items, items)):
-            if given.kind != known.kind:
-                raise DataError(
-                    f"The {name} {axis} IDs are {given.kind}s but the model's are "
-                    f"{known.kind}s, so none would match; convert them to {known.kind}."
-                )
+    _check_kinds(recommender, test, train)
     seen_train = _training_matrix(recommender, train)
 
     coo = test.matrix.tocoo()
@@ -399,29 +457,7 @@ def per_user_metrics(
     train_eval = seen_train[model_rows]
     train_counts = np.diff(train_eval.indptr).astype(np.int64)
 
-    # Ask for enough items that k remain after removing training items the model itself
-    # does not exclude (none, when train is what the model was fitted on).
-    model_seen = recommender.seen_
-    if train is None:
-        extra = np.zeros(n_eval, dtype=np.int64)
-    elif model_seen is None:
-        extra = train_counts
-    else:
-        seen_eval = sp.csr_matrix(model_seen[model_rows], dtype=np.float32)
-        seen_eval.data[:] = 1.0
-        overlap = train_eval.multiply(seen_eval).tocsr()
-        overlap.eliminate_zeros()
-        extra = train_counts - np.diff(overlap.indptr)
-    top = np.full((n_eval, k), -1, dtype=np.int64)
-    start = 0
-    while start < n_eval:
-        # Users in blocks, so the fetched lists stay within _FETCH_BLOCK entries.
-        n_fetch = max(1, min(k + int(extra[start:].max(initial=0)), n_catalog))
-        stop = min(n_eval, start + max(1, _FETCH_BLOCK // n_fetch))
-        n_fetch = max(1, min(k + int(extra[start:stop].max(initial=0)), n_catalog))
-        remove = train_eval[start:stop] if extra[start:stop].any() else None
-        top[start:stop] = _top_k(recommender, model_rows[start:stop], remove, k, n_fetch)
-        start = stop
+    top = _fetch_lists(recommender, model_rows, train_eval, train is None, k)
     mask = top >= 0
 
     r_rows, r_cols = _entries(rel_matrix)
@@ -432,17 +468,10 @@ def per_user_metrics(
     pop_rank = rankdata(-popularity, method="average").astype(np.float64)
     slot_rank = np.where(mask, pop_rank[np.maximum(top, 0)], np.nan)
 
-    # Padding as in BatchRecommendations: "" for str IDs, the smallest int64 for int IDs.
-    if items.kind == "str":
-        item_ids: npt.NDArray[Any] = np.full((n_eval, k), "", dtype=items.ids.dtype)
-    else:
-        item_ids = np.full((n_eval, k), np.iinfo(np.int64).min, dtype=np.int64)
-    item_ids[mask] = items.to_id(top[mask])
-    item_ids.flags.writeable = False
     return UserMetrics(
         k=k,
         users=test.users.ids[eval_test_rows],
-        items=cast("IdArray", item_ids),
+        items=_padded_ids(items, top, mask),
         mask=mask,
         hit=hit,
         n_relevant=n_relevant,
