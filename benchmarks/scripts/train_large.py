@@ -2,7 +2,7 @@
 
 Usage::
 
-    OPENBLAS_NUM_THREADS=1 /usr/bin/time -v python benchmarks/train_large.py [SWEEPS]
+    OPENBLAS_NUM_THREADS=1 /usr/bin/time -v python benchmarks/scripts/train_large.py [SWEEPS]
 
 Prints the time to generate and map the data, the time of each sweep, and the peak resident
 memory of the process, to check that the large size trains on a 24 GiB machine.

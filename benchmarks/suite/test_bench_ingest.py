@@ -1,13 +1,13 @@
 """Ingest throughput: rows per second of ``Interactions.from_csv`` and ``from_sql``.
 
-Run ``pytest benchmarks/test_bench_ingest.py --benchmark-only``. The size is
+Run ``pytest benchmarks/suite/test_bench_ingest.py --benchmark-only``. The size is
 ``ALSREC_BENCH_INGEST_ROWS`` rows, else from ``ALSREC_BENCH_SIZE`` (``small`` = 100k,
 ``medium`` = 1M, ``large`` = 10M); rows/second land in each benchmark's ``extra_info``.
 
 The file is also a script, for the by-hand 10M-row measurement (peak memory included)::
 
-    python benchmarks/test_bench_ingest.py write /tmp/plays.csv --rows 10000000
-    /usr/bin/time -v python benchmarks/test_bench_ingest.py load /tmp/plays.csv
+    python benchmarks/suite/test_bench_ingest.py write /tmp/plays.csv --rows 10000000
+    /usr/bin/time -v python benchmarks/suite/test_bench_ingest.py load /tmp/plays.csv
 
 ``load`` prints rows/second and the process's peak RSS (``resource.getrusage``).
 """

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
-
 from bench_support import FACTORS, sample_users
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from bench_support import BenchSize, Collector, Timed
+
     from conftest import Fitted
 
 IMPLS = ["alsrec", "implicit"]

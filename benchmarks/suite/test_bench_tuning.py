@@ -2,7 +2,7 @@
 
 Run::
 
-    OPENBLAS_NUM_THREADS=1 pytest benchmarks/test_bench_tuning.py --benchmark-only -s
+    OPENBLAS_NUM_THREADS=1 pytest benchmarks/suite/test_bench_tuning.py --benchmark-only -s
 
 Targets (issue 11):
 

@@ -3,7 +3,7 @@
 Usage::
 
     ALSREC_BENCH_SIZE=medium ALSREC_BENCH_JSON=results.json pytest benchmarks/ --benchmark-only
-    python benchmarks/plot.py results.json docs/img/benchmarks.png
+    python benchmarks/scripts/plot.py results.json docs/img/benchmarks.png
 
 It also prints the results as a Markdown table. Each bar is alsrec's speed relative to
 the reference (reference time / alsrec time, or budget / alsrec for the memory and load
@@ -95,5 +95,5 @@ def main(source: str, target: str) -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) != 3:
-        raise SystemExit("usage: python benchmarks/plot.py RESULTS.json OUT.png")
+        raise SystemExit("usage: python benchmarks/scripts/plot.py RESULTS.json OUT.png")
     main(sys.argv[1], sys.argv[2])

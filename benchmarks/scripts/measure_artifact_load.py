@@ -2,9 +2,9 @@
 
 Two steps, so that the query runs in a fresh process (nothing warm in Python)::
 
-    python benchmarks/measure_artifact_load.py build /tmp/big --users 1000000 --items 100000
-    python benchmarks/measure_artifact_load.py query /tmp/big            # verify=True
-    python benchmarks/measure_artifact_load.py query /tmp/big --no-verify
+    python benchmarks/scripts/measure_artifact_load.py build /tmp/big --users 1000000 --items 100000
+    python benchmarks/scripts/measure_artifact_load.py query /tmp/big            # verify=True
+    python benchmarks/scripts/measure_artifact_load.py query /tmp/big --no-verify
 
 ``build`` saves a model of random factors (via ``Recommender.from_factors``), optionally with
 a seen-items matrix; ``query`` prints the wall time of each phase. The operating system's

@@ -2,8 +2,8 @@
 
 Run::
 
-    OPENBLAS_NUM_THREADS=1 pytest benchmarks/test_bench_foldin.py --benchmark-only   # small
-    OPENBLAS_NUM_THREADS=1 ALSREC_BENCH_SIZE=medium pytest benchmarks/test_bench_foldin.py \
+    OPENBLAS_NUM_THREADS=1 pytest benchmarks/suite/test_bench_foldin.py --benchmark-only   # small
+    OPENBLAS_NUM_THREADS=1 ALSREC_BENCH_SIZE=medium pytest benchmarks/suite/test_bench_foldin.py \
         --benchmark-only -s
 
 On a machine whose cores are busy, multithreaded BLAS slows training down many times over

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from bench_support import Collector, Timed
+
     from conftest import Fitted
 
 IMPLS = ["alsrec", "implicit"]

@@ -3,7 +3,7 @@
 Modes given together run interleaved in one process, so machine noise hits them alike
 (compare minimums); give one mode per process when its peak memory matters::
 
-    PYTHONPATH=src python benchmarks/spark_fit.py als_only,raw,fit_spark --master local[2]
+    PYTHONPATH=src python benchmarks/scripts/spark_fit.py als_only,raw,fit_spark --master local[2]
 
 Modes (every one trains the same model: same data, rank, iterations, regParam, alpha,
 blocks and seed; the data is cached in Spark before the clock starts):

@@ -19,10 +19,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pytest
 import scipy.sparse as sp
-
-from alsrec import Recommender
-from alsrec.backends import names
-from alsrec.evaluation import ndcg_at_k
 from bench_support import (
     ALPHA,
     FACTORS,
@@ -31,11 +27,16 @@ from bench_support import (
     implicit_model,
 )
 
+from alsrec import Recommender
+from alsrec.backends import names
+from alsrec.evaluation import ndcg_at_k
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from alsrec import Interactions
     from bench_support import BenchSize, Collector, Timed
+
+    from alsrec import Interactions
 
 ITERATIONS = int(os.environ.get("ALSREC_BENCH_ITERATIONS", "15"))
 IMPLS = ["alsrec", "implicit"]
@@ -178,7 +179,7 @@ _PROBE = Path(__file__).with_name("memory_probe.py")
 
 def _probe(impl: str, matrix_file: Path, threads: int) -> dict[str, float]:
     env = dict(os.environ)
-    src = str(Path(__file__).resolve().parents[1] / "src")
+    src = str(Path(__file__).resolve().parents[2] / "src")
     env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
     out = subprocess.run(
         [sys.executable, str(_PROBE), impl, str(matrix_file), str(threads), str(ITERATIONS)],

@@ -7,7 +7,7 @@ for ID mapping) in the same process, on the same data, with the same number of t
 in each library). Each benchmark test records the median of its
 timed rounds in :class:`Collector`; at the end of the session the table of medians, ratios
 and targets is printed, and written as JSON to ``ALSREC_BENCH_JSON`` when that is set
-(``benchmarks/plot.py`` draws the README figure from it).
+(``benchmarks/scripts/plot.py`` draws the README figure from it).
 
 Fixtures for other benchmark modules:
 
