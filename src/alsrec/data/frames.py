@@ -17,6 +17,7 @@ from alsrec.data.rows import (
     _screen,
     _show,
     _take,
+    check_id_lengths,
 )
 from alsrec.exceptions import ConfigError, DataError, IdTypeError
 from alsrec.mapping import IdMapper
@@ -100,6 +101,7 @@ def _encode_column(
     axis: str,
     where: Callable[[int], str],
 ) -> tuple[IdArray, IndexArray]:
+    check_id_lengths(column.values, keep, axis, lambda pos: f"{where(pos)}, {column.label}")
     values = column.values if keep is None else _take(column.values, keep)
     try:
         mapper, codes = IdMapper.factorize(cast("Any", values), f"{axis} IDs ({column.label})")
