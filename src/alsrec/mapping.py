@@ -43,7 +43,8 @@ def as_id_array(ids: IdLike | Iterable[ExternalId], what: str = "IDs") -> IdArra
     IDs must be all integers or all strings. Booleans, floats, bytes, ``None`` and
     mixtures are refused with :class:`~alsrec.IdTypeError` naming the first offending
     value and its position. Empty strings are refused too (an empty ID is never
-    meaningful, and ``""`` is the padding value of batch results).
+    meaningful, and ``""`` is the padding value of batch results). Arrays in a
+    non-native byte order (e.g. big-endian ``>U``) are converted to native order.
 
     Parameters
     ----------
@@ -116,6 +117,8 @@ def _array_ids(arr: npt.NDArray[np.generic], what: str) -> IdArray:
             raise IdTypeError(f"{what} contain an integer outside the int64 range.")
         return arr.astype(np.int64)
     if kind == "U":
+        if not arr.dtype.isnative:  # e.g. big-endian '>U': hash and compare in native order
+            arr = arr.astype(arr.dtype.newbyteorder("="))
         return _check_empty_strings(cast("IdArray", arr), what)
     if kind == "O" or kind == "T":
         return as_id_array(arr.tolist(), what)

@@ -13,6 +13,7 @@ import numpy.typing as npt
 
 from alsrec.data.rows import (
     _SKIP_HINT,
+    MAX_FIELD_CHARS,
     BadRows,
     Collected,
     Column,
@@ -25,6 +26,8 @@ from alsrec.exceptions import ConfigError, DataError
 from alsrec.progress import ProgressBar
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from alsrec.progress import ProgressOption
     from alsrec.types import IndexArray
 
@@ -97,42 +100,110 @@ class _CsvReader:
     # the file -------------------------------------------------------------------------------
 
     def _read(self, text: io.TextIOWrapper, size: int, raw: io.BufferedReader) -> str:
+        """``size`` characters, or (``size=-1``) one line of at most MAX_FIELD_CHARS + 1."""
         try:
-            return text.read(size) if size >= 0 else text.readline()
+            return text.read(size) if size >= 0 else text.readline(MAX_FIELD_CHARS + 1)
         except UnicodeDecodeError as exc:
+            near = f"near byte {raw.tell()}, " if raw.seekable() else ""
             raise DataError(
-                f"{self.path}: not valid {self.encoding} text (near byte {raw.tell()}, "
-                f"after line {self.line}): {exc.reason}. Pass the file's encoding as encoding=..."
+                f"{self.path}: not valid {self.encoding} text ({near}after line {self.line}): "
+                f"{exc.reason}. Pass the file's encoding as encoding=..."
             ) from exc
 
     def _complete(self, block: str, text: io.TextIOWrapper, raw: io.BufferedReader) -> str:
-        """Extend ``block`` to the end of its last record (line end, balanced quotes)."""
-        if block and not block.endswith("\n"):
-            block += self._read(text, -1, raw)
-        while block.count('"') % 2:
-            more = self._read(text, -1, raw)
-            if not more:
-                break
-            block += more
-        return block
+        """Extend ``block`` to the end of its last line.
 
-    def _parse_records(self, block: str, first_line: int) -> tuple[list[list[str]], list[int]]:
-        """Parse ``block`` with the csv module; returns records and their first lines."""
+        Reads at most ``MAX_FIELD_CHARS + 1`` characters at a time and stops with a
+        :class:`DataError` as soon as the last field passes ``MAX_FIELD_CHARS``, so input
+        without line ends (``/dev/zero``) fails fast. A quoted field still open at the line
+        end is completed by :meth:`_parse_records`, which follows the quoting.
+        """
+        if not block or block.endswith("\n"):
+            return block
+        delimiter = cast("str", self.delimiter)
+        pieces = [block]
+        piece = block
+        tail = 0  # characters of the last field so far
+        while True:
+            cut = max(piece.rfind(delimiter), piece.rfind("\n"), piece.rfind("\r"))
+            tail = len(piece) - cut - 1 if cut >= 0 else tail + len(piece)
+            if tail > MAX_FIELD_CHARS:
+                line = self.line + _count_lines("".join(pieces))
+                raise DataError(
+                    f"{self.path}, line {line}: a field runs past {MAX_FIELD_CHARS:,} "
+                    "characters, the limit for one field (is this a CSV file? a line end may "
+                    "be missing)."
+                )
+            piece = self._read(text, -1, raw)
+            if not piece:
+                break
+            pieces.append(piece)
+            if piece.endswith("\n"):
+                break
+        return "".join(pieces)
+
+    def _parse_records(
+        self,
+        block: str,
+        first_line: int,
+        text: io.TextIOWrapper,
+        raw: io.BufferedReader,
+    ) -> tuple[list[list[str]], list[int], str]:
+        """Parse ``block`` with the csv module: records, their first lines, the text parsed.
+
+        RFC 4180 quoting, strictly: text after a closing quote (``"a"b``) or a quote still
+        open at the end of the file is a :class:`DataError` naming the record's line. A
+        record whose quoted field is still open at the end of ``block`` is completed with
+        lines from the file (returned as part of the text parsed), in linear time, up to
+        ``MAX_FIELD_CHARS`` characters: then a :class:`DataError` names the record's line.
+        """
         assert self.delimiter is not None
-        reader = csv.reader(io.StringIO(block, newline=""), delimiter=self.delimiter)
+        more: list[str] = []
+        previous = 0  # lines used by the records parsed so far
+
+        def lines() -> Iterator[str]:
+            yield from io.StringIO(block, newline="")
+            extra = 0
+            while reader.line_num > previous:  # the csv module is inside a record: go on
+                line = self._read(text, -1, raw)
+                if not line:
+                    return
+                extra += len(line)
+                if extra > MAX_FIELD_CHARS:
+                    raise DataError(
+                        f"{self.path}, line {first_line + previous}: a quoted field in the record "
+                        f"starting on this line runs past {MAX_FIELD_CHARS:,} characters, the "
+                        "limit for one field: a closing quote is probably missing."
+                    )
+                more.append(line)
+                yield line
+
+        reader = csv.reader(lines(), delimiter=self.delimiter, strict=True)
         records: list[list[str]] = []
         starts: list[int] = []
-        previous = 0
         try:
             for record in reader:
                 records.append(record)
                 starts.append(first_line + previous)
                 previous = reader.line_num
         except csv.Error as exc:
+            reason = str(exc)
+            if "unexpected end of data" in reason:
+                reason += "; a quoted field opens in this record and never closes"
+            elif "field limit" in reason:
+                reason += (
+                    f"; a field is at most {MAX_FIELD_CHARS:,} characters. If this one should "
+                    "end sooner, a closing quote is probably missing"
+                )
+            elif "expected after" in reason:
+                reason += (
+                    "; text follows a closing quote: a quoted field ends at a delimiter or "
+                    'line end, and a quote inside it is written twice ("")'
+                )
             raise DataError(
-                f"{self.path}, line {first_line + previous}: the CSV is malformed ({exc})."
+                f"{self.path}, line {first_line + previous}: the CSV is malformed ({reason})."
             ) from exc
-        return records, starts
+        return records, starts, block + "".join(more) if more else block
 
     def read(self) -> Collected:
         try:
@@ -140,14 +211,18 @@ class _CsvReader:
         except OSError as exc:
             raise DataError(f"Cannot open the CSV file {self.path!r}: {exc.strerror}.") from exc
         try:
-            total = os.fstat(raw.fileno()).st_size
+            # A pipe, FIFO or /dev/stdin cannot tell() its position: stream it, with a bar
+            # that counts rows only.
+            total = os.fstat(raw.fileno()).st_size if raw.seekable() else None
             text = io.TextIOWrapper(raw, encoding=self.encoding, newline="")
             return self._read_all(text, raw, total)
         finally:
             raw.close()
 
-    def _read_all(self, text: io.TextIOWrapper, raw: io.BufferedReader, total: int) -> Collected:
-        first = self._complete(self._read(text, -1, raw), text, raw)
+    def _read_all(
+        self, text: io.TextIOWrapper, raw: io.BufferedReader, total: int | None
+    ) -> Collected:
+        first = self._read(text, -1, raw)
         if not first:
             raise DataError(f"{self.path}: the file is empty; expected a CSV header and rows.")
         first_line_text = first.splitlines()[0] if first.strip() else first
@@ -159,7 +234,8 @@ class _CsvReader:
                 f"delimiter must be one character other than a quote, a letter, a digit or a "
                 f"line break, got {self.delimiter!r}."
             )
-        records, _ = self._parse_records(first, 1)
+        first = self._complete(first, text, raw)
+        records, _, first = self._parse_records(first, 1, text, raw)
         fields = records[0] if records else []
         names = fields if self.header else None
         seen = "the header" if self.header else "line 1"
@@ -206,25 +282,33 @@ class _CsvReader:
                 break
             block = self._complete(block, text, raw)
             n_before = stream.rows_read
-            self._block(block, n_fields, positions, stream)
+            self._block(block, n_fields, positions, stream, text, raw)
             n_records = stream.rows_read - n_before
             if n_records:
                 size = max(1, min(1 << 28, len(block) * self.chunk_rows // n_records))
-            bar.update(raw.tell(), stream.rows_read)
-        bar.close(raw.tell(), stream.rows_read)
+            bar.update(raw.tell() if total is not None else 0, stream.rows_read)
+        bar.close(raw.tell() if total is not None else 0, stream.rows_read)
         return stream.finish(
             has_weights="weight" in positions, has_timestamps="timestamp" in positions
         )
 
-    def _block(self, block: str, n_fields: int, positions: dict[str, int], stream: _Stream) -> None:
+    def _block(
+        self,
+        block: str,
+        n_fields: int,
+        positions: dict[str, int],
+        stream: _Stream,
+        text: io.TextIOWrapper,
+        raw: io.BufferedReader,
+    ) -> None:
         delimiter = cast("str", self.delimiter)
         first_line = self.line + 1
-        self.line += _count_lines(block)
         flat = block
         if "\r" in flat:
             flat = flat.replace("\r\n", "\n")
         if '"' not in flat and "\r" not in flat:
             # Fast path: no quoting, one record per line; split the whole block at once.
+            self.line += _count_lines(block)
             lines = flat.split("\n")
             if lines[-1] == "":
                 lines.pop()
@@ -239,9 +323,18 @@ class _CsvReader:
             if not lines:
                 return
             values = delimiter.join(lines).split(delimiter)
+            # the csv module's field limit, on this path too (a field is within one line)
+            if max(map(len, lines)) > MAX_FIELD_CHARS and max(map(len, values)) > MAX_FIELD_CHARS:
+                pos = next(k for k, v in enumerate(values) if len(v) > MAX_FIELD_CHARS)
+                raise DataError(
+                    f"{self.path}, line {int(line_of[pos // n_fields])}: a field of "
+                    f"{len(values[pos]):,} characters; a field is at most {MAX_FIELD_CHARS:,} "
+                    "characters."
+                )
             columns = {role: values[pos::n_fields] for role, pos in positions.items()}
         else:
-            records, starts = self._parse_records(block, first_line)
+            records, starts, parsed = self._parse_records(block, first_line, text, raw)
+            self.line += _count_lines(parsed)
             stream.rows_read += len(records)
             line_of = np.asarray(starts, dtype=np.int64)
             lengths = [len(r) for r in records]

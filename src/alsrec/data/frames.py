@@ -17,6 +17,7 @@ from alsrec.data.rows import (
     _screen,
     _show,
     _take,
+    check_id_lengths,
 )
 from alsrec.exceptions import ConfigError, DataError, IdTypeError
 from alsrec.mapping import IdMapper
@@ -33,7 +34,6 @@ __all__ = ["collect_arrays", "collect_frame"]
 class _ArrayColumn:
     values: Sequence[object] | npt.NDArray[Any]
     label: str
-    integer: bool = False  # a float array from an integer column with nulls (pandas/polars)
 
 
 def _as_column(values: object, label: str) -> Sequence[object] | npt.NDArray[Any]:
@@ -101,9 +101,8 @@ def _encode_column(
     axis: str,
     where: Callable[[int], str],
 ) -> tuple[IdArray, IndexArray]:
+    check_id_lengths(column.values, keep, axis, lambda pos: f"{where(pos)}, {column.label}")
     values = column.values if keep is None else _take(column.values, keep)
-    if column.integer and isinstance(values, np.ndarray) and values.dtype.kind == "f":
-        values = values.astype(np.int64)
     try:
         mapper, codes = IdMapper.factorize(cast("Any", values), f"{axis} IDs ({column.label})")
     except IdTypeError as exc:
@@ -175,8 +174,15 @@ def _frame_column(frame: Any, name: Hashable, role: str, columns: list[Hashable]
     if values.dtype.kind in "SVT":  # numpy bytes/void/StringDType: go through Python objects
         values = np.asarray(values.tolist(), dtype=object)
     dtype_name = str(getattr(series, "dtype", values.dtype)).lower()
-    integer = values.dtype.kind == "f" and "int" in dtype_name
-    return _ArrayColumn(values, f"column {name!r}", integer=integer)
+    to_list = getattr(series, "to_list", None)
+    if values.dtype.kind == "f" and "int" in dtype_name and callable(to_list):
+        # A nullable integer column with nulls (pandas/polars Int64): to_numpy() gives
+        # float64, which rounds IDs above 2**53. Take the exact Python ints (and the nulls,
+        # which the screen marks missing) instead.
+        exact = np.empty(values.size, dtype=object)
+        exact[:] = to_list()
+        values = exact
+    return _ArrayColumn(values, f"column {name!r}")
 
 
 def collect_frame(

@@ -54,7 +54,11 @@ class Interactions:
        the file and line (or row) and the column, with ``on_bad_rows="raise"`` (the
        default); with ``on_bad_rows="skip"`` they are dropped and counted by reason in
        ``summary().dropped``. Mixed ID types in one column always raise
-       :class:`~alsrec.IdTypeError`.
+       :class:`~alsrec.IdTypeError`. An ID longer than 1,024 characters
+       (``alsrec.data.rows.MAX_ID_CHARS``) always raises :class:`~alsrec.DataError`
+       naming its line or row: numpy stores IDs at the width of the longest one, so the
+       limit keeps memory in proportion to the input. Nullable integer columns (pandas
+       or polars ``Int64``) are read exactly, nulls as missing IDs.
     2. *Duplicate* ``(user, item)`` rows are merged by ``aggregate``: ``"sum"`` (default)
        adds their weights, ``"max"`` keeps the largest, ``"last"`` keeps the weight of
        the latest row (by ``timestamps`` when given, ties and no timestamps: the later
@@ -305,9 +309,18 @@ class Interactions:
         block is held as Python strings, the rest as compact numpy arrays plus one dict
         entry per distinct ID (a 10M-row file with 100k users and 100k items peaked at
         about 1.2 GiB). Quoting follows RFC 4180 (``"a,b"``, ``""`` for a
-        quote, line breaks inside quotes); ``\\n``, ``\\r\\n`` and ``\\r`` line ends and a
-        UTF-8 byte-order mark are accepted. Fields are not stripped: ``" u1"`` and
-        ``"u1"`` are different IDs.
+        quote, line breaks inside quotes), strictly: text after a closing quote
+        (``"a"b``) and a quote that never closes are errors. ``\\n``, ``\\r\\n`` and
+        ``\\r`` line ends and a UTF-8 byte-order mark are accepted. Fields are not
+        stripped: ``" u1"`` and ``"u1"`` are different IDs.
+
+        Limits, so that memory and time stay in proportion to the file: a field is at
+        most 131,072 characters (``alsrec.data.rows.MAX_FIELD_CHARS``, the csv
+        module's limit), quoted or not, and an ID at most 1,024 characters
+        (``MAX_ID_CHARS``). Reading stops at the first field past the limit, so a
+        missing closing quote or input without line ends fails at once, in linear time.
+        ``path`` may be a pipe, a FIFO or ``/dev/stdin``: non-seekable input is streamed
+        (the progress bar then counts rows, without a percentage).
 
         Parameters
         ----------
@@ -345,9 +358,12 @@ class Interactions:
             Naming the file, line number and column: a missing column (listing the
             columns seen, and hinting at the delimiter when the header did not split),
             an empty file, an unparsable/NaN/infinite/negative/zero weight, an empty ID,
-            a blank line, a line with the wrong number of fields, undecodable text.
+            an ID over 1,024 characters, a field over 131,072 characters, malformed
+            quoting, a blank line, a line with the wrong number of fields, undecodable
+            text.
         IdTypeError
-            Mixed ID types in a column.
+            Mixed ID types in a column, or an ID ending in a NUL character (which numpy
+            cannot store), naming its line.
 
         Examples
         --------

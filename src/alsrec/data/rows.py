@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from itertools import compress
+from itertools import compress, islice
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
@@ -34,7 +34,25 @@ if TYPE_CHECKING:
 
     from alsrec.types import IdArray, IndexArray
 
-__all__ = ["REASONS", "BadRows", "Collected", "Column", "IdType", "check_bad_rows"]
+__all__ = [
+    "MAX_FIELD_CHARS",
+    "MAX_ID_CHARS",
+    "REASONS",
+    "BadRows",
+    "Collected",
+    "Column",
+    "IdType",
+    "check_bad_rows",
+]
+
+MAX_ID_CHARS = 1_024
+"""The longest ID (in characters) a reader accepts; a longer one is a :class:`DataError`
+naming its line or row. It keeps memory proportional to the input: numpy stores IDs at
+the width of the longest one."""
+
+MAX_FIELD_CHARS = 131_072
+"""The longest CSV field (in characters), quoted or not: the csv module's default limit.
+A longer field, or input with no line end in sight, is a :class:`DataError` naming its line."""
 
 BadRows = Literal["raise", "skip"]
 IdType = Literal["auto", "int", "str"]
@@ -286,6 +304,52 @@ def _take(values: Sequence[object] | npt.NDArray[Any], keep: npt.NDArray[np.bool
 
 # -- ID encoding ----------------------------------------------------------------------------
 
+
+def raise_long_id(value: str, axis: str, where: str) -> None:
+    """Raise the :class:`DataError` for an ID longer than :data:`MAX_ID_CHARS`."""
+    raise DataError(
+        f"{where}: a {axis} ID of {len(value):,} characters ({_short(value, 40)!r}); IDs are "
+        f"at most {MAX_ID_CHARS:,} characters. Is the right column the {axis} column?"
+    )
+
+
+def check_id_lengths(
+    values: Sequence[object] | npt.NDArray[Any],
+    keep: npt.NDArray[np.bool_] | None,
+    axis: str,
+    where: Callable[[int], str],
+) -> None:
+    """Refuse a (kept) str ID longer than :data:`MAX_ID_CHARS`, naming its row."""
+    if isinstance(values, np.ndarray):
+        if values.dtype.kind == "U":
+            if values.dtype.itemsize // 4 <= MAX_ID_CHARS:
+                return
+            lengths = np.char.str_len(values)
+        elif values.dtype.kind in "OT":
+            lengths = np.fromiter(
+                (len(v) if isinstance(v, str) else 0 for v in values.tolist()),
+                dtype=np.int64,
+                count=len(values),
+            )
+        else:
+            return
+    else:
+        try:
+            if max(map(len, cast("Sequence[str]", values)), default=0) <= MAX_ID_CHARS:
+                return
+        except TypeError:  # not all str: the ID type checks speak about that
+            pass
+        lengths = np.fromiter(
+            (len(v) if isinstance(v, str) else 0 for v in values), dtype=np.int64, count=len(values)
+        )
+    too_long = lengths > MAX_ID_CHARS
+    if keep is not None:
+        too_long &= keep
+    if too_long.any():
+        pos = int(np.flatnonzero(too_long)[0])
+        raise_long_id(str(values[pos]), axis, where(pos))
+
+
 _CANONICAL_INT = re.compile(r"0|-?[1-9][0-9]*")
 _INT64_MAX = int(np.iinfo(np.int64).max)
 _INT64_MIN = int(np.iinfo(np.int64).min)
@@ -332,6 +396,10 @@ class _IdEncoder:
         setdefault = table.setdefault
         # a list comprehension is measurably faster here than np.fromiter over a generator
         codes = np.array([setdefault(v, len(table)) for v in values], dtype=np.int64)
+        if len(table) > before and (self.text or self.kind == "str"):
+            self._check_new_strings(
+                cast("list[str]", list(islice(reversed(table), len(table) - before))), values, where
+            )
         if self.text and self.kind == "int" and len(table) > before:
             new = np.flatnonzero(codes >= before)
             _, first_new = np.unique(codes[new], return_index=True)
@@ -339,6 +407,26 @@ class _IdEncoder:
                 if not _is_int_text(values[pos]):
                     self._raise_mixed(values[pos], where(pos))
         return codes
+
+    def _check_new_strings(
+        self, new: list[str], values: list[str], where: Callable[[int], str]
+    ) -> None:
+        """Refuse new str IDs that are too long or end in NUL (numpy drops trailing NULs).
+
+        Only the IDs first seen in this batch are checked, so the cost follows the number
+        of distinct IDs; the first bad one's line is found in ``values``.
+        """
+        if max(map(len, new)) > MAX_ID_CHARS:
+            pos = next(k for k, v in enumerate(values) if len(v) > MAX_ID_CHARS)
+            raise_long_id(values[pos], self.axis, f"{where(pos)}, {self.label}")
+        if self.kind == "str" and "\x00" in "".join(new):
+            for pos, value in enumerate(values):
+                if value.endswith("\x00"):
+                    raise IdTypeError(
+                        f"{where(pos)}, {self.label}: {self.axis} ID {value!r} ends in a NUL "
+                        "character ('\\x00'), which numpy cannot store; strip trailing NUL "
+                        "characters from the IDs."
+                    )
 
     def _kind_of(
         self, value: object, where: Callable[[int], str], pos: int
