@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, cast
 import numpy as np
 import numpy.typing as npt
 
-from alsrec._threads import worker_count
+from alsrec._threads import single_threaded_blas, worker_count
 from alsrec.exceptions import DataError
 
 if TYPE_CHECKING:
@@ -323,9 +323,11 @@ class NumpyBackend:
         # Rows with no interactions solve (YᵀY + λI) x = 0, i.e. x = 0.
         users[:n_users][np.diff(matrix.indptr) == 0] = 0
         items[:n_items][items_empty] = 0
-        # Parallel blocks when BLAS is single-threaded; else BLAS's own threads (_threads).
+        # num_threads workers next to single-threaded BLAS (scoped here unless opted out;
+        # see alsrec._threads), else one worker on top of BLAS's own threads.
         threads = worker_count(params.num_threads)
         with contextlib.ExitStack() as stack:
+            stack.enter_context(single_threaded_blas())
             pool = (
                 stack.enter_context(ThreadPoolExecutor(threads, "alsrec-als"))
                 if threads > 1
