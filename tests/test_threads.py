@@ -203,7 +203,7 @@ def test_fit_restores_blas_when_the_callback_raises() -> None:
 
 @pytest.mark.usefixtures("threaded_blas")
 def test_batch_scoring_and_fold_in_scope_blas(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Batches with several workers / many rows run single-threaded; a single row does not."""
+    """Batches run with single-threaded BLAS, whatever their worker count; one row does not."""
     seen: list[list[int]] = []
     real_enter = _threads.single_threaded_blas
 
@@ -223,6 +223,7 @@ def test_batch_scoring_and_fold_in_scope_blas(monkeypatch: pytest.MonkeyPatch) -
     assert len(seen) == 1
     np.testing.assert_array_equal(batch[0][:1], one[0])
     serial = ranked_top_n(factors, np.arange(400), targets, 5, block_entries=3000, workers=1)
+    assert len(seen) == 2, "a batch on one worker runs with single-threaded BLAS too"
     np.testing.assert_array_equal(batch[0], serial[0])
 
     from alsrec import _foldin
