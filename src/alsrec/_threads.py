@@ -3,7 +3,7 @@
 alsrec parallelizes training and batch queries with its own threads, each making many
 moderate BLAS calls. Threaded BLAS under those workers oversubscribes the cores: with no
 environment variable set, OpenBLAS starts one thread per core, and on a 2-core machine the
-numpy backend's ``fit`` ran 3-8x slower than with single-threaded BLAS.
+numpy backend's ``fit`` ran 3-9x slower than with single-threaded BLAS.
 
 So alsrec's heavy calls (numpy-backend training, batch fold-in, batch scoring, and with
 them evaluation and tuning, which are made of those) run inside

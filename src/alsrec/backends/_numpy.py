@@ -266,7 +266,7 @@ class NumpyBackend:
 
     Threads: blocks of rows are solved by ``num_threads`` worker threads (``0``: one per
     core), each making many moderate BLAS calls, for which threaded BLAS only gets in the
-    way (3-11x slower ``fit`` with OpenBLAS's default of one thread per core). So ``fit``
+    way (3-9x slower ``fit`` with OpenBLAS's default of one thread per core). So ``fit``
     runs with single-threaded BLAS: it sets every BLAS library threadpoolctl sees to one
     thread when it starts and restores the previous thread counts when it returns or
     raises. The setting is process-wide: while any alsrec call that does this is running
