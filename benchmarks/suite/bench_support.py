@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ALPHA",
+    "BLAS1",
     "COLLECTOR",
     "FACTORS",
     "REGULARIZATION",
@@ -185,9 +186,6 @@ class Timed:
         return statistics.median(self.measured)
 
 
-# -- the ratio table ------------------------------------------------------------
-
-
 # -- the ratio table --------------------------------------------------------------------
 
 
@@ -204,6 +202,13 @@ class Row:
     unit: str = "s"
     values: dict[str, float] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
+
+    def env_ratio(self) -> float | None:
+        """alsrec's time in the default environment over its time with 1 BLAS thread."""
+        a, b = self.values.get("alsrec"), self.values.get(BLAS1)
+        if a is None or b is None or a <= 0 or b <= 0:
+            return None
+        return a / b
 
     def ratio(self) -> float | None:
         a, r = self.values.get("alsrec"), self.values.get(self.reference)
@@ -249,12 +254,22 @@ def _fmt(seconds: float | None, unit: str) -> str:
     return f"{seconds:.2f} s"
 
 
+BLAS1 = "alsrec 1 BLAS"
+"""The key of alsrec's value measured with single-threaded BLAS (``blas_env="blas1"``)."""
+
+
 class Collector:
-    """Medians recorded by the benchmarks of this session, grouped into table rows."""
+    """Medians recorded by the benchmarks of this session, grouped into table rows.
+
+    ``environment`` is the BLAS environment of the running benchmark (set by the suite's
+    conftest): alsrec's values from the ``blas1`` run are kept under :data:`BLAS1`, so
+    ``alsrec`` always holds the default environment's.
+    """
 
     def __init__(self) -> None:
         self.rows: dict[str, Row] = {}
         self.skipped: dict[str, str] = {}
+        self.environment = "default"
 
     def define(
         self,
@@ -272,6 +287,9 @@ class Collector:
 
     def add(self, key: str, impl: str, value: float, **notes: str) -> None:
         row = self.rows[key]
+        if impl == "alsrec" and self.environment == "blas1":
+            row.values[BLAS1] = value
+            return  # the notes (quality, p99) are those of the default environment's run
         row.values[impl] = value
         row.notes.update(notes)
 
@@ -279,6 +297,7 @@ class Collector:
         out = []
         for row in self.rows.values():
             met = row.met()
+            env = row.env_ratio()
             out.append(
                 {
                     "benchmark": row.title,
@@ -287,6 +306,8 @@ class Collector:
                     "ratio": row.ratio_text(),
                     "target": row.target_text(),
                     "met": "-" if met is None else ("yes" if met else "NO"),
+                    BLAS1: _fmt(row.values.get(BLAS1), row.unit),
+                    "default/1 BLAS": "n/a" if env is None else f"{env:.2f}x",
                     "notes": "; ".join(f"{k} {v}" for k, v in row.notes.items()),
                 }
             )

@@ -3,11 +3,21 @@
 Run ``pytest benchmarks/ --benchmark-only`` (``ALSREC_BENCH_SIZE=small|medium|large``,
 default ``small``). Every benchmark times alsrec and a reference (raw implicit, or pandas
 for ID mapping) in the same process, on the same data, with the same number of threads
-(``ALSREC_BENCH_THREADS``, default 2: single-threaded BLAS and that many worker threads
-in each library). Each benchmark test records the median of its
-timed rounds in :class:`Collector`; at the end of the session the table of medians, ratios
-and targets is printed, and written as JSON to ``ALSREC_BENCH_JSON`` when that is set
-(``benchmarks/scripts/plot.py`` draws the README figure from it).
+(``ALSREC_BENCH_THREADS``, default 2 worker threads in each library).
+
+BLAS environments (``ALSREC_BENCH_BLAS``: ``both``, the default, ``default`` or
+``blas1``): every alsrec benchmark that takes the ``alsrec_threads`` fixture runs twice,
+first as a user runs it with no environment variable set (``default``: BLAS at one
+thread per core, as OpenBLAS starts; alsrec scopes BLAS itself during its heavy calls),
+then with single-threaded BLAS (``blas1``, as ``OPENBLAS_NUM_THREADS=1``). The table
+shows the default environment first; ``alsrec 1 BLAS`` is the second run and
+``default/1 BLAS`` their ratio (target <= 1.10). The reference (implicit) always runs
+in its best configuration, one BLAS thread, as implicit asks.
+
+Each benchmark test records the median of its timed rounds in :class:`Collector`; at the
+end of the session the table of medians, ratios and targets is printed, and written as
+JSON to ``ALSREC_BENCH_JSON`` when that is set (``benchmarks/scripts/plot.py`` draws the README
+figure from it).
 
 Fixtures for other benchmark modules:
 
@@ -17,7 +27,8 @@ Fixtures for other benchmark modules:
   ``collector.define(...)`` once per table row and ``collector.add(...)`` per measurement),
   ``timed`` (wraps a callable so every call's wall time is recorded), ``fitted`` (an alsrec
   model plus an implicit model holding the same factors), ``alsrec_threads`` /
-  ``implicit_threads`` (context managers that set the thread counts).
+  ``implicit_threads`` (context managers that set the BLAS environment of each side),
+  ``blas_env`` (``"default"`` or ``"blas1"``, the environment of this run).
 """
 
 from __future__ import annotations
@@ -57,10 +68,52 @@ from bench_support import (
     load_movielens,
 )
 
+BLAS_ENVS = ("default", "blas1")
+
+
+def _blas_envs() -> tuple[str, ...]:
+    value = os.environ.get("ALSREC_BENCH_BLAS", "both").strip().lower()
+    if value == "both":
+        return BLAS_ENVS
+    if value not in BLAS_ENVS:
+        raise ValueError(f"ALSREC_BENCH_BLAS must be both, default or blas1, got {value!r}.")
+    return (value,)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run every benchmark that takes ``alsrec_threads`` in each BLAS environment."""
+    if "alsrec_threads" in metafunc.fixturenames:
+        metafunc.parametrize("blas_env", _blas_envs(), scope="session")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The reference runs once (its configuration does not change with ``blas_env``)."""
+    keep, drop = [], []
+    for item in items:
+        params = getattr(item, "callspec", None)
+        params = params.params if params is not None else {}
+        env, impl = params.get("blas_env"), params.get("impl")
+        if env is not None and env != _blas_envs()[0] and impl not in (None, "alsrec"):
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
 
 @pytest.fixture(scope="session")
 def collector() -> Collector:
     return COLLECTOR
+
+
+@pytest.fixture(autouse=True)
+def _record_blas_env(request: pytest.FixtureRequest) -> Any:
+    """Tell the collector which BLAS environment this benchmark's alsrec timings are from."""
+    spec = getattr(request.node, "callspec", None)
+    COLLECTOR.environment = spec.params.get("blas_env", "default") if spec else "default"
+    yield
+    COLLECTOR.environment = "default"
 
 
 def machine_info(threads: int) -> dict[str, Any]:
@@ -88,6 +141,10 @@ def machine_info(threads: int) -> dict[str, Any]:
         "implicit": implicit.__version__,
         "alsrec": alsrec.__version__,
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
+        "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE", "(unset)"),
+        "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "(unset)"),
+        "ALSREC_BLAS_THREADS": os.environ.get("ALSREC_BLAS_THREADS", "(unset)"),
+        "blas_envs": list(_blas_envs()),
     }
 
 
@@ -98,11 +155,25 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any)
     size = bench_size()
     threads = _threads()
     lines = COLLECTOR.table()
-    cols = ["benchmark", "alsrec", "reference", "ratio", "target", "met", "notes"]
+    cols = [
+        "benchmark",
+        "alsrec",
+        "reference",
+        "ratio",
+        "target",
+        "met",
+        "alsrec 1 BLAS",
+        "default/1 BLAS",
+        "notes",
+    ]
     widths = {c: max(len(c), *(len(r[c]) for r in lines)) for c in cols}
     tr = terminalreporter
     data_name = os.environ.get("ALSREC_BENCH_MOVIELENS") or f"synthetic {size.name}"
-    tr.write_sep("=", f"alsrec ratio table (medians; {data_name}; {threads} threads)")
+    tr.write_sep(
+        "=",
+        f"alsrec ratio table (medians; {data_name}; {threads} threads; alsrec in the default "
+        "environment, then with 1 BLAS thread)",
+    )
     tr.write_line("  ".join(c.ljust(widths[c]) for c in cols))
     for r in lines:
         tr.write_line("  ".join(r[c].ljust(widths[c]) for c in cols))
@@ -125,6 +196,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any)
                     "unit": row.unit,
                     "values": row.values,
                     "ratio": row.ratio(),
+                    "default_vs_blas1": row.env_ratio(),
                     "met": row.met(),
                     "notes": row.notes,
                 }
@@ -156,9 +228,22 @@ def threads() -> int:
 
 
 @pytest.fixture(scope="session")
-def alsrec_threads() -> Callable[[], contextlib.AbstractContextManager[Any]]:
-    """alsrec runs ``num_threads`` workers of its own when BLAS is single-threaded."""
-    return lambda: threadpool_limits(1, user_api="blas")
+def blas_env(request: pytest.FixtureRequest) -> str:
+    """``"default"`` or ``"blas1"`` (parametrized by :func:`pytest_generate_tests`)."""
+    return str(getattr(request, "param", "default"))
+
+
+@pytest.fixture(scope="session")
+def alsrec_threads(blas_env: str) -> Callable[[], contextlib.AbstractContextManager[Any]]:
+    """The BLAS environment alsrec is timed in.
+
+    ``default``: BLAS at one thread per core, what OpenBLAS starts with when no environment
+    variable is set (set explicitly, so the run means the same even when the shell exports
+    ``OPENBLAS_NUM_THREADS``); alsrec scopes BLAS itself during its heavy calls.
+    ``blas1``: single-threaded BLAS, as ``OPENBLAS_NUM_THREADS=1``.
+    """
+    count = 1 if blas_env == "blas1" else (os.cpu_count() or 1)
+    return lambda: threadpool_limits(count, user_api="blas")
 
 
 @pytest.fixture(scope="session")
@@ -167,8 +252,8 @@ def implicit_threads() -> Callable[[], contextlib.AbstractContextManager[Any]]:
 
     This is implicit's documented configuration (it warns otherwise) and, measured here,
     its fastest (BLAS at 2 threads was 1.7-2.7x slower for batch ``recommend``). alsrec
-    gets the very same setting (see ``alsrec_threads``): one BLAS thread, ``threads``
-    worker threads each.
+    is timed both in the default environment and in this one (see ``alsrec_threads``),
+    with the same ``threads`` worker threads.
     """
     return lambda: threadpool_limits(1, user_api="blas")
 
@@ -198,11 +283,7 @@ class Fitted:
 
 
 @pytest.fixture(scope="session")
-def fitted(
-    dataset: Interactions,
-    threads: int,
-    alsrec_threads: Callable[[], contextlib.AbstractContextManager[Any]],
-) -> Fitted:
+def fitted(dataset: Interactions, threads: int) -> Fitted:
     """Factors for the query benchmarks (a few sweeps: ranking speed, not quality)."""
     rec = Recommender(
         factors=FACTORS,
@@ -212,8 +293,7 @@ def fitted(
         random_state=0,
         num_threads=threads,
     )
-    with alsrec_threads():
-        rec.fit(dataset)
+    rec.fit(dataset)  # in the process's environment; alsrec scopes BLAS itself
     model = implicit_model(threads)
     model.user_factors = rec.user_factors_
     model.item_factors = rec.item_factors_

@@ -2,13 +2,13 @@
 
 Run::
 
-    OPENBLAS_NUM_THREADS=1 pytest benchmarks/suite/test_bench_foldin.py --benchmark-only   # small
-    OPENBLAS_NUM_THREADS=1 ALSREC_BENCH_SIZE=medium pytest benchmarks/suite/test_bench_foldin.py \
-        --benchmark-only -s
+    pytest benchmarks/suite/test_bench_foldin.py --benchmark-only   # small
+    ALSREC_BENCH_SIZE=medium pytest benchmarks/suite/test_bench_foldin.py --benchmark-only -s
 
-On a machine whose cores are busy, multithreaded BLAS slows training down many times over
-(spinning threads), which would flatter the refit ratio: pin the BLAS threads as above, or
-at least compare runs with the same setting (each benchmark records it as ``blas_threads``).
+These run in the process's own environment (no variable set: BLAS at one thread per core).
+alsrec scopes BLAS to one thread during training and batch fold-in itself, so the refit
+ratio no longer depends much on ``OPENBLAS_NUM_THREADS``; still, compare runs with the same
+setting (each benchmark records it as ``blas_threads``).
 
 Targets (issue 6), at 64 factors:
 

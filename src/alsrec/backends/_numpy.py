@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, cast
 import numpy as np
 import numpy.typing as npt
 
-from alsrec._threads import worker_count
+from alsrec._threads import single_threaded_blas, worker_count
 from alsrec.exceptions import DataError
 
 if TYPE_CHECKING:
@@ -264,11 +264,20 @@ class NumpyBackend:
     ``cg_steps`` steps per row and sweep, warm-started) or an exact solve per row
     (``solver="cholesky"``). Rows without interactions get zero factors.
 
-    Threads: with single-threaded BLAS (``OPENBLAS_NUM_THREADS=1`` or
-    ``threadpoolctl.threadpool_limits(1, "blas")``, as implicit also asks) blocks of rows
-    are solved by ``num_threads`` worker threads (``0``: one per core); otherwise by one
-    thread on top of BLAS's own threads. The BLAS setting is never changed, and the result
-    does not depend on the number of threads.
+    Threads: blocks of rows are solved by ``num_threads`` worker threads (``0``: one per
+    core), each making many moderate BLAS calls, for which threaded BLAS only gets in the
+    way (3-9x slower ``fit`` with OpenBLAS's default of one thread per core). So ``fit``
+    runs with single-threaded BLAS: it sets every BLAS library threadpoolctl sees to one
+    thread when it starts and restores the previous thread counts when it returns or
+    raises. The setting is process-wide: while any alsrec call that does this is running
+    (training here, batch scoring, batch fold-in), BLAS calls of the process's *other*
+    threads run single-threaded too; overlapping alsrec calls share the setting and the
+    last to finish restores it. ``ALSREC_BLAS_THREADS=keep`` in the environment (read at
+    each call) opts out: BLAS is then left alone, and ``fit`` runs ``num_threads``
+    workers only next to single-threaded BLAS, else one worker on top of BLAS's threads.
+    Without threadpoolctl (installed with implicit, not required by alsrec) the same
+    happens. The result does not depend on the number of threads or on the BLAS setting
+    beyond float rounding (bitwise equal for the same BLAS thread count).
 
     Memory: besides the two factor matrices, the padded blocks of both sides (8 bytes per
     interaction and side, plus a little padding), and the transpose of the matrix while
@@ -323,9 +332,11 @@ class NumpyBackend:
         # Rows with no interactions solve (YᵀY + λI) x = 0, i.e. x = 0.
         users[:n_users][np.diff(matrix.indptr) == 0] = 0
         items[:n_items][items_empty] = 0
-        # Parallel blocks when BLAS is single-threaded; else BLAS's own threads (_threads).
+        # num_threads workers next to single-threaded BLAS (scoped here unless opted out;
+        # see alsrec._threads), else one worker on top of BLAS's own threads.
         threads = worker_count(params.num_threads)
         with contextlib.ExitStack() as stack:
+            stack.enter_context(single_threaded_blas())
             pool = (
                 stack.enter_context(ThreadPoolExecutor(threads, "alsrec-als"))
                 if threads > 1
