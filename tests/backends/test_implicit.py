@@ -2,7 +2,7 @@
 
 This machine (and CI) has no GPU: the CUDA path is tested through its availability
 report, its errors, and a stand-in model that mimics implicit's GPU factors
-(``to_numpy()``). Real CUDA training is covered by tests/test_conformance.py, which runs
+(``to_numpy()``). Real CUDA training is covered by tests/backends/test_conformance.py, which runs
 the conformance suite on "implicit-gpu" wherever ``implicit.gpu.HAS_CUDA`` is true.
 """
 

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
     from pyspark.sql import DataFrame, SparkSession
 
-SRC = str(Path(__file__).resolve().parent.parent / "src")
+SRC = str(Path(__file__).resolve().parents[2] / "src")
 _UNAVAILABLE = spark_status()
 needs_spark = pytest.mark.skipif(
     _UNAVAILABLE is not None, reason=f"Spark cannot run here: {_UNAVAILABLE}"
