@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -22,6 +22,9 @@ from alsrec.checks import check_int, check_policy
 from alsrec.io import inspect_model, load, save
 from alsrec.model import build_model, model_of, updated
 from alsrec.model.ranking import rank_users
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 USERS = ["ann", "ann", "bob", "bob", "cid", "cid"]
 ITEMS = ["tea", "cup", "tea", "pot", "cup", "pot"]
