@@ -418,5 +418,7 @@ def test_recommend_all_refuses_what_it_cannot_do(fitted: Recommender) -> None:
         recommend_all(unseen, fake_session, output="unused")
     with pytest.raises(ConfigError, match="n must be >= 1"):
         recommend_all(fitted, fake_session, n=0, output="unused")
-    with pytest.raises(ConfigError, match="needs a fitted Recommender or an artifact path"):
+    with pytest.raises(
+        ConfigError, match="needs a fitted Recommender, a FittedModel or an artifact path"
+    ):
         recommend_all(42, fake_session, output="unused")  # type: ignore[arg-type]

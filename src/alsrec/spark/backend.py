@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from alsrec.exceptions import ConfigError, DataError
+from alsrec.checks import check_int
+from alsrec.exceptions import DataError
 from alsrec.spark.engine import (
     _TINY_RATING,
     _seed,
@@ -98,10 +99,8 @@ class SparkBackend:
         num_blocks: int | None = None,
     ) -> None:
         require_spark(need_java=spark is None)
-        if num_blocks is not None and (
-            isinstance(num_blocks, bool) or not isinstance(num_blocks, int) or num_blocks < 1
-        ):
-            raise ConfigError(f"num_blocks must be a positive integer, got {num_blocks!r}.")
+        if num_blocks is not None:
+            num_blocks = check_int("num_blocks", num_blocks)
         self._spark = spark
         self._master = master
         self._driver_memory = driver_memory
