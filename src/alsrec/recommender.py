@@ -163,7 +163,8 @@ class Recommender:
         bm25_b: float = 0.75,
         params: ALSParams | None = None,
     ) -> None:
-        given = {name: value for name, value in locals().items() if name in PARAM_NAMES}
+        arguments = locals()  # every ALSParams field is a parameter of this method
+        given = {name: arguments[name] for name in PARAM_NAMES}
         self.params = _merge_params(params, given)
         if isinstance(backend, str) and backend not in names():
             get_backend(backend)  # raises ConfigError listing the valid names
