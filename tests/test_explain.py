@@ -121,7 +121,7 @@ def test_top_n_keeps_the_largest_and_sums_the_rest(fitted: Recommender) -> None:
     assert full.rest == 0.0
     _check_sum(top)
     assert top.score == full.score and top.residual == full.residual
-    with pytest.raises(ConfigError, match="n must be a positive integer"):
+    with pytest.raises(ConfigError, match="n must be >= 1"):
         fitted.explain(user, item, n=0)
 
 

@@ -14,8 +14,8 @@ from alsrec import ALSParams, ConfigError, Recommender
     ("kwargs", "fragment"),
     [
         ({"factors": 0}, "factors must be >= 1, got 0"),
-        ({"factors": 2.5}, "factors must be an integer"),
-        ({"factors": True}, "factors must be an integer"),
+        ({"factors": 2.5}, "factors must be a positive integer"),
+        ({"factors": True}, "factors must be a positive integer"),
         ({"iterations": -1}, "iterations must be >= 0"),
         ({"regularization": -0.1}, "regularization must be >= 0"),
         ({"regularization": float("nan")}, "regularization must be finite"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 
 import alsrec
+import alsrec.io
 
 EXPECTED = {
     "ALSParams",
@@ -16,6 +17,7 @@ EXPECTED = {
     "BatchRecommendations",
     "ConfigError",
     "DataError",
+    "FittedModel",
     "IdMapper",
     "IdTypeError",
     "Interactions",
@@ -40,11 +42,35 @@ def test_every_name_in_all_resolves() -> None:
         assert getattr(alsrec, name) is not None
 
 
+def _isort_key(name: str) -> tuple[int, str]:
+    """ruff's order of ``__all__`` (RUF022): CONSTANTS, then Classes, then functions."""
+    return (0 if name.isupper() else 1 if name[0].isupper() else 2, name)
+
+
 def test_public_submodules_have_sorted_all() -> None:
-    for module in ("exceptions", "mapping", "params", "results", "types", "backends"):
+    for module in (
+        "exceptions",
+        "mapping",
+        "params",
+        "results",
+        "types",
+        "backends",
+        "checks",
+        "model",
+        "model.fitted",
+        "model.lookup",
+        "model.ranking",
+        "model.updates",
+        "model.training",
+        "io",
+        "interop.implicit",
+        "spark",
+        "explain",
+        "artifacts",
+    ):
         mod = importlib.import_module(f"alsrec.{module}")
         names = list(mod.__all__)
-        assert names == sorted(names), module
+        assert names == sorted(names, key=_isort_key), module
         for name in names:
             assert hasattr(mod, name), f"alsrec.{module}.{name}"
 
@@ -58,3 +84,22 @@ def test_package_ships_py_typed() -> None:
     from importlib.resources import files
 
     assert files("alsrec").joinpath("py.typed").is_file()
+
+
+def test_old_import_paths_still_work() -> None:
+    # Deprecated aliases kept for one release (issue 15).
+    from alsrec.artifacts import inspect_artifact, load, save
+    from alsrec.backends import ImplicitBackend, NumpyBackend, gpu_status
+    from alsrec.backends._implicit import unwrap_implicit_model
+    from alsrec.backends._spark import SparkBackend, spark_reg_param
+    from alsrec.explain import explain_history, explain_user
+    from alsrec.recommender import Recommender
+    from alsrec.spark import fit_dataframe, recommend_all
+
+    assert callable(load) and callable(save) and callable(inspect_artifact)
+    assert NumpyBackend().name == "numpy" and ImplicitBackend().name == "implicit"
+    assert callable(gpu_status) and callable(unwrap_implicit_model)
+    assert SparkBackend.__module__ == "alsrec.spark.backend" and callable(spark_reg_param)
+    assert callable(explain_user) and callable(explain_history)
+    assert Recommender is alsrec.Recommender
+    assert callable(fit_dataframe) and callable(recommend_all)

@@ -322,7 +322,7 @@ def test_recommend_many_strict_lists_all_unknown(fitted: Recommender) -> None:
 def test_recommend_many_many_blocks_match(
     fitted: Recommender, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import alsrec.recommender as module
+    import alsrec.model.ranking as module
 
     users = fitted.users_.ids[:50]
     whole = fitted.recommend_many(users, n=5)

@@ -10,7 +10,7 @@ import pytest
 import alsrec.testing as conformance
 from alsrec.backends import NumpyBackend
 from alsrec.exceptions import ConfigError
-from alsrec.recommender import Recommender
+from alsrec.model import lookup, ranking
 from alsrec.testing import CHECKS, ConformanceError, check_backend
 
 if TYPE_CHECKING:
@@ -111,48 +111,44 @@ def test_a_failing_fit_is_reported_as_a_conformance_error() -> None:
         conformance.check_factor_shapes(broken)
 
 
-def _break(monkeypatch: pytest.MonkeyPatch, method: str, replacement: Any) -> None:
-    monkeypatch.setattr(Recommender, method, replacement)
-
-
 def test_facade_checks_catch_a_broken_facade(monkeypatch: pytest.MonkeyPatch) -> None:
     # The answer-level checks test alsrec's own code paths a backend feeds; break each
-    # path and the matching check must notice.
+    # path (a function of alsrec.model) and the matching check must notice.
     backend = NumpyBackend()
-    rank = Recommender._rank_users
+    rank = ranking.rank_users
 
-    def ignore_seen(self: Recommender, rows: Any, n: int, exclude_seen: bool, cands: Any) -> Any:
-        return rank(self, rows, n, False, cands)
+    def ignore_seen(model: Any, rows: Any, n: int, exclude_seen: bool, *args: Any) -> Any:
+        return rank(model, rows, n, False, *args)
 
-    _break(monkeypatch, "_rank_users", ignore_seen)
+    monkeypatch.setattr(ranking, "rank_users", ignore_seen)
     with pytest.raises(ConformanceError, match="check_seen_exclusion"):
         conformance.check_seen_exclusion(backend)
     monkeypatch.undo()
 
-    candidates = Recommender._candidates
+    candidates = lookup.candidates
 
-    def ignore_candidates(self: Recommender, items: Any, policy: Any) -> Any:
-        _, skipped = candidates(self, items, policy)
+    def ignore_candidates(model: Any, items: Any, policy: Any) -> Any:
+        _, skipped = candidates(model, items, policy)
         return None, skipped
 
-    _break(monkeypatch, "_candidates", ignore_candidates)
+    monkeypatch.setattr(lookup, "candidates", ignore_candidates)
     with pytest.raises(ConformanceError, match="check_candidates"):
         conformance.check_candidates(backend)
     monkeypatch.undo()
 
-    def no_fallback(self: Recommender, n: int, cands: Any) -> Any:
+    def no_fallback(model: Any, n: int, *args: Any) -> Any:
         return np.full(n, -1, dtype=np.int64), np.full(n, np.nan, dtype=np.float32)
 
-    _break(monkeypatch, "_fallback", no_fallback)
+    monkeypatch.setattr(ranking, "fallback", no_fallback)
     with pytest.raises(ConformanceError, match="check_policies"):
         conformance.check_policies(backend)
     monkeypatch.undo()
 
-    def doubled(self: Recommender, rows: Any, n: int, exclude_seen: bool, cands: Any) -> Any:
-        pos, vals = rank(self, rows, n, exclude_seen, cands)
+    def doubled(model: Any, *args: Any) -> Any:
+        pos, vals = rank(model, *args)
         return pos, vals * 2
 
-    _break(monkeypatch, "_rank_users", doubled)
+    monkeypatch.setattr(ranking, "rank_users", doubled)
     with pytest.raises(ConformanceError, match="dot products"):
         conformance.check_equal_factors_equal_rankings(backend)
 

@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 
 from alsrec import ALSParams, Interactions, Recommender
-from alsrec.backends._spark import spark_reg_param
 from alsrec.datasets import synthetic
+from alsrec.spark import spark_reg_param
 
 
 def _jvm_peak_mib() -> float:

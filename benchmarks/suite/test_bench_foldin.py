@@ -131,8 +131,7 @@ def test_bench_foldin_solve(
         ),
         rec.params,
     )
-    state = rec._state
-    assert state is not None
+    state = rec.model_
     factors = benchmark(state.foldin.solve, conf)
     assert factors.shape == (1, FACTORS)
     assert np.any(factors != 0)

@@ -28,6 +28,7 @@ from alsrec.exceptions import (
 )
 from alsrec.interactions import Interactions, InteractionsSummary
 from alsrec.mapping import IdMapper
+from alsrec.model import FittedModel
 from alsrec.params import ALSParams
 from alsrec.recommender import Recommender
 from alsrec.results import BatchRecommendations, Recommendations
@@ -42,6 +43,7 @@ __all__ = [
     "BatchRecommendations",
     "ConfigError",
     "DataError",
+    "FittedModel",
     "IdMapper",
     "IdTypeError",
     "Interactions",

@@ -42,15 +42,19 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sp
 
 from alsrec._foldin import history_confidence
+from alsrec.checks import check_int
 from alsrec.exceptions import ConfigError, UnknownIdError
 from alsrec.mapping import as_id_array
+from alsrec.model.fitted import FittedModel, model_of
+from alsrec.model.lookup import resolve_history, serving_policy
+from alsrec.model.updates import fold_in
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from alsrec.recommender import Recommender
     from alsrec.types import ExternalId, FactorMatrix, IdArray, IdLike, IndexArray, Policy, Source
 
 __all__ = ["Explanation", "contributions", "explain_history", "explain_user"]
@@ -261,11 +265,14 @@ def contributions(
 
 
 def _check_top(n: object) -> int | None:
-    if n is None:
-        return None
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or int(n) < 1:
-        raise ConfigError(f"n must be a positive integer or None, got {n!r}.")
-    return int(n)
+    return None if n is None else check_int("n", n)
+
+
+def _serving(source: object, policy: Policy | None) -> tuple[FittedModel, Policy]:
+    """The model of ``source`` (a FittedModel or a fitted Recommender) and the call's policy."""
+    model = model_of(source)
+    default = cast("Policy", getattr(source, "policy", "safe"))
+    return model, serving_policy(model, default, policy)
 
 
 def _plain(ids: IdArray) -> ExternalId:
@@ -273,14 +280,13 @@ def _plain(ids: IdArray) -> ExternalId:
     return cast("ExternalId", ids[0].item())
 
 
-def _item_row(rec: Recommender, item_id: ExternalId) -> tuple[ExternalId, int]:
+def _item_row(model: FittedModel, item_id: ExternalId) -> tuple[ExternalId, int]:
     """The item ID as a Python scalar and its row; unknown items raise."""
-    state = rec._fitted()
     given = as_id_array([item_id], "item ID")
-    row = int(state.items.to_index(given, missing="negative")[0])
+    row = int(model.items.to_index(given, missing="negative")[0])
     if row < 0:
         raise UnknownIdError(
-            f"Unknown item ID {_plain(given)!r}: the model knows {len(state.items)} items, "
+            f"Unknown item ID {_plain(given)!r}: the model knows {len(model.items)} items, "
             "and an unknown item has no score to explain.",
             ids=(_plain(given),),
         )
@@ -288,21 +294,20 @@ def _item_row(rec: Recommender, item_id: ExternalId) -> tuple[ExternalId, int]:
 
 
 def _fallback(
-    rec: Recommender,
+    model: FittedModel,
     user: ExternalId | None,
     item_id: ExternalId,
     item: int,
     skipped: tuple[ExternalId, ...],
 ) -> Explanation:
-    state = rec._fitted()
-    score = float(state.popularity[item])
+    score = float(model.popularity[item])
     empty = np.empty(0, dtype=np.float64)
     return Explanation(
         user=user,
         item=item_id,
         score=score,
         source="fallback",
-        items=state.items.ids[:0].copy(),
+        items=model.items.ids[:0].copy(),
         contributions=empty,
         confidence=empty.copy(),
         similarity=empty.copy(),
@@ -312,7 +317,7 @@ def _fallback(
 
 
 def _build(
-    rec: Recommender,
+    model: FittedModel,
     user: ExternalId | None,
     item_id: ExternalId,
     item: int,
@@ -324,19 +329,16 @@ def _build(
     skipped: tuple[ExternalId, ...],
 ) -> Explanation:
     """Split the score over ``history`` (distinct rows, summed weights)."""
-    import scipy.sparse as sp
-
-    state = rec._fitted()
     row = sp.csr_matrix(
         (weights, history, np.array([0, history.size])),
-        shape=(1, len(state.items)),
+        shape=(1, len(model.items)),
         dtype=np.float32,
     )
-    conf = history_confidence(row, state.params, state.seen)  # as fold-in: same corpus stats
+    conf = history_confidence(row, model.params, model.seen)  # as fold-in: same corpus stats
     order_in_row = np.argsort(conf.indices, kind="stable")
     cols = conf.indices[order_in_row].astype(np.int64)
     c = conf.data[order_in_row].astype(np.float64)
-    similarity, contrib = contributions(state.item_factors, state.foldin.gram, item, cols, c)
+    similarity, contrib = contributions(model.item_factors, model.foldin.gram, item, cols, c)
     explained = math.fsum(contrib.tolist())
     if score is None:  # fold-in: the explained score is the exact split itself
         score = explained
@@ -348,7 +350,7 @@ def _build(
         item=item_id,
         score=score,
         source=source,
-        items=state.items.to_id(cols[keep]),
+        items=model.items.to_id(cols[keep]),
         contributions=contrib[keep],
         confidence=c[keep],
         similarity=similarity[keep],
@@ -359,7 +361,7 @@ def _build(
 
 
 def explain_user(
-    rec: Recommender,
+    model: FittedModel,
     user_id: ExternalId,
     item_id: ExternalId,
     *,
@@ -368,14 +370,17 @@ def explain_user(
     n: int | None = None,
     policy: Policy | None = None,
 ) -> Explanation:
-    """Explain the score of ``item_id`` for ``user_id``; see :meth:`Recommender.explain`."""
+    """Explain the score of ``item_id`` for ``user_id``; see :meth:`Recommender.explain`.
+
+    ``model`` is a :class:`~alsrec.model.FittedModel` (or a fitted
+    :class:`~alsrec.Recommender`, whose policy is then the default).
+    """
     top = _check_top(n)
-    resolved = rec._policy(policy)
-    state = rec._fitted()
-    item_id, item = _item_row(rec, item_id)
+    model, resolved = _serving(model, policy)
+    item_id, item = _item_row(model, item_id)
     user_given = as_id_array([user_id], "user ID")
     user_id = _plain(user_given)
-    user_row = state.users.to_index(user_given, missing="negative")
+    user_row = model.users.to_index(user_given, missing="negative")
     skipped: tuple[ExternalId, ...] = ()
     if history is None:
         if history_weights is not None:
@@ -383,50 +388,24 @@ def explain_user(
         hist_idx = np.empty(0, dtype=np.int64)
         hist_w = np.empty(0, dtype=np.float32)
     else:
-        (hist_idx, hist_w), skipped = rec._resolve_history(history, history_weights, resolved)
+        (hist_idx, hist_w), skipped = resolve_history(model, history, history_weights, resolved)
     known = bool(user_row[0] >= 0)
     if not known and hist_idx.size == 0:
         if resolved == "strict":
             raise UnknownIdError(
-                f"Unknown user ID {user_id!r}: the model knows {len(state.users)} users. "
+                f"Unknown user ID {user_id!r}: the model knows {len(model.users)} users. "
                 "Pass history= to explain a folded-in score, or use policy='safe' to get "
                 "the popularity fallback's explanation instead.",
                 ids=(user_id,),
             )
-        return _fallback(rec, user_id, item_id, item, skipped)
+        return _fallback(model, user_id, item_id, item, skipped)
     if known and hist_idx.size == 0:
-        row = int(user_row[0])
-        if state.user_norms[row] <= 0:  # recommend() gives such a user the fallback
-            return _fallback(rec, user_id, item_id, item, skipped)
-        if state.seen is None:
-            raise ConfigError(
-                "This model has no training interactions (it was built without seen=), so "
-                "the user's history is unknown and the score cannot be split over it. Pass "
-                "seen= to Recommender.from_factors, or use explain_history() with the "
-                "user's items."
-            )
-        seen = state.seen
-        lo, hi = int(seen.indptr[row]), int(seen.indptr[row + 1])
-        stored = float(
-            state.user_factors[row].astype(np.float64) @ state.item_factors[item].astype(np.float64)
-        )
-        return _build(
-            rec,
-            user_id,
-            item_id,
-            item,
-            seen.indices[lo:hi].astype(np.int64),
-            seen.data[lo:hi].astype(np.float32),
-            stored,
-            "model",
-            top,
-            skipped,
-        )
-    factors, weights = rec._fold_in(user_row, [(hist_idx, hist_w)])
+        return _explain_stored(model, user_id, int(user_row[0]), item_id, item, top, skipped)
+    factors, weights = fold_in(model, user_row, [(hist_idx, hist_w)])
     if not np.any(factors[0] != 0):  # no signal: recommend() falls back too
-        return _fallback(rec, user_id, item_id, item, skipped)
+        return _fallback(model, user_id, item_id, item, skipped)
     return _build(
-        rec,
+        model,
         user_id,
         item_id,
         item,
@@ -439,8 +418,46 @@ def explain_user(
     )
 
 
+def _explain_stored(
+    model: FittedModel,
+    user_id: ExternalId,
+    row: int,
+    item_id: ExternalId,
+    item: int,
+    top: int | None,
+    skipped: tuple[ExternalId, ...],
+) -> Explanation:
+    """Explain a known user's stored score over their training items."""
+    if model.user_norms[row] <= 0:  # recommend() gives such a user the fallback
+        return _fallback(model, user_id, item_id, item, skipped)
+    if model.seen is None:
+        raise ConfigError(
+            "This model has no training interactions (it was built without seen=), so "
+            "the user's history is unknown and the score cannot be split over it. Pass "
+            "seen= to Recommender.from_factors, or use explain_history() with the "
+            "user's items."
+        )
+    seen = model.seen
+    lo, hi = int(seen.indptr[row]), int(seen.indptr[row + 1])
+    stored = float(
+        model.user_factors[row].astype(np.float64) @ model.item_factors[item].astype(np.float64)
+    )
+    return _build(
+        model,
+        user_id,
+        item_id,
+        item,
+        seen.indices[lo:hi].astype(np.int64),
+        seen.data[lo:hi].astype(np.float32),
+        stored,
+        "model",
+        top,
+        skipped,
+    )
+
+
 def explain_history(
-    rec: Recommender,
+    model: FittedModel,
     item_ids: IdLike | Iterable[ExternalId],
     item_id: ExternalId,
     weights: npt.ArrayLike | None = None,
@@ -453,17 +470,17 @@ def explain_history(
     See :meth:`Recommender.explain_history`.
     """
     top = _check_top(n)
-    resolved = rec._policy(policy)
-    item_id, item = _item_row(rec, item_id)
-    (hist_idx, hist_w), skipped = rec._resolve_history(item_ids, weights, resolved)
+    model, resolved = _serving(model, policy)
+    item_id, item = _item_row(model, item_id)
+    (hist_idx, hist_w), skipped = resolve_history(model, item_ids, weights, resolved)
     if hist_idx.size == 0:
-        return _fallback(rec, None, item_id, item, skipped)
+        return _fallback(model, None, item_id, item, skipped)
     rows = np.full(1, -1, dtype=np.int64)
-    factors, folded = rec._fold_in(rows, [(hist_idx, hist_w)])
+    factors, folded = fold_in(model, rows, [(hist_idx, hist_w)])
     if not np.any(factors[0] != 0):
-        return _fallback(rec, None, item_id, item, skipped)
+        return _fallback(model, None, item_id, item, skipped)
     return _build(
-        rec,
+        model,
         None,
         item_id,
         item,

@@ -7,20 +7,13 @@ import numbers
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from alsrec.checks import check_int
 from alsrec.exceptions import ConfigError
 from alsrec.weighting import SCHEME_OPTIONS, Weighting
 
 __all__ = ["ALSParams"]
 
 Solver = Literal["cg", "cholesky"]
-
-
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ConfigError(f"{name} must be an integer, got {value!r} ({type(value).__name__}).")
-    if int(value) < minimum:
-        raise ConfigError(f"{name} must be >= {minimum}, got {value!r}.")
-    return int(value)
 
 
 def _check_float(name: str, value: object, minimum: float) -> float:
@@ -110,10 +103,10 @@ class ALSParams:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
-        set_(self, "factors", _check_int("factors", self.factors, 1))
-        set_(self, "iterations", _check_int("iterations", self.iterations, 0))
-        set_(self, "cg_steps", _check_int("cg_steps", self.cg_steps, 1))
-        set_(self, "num_threads", _check_int("num_threads", self.num_threads, 0))
+        set_(self, "factors", check_int("factors", self.factors, 1))
+        set_(self, "iterations", check_int("iterations", self.iterations, 0))
+        set_(self, "cg_steps", check_int("cg_steps", self.cg_steps, 1))
+        set_(self, "num_threads", check_int("num_threads", self.num_threads, 0))
         set_(
             self,
             "regularization",
@@ -121,7 +114,7 @@ class ALSParams:
         )
         set_(self, "alpha", _check_float("alpha", self.alpha, 0.0))
         if self.random_state is not None:
-            set_(self, "random_state", _check_int("random_state", self.random_state, 0))
+            set_(self, "random_state", check_int("random_state", self.random_state, 0))
         if self.solver not in ("cg", "cholesky"):
             raise ConfigError(f"solver must be 'cg' or 'cholesky', got {self.solver!r}.")
         if self.weighting not in SCHEME_OPTIONS:

@@ -3,108 +3,59 @@
 from __future__ import annotations
 
 import copy
-import warnings
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar, cast
+import dataclasses
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
 from typing_extensions import Self
 
-from alsrec._foldin import FoldInSolver, history_confidence
-from alsrec._scoring import (
-    SCORE_BLOCK_ENTRIES,
-    csr_row_entries,
-    normalized,
-    ranked_top_n,
-    row_norms,
-)
-from alsrec._threads import worker_count
+from alsrec import explain as explaining
+from alsrec import io as artifacts
 from alsrec.backends import Backend, ProgressCallback, get_backend, names
+from alsrec.checks import check_int, check_policy
 from alsrec.exceptions import (
-    AlsrecError,
-    AlsrecWarning,
-    BackendError,
     ConfigError,
-    DataError,
-    MappingMismatchError,
     NotFittedError,
-    UnknownIdError,
 )
-from alsrec.interactions import Interactions, as_weights
+from alsrec.interactions import Interactions
+from alsrec.interop.implicit import read_implicit_model
 from alsrec.mapping import IdMapper, as_id_array
+from alsrec.model import lookup, ranking, training, updates
+from alsrec.model.fitted import FittedModel, as_factors, build_model, mapping_check
 from alsrec.params import ALSParams
-from alsrec.results import BatchRecommendations, Recommendations
-from alsrec.weighting import Weighting, confidence
+from alsrec.results import BatchRecommendations, Recommendations, batch_at, recommendations_at
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
     from pathlib import Path
 
+    import scipy.sparse as sp
     from pyspark.sql import DataFrame, SparkSession
 
-    from alsrec.artifacts import InspectionReport, PathArg
     from alsrec.explain import Explanation
+    from alsrec.io import InspectionReport, PathArg
+    from alsrec.model.lookup import History
     from alsrec.types import (
         ExternalId,
         FactorMatrix,
-        FloatArray,
-        IdArray,
         IdLike,
-        IndexArray,
         Policy,
         Source,
     )
+    from alsrec.weighting import Weighting
 
 __all__ = ["Recommender"]
-
-_POLICIES = ("safe", "strict")
-_INT_PAD = np.iinfo(np.int64).min
-
-
-def _check_policy(policy: object) -> Policy:
-    if policy not in _POLICIES:
-        raise ConfigError(f"policy must be 'safe' or 'strict', got {policy!r}.")
-    return cast("Policy", policy)
-
-
-def _check_n(n: object) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise ConfigError(f"n must be a positive integer, got {n!r} ({type(n).__name__}).")
-    if int(n) < 1:
-        raise ConfigError(f"n must be >= 1, got {n!r}.")
-    return int(n)
-
-
-def _as_factors(name: str, factors: npt.ArrayLike) -> FactorMatrix:
-    arr = np.asarray(factors)
-    if arr.ndim != 2:
-        raise DataError(f"{name} must be a 2-d array (rows x factors), got shape {arr.shape}.")
-    if arr.dtype.kind not in "fiu":
-        raise DataError(f"{name} must be numeric, got dtype {arr.dtype}.")
-    return cast("FactorMatrix", np.ascontiguousarray(arr, dtype=np.float32))
 
 
 _Key = TypeVar("_Key", int, str)
 """The user-ID type of a ``histories`` mapping."""
 
-_History: TypeAlias = "tuple[IndexArray, FloatArray]"
-"""A resolved history: mapped item indices and their weights (may repeat)."""
+PARAM_NAMES: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(ALSParams))
+"""Every hyperparameter, in :class:`~alsrec.ALSParams` order; each is a keyword of
+:class:`Recommender`."""
 
-
-def _grow(mapper: IdMapper, column: IdArray) -> tuple[IdMapper, IndexArray]:
-    """Append the unseen IDs of ``column`` to ``mapper``; return it and each row's index."""
-    index = mapper.to_index(column, missing="negative")
-    unknown = np.flatnonzero(index < 0)
-    if unknown.size == 0:
-        return mapper, index
-    fresh, codes = IdMapper.factorize(column[unknown])
-    grown = mapper.with_added(fresh.ids)  # raises IdTypeError for int IDs among str ones
-    index[unknown] = len(mapper) + codes
-    return grown, index
+_DEFAULTS = ALSParams()
 
 
 def _owned(arr: FactorMatrix, source: object) -> FactorMatrix:
@@ -114,140 +65,24 @@ def _owned(arr: FactorMatrix, source: object) -> FactorMatrix:
     return arr
 
 
-def _pad_ids(mapper: IdMapper, shape: tuple[int, ...]) -> IdArray:
-    if mapper.kind == "str":
-        width = max(1, mapper.ids.dtype.itemsize // 4)
-        return cast("IdArray", np.full(shape, "", dtype=f"<U{width}"))
-    return cast("IdArray", np.full(shape, _INT_PAD, dtype=np.int64))
-
-
-@dataclass(frozen=True, eq=False)
-class _State:
-    """Everything a fitted model knows; never mutated after construction."""
-
-    user_factors: FactorMatrix  # (user rows, f); rows >= len(users) are unmapped
-    item_factors: FactorMatrix  # (item rows, f); rows >= len(items) are unmapped
-    users: IdMapper
-    items: IdMapper
-    seen: sp.csr_matrix | None  # (len(users), len(items)) training weights, or None
-    popularity: FloatArray  # (len(items),) popularity score of each mapped item
-    popular_order: IndexArray  # mapped item indices, most popular first
-    user_norms: FloatArray
-    item_norms: FloatArray
-    backend: str
-    params: ALSParams
-    unmapped_user_rows: int
-    unmapped_item_rows: int
-    # Fold-in of users against the item factors; caches YᵀY + λI on first use.
-    foldin: FoldInSolver = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        solver = FoldInSolver(self.item_factors, self.params.regularization)
-        object.__setattr__(self, "foldin", solver)
-
-    @property
-    def mismatched(self) -> bool:
-        return bool(self.unmapped_user_rows or self.unmapped_item_rows)
-
-    # Unit-length factors for cosine queries: computed on first use, then kept (a cache of
-    # derived data, so the state stays logically immutable).
-    @cached_property
-    def unit_user_factors(self) -> FactorMatrix:
-        return normalized(self.user_factors, self.user_norms)
-
-    @cached_property
-    def unit_item_factors(self) -> FactorMatrix:
-        return normalized(self.item_factors, self.item_norms)
-
-
-def _reconcile(
-    axis: str, rows: int, mapper: IdMapper, policy: Policy
-) -> tuple[IdMapper, int, str | None]:
-    """Check factor rows against mapped IDs; return the usable mapper and a warning."""
-    if rows == len(mapper):
-        return mapper, 0, None
-    if policy == "strict":
-        raise MappingMismatchError(
-            f"The {axis} factors have {rows} rows but {len(mapper)} {axis} IDs are mapped. "
-            f"Under the 'strict' policy such a model is refused; rebuild the mapping from "
-            f"the data the model was trained on, or use policy='safe' to serve only the "
-            f"rows that have IDs."
+def _merge_params(params: ALSParams | None, given: dict[str, Any]) -> ALSParams:
+    """``params`` (or the defaults) with the keywords that differ from their defaults;
+    a keyword that contradicts ``params`` is a :class:`ConfigError`."""
+    if params is None:
+        return ALSParams(**given)
+    if not isinstance(params, ALSParams):
+        raise ConfigError(f"params must be an ALSParams, got {type(params).__name__}.")
+    clash = [
+        name
+        for name, value in given.items()
+        if value != getattr(_DEFAULTS, name) and value != getattr(params, name)
+    ]
+    if clash:
+        raise ConfigError(
+            f"Recommender got params= and the keyword(s) {clash} with other values; pass "
+            "each hyperparameter once (e.g. params=dataclasses.replace(params, ...))."
         )
-    if rows > len(mapper):
-        return (
-            mapper,
-            rows - len(mapper),
-            f"The {axis} factors have {rows} rows but only {len(mapper)} {axis} IDs are "
-            f"mapped; rows {len(mapper)}..{rows - 1} have no ID and will never be returned.",
-        )
-    return (
-        mapper.head(rows),
-        0,
-        f"{len(mapper)} {axis} IDs are mapped but the {axis} factors have only {rows} rows; "
-        f"the {len(mapper) - rows} IDs from index {rows} on have no factors and are treated "
-        f"as unknown.",
-    )
-
-
-def _build_state(
-    user_factors: FactorMatrix,
-    item_factors: FactorMatrix,
-    users: IdMapper,
-    items: IdMapper,
-    seen: sp.csr_matrix | None,
-    backend: str,
-    params: ALSParams,
-    policy: Policy,
-) -> _State:
-    if user_factors.shape[1] != item_factors.shape[1]:
-        raise DataError(
-            f"user factors have {user_factors.shape[1]} columns but item factors have "
-            f"{item_factors.shape[1]}; both sides need the same number of factors."
-        )
-    for name, arr in (("user factors", user_factors), ("item factors", item_factors)):
-        bad = np.flatnonzero(~np.isfinite(arr).all(axis=1))
-        if bad.size:
-            raise DataError(
-                f"{name} contain NaN or inf in {bad.size} row(s), first row {int(bad[0])}; "
-                "the model is corrupt: retrain it."
-            )
-    users, bad_users, user_msg = _reconcile("user", user_factors.shape[0], users, policy)
-    items, bad_items, item_msg = _reconcile("item", item_factors.shape[0], items, policy)
-    for msg in (user_msg, item_msg):
-        if msg is not None:
-            warnings.warn(msg, AlsrecWarning, stacklevel=4)
-    if seen is not None:
-        seen = sp.csr_matrix(seen, dtype=np.float32)
-        if seen.shape[0] < len(users) or seen.shape[1] < len(items):
-            raise DataError(
-                f"seen has shape {seen.shape} but the model maps {len(users)} users and "
-                f"{len(items)} items; pass the training matrix the factors came from."
-            )
-        if seen.shape != (len(users), len(items)):
-            seen = seen[: len(users)][:, : len(items)].tocsr()
-        if not seen.has_sorted_indices:
-            seen.sort_indices()
-        counts = np.bincount(seen.indices, minlength=len(items)).astype(np.float32)
-        popularity = counts
-    else:
-        # Without interaction data, rank by factor norm, which grows with popularity in ALS.
-        popularity = row_norms(item_factors[: len(items)])
-    popular_order = np.lexsort((np.arange(len(items)), -popularity)).astype(np.int64)
-    return _State(
-        user_factors=user_factors,
-        item_factors=item_factors,
-        users=users,
-        items=items,
-        seen=seen,
-        popularity=popularity,
-        popular_order=popular_order,
-        user_norms=row_norms(user_factors[: len(users)]),
-        item_norms=row_norms(item_factors[: len(items)]),
-        backend=backend,
-        params=params,
-        unmapped_user_rows=bad_users,
-        unmapped_item_rows=bad_items,
-    )
+    return params
 
 
 class Recommender:
@@ -263,9 +98,13 @@ class Recommender:
     ----------
     factors, regularization, alpha, iterations, random_state, solver, cg_steps, num_threads
         Hyperparameters, validated at construction; see :class:`~alsrec.ALSParams`.
-        Confidence of an observed pair with weight ``w`` is ``1 + alpha * w``.
-    weighting : {"linear", "log", "bm25", "tfidf"}, default "linear"
+        Confidence of an observed pair with weight ``w`` is ``1 + alpha * w``. Every
+        field of :class:`~alsrec.ALSParams` is a keyword here.
+    weighting, weighting_eps, bm25_k1, bm25_b
         How weights become confidence ``1 + alpha * f(w)``; see :mod:`alsrec.weighting`.
+    params : ALSParams, optional
+        All hyperparameters at once, instead of the keywords. A keyword that differs from
+        both its default and ``params`` raises :class:`~alsrec.ConfigError`.
     backend : str or Backend, default "numpy"
         Which engine trains the factors: a name from :func:`alsrec.backends.names` or an
         object implementing :class:`~alsrec.backends.Backend`.
@@ -281,6 +120,8 @@ class Recommender:
     ----------
     params : ALSParams
         The validated hyperparameters.
+    model_ : FittedModel
+        The frozen fitted model every query runs on (see :mod:`alsrec.model`).
     user_factors_, item_factors_ : numpy.ndarray of float32
         Learned factors; row ``k`` belongs to ``users_.ids[k]`` / ``items_.ids[k]``.
     users_, items_ : IdMapper
@@ -298,6 +139,9 @@ class Recommender:
     ['pot']
     >>> rec.recommend("nobody", n=2).source
     'fallback'
+    >>> from alsrec import ALSParams
+    >>> Recommender(params=ALSParams(factors=8, bm25_k1=2.0)).params.bm25_k1
+    2.0
     """
 
     def __init__(
@@ -314,25 +158,40 @@ class Recommender:
         cg_steps: int = 3,
         num_threads: int = 0,
         weighting: Weighting = "linear",
+        weighting_eps: float = 1.0,
+        bm25_k1: float = 1.2,
+        bm25_b: float = 0.75,
+        params: ALSParams | None = None,
     ) -> None:
-        self.params = ALSParams(
-            factors=factors,
-            regularization=regularization,
-            alpha=alpha,
-            iterations=iterations,
-            random_state=random_state,
-            solver=solver,
-            cg_steps=cg_steps,
-            num_threads=num_threads,
-            weighting=weighting,
-        )
+        arguments = locals()  # every ALSParams field is a parameter of this method
+        given = {name: arguments[name] for name in PARAM_NAMES}
+        self.params = _merge_params(params, given)
         if isinstance(backend, str) and backend not in names():
             get_backend(backend)  # raises ConfigError listing the valid names
         elif not isinstance(backend, str):
             backend = get_backend(backend)
         self.backend: str | Backend = backend
-        self.policy: Policy = _check_policy(policy)
-        self._state: _State | None = None
+        self.policy: Policy = check_policy(policy)
+        self._model: FittedModel | None = None
+
+    @classmethod
+    def from_model(cls, model: FittedModel, *, policy: Policy = "safe") -> Recommender:
+        """Serve a :class:`~alsrec.model.FittedModel` (e.g. one loaded with
+        :func:`alsrec.io.load`); ``params`` and ``backend`` are taken from it.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rec = Recommender.from_factors(np.eye(2), np.eye(2), ["u1", "u2"], ["a", "b"])
+        >>> again = Recommender.from_model(rec.model_, policy="strict")
+        >>> again.model_ is rec.model_, again.policy
+        (True, 'strict')
+        """
+        if not isinstance(model, FittedModel):
+            raise ConfigError(f"from_model needs a FittedModel, got {type(model).__name__}.")
+        rec = cls(params=model.params, policy=policy)
+        rec._model = model
+        return rec
 
     # -- construction from existing factors ----------------------------------------------------
 
@@ -382,28 +241,17 @@ class Recommender:
         >>> [item for item, _ in rec.recommend("u1", n=2)]
         ['a', 'c']
         """
-        policy = _check_policy(policy)
+        policy = check_policy(policy)
         # Own the factors: a later change to the caller's array must not change this model.
-        uf = _owned(_as_factors("user_factors", user_factors), user_factors)
-        itf = _owned(_as_factors("item_factors", item_factors), item_factors)
+        uf = _owned(as_factors("user_factors", user_factors), user_factors)
+        itf = _owned(as_factors("item_factors", item_factors), item_factors)
         users = user_ids if isinstance(user_ids, IdMapper) else IdMapper(user_ids)
         items = item_ids if isinstance(item_ids, IdMapper) else IdMapper(item_ids)
-        base = params or ALSParams()
-        base = ALSParams.from_dict({**base.to_dict(), "factors": max(1, uf.shape[1])})
-        rec = cls(
-            factors=base.factors,
-            regularization=base.regularization,
-            alpha=base.alpha,
-            iterations=base.iterations,
-            random_state=base.random_state,
-            solver=base.solver,
-            cg_steps=base.cg_steps,
-            num_threads=base.num_threads,
-            policy=policy,
+        base = dataclasses.replace(params or ALSParams(), factors=max(1, uf.shape[1]))
+        rec = cls(params=base, policy=policy)
+        rec._model = build_model(
+            uf, itf, users, items, seen, backend=backend_name, params=base, policy=policy
         )
-        rec.params = base  # every field, including those __init__ takes no argument for
-        seen_csr = None if seen is None else sp.csr_matrix(seen)
-        rec._state = _build_state(uf, itf, users, items, seen_csr, backend_name, base, policy)
         return rec
 
     @classmethod
@@ -455,18 +303,16 @@ class Recommender:
         >>> rec.backend_, [item for item, _ in rec.recommend("ann")]
         ('implicit', ['z'])
         """
-        from alsrec.backends._implicit import unwrap_implicit_model
-
-        users, items, params, name = unwrap_implicit_model(model)
+        read = read_implicit_model(model)
         return cls.from_factors(
-            users,
-            items,
+            read.user_factors,
+            read.item_factors,
             user_ids,
             item_ids,
             seen=seen,
-            params=params,
+            params=read.params,
             policy=policy,
-            backend_name=name,
+            backend_name=read.backend,
         )
 
     # -- training --------------------------------------------------------------------------------
@@ -533,9 +379,9 @@ class Recommender:
             Spark failed; the cause (out of memory, lost JVM, ...) is named and Spark's
             error chained.
         """
-        from alsrec.spark import fit_dataframe
+        from alsrec.spark import fit_dataframe  # heavy and optional: pyspark
 
-        return fit_dataframe(
+        model = fit_dataframe(
             df,
             user=user,
             item=item,
@@ -546,6 +392,7 @@ class Recommender:
             keep_seen=keep_seen,
             num_blocks=num_blocks,
         )
+        return cls.from_model(model, policy=policy)
 
     def fit(
         self,
@@ -589,433 +436,69 @@ class Recommender:
             if item_ids is None:
                 raise ConfigError("fit() needs item_ids (or an Interactions object).")
             data = Interactions.from_arrays(user_ids, item_ids, weights)
-        backend = get_backend(self.backend)
-        conf = confidence(
-            data.matrix, self.params.alpha, self.params.weighting, **self.params.weighting_options()
-        )
-        try:
-            users, items = backend.fit(conf, self.params, callback=callback)
-        except (AlsrecError, MemoryError):
-            raise
-        except Exception as exc:
-            raise BackendError(f"Backend {backend.name!r} failed while training: {exc}") from exc
-        expected = {"user": (data.shape[0], users), "item": (data.shape[1], items)}
-        for axis, (rows, arr) in expected.items():
-            if arr.shape != (rows, self.params.factors):
-                raise MappingMismatchError(
-                    f"Backend {backend.name!r} returned {axis} factors of shape {arr.shape}; "
-                    f"expected ({rows}, {self.params.factors})."
-                )
-        self._state = _build_state(
-            _as_factors("user factors", users),
-            _as_factors("item factors", items),
-            data.users,
-            data.items,
-            data.matrix,
-            backend.name,
-            self.params,
-            "strict",
-        )
+        self._model = training.train(data, self.params, get_backend(self.backend), callback)
         return self
 
     # -- fitted state ----------------------------------------------------------------------------
 
-    def _fitted(self) -> _State:
-        if self._state is None:
+    @property
+    def model_(self) -> FittedModel:
+        """The frozen fitted model (:class:`~alsrec.model.FittedModel`).
+
+        Raises
+        ------
+        NotFittedError
+            Before :meth:`fit`.
+        """
+        if self._model is None:
             raise NotFittedError(
                 "This Recommender is not fitted yet; call fit(user_ids, item_ids, weights) "
                 "first (or build one with Recommender.from_factors)."
             )
-        return self._state
+        return self._model
 
     @property
     def is_fitted(self) -> bool:
         """Whether the model has factors to answer queries."""
-        return self._state is not None
+        return self._model is not None
 
     @property
     def user_factors_(self) -> FactorMatrix:
         """User factors, ``(n_user_rows, factors)``, ``float32``."""
-        return self._fitted().user_factors
+        return self.model_.user_factors
 
     @property
     def item_factors_(self) -> FactorMatrix:
         """Item factors, ``(n_item_rows, factors)``, ``float32``."""
-        return self._fitted().item_factors
+        return self.model_.item_factors
 
     @property
     def users_(self) -> IdMapper:
         """Mapping of user IDs to user factor rows."""
-        return self._fitted().users
+        return self.model_.users
 
     @property
     def items_(self) -> IdMapper:
         """Mapping of item IDs to item factor rows."""
-        return self._fitted().items
+        return self.model_.items
 
     @property
     def backend_(self) -> str:
         """Name of the backend that produced the factors."""
-        return self._fitted().backend
+        return self.model_.backend
 
     @property
     def seen_(self) -> sp.csr_matrix | None:
         """Training weights (mapped users x mapped items), or ``None`` if unknown."""
-        return self._fitted().seen
+        return self.model_.seen
+
+    @property
+    def _threads(self) -> int:
+        # The facade's num_threads, which a server may lower after load (serving guide).
+        return self.params.num_threads
 
     def _policy(self, policy: Policy | None) -> Policy:
-        resolved = self.policy if policy is None else _check_policy(policy)
-        state = self._fitted()
-        if resolved == "strict" and state.mismatched:
-            raise MappingMismatchError(
-                f"This model has {state.unmapped_user_rows} user and "
-                f"{state.unmapped_item_rows} item factor rows without an ID "
-                f"({state.user_factors.shape[0]} user rows for {len(state.users)} IDs, "
-                f"{state.item_factors.shape[0]} item rows for {len(state.items)} IDs); "
-                "the 'strict' policy refuses to serve it. Use policy='safe' or fix the mapping."
-            )
-        return resolved
-
-    # -- candidates --------------------------------------------------------------------------
-
-    def _candidates(
-        self, items: IdLike | Iterable[ExternalId] | None, policy: Policy
-    ) -> tuple[IndexArray | None, tuple[ExternalId, ...]]:
-        if items is None:
-            return None, ()
-        given = as_id_array(items, "candidate item IDs")
-        idx, known, skipped = self._item_indices(given, policy, "candidate item ID(s)")
-        idx = idx[known]
-        _, first = np.unique(idx, return_index=True)
-        return idx[np.sort(first)], skipped
-
-    def _item_indices(
-        self, given: IdArray, policy: Policy, what: str
-    ) -> tuple[IndexArray, npt.NDArray[np.bool_], tuple[ExternalId, ...]]:
-        """Item indices of ``given`` (``-1`` where unknown), the known mask, and the unknown
-        IDs; under ``"strict"``, unknown IDs raise :class:`UnknownIdError` naming them."""
-        idx = self._fitted().items.to_index(given, missing="negative")
-        known = idx >= 0
-        skipped: tuple[ExternalId, ...] = ()
-        if not known.all():
-            skipped = tuple(cast("list[ExternalId]", given[~known].tolist()))
-            if policy == "strict":
-                raise UnknownIdError(
-                    f"{len(skipped)} {what} unknown to the model: "
-                    f"{', '.join(map(repr, skipped[:5]))}. Remove them, or use policy='safe' "
-                    "to skip them.",
-                    ids=skipped,
-                )
-        return idx, known, skipped
-
-    # -- scoring ------------------------------------------------------------------------------
-
-    def _rank_users(
-        self,
-        rows: IndexArray,
-        n: int,
-        exclude_seen: bool,
-        candidates: IndexArray | None,
-    ) -> tuple[IndexArray, FloatArray]:
-        """Top-n item indices (``-1`` padded) for user factor rows."""
-        state = self._fitted()
-        seen = state.seen if exclude_seen else None
-        return self._rank_factors(state.user_factors, rows, n, seen, candidates)
-
-    def _rank_factors(
-        self,
-        factors: FactorMatrix,
-        rows: IndexArray,
-        n: int,
-        exclude: sp.csr_matrix | None,
-        candidates: IndexArray | None,
-    ) -> tuple[IndexArray, FloatArray]:
-        """Top-n item indices (``-1`` padded) for ``factors[rows]``.
-
-        Also serves factor rows that are not stored (folded in). ``exclude`` (optional) is
-        a CSR matrix over mapped items whose row ``rows[k]`` lists the items never to
-        return for query ``k``. Scoring and top-k run in ``_scoring.ranked_top_n``.
-        """
-        state = self._fitted()
-        n_items = len(state.items)
-        targets = state.item_factors[:n_items] if candidates is None else None
-        if candidates is not None:
-            targets = state.item_factors[candidates]
-        assert targets is not None
-        pos_in_cand: IndexArray | None = None
-        if candidates is not None:
-            pos_in_cand = np.full(n_items, -1, dtype=np.int64)
-            pos_in_cand[candidates] = np.arange(targets.shape[0])
-
-        def excluded(block: IndexArray) -> tuple[IndexArray, IndexArray]:
-            assert exclude is not None
-            r, c = csr_row_entries(exclude.indptr, exclude.indices, rows[block])
-            if pos_in_cand is not None:
-                c = pos_in_cand[c]
-                r, c = r[c >= 0], c[c >= 0]
-            return r, c
-
-        pos, val = ranked_top_n(
-            factors,
-            rows,
-            targets,
-            n,
-            exclude=None if exclude is None else excluded,
-            block_entries=SCORE_BLOCK_ENTRIES,
-            workers=worker_count(self.params.num_threads),
-        )
-        if candidates is not None:
-            pos = np.where(pos >= 0, candidates[np.maximum(pos, 0)], -1)
-        return pos, val
-
-    def _fallback(
-        self, n: int, candidates: IndexArray | None, exclude: IndexArray | None = None
-    ) -> tuple[IndexArray, FloatArray]:
-        """The ``n`` most popular (candidate) items not in ``exclude``, ``-1`` padded."""
-        state = self._fitted()
-        order = state.popular_order
-        if candidates is not None:
-            allowed = np.zeros(len(state.items), dtype=bool)
-            allowed[candidates] = True
-            order = order[allowed[order]]
-        if exclude is not None and exclude.size:
-            # At most exclude.size of the first n + exclude.size items are removed.
-            head = order[: n + exclude.size]
-            order = head[~np.isin(head, exclude)]
-        pos = np.full(n, -1, dtype=np.int64)
-        vals = np.full(n, np.nan, dtype=np.float32)
-        take = order[:n]
-        pos[: take.size] = take
-        vals[: take.size] = state.popularity[take]
-        return pos, vals
-
-    # -- fold-in ------------------------------------------------------------------------------
-
-    def _resolve_history(
-        self,
-        item_ids: IdLike | Iterable[ExternalId],
-        weights: npt.ArrayLike | None,
-        policy: Policy,
-        what: str = "history item IDs",
-    ) -> tuple[_History, tuple[ExternalId, ...]]:
-        """Map a history to item indices and weights; unknown items follow the policy."""
-        given = as_id_array(item_ids, what)
-        w = as_weights(weights, given.size, "history weights")
-        idx, known, skipped = self._item_indices(given, policy, what)
-        if skipped:
-            idx, w = idx[known], w[known]
-        return (idx, w), skipped
-
-    def _resolve_histories(
-        self,
-        queries: IdArray,
-        histories: Mapping[_Key, IdLike | Iterable[ExternalId]] | None,
-        history_weights: Mapping[_Key, npt.ArrayLike] | None,
-        policy: Policy,
-    ) -> tuple[list[_History], tuple[ExternalId, ...]]:
-        """One resolved (possibly empty) history per query, and the unknown items skipped."""
-        for name, value in (("histories", histories), ("history_weights", history_weights)):
-            if value is not None and not isinstance(value, Mapping):
-                raise ConfigError(
-                    f"{name} must be a mapping from user ID to item IDs (e.g. a dict), got "
-                    f"{type(value).__name__}."
-                )
-        histories = histories or {}
-        history_weights = history_weights or {}
-        wanted = set(cast("list[ExternalId]", queries.tolist()))
-        stray = [key for key in histories if key not in wanted]
-        if stray:
-            raise ConfigError(
-                f"histories has entries for {len(stray)} user(s) not in user_ids: "
-                f"{', '.join(map(repr, stray[:5]))}. Check the ID type (int vs str) of its keys."
-            )
-        stray = [key for key in history_weights if key not in histories]
-        if stray:
-            raise ConfigError(
-                f"history_weights has entries for {len(stray)} user(s) without a history: "
-                f"{', '.join(map(repr, stray[:5]))}."
-            )
-        resolved: dict[ExternalId, _History] = {}
-        skipped: dict[ExternalId, None] = {}
-        for key, hist in histories.items():
-            resolved[key], unknown = self._resolve_history(
-                hist, history_weights.get(key), policy, f"history item IDs of user {key!r}"
-            )
-            skipped.update(dict.fromkeys(unknown))
-        empty: _History = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32))
-        out = [resolved.get(q, empty) for q in cast("list[ExternalId]", queries.tolist())]
-        return out, tuple(skipped)
-
-    def _fold_in(
-        self, user_rows: IndexArray, histories: list[_History]
-    ) -> tuple[FactorMatrix, sp.csr_matrix]:
-        """Solve one factor row per history against the fixed item factors.
-
-        ``user_rows[k] >= 0`` adds that known user's training weights to history ``k``
-        (fresh interactions since training); ``-1`` folds in the history alone. Returns the
-        factors and the combined weight matrix (histories x mapped items), whose entries are
-        the items each query has interacted with.
-        """
-        state = self._fitted()
-        n_items = len(state.items)
-        m = len(histories)
-        lengths = np.fromiter((h[0].size for h in histories), dtype=np.int64, count=m)
-        rows = [np.repeat(np.arange(m, dtype=np.int64), lengths)]
-        cols = [np.concatenate([h[0] for h in histories]) if m else np.empty(0, np.int64)]
-        vals = [np.concatenate([h[1] for h in histories]) if m else np.empty(0, np.float32)]
-        known = np.flatnonzero(user_rows >= 0)
-        if known.size:
-            if state.seen is None:
-                raise ConfigError(
-                    "This model has no training interactions (it was built without seen=), so "
-                    "a known user's fresh history cannot be combined with their past. Pass "
-                    "seen= to Recommender.from_factors, or use recommend_for_history() to fold "
-                    "in the given history alone."
-                )
-            old = state.seen[user_rows[known]].tocoo()
-            rows.append(known[old.row])
-            cols.append(old.col.astype(np.int64))
-            vals.append(old.data.astype(np.float32))
-        weights = sp.csr_matrix(
-            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-            shape=(m, n_items),
-            dtype=np.float32,
-        )
-        weights.sum_duplicates()
-        factors = state.foldin.solve(history_confidence(weights, state.params, state.seen))
-        return factors, weights
-
-    def _rank_mixed(
-        self,
-        user_rows: IndexArray,
-        histories: list[_History] | None,
-        n: int,
-        exclude_seen: bool,
-        candidates: IndexArray | None,
-    ) -> tuple[IndexArray, FloatArray, npt.NDArray[np.str_]]:
-        """Rank for queries that are known users (``user_rows >= 0``) and/or carry a history.
-
-        Per query: a history with known items -> fold-in (a known user's training
-        interactions included); a known user without one -> stored factors; otherwise the
-        popularity fallback. A factor row that is zero (no usable signal: a stored zero
-        row, or a history whose items all have zero factors) also gets the fallback,
-        without the query's items. Policy checks happen before.
-        """
-        state = self._fitted()
-        m = user_rows.size
-        pos = np.full((m, n), -1, dtype=np.int64)
-        vals = np.full((m, n), np.nan, dtype=np.float32)
-        sources = np.full(m, "fallback", dtype="<U8")
-        if histories is None:
-            has_history = np.zeros(m, dtype=bool)
-        else:
-            has_history = np.fromiter((h[0].size > 0 for h in histories), dtype=bool, count=m)
-        known = user_rows >= 0
-        signal = np.zeros(m, dtype=bool)
-        signal[known] = state.user_norms[user_rows[known]] > 0
-        model = np.flatnonzero(~has_history & known & signal)
-        if model.size:
-            pos[model], vals[model] = self._rank_users(
-                user_rows[model], n, exclude_seen, candidates
-            )
-            sources[model] = "model"
-        # (query, items to exclude) of every query that gets an individual fallback.
-        empty: list[tuple[int, IndexArray | None]] = []
-        seen = state.seen if exclude_seen else None
-        for k in np.flatnonzero(~has_history & known & ~signal):
-            row = int(user_rows[k])
-            own: IndexArray | None = None
-            if seen is not None:
-                own = seen.indices[seen.indptr[row] : seen.indptr[row + 1]].astype(np.int64)
-            empty.append((int(k), own))
-        fold = np.flatnonzero(has_history)
-        if fold.size:
-            assert histories is not None
-            factors, weights = self._fold_in(user_rows[fold], [histories[k] for k in fold])
-            nonzero = np.any(factors != 0, axis=1)
-            usable = np.flatnonzero(nonzero)
-            exclude = weights if exclude_seen else None
-            fpos, fvals = self._rank_factors(factors, usable, n, exclude, candidates)
-            pos[fold[usable]], vals[fold[usable]] = fpos, fvals
-            sources[fold[usable]] = "fold-in"
-            for k in np.flatnonzero(~nonzero):
-                given = weights.indices[weights.indptr[k] : weights.indptr[k + 1]]
-                empty.append((int(fold[k]), given.astype(np.int64) if exclude_seen else None))
-        rest = np.flatnonzero(~has_history & ~known)
-        if rest.size:
-            pos[rest], vals[rest] = self._fallback(n, candidates)
-        for query, drop in empty:
-            pos[query], vals[query] = self._fallback(n, candidates, drop)
-        return pos, vals, sources
-
-    def _similar(
-        self,
-        factors: FactorMatrix,
-        norms: FloatArray,
-        rows: IndexArray,
-        n: int,
-        candidates: IndexArray | None,
-    ) -> tuple[IndexArray, FloatArray]:
-        """Top-n rows by cosine similarity to each query row, the query itself excluded.
-
-        ``factors`` are unit-length rows, so cosine is one matrix product.
-        """
-        n_mapped = norms.size
-        unit = factors  # unit-length rows (cached in the state)
-        targets = unit[:n_mapped] if candidates is None else unit[candidates]
-        cand = np.arange(n_mapped, dtype=np.int64) if candidates is None else candidates
-        pos_in_cand = np.full(n_mapped, -1, dtype=np.int64)
-        pos_in_cand[cand] = np.arange(cand.size)
-
-        def exclude(block: IndexArray) -> tuple[IndexArray, IndexArray]:
-            own = pos_in_cand[rows[block]]
-            hit = np.flatnonzero(own >= 0)
-            return hit, own[hit]
-
-        banned = np.flatnonzero(~(norms[cand] > 0))  # cosine undefined for zero vectors
-        pos, val = ranked_top_n(
-            unit,
-            rows,
-            targets,
-            n,
-            exclude=exclude,
-            banned=banned,
-            block_entries=SCORE_BLOCK_ENTRIES,
-            workers=worker_count(self.params.num_threads),
-        )
-        empty = ~(norms[rows] > 0)
-        pos[empty], val[empty] = -1, np.nan
-        return np.where(pos >= 0, cand[np.maximum(pos, 0)], -1), val
-
-    # -- result assembly -------------------------------------------------------------------------
-
-    @staticmethod
-    def _to_result(
-        query: ExternalId | None,
-        mapper: IdMapper,
-        pos: IndexArray,
-        vals: FloatArray,
-        source: Source,
-        skipped: tuple[ExternalId, ...],
-    ) -> Recommendations:
-        keep = pos >= 0
-        return Recommendations(query, mapper.to_id(pos[keep]), vals[keep].copy(), source, skipped)
-
-    @staticmethod
-    def _to_batch(
-        queries: IdArray,
-        mapper: IdMapper,
-        pos: IndexArray,
-        vals: FloatArray,
-        sources: npt.NDArray[np.str_],
-        skipped: tuple[ExternalId, ...],
-    ) -> BatchRecommendations:
-        mask = pos >= 0
-        ids = _pad_ids(mapper, pos.shape)
-        if mask.any():
-            ids = ids.astype(np.result_type(ids.dtype, mapper.ids.dtype))
-            ids[mask] = mapper.to_id(pos[mask])
-        return BatchRecommendations(queries, ids, vals, mask, sources, skipped)
+        return lookup.serving_policy(self.model_, self.policy, policy)
 
     # -- queries ---------------------------------------------------------------------------------
 
@@ -1092,31 +575,30 @@ class Recommender:
         >>> sorted(item for item, _ in rec.recommend("dan", n=2, history=["tea"]))
         ['cup', 'pot']
         """
-        n = _check_n(n)
+        n = check_int("n", n)
         resolved = self._policy(policy)
-        state = self._fitted()
-        candidates, skipped = self._candidates(items, resolved)
-        row = state.users.to_index([user_id], missing="negative")
+        model = self.model_
+        candidates, skipped = lookup.candidates(model, items, resolved)
+        row = model.users.to_index([user_id], missing="negative")
         if history is None:
             if history_weights is not None:
                 raise ConfigError("history_weights was given without history.")
-            if row[0] >= 0 and state.user_norms[row[0]] > 0:  # the common case, kept lean
-                pos1, vals1 = self._rank_users(row, n, exclude_seen, candidates)
-                return self._to_result(user_id, state.items, pos1[0], vals1[0], "model", skipped)
-            hist: _History = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32))
+            if row[0] >= 0 and model.user_norms[row[0]] > 0:  # the common case, kept lean
+                pos1, vals1 = ranking.rank_users(
+                    model, row, n, exclude_seen, candidates, self._threads
+                )
+                return recommendations_at(user_id, model.items, pos1[0], vals1[0], "model", skipped)
+            hist: History = lookup.empty_history()
         else:
-            hist, hist_skipped = self._resolve_history(history, history_weights, resolved)
+            hist, hist_skipped = lookup.resolve_history(model, history, history_weights, resolved)
             skipped = hist_skipped + skipped
-        if row[0] < 0 and hist[0].size == 0 and resolved == "strict":
-            raise UnknownIdError(
-                f"Unknown user ID {user_id!r}: the model knows {len(state.users)} users. "
-                "Pass history= to fold the user in, or use policy='safe' to get the "
-                "popularity fallback instead.",
-                ids=(user_id,),
-            )
-        pos, vals, sources = self._rank_mixed(row, [hist], n, exclude_seen, candidates)
+        if row[0] < 0 and hist[0].size == 0:
+            lookup.refuse_unknown_users(model, [user_id], resolved, single=True)
+        pos, vals, sources = ranking.rank_mixed(
+            model, row, [hist], n, exclude_seen, candidates, self._threads
+        )
         source = cast("Source", str(sources[0]))
-        return self._to_result(user_id, state.items, pos[0], vals[0], source, skipped)
+        return recommendations_at(user_id, model.items, pos[0], vals[0], source, skipped)
 
     def recommend_for_history(
         self,
@@ -1169,15 +651,19 @@ class Recommender:
         >>> rec.recommend_for_history([], n=2).source
         'fallback'
         """
-        n = _check_n(n)
+        n = check_int("n", n)
         resolved = self._policy(policy)
-        state = self._fitted()
-        candidates, cand_skipped = self._candidates(items, resolved)
-        hist, skipped = self._resolve_history(item_ids, weights, resolved)
+        model = self.model_
+        candidates, cand_skipped = lookup.candidates(model, items, resolved)
+        hist, skipped = lookup.resolve_history(model, item_ids, weights, resolved)
         rows = np.full(1, -1, dtype=np.int64)
-        pos, vals, sources = self._rank_mixed(rows, [hist], n, exclude_history, candidates)
+        pos, vals, sources = ranking.rank_mixed(
+            model, rows, [hist], n, exclude_history, candidates, self._threads
+        )
         source = cast("Source", str(sources[0]))
-        return self._to_result(None, state.items, pos[0], vals[0], source, skipped + cand_skipped)
+        return recommendations_at(
+            None, model.items, pos[0], vals[0], source, skipped + cand_skipped
+        )
 
     def recommend_many(
         self,
@@ -1229,70 +715,33 @@ class Recommender:
         >>> rec.recommend_many(["a", "new", "zed"], n=2, histories={"new": [3]}).sources.tolist()
         ['model', 'fold-in', 'fallback']
         """
-        n = _check_n(n)
+        n = check_int("n", n)
         resolved = self._policy(policy)
-        state = self._fitted()
+        model = self.model_
         queries = as_id_array(user_ids, "user IDs")
-        candidates, skipped = self._candidates(items, resolved)
-        rows = state.users.to_index(queries, missing="negative")
-        hists: list[_History] | None = None
+        candidates, skipped = lookup.candidates(model, items, resolved)
+        rows = model.users.to_index(queries, missing="negative")
+        hists: list[History] | None = None
         has_history = np.zeros(queries.size, dtype=bool)
         if histories is not None or history_weights is not None:
-            hists, hist_skipped = self._resolve_histories(
-                queries, histories, history_weights, resolved
+            hists, hist_skipped = lookup.resolve_histories(
+                model, queries, histories, history_weights, resolved
             )
             skipped = hist_skipped + skipped
             has_history = np.fromiter((h[0].size > 0 for h in hists), bool, count=queries.size)
         unknown = (rows < 0) & ~has_history
-        if unknown.any() and resolved == "strict":
-            bad = tuple(cast("list[ExternalId]", queries[unknown].tolist()))
-            raise UnknownIdError(
-                f"{len(bad)} unknown user ID(s) without history: "
-                f"{', '.join(map(repr, bad[:5]))}. Pass their histories to fold them in, or "
-                "use policy='safe' to get the popularity fallback for them.",
-                ids=bad,
-            )
-        if hists is None and not unknown.any() and bool(np.all(state.user_norms[rows] > 0)):
+        if unknown.any():
+            bad = cast("list[ExternalId]", queries[unknown].tolist())
+            lookup.refuse_unknown_users(model, bad, resolved, single=False)
+        if hists is None and not unknown.any() and bool(np.all(model.user_norms[rows] > 0)):
             # Every query is a known user with stored factors: the common case, kept lean.
-            pos, vals = self._rank_users(rows, n, exclude_seen, candidates)
+            pos, vals = ranking.rank_users(model, rows, n, exclude_seen, candidates, self._threads)
             sources = np.full(queries.size, "model", dtype="<U8")
         else:
-            pos, vals, sources = self._rank_mixed(rows, hists, n, exclude_seen, candidates)
-        return self._to_batch(queries, state.items, pos, vals, sources, skipped)
-
-    def _similar_query(
-        self,
-        axis: Literal["user", "item"],
-        query_ids: IdArray,
-        n: int,
-        items: IdLike | Iterable[ExternalId] | None,
-        policy: Policy,
-    ) -> tuple[IndexArray, IndexArray, FloatArray, tuple[ExternalId, ...]]:
-        state = self._fitted()
-        mapper = state.items if axis == "item" else state.users
-        rows = mapper.to_index(query_ids, missing="negative")
-        unknown = rows < 0
-        skipped: tuple[ExternalId, ...] = ()
-        if unknown.any():
-            skipped = tuple(cast("list[ExternalId]", query_ids[unknown].tolist()))
-            if policy == "strict":
-                raise UnknownIdError(
-                    f"Unknown {axis} ID(s): {', '.join(map(repr, skipped[:5]))}. Use "
-                    f"policy='safe' to get an empty result instead.",
-                    ids=skipped,
-                )
-        candidates: IndexArray | None = None
-        if axis == "item":
-            candidates, cand_skipped = self._candidates(items, policy)
-            skipped += cand_skipped
-        factors = state.unit_item_factors if axis == "item" else state.unit_user_factors
-        norms = state.item_norms if axis == "item" else state.user_norms
-        pos = np.full((rows.size, n), -1, dtype=np.int64)
-        vals = np.full((rows.size, n), np.nan, dtype=np.float32)
-        known = np.flatnonzero(~unknown)
-        if known.size:
-            pos[known], vals[known] = self._similar(factors, norms, rows[known], n, candidates)
-        return rows, pos, vals, skipped
+            pos, vals, sources = ranking.rank_mixed(
+                model, rows, hists, n, exclude_seen, candidates, self._threads
+            )
+        return batch_at(queries, model.items, pos, vals, sources, skipped)
 
     def similar_items(
         self,
@@ -1318,12 +767,14 @@ class Recommender:
         >>> rec.similar_items("zzz").skipped
         ('zzz',)
         """
-        n = _check_n(n)
+        n = check_int("n", n)
         resolved = self._policy(policy)
-        state = self._fitted()
+        model = self.model_
         query = as_id_array([item_id], "item ID")
-        _, pos, vals, skipped = self._similar_query("item", query, n, items, resolved)
-        return self._to_result(item_id, state.items, pos[0], vals[0], "model", skipped)
+        _, pos, vals, skipped = ranking.similar_query(
+            model, "item", query, n, items, resolved, self._threads
+        )
+        return recommendations_at(item_id, model.items, pos[0], vals[0], "model", skipped)
 
     def similar_users(
         self, user_id: ExternalId, n: int = 10, *, policy: Policy | None = None
@@ -1332,12 +783,14 @@ class Recommender:
 
         Unknown users behave as in :meth:`similar_items`.
         """
-        n = _check_n(n)
+        n = check_int("n", n)
         resolved = self._policy(policy)
-        state = self._fitted()
+        model = self.model_
         query = as_id_array([user_id], "user ID")
-        _, pos, vals, skipped = self._similar_query("user", query, n, None, resolved)
-        return self._to_result(user_id, state.users, pos[0], vals[0], "model", skipped)
+        _, pos, vals, skipped = ranking.similar_query(
+            model, "user", query, n, None, resolved, self._threads
+        )
+        return recommendations_at(user_id, model.users, pos[0], vals[0], "model", skipped)
 
     def similar_items_many(
         self,
@@ -1348,13 +801,15 @@ class Recommender:
         policy: Policy | None = None,
     ) -> BatchRecommendations:
         """:meth:`similar_items` for many items; unknown ones get an empty (padded) row."""
-        n = _check_n(n)
+        n = check_int("n", n)
         resolved = self._policy(policy)
-        state = self._fitted()
+        model = self.model_
         queries = as_id_array(item_ids, "item IDs")
-        _, pos, vals, skipped = self._similar_query("item", queries, n, items, resolved)
+        _, pos, vals, skipped = ranking.similar_query(
+            model, "item", queries, n, items, resolved, self._threads
+        )
         sources = np.full(queries.size, "model", dtype="<U8")
-        return self._to_batch(queries, state.items, pos, vals, sources, skipped)
+        return batch_at(queries, model.items, pos, vals, sources, skipped)
 
     def similar_users_many(
         self,
@@ -1364,13 +819,15 @@ class Recommender:
         policy: Policy | None = None,
     ) -> BatchRecommendations:
         """:meth:`similar_users` for many users; unknown ones get an empty (padded) row."""
-        n = _check_n(n)
+        n = check_int("n", n)
         resolved = self._policy(policy)
-        state = self._fitted()
+        model = self.model_
         queries = as_id_array(user_ids, "user IDs")
-        _, pos, vals, skipped = self._similar_query("user", queries, n, None, resolved)
+        _, pos, vals, skipped = ranking.similar_query(
+            model, "user", queries, n, None, resolved, self._threads
+        )
         sources = np.full(queries.size, "model", dtype="<U8")
-        return self._to_batch(queries, state.users, pos, vals, sources, skipped)
+        return batch_at(queries, model.users, pos, vals, sources, skipped)
 
     # -- incremental updates ------------------------------------------------------------------
 
@@ -1436,71 +893,11 @@ class Recommender:
         >>> len(rec.users_), new.recommend("cid", n=1).source
         (2, 'model')
         """
-        state = self._fitted()
-        if state.seen is None:
-            raise ConfigError(
-                "updated() needs the training interactions, but this model has none (it was "
-                "built without seen=). Pass seen= to Recommender.from_factors, or refit."
-            )
-        user_col = as_id_array(user_ids, "user IDs")
-        item_col = as_id_array(item_ids, "item IDs")
-        if user_col.size != item_col.size:
-            raise DataError(
-                f"user_ids has {user_col.size} entries but item_ids has {item_col.size}; "
-                "they must have one entry per interaction."
-            )
-        if user_col.size == 0:
-            raise DataError("No interactions given: user_ids and item_ids are empty.")
-        w = as_weights(weights, user_col.size)
-        old_users, old_items = len(state.users), len(state.items)
-        users, row_of = _grow(state.users, user_col)
-        items, col_of = _grow(state.items, item_col)
-        n_users, n_items = len(users), len(items)
-        added = sp.csr_matrix((w, (row_of, col_of)), shape=(n_users, n_items), dtype=np.float32)
-        added.sum_duplicates()
-        # New users are rows appended at the end: extend indptr instead of rebuilding.
-        old_seen = state.seen
-        indptr = np.concatenate(
-            [old_seen.indptr, np.full(n_users - old_users, old_seen.indptr[-1])]
-        )
-        padded = sp.csr_matrix(
-            (old_seen.data, old_seen.indices, indptr), shape=(n_users, n_items), copy=False
-        )
-        seen = sp.csr_matrix(padded + added, dtype=np.float32)
-        seen.sort_indices()
-        f = state.item_factors.shape[1]
-        user_factors = np.zeros((n_users, f), dtype=np.float32)
-        user_factors[:old_users] = state.user_factors[:old_users]
-        item_factors = np.zeros((n_items, f), dtype=np.float32)
-        item_factors[:old_items] = state.item_factors[:old_items]
-        params = state.params
-        touched = np.unique(row_of)
-        touched_conf = history_confidence(seen[touched], params, seen)
-        # Rows of new items are still zero, so they drop out of this solve and of YᵀY.
-        item_solver = FoldInSolver(item_factors, params.regularization)
-        if state.unmapped_item_rows == 0:
-            item_solver.prime(state.foldin.gram)
-        user_factors[touched] = item_solver.solve(touched_conf)
-        new_items = np.arange(old_items, n_items, dtype=np.int64)
-        if new_items.size:
-            # A new item's interactions are all fresh: its column of ``added`` is complete.
-            item_conf = history_confidence(added, params, seen).tocsc()[:, new_items].T.tocsr()
-            user_solver = FoldInSolver(user_factors, params.regularization)
-            item_factors[new_items] = user_solver.solve(item_conf)
-            grown = item_factors[new_items].astype(np.float64)
-            gram = item_solver.gram + grown.T @ grown
-            item_solver = FoldInSolver(item_factors, params.regularization)
-            item_solver.prime(gram)
-            user_factors[touched] = item_solver.solve(touched_conf)
-        new_state = _build_state(
-            user_factors, item_factors, users, items, seen, state.backend, params, "strict"
-        )
-        new_state.foldin.prime(item_solver.gram)
-        out = copy.copy(self)
-        out._state = new_state
-        return out
+        new = copy.copy(self)
+        new._model = updates.updated(self.model_, user_ids, item_ids, weights)
+        return new
 
-    # -- explanations: thin delegates to alsrec.explain (imported lazily) ----------------------
+    # -- explanations: thin delegates to alsrec.explain ----------------------------------------
 
     def explain(
         self,
@@ -1560,16 +957,14 @@ class Recommender:
         >>> bool(abs(why.contributions.sum() + why.residual - why.score) < 1e-9)
         True
         """
-        from alsrec.explain import explain_user
-
-        return explain_user(
-            self,
+        return explaining.explain_user(
+            self.model_,
             user_id,
             item_id,
             history=history,
             history_weights=history_weights,
             n=n,
-            policy=policy,
+            policy=self._policy(policy),
         )
 
     def explain_history(
@@ -1596,9 +991,9 @@ class Recommender:
         >>> why.source, why.items.tolist(), why.skipped
         ('fold-in', ['tea'], ('mug',))
         """
-        from alsrec.explain import explain_history
-
-        return explain_history(self, item_ids, item_id, weights, n=n, policy=policy)
+        return explaining.explain_history(
+            self.model_, item_ids, item_id, weights, n=n, policy=self._policy(policy)
+        )
 
     # -- reporting -------------------------------------------------------------------------------
 
@@ -1608,14 +1003,7 @@ class Recommender:
         Returns a dict with ``user_rows``, ``user_ids``, ``item_rows``, ``item_ids`` and
         ``ok`` (``True`` when every factor row has exactly one ID).
         """
-        state = self._fitted()
-        return {
-            "user_rows": int(state.user_factors.shape[0]),
-            "user_ids": len(state.users),
-            "item_rows": int(state.item_factors.shape[0]),
-            "item_ids": len(state.items),
-            "ok": not state.mismatched,
-        }
+        return mapping_check(self.model_)
 
     def summary(self) -> str:
         """A short human-readable description of the model and its mapping check."""
@@ -1624,13 +1012,13 @@ class Recommender:
             f"ALS model: {p.factors} factors, regularization {p.regularization:g}, "
             f"alpha {p.alpha:g}, {p.iterations} iterations, policy {self.policy!r}"
         )
-        if self._state is None:
+        if self._model is None:
             return head + "; not fitted"
         check = self.mapping_check()
         status = "OK" if check["ok"] else "MISMATCH"
-        nnz = self._state.seen.nnz if self._state.seen is not None else "unknown"
+        nnz = self._model.seen.nnz if self._model.seen is not None else "unknown"
         return (
-            f"{head}; backend {self._state.backend!r}\n"
+            f"{head}; backend {self._model.backend!r}\n"
             f"  users: {check['user_rows']} factor rows, {check['user_ids']} mapped IDs\n"
             f"  items: {check['item_rows']} factor rows, {check['item_ids']} mapped IDs\n"
             f"  training interactions: {nnz}\n"
@@ -1640,11 +1028,11 @@ class Recommender:
     def __repr__(self) -> str:
         p = self.params
         backend = self.backend if isinstance(self.backend, str) else type(self.backend).__name__
-        if self._state is not None:
-            backend = self._state.backend
+        if self._model is not None:
+            backend = self._model.backend
         fitted = (
-            f", fitted on {len(self._state.users)} users x {len(self._state.items)} items"
-            if self._state is not None
+            f", fitted on {len(self._model.users)} users x {len(self._model.items)} items"
+            if self._model is not None
             else ""
         )
         return (
@@ -1653,17 +1041,15 @@ class Recommender:
             f"policy={self.policy!r}{fitted})"
         )
 
-    # -- artifacts: thin delegates to alsrec.artifacts (imported lazily: no import cycle) ------
+    # -- artifacts: thin delegates to alsrec.io -------------------------------------------------
 
     def save(self, path: PathArg, *, overwrite: bool = True) -> Path:
         """Save the fitted model as a safe, versioned artifact directory; return its path.
 
         A JSON manifest plus ``.npy`` arrays, no pickle; written atomically (a failed save
-        leaves an existing artifact intact). See :func:`alsrec.artifacts.save`.
+        leaves an existing artifact intact). See :func:`alsrec.io.save`.
         """
-        from alsrec.artifacts import save
-
-        return save(self, path, overwrite=overwrite)
+        return artifacts.save(self.model_, path, overwrite=overwrite)
 
     @classmethod
     def load(
@@ -1673,7 +1059,7 @@ class Recommender:
 
         Checks the format version, shapes, ID uniqueness and (unless ``verify=False``) the
         SHA-256 of every file; any damage raises :class:`~alsrec.ArtifactError`. No
-        training backend is needed. See :func:`alsrec.artifacts.load`.
+        training backend is needed. See :func:`alsrec.io.load`.
 
         Examples
         --------
@@ -1685,9 +1071,9 @@ class Recommender:
         ...     print(Recommender.load(path).recommend("u2", n=1).ids.tolist())
         ['b']
         """
-        from alsrec.artifacts import load
-
-        return load(path, mmap=mmap, policy=policy, verify=verify)
+        policy = check_policy(policy)
+        model = artifacts.load(path, mmap=mmap, policy=policy, verify=verify)
+        return cls.from_model(model, policy=policy)
 
     @classmethod
     def from_legacy_pickle(
@@ -1697,18 +1083,16 @@ class Recommender:
 
         Unpickling runs code, so this refuses unless ``trusted=True``. Save the result with
         :meth:`save` and use the safe artifact from then on. See
-        :func:`alsrec.artifacts.import_legacy_pickle`.
+        :func:`alsrec.io.import_legacy_pickle`.
         """
-        from alsrec.artifacts import import_legacy_pickle
-
-        return import_legacy_pickle(path, trusted=trusted, policy=policy)
+        policy = check_policy(policy)
+        model = artifacts.import_legacy_pickle(path, trusted=trusted, policy=policy)
+        return cls.from_model(model, policy=policy)
 
     def inspect(self) -> InspectionReport:
         """Report the model's health: factor rows vs IDs, unmapped ranges, NaN/zero rows.
 
         ``str()`` of the report is for people, ``to_dict()`` for machines. See
-        :func:`alsrec.artifacts.inspect_model`.
+        :func:`alsrec.io.inspect_model`.
         """
-        from alsrec.artifacts import inspect_model
-
-        return inspect_model(self)
+        return artifacts.inspect_model(self.model_)

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import cast, overload
+from typing import TYPE_CHECKING, cast, overload
 
 import numpy as np
 import numpy.typing as npt
 
-from alsrec.types import ExternalId, FloatArray, IdArray, Source
+from alsrec.types import ExternalId, FloatArray, IdArray, IndexArray, Source
 
-__all__ = ["BatchRecommendations", "Recommendations"]
+if TYPE_CHECKING:
+    from alsrec.mapping import IdMapper
+
+__all__ = ["BatchRecommendations", "Recommendations", "batch_at", "recommendations_at"]
+
+_INT_PAD = np.iinfo(np.int64).min
 
 
 def _readonly(arr: npt.NDArray[np.generic]) -> None:
@@ -204,3 +209,40 @@ class BatchRecommendations:
             f"BatchRecommendations({n_rows} queries x n={n}, "
             f"{int(self.mask.sum())} results, skipped={len(self.skipped)})"
         )
+
+
+def recommendations_at(
+    query: ExternalId | None,
+    mapper: IdMapper,
+    pos: IndexArray,
+    vals: FloatArray,
+    source: Source,
+    skipped: tuple[ExternalId, ...],
+) -> Recommendations:
+    """:class:`Recommendations` of the mapped indices ``pos`` (``-1`` = padding, dropped)."""
+    keep = pos >= 0
+    return Recommendations(query, mapper.to_id(pos[keep]), vals[keep].copy(), source, skipped)
+
+
+def _pad_ids(mapper: IdMapper, shape: tuple[int, ...]) -> IdArray:
+    if mapper.kind == "str":
+        width = max(1, mapper.ids.dtype.itemsize // 4)
+        return cast("IdArray", np.full(shape, "", dtype=f"<U{width}"))
+    return cast("IdArray", np.full(shape, _INT_PAD, dtype=np.int64))
+
+
+def batch_at(
+    queries: IdArray,
+    mapper: IdMapper,
+    pos: IndexArray,
+    vals: FloatArray,
+    sources: npt.NDArray[np.str_],
+    skipped: tuple[ExternalId, ...],
+) -> BatchRecommendations:
+    """:class:`BatchRecommendations` of the mapped indices ``pos`` (``-1`` = padding)."""
+    mask = pos >= 0
+    ids = _pad_ids(mapper, pos.shape)
+    if mask.any():
+        ids = ids.astype(np.result_type(ids.dtype, mapper.ids.dtype))
+        ids[mask] = mapper.to_id(pos[mask])
+    return BatchRecommendations(queries, ids, vals, mask, sources, skipped)

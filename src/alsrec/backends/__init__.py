@@ -18,21 +18,27 @@ of any class that satisfies :class:`Backend`. The names:
     the fitted model's ``backend_`` names the one used.
 
 :func:`available` says which of them can run on this machine, and why not.
+
+The registry imports an implementation module only when it is first asked for (by
+:func:`get_backend`, :func:`available`, or the ``NumpyBackend`` / ``ImplicitBackend``
+attributes of this package), so code that only loads and serves a model never imports a
+training backend.
 """
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from alsrec.backends._implicit import ImplicitBackend, gpu_status, implicit_status
-from alsrec.backends._numpy import NumpyBackend
 from alsrec.backends._protocol import Backend, ProgressCallback
-from alsrec.backends._spark import SparkBackend, spark_availability
 from alsrec.exceptions import ConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from alsrec.backends._implicit import ImplicitBackend
+    from alsrec.backends._numpy import NumpyBackend
 
 __all__ = [
     "Backend",
@@ -55,6 +61,33 @@ class BackendStatus:
     reason: str
 
 
+_LAZY_CLASSES = {
+    "NumpyBackend": ("alsrec.backends._numpy", "NumpyBackend"),
+    "ImplicitBackend": ("alsrec.backends._implicit", "ImplicitBackend"),
+    # Deprecated aliases (moved to alsrec.interop.implicit), kept for one release.
+    "gpu_status": ("alsrec.interop.implicit", "gpu_status"),
+    "implicit_status": ("alsrec.interop.implicit", "implicit_status"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """``NumpyBackend``, ``ImplicitBackend`` (and deprecated aliases), imported on first use."""
+    try:
+        module, attr = _LAZY_CLASSES[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    return getattr(importlib.import_module(module), attr)
+
+
+def _lazy(module: str, attr: str) -> Callable[..., Any]:
+    """A callable that imports ``module`` on its first call and calls ``module.attr``."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module), attr)(*args, **kwargs)
+
+    return call
+
+
 def _numpy_status() -> tuple[bool, str]:
     return True, "pure numpy; always available"
 
@@ -63,8 +96,8 @@ _AUTO_ORDER = ("implicit-gpu", "implicit", "numpy")
 
 _STATUS: dict[str, Callable[[], tuple[bool, str]]] = {
     "numpy": _numpy_status,
-    "implicit": implicit_status,
-    "implicit-gpu": gpu_status,
+    "implicit": _lazy("alsrec.interop.implicit", "implicit_status"),
+    "implicit-gpu": _lazy("alsrec.interop.implicit", "gpu_status"),
 }
 
 
@@ -73,7 +106,7 @@ def _auto() -> Backend:
     for name in _AUTO_ORDER:
         if _STATUS[name]()[0]:
             return _FACTORIES[name]()
-    return NumpyBackend()
+    return _FACTORIES["numpy"]()
 
 
 def _auto_status() -> tuple[bool, str]:
@@ -87,14 +120,14 @@ def _auto_status() -> tuple[bool, str]:
 
 
 _STATUS["auto"] = _auto_status
-_STATUS["spark"] = spark_availability
+_STATUS["spark"] = _lazy("alsrec.spark.engine", "spark_availability")
 
 _FACTORIES: dict[str, Callable[[], Backend]] = {
     "auto": _auto,
-    "implicit": ImplicitBackend,
-    "implicit-gpu": lambda: ImplicitBackend(gpu=True),
-    "numpy": NumpyBackend,
-    "spark": SparkBackend,
+    "implicit": _lazy("alsrec.backends._implicit", "ImplicitBackend"),
+    "implicit-gpu": lambda: _lazy("alsrec.backends._implicit", "ImplicitBackend")(gpu=True),
+    "numpy": _lazy("alsrec.backends._numpy", "NumpyBackend"),
+    "spark": _lazy("alsrec.spark.backend", "SparkBackend"),
 }
 
 

@@ -33,13 +33,7 @@ has nothing to warn about.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import importlib
-import sys
-import warnings
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
@@ -50,15 +44,13 @@ from alsrec.exceptions import (
     BackendUnavailableError,
     ConfigError,
     DataError,
-    NotFittedError,
 )
-from alsrec.params import ALSParams
+from alsrec.interop import implicit as probe
+from alsrec.interop.implicit import blas_single_threaded, gpu_status, implicit_status
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-    from types import ModuleType
-
     from alsrec.backends._protocol import ProgressCallback
+    from alsrec.params import ALSParams
     from alsrec.types import FactorMatrix
 
 __all__ = [
@@ -68,178 +60,6 @@ __all__ = [
     "implicit_status",
     "unwrap_implicit_model",
 ]
-
-CUDA_LIBRARIES = (
-    "libcudart.so.13",
-    "libcublas.so.13",
-    "libcublasLt.so.13",
-    "libcurand.so.10",
-    "librmm.so",
-    "librapids_logger.so",
-)
-"""Shared libraries implicit's CUDA extension (Linux wheel, CUDA 13 build) loads."""
-
-GPU_INSTALL_HINT = (
-    "pip install rmm-cu13 nvidia-cuda-runtime nvidia-cublas nvidia-curand, and make the "
-    "CUDA 13 libraries findable by the dynamic loader (a CUDA 13 toolkit, or "
-    "LD_LIBRARY_PATH pointing at the pip packages' lib folders)"
-)
-
-_import_warnings: list[str] = []
-"""Warnings implicit emitted while alsrec imported it (its GPU probe), kept for reports."""
-
-
-def _is_gpu_note(message: str) -> bool:
-    return "GPU" in message or "CUDA" in message
-
-
-def _import_implicit() -> ModuleType:
-    """Import ``implicit`` (with ``implicit.als`` and ``implicit.gpu``) or explain why not.
-
-    implicit probes its CUDA extension on import and warns when that fails; if alsrec is
-    the first to import it, those warnings are kept for :func:`gpu_status` instead of
-    being printed at a user who did not ask for the GPU. Other warnings pass through.
-    """
-    loaded = [sys.modules.get(name) for name in ("implicit", "implicit.als", "implicit.gpu")]
-    if all(module is not None for module in loaded):
-        return cast("ModuleType", loaded[0])
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            module = importlib.import_module("implicit")
-            importlib.import_module("implicit.als")
-            importlib.import_module("implicit.gpu")
-        except ImportError as exc:
-            raise BackendUnavailableError(
-                f"The implicit backends need the 'implicit' package, which cannot be "
-                f"imported here ({exc}). Install it with 'pip install implicit', or use "
-                f"backend='numpy'."
-            ) from exc
-    for note in caught:
-        if _is_gpu_note(str(note.message)):
-            _import_warnings.append(str(note.message))
-        else:
-            warnings.warn_explicit(note.message, note.category, note.filename, note.lineno)
-    return module
-
-
-def _version(module: ModuleType) -> str:
-    return str(getattr(module, "__version__", "unknown version"))
-
-
-def implicit_status() -> tuple[bool, str]:
-    """Whether the CPU ``"implicit"`` backend can run here, and why (not).
-
-    Examples
-    --------
-    >>> ok, reason = implicit_status()
-    >>> ok, reason.startswith("implicit ")
-    (True, True)
-    """
-    try:
-        module = _import_implicit()
-    except BackendUnavailableError as exc:
-        return False, str(exc)
-    return True, f"implicit {_version(module)}, CPU (Cython) ALS"
-
-
-def _loadable(library: str) -> bool:
-    try:
-        ctypes.CDLL(library)
-    except OSError:
-        return False
-    return True
-
-
-def _device_nodes() -> list[str]:
-    """NVIDIA GPU device nodes (``/dev/nvidia0``, ...) visible to this process."""
-    return sorted(p.name for p in Path("/dev").glob("nvidia[0-9]*"))
-
-
-def _gpu_problems(gpu: Any) -> list[str]:
-    """Why implicit's CUDA build is disabled: device, libraries, or the extension."""
-    problems: list[str] = []
-    device_nodes = _device_nodes()
-    driver = _loadable("libcuda.so.1")
-    if not device_nodes or not driver:
-        found = []
-        if not device_nodes:
-            found.append("no /dev/nvidia* device")
-        if not driver:
-            found.append("the NVIDIA driver library libcuda.so.1 cannot be loaded")
-        problems.append(f"no CUDA device: {' and '.join(found)}")
-    missing = [lib for lib in CUDA_LIBRARIES if not _loadable(lib)]
-    if not getattr(gpu, "HAS_RMM", False):
-        missing_rmm = "the RAPIDS 'rmm' Python package is not installed"
-        problems.append(
-            "CUDA libraries missing: "
-            + missing_rmm
-            + (f", and {', '.join(missing)} cannot be loaded" if missing else "")
-        )
-    elif missing:
-        problems.append(f"CUDA libraries missing: {', '.join(missing)} cannot be loaded")
-    gpu_notes = [m for m in _import_warnings if _is_gpu_note(m)]
-    if gpu_notes:
-        problems.append(f"implicit reported: {gpu_notes[-1]}")
-    if not problems:
-        problems.append(
-            "implicit's CUDA extension did not load although a device and the libraries "
-            "were found; see the warning implicit emits when imported"
-        )
-    return problems
-
-
-def gpu_status() -> tuple[bool, str]:
-    """Whether the ``"implicit-gpu"`` backend can run here, and why (not).
-
-    It can when ``implicit.gpu.HAS_CUDA`` is true. Otherwise the reason says whether a
-    CUDA device is missing, CUDA libraries are missing (which ones), or both, and what
-    to install.
-
-    Examples
-    --------
-    >>> ok, reason = gpu_status()
-    >>> ok or "implicit.gpu.HAS_CUDA is False" in reason
-    True
-    """
-    try:
-        module = _import_implicit()
-    except BackendUnavailableError as exc:
-        return False, str(exc)
-    gpu = importlib.import_module("implicit.gpu")
-    if getattr(gpu, "HAS_CUDA", False):
-        count = gpu.get_device_count() if hasattr(gpu, "get_device_count") else "?"
-        return True, f"implicit {_version(module)}, CUDA ALS on {count} device(s)"
-    problems = _gpu_problems(gpu)
-    return False, (
-        f"implicit {_version(module)} cannot train on a GPU here "
-        f"(implicit.gpu.HAS_CUDA is False): {'; '.join(problems)}. To train on CUDA, run "
-        f"on a machine with an NVIDIA GPU and driver and {GPU_INSTALL_HINT}; or use "
-        "backend='implicit' (CPU) or backend='auto'."
-    )
-
-
-@contextlib.contextmanager
-def blas_single_threaded() -> Iterator[None]:
-    """Limit BLAS libraries to one thread inside the block, then restore them.
-
-    Uses threadpoolctl; where it cannot be imported, the block runs unchanged.
-
-    Examples
-    --------
-    >>> from threadpoolctl import threadpool_info
-    >>> with blas_single_threaded():
-    ...     inside = {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
-    >>> inside <= {1}
-    True
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
 
 
 def _confidence_csr(confidence: sp.spmatrix | sp.sparray) -> sp.csr_matrix:
@@ -280,7 +100,7 @@ def _translate(exc: Exception, backend: str) -> BackendError:
     if backend == "implicit-gpu" and isinstance(exc, ValueError) and "GPU" in str(exc):
         return BackendUnavailableError(
             f"Backend 'implicit-gpu': implicit refused to build a GPU model ({exc}). To "
-            f"train on CUDA, {GPU_INSTALL_HINT}; or use backend='implicit'."
+            f"train on CUDA, {probe.GPU_INSTALL_HINT}; or use backend='implicit'."
         )
     if isinstance(exc, RuntimeError) and backend == "implicit-gpu":
         return BackendError(
@@ -296,13 +116,6 @@ class _CallbackError(Exception):
     def __init__(self, original: BaseException) -> None:
         super().__init__(str(original))
         self.original = original
-
-
-def _as_numpy(factors: Any) -> FactorMatrix:
-    """implicit's factors (numpy, or implicit.gpu.Matrix) as C-contiguous float32."""
-    if hasattr(factors, "to_numpy"):
-        factors = factors.to_numpy()
-    return cast("FactorMatrix", np.ascontiguousarray(factors, dtype=np.float32))
 
 
 class ImplicitBackend:
@@ -381,9 +194,9 @@ class ImplicitBackend:
             implicit failed while training (its exception is chained).
         """
         matrix = _confidence_csr(confidence)
-        implicit = _import_implicit()
+        implicit = probe.import_implicit()
         if self._gpu:
-            ok, reason = gpu_status()
+            ok, reason = probe.gpu_status()
             if not ok:
                 raise BackendUnavailableError(f"Backend 'implicit-gpu' cannot run: {reason}")
         if matrix.nnz < np.iinfo(np.int32).max:
@@ -396,8 +209,8 @@ class ImplicitBackend:
             try:
                 callback(
                     iteration + 1,
-                    _as_numpy(model.user_factors),
-                    _as_numpy(model.item_factors),
+                    probe.as_numpy(model.user_factors),
+                    probe.as_numpy(model.item_factors),
                 )
             except Exception as exc:
                 raise _CallbackError(exc) from exc
@@ -409,7 +222,7 @@ class ImplicitBackend:
         if self._gpu and seed is not None:
             # implicit's GPU seeding treats 0 as "no seed" (it uses the clock instead).
             seed = np.random.default_rng(seed)
-        with blas_single_threaded():
+        with probe.blas_single_threaded():
             try:
                 model = implicit.als.AlternatingLeastSquares(
                     factors=params.factors,
@@ -425,8 +238,8 @@ class ImplicitBackend:
                 )
                 model.cg_steps = steps
                 model.fit(matrix, show_progress=False, callback=on_iteration)
-                users = _as_numpy(model.user_factors)
-                items = _as_numpy(model.item_factors)
+                users = probe.as_numpy(model.user_factors)
+                items = probe.as_numpy(model.item_factors)
             except _CallbackError as wrapped:
                 raise wrapped.original from None
             except (AlsrecError, MemoryError):
@@ -442,72 +255,9 @@ class ImplicitBackend:
 
 
 def unwrap_implicit_model(model: object) -> tuple[FactorMatrix, FactorMatrix, ALSParams, str]:
-    """Factors, recorded hyperparameters and backend name of a trained implicit ALS model.
+    """Deprecated alias: factors, params and backend name of a trained implicit ALS model.
 
-    Reads only implicit's public attributes: ``user_factors`` / ``item_factors`` (GPU
-    factors are copied to the host with ``to_numpy()``), ``factors``,
-    ``regularization``, ``iterations``, ``use_cg``, ``cg_steps``, ``num_threads`` and an
-    int ``random_state``. implicit's ``alpha`` is *not* recorded: it scales the matrix
-    implicit was given (``c = alpha * value``), which has no counterpart in alsrec's
-    ``c = 1 + alpha * w``; the recorded ``alpha`` keeps its default.
-
-    Raises
-    ------
-    ConfigError
-        ``model`` is not an implicit ALS model.
-    NotFittedError
-        The model has no factors yet.
-
-    Examples
-    --------
-    >>> import numpy as np, scipy.sparse as sp
-    >>> from implicit.als import AlternatingLeastSquares
-    >>> model = AlternatingLeastSquares(factors=3, iterations=2, use_gpu=False)
-    >>> model.fit(sp.csr_matrix(np.eye(4, dtype=np.float32)), show_progress=False)
-    >>> users, items, params, name = unwrap_implicit_model(model)
-    >>> users.shape, items.dtype, params.iterations, name
-    ((4, 3), dtype('float32'), 2, 'implicit')
+    Use :func:`alsrec.interop.implicit.read_implicit_model`.
     """
-    try:
-        _import_implicit()
-    except BackendUnavailableError as exc:
-        raise ConfigError(
-            f"Expected a trained implicit ALS model, got {type(model).__qualname__}; "
-            f"implicit itself cannot be imported here."
-        ) from exc
-    cpu_class = importlib.import_module("implicit.cpu.als").AlternatingLeastSquares
-    gpu_class = importlib.import_module("implicit.gpu.als").AlternatingLeastSquares
-    on_gpu = isinstance(model, gpu_class)
-    if not (on_gpu or isinstance(model, cpu_class)):
-        raise ConfigError(
-            f"Expected a trained implicit ALS model (implicit.cpu.als or implicit.gpu.als "
-            f"AlternatingLeastSquares), got {type(model).__module__}."
-            f"{type(model).__qualname__}. For factors from anything else, use "
-            "Recommender.from_factors."
-        )
-    found: Any = model
-    if found.user_factors is None or found.item_factors is None:
-        raise NotFittedError(
-            "This implicit model has no factors yet: call model.fit(user_items) first."
-        )
-    # Copies: implicit updates its factors in place (partial_fit_*), and a fitted
-    # Recommender must not change under the user's feet.
-    users = _as_numpy(found.user_factors).copy()
-    items = _as_numpy(found.item_factors).copy()
-    for side, arr in (("user", users), ("item", items)):
-        if arr.ndim != 2:
-            raise DataError(f"The implicit model's {side} factors have shape {arr.shape}.")
-    seed = found.random_state
-    random_state = seed if isinstance(seed, int) and not isinstance(seed, bool) else None
-    if random_state is not None and random_state < 0:
-        random_state = None
-    params = ALSParams(
-        factors=max(1, users.shape[1]),
-        regularization=found.regularization,
-        iterations=int(found.iterations),
-        random_state=random_state,
-        solver="cg" if bool(getattr(found, "use_cg", True)) else "cholesky",
-        cg_steps=max(1, int(getattr(found, "cg_steps", 3))),
-        num_threads=max(0, int(getattr(found, "num_threads", 0))),
-    )
-    return users, items, params, "implicit-gpu" if on_gpu else "implicit"
+    read = probe.read_implicit_model(model)
+    return read.user_factors, read.item_factors, read.params, read.backend

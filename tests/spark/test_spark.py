@@ -29,25 +29,19 @@ from alsrec import (
     Interactions,
     Recommender,
 )
-from alsrec.backends import _spark as spark_backend
 from alsrec.backends import available, get_backend
-from alsrec.backends._spark import (
-    SparkBackend,
-    confidence_to_ratings,
-    spark_errors,
-    spark_reg_param,
-    spark_status,
-    translate_error,
-)
 from alsrec.datasets import synthetic
 from alsrec.evaluation import holdout_split, ndcg_at_k
+from alsrec.spark import engine as spark_backend
+from alsrec.spark.backend import SparkBackend, confidence_to_ratings
+from alsrec.spark.engine import spark_errors, spark_reg_param, spark_status, translate_error
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from pyspark.sql import DataFrame, SparkSession
 
-SRC = str(Path(__file__).resolve().parent.parent / "src")
+SRC = str(Path(__file__).resolve().parents[2] / "src")
 _UNAVAILABLE = spark_status()
 needs_spark = pytest.mark.skipif(
     _UNAVAILABLE is not None, reason=f"Spark cannot run here: {_UNAVAILABLE}"
@@ -422,7 +416,9 @@ def test_recommend_all_refuses_what_it_cannot_do(fitted: Recommender) -> None:
     fake_session: Any = object()
     with pytest.raises(ConfigError, match="exclude_seen=False"):
         recommend_all(unseen, fake_session, output="unused")
-    with pytest.raises(ConfigError, match="n must be a positive integer"):
+    with pytest.raises(ConfigError, match="n must be >= 1"):
         recommend_all(fitted, fake_session, n=0, output="unused")
-    with pytest.raises(ConfigError, match="needs a fitted Recommender or an artifact path"):
+    with pytest.raises(
+        ConfigError, match="needs a fitted Recommender, a FittedModel or an artifact path"
+    ):
         recommend_all(42, fake_session, output="unused")  # type: ignore[arg-type]

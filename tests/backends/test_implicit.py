@@ -2,7 +2,7 @@
 
 This machine (and CI) has no GPU: the CUDA path is tested through its availability
 report, its errors, and a stand-in model that mimics implicit's GPU factors
-(``to_numpy()``). Real CUDA training is covered by tests/test_conformance.py, which runs
+(``to_numpy()``). Real CUDA training is covered by tests/backends/test_conformance.py, which runs
 the conformance suite on "implicit-gpu" wherever ``implicit.gpu.HAS_CUDA`` is true.
 """
 
@@ -42,6 +42,7 @@ from alsrec.backends import ImplicitBackend, NumpyBackend, available, get_backen
 from alsrec.backends import _implicit as impl
 from alsrec.datasets import synthetic
 from alsrec.evaluation import holdout_split, ndcg_at_k
+from alsrec.interop import implicit as probe
 from alsrec.weighting import confidence
 
 if TYPE_CHECKING:
@@ -410,7 +411,7 @@ def test_every_error_from_implicit_becomes_a_backend_error(
             raise error
 
     monkeypatch.setattr(implicit.als, "AlternatingLeastSquares", Failing)
-    monkeypatch.setattr(impl, "gpu_status", lambda: (True, "pretend"))
+    monkeypatch.setattr(probe, "gpu_status", lambda: (True, "pretend"))
     with pytest.raises(BackendError) as info:
         ImplicitBackend(gpu=gpu).fit(confidence(_weights(), 1.0), ALSParams(factors=2))
     assert info.value.__cause__ is error
@@ -537,28 +538,28 @@ def test_gpu_reason_tells_device_from_libraries(
     expect: list[str],
     absent: list[str],
 ) -> None:
-    monkeypatch.setattr(impl, "_device_nodes", lambda: devices)
-    monkeypatch.setattr(impl, "_loadable", lambda lib: driver if lib == "libcuda.so.1" else libs)
+    monkeypatch.setattr(probe, "_device_nodes", lambda: devices)
+    monkeypatch.setattr(probe, "_loadable", lambda lib: driver if lib == "libcuda.so.1" else libs)
     monkeypatch.setattr(implicit.gpu, "HAS_RMM", rmm)
-    monkeypatch.setattr(impl, "_import_warnings", [])
-    ok, reason = impl.gpu_status()
+    monkeypatch.setattr(probe, "_import_warnings", [])
+    ok, reason = probe.gpu_status()
     assert not ok
     for text in expect:
         assert text in reason
     for text in absent:
         assert text not in reason
-    assert impl.GPU_INSTALL_HINT in reason
+    assert probe.GPU_INSTALL_HINT in reason
 
 
 @needs_no_cuda
 def test_gpu_reason_includes_what_implicit_reported(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(impl, "_device_nodes", lambda: ["nvidia0"])
-    monkeypatch.setattr(impl, "_loadable", lambda lib: True)
+    monkeypatch.setattr(probe, "_device_nodes", lambda: ["nvidia0"])
+    monkeypatch.setattr(probe, "_loadable", lambda lib: True)
     monkeypatch.setattr(implicit.gpu, "HAS_RMM", True)
     monkeypatch.setattr(
-        impl, "_import_warnings", ["Disabling GPU support because of 'libfoo.so: nope'"]
+        probe, "_import_warnings", ["Disabling GPU support because of 'libfoo.so: nope'"]
     )
-    ok, reason = impl.gpu_status()
+    ok, reason = probe.gpu_status()
     assert not ok
     assert "libfoo.so: nope" in reason
 
@@ -589,7 +590,7 @@ def test_implicits_import_time_gpu_warning_is_kept_for_the_report() -> None:
 def test_gpu_status_when_cuda_is_usable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(implicit.gpu, "HAS_CUDA", True)
     monkeypatch.setattr(implicit.gpu, "get_device_count", lambda: 2, raising=False)
-    assert impl.gpu_status() == (True, f"implicit {implicit.__version__}, CUDA ALS on 2 device(s)")
+    assert probe.gpu_status() == (True, f"implicit {implicit.__version__}, CUDA ALS on 2 device(s)")
     assert {s.name: s for s in available()}["implicit-gpu"].available
 
 
@@ -647,7 +648,7 @@ def test_gpu_training_path_with_a_stand_in_model(monkeypatch: pytest.MonkeyPatch
             callback(0, 0.1, None)
 
     monkeypatch.setattr(implicit.als, "AlternatingLeastSquares", StandIn)
-    monkeypatch.setattr(impl, "gpu_status", lambda: (True, "pretend"))
+    monkeypatch.setattr(probe, "gpu_status", lambda: (True, "pretend"))
     calls: list[tuple[int, str, str]] = []
 
     def record(iteration: int, users: FactorMatrix, items: FactorMatrix) -> None:

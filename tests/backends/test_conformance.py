@@ -30,7 +30,7 @@ def _backend(name: str) -> Backend:
 
 # Spark's ALS-WR scales lambda by each row's interaction count; alsrec maps lambda onto
 # it (alsrec.spark.spark_reg_param) but cannot make it constant. The check must still
-# detect that; tests/test_spark.py checks Spark's own (count-scaled) normal equations.
+# detect that; tests/spark/test_spark.py checks Spark's own (count-scaled) normal equations.
 _DOCUMENTED_DEVIATIONS = {("spark", "check_normal_equations"): "another meaning"}
 
 

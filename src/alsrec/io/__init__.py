@@ -1,0 +1,32 @@
+"""Saved models: the artifact format, save, load, inspect, and the legacy pickle import.
+
+Every function here works on a :class:`~alsrec.model.FittedModel`; the
+:class:`~alsrec.Recommender` methods (``save``, ``load``, ``inspect``,
+``from_legacy_pickle``) delegate to them. Importing this package (and loading a model)
+imports no training backend.
+
+- :mod:`alsrec.io.format`: the on-disk layout, the manifest, checked array reading;
+- :mod:`alsrec.io.save`: :func:`save`, atomic;
+- :mod:`alsrec.io.load`: :func:`load`;
+- :mod:`alsrec.io.inspect`: :func:`inspect_model`, :func:`inspect_artifact`;
+- :mod:`alsrec.io.legacy`: :func:`import_legacy_pickle`.
+"""
+
+from alsrec.io.format import FORMAT_VERSION, PathArg, read_manifest
+from alsrec.io.inspect import AxisReport, InspectionReport, inspect_artifact, inspect_model
+from alsrec.io.legacy import import_legacy_pickle
+from alsrec.io.load import load
+from alsrec.io.save import save
+
+__all__ = [
+    "FORMAT_VERSION",
+    "AxisReport",
+    "InspectionReport",
+    "PathArg",
+    "import_legacy_pickle",
+    "inspect_artifact",
+    "inspect_model",
+    "load",
+    "read_manifest",
+    "save",
+]

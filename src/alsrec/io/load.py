@@ -1,0 +1,145 @@
+"""Loading an artifact directory into a :class:`~alsrec.model.FittedModel`."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+import numpy as np
+import scipy.sparse as sp
+
+from alsrec.checks import check_policy
+from alsrec.exceptions import (
+    ConfigError,
+    DataError,
+    MappingMismatchError,
+)
+from alsrec.params import ALSParams
+
+if TYPE_CHECKING:
+    from alsrec.types import FloatArray, IndexArray, Policy
+from alsrec.io.format import (
+    MANIFEST,
+    PathArg,
+    _fail,
+    _mapper,
+    _open_artifact,
+    _RawArtifact,
+)
+from alsrec.model.fitted import FittedModel, Provenance, as_factors, build_model
+
+__all__ = ["load"]
+
+
+def load(
+    path: PathArg, *, mmap: bool = True, policy: Policy = "safe", verify: bool = True
+) -> FittedModel:
+    """Load an artifact written by :func:`~alsrec.io.save` as a :class:`FittedModel`.
+
+    :meth:`Recommender.load` wraps the result in a :class:`~alsrec.Recommender`. Loading
+    imports no training backend.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The artifact directory.
+    mmap : bool, default True
+        Memory-map the factor matrices (read-only) instead of reading them: the operating
+        system pages in what queries touch, and processes share the pages.
+    policy : {"safe", "strict"}, default "safe"
+        ``"strict"`` refuses a model whose factor rows
+        and IDs disagree (:class:`~alsrec.MappingMismatchError`); ``"safe"`` loads it with an
+        :class:`~alsrec.AlsrecWarning`.
+    verify : bool, default True
+        Check the SHA-256 of every array file. ``False`` skips only this check (faster on
+        large models); all structural checks still run.
+
+    Raises
+    ------
+    ArtifactError
+        Missing, truncated, altered or inconsistent files, object arrays, duplicate IDs,
+        non-finite factors, a directory that is not an artifact, or a newer format version.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from pathlib import Path
+    >>> from alsrec import Recommender
+    >>> from alsrec.io import save
+    >>> rec = Recommender.from_factors(np.eye(2), np.eye(2), ["u1", "u2"], ["a", "b"])
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     model = load(save(rec.model_, Path(tmp) / "model"), mmap=False)
+    >>> model.items.ids.tolist(), model.provenance.format_version
+    (['a', 'b'], 1)
+    """
+    policy = check_policy(policy)
+    raw = _open_artifact(Path(path), mmap=mmap, verify=verify)
+    try:
+        model = _model_from(raw, policy)
+    except BaseException:
+        raw.finish()  # a checksum mismatch explains the failure best: it is raised first
+        raise
+    raw.finish()
+    return model
+
+
+def _model_from(raw: _RawArtifact, policy: Policy) -> FittedModel:
+    root = raw.path
+    arrays = raw.arrays
+    users = _mapper(root, "user_ids", arrays["user_ids"])
+    items = _mapper(root, "item_ids", arrays["item_ids"])
+    for axis, mapper, name in (("user", users, "user_factors"), ("item", items, "item_factors")):
+        if len(mapper) > arrays[name].shape[0]:
+            raise _fail(
+                root / f"{name}.npy",
+                f"has {arrays[name].shape[0]} rows for {len(mapper)} mapped {axis} IDs.",
+            )
+    order = arrays["popular_order"]
+    if order.size and (
+        int(order.min()) < 0
+        or int(order.max()) >= len(items)
+        or np.any(np.bincount(order, minlength=len(items)) != 1)
+    ):
+        raise _fail(root / "popular_order.npy", "is not a permutation of the item indices.")
+    if not np.isfinite(arrays["popularity"]).all():
+        raise _fail(root / "popularity.npy", "contains NaN or infinity.")
+    try:
+        params = ALSParams.from_dict(raw.manifest["params"])
+    except (ConfigError, TypeError) as exc:
+        raise _fail(root / MANIFEST, f"invalid 'params': {exc}") from exc
+    seen = None
+    if "seen_indptr" in arrays:
+        seen = sp.csr_matrix(
+            (arrays["seen_data"], arrays["seen_indices"], arrays["seen_indptr"]),
+            shape=(len(users), len(items)),
+        )
+    origin = raw.manifest.get("origin")
+    provenance = Provenance(
+        int(raw.manifest["format_version"]),
+        raw.user_ranges,
+        raw.item_ranges,
+        origin if isinstance(origin, dict) else None,
+    )
+    try:
+        model = build_model(
+            as_factors("user_factors", arrays["user_factors"]),
+            as_factors("item_factors", arrays["item_factors"]),
+            users,
+            items,
+            seen,
+            backend=str(raw.manifest["backend"]),
+            params=dataclasses.replace(params, factors=max(1, arrays["user_factors"].shape[1])),
+            policy=policy,
+            provenance=provenance,
+        )
+    except MappingMismatchError as exc:
+        raise MappingMismatchError(f"{root}: {exc}") from exc
+    except DataError as exc:
+        raise _fail(root, f"the stored model is invalid: {exc}") from exc
+    # The fallback ranking the model was saved with, not a recomputed one.
+    return dataclasses.replace(
+        model,
+        popularity=cast("FloatArray", np.ascontiguousarray(arrays["popularity"], np.float32)),
+        popular_order=cast("IndexArray", np.ascontiguousarray(order, np.int64)),
+    )

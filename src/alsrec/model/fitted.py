@@ -1,0 +1,326 @@
+"""The frozen fitted model: factors, ID mappers, seen matrix, popularity, params, provenance.
+
+:class:`FittedModel` is what training, :meth:`~alsrec.Recommender.from_factors`, loading
+and the legacy import produce, and what every query, save, inspection, explanation and
+Spark job reads. It is never mutated: :func:`build_model` checks and assembles one, and
+updates return a new one.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from alsrec._foldin import FoldInSolver
+from alsrec._scoring import normalized, row_norms
+from alsrec.exceptions import AlsrecWarning, ConfigError, DataError, MappingMismatchError
+from alsrec.params import ALSParams
+
+if TYPE_CHECKING:
+    from alsrec.mapping import IdMapper
+    from alsrec.types import FactorMatrix, FloatArray, IndexArray, Policy
+
+__all__ = [
+    "FittedModel",
+    "HasModel",
+    "Provenance",
+    "as_factors",
+    "build_model",
+    "default_ranges",
+    "mapping_check",
+    "model_of",
+]
+
+Ranges = tuple[tuple[int, int], ...]
+"""Inclusive ``(first, last)`` runs of factor-row indices."""
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a model came from: what :func:`alsrec.io.inspect_model` and ``save`` report.
+
+    Attributes
+    ----------
+    format_version : int or None
+        The artifact format version it was loaded from; ``None`` for a model built in memory.
+    user_ranges, item_ranges : tuple of (int, int)
+        Inclusive index ranges of factor rows without an ID, in the numbering of the
+        source (a legacy pickle may have holes anywhere); ``None`` means "the rows after
+        the mapped ones".
+    origin : dict or None
+        Free-form facts about a foreign source (e.g. a legacy pickle's implicit parameters).
+    """
+
+    format_version: int | None = None
+    user_ranges: Ranges | None = None
+    item_ranges: Ranges | None = None
+    origin: dict[str, Any] | None = None
+
+
+def default_ranges(rows: int, mapped: int) -> Ranges:
+    """The range of factor rows after the ``mapped`` ones (which have no ID), if any."""
+    return ((mapped, rows - 1),) if rows > mapped else ()
+
+
+@dataclass(frozen=True, eq=False)
+class FittedModel:
+    """Everything a fitted model knows; never mutated after construction.
+
+    Build one with :func:`build_model` (which checks it), get one from
+    :attr:`alsrec.Recommender.model_`, and serve it with
+    :meth:`alsrec.Recommender.from_model`.
+
+    Attributes
+    ----------
+    user_factors, item_factors : numpy.ndarray of float32
+        ``(rows, factors)``; rows ``>= len(users)`` / ``>= len(items)`` have no ID.
+    users, items : IdMapper
+        The IDs of the mapped rows.
+    seen : scipy.sparse.csr_matrix or None
+        Training weights, mapped users x mapped items, or ``None`` if unknown.
+    popularity : numpy.ndarray of float32
+        Popularity score of each mapped item (the fallback's scores).
+    popular_order : numpy.ndarray of int64
+        Mapped item indices, most popular first.
+    user_norms, item_norms : numpy.ndarray of float32
+        Euclidean norms of the mapped factor rows.
+    backend : str
+        Name of the backend that produced the factors.
+    params : ALSParams
+        The hyperparameters.
+    unmapped_user_rows, unmapped_item_rows : int
+        Factor rows without an ID.
+    provenance : Provenance
+        Where the model came from.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from alsrec import IdMapper
+    >>> from alsrec.model import build_model
+    >>> model = build_model(np.eye(2, dtype=np.float32), np.eye(2, dtype=np.float32),
+    ...                     IdMapper(["u", "v"]), IdMapper(["a", "b"]))
+    >>> model.items.ids.tolist(), model.backend, model.mismatched
+    (['a', 'b'], 'external', False)
+    """
+
+    user_factors: FactorMatrix
+    item_factors: FactorMatrix
+    users: IdMapper
+    items: IdMapper
+    seen: sp.csr_matrix | None
+    popularity: FloatArray
+    popular_order: IndexArray
+    user_norms: FloatArray
+    item_norms: FloatArray
+    backend: str
+    params: ALSParams
+    unmapped_user_rows: int
+    unmapped_item_rows: int
+    provenance: Provenance = Provenance()
+    # Fold-in of users against the item factors; caches YᵀY + λI on first use.
+    foldin: FoldInSolver = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        solver = FoldInSolver(self.item_factors, self.params.regularization)
+        object.__setattr__(self, "foldin", solver)
+
+    @property
+    def mismatched(self) -> bool:
+        """Whether some factor rows have no ID."""
+        return bool(self.unmapped_user_rows or self.unmapped_item_rows)
+
+    @property
+    def user_ranges(self) -> Ranges:
+        """Index ranges of user factor rows without an ID (see :class:`Provenance`)."""
+        known = self.provenance.user_ranges
+        if known is not None:
+            return known
+        return default_ranges(self.user_factors.shape[0], len(self.users))
+
+    @property
+    def item_ranges(self) -> Ranges:
+        """Index ranges of item factor rows without an ID (see :class:`Provenance`)."""
+        known = self.provenance.item_ranges
+        if known is not None:
+            return known
+        return default_ranges(self.item_factors.shape[0], len(self.items))
+
+    # Unit-length factors for cosine queries: computed on first use, then kept (a cache of
+    # derived data, so the model stays logically immutable).
+    @cached_property
+    def unit_user_factors(self) -> FactorMatrix:
+        """User factors scaled to unit length (zero rows stay zero)."""
+        return normalized(self.user_factors, self.user_norms)
+
+    @cached_property
+    def unit_item_factors(self) -> FactorMatrix:
+        """Item factors scaled to unit length (zero rows stay zero)."""
+        return normalized(self.item_factors, self.item_norms)
+
+
+def as_factors(name: str, factors: npt.ArrayLike) -> FactorMatrix:
+    """``factors`` as a C-contiguous ``float32`` matrix, or :class:`DataError` naming it."""
+    arr = np.asarray(factors)
+    if arr.ndim != 2:
+        raise DataError(f"{name} must be a 2-d array (rows x factors), got shape {arr.shape}.")
+    if arr.dtype.kind not in "fiu":
+        raise DataError(f"{name} must be numeric, got dtype {arr.dtype}.")
+    return cast("FactorMatrix", np.ascontiguousarray(arr, dtype=np.float32))
+
+
+def _reconcile(
+    axis: str, rows: int, mapper: IdMapper, policy: Policy
+) -> tuple[IdMapper, int, str | None]:
+    """Check factor rows against mapped IDs; return the usable mapper and a warning."""
+    if rows == len(mapper):
+        return mapper, 0, None
+    if policy == "strict":
+        raise MappingMismatchError(
+            f"The {axis} factors have {rows} rows but {len(mapper)} {axis} IDs are mapped. "
+            f"Under the 'strict' policy such a model is refused; rebuild the mapping from "
+            f"the data the model was trained on, or use policy='safe' to serve only the "
+            f"rows that have IDs."
+        )
+    if rows > len(mapper):
+        return (
+            mapper,
+            rows - len(mapper),
+            f"The {axis} factors have {rows} rows but only {len(mapper)} {axis} IDs are "
+            f"mapped; rows {len(mapper)}..{rows - 1} have no ID and will never be returned.",
+        )
+    return (
+        mapper.head(rows),
+        0,
+        f"{len(mapper)} {axis} IDs are mapped but the {axis} factors have only {rows} rows; "
+        f"the {len(mapper) - rows} IDs from index {rows} on have no factors and are treated "
+        f"as unknown.",
+    )
+
+
+def _check_factors(user_factors: FactorMatrix, item_factors: FactorMatrix) -> None:
+    if user_factors.shape[1] != item_factors.shape[1]:
+        raise DataError(
+            f"user factors have {user_factors.shape[1]} columns but item factors have "
+            f"{item_factors.shape[1]}; both sides need the same number of factors."
+        )
+    for name, arr in (("user factors", user_factors), ("item factors", item_factors)):
+        bad = np.flatnonzero(~np.isfinite(arr).all(axis=1))
+        if bad.size:
+            raise DataError(
+                f"{name} contain NaN or inf in {bad.size} row(s), first row {int(bad[0])}; "
+                "the model is corrupt: retrain it."
+            )
+
+
+def _seen_and_popularity(
+    seen: sp.csr_matrix | None, item_factors: FactorMatrix, n_users: int, n_items: int
+) -> tuple[sp.csr_matrix | None, FloatArray]:
+    if seen is None:
+        # Without interaction data, rank by factor norm, which grows with popularity in ALS.
+        return None, row_norms(item_factors[:n_items])
+    seen = sp.csr_matrix(seen, dtype=np.float32)
+    if seen.shape[0] < n_users or seen.shape[1] < n_items:
+        raise DataError(
+            f"seen has shape {seen.shape} but the model maps {n_users} users and "
+            f"{n_items} items; pass the training matrix the factors came from."
+        )
+    if seen.shape != (n_users, n_items):
+        seen = seen[:n_users][:, :n_items].tocsr()
+    if not seen.has_sorted_indices:
+        seen.sort_indices()
+    return seen, np.bincount(seen.indices, minlength=n_items).astype(np.float32)
+
+
+def build_model(
+    user_factors: FactorMatrix,
+    item_factors: FactorMatrix,
+    users: IdMapper,
+    items: IdMapper,
+    seen: sp.csr_matrix | sp.spmatrix | sp.sparray | None = None,
+    *,
+    backend: str = "external",
+    params: ALSParams | None = None,
+    policy: Policy = "strict",
+    provenance: Provenance = Provenance(),
+) -> FittedModel:
+    """Check factors, IDs and seen matrix against each other and build a :class:`FittedModel`.
+
+    Factor rows and mapped IDs that disagree in number raise
+    :class:`~alsrec.MappingMismatchError` under ``policy="strict"`` and warn
+    (:class:`~alsrec.AlsrecWarning`) under ``"safe"``. ``params`` defaults to
+    ``ALSParams(factors=<columns of the factors>)``.
+    """
+    _check_factors(user_factors, item_factors)
+    if params is None:
+        params = ALSParams(factors=max(1, int(user_factors.shape[1])))
+    users, bad_users, user_msg = _reconcile("user", user_factors.shape[0], users, policy)
+    items, bad_items, item_msg = _reconcile("item", item_factors.shape[0], items, policy)
+    for msg in (user_msg, item_msg):
+        if msg is not None:
+            warnings.warn(msg, AlsrecWarning, stacklevel=4)
+    seen_csr = None if seen is None else sp.csr_matrix(seen)
+    seen_csr, popularity = _seen_and_popularity(seen_csr, item_factors, len(users), len(items))
+    popular_order = np.lexsort((np.arange(len(items)), -popularity)).astype(np.int64)
+    return FittedModel(
+        user_factors=user_factors,
+        item_factors=item_factors,
+        users=users,
+        items=items,
+        seen=seen_csr,
+        popularity=popularity,
+        popular_order=popular_order,
+        user_norms=row_norms(user_factors[: len(users)]),
+        item_norms=row_norms(item_factors[: len(items)]),
+        backend=backend,
+        params=params,
+        unmapped_user_rows=bad_users,
+        unmapped_item_rows=bad_items,
+        provenance=provenance,
+    )
+
+
+def mapping_check(model: FittedModel) -> dict[str, Any]:
+    """Factor rows and mapped IDs on both sides, and whether every row has exactly one ID."""
+    return {
+        "user_rows": int(model.user_factors.shape[0]),
+        "user_ids": len(model.users),
+        "item_rows": int(model.item_factors.shape[0]),
+        "item_ids": len(model.items),
+        "ok": not model.mismatched,
+    }
+
+
+class HasModel(Protocol):
+    """Anything that serves a :class:`FittedModel`, e.g. a fitted :class:`~alsrec.Recommender`."""
+
+    @property
+    def model_(self) -> FittedModel:
+        """The fitted model."""
+        ...
+
+
+def model_of(source: object) -> FittedModel:
+    """The :class:`FittedModel` of ``source``: itself, or its ``model_`` attribute (a
+    fitted :class:`~alsrec.Recommender`; an unfitted one raises
+    :class:`~alsrec.NotFittedError`).
+
+    Raises
+    ------
+    ConfigError
+        ``source`` is neither.
+    """
+    if isinstance(source, FittedModel):
+        return source
+    model = getattr(source, "model_", None)
+    if isinstance(model, FittedModel):
+        return model
+    raise ConfigError(
+        f"Expected a FittedModel or a fitted Recommender, got {type(source).__name__}."
+    )

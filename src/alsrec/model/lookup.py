@@ -1,0 +1,184 @@
+"""ID resolution under a lookup policy: candidates, histories, the policy check.
+
+Every function maps external IDs to indices of a :class:`~alsrec.model.FittedModel`;
+unknown IDs are skipped and reported (``"safe"``) or raise
+:class:`~alsrec.UnknownIdError` (``"strict"``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, TypeAlias, TypeVar, cast
+
+import numpy as np
+import numpy.typing as npt
+
+from alsrec.checks import check_policy
+from alsrec.exceptions import ConfigError, MappingMismatchError, UnknownIdError
+from alsrec.interactions import as_weights
+from alsrec.mapping import as_id_array
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from alsrec.model.fitted import FittedModel
+    from alsrec.types import ExternalId, FloatArray, IdArray, IdLike, IndexArray, Policy
+
+__all__ = [
+    "History",
+    "candidates",
+    "empty_history",
+    "item_indices",
+    "refuse_unknown_users",
+    "resolve_histories",
+    "resolve_history",
+    "serving_policy",
+]
+
+Key = TypeVar("Key", int, str)
+"""The user-ID type of a ``histories`` mapping."""
+
+History: TypeAlias = "tuple[IndexArray, FloatArray]"
+"""A resolved history: mapped item indices and their weights (may repeat)."""
+
+
+def empty_history() -> History:
+    """A history without items."""
+    return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+
+
+def serving_policy(model: FittedModel, default: Policy, policy: Policy | None) -> Policy:
+    """The policy of one call (``policy`` or ``default``), refusing a mismatched model
+    under ``"strict"`` with :class:`~alsrec.MappingMismatchError`."""
+    resolved = default if policy is None else check_policy(policy)
+    if resolved == "strict" and model.mismatched:
+        raise MappingMismatchError(
+            f"This model has {model.unmapped_user_rows} user and "
+            f"{model.unmapped_item_rows} item factor rows without an ID "
+            f"({model.user_factors.shape[0]} user rows for {len(model.users)} IDs, "
+            f"{model.item_factors.shape[0]} item rows for {len(model.items)} IDs); "
+            "the 'strict' policy refuses to serve it. Use policy='safe' or fix the mapping."
+        )
+    return resolved
+
+
+def refuse_unknown_users(
+    model: FittedModel, unknown: Sequence[ExternalId], policy: Policy, *, single: bool
+) -> None:
+    """Under ``"strict"``, raise :class:`UnknownIdError` for users the model does not know
+    and who bring no history (``single``: the wording of a one-user query)."""
+    if policy != "strict" or not unknown:
+        return
+    if single:
+        raise UnknownIdError(
+            f"Unknown user ID {unknown[0]!r}: the model knows {len(model.users)} users. "
+            "Pass history= to fold the user in, or use policy='safe' to get the "
+            "popularity fallback instead.",
+            ids=(unknown[0],),
+        )
+    bad = tuple(unknown)
+    raise UnknownIdError(
+        f"{len(bad)} unknown user ID(s) without history: "
+        f"{', '.join(map(repr, bad[:5]))}. Pass their histories to fold them in, or "
+        "use policy='safe' to get the popularity fallback for them.",
+        ids=bad,
+    )
+
+
+def item_indices(
+    model: FittedModel, given: IdArray, policy: Policy, what: str
+) -> tuple[IndexArray, npt.NDArray[np.bool_], tuple[ExternalId, ...]]:
+    """Item indices of ``given`` (``-1`` where unknown), the known mask, and the unknown
+    IDs; under ``"strict"``, unknown IDs raise :class:`UnknownIdError` naming them."""
+    idx = model.items.to_index(given, missing="negative")
+    known = idx >= 0
+    skipped: tuple[ExternalId, ...] = ()
+    if not known.all():
+        skipped = tuple(cast("list[ExternalId]", given[~known].tolist()))
+        if policy == "strict":
+            raise UnknownIdError(
+                f"{len(skipped)} {what} unknown to the model: "
+                f"{', '.join(map(repr, skipped[:5]))}. Remove them, or use policy='safe' "
+                "to skip them.",
+                ids=skipped,
+            )
+    return idx, known, skipped
+
+
+def candidates(
+    model: FittedModel, items: IdLike | Iterable[ExternalId] | None, policy: Policy
+) -> tuple[IndexArray | None, tuple[ExternalId, ...]]:
+    """Unique indices of the known candidate items (first occurrence order) and the
+    unknown ones; ``None`` when ``items`` is ``None`` (every item is a candidate)."""
+    if items is None:
+        return None, ()
+    given = as_id_array(items, "candidate item IDs")
+    idx, known, skipped = item_indices(model, given, policy, "candidate item ID(s)")
+    idx = idx[known]
+    _, first = np.unique(idx, return_index=True)
+    return idx[np.sort(first)], skipped
+
+
+def resolve_history(
+    model: FittedModel,
+    item_ids: IdLike | Iterable[ExternalId],
+    weights: npt.ArrayLike | None,
+    policy: Policy,
+    what: str = "history item IDs",
+) -> tuple[History, tuple[ExternalId, ...]]:
+    """Map a history to item indices and weights; unknown items follow the policy."""
+    given = as_id_array(item_ids, what)
+    w = as_weights(weights, given.size, "history weights")
+    idx, known, skipped = item_indices(model, given, policy, what)
+    if skipped:
+        idx, w = idx[known], w[known]
+    return (idx, w), skipped
+
+
+def _check_history_keys(
+    queries: IdArray,
+    histories: Mapping[Key, object],
+    history_weights: Mapping[Key, object],
+) -> None:
+    wanted = set(cast("list[ExternalId]", queries.tolist()))
+    stray = [key for key in histories if key not in wanted]
+    if stray:
+        raise ConfigError(
+            f"histories has entries for {len(stray)} user(s) not in user_ids: "
+            f"{', '.join(map(repr, stray[:5]))}. Check the ID type (int vs str) of its keys."
+        )
+    stray = [key for key in history_weights if key not in histories]
+    if stray:
+        raise ConfigError(
+            f"history_weights has entries for {len(stray)} user(s) without a history: "
+            f"{', '.join(map(repr, stray[:5]))}."
+        )
+
+
+def resolve_histories(
+    model: FittedModel,
+    queries: IdArray,
+    histories: Mapping[Key, IdLike | Iterable[ExternalId]] | None,
+    history_weights: Mapping[Key, npt.ArrayLike] | None,
+    policy: Policy,
+) -> tuple[list[History], tuple[ExternalId, ...]]:
+    """One resolved (possibly empty) history per query, and the unknown items skipped."""
+    for name, value in (("histories", histories), ("history_weights", history_weights)):
+        if value is not None and not isinstance(value, Mapping):
+            raise ConfigError(
+                f"{name} must be a mapping from user ID to item IDs (e.g. a dict), got "
+                f"{type(value).__name__}."
+            )
+    histories = histories or {}
+    history_weights = history_weights or {}
+    _check_history_keys(queries, histories, history_weights)
+    resolved: dict[ExternalId, History] = {}
+    skipped: dict[ExternalId, None] = {}
+    for key, hist in histories.items():
+        resolved[key], unknown = resolve_history(
+            model, hist, history_weights.get(key), policy, f"history item IDs of user {key!r}"
+        )
+        skipped.update(dict.fromkeys(unknown))
+    empty = empty_history()
+    out = [resolved.get(q, empty) for q in cast("list[ExternalId]", queries.tolist())]
+    return out, tuple(skipped)

@@ -1,0 +1,268 @@
+"""Training on a Spark DataFrame: :func:`fit_dataframe` (also
+:meth:`alsrec.Recommender.fit_spark`) returns a :class:`~alsrec.model.FittedModel`."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import scipy.sparse as sp
+
+from alsrec.exceptions import ConfigError, DataError, IdTypeError
+from alsrec.mapping import IdMapper
+from alsrec.model.fitted import FittedModel, as_factors, build_model
+from alsrec.params import ALSParams
+from alsrec.spark.engine import require_spark, spark_errors, spark_reg_param, train_als
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from pyspark.sql import Column, DataFrame, SparkSession
+
+    from alsrec.types import IdArray, Policy
+
+__all__ = ["fit_dataframe"]
+
+_INT32_MAX = int(np.iinfo(np.int32).max)
+_PARTITION_SHIFT = 33
+"""``monotonically_increasing_id`` puts the partition id above bit 33 (documented)."""
+
+
+# -- fit_dataframe -----------------------------------------------------------------------------
+
+
+def _id_kind(df: DataFrame, column: str, what: str) -> Literal["int", "str"]:
+    from pyspark.sql import types as T
+
+    fields = {f.name: f.dataType for f in df.schema.fields}
+    if column not in fields:
+        raise ConfigError(
+            f"The {what} column {column!r} is not in the DataFrame; its columns are {df.columns}."
+        )
+    dtype = fields[column]
+    if isinstance(dtype, (T.StringType, T.VarcharType, T.CharType)):
+        return "str"
+    if isinstance(dtype, (T.ByteType, T.ShortType, T.IntegerType, T.LongType)):
+        return "int"
+    raise IdTypeError(
+        f"The {what} column {column!r} has type {dtype.simpleString()}; IDs must be a string "
+        f"or integer column. Cast it first, e.g. df.withColumn({column!r}, "
+        f"df[{column!r}].cast('string'))."
+    )
+
+
+def _weight_column(df: DataFrame, weight: str | None) -> Column:
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    if weight is None:
+        return F.lit(1.0).cast("double")
+    fields = {f.name: f.dataType for f in df.schema.fields}
+    if weight not in fields:
+        raise ConfigError(
+            f"The weight column {weight!r} is not in the DataFrame; its columns are {df.columns}."
+        )
+    dtype = fields[weight]
+    if not isinstance(dtype, T.NumericType):
+        raise DataError(
+            f"The weight column {weight!r} has type {dtype.simpleString()}; weights must be "
+            "numeric (> 0, finite)."
+        )
+    return F.col(weight).cast("double")
+
+
+def _validate_rows(rows: DataFrame, kinds: Mapping[str, str], names: Mapping[str, str]) -> int:
+    """Check every row on the cluster in one pass; return the number of rows."""
+    from pyspark.sql import functions as F
+
+    inf = float("inf")
+    checks: list[tuple[str, Column]] = [
+        (f"a null user ID (column {names['u']!r})", F.col("u").isNull()),
+        (f"a null item ID (column {names['i']!r})", F.col("i").isNull()),
+        (
+            "a null, NaN or infinite weight",
+            F.col("w").isNull() | F.isnan("w") | (F.abs(F.col("w")) == F.lit(inf)),
+        ),
+        ("a weight <= 0 (an unobserved pair needs no row)", F.col("w") <= 0),
+    ]
+    for key, what in (("u", "user"), ("i", "item")):
+        if kinds[key] == "str":
+            checks.append((f"an empty-string {what} ID", F.col(key) == ""))
+    counts = [
+        F.sum(F.when(cond, 1).otherwise(0)).alias(f"c{k}") for k, (_, cond) in enumerate(checks)
+    ]
+    with spark_errors("validating the interactions"):
+        summary = rows.agg(F.count(F.lit(1)).alias("rows"), *counts).collect()[0]
+    n_rows = int(summary["rows"])
+    if n_rows == 0:
+        raise DataError("The DataFrame has no rows; there is nothing to train on.")
+    for k, (problem, cond) in enumerate(checks):
+        bad = int(summary[f"c{k}"] or 0)
+        if bad:
+            with spark_errors("fetching an example of the bad rows"):
+                example = rows.filter(cond).limit(1).collect()[0].asDict()
+            shown = {names.get(key, key): value for key, value in example.items()}
+            raise DataError(
+                f"{bad} of {n_rows} rows have {problem}, e.g. {shown}. Drop or fix those "
+                "rows (df.dropna(...), df.filter(...)) before training."
+            )
+    return n_rows
+
+
+def _index_ids(
+    pairs: DataFrame, column: str, kind: str, what: str
+) -> tuple[DataFrame, IdArray, DataFrame]:
+    """Give the distinct IDs of ``column`` contiguous int32 indices, on the cluster.
+
+    IDs are sorted (a deterministic order whatever the partitioning), then numbered like
+    ``zipWithIndex`` but without leaving the JVM: each row's position in its partition
+    comes from ``monotonically_increasing_id`` and the partition's offset from the
+    per-partition counts, the only thing the driver collects besides the IDs themselves.
+
+    Returns ``(index frame with columns column, "idx"; IDs in index order; the persisted
+    frame to unpersist later)``.
+    """
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    with spark_errors(f"numbering the distinct {what} IDs"):
+        tagged = (
+            pairs.select(column)
+            .distinct()
+            .orderBy(column)
+            .select(
+                column,
+                F.spark_partition_id().alias("p"),
+                F.monotonically_increasing_id().alias("m"),
+            )
+            .persist(StorageLevel.MEMORY_AND_DISK)
+        )
+        sizes = {int(r["p"]): int(r["count"]) for r in tagged.groupBy("p").count().collect()}
+    total = sum(sizes.values())
+    if total > _INT32_MAX + 1:
+        tagged.unpersist()
+        raise DataError(
+            f"{total} distinct {what} IDs exceed Spark ALS's int32 index range "
+            f"(at most {_INT32_MAX + 1}); split the data or drop rare {what}s."
+        )
+    starts = np.zeros(max(sizes) + 1, dtype=np.int64)
+    for p in sorted(sizes):
+        starts[p + 1 :] += sizes[p]
+    offset = F.element_at(F.array(*[F.lit(int(s)) for s in starts]), F.col("p") + 1)
+    position = F.col("m") - F.shiftleft(F.col("p").cast("long"), _PARTITION_SHIFT)
+    index = tagged.select(column, (position + offset).cast("int").alias("idx"))
+    with spark_errors(f"collecting the distinct {what} IDs"):
+        table = index.toArrow()
+    idx = np.asarray(table.column("idx").to_numpy(), dtype=np.int64)
+    if idx.size != total or not np.array_equal(np.bincount(idx, minlength=total), np.ones(total)):
+        tagged.unpersist()
+        raise DataError(  # pragma: no cover - a Spark invariant
+            f"Spark numbered the {what} IDs inconsistently; rerun the fit."
+        )
+    values = table.column(column)
+    ids: IdArray
+    if kind == "str":
+        ids = np.asarray(values.to_pylist(), dtype=np.str_)
+    else:
+        ids = np.asarray(values.to_numpy(), dtype=np.int64)
+    ordered = np.empty_like(ids)
+    ordered[idx] = ids
+    return index, ordered, tagged
+
+
+def _collect_seen(ratings: DataFrame, n_users: int, n_items: int) -> sp.csr_matrix:
+    """The ``(user, item, rating)`` index triples, collected as a CSR matrix."""
+    with spark_errors("collecting the seen (user, item) index pairs"):
+        table = ratings.toArrow()
+    return sp.csr_matrix(
+        (
+            np.asarray(table.column("rating").to_numpy(), dtype=np.float32),
+            (
+                np.asarray(table.column("user").to_numpy(), dtype=np.int64),
+                np.asarray(table.column("item").to_numpy(), dtype=np.int64),
+            ),
+        ),
+        shape=(n_users, n_items),
+    )
+
+
+def fit_dataframe(
+    df: DataFrame,
+    *,
+    user: str,
+    item: str,
+    weight: str | None = None,
+    spark: SparkSession | None = None,
+    params: ALSParams | None = None,
+    policy: Policy = "safe",
+    keep_seen: bool = True,
+    num_blocks: int | None = None,
+) -> FittedModel:
+    """Train Spark's implicit ALS on a DataFrame; return an ordinary fitted model.
+
+    Same as :meth:`alsrec.Recommender.fit_spark`, which documents the parameters and
+    wraps the result in a :class:`~alsrec.Recommender`; ``policy`` decides whether a
+    mismatch of factor rows and IDs is refused (``"strict"``) or warned about.
+    """
+    require_spark(need_java=False)
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    if params is None:
+        params = ALSParams()
+    if not isinstance(params, ALSParams):
+        raise ConfigError(f"params must be an ALSParams, got {type(params).__name__}.")
+    if user == item:
+        raise ConfigError(f"user and item must be different columns, both are {user!r}.")
+    session = spark if spark is not None else df.sparkSession
+    kinds = {"u": _id_kind(df, user, "user"), "i": _id_kind(df, item, "item")}
+    names = {"u": user, "i": item, "w": weight or "weight"}
+    rows = df.select(
+        F.col(user).alias("u"), F.col(item).alias("i"), _weight_column(df, weight).alias("w")
+    )
+    _validate_rows(rows, kinds, names)
+    persisted: list[DataFrame] = []
+    try:
+        with spark_errors("summing duplicate (user, item) rows"):
+            pairs = rows.groupBy("u", "i").agg(F.sum("w").alias("w"))
+            pairs = pairs.persist(StorageLevel.MEMORY_AND_DISK)
+            persisted.append(pairs)
+            nnz = pairs.count()
+        user_index, user_ids, tagged = _index_ids(pairs, "u", kinds["u"], "user")
+        persisted.append(tagged)
+        item_index, item_ids, tagged = _index_ids(pairs, "i", kinds["i"], "item")
+        persisted.append(tagged)
+        with spark_errors("joining the indices to the interactions"):
+            ratings = (
+                pairs.join(user_index.withColumnRenamed("idx", "user"), on="u")
+                .join(item_index.withColumnRenamed("idx", "item"), on="i")
+                .select("user", "item", F.col("w").cast("float").alias("rating"))
+                .persist(StorageLevel.MEMORY_AND_DISK)
+            )
+            persisted.append(ratings)
+        reg_param = spark_reg_param(params.regularization, nnz, user_ids.size, item_ids.size)
+        users, items = train_als(
+            session,
+            ratings,
+            n_users=int(user_ids.size),
+            n_items=int(item_ids.size),
+            params=params,
+            alpha=params.alpha,
+            reg_param=reg_param,
+            num_blocks=num_blocks,
+        )
+        seen = _collect_seen(ratings, user_ids.size, item_ids.size) if keep_seen else None
+    finally:
+        for frame in persisted:
+            frame.unpersist()
+    return build_model(
+        as_factors("user factors", users),
+        as_factors("item factors", items),
+        IdMapper(user_ids),
+        IdMapper(item_ids),
+        seen,
+        backend="spark",
+        params=dataclasses.replace(params, factors=max(1, users.shape[1])),
+        policy=policy,
+    )
