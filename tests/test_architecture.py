@@ -49,12 +49,6 @@ CLASS_LIMIT = 400
 FUNCTION_LIMIT = 80
 
 SIZE_EXCEPTIONS: dict[str, str] = {
-    # Files of the other half of issue 15 (data/, cli/, evaluation/, tuning/), split there.
-    "alsrec.cli": "split into the cli/ package by the other half of issue 15",
-    "alsrec.evaluation": "split into the evaluation/ package by the other half of issue 15",
-    "alsrec.tuning": "split into the tuning/ package by the other half of issue 15",
-    "alsrec.interactions": "moved into the data/ package by the other half of issue 15",
-    "alsrec._readers": "moved into the data/ package by the other half of issue 15",
     "alsrec.recommender.Recommender": (
         "the facade: about 20 public methods whose signatures (one parameter per line) are "
         "a large share of its code lines; every body validates and delegates to alsrec.model "
@@ -64,15 +58,7 @@ SIZE_EXCEPTIONS: dict[str, str] = {
 """Qualified names (module, ``module.Class`` or ``module.function``) allowed over the limit,
 with the reason."""
 
-PRIVATE_EXCEPTIONS: dict[tuple[str, str], str] = {
-    ("alsrec.tuning", "alsrec.backends._implicit"): (
-        "tuning.py is rewritten by the other half of issue 15; it can use "
-        "alsrec.interop.implicit.blas_single_threaded"
-    ),
-    ("alsrec.cli", "alsrec._version"): "cli.py becomes the cli/ package (other half)",
-    ("alsrec.cli", "alsrec._loss"): "cli.py becomes the cli/ package (other half)",
-    ("alsrec.interactions", "alsrec._readers"): "moved into data/ by the other half of issue 15",
-}
+PRIVATE_EXCEPTIONS: dict[tuple[str, str], str] = {}
 """``(importer, imported module)`` pairs allowed to break rule 2 or 3, with the reason."""
 
 TRAINING_MODULES = frozenset(

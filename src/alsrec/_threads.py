@@ -74,14 +74,19 @@ def _blas_libraries() -> list[Any]:
 def _set_threads(lib: Any, count: int) -> None:
     """Set one library's thread count from whichever thread calls.
 
-    threadpoolctl (3.8) ignores ``set_num_threads`` of a pthreads OpenBLAS from any
-    thread but the one that changed it first ("controlling thread"), so a restore by the
-    last alsrec call to leave, on another thread, would be lost. alsrec serializes its own
-    changes (lock and counter), so it sets the value directly where threadpoolctl offers
-    that; older threadpoolctl versions have no such rule.
+    threadpoolctl (>= 3.8) ignores ``set_num_threads`` of a pthreads OpenBLAS from any
+    thread but the one that changed it first (its "controlling thread"), so a restore by
+    the last alsrec call to leave, on another thread, would be lost. alsrec serializes its
+    own changes (lock and counter), so it releases that control around each change with
+    threadpoolctl's public ``clear_controlling_thread(force=True)``, leaving no thread in
+    control afterwards; older threadpoolctl versions have no such rule.
     """
-    setter = getattr(lib, "_real_set_num_threads", None) or lib.set_num_threads
-    setter(count)
+    release = getattr(type(lib), "clear_controlling_thread", None)
+    if release is not None:
+        release(force=True)
+    lib.set_num_threads(count)
+    if release is not None:
+        release(force=True)
 
 
 def blas_threads() -> int | None:

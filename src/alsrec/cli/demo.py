@@ -47,9 +47,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], parents
 
 
 def _model(params: ALSParams, policy: str = "safe") -> Recommender:
-    rec = Recommender(policy=policy)  # type: ignore[arg-type]
-    rec.params = params  # becomes Recommender(params=...) with the core restructure
-    return rec
+    return Recommender(policy=policy, params=params)  # type: ignore[arg-type]
 
 
 def _neighbours(rec: Recommender, data: SyntheticData, say: Callable[[str], None]) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from alsrec import ConfigError, DataError, Interactions, Recommender
-from alsrec.artifacts import inspect_artifact
+from alsrec.io import inspect_artifact
 
 if TYPE_CHECKING:
     import argparse

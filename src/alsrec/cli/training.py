@@ -29,11 +29,7 @@ def make_recommender(args: argparse.Namespace) -> Recommender:
     data is read.
     """
     params = params_from(args)
-    rec = Recommender(backend=args.backend, policy=args.policy)
-    # Every ALSParams field, including those Recommender.__init__ takes no argument for;
-    # becomes Recommender(params=params, ...) with the core half of the restructure.
-    rec.params = params
-    return rec
+    return Recommender(backend=args.backend, policy=args.policy, params=params)
 
 
 def _loss_bar(rec: Recommender, data: Interactions, err: TextIO) -> ProgressCallback:

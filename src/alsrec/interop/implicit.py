@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
+from alsrec._threads import single_threaded_blas
 from alsrec.exceptions import BackendUnavailableError, ConfigError, DataError, NotFittedError
 from alsrec.params import ALSParams
 
@@ -196,7 +197,10 @@ def gpu_status() -> tuple[bool, str]:
 def blas_single_threaded() -> Iterator[None]:
     """Limit BLAS libraries to one thread inside the block, then restore them.
 
-    Uses threadpoolctl; where it cannot be imported, the block runs unchanged.
+    implicit asks for single-threaded BLAS while it trains. This is alsrec's one BLAS
+    scope (process-wide, shared by overlapping calls, restored when the last leaves);
+    ``ALSREC_BLAS_THREADS=keep`` leaves BLAS alone here too, and implicit then warns
+    about threaded BLAS itself.
 
     Examples
     --------
@@ -206,12 +210,7 @@ def blas_single_threaded() -> Iterator[None]:
     >>> inside <= {1}
     True
     """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
+    with single_threaded_blas():
         yield
 
 

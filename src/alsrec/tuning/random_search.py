@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import time
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from alsrec._threads import single_threaded_blas
 from alsrec.backends import get_backend
 from alsrec.data.interactions import Interactions
 from alsrec.evaluation import METRICS, evaluate, holdout_split
@@ -26,7 +26,7 @@ from alsrec.tuning.report import Trial, TuningReport, _effects
 from alsrec.tuning.space import _draw, _normalize_space, _resolve, default_space
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
 
     from alsrec.backends import Backend
     from alsrec.tuning.space import SpaceArg
@@ -56,28 +56,14 @@ class _Setup:
 
 
 def _recommender(params: ALSParams, backend: str | Backend) -> Recommender:
-    """An unfitted recommender with every field of ``params`` (some have no __init__ argument)."""
-    rec = Recommender(backend=backend)
-    rec.params = params
-    return rec
+    """An unfitted recommender with every field of ``params``."""
+    return Recommender(backend=backend, params=params)
 
 
 def _fit_params(params: dict[str, Any], single_threaded_backend: bool) -> dict[str, Any]:
     if single_threaded_backend:
         return {**params, "num_threads": 1}
     return params
-
-
-@contextlib.contextmanager
-def _one_blas_thread() -> Iterator[None]:
-    """BLAS limited to one thread inside the block (as in the workers), then restored."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with implicit
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
 
 
 def _run(setup: _Setup, task: _Task) -> tuple[int, tuple[float, ...], float, float]:
@@ -290,7 +276,7 @@ def search(
     wall = time.perf_counter() - started
     best_model = None
     if refit:
-        with _one_blas_thread():  # as the trials ran: the same arithmetic, no oversubscription
+        with single_threaded_blas():  # as the trials ran: the same arithmetic, no oversubscription
             best_model = _recommender(best.params, backend).fit(interactions)
     return TuningReport(
         metric=metric,
@@ -357,7 +343,7 @@ def _run_trials(
 ) -> None:
     """Run every task here (``jobs == 1``) or in ``jobs`` spawned worker processes."""
     if jobs == 1:
-        with _one_blas_thread():
+        with single_threaded_blas():
             for task in tasks:
                 record(_run(setup, task))
         return
