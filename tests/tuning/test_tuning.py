@@ -17,9 +17,9 @@ import pytest
 import alsrec
 from alsrec import ALSParams, ConfigError, Interactions, Recommender
 from alsrec.backends import get_backend
-from alsrec.interop.implicit import blas_single_threaded
 from alsrec.datasets import SyntheticData, synthetic
 from alsrec.evaluation import evaluate, holdout_split
+from alsrec.interop.implicit import blas_single_threaded
 from alsrec.tuning import (
     Choice,
     LogUniform,
