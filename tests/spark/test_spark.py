@@ -48,7 +48,7 @@ needs_spark = pytest.mark.skipif(
 )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # stopped before other modules (docs examples) start their own
 def spark() -> Iterator[SparkSession]:
     """One local[2] session, loopback only, small heap, temporary dirs; for every test."""
     if _UNAVAILABLE is not None:
