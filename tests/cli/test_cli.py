@@ -224,11 +224,15 @@ def test_unknown_user_safe_gets_popular_items_strict_exits_4(ws: Workspace) -> N
 
 
 def test_int_model_converts_command_line_ids(ws: Workspace) -> None:
-    proc = run("recommend", "int_model", "1", "007", "-n", "2", "--format", "json", cwd=ws.root)
+    proc = run("recommend", "int_model", "1", "7", "-n", "2", "--format", "json", cwd=ws.root)
     assert proc.returncode == 0, proc.stderr
     answers = json.loads(proc.stdout)
     assert [a["user"] for a in answers] == [1, 7]
     assert [a["source"] for a in answers] == ["model", "model"]
+    # Only integers written plainly convert, as the CSV reader reads integer columns.
+    padded = run("recommend", "int_model", "007", " 7", "--format", "json", cwd=ws.root)
+    assert [a["user"] for a in json.loads(padded.stdout)] == ["007", " 7"]
+    assert {a["source"] for a in json.loads(padded.stdout)} == {"fallback"}
     assert all(isinstance(x["item"], int) for a in answers for x in a["items"])
     mixed = run("recommend", "int_model", "abc", "2", "--format", "json", cwd=ws.root)
     assert mixed.returncode == 0, mixed.stderr
@@ -246,7 +250,7 @@ def test_similar_items_and_users(ws: Workspace) -> None:
     item = str(rec.items_.ids[0])
     proc = run("similar-items", "str_model", item, "-n", "3", "--format", "json", cwd=ws.root)
     assert proc.returncode == 0, proc.stderr
-    payload = json.loads(proc.stdout)
+    (payload,) = json.loads(proc.stdout)
     assert payload["item"] == item
     assert [s["item"] for s in payload["similar"]] == rec.similar_items(item, n=3).ids.tolist()
     user = str(rec.users_.ids[1])
@@ -262,8 +266,8 @@ def test_similar_items_and_users(ws: Workspace) -> None:
 def test_similar_unknown_id_safe_is_empty_strict_exits_4(ws: Workspace) -> None:
     safe = run("similar-items", "str_model", "NOPE", "--format", "json", cwd=ws.root)
     assert safe.returncode == 0, safe.stderr
-    assert json.loads(safe.stdout) == {"item": "NOPE", "similar": []}
-    assert "unknown item ID 'NOPE'" in safe.stderr
+    assert json.loads(safe.stdout) == [{"item": "NOPE", "similar": []}]
+    assert "unknown item ID(s) 'NOPE'" in safe.stderr
     strict = run("similar-users", "int_model", "999999", "--policy", "strict", cwd=ws.root)
     assert strict.returncode == 4
     assert "999999" in one_error_line(strict)
@@ -318,7 +322,7 @@ USAGE_ERRORS = [
     (["recommend", "str_model", "x", "-n", "0"], "-n"),
     (["train", "events.csv"], "-o/--output"),
     (["train", "--sql", "SELECT 1", "-o", "m"], "--db"),
-    (["train", "--sql", "SELECT 1", "--db", "postgresql://h/db", "-o", "m"], "SQLite"),
+    (["train", "--sql", "SELECT 1", "--db", "mysql://h/db", "-o", "m"], "postgresql://"),
     (["train", "events.csv", "--factors", "0", "-o", "m"], "factors"),
     (["train", "events.csv", "--backend", "nonesuch", "-o", "m"], "nonesuch"),
     (["recommend", "str_model"], "No IDs given"),
@@ -461,7 +465,10 @@ def test_adapters_hand_the_right_arguments_to_the_library(
     monkeypatch.setattr(Interactions, "from_csv", from_csv, raising=False)
     monkeypatch.setattr(Interactions, "from_sql", from_sql, raising=False)
     monkeypatch.setattr(Recommender, "load", load, raising=False)
-    got = sources.read_csv("f.csv", user="u", item="i", weight=None, delimiter=";", header=True)
+    parse = cli.build_parser().parse_args
+    args = parse(["train", "f.csv", "--user-col", "u", "--item-col", "i", "--delimiter", ";",
+                  "-o", "m", "--on-bad-rows", "skip", "--min-item-interactions", "2"])  # fmt: skip
+    got = sources.read_interactions(args)
     assert got is tiny
     assert calls[-1] == (
         "from_csv",
@@ -473,13 +480,28 @@ def test_adapters_hand_the_right_arguments_to_the_library(
             "timestamp": None,
             "delimiter": ";",
             "header": True,
+            "encoding": "utf-8-sig",
+            "user_type": "auto",
+            "item_type": "auto",
+            "aggregate": "sum",
+            "min_user_interactions": 1,
+            "min_item_interactions": 2,
+            "on_bad_rows": "skip",
         },
     )
-    sources.read_csv("f.csv", user="0", item="2", weight="1", delimiter=",", header=False)
+    args = parse(["train", "f.csv", "--user-col", "0", "--item-col", "2", "--weight-col", "1",
+                  "--no-header", "-o", "m", "--delimiter", "tab"])  # fmt: skip
+    sources.read_interactions(args)
     assert calls[-1][2]["user"] == 0 and calls[-1][2]["weight"] == 1
-    sources.read_sql(str(ws.db_path), "SELECT * FROM ev", user="uid", item="iid", weight=None)
+    assert calls[-1][2]["delimiter"] == "\t"
+    args = parse(["train", "--sql", "SELECT * FROM ev", "--db", str(ws.db_path), "--user-col",
+                  "uid", "--item-col", "iid", "-o", "m", "--aggregate", "max"])  # fmt: skip
+    sources.read_interactions(args)
     assert calls[-1][1] == ("SELECT * FROM ev",)
-    assert calls[-1][2] == {"user": "uid", "item": "iid", "weight": None, "timestamp": None}
+    assert calls[-1][2] == {
+        "user": "uid", "item": "iid", "weight": None, "timestamp": None, "aggregate": "max",
+        "min_user_interactions": 1, "min_item_interactions": 1, "on_bad_rows": "raise",
+    }  # fmt: skip
     rec = sources.load_model("somewhere", "strict")
     assert calls[-1] == ("load", ("somewhere",), {"mmap": True, "policy": "strict", "verify": True})
 

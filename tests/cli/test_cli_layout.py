@@ -39,7 +39,7 @@ def test_every_command_module_registers_its_own_parser() -> None:
     commands = set(sub.choices)  # type: ignore[arg-type]
     assert commands == {
         "train", "recommend", "similar-items", "similar-users", "inspect", "evaluate",
-        "tune", "explain", "demo",
+        "split", "tune", "explain", "demo",
     }  # fmt: skip
     for module in app.COMMANDS:
         assert callable(module.add_parser)

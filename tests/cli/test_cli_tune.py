@@ -89,7 +89,7 @@ def test_tune_table_draws_a_progress_bar_on_stderr(ws: Workspace) -> None:
 def test_tune_is_reproducible_and_the_options_reach_the_search(ws: Workspace) -> None:
     argv = [
         "tune", str(ws.csv_path), *COLS, "--budget", "3", "--metric", "map", "-k", "5",
-        "--test-fraction", "0.3", "--splits", "2", "--random-state", "9", "--format", "json",
+        "--validation-fraction", "0.3", "--splits", "2", "--random-state", "9", "--format", "json",
         "--no-progress",
     ]  # fmt: skip
     first, second = run(*argv, cwd=ws.root), run(*argv, cwd=ws.root)
@@ -110,7 +110,7 @@ def test_tune_usage_and_data_errors(ws: Workspace) -> None:
     proc = run("tune", str(ws.csv_path), *COLS, "--budget", "0", cwd=ws.root)
     assert proc.returncode == 2 and "--budget" in proc.stderr
     proc = run("tune", str(ws.csv_path), *COLS, "--jobs", "0", cwd=ws.root)
-    assert proc.returncode == 2 and "n_jobs must be >= 1" in one_error_line(proc)
+    assert proc.returncode == 2 and "--jobs must be >= 1" in one_error_line(proc)
     proc = run("tune", str(ws.root / "missing.csv"), *COLS, cwd=ws.root)
     assert proc.returncode == 3 and "missing.csv" in one_error_line(proc)
     proc = run("tune", str(ws.csv_path), *COLS, "-o", str(ws.model), cwd=ws.root)
@@ -147,7 +147,15 @@ def test_explain_unknown_ids(ws: Workspace) -> None:
     assert "fallback" in proc.stdout and "popularity" in proc.stderr
     proc = run("explain", str(ws.model), "stranger", "I000001", "--policy", "strict", cwd=ws.root)
     assert proc.returncode == 4 and "stranger" in one_error_line(proc)
+    # Under the default safe policy an unknown item is an empty answer with a note (exit 0).
     proc = run("explain", str(ws.model), "U000001", "no-such-item", cwd=ws.root)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "" and "unknown item ID 'no-such-item'" in proc.stderr
+    proc = run("explain", str(ws.model), "U000001", "no-such-item", "--format", "json", cwd=ws.root)
+    assert proc.returncode == 0 and json.loads(proc.stdout) is None
+    proc = run(
+        "explain", str(ws.model), "U000001", "no-such-item", "--policy", "strict", cwd=ws.root
+    )
     assert proc.returncode == 4 and "no-such-item" in one_error_line(proc)
     proc = run("explain", str(ws.root / "no-model"), "U000001", "I000001", cwd=ws.root)
     assert proc.returncode == 3
@@ -160,3 +168,63 @@ def test_help_of_tune_and_explain(tmp_path: Path) -> None:
         assert f"alsrec {command}" in proc.stdout and "--policy" in proc.stdout
     top = run("--help", cwd=tmp_path).stdout
     assert "tune" in top and "explain" in top
+
+
+def test_tune_final_test_split_params_out_and_train_params(ws: Workspace) -> None:
+    best = ws.root / "best.json"
+    proc = run(
+        "tune", str(ws.csv_path), *COLS, "--budget", "3", "--test-fraction", "0.25",
+        "--bootstrap", "50", "--params-out", str(best), "--no-progress", cwd=ws.root,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "Final test split:" in out and "never seen by the search" in out
+    assert "popularity" in out and "the popularity baseline on NDCG@10" in out
+    assert f"Wrote the chosen hyperparameters to {best}" in out
+    chosen = ALSParams.from_dict(json.loads(best.read_text()))
+    as_json = run(
+        "tune", str(ws.csv_path), *COLS, "--budget", "3", "--test-fraction", "0.25",
+        "--bootstrap", "0", "--format", "json", "--no-progress", cwd=ws.root,
+    )  # fmt: skip
+    report = json.loads(as_json.stdout)
+    final = report["final_test"]
+    assert final["test_fraction"] == 0.25 and final["metrics"]["ndcg"]["value"] is not None
+    assert final["baseline"]["ndcg"]["value"] is not None
+    assert ALSParams.from_dict(report["best"]["params"]) == chosen  # same seed, same choice
+    # The search saw fewer pairs than the file holds: the final test split is held back.
+    assert final["verdict"]["beats_popularity"] in (True, False)
+
+    model = ws.root / "from_params"
+    trained = run(
+        "train", str(ws.csv_path), *COLS, "--params", str(best), "--iterations", "2",
+        "-o", str(model), cwd=ws.root,
+    )  # fmt: skip
+    assert trained.returncode == 0, trained.stderr
+    params = Recommender.load(model).params
+    assert params.iterations == 2  # the explicit flag wins
+    assert (params.factors, params.regularization, params.alpha) == (
+        chosen.factors, chosen.regularization, chosen.alpha
+    )  # fmt: skip
+
+
+def test_train_params_file_errors(ws: Workspace) -> None:
+    (ws.root / "list.json").write_text("[1, 2]")
+    (ws.root / "typo.json").write_text('{"factor": 3}')
+    (ws.root / "bad.json").write_text("{")
+    for name, code, needle in (
+        ("missing.json", 3, "Cannot read the --params file"),
+        ("list.json", 3, "one JSON object"),
+        ("typo.json", 2, "factor"),
+        ("bad.json", 3, "not JSON"),
+    ):
+        proc = run("train", str(ws.csv_path), *COLS, "--params", name, "-o", "m", cwd=ws.root)
+        assert proc.returncode == code, (name, proc.stderr)
+        assert needle in one_error_line(proc)
+
+
+def test_tune_refuses_an_unwritable_params_out_before_searching(ws: Workspace) -> None:
+    proc = run(
+        "tune", str(ws.csv_path), *COLS, "--params-out", "no/such/dir/best.json", cwd=ws.root
+    )
+    assert proc.returncode == 2 and "--params-out" in one_error_line(proc)
+    assert "Read" not in proc.stdout  # refused before reading or searching

@@ -314,7 +314,10 @@ def test_report_renders_and_serialises(
     no_base = evaluate(model, split[1], k=5, bootstrap=0, baseline=False)
     assert no_base.baseline is None
     header = next(line for line in str(no_base).splitlines() if line.startswith("metric"))
-    assert header.split() == ["metric", "model", "95%", "CI"]
+    assert header.split() == ["metric", "model"]  # no empty interval column
+    with_base = str(evaluate(model, split[1], k=5, bootstrap=0))
+    header = next(line for line in with_base.splitlines() if line.startswith("metric"))
+    assert header.split() == ["metric", "model", "popularity"]
     with pytest.raises(TypeError):
         report.metrics["ndcg"] = report.metrics["map"]  # type: ignore[index]
 

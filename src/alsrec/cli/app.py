@@ -15,6 +15,7 @@ import alsrec.cli.explain as explain
 import alsrec.cli.inspect as inspect
 import alsrec.cli.recommend as recommend
 import alsrec.cli.similar as similar
+import alsrec.cli.split as split
 import alsrec.cli.train as train
 import alsrec.cli.tune as tune
 from alsrec import (
@@ -27,6 +28,7 @@ from alsrec import (
     NotFittedError,
     UnknownIdError,
 )
+from alsrec.cli.messages import cli_words
 from alsrec.cli.options import (
     EXIT_DATA,
     EXIT_ERROR,
@@ -44,7 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
-COMMANDS = (train, recommend, similar, inspect, evaluate, tune, explain, demo)
+COMMANDS = (train, recommend, similar, inspect, evaluate, split, tune, explain, demo)
 """The command modules, in help order; each has ``add_parser(subparsers, parents)``."""
 
 
@@ -80,6 +82,8 @@ def _message(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.filename is not None:
         return f"cannot access {str(exc.filename)!r}: {exc.strerror or exc}"
     text = " ".join(str(exc).split())  # one line
+    if isinstance(exc, AlsrecError):
+        text = cli_words(text)  # the library's keywords as this command's flags
     return text or type(exc).__name__
 
 

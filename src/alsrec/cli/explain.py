@@ -6,7 +6,7 @@ import json
 from typing import TYPE_CHECKING
 
 from alsrec.cli.options import EXIT_OK, FORMATTER, add_formats, positive_int
-from alsrec.cli.sources import as_model_id, load_model
+from alsrec.cli.sources import as_model_id, load_model, unknown_ids
 
 if TYPE_CHECKING:
     import argparse
@@ -51,11 +51,20 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], parents
 def run(args: argparse.Namespace, io: Streams) -> int:
     """Explain one (user, item) score of a saved model."""
     rec = load_model(args.model_dir, args.policy)
-    user = as_model_id(args.user_id.strip(), rec.users_.kind)
-    item = as_model_id(args.item_id.strip(), rec.items_.kind)
+    user = as_model_id(args.user_id, rec.users_.kind)
+    item = as_model_id(args.item_id, rec.items_.kind)
     history = None
     if args.history:
-        history = [as_model_id(h.strip(), rec.items_.kind) for h in args.history]
+        history = [as_model_id(h, rec.items_.kind) for h in args.history]
+    if args.policy == "safe" and unknown_ids(rec.items_, [item]):
+        # As everywhere under the safe policy: an unknown item gives an empty answer.
+        io.note(
+            f"unknown item ID {item!r}: nothing to explain under the safe policy; use "
+            "--policy strict to treat unknown IDs as errors."
+        )
+        if args.format == "json":
+            io.out.write("null\n")
+        return EXIT_OK
     why = rec.explain(user, item, history=history, n=args.n, policy=args.policy)
     if why.skipped:
         io.note(

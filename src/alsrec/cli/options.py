@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import re
 import typing
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
-from alsrec import ALSParams
+from alsrec import ALSParams, ConfigError, DataError
 from alsrec.backends import names as backend_names
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
 __all__ = [
+    "DELIMITERS",
     "EXIT_DATA",
     "EXIT_ERROR",
     "EXIT_OK",
@@ -31,9 +34,14 @@ __all__ = [
     "Streams",
     "add_formats",
     "add_hyperparameters",
+    "add_split_options",
+    "delimiter",
     "fraction",
     "hyperparameters",
+    "nonnegative_int",
+    "params_from",
     "positive_int",
+    "read_params_file",
 ]
 
 EXIT_OK = 0
@@ -76,6 +84,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def nonnegative_int(text: str) -> int:
+    """An argparse type: a whole number >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return value
+
+
 def fraction(text: str) -> float:
     """An argparse type: a number strictly between 0 and 1."""
     try:
@@ -87,6 +106,28 @@ def fraction(text: str) -> float:
     return value
 
 
+DELIMITERS: Mapping[str, str | None] = {
+    "auto": None,
+    "tab": "\t",
+    "\\t": "\t",
+    "\t": "\t",
+    ",": ",",
+    ";": ";",
+    "|": "|",
+}
+"""What ``--delimiter`` accepts, and the character each means (``None``: guess)."""
+
+
+def delimiter(text: str) -> str | None:
+    """An argparse type: a CSV delimiter by name or character (``None`` for ``auto``)."""
+    try:
+        return DELIMITERS[text.lower() if text.isalpha() else text]
+    except KeyError:
+        raise argparse.ArgumentTypeError(
+            f"expected auto, tab (or '\\t'), ',', ';' or '|', got {text!r}"
+        ) from None
+
+
 def add_formats(parser: argparse.ArgumentParser, choices: Sequence[str]) -> None:
     """The ``--format`` option: ``table`` first, then machine formats."""
     parser.add_argument(
@@ -95,6 +136,35 @@ def add_formats(parser: argparse.ArgumentParser, choices: Sequence[str]) -> None
         default="table",
         help=f"output: 'table' for people, {' or '.join(repr(c) for c in choices[1:])} for "
         "programs (default: table)",
+    )
+
+
+def add_split_options(group: argparse._ArgumentGroup, method_flag: str) -> None:
+    """How to split the data: ``method_flag`` (holdout, leave-k-out, time) and its settings."""
+    group.add_argument(
+        method_flag,
+        dest=method_flag.lstrip("-"),
+        choices=("holdout", "leave-k-out", "time"),
+        default="holdout",
+        help="random per-user holdout, leave-k-out per user, or by time (default: holdout)",
+    )
+    group.add_argument(
+        "--test-fraction",
+        type=fraction,
+        default=0.2,
+        help="share held out per user (holdout) or of all pairs (time); default: 0.2",
+    )
+    group.add_argument(
+        "--leave-k", type=positive_int, default=1, help="items per user for leave-k-out"
+    )
+    group.add_argument(
+        "--time-col", help="timestamp column (numbers or ISO dates) for a time split"
+    )
+    group.add_argument(
+        "--time-mode",
+        choices=("global", "per-user"),
+        default="global",
+        help="time split: one cutoff for everyone, or each user's latest pairs (default: global)",
     )
 
 
@@ -143,16 +213,61 @@ def add_hyperparameters(
         kind: type = type(default) if default is not None else int
         text = f"{helps.get(field.name, field.name)} (default: {default})"
         if choices:
-            group.add_argument(flag, choices=choices, default=default, help=text)
+            group.add_argument(flag, choices=choices, default=default, help=text, action=_Given)
         else:
-            group.add_argument(flag, type=kind, default=default, help=text)
+            group.add_argument(flag, type=kind, default=default, help=text, action=_Given)
+
+
+class _Given(argparse.Action):
+    """Store the value and remember that the flag was given (it overrides ``--params``)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        setattr(namespace, self.dest, values)
+        given = set(getattr(namespace, "given_params", ()))
+        namespace.given_params = frozenset(given | {self.dest})
+
+
+def read_params_file(path: str) -> ALSParams:
+    """ALSParams from a JSON file of ``ALSParams.to_dict()`` (as ``tune --params-out`` writes)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise DataError(f"Cannot read the --params file {path!r}: {why}.") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"The --params file {path!r} is not JSON: {exc}.") from exc
+    if not isinstance(data, dict):
+        raise DataError(
+            f"The --params file {path!r} must hold one JSON object of hyperparameters, "
+            f"as 'alsrec tune --params-out' writes; it holds a {type(data).__name__}."
+        )
+    try:
+        return ALSParams.from_dict(data)
+    except (ConfigError, TypeError) as exc:
+        raise ConfigError(f"The --params file {path!r} is not valid: {exc}") from exc
 
 
 def params_from(args: argparse.Namespace) -> ALSParams:
-    """The ALSParams given by the hyperparameter flags (validated by ALSParams)."""
-    return ALSParams(
-        **{f.name: getattr(args, f.name) for f in hyperparameters() if hasattr(args, f.name)}
-    )
+    """The ALSParams of the flags: ``--params FILE`` if given, then the flags given explicitly.
+
+    Without ``--params``, every hyperparameter flag counts (with its default).
+    """
+    names = [f.name for f in hyperparameters() if hasattr(args, f.name)]
+    path = getattr(args, "params", None)
+    if path is None:
+        return ALSParams(**{name: getattr(args, name) for name in names})
+    values = read_params_file(path).to_dict()
+    given: frozenset[str] = getattr(args, "given_params", frozenset())
+    values.update({name: getattr(args, name) for name in names if name in given})
+    return ALSParams(**values)
 
 
 # -- option groups shared by several commands --------------------------------------------------
@@ -203,11 +318,60 @@ def _source_options() -> CliParser:
     group.add_argument(
         "--weight-col", default=None, help="interaction weight column (default: 1 per row)"
     )
-    group.add_argument("--delimiter", default=",", help="CSV field delimiter (default: ,)")
+    group.add_argument(
+        "--delimiter",
+        type=delimiter,
+        default="auto",
+        metavar="{auto,tab,',',';','|'}",
+        help="CSV field delimiter: 'auto' guesses it from the first line among , tab ; | "
+        "(the most frequent); also '\\t' for tab (default: auto)",
+    )
     group.add_argument(
         "--no-header",
         action="store_true",
         help="the CSV has no header row; the --*-col options are then 0-based column numbers",
+    )
+    group.add_argument(
+        "--encoding",
+        default="utf-8-sig",
+        help="CSV text encoding (default: UTF-8, with or without a byte-order mark)",
+    )
+    for axis in ("user", "item"):
+        group.add_argument(
+            f"--{axis}-type",
+            choices=("auto", "int", "str"),
+            default="auto",
+            help=f"read {axis} IDs as integers or text; 'auto': integers when the first is "
+            "one written plainly (default: auto)",
+        )
+    group.add_argument(
+        "--on-bad-rows",
+        choices=("raise", "skip"),
+        default="raise",
+        help="a bad row (empty ID, bad weight, blank or short line): stop with an error "
+        "naming it, or skip it and count it in the summary (default: raise)",
+    )
+    group.add_argument(
+        "--aggregate",
+        choices=("sum", "max", "last", "count"),
+        default="sum",
+        help="how duplicate (user, item) rows merge: add weights, keep the largest, keep the "
+        "latest, or count rows (default: sum)",
+    )
+    group.add_argument(
+        "--min-user-interactions",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="keep users with at least N distinct items (applied with the item filter "
+        "until both hold; default: 1)",
+    )
+    group.add_argument(
+        "--min-item-interactions",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="keep items with at least N distinct users (default: 1)",
     )
     return source
 
@@ -215,6 +379,12 @@ def _source_options() -> CliParser:
 def _model_options() -> CliParser:
     model = CliParser(add_help=False)
     group = model.add_argument_group("model")
+    group.add_argument(
+        "--params",
+        metavar="FILE",
+        help="hyperparameters from a JSON file (as 'alsrec tune --params-out' writes); "
+        "flags given explicitly override its values",
+    )
     add_hyperparameters(group)
     group.add_argument(
         "--backend",

@@ -2,16 +2,121 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
+import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+    from alsrec.evaluation import EvaluationReport
     from alsrec.types import ExternalId
 
-__all__ = ["Answer", "Writer", "score", "similar_output"]
+__all__ = [
+    "Answer",
+    "SimilarWriter",
+    "Writer",
+    "atomic_files",
+    "score",
+    "verdict",
+    "write_json",
+]
+
+METRIC_LABELS = {"ndcg": "NDCG", "map": "MAP", "mrr": "MRR", "auc": "AUC"}
+
+
+def verdict(report: EvaluationReport, metric: str = "ndcg") -> dict[str, object]:
+    """Whether the model beats the popularity baseline on ``metric``, in one plain sentence.
+
+    ``beats_popularity`` is ``None`` when there is no baseline or the values are NaN;
+    ``clear`` says whether the bootstrap intervals (when computed) do not overlap.
+    """
+    label = f"{METRIC_LABELS.get(metric, metric.replace('_', ' '))}@{report.k}"
+    model = report.metrics[metric]
+    base = None if report.baseline is None else report.baseline[metric]
+    out: dict[str, object] = {"metric": metric, "model": score(model.value)}
+    if base is None or math.isnan(model.value) or math.isnan(base.value):
+        return {**out, "popularity": None, "beats_popularity": None, "clear": None, "text": ""}
+    beats = model.value > base.value
+    clear = None
+    if None not in (model.low, model.high, base.low, base.high):
+        assert model.low is not None and model.high is not None
+        assert base.low is not None and base.high is not None
+        clear = model.low > base.high if beats else model.high < base.low
+    values = f"{model.value:.4f} vs {base.value:.4f}"
+    if beats:
+        text = f"The model beats the popularity baseline on {label} ({values})"
+        if base.value > 0:
+            text += f", {model.value / base.value:.2f}x"
+        text += "."
+    else:
+        text = (
+            f"The model LOSES to the popularity baseline on {label} ({values}): recommending "
+            "the most popular items would serve these users at least as well. Try other "
+            "hyperparameters (alsrec tune), more data per user, or a different split."
+        )
+    if clear is False:
+        text += " The 95% intervals overlap: the difference may be noise."
+    return {
+        **out,
+        "popularity": score(base.value),
+        "beats_popularity": beats,
+        "clear": clear,
+        "text": text,
+    }
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def atomic_files(paths: Sequence[Path]) -> Iterator[list[TextIO]]:
+    """Text files written next to their destinations, moved into place only on success.
+
+    The command line's one file writer: if anything fails (or is interrupted) before the
+    end, the temporary files are removed and no destination is touched, so a reader never
+    sees a half-written file.
+    """
+    handles: list[TextIO] = []
+    temps: list[Path] = []
+    try:
+        for path in paths:
+            fd, name = tempfile.mkstemp(
+                prefix=f".{path.name}.", suffix=".tmp", dir=path.absolute().parent
+            )
+            temps.append(Path(name))
+            handles.append(os.fdopen(fd, "w", encoding="utf-8", newline=""))
+        yield handles
+        for handle in handles:
+            handle.flush()
+            os.fsync(handle.fileno())
+            handle.close()
+        mode = 0o666 & ~_umask()
+        for tmp, path in zip(temps, paths, strict=True):
+            tmp.chmod(mode)
+            tmp.replace(path)
+    except BaseException:
+        for handle in handles:
+            with contextlib.suppress(OSError):
+                handle.close()
+        for tmp in temps:
+            tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, data: object) -> None:
+    """Write ``data`` as indented JSON to ``path``, atomically."""
+    with atomic_files([path]) as (handle,):
+        handle.write(json.dumps(data, indent=2) + "\n")
 
 
 def score(value: float) -> float | None:
@@ -72,23 +177,39 @@ class Writer:
             self.out.write("\n]\n" if self.count else "]\n")
 
 
-def similar_output(
-    fmt: str, out: TextIO, axis: str, query: ExternalId, results: list[tuple[ExternalId, float]]
-) -> None:
-    """Print the users or items most similar to ``query`` in format ``fmt``."""
-    if fmt == "json":
-        entry = {
-            axis: query,
-            "similar": [{axis: rid, "score": score(s)} for rid, s in results],
-        }
-        out.write(json.dumps(entry, indent=2) + "\n")
-    elif fmt == "csv":
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow([axis, "rank", f"similar_{axis}", "score"])
-        for rank, (rid, s) in enumerate(results, 1):
-            writer.writerow([query, rank, rid, f"{s:.6g}"])
-    else:
-        out.write(f"{axis.capitalize()}s most similar to {query!r} (cosine of factors):\n")
-        out.write(f"{'rank':>4}  {axis:<12} {'cosine':>8}\n")
-        for rank, (rid, s) in enumerate(results, 1):
-            out.write(f"{rank:>4}  {rid!s:<12} {s:>8.4f}\n")
+class SimilarWriter:
+    """Streams nearest neighbours of many queries as a table, a JSON array, or CSV rows."""
+
+    def __init__(self, fmt: str, out: TextIO, axis: str) -> None:
+        self.fmt, self.out, self.axis = fmt, out, axis
+        self.count = 0
+        self.csv = csv.writer(out, lineterminator="\n")
+
+    def start(self) -> None:
+        if self.fmt == "json":
+            self.out.write("[")
+        elif self.fmt == "csv":
+            self.csv.writerow([self.axis, "rank", f"similar_{self.axis}", "score"])
+
+    def write(self, query: ExternalId, results: list[tuple[ExternalId, float]]) -> None:
+        axis = self.axis
+        if self.fmt == "json":
+            entry = {axis: query, "similar": [{axis: rid, "score": score(s)} for rid, s in results]}
+            self.out.write(("," if self.count else "") + "\n  " + json.dumps(entry))
+        elif self.fmt == "csv":
+            for rank, (rid, s) in enumerate(results, 1):
+                self.csv.writerow([query, rank, rid, f"{s:.6g}"])
+        else:
+            if self.count:
+                self.out.write("\n")
+            self.out.write(f"{axis.capitalize()}s most similar to {query!r} (cosine of factors):\n")
+            self.out.write(f"{'rank':>4}  {axis:<12} {'cosine':>8}\n")
+            for rank, (rid, s) in enumerate(results, 1):
+                self.out.write(f"{rank:>4}  {rid!s:<12} {s:>8.4f}\n")
+            if not results:
+                self.out.write(f"{'-':>4}  (no result)\n")
+        self.count += 1
+
+    def finish(self) -> None:
+        if self.fmt == "json":
+            self.out.write("\n]\n" if self.count else "]\n")

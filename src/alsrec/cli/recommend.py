@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from alsrec import UnknownIdError
 from alsrec.cli.options import EXIT_OK, FORMATTER, add_formats, positive_int
 from alsrec.cli.output import Answer, Writer
-from alsrec.cli.sources import as_model_id, gather_ids, load_model
+from alsrec.cli.sources import as_model_id, gather_ids, load_model, unknown_ids
 
 if TYPE_CHECKING:
     import argparse
@@ -50,11 +50,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], parents
 
 def _refuse_unknown(rec: Recommender, ids: list[ExternalId]) -> None:
     """Under ``--policy strict``: fail before writing anything if an ID is unknown."""
-    kind = rec.users_.kind
-    typed = [i for i in ids if isinstance(i, int) == (kind == "int")]
-    known: list[bool] = (rec.users_.to_index(typed, missing="negative") >= 0).tolist()
-    unknown = [i for i in ids if isinstance(i, int) != (kind == "int")]
-    unknown += [i for i, ok in zip(typed, known, strict=True) if not ok]
+    unknown = unknown_ids(rec.users_, ids)
     if unknown:
         shown = ", ".join(map(repr, unknown[:5])) + (", ..." if len(unknown) > 5 else "")
         raise UnknownIdError(

@@ -9,6 +9,8 @@ command line.
 
 from __future__ import annotations
 
+import os
+import re
 import sqlite3
 import sys
 from pathlib import Path
@@ -20,12 +22,14 @@ from alsrec.io import inspect_artifact
 if TYPE_CHECKING:
     import argparse
 
+    from alsrec import IdMapper
     from alsrec.types import ExternalId, Policy
 
 __all__ = [
     "as_model_id",
     "check_output",
     "check_source",
+    "check_writable",
     "connect",
     "gather_ids",
     "inspect_model",
@@ -35,6 +39,7 @@ __all__ = [
     "read_sql",
     "reason",
     "save_model",
+    "unknown_ids",
 ]
 
 _INT64 = (-(2**63), 2**63 - 1)
@@ -62,37 +67,62 @@ def _column(name: str, header: bool, what: str) -> str | int:
         ) from None
 
 
-def read_csv(
-    path: str,
-    *,
-    user: str,
-    item: str,
-    weight: str | None,
-    delimiter: str,
-    header: bool,
-    timestamp: str | None = None,
-) -> Interactions:
-    """Interactions from a CSV file, read by ``Interactions.from_csv``."""
+def _cleaning(args: argparse.Namespace) -> dict[str, Any]:
+    """What every reader takes from the data flags: bad rows, duplicates, filters."""
+    return {
+        "aggregate": args.aggregate,
+        "min_user_interactions": args.min_user_interactions,
+        "min_item_interactions": args.min_item_interactions,
+        "on_bad_rows": args.on_bad_rows,
+    }
+
+
+def read_csv(args: argparse.Namespace, path: str, timestamp: str | None = None) -> Interactions:
+    """Interactions from a CSV file, read by ``Interactions.from_csv`` as the flags say."""
+    header = not args.no_header
     return Interactions.from_csv(
         path,
-        user=_column(user, header, "user"),
-        item=_column(item, header, "item"),
-        weight=None if weight is None else _column(weight, header, "weight"),
+        user=_column(args.user_col, header, "user"),
+        item=_column(args.item_col, header, "item"),
+        weight=None if args.weight_col is None else _column(args.weight_col, header, "weight"),
         timestamp=None if timestamp is None else _column(timestamp, header, "time"),
-        delimiter=delimiter,
+        delimiter=args.delimiter,
         header=header,
+        encoding=args.encoding,
+        user_type=args.user_type,
+        item_type=args.item_type,
+        **_cleaning(args),
     )
 
 
-def connect(db: str) -> sqlite3.Connection:
-    """Open a SQLite database read-only, from a path or a ``sqlite:///path`` URL."""
+def _postgres(url: str) -> Any:
+    """A read-only connection to a PostgreSQL URL through psycopg (an optional driver)."""
+    try:
+        import psycopg
+    except ImportError:
+        raise ConfigError(
+            "Reading PostgreSQL needs the psycopg driver, which is not installed: "
+            "pip install 'psycopg[binary]'."
+        ) from None
+    try:
+        conn = psycopg.connect(url, autocommit=True)
+    except psycopg.Error as exc:
+        raise DataError(f"Cannot connect to the PostgreSQL database: {reason(exc)}.") from exc
+    conn.read_only = True
+    return conn
+
+
+def connect(db: str) -> Any:
+    """Open a database read-only: a SQLite path or ``sqlite:///path`` URL, or PostgreSQL."""
     if "://" in db:
         scheme, _, rest = db.partition("://")
+        if scheme in ("postgresql", "postgres"):
+            return _postgres(db)
         if scheme != "sqlite":
             raise ConfigError(
-                f"Only SQLite databases can be read from the command line, got a "
-                f"{scheme!r} URL. Use sqlite:///path/to/file.db or a file path; for other "
-                "databases, build Interactions in Python from your driver's connection."
+                f"--db {scheme}://... is not a database the command line reads. Use a SQLite "
+                "file path, sqlite:///path/to/file.db or postgresql://user@host/dbname; for "
+                "other databases, build Interactions in Python from your driver's connection."
             )
         db = rest[1:] if rest.startswith("/") else rest  # sqlite:///rel, sqlite:////abs
     path = Path(db)
@@ -104,20 +134,18 @@ def connect(db: str) -> sqlite3.Connection:
         raise DataError(f"Cannot open the SQLite database {str(path)!r}: {reason(exc)}.") from exc
 
 
-def read_sql(
-    db: str,
-    query: str,
-    *,
-    user: str,
-    item: str,
-    weight: str | None,
-    timestamp: str | None = None,
-) -> Interactions:
-    """Interactions from a SQL query over a SQLite database, read by ``from_sql``."""
-    conn = connect(db)
+def read_sql(args: argparse.Namespace, timestamp: str | None = None) -> Interactions:
+    """Interactions from the ``--sql`` query over ``--db``, read by ``from_sql``."""
+    conn = connect(args.db)
     try:
         return Interactions.from_sql(
-            conn, query, user=user, item=item, weight=weight, timestamp=timestamp
+            conn,
+            args.sql,
+            user=args.user_col,
+            item=args.item_col,
+            weight=args.weight_col,
+            timestamp=timestamp,
+            **_cleaning(args),
         )
     finally:
         conn.close()
@@ -129,7 +157,9 @@ def check_source(args: argparse.Namespace) -> None:
         if args.data is not None:
             raise ConfigError("Give either a CSV file (DATA) or --sql with --db, not both.")
         if args.db is None:
-            raise ConfigError("--sql needs --db (a SQLite file path or sqlite:///path URL).")
+            raise ConfigError(
+                "--sql needs --db (a SQLite file path, sqlite:///path or postgresql:// URL)."
+            )
     elif args.data is None:
         raise ConfigError("Give the data: a CSV file path (DATA), or --sql QUERY --db DATABASE.")
     elif args.db is not None:
@@ -140,30 +170,30 @@ def read_interactions(args: argparse.Namespace, timestamp: str | None = None) ->
     """The interactions the data options name (with a timestamp column, if given)."""
     check_source(args)
     if args.sql is not None:
-        return read_sql(
-            args.db,
-            args.sql,
-            user=args.user_col,
-            item=args.item_col,
-            weight=args.weight_col,
-            timestamp=timestamp,
-        )
-    return read_csv(
-        args.data,
-        user=args.user_col,
-        item=args.item_col,
-        weight=args.weight_col,
-        delimiter=args.delimiter,
-        header=not args.no_header,
-        timestamp=timestamp,
-    )
+        return read_sql(args, timestamp=timestamp)
+    return read_csv(args, args.data, timestamp=timestamp)
 
 
 # -- models ---------------------------------------------------------------------------------
 
 
+def check_writable(target: Path, flag: str = "-o") -> None:
+    """Refuse a target whose directory is missing or not writable (before any work)."""
+    parent = target.absolute().parent
+    if not parent.is_dir():
+        raise ConfigError(
+            f"{flag} {str(target)!r}: the directory {str(parent)!r} does not exist; create it "
+            f"first or choose another {flag}."
+        )
+    if not os.access(parent, os.W_OK | os.X_OK) or (
+        target.exists() and not os.access(target, os.W_OK)
+    ):
+        raise ConfigError(f"{flag} {str(target)!r}: not writable here; choose another {flag}.")
+
+
 def check_output(target: Path, force: bool) -> None:
     """Refuse an existing, non-empty ``-o`` target unless ``--force`` (before any work)."""
+    check_writable(target)
     if target.exists() and not force and (not target.is_dir() or any(target.iterdir())):
         raise ConfigError(
             f"{str(target)!r} already exists; choose another -o directory or pass --force "
@@ -191,20 +221,38 @@ def inspect_model(path: str) -> tuple[str, dict[str, Any]]:
 # -- IDs ------------------------------------------------------------------------------------
 
 
+_PLAIN_INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
+
+
 def as_model_id(raw: str, kind: str) -> ExternalId:
-    """The ID as the model stores it: an int for int-ID models when ``raw`` is one."""
-    if kind != "int":
+    """The ID as the model stores it: an int for int-ID models when ``raw`` is one.
+
+    Only an integer written plainly (``42``, ``-7``; not `` 42`` or ``042``) is converted,
+    as ``Interactions.from_csv`` reads integer columns; IDs are never stripped.
+    """
+    if kind != "int" or not _PLAIN_INT.fullmatch(raw):
         return raw
-    try:
-        value = int(raw)
-    except ValueError:
-        return raw
+    value = int(raw)
     return value if _INT64[0] <= value <= _INT64[1] else raw
 
 
-def gather_ids(given: list[str], path: str | None) -> list[str]:
-    """IDs from the arguments and from ``--users-file`` (``-``: stdin), blank lines skipped."""
-    ids = [s.strip() for s in given]
+def unknown_ids(mapper: IdMapper, ids: list[ExternalId]) -> list[ExternalId]:
+    """The IDs ``mapper`` does not know, in order (an ID of the other type is unknown)."""
+    typed = [i for i in ids if isinstance(i, int) == (mapper.kind == "int")]
+    known = set()
+    if typed:
+        found = mapper.to_index(typed, missing="negative") >= 0
+        known = {i for i, ok in zip(typed, found.tolist(), strict=True) if ok}
+    return [i for i in ids if i not in known]
+
+
+def gather_ids(given: list[str], path: str | None, flag: str = "--users-file") -> list[str]:
+    """IDs from the arguments and from an IDs file (``-``: stdin), empty lines skipped.
+
+    IDs are taken exactly as given (a line without its line ending), never stripped of
+    spaces: the data's IDs are not stripped either (``" u1"`` and ``"u1"`` differ).
+    """
+    ids = list(given)
     if path is not None:
         if path == "-":
             lines = sys.stdin.read().splitlines()
@@ -213,8 +261,8 @@ def gather_ids(given: list[str], path: str | None) -> list[str]:
                 lines = Path(path).read_text(encoding="utf-8").splitlines()
             except (OSError, UnicodeDecodeError) as exc:
                 raise DataError(f"Cannot read the IDs file {path!r}: {reason(exc)}.") from exc
-        ids.extend(line.strip() for line in lines)
+        ids.extend(lines)
     ids = [s for s in ids if s]
     if not ids:
-        raise ConfigError("No IDs given: pass them as arguments or with --users-file FILE|-.")
+        raise ConfigError(f"No IDs given: pass them as arguments or with {flag} FILE|-.")
     return ids

@@ -8,9 +8,17 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from alsrec import tuning
-from alsrec.cli.options import EXIT_OK, FORMATTER, add_formats, fraction, positive_int
-from alsrec.cli.sources import check_output, read_interactions, save_model
+from alsrec import evaluation, tuning
+from alsrec.cli.options import (
+    EXIT_OK,
+    FORMATTER,
+    add_formats,
+    fraction,
+    nonnegative_int,
+    positive_int,
+)
+from alsrec.cli.output import verdict, write_json
+from alsrec.cli.sources import check_output, check_writable, read_interactions, save_model
 from alsrec.evaluation import METRICS
 from alsrec.progress import ProgressBar
 
@@ -35,15 +43,38 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], parents
         help="search hyperparameters on held-out data; optionally save the best model",
         description="Random search over regularization, alpha, factors and iterations (and "
         "the weighting scheme, where the library has one): each trial trains on a seeded "
-        "holdout split and is scored on the held-out part. Prints every trial, the best "
-        "parameters, the spread and each parameter's effect; with -o, trains the best "
-        "parameters on all the data and saves the model.",
+        "holdout split and is scored on the held-out (validation) part. Prints every trial, "
+        "the best parameters, the spread and each parameter's effect. With --test-fraction, "
+        "a final test split is set aside first: the search never sees it, and the chosen "
+        "model is scored on it once, next to popularity. --params-out writes the chosen "
+        "hyperparameters for 'alsrec train --params'; -o trains them on the data (all of "
+        "it, or all but the final test split) and saves the model.",
         epilog="Examples:\n"
         "  alsrec tune events.csv --user-col user_id --item-col item_id --budget 30\n"
+        "  alsrec tune events.csv --test-fraction 0.2 --params-out best.json\n"
+        "  alsrec train events.csv --params best.json -o model/\n"
         "  alsrec tune events.csv --jobs 2 --metric map -k 20 --format json -o model/",
         formatter_class=FORMATTER,
     )
-    group = parser.add_argument_group("search")
+    _search_options(parser.add_argument_group("search"))
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="MODEL_DIR",
+        help="train the best parameters on all the data and save the model here",
+    )
+    parser.add_argument("--force", action="store_true", help="replace MODEL_DIR if it exists")
+    parser.add_argument(
+        "--params-out",
+        metavar="FILE",
+        help="write the chosen hyperparameters to FILE as JSON, for 'alsrec train --params'",
+    )
+    add_formats(parser, ("table", "json"))
+    parser.set_defaults(handler=run)
+
+
+def _search_options(group: argparse._ArgumentGroup) -> None:
+    """The options of the search itself and of the final test split."""
     group.add_argument(
         "--budget", type=positive_int, default=20, help="number of trials (default: 20)"
     )
@@ -52,10 +83,23 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], parents
     )
     group.add_argument("-k", type=positive_int, default=10, help="list length (default: 10)")
     group.add_argument(
-        "--test-fraction",
+        "--validation-fraction",
         type=fraction,
         default=0.2,
-        help="share of each user's items held out for validation (default: 0.2)",
+        help="share of each user's items held out for validation in each trial (default: 0.2)",
+    )
+    group.add_argument(
+        "--test-fraction",
+        type=fraction,
+        default=None,
+        help="first set aside this share of each user's items as a final test split that the "
+        "search never sees, and score the chosen model on it (default: none)",
+    )
+    group.add_argument(
+        "--bootstrap",
+        type=nonnegative_int,
+        default=1000,
+        help="bootstrap resamples for the final test's intervals; 0 for none (default: 1000)",
     )
     group.add_argument(
         "--splits",
@@ -79,15 +123,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], parents
     group.add_argument(
         "--no-progress", action="store_true", help="do not draw the progress bar on stderr"
     )
-    parser.add_argument(
-        "-o",
-        "--output",
-        metavar="MODEL_DIR",
-        help="train the best parameters on all the data and save the model here",
-    )
-    parser.add_argument("--force", action="store_true", help="replace MODEL_DIR if it exists")
-    add_formats(parser, ("table", "json"))
-    parser.set_defaults(handler=run)
 
 
 def _trial_bar(label: str, err: TextIO) -> Callable[[int, int, tuning.Trial], None]:
@@ -112,35 +147,91 @@ def _trial_bar(label: str, err: TextIO) -> Callable[[int, int, tuning.Trial], No
 
 
 def run(args: argparse.Namespace, io: Streams) -> int:
-    """Search, print the report, and save the refit best model with ``-o``."""
+    """Search, print the report, score on the final test split, write what was asked."""
     target = None if args.output is None else Path(args.output)
     if target is not None:
         check_output(target, args.force)
+    params_out = None if args.params_out is None else Path(args.params_out)
+    if params_out is not None:
+        check_writable(params_out, "--params-out")
     data = read_interactions(args)
     if args.format == "table":
         print(f"Read {data.summary()}", file=io.out)
+    final_test = None
+    if args.test_fraction is not None:
+        data, final_test = evaluation.holdout_split(
+            data, args.test_fraction, random_state=args.random_state
+        )
+        if args.format == "table":
+            print(
+                f"Final test split: {final_test.nnz} interactions set aside "
+                f"({args.test_fraction:g} of each user's items); the search uses the other "
+                f"{data.nnz}.",
+                file=io.out,
+            )
     report = tuning.search(
         data,
         metric=args.metric,
         k=args.k,
         budget=args.budget,
         splits=args.splits,
-        test_fraction=args.test_fraction,
+        test_fraction=args.validation_fraction,
         random_state=args.random_state,
         n_jobs=args.jobs,
         backend=args.backend,
-        refit=target is not None,
+        refit=target is not None or final_test is not None,
         progress=None if args.no_progress else _trial_bar(f"{args.metric}@{args.k}", io.err),
     )
+    final = None
+    if final_test is not None:
+        assert report.best_model is not None
+        final = evaluation.evaluate(
+            report.best_model,
+            final_test,
+            args.k,
+            bootstrap=args.bootstrap,
+            random_state=args.random_state,
+        )
+    if params_out is not None:
+        write_json(params_out, report.best_params.to_dict())
     if target is not None:
         assert report.best_model is not None
         save_model(report.best_model, target, args.force)
+    _print(args, io, report, final, target, params_out)
+    return EXIT_OK
+
+
+def _print(
+    args: argparse.Namespace,
+    io: Streams,
+    report: tuning.TuningReport,
+    final: evaluation.EvaluationReport | None,
+    target: Path | None,
+    params_out: Path | None,
+) -> None:
+    what = "all but the final test split" if final is not None else "all the data"
     if args.format == "json":
         payload = report.to_dict()
+        payload["final_test"] = None
+        if final is not None:
+            payload["final_test"] = {
+                "test_fraction": args.test_fraction,
+                "random_state": args.random_state,
+                **final.to_dict(),
+                "verdict": verdict(final, args.metric),
+            }
+        payload["params_out"] = None if params_out is None else str(params_out)
         payload["saved_to"] = None if target is None else str(target)
         io.out.write(json.dumps(payload, indent=2) + "\n")
-    else:
-        io.out.write(f"{report}\n")
-        if target is not None:
-            io.out.write(f"Refit the best parameters on all the data; saved to {target}\n")
-    return EXIT_OK
+        return
+    io.out.write(f"{report}\n")
+    if final is not None:
+        io.out.write(
+            "\nThe chosen parameters, trained on all but the final test split and scored once "
+            "on it (never seen by the search):\n"
+        )
+        io.out.write(f"{final}\n{verdict(final, args.metric)['text']}\n")
+    if params_out is not None:
+        io.out.write(f"Wrote the chosen hyperparameters to {params_out}\n")
+    if target is not None:
+        io.out.write(f"Refit the best parameters on {what}; saved to {target}\n")

@@ -147,6 +147,11 @@ dropped_unknown_item_pairs : int
                 base = self.baseline[name]
                 row += [_fmt(base.value), _fmt_ci(base)]
             rows.append(row)
+        value_columns = set(range(1, len(header), 2))
+        if not self.bootstrap:  # no intervals: no empty interval columns
+            rows = [[row[0], *row[1::2]] for row in rows]
+            header = rows[0]
+            value_columns = set(range(1, len(header)))
         widths = [max(len(r[c]) for r in rows) for c in range(len(header))]
         lines = [
             f"Evaluation at k={self.k}: {self.n_users} users, {self.n_items} items in the catalog"
@@ -167,7 +172,7 @@ dropped_unknown_item_pairs : int
         lines.append("")
         for row in rows:
             cells = [row[0].ljust(widths[0])] + [
-                cell.rjust(widths[c]) if c % 2 else cell.ljust(widths[c])
+                cell.rjust(widths[c]) if c in value_columns else cell.ljust(widths[c])
                 for c, cell in enumerate(row[1:], 1)
             ]
             lines.append("  ".join(cells).rstrip())

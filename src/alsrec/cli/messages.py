@@ -1,0 +1,131 @@
+"""The library's error messages in the command line's words.
+
+The library's messages name its Python keywords (``pass on_bad_rows='skip'``,
+``Pass user=<one of the columns>``, ``delimiter must be ...``); the command line has flags
+instead. :func:`cli_words` rewrites a message at the seam, once, for every command, from
+one table: :data:`FLAGS` maps each keyword the readers and ``ALSParams`` accept to the flag
+that sets it. A test checks that every keyword of ``Interactions.from_csv``,
+``Interactions.from_sql`` and ``ALSParams`` is in the table (or knowingly has no flag), so a
+new keyword cannot leak into a message untranslated.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import re
+import shlex
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from alsrec import ALSParams
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = ["DELIMITER_NAMES", "FLAGS", "NO_FLAG", "PHRASES", "cli_words", "flag_of"]
+
+_READER_FLAGS = {
+    "user": "--user-col",
+    "item": "--item-col",
+    "weight": "--weight-col",
+    "timestamp": "--time-col",
+    "delimiter": "--delimiter",
+    "encoding": "--encoding",
+    "user_type": "--user-type",
+    "item_type": "--item-type",
+    "aggregate": "--aggregate",
+    "min_user_interactions": "--min-user-interactions",
+    "min_item_interactions": "--min-item-interactions",
+    "on_bad_rows": "--on-bad-rows",
+    "query": "--sql",
+    "policy": "--policy",
+}
+
+_COMMAND_FLAGS = {
+    "n_jobs": "--jobs",
+    "budget": "--budget",
+    "metric": "--metric",
+    "splits": "--splits",
+    "bootstrap": "--bootstrap",
+    "k": "-k",
+}
+"""Keywords of ``tuning.search`` and ``evaluation.evaluate`` that commands set from flags."""
+
+FLAGS: Mapping[str, str] = MappingProxyType(
+    {
+        **{f.name: "--" + f.name.replace("_", "-") for f in dataclasses.fields(ALSParams)},
+        **_READER_FLAGS,
+        **_COMMAND_FLAGS,
+    }
+)
+"""Library keyword -> the command-line flag that sets it."""
+
+NO_FLAG = frozenset(
+    {"path", "connection", "params", "header", "chunk_rows", "batch_size", "progress"}
+)
+"""Reader keywords without a flag of their own: set by the command line itself (the file,
+the connection, ``header`` by ``--no-header``, the chunk and batch sizes, the progress bar),
+so a message about them cannot be caused from the command line (``header`` is rewritten
+by :data:`PHRASES`)."""
+
+DELIMITER_NAMES: Mapping[str, str] = MappingProxyType({"\t": "tab"})
+"""How a delimiter is written on the command line where its character is awkward."""
+
+PHRASES: tuple[tuple[str, str], ...] = (
+    ("header=False", "--no-header"),
+    ("summary().dropped", "the 'rows dropped' part of the summary"),
+    ("user and item must be different columns", "--user-col and --item-col must differ"),
+    ("Recommender.save(path)", "alsrec train -o DIR"),
+    ("=<one of the columns>", "=<column>"),
+    ("=<one of them>", "=<column>"),
+)
+"""Whole phrases rewritten before the keyword rules."""
+
+_KEYWORDS = "|".join(sorted(map(re.escape, FLAGS), key=len, reverse=True))
+_QUOTED = r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\""
+_ASSIGNED = re.compile(rf"(?<![\w.-])({_KEYWORDS})=({_QUOTED}|<[^>]*>|\.\.\.|[\w.+-]+)")
+_SUBJECT = re.compile(rf"(^|[.:;!?] |\()({_KEYWORDS})( must be | names a column)")
+
+
+def flag_of(keyword: str) -> str:
+    """The flag that sets a library keyword (``on_bad_rows`` -> ``--on-bad-rows``)."""
+    return FLAGS[keyword]
+
+
+def _value(keyword: str, text: str) -> str:
+    """A keyword's value as the flag's argument, quoted for a shell where needed."""
+    if text.startswith("<"):
+        return text
+    if text == "...":
+        return f"<{keyword.replace('_', '-')}>"
+    if text[:1] in "'\"":
+        try:
+            value = str(ast.literal_eval(text))
+        except (ValueError, SyntaxError):
+            return text
+        return DELIMITER_NAMES.get(value, shlex.quote(value))
+    return text
+
+
+def _assigned(match: re.Match[str]) -> str:
+    keyword, text = match.group(1), match.group(2)
+    return f"{flag_of(keyword)} {_value(keyword, text)}"
+
+
+def cli_words(message: str) -> str:
+    """``message`` with the library's keywords replaced by the command line's flags.
+
+    Examples
+    --------
+    >>> cli_words("Fix it, or pass on_bad_rows='skip' to drop such rows.")
+    'Fix it, or pass --on-bad-rows skip to drop such rows.'
+    >>> cli_words("is that the delimiter (delimiter='\\\\t')?")
+    'is that the delimiter (--delimiter tab)?'
+    >>> cli_words("factors must be >= 1, got 0.")
+    '--factors must be >= 1, got 0.'
+    """
+    for old, new in PHRASES:
+        message = message.replace(old, new)
+    message = _ASSIGNED.sub(_assigned, message)
+    return _SUBJECT.sub(lambda m: f"{m.group(1)}{flag_of(m.group(2))}{m.group(3)}", message)
