@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
     from alsrec.mapping import IdMapper
 
-__all__ = ["save"]
+__all__ = ["check_destination", "save"]
 
 
 class _HashingWriter:
@@ -88,7 +88,33 @@ def _write_array(directory: Path, name: str, arr: npt.NDArray[Any]) -> dict[str,
 _ARTIFACT_FILES = frozenset({MANIFEST, *(f"{name}.npy" for name in _SPECS)})
 
 
-def _check_destination(path: Path, overwrite: bool) -> None:
+def check_destination(path: PathArg, *, overwrite: bool = True) -> None:
+    """Check that :func:`save` may write to ``path``, without writing anything.
+
+    ``path`` may be absent, an empty directory, or (with ``overwrite``) an alsrec artifact
+    that holds no other files. Anything else (a file, a link, a directory of other files,
+    an artifact next to which someone keeps their own files) is refused, so that a save
+    never deletes what it did not write. :func:`save` runs this check itself; call it to
+    refuse a destination before a long computation.
+
+    Raises
+    ------
+    ArtifactError
+        Naming ``path`` and why it cannot be replaced.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     (Path(tmp) / "notes.txt").write_text("mine")
+    ...     check_destination(Path(tmp) / "model")  # absent: fine
+    ...     check_destination(tmp)
+    Traceback (most recent call last):
+    ...
+    alsrec.exceptions.ArtifactError: Cannot save to ...: it is a non-empty directory ...
+    """
+    path = Path(path)
     if not path.exists() and not path.is_symlink():
         return
     if path.is_symlink() or not path.is_dir():
@@ -175,7 +201,7 @@ def save(model: FittedModel, path: PathArg, *, overwrite: bool = True) -> Path:
     """
     state = model_of(model)
     dest = Path(path)
-    _check_destination(dest, overwrite)
+    check_destination(dest, overwrite=overwrite)
     arrays = _arrays_of(state, dest)
     token = uuid.uuid4().hex[:12]
     tmp = dest.parent / f".{dest.name}.tmp-{token}"
