@@ -12,7 +12,13 @@ imports no training backend.
 - :mod:`alsrec.io.legacy`: :func:`import_legacy_pickle`.
 """
 
-from alsrec.io.format import FORMAT_VERSION, PathArg, read_manifest
+from alsrec.io.format import (
+    FORMAT_VERSION,
+    MAX_ID_WIDTH,
+    MAX_MANIFEST_BYTES,
+    PathArg,
+    read_manifest,
+)
 from alsrec.io.inspect import AxisReport, InspectionReport, inspect_artifact, inspect_model
 from alsrec.io.legacy import import_legacy_pickle
 from alsrec.io.load import load
@@ -20,6 +26,8 @@ from alsrec.io.save import check_destination, save
 
 __all__ = [
     "FORMAT_VERSION",
+    "MAX_ID_WIDTH",
+    "MAX_MANIFEST_BYTES",
     "AxisReport",
     "InspectionReport",
     "PathArg",
