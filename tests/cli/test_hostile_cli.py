@@ -20,7 +20,8 @@ import numpy as np
 import pytest
 from cli_runner import SRC, run
 
-from alsrec import Recommender
+from alsrec import ConfigError, Recommender
+from alsrec.cli import sources
 from alsrec.datasets import synthetic
 
 if TYPE_CHECKING:
@@ -281,3 +282,11 @@ def test_a_deeply_nested_manifest_is_a_data_error_in_the_cli(nested_manifest: Pa
         assert proc.returncode == 3, proc.stderr
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("alsrec: error:"), proc.stderr
+
+
+def test_force_refuses_a_model_directory_that_holds_the_data(model: Path, tmp_path: Path) -> None:
+    """Checked before any work, whatever else the directory holds."""
+    data = model / "events.csv"
+    with pytest.raises(ConfigError, match="holds the data"):
+        sources.check_output(model, True, str(data))
+    sources.check_output(model, True, str(tmp_path / "events.csv"))  # a model: replaceable

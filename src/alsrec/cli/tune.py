@@ -115,7 +115,7 @@ def run(args: argparse.Namespace, io: Streams) -> int:
     """Search, print the report, and save the refit best model with ``-o``."""
     target = None if args.output is None else Path(args.output)
     if target is not None:
-        check_output(target, args.force)
+        check_output(target, args.force, args.data)
     data = read_interactions(args)
     if args.format == "table":
         print(f"Read {data.summary()}", file=io.out)
