@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
 import pickle
@@ -218,6 +219,9 @@ def test_loading_needs_no_training_backend(saved: Path) -> None:
 # -- damage: every corrupt artifact is an ArtifactError naming the file -------------------------
 
 
+save_module = importlib.import_module("alsrec.io.save")  # the module, not alsrec.io.save()
+
+
 def _raises(match: str) -> AbstractContextManager[Any]:
     return pytest.raises(ArtifactError, match=match)
 
@@ -303,7 +307,9 @@ def test_more_ids_than_factor_rows(saved: Path) -> None:
     _replace_array(saved, "user_ids", ids)
     manifest = _manifest(saved)
     manifest["users"]["count"] = 8
-    manifest["seen"] = None
+    manifest["seen"] = None  # a model without seen items lists no seen arrays
+    for name in ("seen_indptr", "seen_indices", "seen_data"):
+        del manifest["arrays"][name]
     _write_manifest(saved, manifest)
     with _raises(r"user_factors\.npy: has 6 rows for 8 mapped user IDs"):
         Recommender.load(saved)
@@ -494,7 +500,23 @@ def test_failed_final_rename_restores_the_previous_artifact(
         real_replace(src, dst)
 
     monkeypatch.setattr(os, "replace", replace)
+    # the two-rename fallback of systems without an atomic directory exchange
+    monkeypatch.setattr(save_module, "_exchange", lambda a, b: False)
     with _raises("rename failed"):
+        fitted.save(saved)
+    monkeypatch.undo()
+    _same_answers(_small(), Recommender.load(saved))
+    assert _leftovers(saved.parent) == []
+
+
+def test_a_failed_exchange_keeps_the_previous_artifact(
+    saved: Path, monkeypatch: pytest.MonkeyPatch, fitted: Recommender
+) -> None:
+    def exchange(a: Path, b: Path) -> bool:
+        raise OSError(5, "I/O error", str(b))
+
+    monkeypatch.setattr(save_module, "_exchange", exchange)
+    with _raises("I/O error"):
         fitted.save(saved)
     monkeypatch.undo()
     _same_answers(_small(), Recommender.load(saved))
@@ -533,11 +555,15 @@ def test_save_never_replaces_something_that_is_not_an_artifact(
     assert fitted.save(empty) == empty
 
 
-def test_interrupted_swap_points_at_the_kept_copy(saved: Path) -> None:
+def test_interrupted_swap_loads_the_kept_copy(saved: Path) -> None:
     kept = saved.parent / f".{saved.name}.old-123"
     os.replace(saved, kept)
+    with pytest.warns(AlsrecWarning, match=r"save was interrupted.*kept at .*old-123"):
+        rec = Recommender.load(saved)
+    assert rec.items_.ids.tolist() == Recommender.load(kept).items_.ids.tolist()
+    assert not saved.exists(), "loading repairs nothing behind the caller's back"
     with _raises(r"no such artifact directory.* A previous version of it is kept at .*old-123"):
-        Recommender.load(saved)
+        read_manifest(saved)
 
 
 # -- policies on load ----------------------------------------------------------------------------

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
+import signal
 import sys
+import threading
 import traceback
 from typing import TYPE_CHECKING, TextIO
 
@@ -42,7 +45,8 @@ from alsrec.cli.options import (
 
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterator, Sequence
+    from types import FrameType
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -87,6 +91,35 @@ def _message(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
+EXIT_TERMINATED = 128 + signal.SIGTERM
+"""The exit code after ``kill PID`` (SIGTERM), once the command has cleaned up."""
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived: unwinds the stack, so that ``finally`` blocks (a save's cleanup) run."""
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise _Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """Turn SIGTERM into :class:`_Terminated` while a command runs (main thread only, and
+    only where nobody else handles SIGTERM)."""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    ):
+        yield
+        return
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def main(
     argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
@@ -104,18 +137,30 @@ def main(
     """
     parser = build_parser()
     args = parser.parse_args(argv)
-    streams = Streams(
-        out if out is not None else sys.stdout, err if err is not None else sys.stderr
-    )
+    # A stream closed by the shell ('>&-', '2>&-') is None in Python; errors then go nowhere.
+    error_stream = err if err is not None else sys.stderr or io.StringIO()
+    output_stream = out if out is not None else sys.stdout
+    if output_stream is None:
+        print(
+            "alsrec: error: standard output is closed; redirect it instead (e.g. > out.txt "
+            "or > /dev/null).",
+            file=error_stream,
+        )
+        return EXIT_DATA
+    streams = Streams(output_stream, error_stream)
     handler: Callable[[argparse.Namespace, Streams], int] | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help(streams.out)
         return EXIT_USAGE
     try:
-        return handler(args, streams)
+        with _sigterm_unwinds():
+            return handler(args, streams)
     except KeyboardInterrupt:
         print("alsrec: interrupted", file=streams.err)
         return 130
+    except _Terminated:
+        print("alsrec: terminated", file=streams.err)
+        return EXIT_TERMINATED
     except BrokenPipeError:
         # The reader went away (e.g. '| head'): stop quietly. Point stdout at devnull so
         # that the interpreter's final flush does not fail again.

@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from alsrec import ConfigError, DataError, Interactions, Recommender
-from alsrec.io import inspect_artifact
+from alsrec import ArtifactError, ConfigError, DataError, Interactions, Recommender
+from alsrec.io import check_destination, inspect_artifact
 
 if TYPE_CHECKING:
     import argparse
@@ -191,14 +191,33 @@ def check_writable(target: Path, flag: str = "-o") -> None:
         raise ConfigError(f"{flag} {str(target)!r}: not writable here; choose another {flag}.")
 
 
-def check_output(target: Path, force: bool) -> None:
-    """Refuse an existing, non-empty ``-o`` target unless ``--force`` (before any work)."""
+def check_output(target: Path, force: bool, data: str | None = None) -> None:
+    """Refuse an existing, non-empty ``-o`` target unless ``--force`` (before any work).
+
+    ``--force`` replaces only an alsrec model or an empty directory (as ``save`` does),
+    never a file, a directory of other files, or the directory holding ``data``.
+    """
     check_writable(target)
     if target.exists() and not force and (not target.is_dir() or any(target.iterdir())):
         raise ConfigError(
             f"{str(target)!r} already exists; choose another -o directory or pass --force "
             "to replace it."
         )
+    if (
+        data is not None
+        and target.is_dir()
+        and Path(data).resolve().is_relative_to(target.resolve())
+    ):
+        raise ConfigError(
+            f"{str(target)!r} holds the data {data!r}; saving there would delete it. "
+            "Choose another -o directory."
+        )
+    try:
+        check_destination(target, overwrite=True)
+    except ArtifactError as exc:
+        raise ConfigError(
+            f"{reason(exc)} (--force replaces only an alsrec model or an empty directory)."
+        ) from None
 
 
 def save_model(rec: Recommender, target: Path, force: bool) -> None:
@@ -255,6 +274,10 @@ def gather_ids(given: list[str], path: str | None, flag: str = "--users-file") -
     ids = list(given)
     if path is not None:
         if path == "-":
+            if sys.stdin is None:
+                raise DataError(
+                    "--users-file -: standard input is closed; pipe the IDs in or give a file."
+                )
             lines = sys.stdin.read().splitlines()
         else:
             try:

@@ -40,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], parents
 def run(args: argparse.Namespace, io: Streams) -> int:
     """Train and save; the output directory is checked before any work."""
     target = Path(args.output)
-    check_output(target, args.force)
+    check_output(target, args.force, args.data)
     rec = make_recommender(args)  # validates the hyperparameters before reading data
     data = read_interactions(args)
     print(f"Read {data.summary()}", file=io.out)

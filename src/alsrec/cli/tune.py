@@ -150,7 +150,7 @@ def run(args: argparse.Namespace, io: Streams) -> int:
     """Search, print the report, score on the final test split, write what was asked."""
     target = None if args.output is None else Path(args.output)
     if target is not None:
-        check_output(target, args.force)
+        check_output(target, args.force, args.data)
     params_out = None if args.params_out is None else Path(args.params_out)
     if params_out is not None:
         check_writable(params_out, "--params-out")

@@ -29,29 +29,44 @@ file is trusted. :func:`inspect_model` and :func:`inspect_artifact` report a mod
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
+import io
 import json
+import math
+import operator
 import os
+import time
+import tokenize
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import numpy.typing as npt
 
 from alsrec._version import __version__
-from alsrec.exceptions import (
-    ArtifactError,
-    DataError,
-)
+from alsrec.exceptions import AlsrecWarning, ArtifactError, DataError
+from alsrec.io._files import ArtifactDir, Swapped, file_sha256, read_at
 from alsrec.mapping import IdMapper
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from alsrec.types import ExternalId, IndexArray
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "MANIFEST", "PathArg", "read_manifest"]
+__all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "MANIFEST",
+    "MAX_ID_WIDTH",
+    "MAX_MANIFEST_BYTES",
+    "PathArg",
+    "read_manifest",
+    "seen_weights_problem",
+]
 
 PathArg = str | os.PathLike[str]
 """A filesystem path: ``str`` or any ``os.PathLike`` (e.g. :class:`pathlib.Path`)."""
@@ -61,8 +76,18 @@ FORMAT_VERSION = 1
 
 FORMAT_NAME = "alsrec-model"
 MANIFEST = "manifest.json"
+
+MAX_MANIFEST_BYTES = 16 << 20
+"""The largest ``manifest.json`` (16 MiB) a reader accepts; alsrec writes a few kB. A larger
+one is refused before it is read."""
+
+MAX_ID_WIDTH = 1 << 16
+"""The widest string ID (65,536 characters) an artifact may store; a wider ``*_ids.npy``
+header is refused before its data is read."""
+
 _SHOWN = 5
-_HASH_CHUNK = 1 << 20
+_MAX_HEADER = 1 << 16  # bytes of a .npy header; alsrec writes about 128
+_ATTEMPTS = 8  # opens of an artifact that a concurrent save may swap away
 
 
 def _python_id(value: object) -> ExternalId:
@@ -94,36 +119,47 @@ def _fail(path: Path, problem: str) -> ArtifactError:
     return ArtifactError(f"{path}: {problem}")
 
 
+def _old_copies(path: Path) -> list[Path]:
+    """Previous versions that interrupted saves kept next to ``path``, newest first."""
+    try:
+        found = [p for p in path.parent.glob(f".{path.name}.old-*") if p.is_dir()]
+    except OSError:
+        return []
+
+    def mtime(p: Path) -> float:
+        try:
+            return p.stat().st_mtime
+        except OSError:
+            return 0.0
+
+    return sorted(found, key=mtime, reverse=True)
+
+
 def _stale_hint(path: Path) -> str:
-    leftovers = sorted(path.parent.glob(f".{path.name}.old-*")) if path.parent.is_dir() else []
+    leftovers = _old_copies(path)
     if leftovers:
         return (
-            f" A previous version of it is kept at {leftovers[-1]} (a save was interrupted);"
+            f" A previous version of it is kept at {leftovers[0]} (a save was interrupted);"
             " rename it back to use it."
         )
     return ""
 
 
-def read_manifest(path: PathArg) -> dict[str, Any]:
-    """Read and check the manifest of the artifact directory ``path``.
+def _missing(root: Path) -> ArtifactError:
+    return _fail(
+        root,
+        "no such artifact directory; save a model there with rec.save(path) or "
+        "'alsrec train ... -o DIR'." + _stale_hint(root),
+    )
 
-    Returns the parsed ``manifest.json`` after checking that it describes an alsrec
-    artifact in a format version this alsrec can read.
 
-    Raises
-    ------
-    ArtifactError
-        If ``path`` is not an artifact directory, the manifest is missing or malformed,
-        or it was written in a newer format (then upgrade alsrec).
-    """
-    root = Path(path)
-    if not root.exists():
-        raise _fail(
-            root,
-            "no such artifact directory; save a model there with rec.save(path) or "
-            "'alsrec train ... -o DIR'." + _stale_hint(root),
-        )
-    if not root.is_dir():
+def _open_dir(root: Path) -> ArtifactDir:
+    """Open the artifact directory ``root`` (ArtifactError in the caller's words)."""
+    try:
+        return ArtifactDir(root)
+    except FileNotFoundError:
+        raise _missing(root) from None
+    except NotADirectoryError:
         hint = (
             " It looks like a pickle: import it once with "
             "Recommender.from_legacy_pickle(path, trusted=True) if you trust it."
@@ -132,17 +168,21 @@ def read_manifest(path: PathArg) -> dict[str, Any]:
         )
         raise _fail(
             root, "not an alsrec artifact: an artifact is a directory, this is a file." + hint
-        )
-    mpath = root / MANIFEST
-    if not mpath.is_file():
-        raise _fail(
-            root,
-            f"not an alsrec artifact: it has no {MANIFEST}. Save a model there with "
-            "Recommender.save(path) first.",
-        )
+        ) from None
+    except OSError as exc:
+        raise _fail(root, f"cannot be opened ({exc.strerror or exc}).") from exc
+
+
+def _parse_manifest(mpath: Path, data: bytes, *, any_version: bool = False) -> dict[str, Any]:
+    """Parse and check manifest bytes (the format name, and the version unless
+    ``any_version``)."""
     try:
-        manifest = json.loads(mpath.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        manifest = json.loads(data.decode("utf-8"))
+    except RecursionError:
+        raise _fail(
+            mpath, "unreadable manifest (nested too deeply); the artifact is damaged."
+        ) from None
+    except (UnicodeDecodeError, ValueError, MemoryError) as exc:
         raise _fail(mpath, f"unreadable manifest ({exc}); the artifact is damaged.") from exc
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
         raise _fail(
@@ -150,6 +190,8 @@ def read_manifest(path: PathArg) -> dict[str, Any]:
             f'not an alsrec artifact manifest (expected "format": "{FORMAT_NAME}").',
         )
     version = manifest.get("format_version")
+    if any_version:
+        return manifest
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise _fail(
             mpath,
@@ -165,6 +207,77 @@ def read_manifest(path: PathArg) -> dict[str, Any]:
             "(pip install --upgrade alsrec) to load it.",
         )
     return manifest
+
+
+def _read_manifest_in(handle: ArtifactDir, *, any_version: bool = False) -> dict[str, Any]:
+    """Read the manifest through ``handle``: at most :data:`MAX_MANIFEST_BYTES`."""
+    root = handle.path
+    mpath = root / MANIFEST
+    fd = handle.open(MANIFEST)
+    if fd is None:
+        raise _fail(
+            root,
+            f"not an alsrec artifact: it has no {MANIFEST}. Save a model there with "
+            "Recommender.save(path) first.",
+        )
+    try:
+        size = os.fstat(fd).st_size
+        if size > MAX_MANIFEST_BYTES:
+            raise _fail(
+                mpath,
+                f"is {size:,} bytes, more than any alsrec manifest (at most "
+                f"{MAX_MANIFEST_BYTES:,}); the artifact is damaged or not an alsrec artifact.",
+            )
+        data = read_at(fd, 0, size + 1)  # a file growing meanwhile stops at the check below
+    except OSError as exc:
+        raise _fail(mpath, f"unreadable manifest ({exc}); the artifact is damaged.") from exc
+    finally:
+        os.close(fd)
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise _fail(mpath, f"is more than {MAX_MANIFEST_BYTES:,} bytes; the artifact is damaged.")
+    return _parse_manifest(mpath, data, any_version=any_version)
+
+
+def _is_artifact(path: Path) -> bool:
+    """Whether ``path`` is an alsrec artifact directory (of any format version)."""
+    try:
+        with ArtifactDir(path) as handle:
+            _read_manifest_in(handle, any_version=True)
+    except (OSError, ArtifactError, Swapped):
+        return False
+    return True
+
+
+def read_manifest(path: PathArg) -> dict[str, Any]:
+    """Read and check the manifest of the artifact directory ``path``.
+
+    Returns the parsed ``manifest.json`` after checking that it describes an alsrec
+    artifact in a format version this alsrec can read. A manifest larger than
+    :data:`MAX_MANIFEST_BYTES`, nested too deeply to parse, or reached through a symbolic
+    link is refused without reading it whole.
+
+    Raises
+    ------
+    ArtifactError
+        If ``path`` is not an artifact directory, the manifest is missing or malformed,
+        or it was written in a newer format (then upgrade alsrec).
+    """
+    root = Path(path)
+    for _ in range(_ATTEMPTS):
+        with _open_dir(root) as handle:
+            try:
+                return _read_manifest_in(handle)
+            except Swapped:
+                continue
+    raise _replaced(root)
+
+
+def _replaced(root: Path) -> ArtifactError:
+    return _fail(
+        root,
+        f"was replaced by other saves {_ATTEMPTS} times while being read; load it again "
+        "when the saves are done.",
+    )
 
 
 _FLOAT = ("f4",)
@@ -186,20 +299,36 @@ _SEEN = ("seen_indptr", "seen_indices", "seen_data")
 _MMAPPED = ("user_factors", "item_factors")
 
 
+@dataclass(frozen=True)
+class _ArrayFile:
+    """One opened array file with its checked header."""
+
+    path: Path
+    fd: int
+    shape: tuple[int, ...]
+    dtype: np.dtype[Any]
+    offset: int
+    sha256: str
+
+
 class _Checksums:
     """SHA-256 of the array files, computed in background threads while loading goes on.
 
     Hashing releases the GIL, so on a multi-core machine verification overlaps with the
-    rest of the load instead of adding to it. :meth:`finish` waits and raises
-    :class:`~alsrec.ArtifactError` for the first file whose digest differs.
+    rest of the load instead of adding to it. The files are read through their open
+    descriptors (``pread``), so they are the very files being loaded. :meth:`finish` waits
+    and raises :class:`~alsrec.ArtifactError` for the first file whose digest differs.
     """
 
-    def __init__(self, files: list[tuple[Path, str]]) -> None:
+    def __init__(self, files: list[_ArrayFile]) -> None:
         workers = max(1, min(len(files), os.cpu_count() or 1, 4))
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="alsrec-sha256")
         # Largest files first, so the longest job starts at once.
-        ordered = sorted(files, key=lambda f: -f[0].stat().st_size)
-        self._jobs = [(path, want, self._pool.submit(_file_sha256, path)) for path, want in ordered]
+        ordered = sorted(files, key=lambda f: -os.fstat(f.fd).st_size)
+        self._jobs = [(f, self._pool.submit(file_sha256, f.fd)) for f in ordered]
+        if not hasattr(os, "pread"):  # pragma: no cover - no positional reads: hash first
+            for _, job in self._jobs:
+                job.exception()
         self._done = False
 
     def finish(self) -> None:
@@ -207,17 +336,17 @@ class _Checksums:
             return
         self._done = True
         try:
-            for path, want, job in sorted(self._jobs, key=lambda j: j[0].name):
+            for file, job in sorted(self._jobs, key=lambda j: j[0].path.name):
                 try:
                     digest = job.result()
                 except OSError as exc:
-                    raise _fail(path, f"cannot be read ({exc}).") from exc
-                if digest != want:
+                    raise _fail(file.path, f"cannot be read ({exc}).") from exc
+                if digest != file.sha256:
                     raise _fail(
-                        path,
+                        file.path,
                         f"checksum mismatch (SHA-256 {digest[:16]}..., manifest "
-                        f"{want[:16]}...): the file changed after it was saved. Restore it "
-                        "from a good copy or save the model again.",
+                        f"{file.sha256[:16]}...): the file changed after it was saved. Restore "
+                        "it from a good copy or save the model again.",
                     )
         finally:
             self._pool.shutdown(wait=True, cancel_futures=True)
@@ -231,47 +360,67 @@ class _RawArtifact:
     user_ranges: tuple[tuple[int, int], ...]
     item_ranges: tuple[tuple[int, int], ...]
     checksums: _Checksums | None
+    fds: tuple[int, ...] = ()
 
     def finish(self) -> None:
-        """Wait for the checksums (if verifying); raise on a mismatch."""
-        if self.checksums is not None:
-            self.checksums.finish()
+        """Wait for the checksums (if verifying) and close the files; raise on a mismatch."""
+        try:
+            if self.checksums is not None:
+                self.checksums.finish()
+        finally:
+            _close_all(self.fds)
+
+
+def _close_all(fds: Iterable[int]) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 def _dtype_code(dtype: np.dtype[Any]) -> str:
     return "U" if dtype.kind == "U" else f"{dtype.kind}{dtype.itemsize}"
 
 
-def _read_header(fpath: Path, fh: IO[bytes]) -> tuple[tuple[int, ...], bool, np.dtype[Any], int]:
+_HEADER_ERRORS = (
+    ValueError,
+    OSError,
+    SyntaxError,
+    TypeError,
+    KeyError,
+    tokenize.TokenError,
+    RecursionError,
+    MemoryError,
+)
+
+
+def _read_header(fpath: Path, fd: int) -> tuple[tuple[int, ...], bool, np.dtype[Any], int]:
+    """Parse a ``.npy`` header read through ``fd``, reading at most :data:`_MAX_HEADER` bytes."""
+    prefix = read_at(fd, 0, 12)
+    if len(prefix) < 10 or prefix[:6] != b"\x93NUMPY" or prefix[6] not in (1, 2):
+        raise _fail(fpath, "not a readable .npy array file (no .npy version 1 or 2 header).")
+    start = 10 if prefix[6] == 1 else 12
+    length = int.from_bytes(prefix[8:start], "little")
+    if length > _MAX_HEADER:
+        raise _fail(fpath, f"not a readable .npy array file (a {length:,}-byte header).")
+    raw = read_at(fd, 0, start + length)
     try:
+        fh = io.BytesIO(raw)
         version = np.lib.format.read_magic(fh)
         if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
-        elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh, _MAX_HEADER)
         else:
-            raise ValueError(f"unsupported .npy format version {version}")
-    except (ValueError, OSError, SyntaxError) as exc:
-        raise _fail(fpath, f"not a readable .npy array file ({exc}).") from exc
-    return tuple(int(s) for s in shape), bool(fortran), dtype, fh.tell()
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh, _MAX_HEADER)
+        dims = tuple(operator.index(s) for s in shape)
+    except _HEADER_ERRORS as exc:
+        raise _fail(fpath, f"not a readable .npy array file ({exc}).") from None
+    if any(d < 0 for d in dims):
+        raise _fail(fpath, f"not a readable .npy array file (shape {dims}).")
+    return dims, bool(fortran), dtype, fh.tell()
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    view = memoryview(bytearray(_HASH_CHUNK))
-    with path.open("rb", buffering=0) as fh:
-        while True:
-            n = fh.readinto(view)
-            if not n:
-                break
-            digest.update(view[:n])
-    return digest.hexdigest()
-
-
-def _check_array_file(root: Path, name: str, entry: object) -> Path:
-    """Check one array file's header and size against the manifest; return its path."""
-    fpath = root / f"{name}.npy"
-    mpath = root / MANIFEST
+def _check_array_file(fpath: Path, fd: int, name: str, entry: object) -> _ArrayFile:
+    """Check one array file's header and size against its manifest entry (no data read)."""
+    mpath = fpath.parent / MANIFEST
     ndim, allowed = _SPECS[name]
     if (
         not isinstance(entry, dict)
@@ -280,11 +429,8 @@ def _check_array_file(root: Path, name: str, entry: object) -> Path:
         or not isinstance(entry.get("shape"), list)
     ):
         raise _fail(mpath, f"the entry for {name!r} lacks a valid dtype, shape or sha256.")
-    if not fpath.is_file():
-        raise _fail(fpath, "missing array file; the artifact is incomplete. Save it again.")
-    with fpath.open("rb") as fh:
-        shape, fortran, dtype, offset = _read_header(fpath, fh)
-        actual = os.fstat(fh.fileno()).st_size
+    shape, fortran, dtype, offset = _read_header(fpath, fd)
+    actual = os.fstat(fd).st_size
     if dtype.hasobject:
         raise _fail(
             fpath,
@@ -306,7 +452,11 @@ def _check_array_file(root: Path, name: str, entry: object) -> Path:
             f"expected a {ndim}-d array of {' or '.join(allowed)}, found {described} "
             f"of shape {shape}.",
         )
-    expected = offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if dtype.kind == "U" and dtype.itemsize // 4 > MAX_ID_WIDTH:
+        raise _fail(
+            fpath, f"holds IDs {dtype.itemsize // 4:,} characters wide (at most {MAX_ID_WIDTH:,})."
+        )
+    expected = offset + math.prod(shape) * dtype.itemsize
     if actual < expected:
         raise _fail(
             fpath,
@@ -315,17 +465,107 @@ def _check_array_file(root: Path, name: str, entry: object) -> Path:
         )
     if actual > expected:
         raise _fail(fpath, f"{actual - expected} unexpected bytes after the array data.")
-    return fpath
+    return _ArrayFile(fpath, fd, shape, dtype, offset, str(entry["sha256"]))
 
 
-def _load_array(fpath: Path, name: str, *, mmap: bool) -> npt.NDArray[Any]:
-    try:
-        arr = np.load(
-            fpath, mmap_mode="r" if mmap and name in _MMAPPED else None, allow_pickle=False
+def _count(mpath: Path, info: dict[str, Any], where: str, key: str) -> int:
+    value = info.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _fail(mpath, f"{where}.{key} is {value!r}, not a count.")
+    return value
+
+
+def _expected_shapes(mpath: Path, manifest: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+    """The shape of every array as the manifest's counts describe it."""
+    counts: dict[str, tuple[int, int]] = {}
+    for axis in ("users", "items"):
+        info = manifest[axis]
+        if not isinstance(info, dict):
+            raise _fail(mpath, f"the {axis!r} entry is missing or not an object.")
+        rows = _count(mpath, info, axis, "factor_rows")
+        counts[axis] = (_count(mpath, info, axis, "count"), rows)
+    factors = _count(mpath, manifest, "manifest", "factors")
+    (n_users, user_rows), (n_items, item_rows) = counts["users"], counts["items"]
+    shapes: dict[str, tuple[int, ...]] = {
+        "user_factors": (user_rows, factors),
+        "item_factors": (item_rows, factors),
+        "user_ids": (n_users,),
+        "item_ids": (n_items,),
+        "popularity": (n_items,),
+        "popular_order": (n_items,),
+    }
+    seen = manifest["seen"]
+    if seen is not None:
+        if not isinstance(seen, dict) or seen.get("shape") != [n_users, n_items]:
+            raise _fail(
+                mpath,
+                f"the 'seen' entry {seen!r} does not match {n_users} users x {n_items} items.",
+            )
+        nnz = _count(mpath, seen, "seen", "nnz")
+        shapes.update(seen_indptr=(n_users + 1,), seen_indices=(nnz,), seen_data=(nnz,))
+    return shapes
+
+
+def _check_layout(root: Path, manifest: dict[str, Any], files: dict[str, _ArrayFile]) -> None:
+    """Cross-check every header against the manifest's counts, before any data is read."""
+    want = _expected_shapes(root / MANIFEST, manifest)
+    shape = {n: f.shape for n, f in files.items()}
+    if shape["user_factors"][1] != shape["item_factors"][1]:
+        raise _fail(
+            files["item_factors"].path,
+            f"has {shape['item_factors'][1]} factor columns but user_factors.npy has "
+            f"{shape['user_factors'][1]}.",
         )
-    except (ValueError, OSError, EOFError) as exc:
-        raise _fail(fpath, f"cannot be read as an array ({exc}).") from exc
-    return cast("npt.NDArray[Any]", arr)
+    for axis, name in (("users", "user_ids"), ("items", "item_ids")):
+        info = manifest[axis]
+        kind = "str" if files[name].dtype.kind == "U" else "int"
+        if info.get("kind") != kind or shape[name] != want[name]:
+            raise _fail(
+                files[name].path,
+                f"holds {shape[name][0]} {kind} IDs but the manifest's {axis!r} entry says "
+                f"{info!r}.",
+            )
+    for name in ("popularity", "popular_order"):
+        if shape[name] != want[name]:
+            raise _fail(
+                files[name].path,
+                f"has {shape[name][0]} entries for {want[name][0]} mapped items.",
+            )
+    if "seen_indptr" in want and shape["seen_indptr"] != want["seen_indptr"]:
+        n_users = want["user_ids"][0]
+        raise _fail(
+            files["seen_indptr"].path,
+            f"has {shape['seen_indptr'][0]} entries for {n_users} users (expected {n_users + 1}).",
+        )
+    for name, expected in want.items():
+        if shape[name] != expected:
+            raise _fail(
+                files[name].path,
+                f"holds an array of shape {shape[name]}, but the manifest's counts describe "
+                f"{expected}; the files disagree. The artifact is damaged or was tampered with.",
+            )
+
+
+def _read_array(file: _ArrayFile, *, mmap: bool) -> npt.NDArray[Any]:
+    """The array's data, read (or memory-mapped) through its open descriptor."""
+    count = math.prod(file.shape)
+    try:
+        if mmap and count:
+            with open(file.fd, "rb", buffering=0, closefd=False) as fh:
+                return np.memmap(fh, file.dtype, "r", file.offset, file.shape, order="C")
+        arr = np.empty(file.shape, dtype=file.dtype)
+        view = memoryview(cast("bytearray", arr.reshape(-1).view(np.uint8)))
+        got = 0
+        with open(file.fd, "rb", buffering=0, closefd=False) as fh:
+            fh.seek(file.offset)
+            while got < len(view):
+                n = fh.readinto(view[got:])
+                if not n:
+                    raise _fail(file.path, "truncated while being read; the artifact is damaged.")
+                got += n
+    except (OSError, ValueError) as exc:
+        raise _fail(file.path, f"cannot be read as an array ({exc}).") from exc
+    return arr
 
 
 def _manifest_ranges(
@@ -351,92 +591,160 @@ def _manifest_ranges(
     return ranges
 
 
-def _open_artifact(root: Path, *, mmap: bool, verify: bool) -> _RawArtifact:
-    """Read and check the files of an artifact (structure, sizes, shapes; checksums started).
-
-    The caller must call :meth:`_RawArtifact.finish` (also when it fails later: a damaged
-    file explains a failure best, so a checksum error takes precedence).
-    """
-    manifest = read_manifest(root)
-    mpath = root / MANIFEST
+def _array_names(mpath: Path, manifest: dict[str, Any]) -> list[str]:
+    """The arrays the manifest lists, after checking its top-level entries."""
     entries = manifest.get("arrays")
     if not isinstance(entries, dict):
         raise _fail(mpath, "lacks the 'arrays' table.")
-    for key in ("params", "backend", "users", "items"):
+    for key in ("params", "backend", "users", "items", "seen", "factors"):
         if key not in manifest:
             raise _fail(mpath, f"lacks the {key!r} entry.")
-    has_seen = manifest.get("seen") is not None
+    has_seen = manifest["seen"] is not None
+    listed = [n for n in _SEEN if n in entries]
+    if not has_seen and listed:
+        raise _fail(
+            mpath,
+            f"says the model has no seen items ('seen': null) but lists {', '.join(listed)}; "
+            "the artifact is damaged or was edited.",
+        )
     names = [n for n in _SPECS if has_seen or n not in _SEEN]
     missing = [n for n in names if n not in entries]
     if missing:
         raise _fail(mpath, f"lists no entry for {', '.join(missing)}.")
-    files = {n: _check_array_file(root, n, entries[n]) for n in names}
-    checksums = (
-        _Checksums([(files[n], str(entries[n]["sha256"])) for n in names]) if verify else None
-    )
+    return names
+
+
+def _open_members(handle: ArtifactDir) -> tuple[dict[str, Any], dict[str, int]]:
+    """Read the manifest and open every array file it lists, all through ``handle``."""
+    manifest = _read_manifest_in(handle)
+    names = _array_names(handle.path / MANIFEST, manifest)
+    fds: dict[str, int] = {}
     try:
-        arrays = {n: _load_array(files[n], n, mmap=mmap) for n in names}
-        user_ranges, item_ranges = _check_consistency(root, manifest, arrays, has_seen)
+        for name in names:
+            fd = handle.open(f"{name}.npy")
+            if fd is None:
+                raise _fail(
+                    handle.path / f"{name}.npy",
+                    "missing array file; the artifact is incomplete. Save it again.",
+                )
+            fds[name] = fd
     except BaseException:
-        if checksums is not None:
-            checksums.finish()
+        _close_all(fds.values())
         raise
-    return _RawArtifact(root, manifest, arrays, user_ranges, item_ranges, checksums)
+    return manifest, fds
+
+
+def _open_consistent(root: Path) -> tuple[Path, dict[str, Any], dict[str, int]]:
+    """Open one artifact's manifest and arrays, retrying when a concurrent save swapped it.
+
+    When ``root`` is missing but an interrupted save kept the previous version next to it,
+    that version is opened instead, with an :class:`~alsrec.AlsrecWarning`.
+    """
+    for attempt in range(_ATTEMPTS):
+        try:
+            handle = _open_dir(root)
+        except ArtifactError:
+            if os.path.lexists(root):
+                raise
+            if attempt < 2:  # a save without an atomic exchange may be between renames
+                time.sleep(0.01)
+                continue
+            kept = _old_copies(root)
+            if not kept:
+                raise
+            warnings.warn(
+                f"{root} is missing because a save was interrupted; loading the previous "
+                f"version kept at {kept[0]}. Save the model again (or rename that directory "
+                "back) to repair it.",
+                AlsrecWarning,
+                stacklevel=4,
+            )
+            handle = _open_dir(kept[0])
+        with handle:
+            try:
+                manifest, fds = _open_members(handle)
+            except Swapped:
+                continue
+        return handle.path, manifest, fds
+    raise _replaced(root)
+
+
+def _open_artifact(root: Path, *, mmap: bool, verify: bool) -> _RawArtifact:
+    """Read and check the files of an artifact (structure, sizes, shapes; checksums started).
+
+    Every file is opened through one handle on the directory, so a concurrent save over
+    ``root`` never mixes two artifacts. All headers are checked against the manifest and
+    each other before any data is read. The caller must call :meth:`_RawArtifact.finish`
+    (also when it fails later: a damaged file explains a failure best, so a checksum error
+    takes precedence).
+    """
+    root, manifest, fds = _open_consistent(root)
+    checksums: _Checksums | None = None
+    try:
+        entries = manifest["arrays"]
+        files = {
+            n: _check_array_file(root / f"{n}.npy", fd, n, entries[n]) for n, fd in fds.items()
+        }
+        _check_layout(root, manifest, files)
+        checksums = _Checksums(list(files.values())) if verify else None
+        arrays = {n: _read_array(f, mmap=mmap and n in _MMAPPED) for n, f in files.items()}
+        user_ranges, item_ranges = _check_consistency(root, manifest, arrays)
+    except BaseException:
+        try:
+            if checksums is not None:
+                checksums.finish()
+        finally:
+            _close_all(fds.values())
+        raise
+    return _RawArtifact(
+        root, manifest, arrays, user_ranges, item_ranges, checksums, tuple(fds.values())
+    )
 
 
 def _check_consistency(
-    root: Path, manifest: dict[str, Any], arrays: dict[str, npt.NDArray[Any]], has_seen: bool
+    root: Path, manifest: dict[str, Any], arrays: dict[str, npt.NDArray[Any]]
 ) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
+    """Check the values the shapes cannot: the seen matrix, the unmapped ranges."""
     mpath = root / MANIFEST
-    uf, itf = arrays["user_factors"], arrays["item_factors"]
-    if uf.shape[1] != itf.shape[1]:
-        raise _fail(
-            root / "item_factors.npy",
-            f"has {itf.shape[1]} factor columns but user_factors.npy has {uf.shape[1]}.",
-        )
-    for axis, ids_name in (("users", "user_ids"), ("items", "item_ids")):
-        info = manifest[axis]
-        ids = arrays[ids_name]
-        kind = "str" if ids.dtype.kind == "U" else "int"
-        if not isinstance(info, dict) or info.get("kind") != kind or info.get("count") != ids.size:
-            raise _fail(
-                root / f"{ids_name}.npy",
-                f"holds {ids.size} {kind} IDs but the manifest's {axis!r} entry says {info!r}.",
-            )
     n_users, n_items = int(arrays["user_ids"].size), int(arrays["item_ids"].size)
-    for name in ("popularity", "popular_order"):
-        if arrays[name].size != n_items:
-            raise _fail(
-                root / f"{name}.npy",
-                f"has {arrays[name].size} entries for {n_items} mapped items.",
-            )
-    if has_seen:
-        _check_seen(root, manifest["seen"], arrays, n_users, n_items)
+    if "seen_indptr" in arrays:
+        _check_seen(root, arrays, n_users, n_items)
+    uf, itf = arrays["user_factors"], arrays["item_factors"]
     user_ranges = _manifest_ranges(mpath, "users", manifest["users"], uf.shape[0], n_users)
     item_ranges = _manifest_ranges(mpath, "items", manifest["items"], itf.shape[0], n_items)
     return user_ranges, item_ranges
 
 
 def _check_seen(
-    root: Path, info: object, arrays: dict[str, npt.NDArray[Any]], n_users: int, n_items: int
+    root: Path, arrays: dict[str, npt.NDArray[Any]], n_users: int, n_items: int
 ) -> None:
     indptr, indices, data = (arrays[n] for n in _SEEN)
-    if not isinstance(info, dict) or info.get("shape") != [n_users, n_items]:
+    if indptr[0] != 0 or indptr[-1] != indices.size or np.any(np.diff(indptr) < 0):
         raise _fail(
-            root / MANIFEST,
-            f"the 'seen' entry {info!r} does not match {n_users} users x {n_items} items.",
+            root / "seen_indptr.npy",
+            "is not a valid CSR row pointer (not increasing from 0 to nnz).",
         )
-    problem = None
-    if indptr.size != n_users + 1:
-        problem = f"has {indptr.size} entries for {n_users} users (expected {n_users + 1})"
-    elif indptr[0] != 0 or indptr[-1] != indices.size or np.any(np.diff(indptr) < 0):
-        problem = "is not a valid CSR row pointer (not increasing from 0 to nnz)"
-    elif indices.size != data.size:
-        problem = f"describes {indices.size} entries but seen_data.npy has {data.size}"
-    if problem is not None:
-        raise _fail(root / "seen_indptr.npy", problem + ".")
     if indices.size and (int(indices.min()) < 0 or int(indices.max()) >= n_items):
         raise _fail(root / "seen_indices.npy", f"holds item indices outside 0..{n_items - 1}.")
+    problem = seen_weights_problem(data)
+    if problem is not None:
+        raise _fail(
+            root / "seen_data.npy",
+            f"holds {problem}; interaction weights are finite and positive. The artifact is "
+            "damaged: save the model again.",
+        )
+
+
+def seen_weights_problem(data: npt.NDArray[Any]) -> str | None:
+    """What is wrong with a seen matrix's weights (finite and > 0), or ``None``."""
+    if not data.size:
+        return None
+    if not np.isfinite(data).all():
+        return "NaN or infinite weights"
+    low = float(data.min())
+    if low <= 0:
+        return f"non-positive weights (as low as {low:g})"
+    return None
 
 
 def _mapper(root: Path, name: str, ids: npt.NDArray[Any]) -> IdMapper:
