@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import pickle
 import tracemalloc
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -14,14 +15,17 @@ import pytest
 
 from alsrec import (
     AlsrecError,
+    AlsrecWarning,
     BatchRecommendations,
     ConfigError,
     Recommendations,
     Recommender,
+    UnknownIdError,
 )
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from pathlib import Path
 
 # -- item 8: a candidate list without a known item -------------------------------------------
 
@@ -180,3 +184,113 @@ def test_absurd_factor_count_is_a_config_error_stating_the_memory() -> None:
         rec.fit(["u1", "u2", "u3"], ["a", "b", "c"])
     assert "factors" in str(info.value)
     assert not rec.is_fitted
+
+
+def test_fold_in_with_absurd_factors_is_a_config_error() -> None:
+    """Fold-in needs the f x f matrix YᵀY: 7.3 TiB for a million factors, from 12 MB of
+    item factors. Refused before allocating, naming the size."""
+    f = 10**6
+    rec = Recommender.from_factors(
+        np.ones((2, f), np.float32), np.ones((3, f), np.float32), ["u", "v"], ["a", "b", "c"]
+    )
+    with pytest.raises(ConfigError, match=r"TiB") as info:
+        rec.recommend_for_history(["a"], n=2)
+    assert "factors" in str(info.value)
+
+
+def test_from_factors_refuses_an_absurd_conversion() -> None:
+    """A broadcast view costs nothing; its float32 copy would be 3.6 TiB."""
+    huge = np.broadcast_to(np.float64(1.0), (10**6, 10**6))
+    with pytest.raises(ConfigError, match=r"user_factors .*TiB"):
+        Recommender.from_factors(huge, np.ones((3, 3)), ["u"], ["a", "b", "c"])
+
+
+def test_a_plausible_fit_is_not_refused() -> None:
+    rec = Recommender(factors=256, iterations=1, random_state=0)
+    assert rec.fit(["u1", "u2", "u3"], ["a", "b", "c"]).is_fitted
+
+
+# -- item 8 and 10 in the other query paths ----------------------------------------------------
+
+
+def test_similar_many_with_no_known_candidate_or_huge_n(fitted: Recommender) -> None:
+    queries = fitted.items_.ids[:3].tolist()
+    empty = fitted.similar_items_many(queries, n=5, items=["NO_SUCH_ITEM"])
+    assert empty.ids.shape == (3, 0)
+    assert empty.skipped == ("NO_SUCH_ITEM",)
+    wide = fitted.similar_items_many(queries, n=HUGE_N)
+    assert wide.ids.shape == (3, len(fitted.items_))
+    users = fitted.similar_users_many(fitted.users_.ids[:2].tolist(), n=HUGE_N)
+    assert users.ids.shape == (2, len(fitted.users_))
+    assert (
+        len(fitted.similar_users(fitted.users_.ids[0].item(), n=HUGE_N)) == len(fitted.users_) - 1
+    )
+
+
+def test_recommend_many_with_histories_and_no_known_candidate(fitted: Recommender) -> None:
+    users = ["NEW", fitted.users_.ids[0].item(), "NOBODY"]
+    batch = fitted.recommend_many(
+        users, n=5, items=[], histories={"NEW": fitted.items_.ids[:2].tolist()}
+    )
+    assert batch.ids.shape == (3, 0)
+    assert batch.sources.tolist() == ["fold-in", "model", "fallback"]
+
+
+def test_capped_fallback_and_fold_in_rank_like_the_full_list(fitted: Recommender) -> None:
+    items = fitted.items_.ids[:10].tolist()
+    assert fitted.recommend("NOBODY", n=HUGE_N, items=items) == fitted.recommend(
+        "NOBODY", n=10, items=items
+    )
+    history = fitted.items_.ids[10:13].tolist()
+    assert fitted.recommend_for_history(history, n=HUGE_N, items=items) == (
+        fitted.recommend_for_history(history, n=10, items=items)
+    )
+
+
+# -- item 7 in the other query paths -----------------------------------------------------------
+
+
+def test_wrong_id_types_warn_once_per_lookup(fitted: Recommender) -> None:
+    with pytest.warns(AlsrecWarning) as record:
+        fitted.recommend_many([1, 2, 3, 4, 5, 6, 7], n=2)
+    assert len(record) == 1
+    message = str(record[0].message)
+    assert "1, 2, 3, 4, 5 (and 2 more) are int IDs" in message
+    assert "user IDs are str" in message
+    assert "str(1)" in message
+    with pytest.warns(AlsrecWarning, match="item IDs are str") as record:
+        fitted.recommend_many(
+            fitted.users_.ids[:3].tolist(),
+            n=2,
+            histories={u: [7, 8] for u in fitted.users_.ids[:3].tolist()},
+        )
+    assert len(record) == 1  # one warning for all histories, not one per user
+    with pytest.warns(AlsrecWarning, match="item IDs are str"):
+        fitted.similar_items(5, n=2)
+    with pytest.warns(AlsrecWarning, match="item IDs are str"):
+        fitted.recommend(fitted.users_.ids[0].item(), n=2, items=[5])
+
+
+def test_wrong_id_types_under_strict_name_the_type(fitted: Recommender) -> None:
+    with pytest.raises(UnknownIdError, match=r"5 is an int ID but this model's item IDs are str"):
+        fitted.similar_items(5, n=2, policy="strict")
+    with pytest.raises(UnknownIdError, match=r"item IDs are str"):
+        fitted.recommend_for_history([5, 6], policy="strict")
+    with pytest.raises(UnknownIdError, match=r"user IDs are str"):
+        fitted.recommend_many([1, 2], policy="strict")
+
+
+# -- item 9: a memory-mapped model ------------------------------------------------------------
+
+
+def test_a_loaded_model_pickles_into_memory(fitted: Recommender, tmp_path: Path) -> None:
+    loaded = Recommender.load(fitted.save(tmp_path / "model"))
+    loaded.recommend_for_history(fitted.items_.ids[:2].tolist(), n=1)
+    twin = pickle.loads(pickle.dumps(loaded))
+    same_answers(loaded, twin)
+    assert not isinstance(twin.item_factors_, np.memmap)
+    # The copy's fold-in lock is its own: concurrent first uses still work.
+    history = fitted.items_.ids[:3].tolist()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda _: twin.recommend_for_history(history, n=5), range(8)))
+    assert all(a == answers[0] for a in answers)
