@@ -705,8 +705,8 @@ class Recommender:
         BatchRecommendations
             ``ids``, ``scores`` and ``mask`` of shape ``(len(user_ids), k)`` and a
             ``sources`` entry per user, where ``k`` is ``n`` capped at the number of
-            candidate items (``0`` when no candidate is known); padding is described there. ``skipped`` lists
-            unknown candidates and unknown history items.
+            candidate items (``0`` when no candidate is known); padding is described
+            there. ``skipped`` lists unknown candidates and unknown history items.
 
         Examples
         --------
