@@ -127,7 +127,8 @@ def rows_of(
     """Indices of ``ids`` in ``mapper`` (``-1`` where unknown); under ``"safe"`` warns
     once when some IDs have the wrong type (see :func:`warn_wrong_type`)."""
     rows = mapper.to_index(ids, missing="negative")
-    if rows.size and rows.min() < 0:
+    # One query (the common case) pays an index, not a reduction.
+    if (rows[0] < 0) if rows.size == 1 else (rows.size > 1 and rows.min() < 0):
         warn_wrong_type(mapper, axis, ids, policy, stacklevel)
     return rows
 
