@@ -26,6 +26,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from alsrec._threads import single_threaded_blas
+from alsrec.checks import check_memory, format_bytes
 from alsrec.exceptions import DataError
 from alsrec.weighting import confidence
 
@@ -70,6 +71,12 @@ def history_confidence(
 def _regularized_gram(fixed: FactorMatrix, regularization: float) -> Float64Matrix:
     """``YᵀY + λI`` in ``float64``, accumulated over row chunks to bound memory."""
     f = fixed.shape[1]
+    check_memory(
+        2 * 8 * f * f,
+        f"Fold-in with {f} factors (the {f} x {f} matrix YᵀY + λI, "
+        f"{format_bytes(8 * f * f)} in float64, and its update)",
+        "This model has too many factors to fold in users or items on this machine.",
+    )
     gram = np.zeros((f, f), dtype=np.float64)
     for start in range(0, fixed.shape[0], _GRAM_CHUNK):
         chunk = fixed[start : start + _GRAM_CHUNK].astype(np.float64)
@@ -99,6 +106,18 @@ class FoldInSolver:
         self._fixed = fixed
         self._regularization = float(regularization)
         self._gram: Float64Matrix | None = None
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, object]:
+        # A lock cannot be pickled or copied: drop it (the cached YᵀY + λI travels).
+        return {"fixed": self._fixed, "regularization": self._regularization, "gram": self._gram}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self._fixed = cast("FactorMatrix", state["fixed"])
+        self._regularization = cast("float", state["regularization"])
+        self._gram = cast("Float64Matrix | None", state["gram"])
+        if self._gram is not None:
+            self._gram.flags.writeable = False
         self._lock = threading.Lock()
 
     @property

@@ -1,7 +1,8 @@
 """Argument checks shared by the whole package: one implementation of each.
 
 Every public entry point that takes a count (``n``, a block size, a number of blocks) or a
-lookup policy validates it here, so the rule and its message are the same everywhere.
+lookup policy validates it here, so the rule and its message are the same everywhere; so is
+the memory check before a large allocation (:func:`check_memory`).
 
 Examples
 --------
@@ -19,6 +20,7 @@ alsrec.exceptions.ConfigError: n must be >= 1, got 0.
 from __future__ import annotations
 
 import numbers
+import os
 from typing import TYPE_CHECKING, cast
 
 from alsrec.exceptions import ConfigError
@@ -26,7 +28,14 @@ from alsrec.exceptions import ConfigError
 if TYPE_CHECKING:
     from alsrec.types import Policy
 
-__all__ = ["POLICIES", "check_int", "check_policy"]
+__all__ = [
+    "POLICIES",
+    "check_int",
+    "check_memory",
+    "check_policy",
+    "format_bytes",
+    "memory_limits",
+]
 
 POLICIES: tuple[str, ...] = ("safe", "strict")
 """The lookup policies every query accepts."""
@@ -68,3 +77,86 @@ def check_policy(policy: object) -> Policy:
     if policy not in POLICIES:
         raise ConfigError(f"policy must be 'safe' or 'strict', got {policy!r}.")
     return cast("Policy", policy)
+
+
+def format_bytes(n: float) -> str:
+    """``n`` bytes in binary units.
+
+    Examples
+    --------
+    >>> format_bytes(3 * 2**40), format_bytes(1536), format_bytes(12)
+    ('3.0 TiB', '1.5 KiB', '12 B')
+    """
+    for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n:.0f} B"
+
+
+def _meminfo() -> dict[str, int]:
+    """``/proc/meminfo`` in bytes (Linux); empty elsewhere or when unreadable."""
+    out: dict[str, int] = {}
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                key, _, rest = line.partition(":")
+                parts = rest.split()
+                if parts and parts[0].isdigit():
+                    out[key] = int(parts[0]) * (1024 if parts[1:] == ["kB"] else 1)
+    except (OSError, ValueError):
+        return {}
+    return out
+
+
+def memory_limits() -> tuple[int | None, int | None]:
+    """``(limit, available)``, best effort: the most memory this process could ever get
+    (physical memory plus swap, or the address-space limit if lower) and the memory
+    available right now; ``None`` where the platform does not say."""
+    info = _meminfo()
+    total: int | None = None
+    if "MemTotal" in info:
+        total = info["MemTotal"] + info.get("SwapTotal", 0)
+    else:
+        try:
+            total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, ValueError, OSError):
+            total = None
+    try:
+        import resource  # POSIX only
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY and soft > 0:
+            total = soft if total is None else min(total, soft)
+    except (ImportError, AttributeError, ValueError, OSError):
+        pass
+    available = info.get("MemAvailable")
+    if available is None:
+        try:
+            available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, ValueError, OSError):
+            available = None
+    return (total if total and total > 0 else None), available
+
+
+def check_memory(need: int, what: str, advice: str) -> None:
+    """Raise :class:`ConfigError` if ``need`` bytes clearly cannot fit in this machine's
+    memory (more than physical memory plus swap, or the process's address-space limit);
+    the message states ``what`` needs it, the estimate, the memory there is, and
+    ``advice``. Never refuses where the limit is unknown.
+
+    Examples
+    --------
+    >>> check_memory(1024, "a small array", "Ask for less.")
+    >>> check_memory(2**80, "a huge array", "Ask for less.")
+    Traceback (most recent call last):
+    ...
+    alsrec.exceptions.ConfigError: a huge array needs about 1099511627776.0 TiB of memory, ...
+    """
+    limit, available = memory_limits()
+    if limit is None or need <= limit:
+        return
+    now = f", {format_bytes(available)} available now" if available is not None else ""
+    raise ConfigError(
+        f"{what} needs about {format_bytes(need)} of memory, more than this machine has "
+        f"({format_bytes(limit)} including swap{now}). {advice}"
+    )

@@ -49,7 +49,7 @@ from alsrec.checks import check_int
 from alsrec.exceptions import ConfigError, UnknownIdError
 from alsrec.mapping import as_id_array
 from alsrec.model.fitted import FittedModel, model_of
-from alsrec.model.lookup import resolve_history, serving_policy
+from alsrec.model.lookup import resolve_history, rows_of, serving_policy, type_note
 from alsrec.model.updates import fold_in
 
 if TYPE_CHECKING:
@@ -285,9 +285,10 @@ def _item_row(model: FittedModel, item_id: ExternalId) -> tuple[ExternalId, int]
     given = as_id_array([item_id], "item ID")
     row = int(model.items.to_index(given, missing="negative")[0])
     if row < 0:
+        note = type_note(model.items, "item", [_plain(given)])
         raise UnknownIdError(
             f"Unknown item ID {_plain(given)!r}: the model knows {len(model.items)} items, "
-            "and an unknown item has no score to explain.",
+            f"and an unknown item has no score to explain.{' ' + note if note else ''}",
             ids=(_plain(given),),
         )
     return _plain(given), row
@@ -380,7 +381,7 @@ def explain_user(
     item_id, item = _item_row(model, item_id)
     user_given = as_id_array([user_id], "user ID")
     user_id = _plain(user_given)
-    user_row = model.users.to_index(user_given, missing="negative")
+    user_row = rows_of(model.users, "user", user_given, resolved, stacklevel=4)
     skipped: tuple[ExternalId, ...] = ()
     if history is None:
         if history_weights is not None:
@@ -392,10 +393,11 @@ def explain_user(
     known = bool(user_row[0] >= 0)
     if not known and hist_idx.size == 0:
         if resolved == "strict":
+            note = type_note(model.users, "user", [user_id])
             raise UnknownIdError(
-                f"Unknown user ID {user_id!r}: the model knows {len(model.users)} users. "
-                "Pass history= to explain a folded-in score, or use policy='safe' to get "
-                "the popularity fallback's explanation instead.",
+                f"Unknown user ID {user_id!r}: the model knows {len(model.users)} users."
+                f"{' ' + note if note else ''} Pass history= to explain a folded-in score, "
+                "or use policy='safe' to get the popularity fallback's explanation instead.",
                 ids=(user_id,),
             )
         return _fallback(model, user_id, item_id, item, skipped)

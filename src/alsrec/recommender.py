@@ -534,7 +534,9 @@ class Recommender:
         user_id : int or str
             The user's external ID.
         n : int, default 10
-            How many items; exactly ``n`` whenever that many eligible items exist.
+            How many items; exactly ``n`` whenever that many eligible items exist. Capped
+            at the number of candidates before anything is allocated, so a huge ``n``
+            costs no more than the catalogue.
         exclude_seen : bool, default True
             Leave out the items the user interacted with: in training and in ``history``.
         items : sequence of IDs, optional
@@ -579,7 +581,7 @@ class Recommender:
         resolved = self._policy(policy)
         model = self.model_
         candidates, skipped = lookup.candidates(model, items, resolved)
-        row = model.users.to_index([user_id], missing="negative")
+        row = lookup.rows_of(model.users, "user", [user_id], resolved)
         if history is None:
             if history_weights is not None:
                 raise ConfigError("history_weights was given without history.")
@@ -701,9 +703,10 @@ class Recommender:
         Returns
         -------
         BatchRecommendations
-            ``ids``, ``scores`` and ``mask`` of shape ``(len(user_ids), n)`` and a
-            ``sources`` entry per user; padding is described there. ``skipped`` lists
-            unknown candidates and unknown history items.
+            ``ids``, ``scores`` and ``mask`` of shape ``(len(user_ids), k)`` and a
+            ``sources`` entry per user, where ``k`` is ``n`` capped at the number of
+            candidate items (``0`` when no candidate is known); padding is described
+            there. ``skipped`` lists unknown candidates and unknown history items.
 
         Examples
         --------
@@ -720,7 +723,7 @@ class Recommender:
         model = self.model_
         queries = as_id_array(user_ids, "user IDs")
         candidates, skipped = lookup.candidates(model, items, resolved)
-        rows = model.users.to_index(queries, missing="negative")
+        rows = lookup.rows_of(model.users, "user", queries, resolved)
         hists: list[History] | None = None
         has_history = np.zeros(queries.size, dtype=bool)
         if histories is not None or history_weights is not None:

@@ -14,6 +14,7 @@ import scipy.sparse as sp
 import alsrec._foldin as foldin_module
 from alsrec import (
     ALSParams,
+    AlsrecWarning,
     ConfigError,
     DataError,
     IdTypeError,
@@ -295,8 +296,10 @@ def test_unknown_history_items_follow_the_policy(rec: Recommender) -> None:
     with pytest.raises(UnknownIdError, match="'X1', 'X2'") as info:
         rec.recommend_for_history(["X1", "I000001", "X2"], n=5, policy="strict")
     assert info.value.ids == ("X1", "X2")
-    # Integer IDs against a model of string IDs are unknown too.
-    assert rec.recommend_for_history([1, 2], n=3).skipped == (1, 2)
+    # Integer IDs against a model of string IDs are unknown too, and said to be of the
+    # wrong type (issue 18, item 7).
+    with pytest.warns(AlsrecWarning, match=r"1, 2 are int IDs .* item IDs are str"):
+        assert rec.recommend_for_history([1, 2], n=3).skipped == (1, 2)
 
 
 def test_empty_or_unknown_history_falls_back_to_popularity(rec: Recommender) -> None:

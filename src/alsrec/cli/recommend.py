@@ -70,8 +70,9 @@ def _answers(rec: Recommender, ids: list[ExternalId], n: int, policy: Policy) ->
         for pos, row in zip(rows, batch, strict=True):
             answers[pos] = Answer(ids[pos], row.source, row.to_list())
     for pos, query in enumerate(ids):
-        if pos not in answers:  # not an int for an int-ID model: unknown
-            recs = rec.recommend(query, n=n, policy=policy)
+        if pos not in answers:  # not an int for an int-ID model: unknown, so the
+            # fallback of an unknown user (asked without the ID: no ID-type warning)
+            recs = rec.recommend_for_history([], n=n, policy=policy)
             answers[pos] = Answer(query, recs.source, recs.to_list())
     return [answers[pos] for pos in range(len(ids))]
 

@@ -19,6 +19,7 @@ import scipy.sparse as sp
 
 from alsrec._foldin import FoldInSolver
 from alsrec._scoring import normalized, row_norms
+from alsrec.checks import check_memory
 from alsrec.exceptions import AlsrecWarning, ConfigError, DataError, MappingMismatchError
 from alsrec.params import ALSParams
 
@@ -172,6 +173,10 @@ def as_factors(name: str, factors: npt.ArrayLike) -> FactorMatrix:
         raise DataError(f"{name} must be a 2-d array (rows x factors), got shape {arr.shape}.")
     if arr.dtype.kind not in "fiu":
         raise DataError(f"{name} must be numeric, got dtype {arr.dtype}.")
+    if arr.dtype != np.float32 or not arr.flags.c_contiguous:  # a copy is made
+        check_memory(
+            4 * arr.size, f"{name} as float32 (shape {arr.shape})", "Pass smaller factors."
+        )
     return cast("FactorMatrix", np.ascontiguousarray(arr, dtype=np.float32))
 
 

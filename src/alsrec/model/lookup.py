@@ -3,10 +3,17 @@
 Every function maps external IDs to indices of a :class:`~alsrec.model.FittedModel`;
 unknown IDs are skipped and reported (``"safe"``) or raise
 :class:`~alsrec.UnknownIdError` (``"strict"``).
+
+An ID of the wrong type (``"196"`` for a model whose IDs are ints, or ``196`` for one
+whose IDs are strings) is never known. That is almost always a caller's slip, so it is
+said: under ``"safe"`` one :class:`~alsrec.AlsrecWarning` per lookup names up to five
+such IDs, the model's ID type and the fix (``int('196')``); under ``"strict"`` the
+:class:`~alsrec.UnknownIdError` says the same.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, TypeAlias, TypeVar, cast
 
@@ -14,13 +21,14 @@ import numpy as np
 import numpy.typing as npt
 
 from alsrec.checks import check_policy
-from alsrec.exceptions import ConfigError, MappingMismatchError, UnknownIdError
+from alsrec.exceptions import AlsrecWarning, ConfigError, MappingMismatchError, UnknownIdError
 from alsrec.interactions import as_weights
 from alsrec.mapping import as_id_array
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from alsrec.mapping import IdMapper
     from alsrec.model.fitted import FittedModel
     from alsrec.types import ExternalId, FloatArray, IdArray, IdLike, IndexArray, Policy
 
@@ -32,7 +40,10 @@ __all__ = [
     "refuse_unknown_users",
     "resolve_histories",
     "resolve_history",
+    "rows_of",
     "serving_policy",
+    "type_note",
+    "warn_wrong_type",
 ]
 
 Key = TypeVar("Key", int, str)
@@ -45,6 +56,81 @@ History: TypeAlias = "tuple[IndexArray, FloatArray]"
 def empty_history() -> History:
     """A history without items."""
     return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+
+
+def _wrong_type(mapper: IdMapper, ids: Sequence[ExternalId]) -> list[ExternalId]:
+    """The IDs of ``ids`` whose type (int or str) is not the mapper's."""
+    if not len(mapper):
+        return []
+    want_str = mapper.kind == "str"
+    return [v for v in ids if isinstance(v, (str, np.str_)) != want_str]
+
+
+def _note(mapper: IdMapper, axis: str, head: Sequence[ExternalId], count: int) -> str:
+    given = "a str" if mapper.kind == "int" else "an int"
+    shown = ", ".join(map(repr, head[:5]))
+    more = f" (and {count - 5} more)" if count > 5 else ""
+    plural = "str" if mapper.kind == "int" else "int"
+    subject = f"{shown} is {given} ID" if count == 1 else f"{shown}{more} are {plural} IDs"
+    first = head[0]
+    if mapper.kind == "str":
+        fix = f"convert first, e.g. str({first!r})"
+    elif str(first).strip().lstrip("+-").isdigit():
+        fix = f"convert first, e.g. int({first!r})"
+    else:
+        fix = "pass the model's int IDs"
+    return f"{subject} but this model's {axis} IDs are {mapper.kind}: {fix}."
+
+
+def type_note(mapper: IdMapper, axis: str, ids: Sequence[ExternalId]) -> str:
+    """A sentence naming the IDs of ``ids`` of the wrong type and the fix; ``""`` if none.
+
+    Examples
+    --------
+    >>> from alsrec import IdMapper
+    >>> type_note(IdMapper([196, 186]), "user", ["196", 7])
+    "'196' is a str ID but this model's user IDs are int: convert first, e.g. int('196')."
+    """
+    wrong = _wrong_type(mapper, ids)
+    return _note(mapper, axis, wrong[:5], len(wrong)) if wrong else ""
+
+
+def warn_wrong_type(
+    mapper: IdMapper,
+    axis: str,
+    given: IdArray | Sequence[ExternalId],
+    policy: Policy,
+    stacklevel: int = 4,
+) -> None:
+    """Under ``"safe"``, one :class:`~alsrec.AlsrecWarning` if ``given`` holds IDs of the
+    wrong type (they are treated as unknown); under ``"strict"`` the error says it.
+    ``stacklevel`` counts from the caller of this function, as in :func:`warnings.warn`."""
+    if policy != "safe" or not len(mapper) or not len(given):
+        return
+    if isinstance(given, np.ndarray):
+        if (given.dtype.kind == "U") == (mapper.kind == "str"):
+            return  # one array has one type: the common case costs one comparison
+        note = _note(mapper, axis, cast("list[ExternalId]", given[:5].tolist()), given.size)
+    else:
+        note = type_note(mapper, axis, given)
+    if note:
+        warnings.warn(f"Treated as unknown: {note}", AlsrecWarning, stacklevel=stacklevel + 1)
+
+
+def rows_of(
+    mapper: IdMapper,
+    axis: str,
+    ids: IdArray | list[ExternalId],
+    policy: Policy,
+    stacklevel: int = 3,
+) -> IndexArray:
+    """Indices of ``ids`` in ``mapper`` (``-1`` where unknown); under ``"safe"`` warns
+    once when some IDs have the wrong type (see :func:`warn_wrong_type`)."""
+    rows = mapper.to_index(ids, missing="negative")
+    # One query (the common case) pays an index, not a reduction.
+    if (rows[0] < 0) if rows.size == 1 else (rows.size > 1 and rows.min() < 0):
+        warn_wrong_type(mapper, axis, ids, policy, stacklevel)
+    return rows
 
 
 def serving_policy(model: FittedModel, default: Policy, policy: Policy | None) -> Policy:
@@ -69,9 +155,11 @@ def refuse_unknown_users(
     and who bring no history (``single``: the wording of a one-user query)."""
     if policy != "strict" or not unknown:
         return
+    note = type_note(model.users, "user", unknown)
+    note = f" {note}" if note else ""
     if single:
         raise UnknownIdError(
-            f"Unknown user ID {unknown[0]!r}: the model knows {len(model.users)} users. "
+            f"Unknown user ID {unknown[0]!r}: the model knows {len(model.users)} users.{note} "
             "Pass history= to fold the user in, or use policy='safe' to get the "
             "popularity fallback instead.",
             ids=(unknown[0],),
@@ -79,29 +167,34 @@ def refuse_unknown_users(
     bad = tuple(unknown)
     raise UnknownIdError(
         f"{len(bad)} unknown user ID(s) without history: "
-        f"{', '.join(map(repr, bad[:5]))}. Pass their histories to fold them in, or "
+        f"{', '.join(map(repr, bad[:5]))}.{note} Pass their histories to fold them in, or "
         "use policy='safe' to get the popularity fallback for them.",
         ids=bad,
     )
 
 
 def item_indices(
-    model: FittedModel, given: IdArray, policy: Policy, what: str
+    model: FittedModel, given: IdArray, policy: Policy, what: str, *, warn: bool = True
 ) -> tuple[IndexArray, npt.NDArray[np.bool_], tuple[ExternalId, ...]]:
     """Item indices of ``given`` (``-1`` where unknown), the known mask, and the unknown
-    IDs; under ``"strict"``, unknown IDs raise :class:`UnknownIdError` naming them."""
+    IDs; under ``"strict"``, unknown IDs raise :class:`UnknownIdError` naming them (and
+    their type, when it is not the model's). ``warn``: warn about IDs of the wrong type
+    under ``"safe"`` (a caller resolving many lists warns once itself)."""
     idx = model.items.to_index(given, missing="negative")
     known = idx >= 0
     skipped: tuple[ExternalId, ...] = ()
     if not known.all():
         skipped = tuple(cast("list[ExternalId]", given[~known].tolist()))
         if policy == "strict":
+            note = type_note(model.items, "item", skipped)
             raise UnknownIdError(
                 f"{len(skipped)} {what} unknown to the model: "
-                f"{', '.join(map(repr, skipped[:5]))}. Remove them, or use policy='safe' "
-                "to skip them.",
+                f"{', '.join(map(repr, skipped[:5]))}.{' ' + note if note else ''} Remove "
+                "them, or use policy='safe' to skip them.",
                 ids=skipped,
             )
+        if warn:
+            warn_wrong_type(model.items, "item", given, policy, stacklevel=4)
     return idx, known, skipped
 
 
@@ -125,11 +218,13 @@ def resolve_history(
     weights: npt.ArrayLike | None,
     policy: Policy,
     what: str = "history item IDs",
+    *,
+    warn: bool = True,
 ) -> tuple[History, tuple[ExternalId, ...]]:
     """Map a history to item indices and weights; unknown items follow the policy."""
     given = as_id_array(item_ids, what)
     w = as_weights(weights, given.size, "history weights")
-    idx, known, skipped = item_indices(model, given, policy, what)
+    idx, known, skipped = item_indices(model, given, policy, what, warn=warn)
     if skipped:
         idx, w = idx[known], w[known]
     return (idx, w), skipped
@@ -176,9 +271,16 @@ def resolve_histories(
     skipped: dict[ExternalId, None] = {}
     for key, hist in histories.items():
         resolved[key], unknown = resolve_history(
-            model, hist, history_weights.get(key), policy, f"history item IDs of user {key!r}"
+            model,
+            hist,
+            history_weights.get(key),
+            policy,
+            f"history item IDs of user {key!r}",
+            warn=False,
         )
         skipped.update(dict.fromkeys(unknown))
+    if skipped:  # one warning for all histories
+        warn_wrong_type(model.items, "item", list(skipped), policy, stacklevel=3)
     empty = empty_history()
     out = [resolved.get(q, empty) for q in cast("list[ExternalId]", queries.tolist())]
     return out, tuple(skipped)

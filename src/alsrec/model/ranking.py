@@ -4,6 +4,10 @@ the cold-start chain for mixed queries, and cosine similarity.
 Every function returns mapped indices padded with ``-1`` (scores ``NaN``) and leaves ID
 translation and result objects to the caller. Scoring and top-k run in
 :mod:`alsrec._scoring`.
+
+Results are :func:`width` columns wide: the requested ``n`` capped at the number of
+candidates, before anything is allocated, so ``n=10**9`` costs what the catalogue costs,
+and a candidate list without a known item gives zero columns (an empty answer).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from alsrec._scoring import SCORE_BLOCK_ENTRIES, csr_row_entries, ranked_top_n
 from alsrec._threads import worker_count
 from alsrec.exceptions import UnknownIdError
 from alsrec.model.lookup import candidates as resolve_candidates
+from alsrec.model.lookup import rows_of, type_note
 from alsrec.model.updates import fold_in
 
 if TYPE_CHECKING:
@@ -41,7 +46,25 @@ def _workers(model: FittedModel, threads: int | None) -> int:
     return worker_count(model.params.num_threads if threads is None else threads)
 
 
-__all__ = ["fallback", "rank_factors", "rank_mixed", "rank_users", "similar", "similar_query"]
+__all__ = [
+    "fallback",
+    "rank_factors",
+    "rank_mixed",
+    "rank_users",
+    "similar",
+    "similar_query",
+    "width",
+]
+
+
+def width(model: FittedModel, n: int, candidates: IndexArray | None) -> int:
+    """The number of result columns: ``n`` capped at the number of candidate items
+    (every mapped item when ``candidates`` is ``None``); ``0`` without a candidate."""
+    return min(n, len(model.items) if candidates is None else int(candidates.size))
+
+
+def _empty(m: int) -> tuple[IndexArray, FloatArray]:
+    return np.full((m, 0), -1, dtype=np.int64), np.full((m, 0), np.nan, dtype=np.float32)
 
 
 def rank_factors(
@@ -59,6 +82,9 @@ def rank_factors(
     a CSR matrix over mapped items whose row ``rows[k]`` lists the items never to
     return for query ``k``.
     """
+    n = width(model, n, candidates)
+    if n == 0:
+        return _empty(rows.size)
     n_items = len(model.items)
     targets = model.item_factors[:n_items] if candidates is None else model.item_factors[candidates]
     pos_in_cand: IndexArray | None = None
@@ -108,6 +134,7 @@ def fallback(
     exclude: IndexArray | None = None,
 ) -> tuple[IndexArray, FloatArray]:
     """The ``n`` most popular (candidate) items not in ``exclude``, ``-1`` padded."""
+    n = width(model, n, candidates)
     order = model.popular_order
     if candidates is not None:
         allowed = np.zeros(len(model.items), dtype=bool)
@@ -150,6 +177,7 @@ def rank_mixed(
     without the query's items. Policy checks happen before.
     """
     m = user_rows.size
+    n = width(model, n, candidates)
     pos = np.full((m, n), -1, dtype=np.int64)
     vals = np.full((m, n), np.nan, dtype=np.float32)
     sources = np.full(m, "fallback", dtype="<U8")
@@ -208,6 +236,9 @@ def similar(
     cosine is one matrix product.
     """
     n_mapped = norms.size
+    n = min(n, n_mapped if candidates is None else int(candidates.size))
+    if n == 0:
+        return _empty(rows.size)
     targets = unit[:n_mapped] if candidates is None else unit[candidates]
     cand = np.arange(n_mapped, dtype=np.int64) if candidates is None else candidates
     pos_in_cand = np.full(n_mapped, -1, dtype=np.int64)
@@ -245,15 +276,17 @@ def similar_query(
 ) -> tuple[IndexArray, IndexArray, FloatArray, tuple[ExternalId, ...]]:
     """Rows, top-n similar indices, scores and skipped IDs for similar-user/item queries."""
     mapper = model.items if axis == "item" else model.users
-    rows = mapper.to_index(query_ids, missing="negative")
+    rows = rows_of(mapper, axis, query_ids, policy, stacklevel=4)
     unknown = rows < 0
     skipped: tuple[ExternalId, ...] = ()
     if unknown.any():
         skipped = tuple(cast("list[ExternalId]", query_ids[unknown].tolist()))
         if policy == "strict":
+            note = type_note(mapper, axis, skipped)
             raise UnknownIdError(
-                f"Unknown {axis} ID(s): {', '.join(map(repr, skipped[:5]))}. Use "
-                f"policy='safe' to get an empty result instead.",
+                f"Unknown {axis} ID(s): {', '.join(map(repr, skipped[:5]))}."
+                f"{' ' + note if note else ''} Use policy='safe' to get an empty result "
+                "instead.",
                 ids=skipped,
             )
     cand: IndexArray | None = None
@@ -262,6 +295,7 @@ def similar_query(
         skipped += cand_skipped
     unit = model.unit_item_factors if axis == "item" else model.unit_user_factors
     norms = model.item_norms if axis == "item" else model.user_norms
+    n = min(n, norms.size if cand is None else int(cand.size))
     pos = np.full((rows.size, n), -1, dtype=np.int64)
     vals = np.full((rows.size, n), np.nan, dtype=np.float32)
     known = np.flatnonzero(~unknown)

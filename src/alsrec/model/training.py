@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from alsrec._threads import worker_count
+from alsrec.checks import check_memory, format_bytes
 from alsrec.exceptions import AlsrecError, BackendError, MappingMismatchError
 from alsrec.model.fitted import FittedModel, as_factors, build_model
 from alsrec.weighting import confidence
@@ -13,7 +15,26 @@ if TYPE_CHECKING:
     from alsrec.interactions import Interactions
     from alsrec.params import ALSParams
 
-__all__ = ["train"]
+__all__ = ["fit_memory", "train"]
+
+
+def fit_memory(n_users: int, n_items: int, params: ALSParams) -> int:
+    """Approximate bytes a fit needs beyond its input: a documented lower estimate.
+
+    The factor matrices (``4 (users + items) f`` bytes, ``float32``, twice: the backend's
+    and the model's copy) plus one ``f x f`` ``float64`` matrix per worker thread and
+    two shared ones (``8 f² (workers + 2)``: the Gram matrix ``YᵀY`` and the per-row
+    systems of the solvers). The confidence matrix is the input's size and not counted.
+
+    Examples
+    --------
+    >>> from alsrec import ALSParams
+    >>> fit_memory(1000, 100, ALSParams(factors=64, num_threads=1))
+    661504
+    """
+    f = params.factors
+    workers = worker_count(params.num_threads)
+    return 2 * 4 * (n_users + n_items) * f + 8 * f * f * (workers + 2)
 
 
 def train(
@@ -31,6 +52,15 @@ def train(
     MappingMismatchError
         The backend returned factors of the wrong shape.
     """
+    n_users, n_items = data.shape
+    need = fit_memory(n_users, n_items, params)
+    check_memory(
+        need,
+        f"A fit with factors={params.factors} ({n_users} users x {n_items} items: the "
+        f"factor matrices {format_bytes(8 * (n_users + n_items) * params.factors)}, the "
+        f"factors x factors matrices {format_bytes(8 * params.factors**2)} each)",
+        "Use fewer factors.",
+    )
     conf = confidence(data.matrix, params.alpha, params.weighting, **params.weighting_options())
     try:
         users, items = backend.fit(conf, params, callback=callback)

@@ -202,7 +202,7 @@ def recommend_all(
     spark : SparkSession
         The session to score on (never stopped).
     n : int, default 10
-        Items per user.
+        Items per user; capped at the number of items.
     output : str or path
         Where to write the Parquet dataset (a directory, as Spark writes it).
     exclude_seen : bool, default True
@@ -229,7 +229,7 @@ def recommend_all(
         Spark failed (out of memory, lost executors, ...); Spark's error is chained.
     """
     fitted = _resolve_model(model)
-    n = check_int("n", n)
+    n = min(check_int("n", n), max(1, len(fitted.items)))  # capped before allocating
     user_block_rows = check_int("user_block_rows", user_block_rows)
     if mode not in ("error", "overwrite"):
         raise ConfigError(f"mode must be 'error' or 'overwrite', got {mode!r}.")
