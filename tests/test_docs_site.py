@@ -75,3 +75,20 @@ def test_hook_never_links_a_bare_word_to_a_guide_heading() -> None:
     # "evaluate" is also the anchor of a heading in the command-line guide.
     out = hook._rewrite("<p>:func:<code>evaluate</code></p>", {"evaluate"}.__contains__)
     assert out == "<p><code>evaluate</code></p>"
+
+
+def test_guarantees_name_tests_that_exist() -> None:
+    """Every test file and test function the Guarantees page names is really there."""
+    page = (ROOT / "docs" / "guarantees.md").read_text(encoding="utf-8")
+    rows = [line for line in page.splitlines() if line.startswith("|") and "tests/" in line]
+    assert rows, "the Guarantees page names no test"
+    missing = []
+    for row in rows:
+        files = sorted(set(re.findall(r"\[(tests/[\w/]+\.py)\]", row)))
+        assert files, f"a promise without a test file: {row[:80]}"
+        sources = {f: (ROOT / f).read_text(encoding="utf-8") for f in files if (ROOT / f).is_file()}
+        missing += [f for f in files if f not in sources]
+        for name in re.findall(r"`(test_\w+)`", row):
+            if not any(re.search(rf"^def {name}\(", s, re.M) for s in sources.values()):
+                missing.append(name)
+    assert missing == []
