@@ -99,7 +99,10 @@ class Recommender:
     factors, regularization, alpha, iterations, random_state, solver, cg_steps, num_threads
         Hyperparameters, validated at construction; see :class:`~alsrec.ALSParams`.
         Confidence of an observed pair with weight ``w`` is ``1 + alpha * w``. Every
-        field of :class:`~alsrec.ALSParams` is a keyword here.
+        field of :class:`~alsrec.ALSParams` is a keyword here. By default
+        ``regularization="auto"`` (derived from the data at :meth:`fit`; the concrete
+        value is in :attr:`params_`) and ``random_state=0`` (two default fits of the same
+        data give the same model; pass ``random_state=None`` for a random seed).
     weighting, weighting_eps, bm25_k1, bm25_b
         How weights become confidence ``1 + alpha * f(w)``; see :mod:`alsrec.weighting`.
     params : ALSParams, optional
@@ -119,7 +122,10 @@ class Recommender:
     Attributes
     ----------
     params : ALSParams
-        The validated hyperparameters.
+        The validated hyperparameters as given (``regularization`` may be ``"auto"``;
+        scikit-learn style, a refit resolves it again from the new data).
+    params_ : ALSParams
+        The concrete hyperparameters of the fitted model (``"auto"`` resolved).
     model_ : FittedModel
         The frozen fitted model every query runs on (see :mod:`alsrec.model`).
     user_factors_, item_factors_ : numpy.ndarray of float32
@@ -147,11 +153,11 @@ class Recommender:
     def __init__(
         self,
         factors: int = 64,
-        regularization: float = 0.01,
+        regularization: float | Literal["auto"] = "auto",
         alpha: float = 1.0,
         iterations: int = 15,
         *,
-        random_state: int | None = None,
+        random_state: int | None = 0,
         backend: str | Backend = "numpy",
         policy: Policy = "safe",
         solver: Literal["cg", "cholesky"] = "cg",
@@ -456,6 +462,28 @@ class Recommender:
                 "first (or build one with Recommender.from_factors)."
             )
         return self._model
+
+    @property
+    def params_(self) -> ALSParams:
+        """The hyperparameters the model was fitted with, ``"auto"`` resolved to numbers.
+
+        :attr:`params` keeps what was asked for (e.g. ``regularization="auto"``);
+        ``params_`` holds what was used (:func:`alsrec.model.defaults.auto_regularization`
+        of the training data). A model built without training interactions
+        (:meth:`from_factors` without ``seen``) may still hold ``"auto"`` here.
+
+        Raises
+        ------
+        NotFittedError
+            Before :meth:`fit`.
+
+        Examples
+        --------
+        >>> rec = Recommender(factors=2, iterations=2).fit(["a", "a", "b"], ["x", "y", "y"])
+        >>> rec.params.regularization, round(rec.params_.regularization, 3)
+        ('auto', 2.921)
+        """
+        return self.model_.params
 
     @property
     def is_fitted(self) -> bool:
@@ -1005,11 +1033,19 @@ class Recommender:
         """
         return mapping_check(self.model_)
 
+    def _regularization_text(self, quote: bool = False) -> str:
+        """``auto``, a number, or ``12.3 (auto)`` for a value resolved from ``"auto"``."""
+        value = self.params.regularization if self._model is None else self.params_.regularization
+        if isinstance(value, str):
+            return repr(value) if quote else value
+        auto = self._model is not None and "regularization" in self._model.provenance.auto_params
+        return f"{value:g}" + (" (auto)" * auto)
+
     def summary(self) -> str:
         """A short human-readable description of the model and its mapping check."""
-        p = self.params
+        p = self.params if self._model is None else self._model.params
         head = (
-            f"ALS model: {p.factors} factors, regularization {p.regularization:g}, "
+            f"ALS model: {p.factors} factors, regularization {self._regularization_text()}, "
             f"alpha {p.alpha:g}, {p.iterations} iterations, policy {self.policy!r}"
         )
         if self._model is None:
@@ -1026,7 +1062,7 @@ class Recommender:
         )
 
     def __repr__(self) -> str:
-        p = self.params
+        p = self.params if self._model is None else self._model.params
         backend = self.backend if isinstance(self.backend, str) else type(self.backend).__name__
         if self._model is not None:
             backend = self._model.backend
@@ -1035,8 +1071,9 @@ class Recommender:
             if self._model is not None
             else ""
         )
+        reg = self._regularization_text(quote=True)
         return (
-            f"Recommender(factors={p.factors}, regularization={p.regularization:g}, "
+            f"Recommender(factors={p.factors}, regularization={reg}, "
             f"alpha={p.alpha:g}, iterations={p.iterations}, backend={backend!r}, "
             f"policy={self.policy!r}{fitted})"
         )

@@ -226,7 +226,7 @@ class ImplicitBackend:
             try:
                 model = implicit.als.AlternatingLeastSquares(
                     factors=params.factors,
-                    regularization=params.regularization,
+                    regularization=params.regularization_value,
                     alpha=1.0,
                     dtype=np.float32,
                     use_cg=params.solver == "cg",

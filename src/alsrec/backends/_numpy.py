@@ -342,7 +342,7 @@ class NumpyBackend:
                 if threads > 1
                 else None
             )
-            reg, steps = params.regularization, params.cg_steps
+            reg, steps = params.regularization_value, params.cg_steps
             for iteration in range(1, params.iterations + 1):
                 if exact:
                     _solve_exact(users, items, user_blocks, reg, pool)

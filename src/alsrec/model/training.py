@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from alsrec.exceptions import AlsrecError, BackendError, MappingMismatchError
-from alsrec.model.fitted import FittedModel, as_factors, build_model
-from alsrec.weighting import confidence
+from alsrec.model.defaults import params_confidence, resolve_params
+from alsrec.model.fitted import FittedModel, Provenance, as_factors, build_model
 
 if TYPE_CHECKING:
     from alsrec.backends import Backend, ProgressCallback
@@ -24,6 +24,10 @@ def train(
 ) -> FittedModel:
     """Train ``backend`` on ``data`` with ``params``; see :meth:`alsrec.Recommender.fit`.
 
+    A ``regularization="auto"`` is resolved from ``data`` first
+    (:func:`alsrec.model.defaults.resolve_params`); the backend and the returned model get
+    the concrete value.
+
     Raises
     ------
     BackendError
@@ -31,7 +35,9 @@ def train(
     MappingMismatchError
         The backend returned factors of the wrong shape.
     """
-    conf = confidence(data.matrix, params.alpha, params.weighting, **params.weighting_options())
+    conf = params_confidence(data.matrix, params)
+    # "auto" hyperparameters become concrete here, once, so every backend trains on numbers.
+    params, auto = resolve_params(params, conf)
     try:
         users, items = backend.fit(conf, params, callback=callback)
     except (AlsrecError, MemoryError):
@@ -53,4 +59,5 @@ def train(
         data.matrix,
         backend=backend.name,
         params=params,
+        provenance=Provenance(auto_params=auto),
     )
