@@ -185,6 +185,9 @@ class Recommender:
         """Serve a :class:`~alsrec.model.FittedModel` (e.g. one loaded with
         :func:`alsrec.io.load`); ``params`` and ``backend`` are taken from it.
 
+        :attr:`params_` holds the model's concrete values; :attr:`params` says ``"auto"``
+        again for those resolved from ``"auto"``, so a refit resolves them from its data.
+
         Examples
         --------
         >>> import numpy as np
@@ -195,7 +198,8 @@ class Recommender:
         """
         if not isinstance(model, FittedModel):
             raise ConfigError(f"from_model needs a FittedModel, got {type(model).__name__}.")
-        rec = cls(params=model.params, policy=policy)
+        asked = {name: "auto" for name in model.provenance.auto_params}
+        rec = cls(params=dataclasses.replace(model.params, **asked), policy=policy)
         rec._model = model
         return rec
 
