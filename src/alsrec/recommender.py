@@ -198,8 +198,10 @@ class Recommender:
         """
         if not isinstance(model, FittedModel):
             raise ConfigError(f"from_model needs a FittedModel, got {type(model).__name__}.")
-        asked = {name: "auto" for name in model.provenance.auto_params}
-        rec = cls(params=dataclasses.replace(model.params, **asked), policy=policy)
+        asked = model.params
+        if "regularization" in model.provenance.auto_params:
+            asked = dataclasses.replace(asked, regularization="auto")
+        rec = cls(params=asked, policy=policy)
         rec._model = model
         return rec
 
