@@ -190,7 +190,7 @@ def test_scaled_regularization_multiplies_the_auto_value(
 def test_default_space_is_centred_on_the_auto_value(small_interactions: Interactions) -> None:
     dim = default_space(small_interactions)["regularization"]
     assert dim == ScaledLogUniform(0.1, 10.0)
-    assert math.isclose(math.sqrt(dim.low * dim.high), 1.0)  # type: ignore[attr-defined]
+    assert math.isclose(math.sqrt(dim.low * dim.high), 1.0)
 
 
 # -- reproducibility ------------------------------------------------------------------------------
