@@ -325,8 +325,8 @@ def test_refit_trains_the_best_params_on_all_data(
 
 
 def test_tuning_beats_the_former_fixed_defaults(small_data: SyntheticData) -> None:
-    # regularization=0.01 was the default before "auto"; the auto default itself is
-    # compared with tuning in tests/model/test_defaults.py.
+    # regularization=0.01 was the default before "auto"; the gain of the auto default over
+    # it is tested in tests/model/test_defaults.py.
     full = Interactions.from_arrays(small_data.user_ids, small_data.item_ids, small_data.weights)
     former = ALSParams(regularization=0.01)
     defaults: dict[str, Any] = {k: [v] for k, v in former.to_dict().items() if k != "random_state"}
