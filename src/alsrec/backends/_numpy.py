@@ -289,7 +289,8 @@ class NumpyBackend:
     >>> from alsrec import ALSParams
     >>> from alsrec.backends import NumpyBackend
     >>> conf = sp.csr_matrix(np.array([[2, 0, 2], [0, 2, 0]], dtype=np.float32))
-    >>> users, items = NumpyBackend().fit(conf, ALSParams(factors=4, random_state=0))
+    >>> params = ALSParams(factors=4, regularization=0.1, random_state=0)
+    >>> users, items = NumpyBackend().fit(conf, params)
     >>> users.shape, items.shape, users.dtype
     ((2, 4), (3, 4), dtype('float32'))
     """
