@@ -238,7 +238,11 @@ class Recommender:
             used to exclude seen items and to rank the popularity fallback. Without it,
             nothing is excluded and the fallback ranks items by factor norm.
         params : ALSParams, optional
-            Hyperparameters to record (``factors`` is taken from the matrices).
+            Hyperparameters to record (``factors`` is taken from the matrices). A
+            ``regularization="auto"`` (the default) is resolved from ``seen``; without
+            ``seen`` it stays ``"auto"`` and fold-in (``history=``,
+            :meth:`recommend_for_history`, :meth:`explain`, :meth:`updated`) raises
+            :class:`~alsrec.ConfigError`: pass the value the factors were trained with.
         policy : {"safe", "strict"}
             Default policy of the returned recommender.
         backend_name : str
@@ -415,6 +419,10 @@ class Recommender:
         callback: ProgressCallback | None = None,
     ) -> Self:
         """Train on interactions; a second call starts from scratch. Returns ``self``.
+
+        ``regularization="auto"`` (the default) is resolved from these interactions before
+        the backend trains; :attr:`params_` holds the value used, :attr:`params` keeps
+        ``"auto"`` (see :func:`alsrec.model.defaults.auto_regularization`).
 
         Parameters
         ----------
