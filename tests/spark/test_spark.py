@@ -279,7 +279,7 @@ def test_backend_without_a_session_uses_the_active_one_or_starts_its_own(
     spark: SparkSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     conf = sp.csr_matrix(np.array([[2.0, 0.0, 3.0], [0.0, 2.0, 2.0]], dtype=np.float32))
-    params = ALSParams(factors=2, iterations=1, random_state=0)
+    params = ALSParams(factors=2, regularization=0.1, iterations=1, random_state=0)
     users, items = SparkBackend().fit(conf, params)  # the active session: the fixture's
     assert users.shape == (2, 2) and items.shape == (3, 2)
     assert spark.range(1).count() == 1
