@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pytest
 
-from alsrec import ConfigError, Interactions, Recommender, UnknownIdError
+from alsrec import ALSParams, ConfigError, Interactions, Recommender, UnknownIdError
 from alsrec.backends import available
 from alsrec.explain import Explanation, contributions
 
@@ -179,7 +179,11 @@ def test_unknown_ids_follow_the_policy(fitted: Recommender) -> None:
 
 def test_without_training_interactions_only_histories_are_explained() -> None:
     rec = Recommender.from_factors(
-        [[1.0, 0.5], [0.2, 1.0]], [[1.0, 0.0], [0.0, 1.0], [0.7, 0.7]], [1, 2], [10, 20, 30]
+        [[1.0, 0.5], [0.2, 1.0]],
+        [[1.0, 0.0], [0.0, 1.0], [0.7, 0.7]],
+        [1, 2],
+        [10, 20, 30],
+        params=ALSParams(regularization=0.01),  # without seen=, "auto" cannot be resolved
     )
     with pytest.raises(ConfigError, match="no training interactions"):
         rec.explain(1, 30)

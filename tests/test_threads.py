@@ -182,7 +182,7 @@ def _conf() -> sp.csr_matrix:
 @pytest.mark.usefixtures("threaded_blas")
 def test_fit_runs_with_one_blas_thread_and_restores(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[list[int]] = []
-    params = ALSParams(factors=6, iterations=2, random_state=0, num_threads=2)
+    params = ALSParams(regularization=0.1, factors=6, iterations=2, random_state=0, num_threads=2)
     NumpyBackend().fit(_conf(), params, callback=lambda *_: seen.append(_blas_threads()))
     assert seen and all(set(v) == {1} for v in seen)
     monkeypatch.setenv(_threads.ENV_VAR, "keep")
@@ -197,7 +197,9 @@ def test_fit_restores_blas_when_the_callback_raises() -> None:
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        NumpyBackend().fit(_conf(), ALSParams(factors=4, iterations=3), callback=fail)
+        NumpyBackend().fit(
+            _conf(), ALSParams(regularization=0.1, factors=4, iterations=3), callback=fail
+        )
     assert set(_blas_threads()) == {2}
 
 
@@ -247,7 +249,9 @@ def test_training_is_deterministic_across_threads_and_blas_settings(
     results = []
     for keep, threads in ((False, 1), (False, 3), (True, 2)):
         monkeypatch.setattr(_threads, "KEEP_BLAS_THREADS", keep)
-        params = ALSParams(factors=6, iterations=3, random_state=0, num_threads=threads)
+        params = ALSParams(
+            regularization=0.1, factors=6, iterations=3, random_state=0, num_threads=threads
+        )
         results.append(NumpyBackend().fit(conf, params))
         assert set(_blas_threads()) == {2}
     for users, items in results[1:]:

@@ -27,7 +27,7 @@ import scipy.sparse as sp
 
 from alsrec._threads import single_threaded_blas
 from alsrec.checks import check_memory, format_bytes
-from alsrec.exceptions import DataError
+from alsrec.exceptions import ConfigError, DataError
 from alsrec.weighting import confidence
 
 if TYPE_CHECKING:
@@ -93,8 +93,10 @@ class FoldInSolver:
     fixed : numpy.ndarray of float32, shape (rows, factors)
         The fixed side (item factors to fold in users; user factors to fold in items). It
         must not be modified while the solver is in use.
-    regularization : float
-        The ``λ`` of the model.
+    regularization : float or None
+        The ``λ`` of the model; ``None`` for a model whose ``regularization="auto"`` could
+        not be resolved (no training interactions): every solve then raises
+        :class:`~alsrec.ConfigError`.
 
     Notes
     -----
@@ -102,9 +104,9 @@ class FoldInSolver:
     compute it once (a lock guards it), later uses read it without locking.
     """
 
-    def __init__(self, fixed: FactorMatrix, regularization: float) -> None:
+    def __init__(self, fixed: FactorMatrix, regularization: float | None) -> None:
         self._fixed = fixed
-        self._regularization = float(regularization)
+        self._regularization = None if regularization is None else float(regularization)
         self._gram: Float64Matrix | None = None
         self._lock = threading.Lock()
 
@@ -133,6 +135,14 @@ class FoldInSolver:
             with self._lock:
                 gram = self._gram
                 if gram is None:
+                    if self._regularization is None:
+                        raise ConfigError(
+                            "This model's regularization is 'auto' and it has no training "
+                            "interactions to resolve it from, so it cannot fold in a "
+                            "history. Build it with params=ALSParams(regularization=<number>) "
+                            "(the value it was trained with), or pass seen= (the training "
+                            "matrix) to resolve 'auto' from."
+                        )
                     gram = _regularized_gram(self._fixed, self._regularization)
                     gram.flags.writeable = False
                     self._gram = gram

@@ -99,7 +99,10 @@ class Recommender:
     factors, regularization, alpha, iterations, random_state, solver, cg_steps, num_threads
         Hyperparameters, validated at construction; see :class:`~alsrec.ALSParams`.
         Confidence of an observed pair with weight ``w`` is ``1 + alpha * w``. Every
-        field of :class:`~alsrec.ALSParams` is a keyword here.
+        field of :class:`~alsrec.ALSParams` is a keyword here. By default
+        ``regularization="auto"`` (derived from the data at :meth:`fit`; the concrete
+        value is in :attr:`params_`) and ``random_state=0`` (two default fits of the same
+        data give the same model; pass ``random_state=None`` for a random seed).
     weighting, weighting_eps, bm25_k1, bm25_b
         How weights become confidence ``1 + alpha * f(w)``; see :mod:`alsrec.weighting`.
     params : ALSParams, optional
@@ -119,7 +122,10 @@ class Recommender:
     Attributes
     ----------
     params : ALSParams
-        The validated hyperparameters.
+        The validated hyperparameters as given (``regularization`` may be ``"auto"``;
+        scikit-learn style, a refit resolves it again from the new data).
+    params_ : ALSParams
+        The concrete hyperparameters of the fitted model (``"auto"`` resolved).
     model_ : FittedModel
         The frozen fitted model every query runs on (see :mod:`alsrec.model`).
     user_factors_, item_factors_ : numpy.ndarray of float32
@@ -147,11 +153,11 @@ class Recommender:
     def __init__(
         self,
         factors: int = 64,
-        regularization: float = 0.01,
+        regularization: float | Literal["auto"] = "auto",
         alpha: float = 1.0,
         iterations: int = 15,
         *,
-        random_state: int | None = None,
+        random_state: int | None = 0,
         backend: str | Backend = "numpy",
         policy: Policy = "safe",
         solver: Literal["cg", "cholesky"] = "cg",
@@ -179,6 +185,9 @@ class Recommender:
         """Serve a :class:`~alsrec.model.FittedModel` (e.g. one loaded with
         :func:`alsrec.io.load`); ``params`` and ``backend`` are taken from it.
 
+        :attr:`params_` holds the model's concrete values; :attr:`params` says ``"auto"``
+        again for those resolved from ``"auto"``, so a refit resolves them from its data.
+
         Examples
         --------
         >>> import numpy as np
@@ -189,7 +198,10 @@ class Recommender:
         """
         if not isinstance(model, FittedModel):
             raise ConfigError(f"from_model needs a FittedModel, got {type(model).__name__}.")
-        rec = cls(params=model.params, policy=policy)
+        asked = model.params
+        if "regularization" in model.provenance.auto_params:
+            asked = dataclasses.replace(asked, regularization="auto")
+        rec = cls(params=asked, policy=policy)
         rec._model = model
         return rec
 
@@ -226,7 +238,11 @@ class Recommender:
             used to exclude seen items and to rank the popularity fallback. Without it,
             nothing is excluded and the fallback ranks items by factor norm.
         params : ALSParams, optional
-            Hyperparameters to record (``factors`` is taken from the matrices).
+            Hyperparameters to record (``factors`` is taken from the matrices). A
+            ``regularization="auto"`` (the default) is resolved from ``seen``; without
+            ``seen`` it stays ``"auto"`` and fold-in (``history=``,
+            :meth:`recommend_for_history`, :meth:`explain`, :meth:`updated`) raises
+            :class:`~alsrec.ConfigError`: pass the value the factors were trained with.
         policy : {"safe", "strict"}
             Default policy of the returned recommender.
         backend_name : str
@@ -404,6 +420,10 @@ class Recommender:
     ) -> Self:
         """Train on interactions; a second call starts from scratch. Returns ``self``.
 
+        ``regularization="auto"`` (the default) is resolved from these interactions before
+        the backend trains; :attr:`params_` holds the value used, :attr:`params` keeps
+        ``"auto"`` (see :func:`alsrec.model.defaults.auto_regularization`).
+
         Parameters
         ----------
         user_ids
@@ -456,6 +476,28 @@ class Recommender:
                 "first (or build one with Recommender.from_factors)."
             )
         return self._model
+
+    @property
+    def params_(self) -> ALSParams:
+        """The hyperparameters the model was fitted with, ``"auto"`` resolved to numbers.
+
+        :attr:`params` keeps what was asked for (e.g. ``regularization="auto"``);
+        ``params_`` holds what was used (:func:`alsrec.model.defaults.auto_regularization`
+        of the training data). A model built without training interactions
+        (:meth:`from_factors` without ``seen``) may still hold ``"auto"`` here.
+
+        Raises
+        ------
+        NotFittedError
+            Before :meth:`fit`.
+
+        Examples
+        --------
+        >>> rec = Recommender(factors=2, iterations=2).fit(["a", "a", "b"], ["x", "y", "y"])
+        >>> rec.params.regularization, round(rec.params_.regularization, 3)
+        ('auto', 2.921)
+        """
+        return self.model_.params
 
     @property
     def is_fitted(self) -> bool:
@@ -1008,11 +1050,19 @@ class Recommender:
         """
         return mapping_check(self.model_)
 
+    def _regularization_text(self, quote: bool = False) -> str:
+        """``auto``, a number, or ``12.3 (auto)`` for a value resolved from ``"auto"``."""
+        value = self.params.regularization if self._model is None else self.params_.regularization
+        if isinstance(value, str):
+            return repr(value) if quote else value
+        auto = self._model is not None and "regularization" in self._model.provenance.auto_params
+        return f"{value:g}" + (" (auto)" * auto)
+
     def summary(self) -> str:
         """A short human-readable description of the model and its mapping check."""
-        p = self.params
+        p = self.params if self._model is None else self._model.params
         head = (
-            f"ALS model: {p.factors} factors, regularization {p.regularization:g}, "
+            f"ALS model: {p.factors} factors, regularization {self._regularization_text()}, "
             f"alpha {p.alpha:g}, {p.iterations} iterations, policy {self.policy!r}"
         )
         if self._model is None:
@@ -1029,7 +1079,7 @@ class Recommender:
         )
 
     def __repr__(self) -> str:
-        p = self.params
+        p = self.params if self._model is None else self._model.params
         backend = self.backend if isinstance(self.backend, str) else type(self.backend).__name__
         if self._model is not None:
             backend = self._model.backend
@@ -1038,8 +1088,9 @@ class Recommender:
             if self._model is not None
             else ""
         )
+        reg = self._regularization_text(quote=True)
         return (
-            f"Recommender(factors={p.factors}, regularization={p.regularization:g}, "
+            f"Recommender(factors={p.factors}, regularization={reg}, "
             f"alpha={p.alpha:g}, iterations={p.iterations}, backend={backend!r}, "
             f"policy={self.policy!r}{fitted})"
         )

@@ -212,7 +212,7 @@ def check_callback(backend: Backend) -> None:
     def record(iteration: int, users: FactorMatrix, items: FactorMatrix) -> None:
         calls.append((iteration, users.shape, items.shape))
 
-    params = ALSParams(factors=4, iterations=3, random_state=0)
+    params = ALSParams(factors=4, regularization=0.1, iterations=3, random_state=0)
     backend.fit(conf, params, callback=record)
     expected = [(i, (conf.shape[0], 4), (conf.shape[1], 4)) for i in (1, 2, 3)]
     if calls != expected:

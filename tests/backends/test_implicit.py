@@ -156,10 +156,10 @@ def test_backend_equals_raw_implicit_on_the_same_confidence(exact: bool) -> None
 def test_cg_steps_reach_implicit() -> None:
     conf = confidence(_weights(), 2.0)
     one = ImplicitBackend().fit(
-        conf, ALSParams(factors=6, iterations=2, cg_steps=1, random_state=0)
+        conf, ALSParams(regularization=0.1, factors=6, iterations=2, cg_steps=1, random_state=0)
     )
     three = ImplicitBackend().fit(
-        conf, ALSParams(factors=6, iterations=2, cg_steps=3, random_state=0)
+        conf, ALSParams(regularization=0.1, factors=6, iterations=2, cg_steps=3, random_state=0)
     )
     assert not np.array_equal(one[0], three[0])
 
@@ -253,7 +253,8 @@ def test_cpu_factors_do_not_depend_on_num_threads() -> None:
     conf = confidence(_weights(200, 80), 2.0)
     runs = [
         ImplicitBackend().fit(
-            conf, ALSParams(factors=8, iterations=4, random_state=2, num_threads=t)
+            conf,
+            ALSParams(regularization=0.1, factors=8, iterations=4, random_state=2, num_threads=t),
         )
         for t in (1, 2, 0)
     ]
@@ -276,7 +277,9 @@ def test_blas_limited_to_one_thread_only_while_training() -> None:
     with threadpool_limits(2, "blas"):
         before = _blas_threads()
         ImplicitBackend().fit(
-            confidence(_weights(), 1.0), ALSParams(factors=4, iterations=2), callback=record
+            confidence(_weights(), 1.0),
+            ALSParams(regularization=0.1, factors=4, iterations=2),
+            callback=record,
         )
         after = _blas_threads()
     assert seen_inside == [[1] * len(before)] * 2
@@ -295,13 +298,15 @@ def test_no_blas_warning_reaches_the_user(monkeypatch: pytest.MonkeyPatch) -> No
         monkeypatch.setattr(implicit.utils, "_checked_blas_config", False)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            ImplicitBackend().fit(confidence(_weights(), 1.0), ALSParams(factors=4, iterations=2))
+            ImplicitBackend().fit(
+                confidence(_weights(), 1.0), ALSParams(regularization=0.1, factors=4, iterations=2)
+            )
         assert [str(w.message) for w in caught] == []
 
 
 def test_works_without_threadpoolctl(monkeypatch: pytest.MonkeyPatch) -> None:
     conf = confidence(_weights(), 1.0)
-    params = ALSParams(factors=4, iterations=3, random_state=0)
+    params = ALSParams(regularization=0.1, factors=4, iterations=3, random_state=0)
     expected = ImplicitBackend().fit(conf, params)
     monkeypatch.setitem(sys.modules, "threadpoolctl", None)
     with impl.blas_single_threaded():
@@ -316,7 +321,7 @@ def test_works_without_threadpoolctl(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_accepts_other_sparse_formats_and_merges_duplicates() -> None:
     conf = confidence(_weights(), 1.0)
-    params = ALSParams(factors=4, iterations=3, random_state=0)
+    params = ALSParams(regularization=0.1, factors=4, iterations=3, random_state=0)
     expected = ImplicitBackend().fit(conf, params)
     coo = conf.tocoo()
     split = sp.coo_matrix(
@@ -337,17 +342,19 @@ def test_rejects_nan_inf_and_negative_confidence(bad: float) -> None:
     conf = confidence(_weights(), 1.0)
     conf.data[5] = bad
     with pytest.raises(DataError, match=r"NaN or inf|negative"):
-        ImplicitBackend().fit(conf, ALSParams(factors=4, iterations=2))
+        ImplicitBackend().fit(conf, ALSParams(regularization=0.1, factors=4, iterations=2))
 
 
 def test_rejects_dense_input() -> None:
     with pytest.raises(DataError, match="scipy sparse"):
-        ImplicitBackend().fit(np.ones((3, 3)), ALSParams(factors=2))
+        ImplicitBackend().fit(np.ones((3, 3)), ALSParams(regularization=0.1, factors=2))
 
 
 def test_rows_without_interactions_keep_their_place_and_get_zeros() -> None:
     conf = sp.csr_matrix(([3.0, 2.0], ([1, 3], [2, 0])), shape=(5, 4), dtype=np.float32)
-    users, items = ImplicitBackend().fit(conf, ALSParams(factors=3, iterations=3, random_state=0))
+    users, items = ImplicitBackend().fit(
+        conf, ALSParams(regularization=0.1, factors=3, iterations=3, random_state=0)
+    )
     assert (users.shape, items.shape) == ((5, 3), (4, 3))
     assert not users[[0, 2, 4]].any()
     assert not items[[1, 3]].any()
@@ -358,7 +365,8 @@ def test_rows_without_interactions_keep_their_place_and_get_zeros() -> None:
 def test_empty_matrices_give_empty_factors() -> None:
     for shape in ((0, 0), (3, 0), (0, 4), (3, 4)):
         users, items = ImplicitBackend().fit(
-            sp.csr_matrix(shape, dtype=np.float32), ALSParams(factors=2, iterations=1)
+            sp.csr_matrix(shape, dtype=np.float32),
+            ALSParams(regularization=0.1, factors=2, iterations=1),
         )
         assert (users.shape, items.shape) == ((shape[0], 2), (shape[1], 2))
         assert not np.concatenate([users.ravel(), items.ravel()]).any()
@@ -371,7 +379,7 @@ def test_model_fit_error_is_translated() -> None:
     conf = confidence(_weights(), 1.0)
     conf.data[:] = 3e38  # finite, but implicit's float32 solve overflows to NaN
     with pytest.raises(BackendError, match="diverged") as info:
-        ImplicitBackend().fit(conf, ALSParams(factors=4, iterations=2))
+        ImplicitBackend().fit(conf, ALSParams(regularization=0.1, factors=4, iterations=2))
     assert isinstance(info.value.__cause__, implicit.recommender_base.ModelFitError)
 
 
@@ -413,7 +421,9 @@ def test_every_error_from_implicit_becomes_a_backend_error(
     monkeypatch.setattr(implicit.als, "AlternatingLeastSquares", Failing)
     monkeypatch.setattr(probe, "gpu_status", lambda: (True, "pretend"))
     with pytest.raises(BackendError) as info:
-        ImplicitBackend(gpu=gpu).fit(confidence(_weights(), 1.0), ALSParams(factors=2))
+        ImplicitBackend(gpu=gpu).fit(
+            confidence(_weights(), 1.0), ALSParams(regularization=0.1, factors=2)
+        )
     assert info.value.__cause__ is error
     assert (
         type(error).__name__ in str(info.value)
@@ -427,7 +437,9 @@ def test_memory_error_and_callback_errors_pass_through(monkeypatch: pytest.Monke
         raise KeyError("from the callback")
 
     with pytest.raises(KeyError, match="from the callback"):
-        ImplicitBackend().fit(confidence(_weights(), 1.0), ALSParams(factors=2), callback=boom)
+        ImplicitBackend().fit(
+            confidence(_weights(), 1.0), ALSParams(regularization=0.1, factors=2), callback=boom
+        )
 
     class OutOfMemory:
         def __init__(self, **kwargs: Any) -> None:
@@ -438,7 +450,7 @@ def test_memory_error_and_callback_errors_pass_through(monkeypatch: pytest.Monke
 
     monkeypatch.setattr(implicit.als, "AlternatingLeastSquares", OutOfMemory)
     with pytest.raises(MemoryError):
-        ImplicitBackend().fit(confidence(_weights(), 1.0), ALSParams(factors=2))
+        ImplicitBackend().fit(confidence(_weights(), 1.0), ALSParams(regularization=0.1, factors=2))
 
 
 def test_recommender_fit_reports_backend_errors_with_the_cause() -> None:
@@ -481,7 +493,7 @@ def test_without_implicit_numpy_still_works_and_reasons_are_given(
     assert "'numpy'" in statuses["auto"].reason
     assert get_backend("auto").name == "numpy"
     with pytest.raises(BackendUnavailableError, match="pip install implicit"):
-        ImplicitBackend().fit(confidence(_weights(), 1.0), ALSParams(factors=2))
+        ImplicitBackend().fit(confidence(_weights(), 1.0), ALSParams(regularization=0.1, factors=2))
     rec = Recommender(factors=2, iterations=2, random_state=0, backend="implicit")
     with pytest.raises(ImportError):  # BackendUnavailableError is an ImportError too
         rec.fit([1, 1, 2], [1, 2, 2])
@@ -497,7 +509,9 @@ def test_without_implicit_numpy_still_works_and_reasons_are_given(
 @needs_no_cuda
 def test_gpu_backend_refuses_without_cuda() -> None:
     with pytest.raises(BackendUnavailableError, match=r"HAS_CUDA is False.*pip install rmm-cu13"):
-        ImplicitBackend(gpu=True).fit(confidence(_weights(), 1.0), ALSParams(factors=2))
+        ImplicitBackend(gpu=True).fit(
+            confidence(_weights(), 1.0), ALSParams(regularization=0.1, factors=2)
+        )
     rec = Recommender(factors=2, iterations=2, backend="implicit-gpu")
     with pytest.raises(BackendUnavailableError, match="implicit-gpu"):
         rec.fit([1, 1, 2], [1, 2, 2])
@@ -600,7 +614,9 @@ def test_implicit_gpu_constructor_error_is_translated(monkeypatch: pytest.Monkey
     # Pretend CUDA is there: implicit's own GPU model then refuses (no RMM).
     monkeypatch.setattr(implicit.gpu, "HAS_CUDA", True)
     with pytest.raises(BackendUnavailableError, match="refused to build a GPU model") as info:
-        ImplicitBackend(gpu=True).fit(confidence(_weights(), 1.0), ALSParams(factors=2))
+        ImplicitBackend(gpu=True).fit(
+            confidence(_weights(), 1.0), ALSParams(regularization=0.1, factors=2)
+        )
     assert isinstance(info.value.__cause__, ValueError)
 
 
@@ -656,7 +672,9 @@ def test_gpu_training_path_with_a_stand_in_model(monkeypatch: pytest.MonkeyPatch
 
     backend = ImplicitBackend(gpu=True)
     assert (backend.name, backend.deterministic, backend.gpu) == ("implicit-gpu", False, True)
-    params = ALSParams(factors=4, iterations=2, random_state=0, solver="cholesky")
+    params = ALSParams(
+        regularization=0.1, factors=4, iterations=2, random_state=0, solver="cholesky"
+    )
     users, items = backend.fit(confidence(_weights(), 1.0), params, callback=record)
     assert made[-1]["use_gpu"] is True
     assert made[-1]["alpha"] == 1.0

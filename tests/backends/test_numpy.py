@@ -75,7 +75,9 @@ def test_default_cg_reduces_the_residual_each_sweep() -> None:
 
 def test_rows_without_interactions_get_zero_factors() -> None:
     dense = np.array([[2, 0, 0], [0, 0, 0], [0, 3, 0]], dtype=np.float32)
-    users, items = NumpyBackend().fit(sp.csr_matrix(dense), ALSParams(factors=3, random_state=0))
+    users, items = NumpyBackend().fit(
+        sp.csr_matrix(dense), ALSParams(regularization=0.1, factors=3, random_state=0)
+    )
     assert not users[1].any()
     assert not items[2].any()
     assert users[0].any() and items[1].any()
@@ -83,8 +85,12 @@ def test_rows_without_interactions_get_zero_factors() -> None:
 
 def test_zero_iterations_keep_the_seeded_initialisation() -> None:
     conf = _random_confidence(3)
-    a = NumpyBackend().fit(conf, ALSParams(factors=3, iterations=0, random_state=9))
-    b = NumpyBackend().fit(conf, ALSParams(factors=3, iterations=0, random_state=9))
+    a = NumpyBackend().fit(
+        conf, ALSParams(regularization=0.1, factors=3, iterations=0, random_state=9)
+    )
+    b = NumpyBackend().fit(
+        conf, ALSParams(regularization=0.1, factors=3, iterations=0, random_state=9)
+    )
     np.testing.assert_array_equal(a[0], b[0])
     assert 0 < np.abs(a[1]).max() < 0.1
 
@@ -93,7 +99,7 @@ def test_non_finite_confidence_is_refused() -> None:
     conf = _random_confidence(4)
     conf.data[0] = np.nan
     with pytest.raises(DataError, match="NaN or inf"):
-        NumpyBackend().fit(conf, ALSParams(factors=2))
+        NumpyBackend().fit(conf, ALSParams(regularization=0.1, factors=2))
 
 
 def test_long_rows_and_blocks_of_every_width() -> None:

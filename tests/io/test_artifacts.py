@@ -999,7 +999,8 @@ def test_legacy_params_are_carried_over_only_when_valid(
     model.alpha = 40.0  # type: ignore[attr-defined]
     path = _legacy(tmp_path / "p.pkl", model, {i: i for i in range(5)}, {i: i for i in range(12)})
     rec = import_legacy_pickle(path, trusted=True)
-    assert rec.params.regularization == 0.01  # the default: NaN is not a regularization
+    # NaN is not a regularization: the default, "auto" (no seen matrix to resolve it from).
+    assert rec.params.regularization == "auto"
     assert rec.params.iterations == 15
     saved = rec.save(tmp_path / "safe")
     origin = read_manifest(saved)["origin"]

@@ -417,7 +417,8 @@ def test_cold_start_chain_of_recommend(rec: Recommender) -> None:
 
 
 def test_history_for_known_user_needs_training_interactions() -> None:
-    model = Recommender.from_factors(np.eye(2), np.eye(2), ["u", "v"], ["a", "b"])
+    params = ALSParams(regularization=0.01)  # without seen=, "auto" cannot be resolved
+    model = Recommender.from_factors(np.eye(2), np.eye(2), ["u", "v"], ["a", "b"], params=params)
     with pytest.raises(ConfigError, match="seen="):
         model.recommend("u", history=["a"])
     assert model.recommend("w", history=["a"], n=1).source == "fold-in"

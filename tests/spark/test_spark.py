@@ -279,7 +279,7 @@ def test_backend_without_a_session_uses_the_active_one_or_starts_its_own(
     spark: SparkSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     conf = sp.csr_matrix(np.array([[2.0, 0.0, 3.0], [0.0, 2.0, 2.0]], dtype=np.float32))
-    params = ALSParams(factors=2, iterations=1, random_state=0)
+    params = ALSParams(factors=2, regularization=0.1, iterations=1, random_state=0)
     users, items = SparkBackend().fit(conf, params)  # the active session: the fixture's
     assert users.shape == (2, 2) and items.shape == (3, 2)
     assert spark.range(1).count() == 1
@@ -300,7 +300,8 @@ def test_backend_without_a_session_uses_the_active_one_or_starts_its_own(
 
     monkeypatch.setattr(SparkSession, "getActiveSession", classmethod(lambda cls: None))
     monkeypatch.setattr(spark_backend, "local_session", _Owned)
-    SparkBackend(driver_memory="1g").fit(conf, ALSParams(factors=2, iterations=1, num_threads=1))
+    params = ALSParams(factors=2, regularization=0.1, iterations=1, num_threads=1)
+    SparkBackend(driver_memory="1g").fit(conf, params)
     assert events == ["start local[1] 1g", "stop"]
 
 
@@ -349,6 +350,24 @@ def test_fit_spark_maps_ids_on_the_cluster(spark: SparkSession) -> None:
     assert lean.seen_ is None
     assert lean.users_ == rec.users_
     assert len(lean.recommend(big + 3, n=5)) == 3  # nothing to exclude
+
+
+@needs_spark
+def test_fit_spark_resolves_auto_on_the_cluster(spark: SparkSession) -> None:
+    users = np.array(["a", "a", "b", "b", "c", "c", "a"])
+    items = np.array(["x", "y", "x", "z", "y", "z", "x"])
+    weights = np.array([1.0, 2.0, 1.0, 1.0, 3.0, 1.0, 4.0])
+    df = _frame(spark, {"u": users, "i": items, "w": weights})
+    params = ALSParams(factors=2, alpha=2.0, iterations=2)  # regularization="auto"
+    rec = Recommender.fit_spark(df, "u", "i", "w", params=params, keep_seen=False)
+    # The rule from its definition, on the summed pairs (a-x: 1 + 4).
+    dense = np.array([[5.0, 2.0, 0.0], [1.0, 0.0, 1.0], [0.0, 3.0, 1.0]])
+    conf = np.where(dense > 0, 1.0 + 2.0 * dense, 0.0)
+    d_u, d_i, total = conf.sum(axis=1), conf.sum(axis=0), conf.sum()
+    expected = 0.8 * (np.sqrt((d_u**2).sum() / total) + np.sqrt((d_i**2).sum() / total))
+    assert rec.params_.regularization == pytest.approx(expected, rel=1e-6)
+    assert rec.model_.provenance.auto_params == ("regularization",)
+    assert rec.params.regularization == "auto"
 
 
 @needs_spark

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 import alsrec
 from alsrec import ALSParams, ConfigError, Interactions, Recommender
@@ -168,15 +169,28 @@ def test_random_draws_never_repeat(small_interactions: Interactions) -> None:
     assert len(combos) == 8 == len(set(combos))
 
 
-def test_scaled_regularization_uses_the_confidence_scale(report: TuningReport) -> None:
-    data = synthetic(n_users=300, n_items=120, n_clusters=6, mean_interactions=12, random_state=7)
-    mean_weight = float(np.asarray(data.weights, dtype=np.float64).sum()) / 300
+def test_scaled_regularization_multiplies_the_auto_value(
+    small_interactions: Interactions, report: TuningReport
+) -> None:
+    weights = sp.csr_matrix(small_interactions.matrix, dtype=np.float64)
     for trial in report.trials:
-        expected_scale = 1.0 + trial.params.alpha * mean_weight
+        # The rule of regularization="auto", from its definition, for this trial's alpha.
+        conf = weights.copy()
+        conf.data = 1.0 + trial.params.alpha * conf.data
+        d_u = np.asarray(conf.sum(axis=1)).ravel()
+        d_i = np.asarray(conf.sum(axis=0)).ravel()
+        total = conf.data.sum()
+        expected_scale = 0.8 * (np.sqrt(d_u @ d_u / total) + np.sqrt(d_i @ d_i / total))
         assert trial.scale == pytest.approx(expected_scale, rel=1e-5)
         ratio = trial.sampled["regularization"]
         assert 0.01 <= ratio <= 100
         assert trial.params.regularization == pytest.approx(ratio * expected_scale, rel=5e-3)
+
+
+def test_default_space_is_centred_on_the_auto_value(small_interactions: Interactions) -> None:
+    dim = default_space(small_interactions)["regularization"]
+    assert dim == ScaledLogUniform(0.1, 10.0)
+    assert math.isclose(math.sqrt(dim.low * dim.high), 1.0)
 
 
 # -- reproducibility ------------------------------------------------------------------------------
@@ -310,11 +324,12 @@ def test_refit_trains_the_best_params_on_all_data(
     assert model.seen_ is not None and model.seen_.nnz == small_interactions.nnz
 
 
-def test_tuning_beats_the_defaults(small_data: SyntheticData) -> None:
+def test_tuning_beats_the_former_fixed_defaults(small_data: SyntheticData) -> None:
+    # regularization=0.01 was the default before "auto"; the gain of the auto default over
+    # it is tested in tests/model/test_defaults.py.
     full = Interactions.from_arrays(small_data.user_ids, small_data.item_ids, small_data.weights)
-    defaults: dict[str, Any] = {
-        k: [v] for k, v in ALSParams().to_dict().items() if k != "random_state"
-    }
+    former = ALSParams(regularization=0.01)
+    defaults: dict[str, Any] = {k: [v] for k, v in former.to_dict().items() if k != "random_state"}
     baseline = search(full, defaults, budget=1).best_value
     space: dict[str, Any] = {**default_space(full), "factors": [16], "iterations": [10]}
     tuned = search(full, space, budget=6)

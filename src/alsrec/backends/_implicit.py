@@ -149,7 +149,8 @@ class ImplicitBackend:
     >>> from alsrec import ALSParams
     >>> from alsrec.backends import ImplicitBackend
     >>> conf = sp.csr_matrix(np.array([[2, 0, 2], [0, 2, 0]], dtype=np.float32))
-    >>> users, items = ImplicitBackend().fit(conf, ALSParams(factors=4, random_state=0))
+    >>> params = ALSParams(factors=4, regularization=0.1, random_state=0)
+    >>> users, items = ImplicitBackend().fit(conf, params)
     >>> users.shape, items.shape, users.dtype
     ((2, 4), (3, 4), dtype('float32'))
     """
@@ -226,7 +227,7 @@ class ImplicitBackend:
             try:
                 model = implicit.als.AlternatingLeastSquares(
                     factors=params.factors,
-                    regularization=params.regularization,
+                    regularization=params.regularization_value,
                     alpha=1.0,
                     dtype=np.float32,
                     use_cg=params.solver == "cg",

@@ -289,7 +289,8 @@ class NumpyBackend:
     >>> from alsrec import ALSParams
     >>> from alsrec.backends import NumpyBackend
     >>> conf = sp.csr_matrix(np.array([[2, 0, 2], [0, 2, 0]], dtype=np.float32))
-    >>> users, items = NumpyBackend().fit(conf, ALSParams(factors=4, random_state=0))
+    >>> params = ALSParams(factors=4, regularization=0.1, random_state=0)
+    >>> users, items = NumpyBackend().fit(conf, params)
     >>> users.shape, items.shape, users.dtype
     ((2, 4), (3, 4), dtype('float32'))
     """
@@ -342,7 +343,7 @@ class NumpyBackend:
                 if threads > 1
                 else None
             )
-            reg, steps = params.regularization, params.cg_steps
+            reg, steps = params.regularization_value, params.cg_steps
             for iteration in range(1, params.iterations + 1):
                 if exact:
                     _solve_exact(users, items, user_blocks, reg, pool)

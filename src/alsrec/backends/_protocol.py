@@ -32,7 +32,10 @@ class Backend(Protocol):
     entry ``c_ui`` (>= 1 for the default weighting) is the confidence of an *observed*
     pair, whose preference is 1; every other pair has confidence 1 and preference 0.
     ``alpha`` and the weighting scheme have already been applied by alsrec: a backend
-    must not apply ``params.alpha`` again.
+    must not apply ``params.alpha`` again. ``params`` are concrete: alsrec resolves
+    ``regularization="auto"`` before calling ``fit`` (read it as
+    ``params.regularization_value``, which raises :class:`~alsrec.ConfigError` for an
+    unresolved ``"auto"`` passed in directly).
 
     A backend returns ``(user_factors, item_factors)``: C-contiguous ``float32`` numpy
     arrays of shapes ``(n_users, params.factors)`` and ``(n_items, params.factors)``.

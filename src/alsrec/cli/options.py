@@ -14,13 +14,14 @@ import re
 import typing
 from dataclasses import dataclass
 from pathlib import Path
+from types import UnionType
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from alsrec import ALSParams, ConfigError, DataError
 from alsrec.backends import names as backend_names
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
 __all__ = [
     "DELIMITERS",
@@ -128,6 +129,46 @@ def delimiter(text: str) -> str | None:
         ) from None
 
 
+class _WordOrNumber:
+    """An argparse type: one of some words (e.g. ``auto``) or a number of ``kind``."""
+
+    def __init__(self, words: tuple[str, ...], kind: type) -> None:
+        self.words = words
+        self.kind = kind
+        self.__name__ = " or ".join([*words, "number"])  # argparse names the type by it
+
+    def __call__(self, text: str) -> object:
+        if text in self.words:
+            return text
+        try:
+            return self.kind(text)
+        except ValueError:
+            expected = " or ".join(repr(w) for w in self.words)
+            raise argparse.ArgumentTypeError(
+                f"expected {expected} or a number, got {text!r}"
+            ) from None
+
+
+def _flag_type(
+    hint: object, default: object
+) -> tuple[tuple[str, ...] | None, Callable[[str], Any]]:
+    """``(choices, type)`` of the flag of a field with type ``hint``.
+
+    ``Literal[...]`` gives choices; ``float | Literal["auto"]`` gives a type that takes
+    the words or a number; anything else is the type of the default (``int`` for None).
+    """
+    if typing.get_origin(hint) is typing.Literal:
+        return typing.get_args(hint), str
+    members = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, UnionType) else ()
+    words = tuple(
+        w for m in members if typing.get_origin(m) is typing.Literal for w in typing.get_args(m)
+    )
+    numbers = [m for m in members if m in (int, float)]
+    if words and numbers:
+        return None, _WordOrNumber(words, float if float in numbers else int)
+    return None, type(default) if default is not None else int
+
+
 def add_formats(parser: argparse.ArgumentParser, choices: Sequence[str]) -> None:
     """The ``--format`` option: ``table`` first, then machine formats."""
     parser.add_argument(
@@ -208,9 +249,7 @@ def add_hyperparameters(
             continue
         default = chosen.get(field.name, field.default)
         flag = "--" + field.name.replace("_", "-")
-        hint = hints[field.name]
-        choices = typing.get_args(hint) if typing.get_origin(hint) is typing.Literal else None
-        kind: type = type(default) if default is not None else int
+        choices, kind = _flag_type(hints[field.name], default)
         text = f"{helps.get(field.name, field.name)} (default: {default})"
         if choices:
             group.add_argument(flag, choices=choices, default=default, help=text, action=_Given)

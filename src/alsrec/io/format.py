@@ -4,7 +4,9 @@ An artifact is a directory that holds only data, never code::
 
     model/
       manifest.json          format version, alsrec version, hyperparameters, backend,
-                             dtype, shapes, ID kinds, SHA-256 of every array file, creation time
+                             dtype, shapes, ID kinds, SHA-256 of every array file, creation time;
+                             "auto_params" names the hyperparameters resolved from "auto"
+                             (their concrete values are in "params"; absent = none)
       user_factors.npy       float32 (user rows, factors)
       item_factors.npy       float32 (item rows, factors)
       user_ids.npy           int64, or fixed-width unicode for str IDs
@@ -752,3 +754,16 @@ def _mapper(root: Path, name: str, ids: npt.NDArray[Any]) -> IdMapper:
         return IdMapper(ids)
     except DataError as exc:
         raise _fail(root / f"{name}.npy", f"invalid IDs: {exc}") from exc
+
+
+def _manifest_auto_params(root: Path, manifest: dict[str, Any]) -> tuple[str, ...]:
+    """The manifest's ``auto_params``: hyperparameter names resolved from ``"auto"``."""
+    value = manifest.get("auto_params", [])
+    params = manifest.get("params")
+    known = set(params) if isinstance(params, dict) else set()
+    if not isinstance(value, list) or not all(isinstance(v, str) and v in known for v in value):
+        raise _fail(
+            root / MANIFEST,
+            f"invalid 'auto_params' {value!r}; expected a list of hyperparameter names.",
+        )
+    return tuple(value)

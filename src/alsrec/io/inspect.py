@@ -26,6 +26,7 @@ from alsrec.io.format import (
     MANIFEST,
     PathArg,
     _format_ranges,
+    _manifest_auto_params,
     _open_artifact,
     _python_id,
     _RawArtifact,
@@ -120,6 +121,9 @@ class InspectionReport:
         The recorded hyperparameters.
     origin : str or None
         Where the model came from when it was imported (e.g. a legacy pickle).
+    auto_params : tuple of str
+        The hyperparameters whose values in ``params`` were resolved from ``"auto"`` at
+        fit (e.g. ``("regularization",)``).
 
     Examples
     --------
@@ -142,6 +146,7 @@ class InspectionReport:
     backend: str
     params: ALSParams
     origin: str | None = None
+    auto_params: tuple[str, ...] = ()
 
     @property
     def problems(self) -> tuple[str, ...]:
@@ -179,16 +184,18 @@ class InspectionReport:
             "seen_interactions": self.seen_interactions,
             "seen_coverage": self.seen_coverage,
             "origin": self.origin,
+            "auto_params": list(self.auto_params),
             "ok": self.ok,
             "problems": list(self.problems),
         }
 
     def __str__(self) -> str:
         p = self.params
+        reg = _value(p.regularization, "regularization" in self.auto_params)
         lines = [
             f"alsrec model (format version {self.format_version}), backend {self.backend!r}, "
             f"{self.factors} factors",
-            f"  params: regularization {p.regularization:g}, alpha {p.alpha:g}, "
+            f"  params: regularization {reg}, alpha {p.alpha:g}, "
             f"iterations {p.iterations}, solver {p.solver}",
         ]
         if self.origin:
@@ -247,6 +254,13 @@ def _axis_report(
     )
 
 
+def _value(value: float | str, auto: bool) -> str:
+    """A hyperparameter for people: ``auto``, ``0.01``, or ``41.9 (auto)`` when resolved."""
+    if isinstance(value, str):
+        return value
+    return f"{value:g}" + (" (auto)" * auto)
+
+
 def _origin_text(origin: Mapping[str, Any] | None) -> str | None:
     if not origin:
         return None
@@ -301,6 +315,7 @@ def inspect_model(model: FittedModel) -> InspectionReport:
         backend=state.backend,
         params=state.params,
         origin=_origin_text(state.provenance.origin),
+        auto_params=state.provenance.auto_params,
     )
 
 
@@ -353,4 +368,5 @@ def _report_from(raw: _RawArtifact) -> InspectionReport:
         backend=str(m["backend"]),
         params=params,
         origin=_origin_text(m.get("origin")),
+        auto_params=_manifest_auto_params(raw.path, m),
     )

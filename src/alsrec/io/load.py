@@ -23,6 +23,7 @@ from alsrec.io.format import (
     MANIFEST,
     PathArg,
     _fail,
+    _manifest_auto_params,
     _mapper,
     _open_artifact,
     _RawArtifact,
@@ -120,6 +121,7 @@ def _model_from(raw: _RawArtifact, policy: Policy) -> FittedModel:
         raw.user_ranges,
         raw.item_ranges,
         origin if isinstance(origin, dict) else None,
+        _manifest_auto_params(root, raw.manifest),
     )
     try:
         model = build_model(

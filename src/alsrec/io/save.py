@@ -215,6 +215,7 @@ def save(model: FittedModel, path: PathArg, *, overwrite: bool = True) -> Path:
             "created": _now(),
             "backend": state.backend,
             "params": state.params.to_dict(),
+            "auto_params": list(state.provenance.auto_params),
             "dtype": "float32",
             "factors": int(state.user_factors.shape[1]),
             "users": _manifest_axis(state.users, state.user_factors.shape[0], state.user_ranges),

@@ -8,6 +8,7 @@ updates return a new one.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -21,6 +22,7 @@ from alsrec._foldin import FoldInSolver
 from alsrec._scoring import normalized, row_norms
 from alsrec.checks import check_memory
 from alsrec.exceptions import AlsrecWarning, ConfigError, DataError, MappingMismatchError
+from alsrec.model.defaults import params_confidence, resolve_params
 from alsrec.params import ALSParams
 
 if TYPE_CHECKING:
@@ -56,12 +58,17 @@ class Provenance:
         the mapped ones".
     origin : dict or None
         Free-form facts about a foreign source (e.g. a legacy pickle's implicit parameters).
+    auto_params : tuple of str
+        The hyperparameters whose concrete values in :attr:`FittedModel.params` were
+        resolved from ``"auto"`` (e.g. ``("regularization",)``); see
+        :mod:`alsrec.model.defaults`.
     """
 
     format_version: int | None = None
     user_ranges: Ranges | None = None
     item_ranges: Ranges | None = None
     origin: dict[str, Any] | None = None
+    auto_params: tuple[str, ...] = ()
 
 
 def default_ranges(rows: int, mapped: int) -> Ranges:
@@ -94,7 +101,10 @@ class FittedModel:
     backend : str
         Name of the backend that produced the factors.
     params : ALSParams
-        The hyperparameters.
+        The hyperparameters, concrete whenever the training interactions are known
+        (``regularization="auto"`` is resolved from them; :attr:`Provenance.auto_params`
+        says which were). A model without them (``from_factors`` without ``seen``) may
+        keep ``"auto"``; then fold-in raises :class:`~alsrec.ConfigError`.
     unmapped_user_rows, unmapped_item_rows : int
         Factor rows without an ID.
     provenance : Provenance
@@ -129,7 +139,8 @@ class FittedModel:
     foldin: FoldInSolver = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        solver = FoldInSolver(self.item_factors, self.params.regularization)
+        reg = self.params.regularization
+        solver = FoldInSolver(self.item_factors, None if isinstance(reg, str) else reg)
         object.__setattr__(self, "foldin", solver)
 
     @property
@@ -260,7 +271,10 @@ def build_model(
     Factor rows and mapped IDs that disagree in number raise
     :class:`~alsrec.MappingMismatchError` under ``policy="strict"`` and warn
     (:class:`~alsrec.AlsrecWarning`) under ``"safe"``. ``params`` defaults to
-    ``ALSParams(factors=<columns of the factors>)``.
+    ``ALSParams(factors=<columns of the factors>)``. A ``regularization="auto"`` is
+    resolved from ``seen`` (the training weights) when it is given, and recorded in
+    :attr:`Provenance.auto_params`; without ``seen`` it stays ``"auto"`` and fold-in
+    raises :class:`~alsrec.ConfigError` asking for a number.
     """
     _check_factors(user_factors, item_factors)
     if params is None:
@@ -272,6 +286,10 @@ def build_model(
             warnings.warn(msg, AlsrecWarning, stacklevel=4)
     seen_csr = None if seen is None else sp.csr_matrix(seen)
     seen_csr, popularity = _seen_and_popularity(seen_csr, item_factors, len(users), len(items))
+    if seen_csr is not None and not params.is_resolved and seen_csr.nnz:
+        params, names = resolve_params(params, params_confidence(seen_csr, params))
+        auto = provenance.auto_params + tuple(n for n in names if n not in provenance.auto_params)
+        provenance = dataclasses.replace(provenance, auto_params=auto)
     popular_order = np.lexsort((np.arange(len(items)), -popularity)).astype(np.int64)
     return FittedModel(
         user_factors=user_factors,

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 from alsrec._threads import worker_count
 from alsrec.checks import check_memory, format_bytes
 from alsrec.exceptions import AlsrecError, BackendError, MappingMismatchError
-from alsrec.model.fitted import FittedModel, as_factors, build_model
-from alsrec.weighting import confidence
+from alsrec.model.defaults import params_confidence, resolve_params
+from alsrec.model.fitted import FittedModel, Provenance, as_factors, build_model
 
 if TYPE_CHECKING:
     from alsrec.backends import Backend, ProgressCallback
@@ -45,6 +45,10 @@ def train(
 ) -> FittedModel:
     """Train ``backend`` on ``data`` with ``params``; see :meth:`alsrec.Recommender.fit`.
 
+    A ``regularization="auto"`` is resolved from ``data`` first
+    (:func:`alsrec.model.defaults.resolve_params`); the backend and the returned model get
+    the concrete value.
+
     Raises
     ------
     BackendError
@@ -61,7 +65,9 @@ def train(
         f"factors x factors matrices {format_bytes(8 * params.factors**2)} each)",
         "Use fewer factors.",
     )
-    conf = confidence(data.matrix, params.alpha, params.weighting, **params.weighting_options())
+    conf = params_confidence(data.matrix, params)
+    # "auto" hyperparameters become concrete here, once, so every backend trains on numbers.
+    params, auto = resolve_params(params, conf)
     try:
         users, items = backend.fit(conf, params, callback=callback)
     except (AlsrecError, MemoryError):
@@ -83,4 +89,5 @@ def train(
         data.matrix,
         backend=backend.name,
         params=params,
+        provenance=Provenance(auto_params=auto),
     )

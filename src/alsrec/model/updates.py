@@ -16,7 +16,7 @@ from alsrec._foldin import FoldInSolver, history_confidence
 from alsrec.exceptions import ConfigError, DataError
 from alsrec.interactions import as_weights
 from alsrec.mapping import IdMapper, as_id_array
-from alsrec.model.fitted import FittedModel, build_model
+from alsrec.model.fitted import FittedModel, Provenance, build_model
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -139,7 +139,7 @@ def updated(
     touched = np.unique(row_of)
     touched_conf = history_confidence(seen[touched], params, seen)
     # Rows of new items are still zero, so they drop out of this solve and of YᵀY.
-    item_solver = FoldInSolver(item_factors, params.regularization)
+    item_solver = FoldInSolver(item_factors, params.regularization_value)
     if model.unmapped_item_rows == 0:
         item_solver.prime(model.foldin.gram)
     user_factors[touched] = item_solver.solve(touched_conf)
@@ -147,15 +147,22 @@ def updated(
     if new_items.size:
         # A new item's interactions are all fresh: its column of ``added`` is complete.
         item_conf = history_confidence(added, params, seen).tocsc()[:, new_items].T.tocsr()
-        user_solver = FoldInSolver(user_factors, params.regularization)
+        user_solver = FoldInSolver(user_factors, params.regularization_value)
         item_factors[new_items] = user_solver.solve(item_conf)
         grown = item_factors[new_items].astype(np.float64)
         gram = item_solver.gram + grown.T @ grown
-        item_solver = FoldInSolver(item_factors, params.regularization)
+        item_solver = FoldInSolver(item_factors, params.regularization_value)
         item_solver.prime(gram)
         user_factors[touched] = item_solver.solve(touched_conf)
     new_model = build_model(
-        user_factors, item_factors, users, items, seen, backend=model.backend, params=params
+        user_factors,
+        item_factors,
+        users,
+        items,
+        seen,
+        backend=model.backend,
+        params=params,  # the value the factors were trained with, not re-resolved
+        provenance=Provenance(auto_params=model.provenance.auto_params),
     )
     new_model.foldin.prime(item_solver.gram)
     return new_model

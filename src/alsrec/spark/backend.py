@@ -139,7 +139,7 @@ class SparkBackend:
                 f"Spark's ALS indexes rows with int32; this matrix has shape {coo.shape}."
             )
         reg_param = spark_reg_param(
-            params.regularization,
+            params.regularization_value,
             int(ratings.size),
             int(np.unique(coo.row).size),
             int(np.unique(coo.col).size),

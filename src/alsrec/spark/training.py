@@ -11,7 +11,8 @@ import scipy.sparse as sp
 
 from alsrec.exceptions import ConfigError, DataError, IdTypeError
 from alsrec.mapping import IdMapper
-from alsrec.model.fitted import FittedModel, as_factors, build_model
+from alsrec.model.defaults import regularization_from_masses
+from alsrec.model.fitted import FittedModel, Provenance, as_factors, build_model
 from alsrec.params import ALSParams
 from alsrec.spark.engine import require_spark, spark_errors, spark_reg_param, train_als
 
@@ -187,6 +188,27 @@ def _collect_seen(ratings: DataFrame, n_users: int, n_items: int) -> sp.csr_matr
     )
 
 
+def _resolve_auto(ratings: DataFrame, params: ALSParams) -> tuple[ALSParams, tuple[str, ...]]:
+    """``params`` with ``regularization="auto"`` resolved from masses summed on the cluster.
+
+    The confidence of a pair is ``1 + alpha * w`` (Spark's); only the per-user and per-item
+    sums come to the driver, and :func:`~alsrec.model.defaults.regularization_from_masses`
+    applies the rule to them.
+    """
+    if params.is_resolved:
+        return params, ()
+    from pyspark.sql import functions as F
+
+    conf = F.lit(1.0) + F.lit(float(params.alpha)) * F.col("rating").cast("double")
+    masses = []
+    for axis in ("user", "item"):
+        with spark_errors(f"summing the confidence per {axis} (regularization='auto')"):
+            table = ratings.groupBy(axis).agg(F.sum(conf).alias("d")).select("d").toArrow()
+        masses.append(np.asarray(table.column("d").to_numpy(), dtype=np.float64))
+    value = regularization_from_masses(masses[0], masses[1])
+    return dataclasses.replace(params, regularization=value), ("regularization",)
+
+
 def fit_dataframe(
     df: DataFrame,
     *,
@@ -241,7 +263,8 @@ def fit_dataframe(
                 .persist(StorageLevel.MEMORY_AND_DISK)
             )
             persisted.append(ratings)
-        reg_param = spark_reg_param(params.regularization, nnz, user_ids.size, item_ids.size)
+        params, auto = _resolve_auto(ratings, params)
+        reg_param = spark_reg_param(params.regularization_value, nnz, user_ids.size, item_ids.size)
         users, items = train_als(
             session,
             ratings,
@@ -265,4 +288,5 @@ def fit_dataframe(
         backend="spark",
         params=dataclasses.replace(params, factors=max(1, users.shape[1])),
         policy=policy,
+        provenance=Provenance(auto_params=auto),
     )

@@ -39,7 +39,8 @@ class Trial:
         The drawn value of each searched dimension (for :class:`ScaledLogUniform`: the
         ratio, before scaling).
     scale : float or None
-        The confidence scale that multiplied the drawn regularization ratio.
+        The automatic regularization (:func:`alsrec.model.defaults.auto_regularization`
+        for the trial's ``alpha`` and weighting) that multiplied the drawn ratio.
     fit_seconds : float
         Training time summed over the splits (not part of ``==``).
     seconds : float
@@ -161,7 +162,7 @@ def _effects(trials: Sequence[Trial], space: dict[str, Dimension]) -> tuple[Para
                 lo, hi = members[0].sampled[name], members[-1].sampled[name]
                 label = f"{lo:.3g}" if lo == hi else f"{lo:.3g}..{hi:.3g}"
                 if isinstance(dim, ScaledLogUniform):
-                    label += " x s"
+                    label += " x auto"
                 groups.append((label, [t.value for t in members]))
         if len(groups) < 2:
             continue

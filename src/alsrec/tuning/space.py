@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from alsrec.data.weighting import Weighting, confidence
+from alsrec.data.weighting import Weighting
 from alsrec.exceptions import ConfigError
+from alsrec.model.defaults import auto_regularization, params_confidence
 from alsrec.params import ALSParams
 
 if TYPE_CHECKING:
@@ -116,21 +117,22 @@ class LogUniform:
 
 @dataclass(frozen=True)
 class ScaledLogUniform:
-    """``regularization`` only: a log-uniform ratio times the trial's confidence scale.
+    """``regularization`` only: a log-uniform ratio times the trial's automatic value.
 
-    A drawn ratio ``r`` gives ``λ = r * s`` with ``s = 1 + sum_ui (c_ui - 1) / n_users``, the
-    confidence each user adds on average above the implicit 1 (``alpha`` times the mean
-    total weight per user; computed with the trial's own ``alpha``, and weighting scheme
-    where there is one, on all the data). See the module documentation for why.
+    A drawn ratio ``r`` gives ``λ = r * s`` with ``s`` what ``regularization="auto"``
+    resolves to for the trial's own ``alpha`` and weighting scheme on all the data
+    (:func:`alsrec.model.defaults.auto_regularization`). The default range, 0.1 to 10
+    times ``s``, puts the search's budget around the value a default fit already uses.
+    See the module documentation for why.
 
     Examples
     --------
     >>> ScaledLogUniform().describe()
-    'log-uniform [0.01, 100] x confidence scale'
+    'log-uniform [0.1, 10] x auto regularization'
     """
 
-    low: float = 0.01
-    high: float = 100.0
+    low: float = 0.1
+    high: float = 10.0
 
     def __post_init__(self) -> None:
         lo, hi = _check_bounds(type(self).__name__, self.low, self.high)
@@ -148,8 +150,8 @@ class ScaledLogUniform:
         return min(max(_round3(value), self.low), self.high)
 
     def describe(self) -> str:
-        """``"log-uniform [low, high] x confidence scale"``."""
-        return f"log-uniform [{self.low:g}, {self.high:g}] x confidence scale"
+        """``"log-uniform [low, high] x auto regularization"``."""
+        return f"log-uniform [{self.low:g}, {self.high:g}] x auto regularization"
 
 
 @dataclass(frozen=True, init=False)
@@ -238,7 +240,7 @@ def default_space(interactions: Interactions) -> dict[str, Dimension]:
     factors = tuple(f for f in _DEFAULT_FACTORS if f <= cap) or (max(1, cap),)
     space: dict[str, Dimension] = {
         "factors": Choice(factors),
-        "regularization": ScaledLogUniform(0.01, 100.0),
+        "regularization": ScaledLogUniform(0.1, 10.0),
         "alpha": LogUniform(0.1, 50.0),
         "iterations": Choice(_DEFAULT_ITERATIONS),
     }
@@ -313,12 +315,9 @@ def _draw(
     return out
 
 
-def _confidence_scale(matrix: sp.csr_matrix, params: ALSParams) -> float:
-    """``1 + sum(c - 1) / n_users`` for the confidence ``params`` gives ``matrix``."""
-    conf = confidence(matrix, params.alpha, params.weighting, **params.weighting_options())
-    extra: float = float(np.asarray(conf.data, dtype=np.float64).sum()) - int(conf.nnz)
-    users: int = int(matrix.shape[0])
-    return 1.0 + max(extra, 0.0) / max(users, 1)
+def _auto_scale(matrix: sp.csr_matrix, params: ALSParams) -> float:
+    """What ``regularization="auto"`` gives ``matrix`` under ``params`` (alpha, weighting)."""
+    return auto_regularization(params_confidence(matrix, params))
 
 
 def _resolve(
@@ -327,13 +326,13 @@ def _resolve(
     matrix: sp.csr_matrix,
     random_state: int,
 ) -> tuple[ALSParams, float | None]:
-    """The parameters of a draw (absolute regularization) and the confidence scale used."""
+    """The parameters of a draw (absolute regularization) and the automatic value it scaled."""
     values = {**draw, "random_state": random_state}
     scale: float | None = None
     try:
         if isinstance(space.get("regularization"), ScaledLogUniform):
             unscaled = ALSParams(**{**values, "regularization": 0.0})
-            scale = _confidence_scale(matrix, unscaled)
+            scale = _auto_scale(matrix, unscaled)
             values["regularization"] = _round3(draw["regularization"] * scale)
         return ALSParams(**values), scale
     except (ConfigError, TypeError) as exc:

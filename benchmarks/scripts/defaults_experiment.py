@@ -1,0 +1,355 @@
+"""Data-aware default hyperparameters: the experiment behind ``regularization="auto"``.
+
+For every dataset this script trains alsrec on an 80/20 per-user holdout (or a per-user
+time split) and measures NDCG@10 with seen items excluded, for
+
+* a 70-point grid: factors {64, 128} x regularization 7 log-spaced values in
+  [0.01, 1000] x alpha {1, 3, 10, 30, 100};
+* a quarter-decade regularization sweep (3.2 .. 1000) at the default factors (64) and
+  alpha (1);
+* today's defaults (factors 64, regularization 0.01, alpha 1);
+* the data-aware rule (factors 64, alpha 1, ``regularization="auto"``, which resolves to
+  :func:`alsrec.model.defaults.auto_regularization` of the training confidences),
+
+and the fit time of the rule against today's defaults (median of 5 alternating fits each,
+64 factors). The grid and sweep run on the implicit backend (same objective and
+initialization, faster); the old defaults and the rule run on the numpy backend.
+Results are cached in ``benchmarks/results/defaults-experiment.json`` (or ``--out``), so a
+rerun only trains what is missing; ``--fresh`` ignores the cache. The committed cache holds
+the measurements behind the table in ``benchmarks/README.md``.
+
+Datasets: MovieLens-100k (from the ``recbole==1.2.1`` wheel: ``pip download --no-deps
+recbole==1.2.1`` and unzip ``recbole/dataset_example/ml-100k/ml-100k.inter``; never commit
+it) with ratings as weights, binarized (rating >= 4), and held out: binarized at >= 3 and a
+per-user time split; plus seeded synthetic data (:func:`alsrec.datasets.synthetic`) of
+several shapes and weight distributions, four to derive the rule and three held out.
+
+Command (about 40 minutes on 2 shared cores; ``--table`` prints the Markdown table from
+the cache; ``--only NAME ...`` runs some datasets)::
+
+    pip download --no-deps recbole==1.2.1 -d /tmp/wheel
+    unzip -o /tmp/wheel/*.whl 'recbole/dataset_example/ml-100k/*' -d /tmp/ml
+    ALSREC_ML100K=/tmp/ml/recbole/dataset_example/ml-100k/ml-100k.inter \
+        OPENBLAS_NUM_THREADS=1 python benchmarks/scripts/defaults_experiment.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from alsrec import ALSParams, Interactions, Recommender
+from alsrec.datasets import synthetic
+from alsrec.evaluation import holdout_split, ndcg_at_k, time_split
+from alsrec.model.defaults import auto_regularization, params_confidence
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+FACTORS = (64, 128)
+REGULARIZATION = tuple(float(f"{10 ** (-2 + 5 * k / 6):.4g}") for k in range(7))
+ALPHA = (1.0, 3.0, 10.0, 30.0, 100.0)
+SWEEP = tuple(float(f"{10 ** (k / 4):.4g}") for k in range(2, 13))
+GRID_BACKEND = "implicit"
+"""The grid runs on the implicit backend: the same objective and initialization as the
+numpy backend (equal seeds give equal factors up to float32 rounding), 1.6x faster here.
+The old defaults and the rule are scored and timed on the numpy backend (the default)."""
+Split = tuple[Interactions, Interactions]
+
+
+# -- datasets -------------------------------------------------------------------------------------
+
+
+def _ml100k_rows() -> dict[str, np.ndarray]:
+    path = os.environ.get("ALSREC_ML100K")
+    if not path:
+        raise SystemExit("Set ALSREC_ML100K to the path of ml-100k.inter (see the docstring).")
+    table = np.loadtxt(path, delimiter="\t", skiprows=1)
+    return {
+        "user": table[:, 0].astype(np.int64),
+        "item": table[:, 1].astype(np.int64),
+        "rating": table[:, 2].astype(np.float32),
+        "time": table[:, 3].astype(np.int64),
+    }
+
+
+def _ml100k(kind: str) -> Split:
+    rows = _ml100k_rows()
+    user, item, rating = rows["user"], rows["item"], rows["rating"]
+    if kind == "ratings":
+        data = Interactions.from_arrays(user, item, rating)
+    elif kind == "time":
+        return time_split(user, item, rating, rows["time"], test_fraction=0.2, mode="per-user")
+    else:
+        keep = rating >= (4.0 if kind == "ge4" else 3.0)
+        data = Interactions.from_arrays(user[keep], item[keep], None)
+    return holdout_split(data, 0.2, random_state=0)
+
+
+def _synthetic(weights: str, seed: int, **shape: Any) -> Callable[[], Split]:
+    """A synthetic dataset whose weights follow ``weights``.
+
+    ``binary``: 1 per distinct pair; ``poisson``: the generator's ``1 + Poisson(1)``
+    counts, summed over repeats; ``heavy``: discrete Pareto counts (tail index 1.2,
+    capped at 10,000); ``rating``: uniform integers 1..5 (max over repeats).
+    """
+
+    def build() -> Split:
+        data = synthetic(random_state=seed, **shape)
+        rng = np.random.default_rng(seed + 1000)
+        n = len(data)
+        if weights == "poisson":
+            full = Interactions.from_arrays(data.user_ids, data.item_ids, data.weights)
+        elif weights == "binary":
+            full = Interactions.from_arrays(data.user_ids, data.item_ids, None, aggregate="max")
+        elif weights == "heavy":
+            counts = np.minimum(np.floor(rng.random(n) ** (-1 / 1.2)), 10_000)
+            full = Interactions.from_arrays(data.user_ids, data.item_ids, counts.astype(np.float32))
+        elif weights == "rating":
+            stars = rng.integers(1, 6, n).astype(np.float32)
+            full = Interactions.from_arrays(data.user_ids, data.item_ids, stars, aggregate="max")
+        else:
+            raise ValueError(weights)
+        return holdout_split(full, 0.2, random_state=seed)
+
+    return build
+
+
+DATASETS: dict[str, tuple[str, Callable[[], Split]]] = {
+    "ml100k-ratings": ("derive", lambda: _ml100k("ratings")),
+    "ml100k-ge4": ("derive", lambda: _ml100k("ge4")),
+    "syn-default-poisson": (
+        "derive",
+        _synthetic("poisson", 1, n_users=5000, n_items=1000, mean_interactions=20),
+    ),
+    "syn-sparse-binary": (
+        "derive",
+        _synthetic("binary", 2, n_users=10000, n_items=4000, n_clusters=20, mean_interactions=8),
+    ),
+    "syn-dense-heavy": (
+        "derive",
+        _synthetic(
+            "heavy",
+            3,
+            n_users=2000,
+            n_items=400,
+            n_clusters=8,
+            mean_interactions=60,
+            popularity_exponent=0.8,
+        ),
+    ),
+    "syn-flat-rating": (
+        "derive",
+        _synthetic(
+            "rating",
+            4,
+            n_users=4000,
+            n_items=2000,
+            n_clusters=15,
+            mean_interactions=30,
+            popularity_exponent=0.3,
+            in_cluster=0.6,
+        ),
+    ),
+    "ml100k-ge3": ("heldout", lambda: _ml100k("ge3")),
+    "ml100k-time": ("heldout", lambda: _ml100k("time")),
+    "syn-large-heavy": (
+        "heldout",
+        _synthetic(
+            "heavy",
+            7,
+            n_users=8000,
+            n_items=2500,
+            n_clusters=25,
+            mean_interactions=12,
+            popularity_exponent=1.2,
+        ),
+    ),
+    "syn-dense-binary": (
+        "heldout",
+        _synthetic(
+            "binary",
+            11,
+            n_users=1500,
+            n_items=800,
+            n_clusters=5,
+            mean_interactions=80,
+            popularity_exponent=0.5,
+            in_cluster=0.5,
+        ),
+    ),
+    "syn-skewed-poisson": (
+        "heldout",
+        _synthetic(
+            "poisson",
+            13,
+            n_users=8000,
+            n_items=6000,
+            n_clusters=40,
+            mean_interactions=6,
+            popularity_exponent=1.5,
+        ),
+    ),
+}
+
+
+# -- measurement ----------------------------------------------------------------------------------
+
+
+def statistics_of(train: Interactions) -> dict[str, float]:
+    """Cheap statistics of the training weights (linear weighting: f(w) = w)."""
+    matrix = sp.csr_matrix(train.matrix, dtype=np.float64)
+    n_users, n_items = matrix.shape
+    total = float(matrix.sum())
+    return {
+        "n_users": n_users,
+        "n_items": n_items,
+        "nnz": int(matrix.nnz),
+        "density": matrix.nnz / (n_users * n_items),
+        "nnz_per_user": matrix.nnz / n_users,
+        "nnz_per_item": matrix.nnz / n_items,
+        "mean_weight": total / matrix.nnz,
+        "weight_per_user": total / n_users,
+        "weight_per_item": total / n_items,
+        "max_weight": float(matrix.data.max()),
+    }
+
+
+def _model(
+    factors: int, regularization: float, alpha: float, backend: str = "numpy"
+) -> Recommender:
+    return Recommender(
+        factors=factors,
+        regularization=regularization,
+        alpha=alpha,
+        random_state=0,
+        num_threads=2,
+        backend=backend,
+    )
+
+
+def score(
+    split: Split, factors: int, regularization: float, alpha: float, backend: str = GRID_BACKEND
+) -> float:
+    train, test = split
+    return ndcg_at_k(_model(factors, regularization, alpha, backend).fit(train), test, 10)
+
+
+def fit_seconds(train: Interactions, rule: float, repeats: int = 5) -> tuple[float, float]:
+    """Median fit time of the old default and of the rule (numpy backend, 64 factors).
+
+    The two fits alternate, so both see the same machine load.
+    """
+    times: dict[float, list[float]] = {0.01: [], rule: []}
+    for _ in range(repeats):
+        for regularization in (0.01, rule):
+            start = time.perf_counter()
+            _model(64, regularization, 1.0).fit(train)
+            times[regularization].append(time.perf_counter() - start)
+    return statistics.median(times[0.01]), statistics.median(times[rule])
+
+
+def key(factors: int, regularization: float, alpha: float) -> str:
+    return f"f{factors}_r{regularization:g}_a{alpha:g}"
+
+
+def run_dataset(name: str, build: Callable[[], Split], cache: dict[str, Any]) -> dict[str, Any]:
+    entry: dict[str, Any] = cache.setdefault(name, {})
+    split = build()
+    entry["stats"] = statistics_of(split[0])
+    scores: dict[str, float] = entry.setdefault("scores", {})
+
+    def get(factors: int, regularization: float, alpha: float) -> float:
+        k = key(factors, regularization, alpha)
+        if k not in scores:
+            scores[k] = score(split, factors, regularization, alpha)
+        return scores[k]
+
+    grid = {key(f, r, a): get(f, r, a) for f in FACTORS for r in REGULARIZATION for a in ALPHA}
+    best = max(grid, key=lambda k: grid[k])
+    entry["grid_best"] = {"params": best, "ndcg": grid[best]}
+    entry["sweep"] = {f"{r:g}": get(64, r, 1.0) for r in SWEEP}
+    entry["old_default"] = score(split, 64, 0.01, 1.0, "numpy")
+    # The library's rule: what regularization="auto" resolves to at fit (alpha 1, linear).
+    rule = auto_regularization(params_confidence(split[0].matrix, ALSParams(alpha=1.0)))
+    entry["rule"] = {"regularization": rule, "ndcg": score(split, 64, rule, 1.0, "numpy")}
+    exact = Recommender(regularization=rule, random_state=0, num_threads=2, solver="cholesky")
+    entry["rule"]["cholesky_ndcg"] = ndcg_at_k(exact.fit(split[0]), split[1], 10)
+    if entry.get("time_rule_regularization") != rule or entry.get("time_method") != "alternating":
+        entry["time_old"], entry["time_rule"] = fit_seconds(split[0], rule)
+        entry["time_rule_regularization"] = rule
+        entry["time_method"] = "alternating"
+    return entry
+
+
+def table(cache: dict[str, Any]) -> str:
+    """The results as a Markdown table (ratios are to the grid best)."""
+    lines = [
+        "| dataset | role | users x items, nnz | grid best (params) | old default | "
+        "auto reg | auto | auto, cholesky | best reg at alpha 1 | fit time auto/old |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, (role, _) in DATASETS.items():
+        e = cache.get(name)
+        if not e or "rule" not in e:
+            continue
+        s, best = e["stats"], e["grid_best"]["ndcg"]
+        sweep = {float(k): v for k, v in e["sweep"].items()}
+        for r in REGULARIZATION:
+            sweep.setdefault(r, e["scores"][key(64, r, 1.0)])
+        top = max(sweep, key=lambda r: sweep[r])
+        rule = e["rule"]
+        lines.append(
+            f"| {name} | {role} | {s['n_users']} x {s['n_items']}, {s['nnz']} | "
+            f"{best:.4f} ({e['grid_best']['params']}) | "
+            f"{e['old_default']:.4f} ({e['old_default'] / best:.0%}) | "
+            f"{rule['regularization']:.3g} | {rule['ndcg']:.4f} ({rule['ndcg'] / best:.0%}) | "
+            f"{rule['cholesky_ndcg'] / best:.0%} | {top:g} ({sweep[top] / best:.0%}) | "
+            f"{e['time_rule'] / e['time_old']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default_out = Path(__file__).parents[1] / "results" / "defaults-experiment.json"
+    parser.add_argument("--out", type=Path, default=default_out)
+    parser.add_argument("--fresh", action="store_true", help="ignore cached results")
+    parser.add_argument("--only", nargs="*", default=None, help="dataset names to run")
+    parser.add_argument("--table", action="store_true", help="print the table and exit")
+    args = parser.parse_args()
+    cache: dict[str, Any] = {}
+    if args.out.exists() and not args.fresh:
+        cache = json.loads(args.out.read_text())
+    if args.table:
+        print(table(cache))
+        return
+    for name, (role, build) in DATASETS.items():
+        if args.only and name not in args.only:
+            continue
+        started = time.perf_counter()
+        entry = run_dataset(name, build, cache)
+        entry["role"] = role
+        args.out.write_text(json.dumps(cache, indent=1, sort_keys=True))
+        best = entry["grid_best"]["ndcg"]
+        print(
+            f"{name:22s} {role:8s} best {best:.4f} ({entry['grid_best']['params']}) "
+            f"old {entry['old_default'] / best:.3f} rule {entry['rule']['ndcg'] / best:.3f} "
+            f"(reg {entry['rule']['regularization']:.3g}) "
+            f"time x{entry['time_rule'] / entry['time_old']:.2f} "
+            f"[{time.perf_counter() - started:.0f} s]",
+            flush=True,
+        )
+    print(table(cache))
+
+
+if __name__ == "__main__":
+    main()
