@@ -126,7 +126,7 @@ def test_fit_argument_errors() -> None:
     data = Interactions.from_arrays(["a"], ["x"])
     with pytest.raises(ConfigError, match="not both"):
         Recommender().fit(data, ["x"])
-    with pytest.raises(ConfigError, match="needs item_ids"):
+    with pytest.raises(ConfigError, match="without item_ids"):
         Recommender().fit(["a"])
 
 

@@ -14,11 +14,11 @@ from alsrec import explain as explaining
 from alsrec import io as artifacts
 from alsrec.backends import Backend, ProgressCallback, get_backend, names
 from alsrec.checks import check_int, check_policy
+from alsrec.data.inputs import as_interactions
 from alsrec.exceptions import (
     ConfigError,
     NotFittedError,
 )
-from alsrec.interactions import Interactions
 from alsrec.interop.implicit import read_implicit_model
 from alsrec.mapping import IdMapper, as_id_array
 from alsrec.model import lookup, ranking, training, updates
@@ -27,7 +27,7 @@ from alsrec.params import ALSParams
 from alsrec.results import BatchRecommendations, Recommendations, batch_at, recommendations_at
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Hashable, Iterable, Mapping
     from pathlib import Path
 
     import scipy.sparse as sp
@@ -396,47 +396,81 @@ class Recommender:
 
     def fit(
         self,
-        user_ids: IdLike | Iterable[ExternalId] | Interactions,
+        data: object = None,
+        /,
         item_ids: IdLike | Iterable[ExternalId] | None = None,
         weights: npt.ArrayLike | None = None,
         *,
+        user_ids: IdLike | Iterable[ExternalId] | None = None,
+        user: Hashable | None = None,
+        item: Hashable | None = None,
+        weight: Hashable | None = None,
+        timestamp: Hashable | None = None,
         callback: ProgressCallback | None = None,
     ) -> Self:
         """Train on interactions; a second call starts from scratch. Returns ``self``.
 
+        Accepts what you hold (one dispatch, :func:`alsrec.data.inputs.as_interactions`):
+
+        - ``fit(user_ids, item_ids, weights)``: one user ID, item ID (and weight) per
+          interaction (also as keywords ``user_ids=``, ``item_ids=``);
+        - ``fit(interactions)``: an :class:`~alsrec.Interactions`;
+        - ``fit(df, user="user_id", item="item_id", weight="plays")``: a pandas or polars
+          DataFrame by column names; without ``user=``/``item=`` a column with a common name
+          (``user_id``, ``user``, ``userId``, ...) is used when exactly one is present, and
+          a column ``weight`` is the weight when present (else 1.0 per row);
+        - ``fit(matrix)``: a scipy sparse users x items matrix of weights; the IDs are the
+          row and column indices unless ``user_ids=``/``item_ids=`` are given.
+
         Parameters
         ----------
-        user_ids
-            One user ID per interaction, or an :class:`~alsrec.Interactions` (then
-            ``item_ids`` and ``weights`` must be omitted).
+        data
+            User IDs, an :class:`~alsrec.Interactions`, a DataFrame or a scipy sparse matrix.
         item_ids
-            One item ID per interaction.
+            One item ID per interaction (or the matrix's column IDs).
         weights : array_like, optional
             Strength of each interaction (> 0, finite); ``None`` means 1.0 each.
             Duplicate ``(user, item)`` pairs are summed.
+        user_ids
+            The user IDs as a keyword (or the matrix's row IDs).
+        user, item, weight, timestamp : column label, optional
+            Column names of a DataFrame.
         callback : callable, optional
             Called after each sweep as ``callback(iteration, user_factors, item_factors)``.
 
         Raises
         ------
+        ConfigError
+            Arguments that match none of the forms; the message lists them.
         DataError
             Empty input, length mismatch, NaN/inf/non-positive weights.
         IdTypeError
             IDs of one column not all int or all str.
         BackendError
             The backend failed (its exception is chained).
+
+        Examples
+        --------
+        >>> import pandas as pd, scipy.sparse as sp, numpy as np
+        >>> df = pd.DataFrame({"user_id": ["ann", "ann", "bob"], "item_id": ["x", "y", "x"],
+        ...                    "plays": [3, 1, 2]})
+        >>> rec = Recommender(factors=2, iterations=2, random_state=0)
+        >>> rec.fit(df, weight="plays").items_.ids.tolist()
+        ['x', 'y']
+        >>> rec.fit(sp.csr_matrix(np.eye(3)), item_ids=["a", "b", "c"]).users_.ids.tolist()
+        [0, 1, 2]
         """
-        if isinstance(user_ids, Interactions):
-            if item_ids is not None or weights is not None:
-                raise ConfigError(
-                    "Pass either an Interactions object or the three columns, not both."
-                )
-            data = user_ids
-        else:
-            if item_ids is None:
-                raise ConfigError("fit() needs item_ids (or an Interactions object).")
-            data = Interactions.from_arrays(user_ids, item_ids, weights)
-        self._model = training.train(data, self.params, get_backend(self.backend), callback)
+        interactions = as_interactions(
+            data,
+            item_ids,
+            weights,
+            user_ids=user_ids,
+            user=user,
+            item=item,
+            weight=weight,
+            timestamp=timestamp,
+        )
+        self._model = training.train(interactions, self.params, get_backend(self.backend), callback)
         return self
 
     # -- fitted state ----------------------------------------------------------------------------
