@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, cast, overload
+from typing import TYPE_CHECKING, Any, cast, overload
 
 import numpy as np
 import numpy.typing as npt
 
+from alsrec.tables import to_frame
 from alsrec.types import ExternalId, FloatArray, IdArray, IndexArray, Source
 
 if TYPE_CHECKING:
     from alsrec.mapping import IdMapper
+    from alsrec.tables import FrameBackend
 
 __all__ = ["BatchRecommendations", "Recommendations", "batch_at", "recommendations_at"]
 
@@ -98,6 +100,38 @@ class Recommendations(Sequence[tuple[ExternalId, float]]):
         ids = cast("list[ExternalId]", self.ids.tolist())
         scores = cast("list[float]", self.scores.tolist())
         return list(zip(ids, scores, strict=False))
+
+    def to_frame(self, backend: FrameBackend = "pandas") -> Any:
+        """The list as a long-format DataFrame: one row per result, best first.
+
+        Columns ``query`` (the queried ID, ``None`` for an anonymous history), ``rank``
+        (1-based), ``id``, ``score`` and ``source``; the same columns as
+        :meth:`BatchRecommendations.to_frame`, so frames of single and batch calls concatenate.
+
+        Parameters
+        ----------
+        backend : {"pandas", "polars"}, default "pandas"
+            The library to build the frame with; neither is a dependency of alsrec, and a
+            missing one raises :class:`~alsrec.BackendUnavailableError` with the install hint.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> recs = Recommendations("u1", np.array(["a", "b"]), np.array([0.9, 0.5], np.float32))
+        >>> recs.to_frame()[["query", "rank", "id", "source"]].values.tolist()
+        [['u1', 1, 'a', 'model'], ['u1', 2, 'b', 'model']]
+        """
+        size = len(self)
+        query = np.empty(size, dtype=object)
+        query[:] = [self.query] * size
+        columns = {
+            "query": query,
+            "rank": np.arange(1, size + 1, dtype=np.int64),
+            "id": self.ids,
+            "score": self.scores,
+            "source": np.full(size, self.source, dtype=object),
+        }
+        return to_frame(columns, backend)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Recommendations):
@@ -202,6 +236,36 @@ class BatchRecommendations:
         A query given twice appears once.
         """
         return {cast("ExternalId", r.query): r.to_list() for r in self}
+
+    def to_frame(self, backend: FrameBackend = "pandas") -> Any:
+        """The results as a long-format DataFrame: one row per result, padding dropped.
+
+        Columns ``query``, ``rank`` (1-based within its query), ``id``, ``score`` and
+        ``source``, in query order then rank; a query without results has no row. See
+        :meth:`Recommendations.to_frame` for ``backend``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> batch = BatchRecommendations(
+        ...     queries=np.array(["u1", "u2"]),
+        ...     ids=np.array([["a", "b"], ["c", ""]]),
+        ...     scores=np.array([[0.9, 0.5], [0.7, np.nan]], np.float32),
+        ...     mask=np.array([[True, True], [True, False]]),
+        ...     sources=np.array(["model", "fallback"]),
+        ... )
+        >>> batch.to_frame()[["query", "rank", "id", "source"]].values.tolist()
+        [['u1', 1, 'a', 'model'], ['u1', 2, 'b', 'model'], ['u2', 1, 'c', 'fallback']]
+        """
+        rows, cols = np.nonzero(self.mask)
+        columns = {
+            "query": self.queries[rows],
+            "rank": (cols + 1).astype(np.int64),
+            "id": self.ids[rows, cols],
+            "score": self.scores[rows, cols],
+            "source": self.sources[rows].astype(object),
+        }
+        return to_frame(columns, backend)
 
     def __repr__(self) -> str:
         n_rows, n = self.ids.shape
