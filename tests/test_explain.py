@@ -224,7 +224,7 @@ def test_every_weighting_scheme(weighting: str, small_interactions: Interactions
     from alsrec import ALSParams
 
     rec = Recommender(factors=8, regularization=5.0, alpha=2.0, iterations=8, random_state=0)
-    rec.params = ALSParams.from_dict({**rec.params.to_dict(), "weighting": weighting})
+    rec.set_params(params=ALSParams.from_dict({**rec.params.to_dict(), "weighting": weighting}))
     rec.fit(small_interactions)
     user = str(rec.users_.ids[4])
     history = ["I000003", "I000017", "I000040"]

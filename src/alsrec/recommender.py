@@ -85,6 +85,16 @@ def _merge_params(params: ALSParams | None, given: dict[str, Any]) -> ALSParams:
     return params
 
 
+def _checked_backend(backend: str | Backend) -> str | Backend:
+    """``backend`` if it names or is a usable backend (a name stays a name, so that the
+    engine is imported on first use); a :class:`ConfigError` listing the names otherwise."""
+    if isinstance(backend, str) and backend not in names():
+        get_backend(backend)  # raises ConfigError listing the valid names
+    elif not isinstance(backend, str):
+        backend = get_backend(backend)
+    return backend
+
+
 class Recommender:
     """Implicit-feedback ALS recommendations addressed by your own user and item IDs.
 
@@ -165,12 +175,8 @@ class Recommender:
     ) -> None:
         arguments = locals()  # every ALSParams field is a parameter of this method
         given = {name: arguments[name] for name in PARAM_NAMES}
-        self.params = _merge_params(params, given)
-        if isinstance(backend, str) and backend not in names():
-            get_backend(backend)  # raises ConfigError listing the valid names
-        elif not isinstance(backend, str):
-            backend = get_backend(backend)
-        self.backend: str | Backend = backend
+        self._params = _merge_params(params, given)
+        self.backend: str | Backend = _checked_backend(backend)
         self.policy: Policy = check_policy(policy)
         self._model: FittedModel | None = None
 
@@ -471,6 +477,85 @@ class Recommender:
             timestamp=timestamp,
         )
         self._model = training.train(interactions, self.params, get_backend(self.backend), callback)
+        return self
+
+    # -- hyperparameters (scikit-learn protocol) ------------------------------------------------
+
+    @property
+    def params(self) -> ALSParams:
+        """The validated hyperparameters (read-only; change them with :meth:`set_params`)."""
+        return self._params
+
+    @params.setter
+    def params(self, value: object) -> None:
+        raise AttributeError(
+            "Recommender.params is read-only (other threads may be serving this model); "
+            "use rec.set_params(params=...) or set_params(name=value) before fit, or "
+            "Recommender.load(path, num_threads=...) for serving settings."
+        )
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor's arguments by name (scikit-learn's estimator protocol).
+
+        Every :class:`~alsrec.ALSParams` field, ``backend`` and ``policy``; ``params`` is
+        reported as ``None`` because the fields carry it. ``type(rec)(**rec.get_params())``
+        builds an equal, unfitted recommender, so ``sklearn.base.clone`` and grid-search
+        tools work without alsrec depending on scikit-learn. ``deep`` is accepted for the
+        protocol; there are no nested estimators.
+
+        Examples
+        --------
+        >>> rec = Recommender(factors=8, alpha=2.0)
+        >>> params = rec.get_params()
+        >>> params["factors"], params["alpha"], params["policy"]
+        (8, 2.0, 'safe')
+        >>> type(rec)(**params).get_params() == params
+        True
+        """
+        out: dict[str, Any] = {name: getattr(self._params, name) for name in PARAM_NAMES}
+        out.update(backend=self.backend, policy=self.policy, params=None)
+        return out
+
+    def set_params(self, **params: Any) -> Self:
+        """Set constructor arguments by name; returns ``self`` (scikit-learn's protocol).
+
+        ``params=`` (an :class:`~alsrec.ALSParams`) is applied first, then the single
+        fields; the result is validated as at construction. Changing a hyperparameter
+        or the backend of a *fitted* recommender discards its fitted model, as a refit
+        would: it is unfitted until the next :meth:`fit` (queries raise
+        :class:`~alsrec.NotFittedError`), so it never serves factors that disagree with
+        its :attr:`params`. Other holders of the old :attr:`model_` keep it unchanged.
+        Changing only ``policy`` keeps the model.
+
+        Raises
+        ------
+        ConfigError
+            An unknown name (the valid ones are listed) or an invalid value.
+
+        Examples
+        --------
+        >>> rec = Recommender(factors=4, iterations=3).fit(["a", "b"], ["x", "y"])
+        >>> rec.set_params(policy="strict").is_fitted
+        True
+        >>> rec.set_params(factors=8).is_fitted, rec.params.factors
+        (False, 8)
+        """
+        valid = (*PARAM_NAMES, "backend", "policy", "params")
+        unknown = sorted(set(params) - set(valid))
+        if unknown:
+            raise ConfigError(
+                f"set_params got unknown parameter(s) {unknown}; valid names: {sorted(valid)}."
+            )
+        base = params.get("params")
+        if base is not None and not isinstance(base, ALSParams):
+            raise ConfigError(f"params must be an ALSParams, got {type(base).__name__}.")
+        fields = {name: params[name] for name in PARAM_NAMES if name in params}
+        new_params = dataclasses.replace(base or self._params, **fields)
+        backend = _checked_backend(params.get("backend", self.backend))
+        policy = check_policy(params.get("policy", self.policy))
+        if new_params != self._params or backend != self.backend:
+            self._model = None  # a refit starts over; the old model is not mutated
+        self._params, self.backend, self.policy = new_params, backend, policy
         return self
 
     # -- fitted state ----------------------------------------------------------------------------
