@@ -23,6 +23,7 @@ from alsrec.interop.implicit import read_implicit_model
 from alsrec.mapping import IdMapper, as_id_array
 from alsrec.model import lookup, ranking, training, updates
 from alsrec.model.fitted import FittedModel, as_factors, build_model, mapping_check
+from alsrec.model.loss import loss_monitor
 from alsrec.params import ALSParams
 from alsrec.results import BatchRecommendations, Recommendations, batch_at, recommendations_at
 
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from alsrec.explain import Explanation
     from alsrec.io import InspectionReport, PathArg
     from alsrec.model.lookup import History
+    from alsrec.progress import ProgressOption
     from alsrec.types import (
         ExternalId,
         FactorMatrix,
@@ -413,6 +415,7 @@ class Recommender:
         weight: Hashable | None = None,
         timestamp: Hashable | None = None,
         callback: ProgressCallback | None = None,
+        progress: ProgressOption = False,
     ) -> Self:
         """Train on interactions; a second call starts from scratch. Returns ``self``.
 
@@ -443,6 +446,11 @@ class Recommender:
             Column names of a DataFrame.
         callback : callable, optional
             Called after each sweep as ``callback(iteration, user_factors, item_factors)``.
+            To record the training loss, pass :func:`alsrec.model.loss_monitor`.
+        progress : bool or text stream, default False
+            ``True``: a bar on stderr, one step per sweep with the training loss
+            (:func:`alsrec.model.loss.als_loss`) and the elapsed time; a text stream:
+            the same on that stream.
 
         Raises
         ------
@@ -476,6 +484,8 @@ class Recommender:
             weight=weight,
             timestamp=timestamp,
         )
+        if progress is not False and progress is not None:
+            callback = loss_monitor(interactions, self.params, progress=progress, callback=callback)
         self._model = training.train(interactions, self.params, get_backend(self.backend), callback)
         return self
 

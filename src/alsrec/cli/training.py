@@ -7,9 +7,7 @@ from typing import TYPE_CHECKING
 
 from alsrec import Recommender
 from alsrec.cli.options import params_from
-from alsrec.data import confidence
-from alsrec.model.loss import als_loss
-from alsrec.progress import ProgressBar
+from alsrec.model import loss_monitor
 
 if TYPE_CHECKING:
     import argparse
@@ -17,7 +15,6 @@ if TYPE_CHECKING:
 
     from alsrec import Interactions
     from alsrec.backends import ProgressCallback
-    from alsrec.types import FactorMatrix
 
 __all__ = ["fit", "make_recommender"]
 
@@ -34,16 +31,7 @@ def make_recommender(args: argparse.Namespace) -> Recommender:
 
 def _loss_bar(rec: Recommender, data: Interactions, err: TextIO) -> ProgressCallback:
     """A callback drawing one bar step per sweep, with the training loss."""
-    params = rec.params
-    conf = confidence(data.matrix, params.alpha, params.weighting, **params.weighting_options())
-    bar = ProgressBar("train", params.iterations, err)
-    start = time.perf_counter()
-
-    def callback(iteration: int, users: FactorMatrix, items: FactorMatrix) -> None:
-        loss = als_loss(conf, users, items, params.regularization)
-        bar.step(iteration, f"loss {loss:.6f}  {time.perf_counter() - start:6.1f} s")
-
-    return callback
+    return loss_monitor(data, rec.params, progress=err)
 
 
 def fit(rec: Recommender, data: Interactions, progress: bool, err: TextIO) -> float:
