@@ -27,6 +27,8 @@ from alsrec.evaluation import PopularityBaseline, holdout_split, ndcg_at_k
 from alsrec.testing import checkerboard
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import scipy.sparse as sp
 
     from alsrec.types import FactorMatrix
@@ -611,3 +613,44 @@ def test_params_is_read_only() -> None:
     with pytest.raises(AttributeError, match=r"read-only.*set_params"):
         rec.params = ALSParams(factors=8)
     assert rec.params.factors == 4
+
+
+# -- serving threads ---------------------------------------------------------------------------
+
+
+def test_load_num_threads_sets_serving_threads_without_touching_params(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from alsrec.model import ranking
+
+    rec = Recommender(factors=4, iterations=3, random_state=0, num_threads=2).fit(
+        ["a", "a", "b", "c"], ["x", "y", "y", "z"]
+    )
+    path = rec.save(tmp_path / "m")
+    served = Recommender.load(path, num_threads=1)
+    assert served.num_threads == 1
+    assert served.params.num_threads == 2 == served.model_.params.num_threads
+    seen: list[int] = []
+    original = ranking.rank_users
+
+    def spy(*args: Any) -> Any:
+        seen.append(args[-1])
+        return original(*args)
+
+    monkeypatch.setattr(ranking, "rank_users", spy)
+    batch = served.recommend_many(["a", "b"], n=2)
+    per_call = served.recommend_many(["a", "b"], n=2, num_threads=3)
+    assert seen == [1, 3]
+    np.testing.assert_array_equal(batch.ids, per_call.ids)
+    assert Recommender.load(path).num_threads == 2
+    with pytest.raises(ConfigError):
+        Recommender.load(path, num_threads=-1)
+    with pytest.raises(ConfigError):
+        served.recommend_many(["a"], num_threads=-2)
+
+
+def test_with_num_threads_leaves_the_shared_recommender_alone() -> None:
+    rec = Recommender(factors=4, iterations=3).fit(["a", "b"], ["x", "y"])
+    one = rec.with_num_threads(1)
+    assert (one.num_threads, rec.num_threads) == (1, 0)
+    assert one.model_ is rec.model_

@@ -181,11 +181,15 @@ class Recommender:
         self.backend: str | Backend = _checked_backend(backend)
         self.policy: Policy = check_policy(policy)
         self._model: FittedModel | None = None
+        self._serve_threads: int | None = None  # a serving override of params.num_threads
 
     @classmethod
-    def from_model(cls, model: FittedModel, *, policy: Policy = "safe") -> Recommender:
+    def from_model(
+        cls, model: FittedModel, *, policy: Policy = "safe", num_threads: int | None = None
+    ) -> Recommender:
         """Serve a :class:`~alsrec.model.FittedModel` (e.g. one loaded with
         :func:`alsrec.io.load`); ``params`` and ``backend`` are taken from it.
+        ``num_threads`` sets the serving threads of batch queries (see :meth:`load`).
 
         Examples
         --------
@@ -199,6 +203,8 @@ class Recommender:
             raise ConfigError(f"from_model needs a FittedModel, got {type(model).__name__}.")
         rec = cls(params=model.params, policy=policy)
         rec._model = model
+        if num_threads is not None:
+            rec._serve_threads = check_int("num_threads", num_threads, 0)
         return rec
 
     # -- construction from existing factors ----------------------------------------------------
@@ -623,8 +629,32 @@ class Recommender:
 
     @property
     def _threads(self) -> int:
-        # The facade's num_threads, which a server may lower after load (serving guide).
-        return self.params.num_threads
+        # The serving override (load(num_threads=...), with_num_threads) or the trained value.
+        return self.params.num_threads if self._serve_threads is None else self._serve_threads
+
+    @property
+    def num_threads(self) -> int:
+        """Threads of batch queries: the value given to :meth:`load` or
+        :meth:`with_num_threads`, else ``params.num_threads`` (0 = all cores)."""
+        return self._threads
+
+    def with_num_threads(self, num_threads: int) -> Recommender:
+        """A recommender over the same fitted model whose batch queries use ``num_threads``.
+
+        ``self`` (which other threads may be serving) is not changed, and the model is
+        shared, not copied. ``0`` means all cores.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rec = Recommender.from_factors(np.eye(2), np.eye(2), ["u1", "u2"], ["a", "b"])
+        >>> one = rec.with_num_threads(1)
+        >>> one.num_threads, rec.num_threads, one.model_ is rec.model_
+        (1, 0, True)
+        """
+        new = copy.copy(self)
+        new._serve_threads = check_int("num_threads", num_threads, 0)
+        return new
 
     def _policy(self, policy: Policy | None) -> Policy:
         return lookup.serving_policy(self.model_, self.policy, policy)
@@ -804,6 +834,7 @@ class Recommender:
         policy: Policy | None = None,
         histories: Mapping[_Key, IdLike | Iterable[ExternalId]] | None = None,
         history_weights: Mapping[_Key, npt.ArrayLike] | None = None,
+        num_threads: int | None = None,
     ) -> BatchRecommendations:
         """Recommend for many users at once; fixed-shape arrays, padded at the end.
 
@@ -826,6 +857,8 @@ class Recommender:
             an entry have no history.
         history_weights : mapping of user ID to weights, optional
             Weights for some entries of ``histories`` (same length as that history).
+        num_threads : int, optional
+            Threads for this call only (default :attr:`num_threads`; 0 = all cores).
 
         Returns
         -------
@@ -847,6 +880,7 @@ class Recommender:
         n = check_int("n", n)
         resolved = self._policy(policy)
         model = self.model_
+        threads = self._threads if num_threads is None else check_int("num_threads", num_threads, 0)
         queries = as_id_array(user_ids, "user IDs")
         candidates, skipped = lookup.candidates(model, items, resolved)
         rows = model.users.to_index(queries, missing="negative")
@@ -864,11 +898,11 @@ class Recommender:
             lookup.refuse_unknown_users(model, bad, resolved, single=False)
         if hists is None and not unknown.any() and bool(np.all(model.user_norms[rows] > 0)):
             # Every query is a known user with stored factors: the common case, kept lean.
-            pos, vals = ranking.rank_users(model, rows, n, exclude_seen, candidates, self._threads)
+            pos, vals = ranking.rank_users(model, rows, n, exclude_seen, candidates, threads)
             sources = np.full(queries.size, "model", dtype="<U8")
         else:
             pos, vals, sources = ranking.rank_mixed(
-                model, rows, hists, n, exclude_seen, candidates, self._threads
+                model, rows, hists, n, exclude_seen, candidates, threads
             )
         return batch_at(queries, model.items, pos, vals, sources, skipped)
 
@@ -1182,9 +1216,19 @@ class Recommender:
 
     @classmethod
     def load(
-        cls, path: PathArg, *, mmap: bool = True, policy: Policy = "safe", verify: bool = True
+        cls,
+        path: PathArg,
+        *,
+        mmap: bool = True,
+        policy: Policy = "safe",
+        verify: bool = True,
+        num_threads: int | None = None,
     ) -> Recommender:
         """Load an artifact written by :meth:`save`, memory-mapping the factors.
+
+        ``num_threads`` sets the threads of batch queries for serving (default: the
+        trained ``params.num_threads``; ``1`` in a server that scales with request threads,
+        see the serving guide); the model's recorded params are not changed.
 
         Checks the format version, shapes, ID uniqueness and (unless ``verify=False``) the
         SHA-256 of every file; any damage raises :class:`~alsrec.ArtifactError`. No
@@ -1202,7 +1246,7 @@ class Recommender:
         """
         policy = check_policy(policy)
         model = artifacts.load(path, mmap=mmap, policy=policy, verify=verify)
-        return cls.from_model(model, policy=policy)
+        return cls.from_model(model, policy=policy, num_threads=num_threads)
 
     @classmethod
     def from_legacy_pickle(
