@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import time
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 import numpy as np
@@ -12,6 +13,7 @@ from typing_extensions import Self
 
 from alsrec import explain as explaining
 from alsrec import io as artifacts
+from alsrec._threads import worker_count
 from alsrec.backends import Backend, ProgressCallback, get_backend, names
 from alsrec.checks import check_int, check_policy
 from alsrec.data.inputs import as_interactions
@@ -20,6 +22,7 @@ from alsrec.exceptions import (
     NotFittedError,
 )
 from alsrec.interop.implicit import read_implicit_model
+from alsrec.logs import logger
 from alsrec.mapping import IdMapper, as_id_array
 from alsrec.model import lookup, ranking, training, updates
 from alsrec.model.fitted import FittedModel, as_factors, build_model, mapping_check
@@ -492,7 +495,23 @@ class Recommender:
         )
         if progress is not False and progress is not None:
             callback = loss_monitor(interactions, self.params, progress=progress, callback=callback)
-        self._model = training.train(interactions, self.params, get_backend(self.backend), callback)
+        engine = get_backend(self.backend)
+        p = self.params
+        logger.info(
+            "fit start: %d users x %d items, %d interactions, backend %r, factors %d, "
+            "iterations %d, num_threads %d",
+            *interactions.shape,
+            interactions.nnz,
+            engine.name,
+            p.factors,
+            p.iterations,
+            p.num_threads,
+        )
+        threads = worker_count(p.num_threads)
+        logger.debug("fit: resolved backend %r, %d worker threads", engine.name, threads)
+        start = time.perf_counter()
+        self._model = training.train(interactions, p, engine, callback)
+        logger.info("fit end: %.3f s, backend %r", time.perf_counter() - start, engine.name)
         return self
 
     # -- hyperparameters (scikit-learn protocol) ------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast, overload
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Any, cast, overload
 import numpy as np
 import numpy.typing as npt
 
+from alsrec.logs import logger
 from alsrec.tables import to_frame
 from alsrec.types import ExternalId, FloatArray, IdArray, IndexArray, Source
 
@@ -285,6 +287,10 @@ def recommendations_at(
 ) -> Recommendations:
     """:class:`Recommendations` of the mapped indices ``pos`` (``-1`` = padding, dropped)."""
     keep = pos >= 0
+    if source == "fallback":
+        logger.debug("query %r: answered by the popularity fallback", query)
+    if skipped:
+        logger.debug("query %r: skipped unknown IDs %s", query, list(skipped))
     return Recommendations(query, mapper.to_id(pos[keep]), vals[keep].copy(), source, skipped)
 
 
@@ -305,6 +311,12 @@ def batch_at(
 ) -> BatchRecommendations:
     """:class:`BatchRecommendations` of the mapped indices ``pos`` (``-1`` = padding)."""
     mask = pos >= 0
+    if logger.isEnabledFor(logging.DEBUG):
+        fallback = int(np.count_nonzero(sources == "fallback"))
+        if fallback:
+            logger.debug("batch of %d: %d by the popularity fallback", len(queries), fallback)
+        if skipped:
+            logger.debug("batch of %d: skipped unknown IDs %s", len(queries), list(skipped))
     ids = _pad_ids(mapper, pos.shape)
     if mask.any():
         ids = ids.astype(np.result_type(ids.dtype, mapper.ids.dtype))

@@ -8,7 +8,6 @@ updates return a new one.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -20,6 +19,7 @@ import scipy.sparse as sp
 from alsrec._foldin import FoldInSolver
 from alsrec._scoring import normalized, row_norms
 from alsrec.exceptions import AlsrecWarning, ConfigError, DataError, MappingMismatchError
+from alsrec.logs import warn as warn_and_log
 from alsrec.params import ALSParams
 
 if TYPE_CHECKING:
@@ -264,7 +264,7 @@ def build_model(
     items, bad_items, item_msg = _reconcile("item", item_factors.shape[0], items, policy)
     for msg in (user_msg, item_msg):
         if msg is not None:
-            warnings.warn(msg, AlsrecWarning, stacklevel=4)
+            warn_and_log(msg, AlsrecWarning, stacklevel=4)
     seen_csr = None if seen is None else sp.csr_matrix(seen)
     seen_csr, popularity = _seen_and_popularity(seen_csr, item_factors, len(users), len(items))
     popular_order = np.lexsort((np.arange(len(items)), -popularity)).astype(np.int64)
