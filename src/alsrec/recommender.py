@@ -24,11 +24,17 @@ from alsrec.exceptions import (
 from alsrec.interop.implicit import read_implicit_model
 from alsrec.logs import logger
 from alsrec.mapping import IdMapper, as_id_array
-from alsrec.model import lookup, ranking, training, updates
+from alsrec.model import controls, lookup, ranking, training, updates
 from alsrec.model.fitted import FittedModel, as_factors, build_model, mapping_check
 from alsrec.model.loss import loss_monitor
 from alsrec.params import ALSParams
-from alsrec.results import BatchRecommendations, Recommendations, batch_at, recommendations_at
+from alsrec.results import (
+    BatchRecommendations,
+    ItemScores,
+    Recommendations,
+    batch_at,
+    recommendations_at,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Hashable, Iterable, Mapping
@@ -280,6 +286,7 @@ class Recommender:
         *,
         seen: sp.spmatrix | sp.sparray | None = None,
         policy: Policy = "safe",
+        alpha: float | None = None,
     ) -> Recommender:
         """Wrap an ALS model already trained with the ``implicit`` library (CPU or GPU).
 
@@ -300,11 +307,18 @@ class Recommender:
             The user x item matrix the model was trained on, to exclude seen items.
         policy : {"safe", "strict"}
             Default policy of the returned recommender.
+        alpha : float, optional
+            The confidence scale the model was trained with, recorded as
+            ``params.alpha`` so that fold-in (``history=``, :meth:`recommend_for_history`,
+            :meth:`updated`) weighs fresh interactions as training did: alsrec's confidence
+            is ``1 + alpha * w``. For a model trained by implicit on the weights ``w`` of
+            ``seen`` with implicit's ``alpha``, pass that ``alpha`` (implicit's ``alpha * w``
+            differs by the constant 1). Default: alsrec's default ``alpha``.
 
         Raises
         ------
         ConfigError
-            ``model`` is not an implicit ALS model.
+            ``model`` is not an implicit ALS model, or ``alpha`` is invalid.
         NotFittedError
             The model has not been fitted.
 
@@ -321,13 +335,14 @@ class Recommender:
         ('implicit', ['z'])
         """
         read = read_implicit_model(model)
+        params = read.params if alpha is None else dataclasses.replace(read.params, alpha=alpha)
         return cls.from_factors(
             read.user_factors,
             read.item_factors,
             user_ids,
             item_ids,
             seen=seen,
-            params=read.params,
+            params=params,
             policy=policy,
             backend_name=read.backend,
         )
@@ -687,6 +702,7 @@ class Recommender:
         *,
         exclude_seen: bool = True,
         items: IdLike | Iterable[ExternalId] | None = None,
+        exclude: IdLike | Iterable[ExternalId] | None = None,
         policy: Policy | None = None,
         history: IdLike | Iterable[ExternalId] | None = None,
         history_weights: npt.ArrayLike | None = None,
@@ -753,6 +769,22 @@ class Recommender:
         >>> sorted(item for item, _ in rec.recommend("dan", n=2, history=["tea"]))
         ['cup', 'pot']
         """
+        if exclude is not None:
+            items, excluded = controls.allowed(
+                self.model_, "item", items, exclude, self._policy(policy)
+            )
+            return controls.with_skipped(
+                self.recommend(
+                    user_id,
+                    n,
+                    exclude_seen=exclude_seen,
+                    items=items,
+                    policy=policy,
+                    history=history,
+                    history_weights=history_weights,
+                ),
+                excluded,
+            )
         n = check_int("n", n)
         resolved = self._policy(policy)
         model = self.model_
@@ -786,6 +818,7 @@ class Recommender:
         *,
         exclude_history: bool = True,
         items: IdLike | Iterable[ExternalId] | None = None,
+        exclude: IdLike | Iterable[ExternalId] | None = None,
         policy: Policy | None = None,
     ) -> Recommendations:
         """Recommend for an anonymous or new user from their interaction history.
@@ -829,6 +862,21 @@ class Recommender:
         >>> rec.recommend_for_history([], n=2).source
         'fallback'
         """
+        if exclude is not None:
+            items, excluded = controls.allowed(
+                self.model_, "item", items, exclude, self._policy(policy)
+            )
+            return controls.with_skipped(
+                self.recommend_for_history(
+                    item_ids,
+                    weights,
+                    n,
+                    exclude_history=exclude_history,
+                    items=items,
+                    policy=policy,
+                ),
+                excluded,
+            )
         n = check_int("n", n)
         resolved = self._policy(policy)
         model = self.model_
@@ -850,6 +898,7 @@ class Recommender:
         *,
         exclude_seen: bool = True,
         items: IdLike | Iterable[ExternalId] | None = None,
+        exclude: IdLike | Iterable[ExternalId] | None = None,
         policy: Policy | None = None,
         histories: Mapping[_Key, IdLike | Iterable[ExternalId]] | None = None,
         history_weights: Mapping[_Key, npt.ArrayLike] | None = None,
@@ -896,6 +945,23 @@ class Recommender:
         >>> rec.recommend_many(["a", "new", "zed"], n=2, histories={"new": [3]}).sources.tolist()
         ['model', 'fold-in', 'fallback']
         """
+        if exclude is not None:
+            items, excluded = controls.allowed(
+                self.model_, "item", items, exclude, self._policy(policy)
+            )
+            return controls.with_skipped(
+                self.recommend_many(
+                    user_ids,
+                    n,
+                    exclude_seen=exclude_seen,
+                    items=items,
+                    policy=policy,
+                    histories=histories,
+                    history_weights=history_weights,
+                    num_threads=num_threads,
+                ),
+                excluded,
+            )
         n = check_int("n", n)
         resolved = self._policy(policy)
         model = self.model_
@@ -931,6 +997,7 @@ class Recommender:
         n: int = 10,
         *,
         items: IdLike | Iterable[ExternalId] | None = None,
+        exclude: IdLike | Iterable[ExternalId] | None = None,
         policy: Policy | None = None,
     ) -> Recommendations:
         """Items most similar to ``item_id`` by cosine of item factors, itself excluded.
@@ -949,6 +1016,12 @@ class Recommender:
         >>> rec.similar_items("zzz").skipped
         ('zzz',)
         """
+        if exclude is not None:
+            items, excluded = controls.allowed(
+                self.model_, "item", items, exclude, self._policy(policy)
+            )
+            result = self.similar_items(item_id, n, items=items, policy=policy)
+            return controls.with_skipped(result, excluded)
         n = check_int("n", n)
         resolved = self._policy(policy)
         model = self.model_
@@ -959,12 +1032,40 @@ class Recommender:
         return recommendations_at(item_id, model.items, pos[0], vals[0], "model", skipped)
 
     def similar_users(
-        self, user_id: ExternalId, n: int = 10, *, policy: Policy | None = None
+        self,
+        user_id: ExternalId,
+        n: int = 10,
+        *,
+        policy: Policy | None = None,
+        users: IdLike | Iterable[ExternalId] | None = None,
+        exclude: IdLike | Iterable[ExternalId] | None = None,
     ) -> Recommendations:
         """Users most similar to ``user_id`` by cosine of user factors, itself excluded.
 
-        Unknown users behave as in :meth:`similar_items`.
+        Unknown users behave as in :meth:`similar_items`. ``users`` restricts the answer
+        to candidate users and ``exclude`` leaves users out, like ``items=`` and
+        ``exclude=`` of :meth:`similar_items` (unknown ones follow the policy).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rec = Recommender.from_factors(
+        ...     [[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]], np.eye(2), ["u", "v", "w"], ["a", "b"])
+        >>> rec.similar_users("u", n=2, users=["w", "u"]).ids.tolist()
+        ['w']
+        >>> rec.similar_users("u", n=2, exclude=["v"]).ids.tolist()
+        ['w']
         """
+        if users is not None or exclude is not None:
+            resolved = self._policy(policy)
+            cands, excluded = controls.allowed(self.model_, "user", users, exclude, resolved)
+            query = as_id_array([user_id], "user ID")
+            pos, vals, skipped = controls.similar_among(
+                self.model_, "user", query, check_int("n", n), cands, resolved, self._threads
+            )
+            return recommendations_at(
+                user_id, self.model_.users, pos[0], vals[0], "model", skipped + excluded
+            )
         n = check_int("n", n)
         resolved = self._policy(policy)
         model = self.model_
@@ -980,9 +1081,16 @@ class Recommender:
         n: int = 10,
         *,
         items: IdLike | Iterable[ExternalId] | None = None,
+        exclude: IdLike | Iterable[ExternalId] | None = None,
         policy: Policy | None = None,
     ) -> BatchRecommendations:
         """:meth:`similar_items` for many items; unknown ones get an empty (padded) row."""
+        if exclude is not None:
+            items, excluded = controls.allowed(
+                self.model_, "item", items, exclude, self._policy(policy)
+            )
+            batch = self.similar_items_many(item_ids, n, items=items, policy=policy)
+            return controls.with_skipped(batch, excluded)
         n = check_int("n", n)
         resolved = self._policy(policy)
         model = self.model_
@@ -999,8 +1107,25 @@ class Recommender:
         n: int = 10,
         *,
         policy: Policy | None = None,
+        users: IdLike | Iterable[ExternalId] | None = None,
+        exclude: IdLike | Iterable[ExternalId] | None = None,
     ) -> BatchRecommendations:
         """:meth:`similar_users` for many users; unknown ones get an empty (padded) row."""
+        if users is not None or exclude is not None:
+            resolved = self._policy(policy)
+            cands, excluded = controls.allowed(self.model_, "user", users, exclude, resolved)
+            queries = as_id_array(user_ids, "user IDs")
+            pos, vals, skipped = controls.similar_among(
+                self.model_,
+                "user",
+                queries,
+                check_int("n", n),
+                cands,
+                resolved,
+                self._threads,
+            )
+            sources = np.full(queries.size, "model", dtype="<U8")
+            return batch_at(queries, self.model_.users, pos, vals, sources, skipped + excluded)
         n = check_int("n", n)
         resolved = self._policy(policy)
         model = self.model_
@@ -1011,6 +1136,38 @@ class Recommender:
         sources = np.full(queries.size, "model", dtype="<U8")
         return batch_at(queries, model.users, pos, vals, sources, skipped)
 
+    def score(
+        self,
+        user_id: ExternalId,
+        items: IdLike | Iterable[ExternalId],
+        *,
+        ranked: bool = False,
+        policy: Policy | None = None,
+    ) -> ItemScores:
+        """The scores of the given ``items`` for ``user_id`` (implicit's ``rank_items``).
+
+        For re-ranking pipelines: every known item is scored, seen or not, in the given
+        order (``ranked=True``: best first), with :attr:`~alsrec.results.ItemScores.seen`
+        marking the user's training items. Unknown items are skipped and listed in
+        ``skipped`` under ``"safe"``; an unknown user gets the popularity counts
+        (``source="fallback"``). Under ``"strict"`` both raise
+        :class:`~alsrec.UnknownIdError`.
+
+        Examples
+        --------
+        >>> import numpy as np, scipy.sparse as sp
+        >>> rec = Recommender.from_factors(
+        ...     np.eye(2), [[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]], ["u1", "u2"], ["a", "b", "c"],
+        ...     seen=sp.csr_matrix(np.array([[1.0, 0, 0], [0, 0, 1.0]])))
+        >>> s = rec.score("u1", ["c", "a", "zz", "b"])
+        >>> s.ids.tolist(), s.scores.tolist(), s.seen.tolist(), s.skipped
+        (['c', 'a', 'b'], [0.0, 1.0, 0.5], [False, True, False], ('zz',))
+        >>> rec.score("u1", ["c", "a", "b"], ranked=True).ids.tolist()
+        ['a', 'b', 'c']
+        """
+        resolved = self._policy(policy)
+        return controls.score_items(self.model_, user_id, items, resolved, ranked=ranked)
+
     # -- incremental updates ------------------------------------------------------------------
 
     def updated(
@@ -1018,8 +1175,15 @@ class Recommender:
         user_ids: IdLike | Iterable[ExternalId],
         item_ids: IdLike | Iterable[ExternalId],
         weights: npt.ArrayLike | None = None,
+        *,
+        replace: bool = False,
     ) -> Recommender:
         """Return a new recommender with fresh interactions folded in; ``self`` is unchanged.
+
+        With ``replace=True`` the interactions *replace* the training interactions of
+        every user named in ``user_ids`` (implicit's ``partial_fit_users``), e.g. after
+        a user deleted history: those users' factor rows are solved from the given
+        interactions alone, and their old items no longer count as seen.
 
         The interactions are added to the training interactions (a pair seen before has
         its weights summed). New user and item IDs are appended to the mappings: old IDs
@@ -1048,6 +1212,8 @@ class Recommender:
             One user and one item ID per fresh interaction; IDs may be new.
         weights : array_like, optional
             One weight (> 0) per interaction; ``None`` means 1.0 each.
+        replace : bool, default False
+            Replace the named users' interactions instead of adding to them.
 
         Returns
         -------
@@ -1076,7 +1242,7 @@ class Recommender:
         (2, 'model')
         """
         new = copy.copy(self)
-        new._model = updates.updated(self.model_, user_ids, item_ids, weights)
+        new._model = updates.updated(self.model_, user_ids, item_ids, weights, replace=replace)
         return new
 
     # -- explanations: thin delegates to alsrec.explain ----------------------------------------

@@ -18,7 +18,13 @@ if TYPE_CHECKING:
     from alsrec.mapping import IdMapper
     from alsrec.tables import FrameBackend
 
-__all__ = ["BatchRecommendations", "Recommendations", "batch_at", "recommendations_at"]
+__all__ = [
+    "BatchRecommendations",
+    "ItemScores",
+    "Recommendations",
+    "batch_at",
+    "recommendations_at",
+]
 
 _INT_PAD = np.iinfo(np.int64).min
 
@@ -275,6 +281,72 @@ class BatchRecommendations:
             f"BatchRecommendations({n_rows} queries x n={n}, "
             f"{int(self.mask.sum())} results, skipped={len(self.skipped)})"
         )
+
+
+@dataclass(frozen=True, eq=False)
+class ItemScores:
+    """The scores of given items for one user (:meth:`alsrec.Recommender.score`).
+
+    Attributes
+    ----------
+    query : int or str
+        The user.
+    ids : numpy.ndarray
+        The known items, in the given order (or best first with ``ranked=True``).
+    scores : numpy.ndarray of float32
+        Their scores (dot products; for ``source="fallback"``, popularity counts).
+    seen : numpy.ndarray of bool
+        ``True`` where the user interacted with the item in training.
+    source : {"model", "fallback"}
+        The stored factors, or the popularity fallback for an unknown user.
+    skipped : tuple
+        Unknown items, skipped under the ``"safe"`` policy.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = ItemScores("u", np.array(["a", "b"]), np.array([0.5, 0.9], np.float32),
+    ...                np.array([True, False]))
+    >>> s.to_dict()
+    {'a': 0.5, 'b': 0.8999999761581421}
+    """
+
+    query: ExternalId
+    ids: IdArray
+    scores: FloatArray
+    seen: npt.NDArray[np.bool_]
+    source: Source = "model"
+    skipped: tuple[ExternalId, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if not (self.ids.shape == self.scores.shape == self.seen.shape) or self.ids.ndim != 1:
+            raise ValueError("ids, scores and seen must be 1-d arrays of one length.")
+        for arr in (self.ids, self.scores, self.seen):
+            _readonly(arr)
+
+    def __len__(self) -> int:
+        return int(self.ids.size)
+
+    def to_dict(self) -> dict[ExternalId, float]:
+        """``{item_id: score}`` in order."""
+        return {
+            cast("ExternalId", i): float(v)
+            for i, v in zip(self.ids.tolist(), self.scores.tolist(), strict=True)
+        }
+
+    def to_frame(self, backend: FrameBackend = "pandas") -> Any:
+        """A DataFrame with columns ``query``, ``id``, ``score``, ``seen`` and ``source``."""
+        size = len(self)
+        query = np.empty(size, dtype=object)
+        query[:] = [self.query] * size
+        columns = {
+            "query": query,
+            "id": self.ids,
+            "score": self.scores,
+            "seen": self.seen,
+            "source": np.full(size, self.source, dtype=object),
+        }
+        return to_frame(columns, backend)
 
 
 def recommendations_at(
