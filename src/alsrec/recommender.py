@@ -1391,13 +1391,18 @@ class Recommender:
 
     # -- artifacts: thin delegates to alsrec.io -------------------------------------------------
 
-    def save(self, path: PathArg, *, overwrite: bool = True) -> Path:
+    def save(
+        self, path: PathArg, *, overwrite: bool = True, metadata: dict[str, Any] | None = None
+    ) -> Path:
         """Save the fitted model as a safe, versioned artifact directory; return its path.
 
         A JSON manifest plus ``.npy`` arrays, no pickle; written atomically (a failed save
-        leaves an existing artifact intact). See :func:`alsrec.io.save`.
+        leaves an existing artifact intact). ``metadata`` (JSON-serialisable, else
+        :class:`~alsrec.ConfigError`) is stored next to the training data's provenance,
+        which is recorded automatically; :meth:`inspect` and ``alsrec inspect`` show both.
+        See :func:`alsrec.io.save`.
         """
-        return artifacts.save(self.model_, path, overwrite=overwrite)
+        return artifacts.save(self.model_, path, overwrite=overwrite, metadata=metadata)
 
     @classmethod
     def load(

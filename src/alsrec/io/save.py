@@ -25,6 +25,7 @@ from alsrec.io.format import (
     _now,
 )
 from alsrec.model.fitted import FittedModel, model_of
+from alsrec.model.provenance import check_metadata
 
 if TYPE_CHECKING:
     from alsrec.mapping import IdMapper
@@ -109,7 +110,13 @@ def _manifest_axis(
     }
 
 
-def save(model: FittedModel, path: PathArg, *, overwrite: bool = True) -> Path:
+def save(
+    model: FittedModel,
+    path: PathArg,
+    *,
+    overwrite: bool = True,
+    metadata: dict[str, Any] | None = None,
+) -> Path:
     """Write a fitted model as an artifact directory at ``path``; return the path.
 
     The arrays and the manifest go into a temporary directory next to ``path``, each file
@@ -127,6 +134,10 @@ def save(model: FittedModel, path: PathArg, *, overwrite: bool = True) -> Path:
         The artifact directory to create or replace.
     overwrite : bool, default True
         Replace an existing artifact; with ``False`` an existing ``path`` is an error.
+    metadata : dict, optional
+        Your own facts to store in the manifest (JSON-serialisable: strings, numbers,
+        booleans, None, lists, dicts with string keys); default: the metadata the model
+        was loaded with, if any. The training data's provenance is recorded without it.
 
     Raises
     ------
@@ -134,6 +145,8 @@ def save(model: FittedModel, path: PathArg, *, overwrite: bool = True) -> Path:
         If ``model`` is an unfitted Recommender.
     ArtifactError
         If ``path`` cannot be written or is something other than an artifact.
+    ConfigError
+        If ``metadata`` is not JSON-serialisable (the message says where).
 
     Examples
     --------
@@ -150,6 +163,7 @@ def save(model: FittedModel, path: PathArg, *, overwrite: bool = True) -> Path:
     1
     """
     state = model_of(model)
+    meta = check_metadata(metadata) if metadata is not None else state.provenance.metadata
     dest = Path(path)
     _check_destination(dest, overwrite)
     parent = dest.parent
@@ -189,6 +203,8 @@ def save(model: FittedModel, path: PathArg, *, overwrite: bool = True) -> Path:
             if state.seen is None
             else {"shape": list(state.seen.shape), "nnz": int(state.seen.nnz)},
             "origin": state.provenance.origin,
+            "training": state.provenance.training,
+            "metadata": meta,
             "arrays": entries,
         }
         with (tmp / MANIFEST).open("x", encoding="utf-8") as fh:

@@ -55,12 +55,22 @@ class Provenance:
         the mapped ones".
     origin : dict or None
         Free-form facts about a foreign source (e.g. a legacy pickle's implicit parameters).
+    training : dict or None
+        The training data's provenance (see :func:`alsrec.model.provenance.data_provenance`).
+    metadata : dict or None
+        The user metadata saved with the model (``save(path, metadata=...)``).
+    created, alsrec_version : str or None
+        When and by which alsrec version the artifact was written (loaded models only).
     """
 
     format_version: int | None = None
     user_ranges: Ranges | None = None
     item_ranges: Ranges | None = None
     origin: dict[str, Any] | None = None
+    training: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    created: str | None = None
+    alsrec_version: str | None = None
 
 
 def default_ranges(rows: int, mapped: int) -> Ranges:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from alsrec.exceptions import AlsrecError, BackendError, MappingMismatchError
-from alsrec.model.fitted import FittedModel, as_factors, build_model
+from alsrec.model.fitted import FittedModel, Provenance, as_factors, build_model
+from alsrec.model.provenance import data_provenance
 from alsrec.weighting import confidence
 
 if TYPE_CHECKING:
@@ -53,4 +54,5 @@ def train(
         data.matrix,
         backend=backend.name,
         params=params,
+        provenance=Provenance(training=data_provenance(data)),
     )
