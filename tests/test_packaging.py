@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import sysconfig
@@ -26,7 +27,9 @@ print(alsrec.__file__)
 
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pytest.importorskip("build", reason="the 'build' package is in the test extra")
+    hint = "is in the release extra: pip install -e '.[release]'"
+    pytest.importorskip("build", reason=f"the 'build' package {hint}")
+    pytest.importorskip("hatchling", reason=f"hatchling (the build backend) {hint}")
     out = tmp_path_factory.mktemp("dist")
     subprocess.run(
         [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(ROOT)],
@@ -53,7 +56,7 @@ def test_wheel_contents(dist: Path) -> None:
 
 
 def test_twine_check_strict(dist: Path) -> None:
-    pytest.importorskip("twine", reason="twine is in the test extra")
+    pytest.importorskip("twine", reason="twine is in the release extra: pip install '.[release]'")
     files = [str(p) for p in dist.iterdir()]
     assert any(f.endswith(".tar.gz") for f in files)
     result = subprocess.run(
@@ -100,3 +103,20 @@ def test_quickstart_runs_from_the_installed_wheel(dist: Path, tmp_path: Path) ->
     )
     assert demo.returncode == 0
     assert demo.stdout.startswith("alsrec ")
+
+
+def _extra(text: str, name: str) -> list[str]:
+    """The requirement strings of one optional-dependencies table entry."""
+    match = re.search(rf"^{name} = \[\n(.*?)^\]", text, re.MULTILINE | re.DOTALL)
+    assert match is not None, name
+    return re.findall(r'"([^"]+)"', match.group(1))
+
+
+def test_the_test_extra_holds_only_what_the_tests_need() -> None:
+    text = (ROOT / "pyproject.toml").read_text("utf-8")
+    names = {re.split(r"[\[<>=]", req)[0] for req in _extra(text, "test")}
+    assert not names & {"build", "twine", "hatchling", "psycopg"}
+    release = {re.split(r"[<>=]", r)[0] for r in _extra(text, "release")}
+    assert {"build", "twine", "hatchling"} <= release
+    assert any(r.startswith("psycopg") for r in _extra(text, "postgres"))
+    assert "alsrec[test,release,postgres]" in _extra(text, "dev")

@@ -22,6 +22,7 @@ EXPECTED = {
     "IdTypeError",
     "Interactions",
     "InteractionsSummary",
+    "ItemScores",
     "MappingMismatchError",
     "NotFittedError",
     "Recommendations",

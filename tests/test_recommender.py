@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import inspect
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,6 +27,8 @@ from alsrec.evaluation import PopularityBaseline, holdout_split, ndcg_at_k
 from alsrec.testing import checkerboard
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import scipy.sparse as sp
 
     from alsrec.types import FactorMatrix
@@ -126,7 +130,7 @@ def test_fit_argument_errors() -> None:
     data = Interactions.from_arrays(["a"], ["x"])
     with pytest.raises(ConfigError, match="not both"):
         Recommender().fit(data, ["x"])
-    with pytest.raises(ConfigError, match="needs item_ids"):
+    with pytest.raises(ConfigError, match="without item_ids"):
         Recommender().fit(["a"])
 
 
@@ -550,3 +554,103 @@ def test_from_factors_owns_its_factors() -> None:
     items[0] = -100.0
     assert rec.recommend("u", n=2, exclude_seen=False).to_list() == before
     assert "backend='external'" in repr(rec)
+
+
+# -- get_params / set_params (scikit-learn protocol) ---------------------------------------
+
+
+def _clone(est: Recommender) -> Recommender:
+    """scikit-learn's ``clone`` in miniature: rebuild from get_params, check identity."""
+    params = {name: copy.deepcopy(value) for name, value in est.get_params(deep=False).items()}
+    new = type(est)(**params)
+    for name, value in new.get_params(deep=False).items():
+        assert value is params[name], name  # clone's check: the constructor kept each value
+    return new
+
+
+def test_get_params_names_are_the_constructor_names() -> None:
+    constructor = set(inspect.signature(Recommender.__init__).parameters) - {"self"}
+    assert set(Recommender().get_params()) == constructor
+    assert Recommender().get_params(deep=True) == Recommender().get_params(deep=False)
+
+
+def test_clone_round_trip_gives_an_equal_unfitted_recommender() -> None:
+    rec = Recommender(factors=8, alpha=2.5, policy="strict", weighting="bm25", bm25_k1=2.0)
+    rec.fit(["a", "b"], ["x", "y"])
+    twin = _clone(rec)
+    assert twin.get_params() == rec.get_params()
+    assert twin.params == rec.params
+    assert not twin.is_fitted
+    via_params = Recommender(params=rec.params)
+    assert via_params.get_params() == Recommender(**rec.get_params()).get_params() | {
+        "policy": "safe"
+    }
+
+
+def test_set_params_validates_and_resets_a_fitted_model() -> None:
+    rec = Recommender(factors=4, iterations=2).fit(["a", "b"], ["x", "y"])
+    served = rec.model_
+    same = rec.set_params(policy="strict")
+    assert same is rec
+    assert rec.model_ is served  # the policy alone keeps the model
+    rec.set_params(factors=6, regularization=0.5)
+    assert rec.params.factors == 6
+    assert served.params.factors == 4  # the old model is untouched
+    with pytest.raises(NotFittedError):
+        rec.recommend("a")
+    rec.set_params(params=ALSParams(factors=3), alpha=4.0)
+    assert (rec.params.factors, rec.params.alpha) == (3, 4.0)
+    with pytest.raises(ConfigError, match=r"unknown parameter.*'factor'"):
+        rec.set_params(factor=3)
+    with pytest.raises(ConfigError):
+        rec.set_params(factors=0)
+    with pytest.raises(ConfigError, match="Unknown backend"):
+        rec.set_params(backend="tensorflow")
+
+
+def test_params_is_read_only() -> None:
+    rec = Recommender(factors=4)
+    with pytest.raises(AttributeError, match=r"read-only.*set_params"):
+        rec.params = ALSParams(factors=8)
+    assert rec.params.factors == 4
+
+
+# -- serving threads ---------------------------------------------------------------------------
+
+
+def test_load_num_threads_sets_serving_threads_without_touching_params(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from alsrec.model import ranking
+
+    rec = Recommender(factors=4, iterations=3, random_state=0, num_threads=2).fit(
+        ["a", "a", "b", "c"], ["x", "y", "y", "z"]
+    )
+    path = rec.save(tmp_path / "m")
+    served = Recommender.load(path, num_threads=1)
+    assert served.num_threads == 1
+    assert served.params.num_threads == 2 == served.model_.params.num_threads
+    seen: list[int] = []
+    original = ranking.rank_users
+
+    def spy(*args: Any) -> Any:
+        seen.append(args[-1])
+        return original(*args)
+
+    monkeypatch.setattr(ranking, "rank_users", spy)
+    batch = served.recommend_many(["a", "b"], n=2)
+    per_call = served.recommend_many(["a", "b"], n=2, num_threads=3)
+    assert seen == [1, 3]
+    np.testing.assert_array_equal(batch.ids, per_call.ids)
+    assert Recommender.load(path).num_threads == 2
+    with pytest.raises(ConfigError):
+        Recommender.load(path, num_threads=-1)
+    with pytest.raises(ConfigError):
+        served.recommend_many(["a"], num_threads=-2)
+
+
+def test_with_num_threads_leaves_the_shared_recommender_alone() -> None:
+    rec = Recommender(factors=4, iterations=3).fit(["a", "b"], ["x", "y"])
+    one = rec.with_num_threads(1)
+    assert (one.num_threads, rec.num_threads) == (1, 0)
+    assert one.model_ is rec.model_

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
-from alsrec import BatchRecommendations, Recommendations
+from alsrec import (
+    BackendUnavailableError,
+    BatchRecommendations,
+    ConfigError,
+    Recommendations,
+    Recommender,
+)
 
 
 def _recs() -> Recommendations:
@@ -63,3 +71,52 @@ def test_batch_rows_drop_padding() -> None:
         BatchRecommendations(
             np.array([1]), batch.ids, batch.scores, batch.mask, np.array(["model"])
         )
+
+
+# -- to_frame ----------------------------------------------------------------------------------
+
+
+def _fitted_for_frames() -> Recommender:
+    return Recommender.from_factors(
+        np.eye(2), [[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]], ["u1", "u2"], ["a", "b", "c"]
+    )
+
+
+def test_recommendations_to_frame_pandas_long_format() -> None:
+    recs = _fitted_for_frames().recommend("u1", n=2)
+    df = recs.to_frame()
+    assert list(df.columns) == ["query", "rank", "id", "score", "source"]
+    assert df["id"].tolist() == recs.ids.tolist()
+    assert df["rank"].tolist() == [1, 2]
+    assert df["query"].tolist() == ["u1", "u1"]
+    np.testing.assert_allclose(df["score"].to_numpy(), recs.scores)
+
+
+def test_batch_to_frame_drops_padding_and_matches_rows() -> None:
+    rec = _fitted_for_frames()
+    batch = rec.recommend_many(["u1", "nobody", "u2"], n=3)
+    df = batch.to_frame()
+    expected = [
+        (str(r.query), rank, item, r.source) for r in batch for rank, (item, _) in enumerate(r, 1)
+    ]
+    got = list(zip(df["query"], df["rank"], df["id"], df["source"], strict=True))
+    assert got == expected
+    assert "fallback" in set(df["source"])
+
+
+def test_to_frame_polars_same_content() -> None:
+    batch = _fitted_for_frames().similar_items_many(["a", "c"], n=2)
+    pl_df = batch.to_frame(backend="polars")
+    pd_df = batch.to_frame()
+    assert pl_df.columns == list(pd_df.columns)
+    assert pl_df["id"].to_list() == pd_df["id"].tolist()
+    assert pl_df["rank"].to_list() == pd_df["rank"].tolist()
+
+
+def test_to_frame_missing_library_and_bad_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    recs = _fitted_for_frames().recommend("u1")
+    monkeypatch.setitem(sys.modules, "polars", None)  # import polars now raises ImportError
+    with pytest.raises(BackendUnavailableError, match="pip install polars"):
+        recs.to_frame(backend="polars")
+    with pytest.raises(ConfigError, match="choose one of"):
+        recs.to_frame(backend="arrow")  # type: ignore[arg-type]

@@ -31,7 +31,7 @@ from alsrec.mapping import IdMapper
 from alsrec.model import FittedModel
 from alsrec.params import ALSParams
 from alsrec.recommender import Recommender
-from alsrec.results import BatchRecommendations, Recommendations
+from alsrec.results import BatchRecommendations, ItemScores, Recommendations
 
 __all__ = [
     "ALSParams",
@@ -48,6 +48,7 @@ __all__ = [
     "IdTypeError",
     "Interactions",
     "InteractionsSummary",
+    "ItemScores",
     "MappingMismatchError",
     "NotFittedError",
     "Recommendations",

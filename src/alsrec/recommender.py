@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import time
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 import numpy as np
@@ -12,22 +13,31 @@ from typing_extensions import Self
 
 from alsrec import explain as explaining
 from alsrec import io as artifacts
+from alsrec._threads import worker_count
 from alsrec.backends import Backend, ProgressCallback, get_backend, names
 from alsrec.checks import check_int, check_policy
+from alsrec.data.inputs import as_interactions
 from alsrec.exceptions import (
     ConfigError,
     NotFittedError,
 )
-from alsrec.interactions import Interactions
 from alsrec.interop.implicit import read_implicit_model
+from alsrec.logs import logger
 from alsrec.mapping import IdMapper, as_id_array
-from alsrec.model import lookup, ranking, training, updates
+from alsrec.model import controls, lookup, ranking, training, updates
 from alsrec.model.fitted import FittedModel, as_factors, build_model, mapping_check
+from alsrec.model.loss import loss_monitor
 from alsrec.params import ALSParams
-from alsrec.results import BatchRecommendations, Recommendations, batch_at, recommendations_at
+from alsrec.results import (
+    BatchRecommendations,
+    ItemScores,
+    Recommendations,
+    batch_at,
+    recommendations_at,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Hashable, Iterable, Mapping
     from pathlib import Path
 
     import scipy.sparse as sp
@@ -36,6 +46,7 @@ if TYPE_CHECKING:
     from alsrec.explain import Explanation
     from alsrec.io import InspectionReport, PathArg
     from alsrec.model.lookup import History
+    from alsrec.progress import ProgressOption
     from alsrec.types import (
         ExternalId,
         FactorMatrix,
@@ -83,6 +94,16 @@ def _merge_params(params: ALSParams | None, given: dict[str, Any]) -> ALSParams:
             "each hyperparameter once (e.g. params=dataclasses.replace(params, ...))."
         )
     return params
+
+
+def _checked_backend(backend: str | Backend) -> str | Backend:
+    """``backend`` if it names or is a usable backend (a name stays a name, so that the
+    engine is imported on first use); a :class:`ConfigError` listing the names otherwise."""
+    if isinstance(backend, str) and backend not in names():
+        get_backend(backend)  # raises ConfigError listing the valid names
+    elif not isinstance(backend, str):
+        backend = get_backend(backend)
+    return backend
 
 
 class Recommender:
@@ -171,19 +192,19 @@ class Recommender:
     ) -> None:
         arguments = locals()  # every ALSParams field is a parameter of this method
         given = {name: arguments[name] for name in PARAM_NAMES}
-        self.params = _merge_params(params, given)
-        if isinstance(backend, str) and backend not in names():
-            get_backend(backend)  # raises ConfigError listing the valid names
-        elif not isinstance(backend, str):
-            backend = get_backend(backend)
-        self.backend: str | Backend = backend
+        self._params = _merge_params(params, given)
+        self.backend: str | Backend = _checked_backend(backend)
         self.policy: Policy = check_policy(policy)
         self._model: FittedModel | None = None
+        self._serve_threads: int | None = None  # a serving override of params.num_threads
 
     @classmethod
-    def from_model(cls, model: FittedModel, *, policy: Policy = "safe") -> Recommender:
+    def from_model(
+        cls, model: FittedModel, *, policy: Policy = "safe", num_threads: int | None = None
+    ) -> Recommender:
         """Serve a :class:`~alsrec.model.FittedModel` (e.g. one loaded with
         :func:`alsrec.io.load`); ``params`` and ``backend`` are taken from it.
+        ``num_threads`` sets the serving threads of batch queries (see :meth:`load`).
 
         :attr:`params_` holds the model's concrete values; :attr:`params` says ``"auto"``
         again for those resolved from ``"auto"``, so a refit resolves them from its data.
@@ -203,6 +224,8 @@ class Recommender:
             asked = dataclasses.replace(asked, regularization="auto")
         rec = cls(params=asked, policy=policy)
         rec._model = model
+        if num_threads is not None:
+            rec._serve_threads = check_int("num_threads", num_threads, 0)
         return rec
 
     # -- construction from existing factors ----------------------------------------------------
@@ -279,6 +302,7 @@ class Recommender:
         *,
         seen: sp.spmatrix | sp.sparray | None = None,
         policy: Policy = "safe",
+        alpha: float | None = None,
     ) -> Recommender:
         """Wrap an ALS model already trained with the ``implicit`` library (CPU or GPU).
 
@@ -299,11 +323,18 @@ class Recommender:
             The user x item matrix the model was trained on, to exclude seen items.
         policy : {"safe", "strict"}
             Default policy of the returned recommender.
+        alpha : float, optional
+            The confidence scale the model was trained with, recorded as
+            ``params.alpha`` so that fold-in (``history=``, :meth:`recommend_for_history`,
+            :meth:`updated`) weighs fresh interactions as training did: alsrec's confidence
+            is ``1 + alpha * w``. For a model trained by implicit on the weights ``w`` of
+            ``seen`` with implicit's ``alpha``, pass that ``alpha`` (implicit's ``alpha * w``
+            differs by the constant 1). Default: alsrec's default ``alpha``.
 
         Raises
         ------
         ConfigError
-            ``model`` is not an implicit ALS model.
+            ``model`` is not an implicit ALS model, or ``alpha`` is invalid.
         NotFittedError
             The model has not been fitted.
 
@@ -320,13 +351,14 @@ class Recommender:
         ('implicit', ['z'])
         """
         read = read_implicit_model(model)
+        params = read.params if alpha is None else dataclasses.replace(read.params, alpha=alpha)
         return cls.from_factors(
             read.user_factors,
             read.item_factors,
             user_ids,
             item_ids,
             seen=seen,
-            params=read.params,
+            params=params,
             policy=policy,
             backend_name=read.backend,
         )
@@ -412,11 +444,18 @@ class Recommender:
 
     def fit(
         self,
-        user_ids: IdLike | Iterable[ExternalId] | Interactions,
+        data: object = None,
+        /,
         item_ids: IdLike | Iterable[ExternalId] | None = None,
         weights: npt.ArrayLike | None = None,
         *,
+        user_ids: IdLike | Iterable[ExternalId] | None = None,
+        user: Hashable | None = None,
+        item: Hashable | None = None,
+        weight: Hashable | None = None,
+        timestamp: Hashable | None = None,
         callback: ProgressCallback | None = None,
+        progress: ProgressOption = False,
     ) -> Self:
         """Train on interactions; a second call starts from scratch. Returns ``self``.
 
@@ -424,39 +463,169 @@ class Recommender:
         the backend trains; :attr:`params_` holds the value used, :attr:`params` keeps
         ``"auto"`` (see :func:`alsrec.model.defaults.auto_regularization`).
 
+        Accepts what you hold (one dispatch, :func:`alsrec.data.inputs.as_interactions`):
+
+        - ``fit(user_ids, item_ids, weights)``: one user ID, item ID (and weight) per
+          interaction (also as keywords ``user_ids=``, ``item_ids=``);
+        - ``fit(interactions)``: an :class:`~alsrec.Interactions`;
+        - ``fit(df, user="user_id", item="item_id", weight="plays")``: a pandas or polars
+          DataFrame by column names; without ``user=``/``item=`` a column with a common name
+          (``user_id``, ``user``, ``userId``, ...) is used when exactly one is present, and
+          a column ``weight`` is the weight when present (else 1.0 per row);
+        - ``fit(matrix)``: a scipy sparse users x items matrix of weights; the IDs are the
+          row and column indices unless ``user_ids=``/``item_ids=`` are given.
+
         Parameters
         ----------
-        user_ids
-            One user ID per interaction, or an :class:`~alsrec.Interactions` (then
-            ``item_ids`` and ``weights`` must be omitted).
+        data
+            User IDs, an :class:`~alsrec.Interactions`, a DataFrame or a scipy sparse matrix.
         item_ids
-            One item ID per interaction.
+            One item ID per interaction (or the matrix's column IDs).
         weights : array_like, optional
             Strength of each interaction (> 0, finite); ``None`` means 1.0 each.
             Duplicate ``(user, item)`` pairs are summed.
+        user_ids
+            The user IDs as a keyword (or the matrix's row IDs).
+        user, item, weight, timestamp : column label, optional
+            Column names of a DataFrame.
         callback : callable, optional
             Called after each sweep as ``callback(iteration, user_factors, item_factors)``.
+            To record the training loss, pass :func:`alsrec.model.loss_monitor`.
+        progress : bool or text stream, default False
+            ``True``: a bar on stderr, one step per sweep with the training loss
+            (:func:`alsrec.model.loss.als_loss`) and the elapsed time; a text stream:
+            the same on that stream.
 
         Raises
         ------
+        ConfigError
+            Arguments that match none of the forms; the message lists them.
         DataError
             Empty input, length mismatch, NaN/inf/non-positive weights.
         IdTypeError
             IDs of one column not all int or all str.
         BackendError
             The backend failed (its exception is chained).
+
+        Examples
+        --------
+        >>> import pandas as pd, scipy.sparse as sp, numpy as np
+        >>> df = pd.DataFrame({"user_id": ["ann", "ann", "bob"], "item_id": ["x", "y", "x"],
+        ...                    "plays": [3, 1, 2]})
+        >>> rec = Recommender(factors=2, iterations=2, random_state=0)
+        >>> rec.fit(df, weight="plays").items_.ids.tolist()
+        ['x', 'y']
+        >>> rec.fit(sp.csr_matrix(np.eye(3)), item_ids=["a", "b", "c"]).users_.ids.tolist()
+        [0, 1, 2]
         """
-        if isinstance(user_ids, Interactions):
-            if item_ids is not None or weights is not None:
-                raise ConfigError(
-                    "Pass either an Interactions object or the three columns, not both."
-                )
-            data = user_ids
-        else:
-            if item_ids is None:
-                raise ConfigError("fit() needs item_ids (or an Interactions object).")
-            data = Interactions.from_arrays(user_ids, item_ids, weights)
-        self._model = training.train(data, self.params, get_backend(self.backend), callback)
+        interactions = as_interactions(
+            data,
+            item_ids,
+            weights,
+            user_ids=user_ids,
+            user=user,
+            item=item,
+            weight=weight,
+            timestamp=timestamp,
+        )
+        if progress is not False and progress is not None:
+            callback = loss_monitor(interactions, self.params, progress=progress, callback=callback)
+        engine = get_backend(self.backend)
+        p = self.params
+        logger.info(
+            "fit start: %d users x %d items, %d interactions, backend %r, factors %d, "
+            "iterations %d, num_threads %d",
+            *interactions.shape,
+            interactions.nnz,
+            engine.name,
+            p.factors,
+            p.iterations,
+            p.num_threads,
+        )
+        threads = worker_count(p.num_threads)
+        logger.debug("fit: resolved backend %r, %d worker threads", engine.name, threads)
+        start = time.perf_counter()
+        self._model = training.train(interactions, p, engine, callback)
+        logger.info("fit end: %.3f s, backend %r", time.perf_counter() - start, engine.name)
+        return self
+
+    # -- hyperparameters (scikit-learn protocol) ------------------------------------------------
+
+    @property
+    def params(self) -> ALSParams:
+        """The validated hyperparameters (read-only; change them with :meth:`set_params`)."""
+        return self._params
+
+    @params.setter
+    def params(self, value: object) -> None:
+        raise AttributeError(
+            "Recommender.params is read-only (other threads may be serving this model); "
+            "use rec.set_params(params=...) or set_params(name=value) before fit, or "
+            "Recommender.load(path, num_threads=...) for serving settings."
+        )
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor's arguments by name (scikit-learn's estimator protocol).
+
+        Every :class:`~alsrec.ALSParams` field, ``backend`` and ``policy``; ``params`` is
+        reported as ``None`` because the fields carry it. ``type(rec)(**rec.get_params())``
+        builds an equal, unfitted recommender, so ``sklearn.base.clone`` and grid-search
+        tools work without alsrec depending on scikit-learn. ``deep`` is accepted for the
+        protocol; there are no nested estimators.
+
+        Examples
+        --------
+        >>> rec = Recommender(factors=8, alpha=2.0)
+        >>> params = rec.get_params()
+        >>> params["factors"], params["alpha"], params["policy"]
+        (8, 2.0, 'safe')
+        >>> type(rec)(**params).get_params() == params
+        True
+        """
+        out: dict[str, Any] = {name: getattr(self._params, name) for name in PARAM_NAMES}
+        out.update(backend=self.backend, policy=self.policy, params=None)
+        return out
+
+    def set_params(self, **params: Any) -> Self:
+        """Set constructor arguments by name; returns ``self`` (scikit-learn's protocol).
+
+        ``params=`` (an :class:`~alsrec.ALSParams`) is applied first, then the single
+        fields; the result is validated as at construction. Changing a hyperparameter
+        or the backend of a *fitted* recommender discards its fitted model, as a refit
+        would: it is unfitted until the next :meth:`fit` (queries raise
+        :class:`~alsrec.NotFittedError`), so it never serves factors that disagree with
+        its :attr:`params`. Other holders of the old :attr:`model_` keep it unchanged.
+        Changing only ``policy`` keeps the model.
+
+        Raises
+        ------
+        ConfigError
+            An unknown name (the valid ones are listed) or an invalid value.
+
+        Examples
+        --------
+        >>> rec = Recommender(factors=4, iterations=3).fit(["a", "b"], ["x", "y"])
+        >>> rec.set_params(policy="strict").is_fitted
+        True
+        >>> rec.set_params(factors=8).is_fitted, rec.params.factors
+        (False, 8)
+        """
+        valid = (*PARAM_NAMES, "backend", "policy", "params")
+        unknown = sorted(set(params) - set(valid))
+        if unknown:
+            raise ConfigError(
+                f"set_params got unknown parameter(s) {unknown}; valid names: {sorted(valid)}."
+            )
+        base = params.get("params")
+        if base is not None and not isinstance(base, ALSParams):
+            raise ConfigError(f"params must be an ALSParams, got {type(base).__name__}.")
+        fields = {name: params[name] for name in PARAM_NAMES if name in params}
+        new_params = dataclasses.replace(base or self._params, **fields)
+        backend = _checked_backend(params.get("backend", self.backend))
+        policy = check_policy(params.get("policy", self.policy))
+        if new_params != self._params or backend != self.backend:
+            self._model = None  # a refit starts over; the old model is not mutated
+        self._params, self.backend, self.policy = new_params, backend, policy
         return self
 
     # -- fitted state ----------------------------------------------------------------------------
@@ -536,8 +705,32 @@ class Recommender:
 
     @property
     def _threads(self) -> int:
-        # The facade's num_threads, which a server may lower after load (serving guide).
-        return self.params.num_threads
+        # The serving override (load(num_threads=...), with_num_threads) or the trained value.
+        return self.params.num_threads if self._serve_threads is None else self._serve_threads
+
+    @property
+    def num_threads(self) -> int:
+        """Threads of batch queries: the value given to :meth:`load` or
+        :meth:`with_num_threads`, else ``params.num_threads`` (0 = all cores)."""
+        return self._threads
+
+    def with_num_threads(self, num_threads: int) -> Recommender:
+        """A recommender over the same fitted model whose batch queries use ``num_threads``.
+
+        ``self`` (which other threads may be serving) is not changed, and the model is
+        shared, not copied. ``0`` means all cores.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rec = Recommender.from_factors(np.eye(2), np.eye(2), ["u1", "u2"], ["a", "b"])
+        >>> one = rec.with_num_threads(1)
+        >>> one.num_threads, rec.num_threads, one.model_ is rec.model_
+        (1, 0, True)
+        """
+        new = copy.copy(self)
+        new._serve_threads = check_int("num_threads", num_threads, 0)
+        return new
 
     def _policy(self, policy: Policy | None) -> Policy:
         return lookup.serving_policy(self.model_, self.policy, policy)
@@ -551,6 +744,7 @@ class Recommender:
         *,
         exclude_seen: bool = True,
         items: IdLike | Iterable[ExternalId] | None = None,
+        exclude: IdLike | Iterable[ExternalId] | None = None,
         policy: Policy | None = None,
         history: IdLike | Iterable[ExternalId] | None = None,
         history_weights: npt.ArrayLike | None = None,
@@ -619,6 +813,22 @@ class Recommender:
         >>> sorted(item for item, _ in rec.recommend("dan", n=2, history=["tea"]))
         ['cup', 'pot']
         """
+        if exclude is not None:
+            items, excluded = controls.allowed(
+                self.model_, "item", items, exclude, self._policy(policy)
+            )
+            return controls.with_skipped(
+                self.recommend(
+                    user_id,
+                    n,
+                    exclude_seen=exclude_seen,
+                    items=items,
+                    policy=policy,
+                    history=history,
+                    history_weights=history_weights,
+                ),
+                excluded,
+            )
         n = check_int("n", n)
         resolved = self._policy(policy)
         model = self.model_
@@ -652,6 +862,7 @@ class Recommender:
         *,
         exclude_history: bool = True,
         items: IdLike | Iterable[ExternalId] | None = None,
+        exclude: IdLike | Iterable[ExternalId] | None = None,
         policy: Policy | None = None,
     ) -> Recommendations:
         """Recommend for an anonymous or new user from their interaction history.
@@ -695,6 +906,21 @@ class Recommender:
         >>> rec.recommend_for_history([], n=2).source
         'fallback'
         """
+        if exclude is not None:
+            items, excluded = controls.allowed(
+                self.model_, "item", items, exclude, self._policy(policy)
+            )
+            return controls.with_skipped(
+                self.recommend_for_history(
+                    item_ids,
+                    weights,
+                    n,
+                    exclude_history=exclude_history,
+                    items=items,
+                    policy=policy,
+                ),
+                excluded,
+            )
         n = check_int("n", n)
         resolved = self._policy(policy)
         model = self.model_
@@ -716,9 +942,11 @@ class Recommender:
         *,
         exclude_seen: bool = True,
         items: IdLike | Iterable[ExternalId] | None = None,
+        exclude: IdLike | Iterable[ExternalId] | None = None,
         policy: Policy | None = None,
         histories: Mapping[_Key, IdLike | Iterable[ExternalId]] | None = None,
         history_weights: Mapping[_Key, npt.ArrayLike] | None = None,
+        num_threads: int | None = None,
     ) -> BatchRecommendations:
         """Recommend for many users at once; fixed-shape arrays, padded at the end.
 
@@ -741,6 +969,8 @@ class Recommender:
             an entry have no history.
         history_weights : mapping of user ID to weights, optional
             Weights for some entries of ``histories`` (same length as that history).
+        num_threads : int, optional
+            Threads for this call only (default :attr:`num_threads`; 0 = all cores).
 
         Returns
         -------
@@ -760,9 +990,27 @@ class Recommender:
         >>> rec.recommend_many(["a", "new", "zed"], n=2, histories={"new": [3]}).sources.tolist()
         ['model', 'fold-in', 'fallback']
         """
+        if exclude is not None:
+            items, excluded = controls.allowed(
+                self.model_, "item", items, exclude, self._policy(policy)
+            )
+            return controls.with_skipped(
+                self.recommend_many(
+                    user_ids,
+                    n,
+                    exclude_seen=exclude_seen,
+                    items=items,
+                    policy=policy,
+                    histories=histories,
+                    history_weights=history_weights,
+                    num_threads=num_threads,
+                ),
+                excluded,
+            )
         n = check_int("n", n)
         resolved = self._policy(policy)
         model = self.model_
+        threads = self._threads if num_threads is None else check_int("num_threads", num_threads, 0)
         queries = as_id_array(user_ids, "user IDs")
         candidates, skipped = lookup.candidates(model, items, resolved)
         rows = lookup.rows_of(model.users, "user", queries, resolved)
@@ -780,11 +1028,11 @@ class Recommender:
             lookup.refuse_unknown_users(model, bad, resolved, single=False)
         if hists is None and not unknown.any() and bool(np.all(model.user_norms[rows] > 0)):
             # Every query is a known user with stored factors: the common case, kept lean.
-            pos, vals = ranking.rank_users(model, rows, n, exclude_seen, candidates, self._threads)
+            pos, vals = ranking.rank_users(model, rows, n, exclude_seen, candidates, threads)
             sources = np.full(queries.size, "model", dtype="<U8")
         else:
             pos, vals, sources = ranking.rank_mixed(
-                model, rows, hists, n, exclude_seen, candidates, self._threads
+                model, rows, hists, n, exclude_seen, candidates, threads
             )
         return batch_at(queries, model.items, pos, vals, sources, skipped)
 
@@ -794,6 +1042,7 @@ class Recommender:
         n: int = 10,
         *,
         items: IdLike | Iterable[ExternalId] | None = None,
+        exclude: IdLike | Iterable[ExternalId] | None = None,
         policy: Policy | None = None,
     ) -> Recommendations:
         """Items most similar to ``item_id`` by cosine of item factors, itself excluded.
@@ -812,6 +1061,12 @@ class Recommender:
         >>> rec.similar_items("zzz").skipped
         ('zzz',)
         """
+        if exclude is not None:
+            items, excluded = controls.allowed(
+                self.model_, "item", items, exclude, self._policy(policy)
+            )
+            result = self.similar_items(item_id, n, items=items, policy=policy)
+            return controls.with_skipped(result, excluded)
         n = check_int("n", n)
         resolved = self._policy(policy)
         model = self.model_
@@ -822,12 +1077,40 @@ class Recommender:
         return recommendations_at(item_id, model.items, pos[0], vals[0], "model", skipped)
 
     def similar_users(
-        self, user_id: ExternalId, n: int = 10, *, policy: Policy | None = None
+        self,
+        user_id: ExternalId,
+        n: int = 10,
+        *,
+        policy: Policy | None = None,
+        users: IdLike | Iterable[ExternalId] | None = None,
+        exclude: IdLike | Iterable[ExternalId] | None = None,
     ) -> Recommendations:
         """Users most similar to ``user_id`` by cosine of user factors, itself excluded.
 
-        Unknown users behave as in :meth:`similar_items`.
+        Unknown users behave as in :meth:`similar_items`. ``users`` restricts the answer
+        to candidate users and ``exclude`` leaves users out, like ``items=`` and
+        ``exclude=`` of :meth:`similar_items` (unknown ones follow the policy).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rec = Recommender.from_factors(
+        ...     [[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]], np.eye(2), ["u", "v", "w"], ["a", "b"])
+        >>> rec.similar_users("u", n=2, users=["w", "u"]).ids.tolist()
+        ['w']
+        >>> rec.similar_users("u", n=2, exclude=["v"]).ids.tolist()
+        ['w']
         """
+        if users is not None or exclude is not None:
+            resolved = self._policy(policy)
+            cands, excluded = controls.allowed(self.model_, "user", users, exclude, resolved)
+            query = as_id_array([user_id], "user ID")
+            pos, vals, skipped = controls.similar_among(
+                self.model_, "user", query, check_int("n", n), cands, resolved, self._threads
+            )
+            return recommendations_at(
+                user_id, self.model_.users, pos[0], vals[0], "model", skipped + excluded
+            )
         n = check_int("n", n)
         resolved = self._policy(policy)
         model = self.model_
@@ -843,9 +1126,16 @@ class Recommender:
         n: int = 10,
         *,
         items: IdLike | Iterable[ExternalId] | None = None,
+        exclude: IdLike | Iterable[ExternalId] | None = None,
         policy: Policy | None = None,
     ) -> BatchRecommendations:
         """:meth:`similar_items` for many items; unknown ones get an empty (padded) row."""
+        if exclude is not None:
+            items, excluded = controls.allowed(
+                self.model_, "item", items, exclude, self._policy(policy)
+            )
+            batch = self.similar_items_many(item_ids, n, items=items, policy=policy)
+            return controls.with_skipped(batch, excluded)
         n = check_int("n", n)
         resolved = self._policy(policy)
         model = self.model_
@@ -862,8 +1152,25 @@ class Recommender:
         n: int = 10,
         *,
         policy: Policy | None = None,
+        users: IdLike | Iterable[ExternalId] | None = None,
+        exclude: IdLike | Iterable[ExternalId] | None = None,
     ) -> BatchRecommendations:
         """:meth:`similar_users` for many users; unknown ones get an empty (padded) row."""
+        if users is not None or exclude is not None:
+            resolved = self._policy(policy)
+            cands, excluded = controls.allowed(self.model_, "user", users, exclude, resolved)
+            queries = as_id_array(user_ids, "user IDs")
+            pos, vals, skipped = controls.similar_among(
+                self.model_,
+                "user",
+                queries,
+                check_int("n", n),
+                cands,
+                resolved,
+                self._threads,
+            )
+            sources = np.full(queries.size, "model", dtype="<U8")
+            return batch_at(queries, self.model_.users, pos, vals, sources, skipped + excluded)
         n = check_int("n", n)
         resolved = self._policy(policy)
         model = self.model_
@@ -874,6 +1181,38 @@ class Recommender:
         sources = np.full(queries.size, "model", dtype="<U8")
         return batch_at(queries, model.users, pos, vals, sources, skipped)
 
+    def score(
+        self,
+        user_id: ExternalId,
+        items: IdLike | Iterable[ExternalId],
+        *,
+        ranked: bool = False,
+        policy: Policy | None = None,
+    ) -> ItemScores:
+        """The scores of the given ``items`` for ``user_id`` (implicit's ``rank_items``).
+
+        For re-ranking pipelines: every known item is scored, seen or not, in the given
+        order (``ranked=True``: best first), with :attr:`~alsrec.results.ItemScores.seen`
+        marking the user's training items. Unknown items are skipped and listed in
+        ``skipped`` under ``"safe"``; an unknown user gets the popularity counts
+        (``source="fallback"``). Under ``"strict"`` both raise
+        :class:`~alsrec.UnknownIdError`.
+
+        Examples
+        --------
+        >>> import numpy as np, scipy.sparse as sp
+        >>> rec = Recommender.from_factors(
+        ...     np.eye(2), [[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]], ["u1", "u2"], ["a", "b", "c"],
+        ...     seen=sp.csr_matrix(np.array([[1.0, 0, 0], [0, 0, 1.0]])))
+        >>> s = rec.score("u1", ["c", "a", "zz", "b"])
+        >>> s.ids.tolist(), s.scores.tolist(), s.seen.tolist(), s.skipped
+        (['c', 'a', 'b'], [0.0, 1.0, 0.5], [False, True, False], ('zz',))
+        >>> rec.score("u1", ["c", "a", "b"], ranked=True).ids.tolist()
+        ['a', 'b', 'c']
+        """
+        resolved = self._policy(policy)
+        return controls.score_items(self.model_, user_id, items, resolved, ranked=ranked)
+
     # -- incremental updates ------------------------------------------------------------------
 
     def updated(
@@ -881,8 +1220,15 @@ class Recommender:
         user_ids: IdLike | Iterable[ExternalId],
         item_ids: IdLike | Iterable[ExternalId],
         weights: npt.ArrayLike | None = None,
+        *,
+        replace: bool = False,
     ) -> Recommender:
         """Return a new recommender with fresh interactions folded in; ``self`` is unchanged.
+
+        With ``replace=True`` the interactions *replace* the training interactions of
+        every user named in ``user_ids`` (implicit's ``partial_fit_users``), e.g. after
+        a user deleted history: those users' factor rows are solved from the given
+        interactions alone, and their old items no longer count as seen.
 
         The interactions are added to the training interactions (a pair seen before has
         its weights summed). New user and item IDs are appended to the mappings: old IDs
@@ -911,6 +1257,8 @@ class Recommender:
             One user and one item ID per fresh interaction; IDs may be new.
         weights : array_like, optional
             One weight (> 0) per interaction; ``None`` means 1.0 each.
+        replace : bool, default False
+            Replace the named users' interactions instead of adding to them.
 
         Returns
         -------
@@ -939,7 +1287,7 @@ class Recommender:
         (2, 'model')
         """
         new = copy.copy(self)
-        new._model = updates.updated(self.model_, user_ids, item_ids, weights)
+        new._model = updates.updated(self.model_, user_ids, item_ids, weights, replace=replace)
         return new
 
     # -- explanations: thin delegates to alsrec.explain ----------------------------------------
@@ -1097,19 +1445,34 @@ class Recommender:
 
     # -- artifacts: thin delegates to alsrec.io -------------------------------------------------
 
-    def save(self, path: PathArg, *, overwrite: bool = True) -> Path:
+    def save(
+        self, path: PathArg, *, overwrite: bool = True, metadata: dict[str, Any] | None = None
+    ) -> Path:
         """Save the fitted model as a safe, versioned artifact directory; return its path.
 
         A JSON manifest plus ``.npy`` arrays, no pickle; written atomically (a failed save
-        leaves an existing artifact intact). See :func:`alsrec.io.save`.
+        leaves an existing artifact intact). ``metadata`` (JSON-serialisable, else
+        :class:`~alsrec.ConfigError`) is stored next to the training data's provenance,
+        which is recorded automatically; :meth:`inspect` and ``alsrec inspect`` show both.
+        See :func:`alsrec.io.save`.
         """
-        return artifacts.save(self.model_, path, overwrite=overwrite)
+        return artifacts.save(self.model_, path, overwrite=overwrite, metadata=metadata)
 
     @classmethod
     def load(
-        cls, path: PathArg, *, mmap: bool = True, policy: Policy = "safe", verify: bool = True
+        cls,
+        path: PathArg,
+        *,
+        mmap: bool = True,
+        policy: Policy = "safe",
+        verify: bool = True,
+        num_threads: int | None = None,
     ) -> Recommender:
         """Load an artifact written by :meth:`save`, memory-mapping the factors.
+
+        ``num_threads`` sets the threads of batch queries for serving (default: the
+        trained ``params.num_threads``; ``1`` in a server that scales with request threads,
+        see the serving guide); the model's recorded params are not changed.
 
         Checks the format version, shapes, ID uniqueness and (unless ``verify=False``) the
         SHA-256 of every file; any damage raises :class:`~alsrec.ArtifactError`. No
@@ -1127,7 +1490,7 @@ class Recommender:
         """
         policy = check_policy(policy)
         model = artifacts.load(path, mmap=mmap, policy=policy, verify=verify)
-        return cls.from_model(model, policy=policy)
+        return cls.from_model(model, policy=policy, num_threads=num_threads)
 
     @classmethod
     def from_legacy_pickle(

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, cast, overload
+from typing import TYPE_CHECKING, Any, cast, overload
 
 import numpy as np
 import numpy.typing as npt
 
+from alsrec.logs import logger
+from alsrec.tables import to_frame
 from alsrec.types import ExternalId, FloatArray, IdArray, IndexArray, Source
 
 if TYPE_CHECKING:
     from alsrec.mapping import IdMapper
+    from alsrec.tables import FrameBackend
 
-__all__ = ["BatchRecommendations", "Recommendations", "batch_at", "recommendations_at"]
+__all__ = [
+    "BatchRecommendations",
+    "ItemScores",
+    "Recommendations",
+    "batch_at",
+    "recommendations_at",
+]
 
 _INT_PAD = np.iinfo(np.int64).min
 
@@ -98,6 +108,38 @@ class Recommendations(Sequence[tuple[ExternalId, float]]):
         ids = cast("list[ExternalId]", self.ids.tolist())
         scores = cast("list[float]", self.scores.tolist())
         return list(zip(ids, scores, strict=False))
+
+    def to_frame(self, backend: FrameBackend = "pandas") -> Any:
+        """The list as a long-format DataFrame: one row per result, best first.
+
+        Columns ``query`` (the queried ID, ``None`` for an anonymous history), ``rank``
+        (1-based), ``id``, ``score`` and ``source``; the same columns as
+        :meth:`BatchRecommendations.to_frame`, so frames of single and batch calls concatenate.
+
+        Parameters
+        ----------
+        backend : {"pandas", "polars"}, default "pandas"
+            The library to build the frame with; neither is a dependency of alsrec, and a
+            missing one raises :class:`~alsrec.BackendUnavailableError` with the install hint.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> recs = Recommendations("u1", np.array(["a", "b"]), np.array([0.9, 0.5], np.float32))
+        >>> recs.to_frame()[["query", "rank", "id", "source"]].values.tolist()
+        [['u1', 1, 'a', 'model'], ['u1', 2, 'b', 'model']]
+        """
+        size = len(self)
+        query = np.empty(size, dtype=object)
+        query[:] = [self.query] * size
+        columns = {
+            "query": query,
+            "rank": np.arange(1, size + 1, dtype=np.int64),
+            "id": self.ids,
+            "score": self.scores,
+            "source": np.full(size, self.source, dtype=object),
+        }
+        return to_frame(columns, backend)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Recommendations):
@@ -203,12 +245,108 @@ class BatchRecommendations:
         """
         return {cast("ExternalId", r.query): r.to_list() for r in self}
 
+    def to_frame(self, backend: FrameBackend = "pandas") -> Any:
+        """The results as a long-format DataFrame: one row per result, padding dropped.
+
+        Columns ``query``, ``rank`` (1-based within its query), ``id``, ``score`` and
+        ``source``, in query order then rank; a query without results has no row. See
+        :meth:`Recommendations.to_frame` for ``backend``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> batch = BatchRecommendations(
+        ...     queries=np.array(["u1", "u2"]),
+        ...     ids=np.array([["a", "b"], ["c", ""]]),
+        ...     scores=np.array([[0.9, 0.5], [0.7, np.nan]], np.float32),
+        ...     mask=np.array([[True, True], [True, False]]),
+        ...     sources=np.array(["model", "fallback"]),
+        ... )
+        >>> batch.to_frame()[["query", "rank", "id", "source"]].values.tolist()
+        [['u1', 1, 'a', 'model'], ['u1', 2, 'b', 'model'], ['u2', 1, 'c', 'fallback']]
+        """
+        rows, cols = np.nonzero(self.mask)
+        columns = {
+            "query": self.queries[rows],
+            "rank": (cols + 1).astype(np.int64),
+            "id": self.ids[rows, cols],
+            "score": self.scores[rows, cols],
+            "source": self.sources[rows].astype(object),
+        }
+        return to_frame(columns, backend)
+
     def __repr__(self) -> str:
         n_rows, n = self.ids.shape
         return (
             f"BatchRecommendations({n_rows} queries x n={n}, "
             f"{int(self.mask.sum())} results, skipped={len(self.skipped)})"
         )
+
+
+@dataclass(frozen=True, eq=False)
+class ItemScores:
+    """The scores of given items for one user (:meth:`alsrec.Recommender.score`).
+
+    Attributes
+    ----------
+    query : int or str
+        The user.
+    ids : numpy.ndarray
+        The known items, in the given order (or best first with ``ranked=True``).
+    scores : numpy.ndarray of float32
+        Their scores (dot products; for ``source="fallback"``, popularity counts).
+    seen : numpy.ndarray of bool
+        ``True`` where the user interacted with the item in training.
+    source : {"model", "fallback"}
+        The stored factors, or the popularity fallback for an unknown user.
+    skipped : tuple
+        Unknown items, skipped under the ``"safe"`` policy.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = ItemScores("u", np.array(["a", "b"]), np.array([0.5, 0.9], np.float32),
+    ...                np.array([True, False]))
+    >>> s.to_dict()
+    {'a': 0.5, 'b': 0.8999999761581421}
+    """
+
+    query: ExternalId
+    ids: IdArray
+    scores: FloatArray
+    seen: npt.NDArray[np.bool_]
+    source: Source = "model"
+    skipped: tuple[ExternalId, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if not (self.ids.shape == self.scores.shape == self.seen.shape) or self.ids.ndim != 1:
+            raise ValueError("ids, scores and seen must be 1-d arrays of one length.")
+        for arr in (self.ids, self.scores, self.seen):
+            _readonly(arr)
+
+    def __len__(self) -> int:
+        return int(self.ids.size)
+
+    def to_dict(self) -> dict[ExternalId, float]:
+        """``{item_id: score}`` in order."""
+        return {
+            cast("ExternalId", i): float(v)
+            for i, v in zip(self.ids.tolist(), self.scores.tolist(), strict=True)
+        }
+
+    def to_frame(self, backend: FrameBackend = "pandas") -> Any:
+        """A DataFrame with columns ``query``, ``id``, ``score``, ``seen`` and ``source``."""
+        size = len(self)
+        query = np.empty(size, dtype=object)
+        query[:] = [self.query] * size
+        columns = {
+            "query": query,
+            "id": self.ids,
+            "score": self.scores,
+            "seen": self.seen,
+            "source": np.full(size, self.source, dtype=object),
+        }
+        return to_frame(columns, backend)
 
 
 def recommendations_at(
@@ -221,6 +359,10 @@ def recommendations_at(
 ) -> Recommendations:
     """:class:`Recommendations` of the mapped indices ``pos`` (``-1`` = padding, dropped)."""
     keep = pos >= 0
+    if source == "fallback":
+        logger.debug("query %r: answered by the popularity fallback", query)
+    if skipped:
+        logger.debug("query %r: skipped unknown IDs %s", query, list(skipped))
     return Recommendations(query, mapper.to_id(pos[keep]), vals[keep].copy(), source, skipped)
 
 
@@ -241,6 +383,12 @@ def batch_at(
 ) -> BatchRecommendations:
     """:class:`BatchRecommendations` of the mapped indices ``pos`` (``-1`` = padding)."""
     mask = pos >= 0
+    if logger.isEnabledFor(logging.DEBUG):
+        fallback = int(np.count_nonzero(sources == "fallback"))
+        if fallback:
+            logger.debug("batch of %d: %d by the popularity fallback", len(queries), fallback)
+        if skipped:
+            logger.debug("batch of %d: skipped unknown IDs %s", len(queries), list(skipped))
     ids = _pad_ids(mapper, pos.shape)
     if mask.any():
         ids = ids.astype(np.result_type(ids.dtype, mapper.ids.dtype))

@@ -21,10 +21,8 @@ if TYPE_CHECKING:
 _STATUSES = available()
 
 
-def _backend(name: str) -> Backend:
-    status = next(s for s in _STATUSES if s.name == name)
-    if not status.available:
-        pytest.skip(f"backend {name!r} cannot run here: {status.reason}")
+def _backend(name: str, require_backend: Callable[[str], None]) -> Backend:
+    require_backend(name)  # skips, with the reason, where the backend cannot run
     return get_backend(name)
 
 
@@ -36,8 +34,10 @@ _DOCUMENTED_DEVIATIONS = {("spark", "check_normal_equations"): "another meaning"
 
 @pytest.mark.parametrize("check", CHECKS, ids=[c.__name__ for c in CHECKS])
 @pytest.mark.parametrize("name", [s.name for s in _STATUSES])
-def test_backend_conforms(name: str, check: Callable[[Backend], None]) -> None:
-    backend = _backend(name)
+def test_backend_conforms(
+    name: str, check: Callable[[Backend], None], require_backend: Callable[[str], None]
+) -> None:
+    backend = _backend(name, require_backend)
     if check.__name__ == "check_determinism" and not backend.deterministic:
         pytest.skip(f"backend {name!r} does not promise determinism (deterministic=False)")
     deviation = _DOCUMENTED_DEVIATIONS.get((name, check.__name__))

@@ -591,7 +591,9 @@ def _pg_binaries() -> bool:
 @pytest.fixture(scope="module")
 def postgres_dsn() -> Iterator[str]:
     """A PostgreSQL DSN: ALSREC_TEST_POSTGRES_DSN, or a throwaway cluster from .ci/postgres.sh."""
-    pytest.importorskip("psycopg", reason="psycopg is not installed (pip install 'alsrec[test]')")
+    pytest.importorskip(
+        "psycopg", reason="psycopg is not installed (pip install 'alsrec[postgres]')"
+    )
     dsn = os.environ.get("ALSREC_TEST_POSTGRES_DSN")
     if dsn:
         yield dsn

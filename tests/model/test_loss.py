@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 import scipy.sparse as sp
 
 from alsrec import DataError, Interactions, Recommender
-from alsrec.model.loss import als_loss
+from alsrec.model.loss import als_loss, loss_monitor
 from alsrec.weighting import confidence
 
 
@@ -53,3 +54,40 @@ def test_exact_als_never_increases_the_loss(small_interactions: Interactions) ->
     assert len(losses) == 6
     assert all(b <= a * (1 + 1e-6) for a, b in itertools.pairwise(losses))
     assert losses[-1] < losses[0]
+
+
+def test_fit_progress_draws_one_step_per_sweep_with_the_loss(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = Interactions.from_arrays(["a", "a", "b", "c"], ["x", "y", "x", "z"])
+    out = io.StringIO()
+    rec = Recommender(factors=2, iterations=4, random_state=0)
+    rec.fit(data, progress=out)
+    lines = out.getvalue().splitlines()
+    assert [line.split()[1] for line in lines] == ["1/4", "2/4", "3/4", "4/4"]
+    final = float(lines[-1].split("loss ")[1].split()[0])
+    conf = confidence(data.matrix, 1.0)
+    reg = rec.params_.regularization_value  # the value fit resolved from "auto"
+    expected = als_loss(conf, rec.user_factors_, rec.item_factors_, reg)
+    assert final == pytest.approx(expected, rel=1e-5)
+    Recommender(factors=2, iterations=2).fit(data)  # default: no bar
+    assert capsys.readouterr().err == ""
+    Recommender(factors=2, iterations=2).fit(data, progress=True)
+    assert capsys.readouterr().err.count("loss ") == 2
+
+
+def test_loss_monitor_reports_and_chains_the_callback() -> None:
+    data = Interactions.from_arrays(["a", "a", "b", "c"], ["x", "y", "x", "z"])
+    rec = Recommender(factors=2, iterations=5, random_state=0)
+    losses: list[tuple[int, float]] = []
+    sweeps: list[int] = []
+    monitor = loss_monitor(
+        data,
+        rec.params,
+        progress=False,
+        on_loss=lambda i, loss: losses.append((i, loss)),
+        callback=lambda i, users, items: sweeps.append(i),
+    )
+    rec.fit(data, callback=monitor)
+    assert [i for i, _ in losses] == sweeps == [1, 2, 3, 4, 5]
+    assert losses[-1][1] <= losses[0][1]

@@ -245,8 +245,7 @@ def test_trial_values_are_the_evaluation_metric_on_the_given_split(
     found = search(small_interactions, SMALL, budget=3, splits=[(train, valid)], metric="map", k=5)
     assert found.n_splits == 1 and found.test_fraction is None
     for trial in found.trials:
-        rec = Recommender()
-        rec.params = trial.params
+        rec = Recommender(params=trial.params)
         with blas_single_threaded():
             rec.fit(train)
         expected = evaluate(rec, valid, 5, bootstrap=0, baseline=False).metrics["map"].value

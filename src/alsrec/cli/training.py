@@ -9,9 +9,7 @@ from typing import TYPE_CHECKING
 from alsrec import ConfigError, Recommender, evaluation
 from alsrec.cli.options import params_from
 from alsrec.cli.sources import read_interactions
-from alsrec.model.defaults import params_confidence, resolve_params
-from alsrec.model.loss import als_loss
-from alsrec.progress import ProgressBar
+from alsrec.model import loss_monitor
 
 if TYPE_CHECKING:
     import argparse
@@ -19,7 +17,6 @@ if TYPE_CHECKING:
 
     from alsrec import Interactions
     from alsrec.backends import ProgressCallback
-    from alsrec.types import FactorMatrix
 
 __all__ = ["fit", "make_recommender", "split_interactions"]
 
@@ -36,16 +33,7 @@ def make_recommender(args: argparse.Namespace) -> Recommender:
 
 def _loss_bar(rec: Recommender, data: Interactions, err: TextIO) -> ProgressCallback:
     """A callback drawing one bar step per sweep, with the training loss."""
-    conf = params_confidence(data.matrix, rec.params)
-    params, _ = resolve_params(rec.params, conf)  # the concrete value fit() will train with
-    bar = ProgressBar("train", params.iterations, err)
-    start = time.perf_counter()
-
-    def callback(iteration: int, users: FactorMatrix, items: FactorMatrix) -> None:
-        loss = als_loss(conf, users, items, params.regularization_value)
-        bar.step(iteration, f"loss {loss:.6f}  {time.perf_counter() - start:6.1f} s")
-
-    return callback
+    return loss_monitor(data, rec.params, progress=err)
 
 
 def fit(rec: Recommender, data: Interactions, progress: bool, err: TextIO) -> float:

@@ -22,6 +22,7 @@ import numpy as np
 
 from alsrec._threads import single_threaded_blas
 from alsrec.exceptions import BackendUnavailableError, ConfigError, DataError, NotFittedError
+from alsrec.logs import logger
 from alsrec.params import ALSParams
 
 if TYPE_CHECKING:
@@ -93,6 +94,7 @@ def import_implicit() -> ModuleType:
         if _is_gpu_note(str(note.message)):
             _import_warnings.append(str(note.message))
         else:
+            logger.warning("%s", note.message)
             warnings.warn_explicit(note.message, note.category, note.filename, note.lineno)
     return module
 

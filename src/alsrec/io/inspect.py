@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -124,6 +125,14 @@ class InspectionReport:
     auto_params : tuple of str
         The hyperparameters whose values in ``params`` were resolved from ``"auto"`` at
         fit (e.g. ``("regularization",)``).
+    created, alsrec_version : str or None
+        When and by which alsrec version the artifact was written (``None`` for a model
+        built in memory and not saved yet).
+    training : dict or None
+        The training data's provenance: source, rows read and dropped, duplicates merged,
+        sizes, time range when known.
+    metadata : dict or None
+        The metadata saved with ``save(path, metadata=...)``.
 
     Examples
     --------
@@ -147,6 +156,10 @@ class InspectionReport:
     params: ALSParams
     origin: str | None = None
     auto_params: tuple[str, ...] = ()
+    created: str | None = None
+    alsrec_version: str | None = None
+    training: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
 
     @property
     def problems(self) -> tuple[str, ...]:
@@ -185,6 +198,10 @@ class InspectionReport:
             "seen_coverage": self.seen_coverage,
             "origin": self.origin,
             "auto_params": list(self.auto_params),
+            "created": self.created,
+            "alsrec_version": self.alsrec_version,
+            "training": self.training,
+            "metadata": self.metadata,
             "ok": self.ok,
             "problems": list(self.problems),
         }
@@ -200,6 +217,7 @@ class InspectionReport:
         ]
         if self.origin:
             lines.append(f"  origin: {self.origin}")
+        lines.extend(_provenance_lines(self))
         for name, axis in (("users", self.users), ("items", self.items)):
             line = (
                 f"  {name}: {axis.factor_rows} factor rows, {axis.mapped_ids} mapped "
@@ -226,6 +244,26 @@ class InspectionReport:
         lines.append("  status: OK" if not problems else "  status: PROBLEMS")
         lines.extend(f"    - {problem}" for problem in problems)
         return "\n".join(lines)
+
+
+def _provenance_lines(report: InspectionReport) -> list[str]:
+    """The created/version, training-data and metadata lines of the text report."""
+    lines = []
+    if report.created or report.alsrec_version:
+        lines.append(f"  created: {report.created or '?'} by alsrec {report.alsrec_version or '?'}")
+    t = report.training
+    if t:
+        dropped = ", ".join(f"{k} {v}" for k, v in sorted(t.get("dropped", {}).items()))
+        line = (
+            f"  training data: {t.get('source')}, {t.get('rows_read')} rows read, "
+            f"{t.get('interactions')} interactions; dropped: {dropped or 'none'}"
+        )
+        if t.get("time_range"):
+            line += f"; time range {t['time_range'][0]} .. {t['time_range'][1]}"
+        lines.append(line)
+    if report.metadata:
+        lines.append(f"  metadata: {json.dumps(report.metadata, sort_keys=True)}")
+    return lines
 
 
 def _axis_report(
@@ -316,6 +354,10 @@ def inspect_model(model: FittedModel) -> InspectionReport:
         params=state.params,
         origin=_origin_text(state.provenance.origin),
         auto_params=state.provenance.auto_params,
+        created=state.provenance.created,
+        alsrec_version=state.provenance.alsrec_version,
+        training=state.provenance.training,
+        metadata=state.provenance.metadata,
     )
 
 
@@ -369,4 +411,16 @@ def _report_from(raw: _RawArtifact) -> InspectionReport:
         params=params,
         origin=_origin_text(m.get("origin")),
         auto_params=_manifest_auto_params(raw.path, m),
+        created=_text(m.get("created")),
+        alsrec_version=_text(m.get("alsrec_version")),
+        training=_mapping(m.get("training")),
+        metadata=_mapping(m.get("metadata")),
     )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _mapping(value: object) -> dict[str, Any] | None:
+    return cast("dict[str, Any]", value) if isinstance(value, dict) else None

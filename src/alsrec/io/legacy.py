@@ -23,6 +23,7 @@ from alsrec.exceptions import (
     MappingMismatchError,
     NotFittedError,
 )
+from alsrec.logs import warn as warn_and_log
 from alsrec.mapping import IdMapper, as_id_array
 
 if TYPE_CHECKING:
@@ -171,7 +172,7 @@ def _legacy_side(
         )
         if policy == "strict":
             raise MappingMismatchError(msg + "; the 'strict' policy refuses such a model.")
-        warnings.warn(msg + " and are treated as unknown.", AlsrecWarning, stacklevel=4)
+        warn_and_log(msg + " and are treated as unknown.", AlsrecWarning, stacklevel=4)
         ids, indices = ids[~beyond], indices[~beyond]
     unmapped = np.setdiff1d(np.arange(rows, dtype=np.int64), indices, assume_unique=True)
     if indices.size == rows and np.array_equal(indices, np.arange(rows)):
@@ -257,7 +258,7 @@ def import_legacy_pickle(path: PathArg, *, trusted: bool, policy: Policy = "safe
             "policy='safe' to import it without those rows, or fix the mapping."
         )
     for hole in holes:
-        warnings.warn(
+        warn_and_log(
             f"{src}: {hole}; they are moved after the mapped rows and never returned.",
             AlsrecWarning,
             stacklevel=2,

@@ -116,12 +116,18 @@ def _model_from(raw: _RawArtifact, policy: Policy) -> FittedModel:
             shape=(len(users), len(items)),
         )
     origin = raw.manifest.get("origin")
+    training, metadata = raw.manifest.get("training"), raw.manifest.get("metadata")
+    created, version = raw.manifest.get("created"), raw.manifest.get("alsrec_version")
     provenance = Provenance(
         int(raw.manifest["format_version"]),
         raw.user_ranges,
         raw.item_ranges,
         origin if isinstance(origin, dict) else None,
-        _manifest_auto_params(root, raw.manifest),
+        auto_params=_manifest_auto_params(root, raw.manifest),
+        training=training if isinstance(training, dict) else None,
+        metadata=metadata if isinstance(metadata, dict) else None,
+        created=created if isinstance(created, str) else None,
+        alsrec_version=version if isinstance(version, str) else None,
     )
     try:
         model = build_model(

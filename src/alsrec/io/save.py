@@ -34,6 +34,7 @@ from alsrec.io.format import (
     seen_weights_problem,
 )
 from alsrec.model.fitted import FittedModel, model_of
+from alsrec.model.provenance import check_metadata
 
 if sys.platform != "win32":
     import fcntl
@@ -155,7 +156,13 @@ def _manifest_axis(
     }
 
 
-def save(model: FittedModel, path: PathArg, *, overwrite: bool = True) -> Path:
+def save(
+    model: FittedModel,
+    path: PathArg,
+    *,
+    overwrite: bool = True,
+    metadata: dict[str, Any] | None = None,
+) -> Path:
     """Write a fitted model as an artifact directory at ``path``; return the path.
 
     The arrays and the manifest go into a temporary directory next to ``path``, each file
@@ -176,6 +183,10 @@ def save(model: FittedModel, path: PathArg, *, overwrite: bool = True) -> Path:
         The artifact directory to create or replace.
     overwrite : bool, default True
         Replace an existing artifact; with ``False`` an existing ``path`` is an error.
+    metadata : dict, optional
+        Your own facts to store in the manifest (JSON-serialisable: strings, numbers,
+        booleans, None, lists, dicts with string keys); default: the metadata the model
+        was loaded with, if any. The training data's provenance is recorded without it.
 
     Raises
     ------
@@ -184,6 +195,8 @@ def save(model: FittedModel, path: PathArg, *, overwrite: bool = True) -> Path:
     ArtifactError
         If ``path`` cannot be written or is something other than an artifact, or the
         model's seen matrix holds weights that are not finite and positive.
+    ConfigError
+        If ``metadata`` is not JSON-serialisable (the message says where).
 
     Examples
     --------
@@ -200,6 +213,7 @@ def save(model: FittedModel, path: PathArg, *, overwrite: bool = True) -> Path:
     1
     """
     state = model_of(model)
+    meta = check_metadata(metadata) if metadata is not None else state.provenance.metadata
     dest = Path(path)
     check_destination(dest, overwrite=overwrite)
     arrays = _arrays_of(state, dest)
@@ -224,6 +238,8 @@ def save(model: FittedModel, path: PathArg, *, overwrite: bool = True) -> Path:
             if state.seen is None
             else {"shape": list(state.seen.shape), "nnz": int(state.seen.nnz)},
             "origin": state.provenance.origin,
+            "training": state.provenance.training,
+            "metadata": meta,
             "arrays": entries,
         }
         with (tmp / MANIFEST).open("x", encoding="utf-8") as fh:

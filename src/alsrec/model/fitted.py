@@ -9,7 +9,6 @@ updates return a new one.
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -22,6 +21,7 @@ from alsrec._foldin import FoldInSolver
 from alsrec._scoring import normalized, row_norms
 from alsrec.checks import check_memory
 from alsrec.exceptions import AlsrecWarning, ConfigError, DataError, MappingMismatchError
+from alsrec.logs import warn as warn_and_log
 from alsrec.model.defaults import params_confidence, resolve_params
 from alsrec.params import ALSParams
 
@@ -62,6 +62,12 @@ class Provenance:
         The hyperparameters whose concrete values in :attr:`FittedModel.params` were
         resolved from ``"auto"`` (e.g. ``("regularization",)``); see
         :mod:`alsrec.model.defaults`.
+    training : dict or None
+        The training data's provenance (see :func:`alsrec.model.provenance.data_provenance`).
+    metadata : dict or None
+        The user metadata saved with the model (``save(path, metadata=...)``).
+    created, alsrec_version : str or None
+        When and by which alsrec version the artifact was written (loaded models only).
     """
 
     format_version: int | None = None
@@ -69,6 +75,10 @@ class Provenance:
     item_ranges: Ranges | None = None
     origin: dict[str, Any] | None = None
     auto_params: tuple[str, ...] = ()
+    training: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    created: str | None = None
+    alsrec_version: str | None = None
 
 
 def default_ranges(rows: int, mapped: int) -> Ranges:
@@ -283,7 +293,7 @@ def build_model(
     items, bad_items, item_msg = _reconcile("item", item_factors.shape[0], items, policy)
     for msg in (user_msg, item_msg):
         if msg is not None:
-            warnings.warn(msg, AlsrecWarning, stacklevel=4)
+            warn_and_log(msg, AlsrecWarning, stacklevel=4)
     seen_csr = None if seen is None else sp.csr_matrix(seen)
     seen_csr, popularity = _seen_and_popularity(seen_csr, item_factors, len(users), len(items))
     if seen_csr is not None and not params.is_resolved and seen_csr.nnz:

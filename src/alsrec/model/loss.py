@@ -1,6 +1,7 @@
 """The implicit-ALS training objective, computed from factors.
 
-Used for progress reporting (``alsrec train --progress``): the value after each sweep shows
+Used for progress reporting (``alsrec train --progress``, ``Recommender.fit(progress=True)``,
+:func:`loss_monitor`): the value after each sweep shows
 whether training still improves. It is the objective of Hu, Koren and Volinsky (2008) with
 the constant L2 penalty every alsrec backend uses, divided by the total confidence mass so
 that it reads as a weighted mean squared error and is comparable across data sizes.
@@ -8,17 +9,28 @@ that it reads as a weighted mean squared error and is comparable across data siz
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from alsrec.exceptions import DataError
+from alsrec.model.defaults import params_confidence, resolve_params
+from alsrec.progress import ProgressBar
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import scipy.sparse as sp
 
-__all__ = ["als_loss"]
+    from alsrec.backends import ProgressCallback
+    from alsrec.interactions import Interactions
+    from alsrec.params import ALSParams
+    from alsrec.progress import ProgressOption
+    from alsrec.types import FactorMatrix
+
+__all__ = ["als_loss", "loss_monitor"]
 
 _CHUNK = 1 << 20
 """Observed entries scored at once: bounds the temporary (chunk x factors) arrays."""
@@ -84,3 +96,55 @@ def als_loss(
     penalty = regularization * (float(np.sum(users * users)) + float(np.sum(items * items)))
     mass = float(conf.sum()) + (n_users * n_items - matrix.nnz)
     return float((total + penalty) / mass)
+
+
+def loss_monitor(
+    data: Interactions,
+    params: ALSParams,
+    *,
+    progress: ProgressOption = True,
+    on_loss: Callable[[int, float], None] | None = None,
+    callback: ProgressCallback | None = None,
+) -> ProgressCallback:
+    """A training callback that computes :func:`als_loss` after each sweep.
+
+    It draws one bar step per sweep with the loss and the elapsed seconds (``progress``:
+    ``True`` for stderr, a text stream, ``False`` for none), hands ``(iteration, loss)``
+    to ``on_loss``, and calls ``callback`` (your own per-sweep callback) first.
+    :meth:`alsrec.Recommender.fit` with ``progress=True`` uses it; pass it as ``callback=``
+    to record the loss yourself.
+
+    Parameters
+    ----------
+    data
+        The interactions the model is trained on.
+    params
+        The model's hyperparameters (``alpha``, weighting and ``regularization`` give the
+        confidence and penalty of the objective; ``iterations`` the bar's length).
+
+    Examples
+    --------
+    >>> from alsrec import Interactions, Recommender
+    >>> data = Interactions.from_arrays(["a", "a", "b"], ["x", "y", "x"])
+    >>> rec = Recommender(factors=2, iterations=3, random_state=0)
+    >>> losses = []
+    >>> monitor = loss_monitor(data, rec.params, progress=False,
+    ...                        on_loss=lambda i, loss: losses.append(loss))
+    >>> _ = rec.fit(data, callback=monitor)
+    >>> len(losses), losses[-1] <= losses[0]
+    (3, True)
+    """
+    conf = params_confidence(data.matrix, params)
+    params, _ = resolve_params(params, conf)  # "auto" as fit() resolves it, on the same data
+    bar = ProgressBar("train", params.iterations, progress)
+    start = time.perf_counter()
+
+    def monitor(iteration: int, users: FactorMatrix, items: FactorMatrix) -> None:
+        if callback is not None:
+            callback(iteration, users, items)
+        loss = als_loss(conf, users, items, params.regularization_value)
+        bar.step(iteration, f"loss {loss:.6f}  {time.perf_counter() - start:6.1f} s")
+        if on_loss is not None:
+            on_loss(iteration, loss)
+
+    return monitor

@@ -9,6 +9,7 @@ from alsrec.checks import check_memory, format_bytes
 from alsrec.exceptions import AlsrecError, BackendError, MappingMismatchError
 from alsrec.model.defaults import params_confidence, resolve_params
 from alsrec.model.fitted import FittedModel, Provenance, as_factors, build_model
+from alsrec.model.provenance import data_provenance
 
 if TYPE_CHECKING:
     from alsrec.backends import Backend, ProgressCallback
@@ -89,5 +90,5 @@ def train(
         data.matrix,
         backend=backend.name,
         params=params,
-        provenance=Provenance(auto_params=auto),
+        provenance=Provenance(auto_params=auto, training=data_provenance(data)),
     )

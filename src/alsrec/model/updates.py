@@ -115,8 +115,11 @@ def updated(
     user_ids: IdLike | Iterable[ExternalId],
     item_ids: IdLike | Iterable[ExternalId],
     weights: npt.ArrayLike | None = None,
+    *,
+    replace: bool = False,
 ) -> FittedModel:
-    """A new model with fresh interactions added; see :meth:`alsrec.Recommender.updated`."""
+    """A new model with fresh interactions added (or, with ``replace``, replacing the
+    named users' training interactions); see :meth:`alsrec.Recommender.updated`."""
     if model.seen is None:
         raise ConfigError(
             "updated() needs the training interactions, but this model has none (it was "
@@ -129,7 +132,14 @@ def updated(
     n_users, n_items = len(users), len(items)
     added = sp.csr_matrix((w, (row_of, col_of)), shape=(n_users, n_items), dtype=np.float32)
     added.sum_duplicates()
-    seen = _grown_seen(model.seen, added)
+    base = model.seen
+    if replace:
+        # The named users keep none of their training interactions: zero their rows.
+        keep = np.ones(base.shape[0], dtype=np.float32)
+        keep[row_of[row_of < base.shape[0]]] = 0.0
+        base = sp.csr_matrix(sp.diags(keep) @ base)
+        base.eliminate_zeros()
+    seen = _grown_seen(base, added)
     f = model.item_factors.shape[1]
     user_factors = np.zeros((n_users, f), dtype=np.float32)
     user_factors[:old_users] = model.user_factors[:old_users]

@@ -57,6 +57,7 @@ from alsrec.exceptions import (
     ConfigError,
     DataError,
 )
+from alsrec.logs import warn as warn_and_log
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -431,7 +432,7 @@ def ensure_checkpoint_dir(spark: SparkSession, iterations: int) -> None:
         _fallback_checkpoints.append(path)
         context.setCheckpointDir(path)
     elif iterations >= _CHECKPOINT_WARN_ITERATIONS:
-        warnings.warn(
+        warn_and_log(
             f"This Spark session has no checkpoint directory; Spark's ALS lineage grows with "
             f"each of the {iterations} iterations and may die of StackOverflowError. Call "
             "spark.sparkContext.setCheckpointDir(<a path every executor can write>) first.",

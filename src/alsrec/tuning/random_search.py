@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import os
 import time
-import warnings
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -20,6 +19,7 @@ from alsrec.backends import get_backend
 from alsrec.data.interactions import Interactions
 from alsrec.evaluation import METRICS, evaluate, holdout_split
 from alsrec.exceptions import AlsrecWarning, BackendError, ConfigError, DataError
+from alsrec.logs import warn as warn_and_log
 from alsrec.params import ALSParams
 from alsrec.recommender import Recommender
 from alsrec.tuning.report import Trial, TuningReport, _effects
@@ -325,7 +325,7 @@ def _check_arguments(
         )
     engine = get_backend(backend)  # fails early, with the valid names, for a bad name
     if not engine.deterministic:
-        warnings.warn(
+        warn_and_log(
             f"Backend {engine.name!r} is not deterministic: the same seed can give different "
             "trials. Use a deterministic backend (e.g. 'numpy' or 'implicit') to reproduce "
             "a search.",

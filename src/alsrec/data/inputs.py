@@ -1,0 +1,172 @@
+"""What :meth:`alsrec.Recommender.fit` accepts, turned into :class:`Interactions` in one place.
+
+- an :class:`~alsrec.Interactions` (used as it is);
+- three columns: ``fit(user_ids, item_ids, weights)``;
+- a pandas or polars DataFrame with column names: ``fit(df, user=..., item=..., weight=...)``
+  (read with :meth:`Interactions.from_frame`); without ``user=``/``item=``, a column with a
+  common name (``user_id``, ``user``, ``userId``, ...) is used when exactly one is present;
+- a scipy sparse matrix, rows users and columns items (read with
+  :meth:`Interactions.from_scipy`); the IDs are the row and column indices unless
+  ``user_ids=``/``item_ids=`` name them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import scipy.sparse as sp
+
+from alsrec.data.interactions import Interactions
+from alsrec.exceptions import ConfigError
+
+if TYPE_CHECKING:
+    from collections.abc import Hashable, Iterable, Sequence
+
+    import numpy.typing as npt
+
+    from alsrec.types import ExternalId, IdLike
+
+__all__ = ["COMMON_COLUMNS", "as_interactions", "is_frame"]
+
+_log = logging.getLogger("alsrec")
+
+COMMON_COLUMNS: dict[str, tuple[str, ...]] = {
+    "user": ("user_id", "user", "userId", "userID", "user_idx"),
+    "item": ("item_id", "item", "itemId", "itemID", "item_idx"),
+    "weight": ("weight",),
+}
+"""Column names ``fit(df)`` tries for each role when its keyword is not given; a role
+is resolved only when exactly one of its names is a column (``weight`` is optional)."""
+
+_FORMS = (
+    "fit(user_ids, item_ids, weights), fit(Interactions), "
+    "fit(df, user='...', item='...', weight='...') for a pandas/polars DataFrame, or "
+    "fit(matrix) for a scipy sparse users x items matrix"
+)
+
+
+def is_frame(value: object) -> bool:
+    """Whether ``value`` looks like a pandas or polars DataFrame (``columns`` + columns by name).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> is_frame(pd.DataFrame({"a": [1]})), is_frame([1, 2])
+    (True, False)
+    """
+    return (
+        hasattr(value, "columns")
+        and hasattr(value, "__getitem__")
+        and not isinstance(value, (str, bytes))
+        and not sp.issparse(value)
+    )
+
+
+def _column(columns: Sequence[Hashable], role: str, given: Hashable | None) -> Hashable | None:
+    """The column for ``role``: ``given``, or the one common name among ``columns``."""
+    if given is not None:
+        return given
+    found = [name for name in COMMON_COLUMNS[role] if name in columns]
+    if len(found) == 1:
+        _log.debug("fit(df): using column %r as %s (no %s= given)", found[0], role, role)
+        return found[0]
+    if role == "weight" and not found:
+        return None
+    what = "several candidate columns " + repr(found) if found else "no column with a common name"
+    raise ConfigError(
+        f"fit(df) could not tell the {role} column: the frame has {what} among its columns "
+        f"{list(columns)}; name it with fit(df, user='...', item='...', weight='...')."
+    )
+
+
+def as_interactions(
+    data: object,
+    item_ids: IdLike | Iterable[ExternalId] | None = None,
+    weights: npt.ArrayLike | None = None,
+    *,
+    user_ids: IdLike | Iterable[ExternalId] | None = None,
+    user: Hashable | None = None,
+    item: Hashable | None = None,
+    weight: Hashable | None = None,
+    timestamp: Hashable | None = None,
+) -> Interactions:
+    """Turn any input :meth:`alsrec.Recommender.fit` accepts into :class:`Interactions`.
+
+    Parameters
+    ----------
+    data
+        An :class:`Interactions`, one user ID per interaction, a DataFrame or a scipy
+        sparse matrix; ``None`` when the user IDs come as ``user_ids=``.
+    item_ids, weights
+        The other two columns (three-column form); ``item_ids`` also names the matrix
+        columns of a scipy matrix.
+    user_ids
+        The user IDs: the first column (keyword form) or the matrix rows.
+    user, item, weight, timestamp
+        Column names of a DataFrame.
+
+    Raises
+    ------
+    ConfigError
+        A combination that does not fit any form; the message lists the forms.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp, pandas as pd
+    >>> as_interactions(sp.csr_matrix(np.eye(2))).users.ids.tolist()
+    [0, 1]
+    >>> df = pd.DataFrame({"user_id": [1, 2], "item_id": ["a", "b"], "plays": [3, 1]})
+    >>> as_interactions(df, weight="plays").matrix.toarray().tolist()
+    [[3.0, 0.0], [0.0, 1.0]]
+    """
+    names = {"user": user, "item": item, "weight": weight, "timestamp": timestamp}
+    named = [f"{key}=" for key, value in names.items() if value is not None]
+    if data is None:
+        data, user_ids = user_ids, None
+        if data is None:
+            raise ConfigError(f"fit() needs interactions: {_FORMS}.")
+    if isinstance(data, Interactions):
+        given = {"item_ids": item_ids, "weights": weights, "user_ids": user_ids}
+        extra = [label for label, value in given.items() if value is not None]
+        if extra or named:
+            raise ConfigError(
+                "Pass either an Interactions object or the three columns, not both "
+                f"(got Interactions with {extra + named})."
+            )
+        return data
+    if sp.issparse(data):
+        if weights is not None or named:
+            raise ConfigError(
+                "fit(matrix) takes the weights from the matrix and no column names "
+                f"(got {['weights'] if weights is not None else named}); pass "
+                "fit(matrix, user_ids=..., item_ids=...) to name rows and columns."
+            )
+        _log.debug("fit: reading a scipy sparse matrix of shape %s", getattr(data, "shape", None))
+        return Interactions.from_scipy(data, user_ids, item_ids)
+    if is_frame(data):
+        if item_ids is not None or weights is not None or user_ids is not None:
+            raise ConfigError(
+                "fit(df) takes column names, not columns: pass "
+                "fit(df, user='user column', item='item column', weight='weight column')."
+            )
+        columns = list(getattr(data, "columns"))  # noqa: B009 - duck-typed frame
+        return Interactions.from_frame(
+            data,
+            user=_column(columns, "user", user),
+            item=_column(columns, "item", item),
+            weight=_column(columns, "weight", weight),
+            timestamp=timestamp,
+        )
+    if named:
+        raise ConfigError(
+            f"{named} name DataFrame columns, but fit() got a {type(data).__name__}; "
+            f"the accepted forms are {_FORMS}."
+        )
+    if user_ids is not None:
+        raise ConfigError(f"fit() got the user IDs twice (positional and user_ids=); {_FORMS}.")
+    if item_ids is None:
+        raise ConfigError(
+            f"fit() got a {type(data).__name__} without item_ids; the accepted forms are {_FORMS}."
+        )
+    return Interactions.from_arrays(data, item_ids, weights)  # type: ignore[arg-type]

@@ -1,0 +1,98 @@
+"""Tests of :mod:`alsrec.data.inputs`: every form ``Recommender.fit`` accepts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pytest
+import scipy.sparse as sp
+
+from alsrec import ConfigError, Interactions, Recommender
+from alsrec.data.inputs import as_interactions, is_frame
+
+USERS = ["ann", "ann", "bob", "cid"]
+ITEMS = ["x", "y", "x", "z"]
+PLAYS = [3.0, 1.0, 2.0, 5.0]
+
+
+def _expected() -> Interactions:
+    return Interactions.from_arrays(USERS, ITEMS, PLAYS)
+
+
+def test_three_columns_positional_and_keyword() -> None:
+    assert as_interactions(USERS, ITEMS, PLAYS) == _expected()
+    assert as_interactions(None, ITEMS, PLAYS, user_ids=USERS) == _expected()
+
+
+def test_interactions_pass_through() -> None:
+    data = _expected()
+    assert as_interactions(data) is data
+    with pytest.raises(ConfigError, match="not both"):
+        as_interactions(data, weight="plays")
+
+
+@pytest.mark.parametrize("lib", ["pandas", "polars"])
+def test_frames_by_column_names(lib: str) -> None:
+    columns = {"uid": USERS, "iid": ITEMS, "plays": PLAYS}
+    df = pd.DataFrame(columns) if lib == "pandas" else pl.DataFrame(columns)
+    assert is_frame(df)
+    assert as_interactions(df, user="uid", item="iid", weight="plays") == _expected()
+
+
+def test_frame_common_names_when_unambiguous() -> None:
+    df = pd.DataFrame({"user_id": USERS, "item_id": ITEMS, "weight": PLAYS})
+    assert as_interactions(df) == _expected()
+    unweighted = pd.DataFrame({"user": USERS, "item": ITEMS})
+    assert as_interactions(unweighted).matrix.sum() == len(USERS)
+
+
+def test_frame_ambiguous_or_missing_columns_name_the_keywords() -> None:
+    both = pd.DataFrame({"user": USERS, "user_id": USERS, "item": ITEMS})
+    with pytest.raises(ConfigError, match=r"user column.*fit\(df, user="):
+        as_interactions(both)
+    odd = pd.DataFrame({"who": USERS, "what": ITEMS})
+    with pytest.raises(ConfigError, match=r"no column with a common name.*\['who', 'what'\]"):
+        as_interactions(odd)
+    with pytest.raises(ConfigError, match="column names, not columns"):
+        as_interactions(odd, ITEMS)
+
+
+def test_scipy_matrix_indices_or_given_ids() -> None:
+    m = sp.csr_matrix(np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]]))
+    data = as_interactions(m)
+    assert data.users.ids.tolist() == [0, 1, 2]
+    assert data.items.ids.tolist() == [0, 1]
+    named = as_interactions(m, ["a", "b"], user_ids=["u", "v", "w"])
+    assert named.users.ids.tolist() == ["u", "v", "w"]
+    assert named.matrix.toarray().tolist() == [[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]]
+    with pytest.raises(ConfigError, match="weights from the matrix"):
+        as_interactions(m, None, [1.0])
+
+
+def test_wrong_forms_point_at_the_right_call() -> None:
+    with pytest.raises(ConfigError, match=r"without item_ids.*fit\(df, user="):
+        as_interactions(USERS)
+    with pytest.raises(ConfigError, match="name DataFrame columns"):
+        as_interactions(USERS, ITEMS, user="uid")
+    with pytest.raises(ConfigError, match="needs interactions"):
+        as_interactions(None)
+    with pytest.raises(ConfigError, match="twice"):
+        as_interactions(USERS, ITEMS, user_ids=USERS)
+
+
+def test_recommender_fit_accepts_every_form() -> None:
+    df = pd.DataFrame({"user_id": USERS, "item_id": ITEMS, "plays": PLAYS})
+    rec = Recommender(factors=2, iterations=2, random_state=0)
+    by_frame = rec.fit(df, user="user_id", item="item_id", weight="plays").model_
+    by_arrays = Recommender(factors=2, iterations=2, random_state=0).fit(USERS, ITEMS, PLAYS)
+    np.testing.assert_array_equal(by_frame.user_factors, by_arrays.user_factors_)
+    csr = _expected().matrix
+    by_csr = Recommender(factors=2, iterations=2, random_state=0).fit(
+        csr, user_ids=["ann", "bob", "cid"], item_ids=["x", "y", "z"]
+    )
+    np.testing.assert_array_equal(by_csr.user_factors_, by_arrays.user_factors_)
+    by_keywords = Recommender(factors=2, iterations=2, random_state=0).fit(
+        user_ids=USERS, item_ids=ITEMS, weights=PLAYS
+    )
+    np.testing.assert_array_equal(by_keywords.user_factors_, by_arrays.user_factors_)
