@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from alsrec import (
+    ALSParams,
     AlsrecError,
     AlsrecWarning,
     BatchRecommendations,
@@ -191,7 +192,11 @@ def test_fold_in_with_absurd_factors_is_a_config_error() -> None:
     item factors. Refused before allocating, naming the size."""
     f = 10**6
     rec = Recommender.from_factors(
-        np.ones((2, f), np.float32), np.ones((3, f), np.float32), ["u", "v"], ["a", "b", "c"]
+        np.ones((2, f), np.float32),
+        np.ones((3, f), np.float32),
+        ["u", "v"],
+        ["a", "b", "c"],
+        params=ALSParams(regularization=1.0),  # no seen matrix: "auto" cannot fold in
     )
     with pytest.raises(ConfigError, match=r"TiB") as info:
         rec.recommend_for_history(["a"], n=2)

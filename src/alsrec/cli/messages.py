@@ -62,12 +62,23 @@ FLAGS: Mapping[str, str] = MappingProxyType(
 """Library keyword -> the command-line flag that sets it."""
 
 NO_FLAG = frozenset(
-    {"path", "connection", "params", "header", "chunk_rows", "batch_size", "progress"}
+    {
+        "path",
+        "connection",
+        "params",
+        "header",
+        "chunk_rows",
+        "batch_size",
+        "progress",
+        "user_ids",
+        "item_ids",
+    }
 )
 """Reader keywords without a flag of their own: set by the command line itself (the file,
 the connection, ``header`` by ``--no-header``, the chunk and batch sizes, the progress bar),
 so a message about them cannot be caused from the command line (``header`` is rewritten
-by :data:`PHRASES`)."""
+by :data:`PHRASES`); ``user_ids``/``item_ids`` name the IDs of a matrix passed to
+``Recommender.fit``, which the command line never does."""
 
 DELIMITER_NAMES: Mapping[str, str] = MappingProxyType({"\t": "tab"})
 """How a delimiter is written on the command line where its character is awkward."""
