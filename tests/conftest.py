@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import glob
+import os
+import shutil
+import subprocess
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -11,7 +16,7 @@ from alsrec.backends import available
 from alsrec.datasets import SyntheticData, synthetic
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
 
 @pytest.fixture(scope="session")
@@ -51,3 +56,56 @@ def require_backend() -> Callable[[str], None]:
             pytest.skip(f"backend {name!r} cannot run here: {status.reason}")
 
     return check
+
+
+# -- PostgreSQL, for the SQL reader and the CLI (one throwaway server per session) ---------
+
+
+def _pg_binaries() -> bool:
+    return shutil.which("initdb") is not None or bool(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn() -> Iterator[str]:
+    """A PostgreSQL DSN: ALSREC_TEST_POSTGRES_DSN, or a throwaway cluster from .ci/postgres.sh."""
+    pytest.importorskip(
+        "psycopg", reason="psycopg is not installed (pip install 'alsrec[postgres]')"
+    )
+    dsn = os.environ.get("ALSREC_TEST_POSTGRES_DSN")
+    if dsn:
+        yield dsn
+        return
+    script = Path(__file__).resolve().parents[1] / ".ci" / "postgres.sh"
+    if not _pg_binaries():
+        pytest.skip(
+            "no PostgreSQL server: ALSREC_TEST_POSTGRES_DSN is unset and no initdb binary "
+            "is installed (apt-get install postgresql, or run .ci/run)"
+        )
+    if not script.exists():
+        pytest.skip(
+            f"no PostgreSQL server: ALSREC_TEST_POSTGRES_DSN is unset and {script} is absent"
+        )
+    started = subprocess.run(
+        ["bash", str(script), "start"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "ALSREC_PG_INSTALL": "0"},
+        check=False,
+    )
+    exports = dict(
+        line.removeprefix("export ").replace("'", "").split("=", 1)
+        for line in started.stdout.splitlines()
+        if line.startswith("export ")
+    )
+    if "ALSREC_TEST_POSTGRES_DSN" not in exports:
+        pytest.fail(f"PostgreSQL is installed but did not start:\n{started.stderr}")
+    try:
+        yield exports["ALSREC_TEST_POSTGRES_DSN"]
+    finally:
+        subprocess.run(
+            ["bash", str(script), "stop", exports["ALSREC_TEST_POSTGRES_DIR"]],
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )

@@ -8,63 +8,17 @@ why. The missing-driver hint is checked in process, with the import blocked.
 from __future__ import annotations
 
 import builtins
-import glob
 import io
-import os
-import shutil
-import subprocess
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pytest
 from cli_runner import run
 
 from alsrec import Recommender, cli
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def postgres_dsn() -> Iterator[str]:
-    """A PostgreSQL DSN: ALSREC_TEST_POSTGRES_DSN, or a throwaway cluster from .ci/postgres.sh."""
-    pytest.importorskip("psycopg", reason="psycopg is not installed (pip install 'alsrec[test]')")
-    dsn = os.environ.get("ALSREC_TEST_POSTGRES_DSN")
-    if dsn:
-        yield dsn
-        return
-    script = REPO / ".ci" / "postgres.sh"
-    if shutil.which("initdb") is None and not glob.glob("/usr/lib/postgresql/*/bin/initdb"):
-        pytest.skip(
-            "no PostgreSQL server: ALSREC_TEST_POSTGRES_DSN is unset and no initdb binary "
-            "is installed (apt-get install postgresql, or run .ci/run)"
-        )
-    started = subprocess.run(
-        ["bash", str(script), "start"],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env={**os.environ, "ALSREC_PG_INSTALL": "0"},
-        check=False,
-    )
-    exports = dict(
-        line.removeprefix("export ").replace("'", "").split("=", 1)
-        for line in started.stdout.splitlines()
-        if line.startswith("export ")
-    )
-    if "ALSREC_TEST_POSTGRES_DSN" not in exports:
-        pytest.fail(f"PostgreSQL is installed but did not start:\n{started.stderr}")
-    try:
-        yield exports["ALSREC_TEST_POSTGRES_DSN"]
-    finally:
-        subprocess.run(
-            ["bash", str(script), "stop", exports["ALSREC_TEST_POSTGRES_DIR"]],
-            capture_output=True,
-            timeout=120,
-            check=False,
-        )
+    import pytest
 
 
 def test_train_from_postgresql(postgres_dsn: str, tmp_path: Path) -> None:

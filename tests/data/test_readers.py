@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import glob
 import io
-import os
-import shutil
 import sqlite3
-import subprocess
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,9 +15,9 @@ from hypothesis import strategies as st
 from alsrec import ConfigError, DataError, IdTypeError, Interactions
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Sequence
+    from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
 
 Row = tuple[Any, Any, float]
 
@@ -582,56 +577,6 @@ def test_sql_decimal_weights_and_timestamps() -> None:
 
 
 # -- PostgreSQL ------------------------------------------------------------------------------
-
-
-def _pg_binaries() -> bool:
-    return shutil.which("initdb") is not None or bool(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-
-
-@pytest.fixture(scope="module")
-def postgres_dsn() -> Iterator[str]:
-    """A PostgreSQL DSN: ALSREC_TEST_POSTGRES_DSN, or a throwaway cluster from .ci/postgres.sh."""
-    pytest.importorskip(
-        "psycopg", reason="psycopg is not installed (pip install 'alsrec[postgres]')"
-    )
-    dsn = os.environ.get("ALSREC_TEST_POSTGRES_DSN")
-    if dsn:
-        yield dsn
-        return
-    script = REPO / ".ci" / "postgres.sh"
-    if not _pg_binaries():
-        pytest.skip(
-            "no PostgreSQL server: ALSREC_TEST_POSTGRES_DSN is unset and no initdb binary "
-            "is installed (apt-get install postgresql, or run .ci/run)"
-        )
-    if not script.exists():
-        pytest.skip(
-            f"no PostgreSQL server: ALSREC_TEST_POSTGRES_DSN is unset and {script} is absent"
-        )
-    started = subprocess.run(
-        ["bash", str(script), "start"],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env={**os.environ, "ALSREC_PG_INSTALL": "0"},
-        check=False,
-    )
-    exports = dict(
-        line.removeprefix("export ").replace("'", "").split("=", 1)
-        for line in started.stdout.splitlines()
-        if line.startswith("export ")
-    )
-    if "ALSREC_TEST_POSTGRES_DSN" not in exports:
-        pytest.fail(f"PostgreSQL is installed but did not start:\n{started.stderr}")
-    try:
-        yield exports["ALSREC_TEST_POSTGRES_DSN"]
-    finally:
-        subprocess.run(
-            ["bash", str(script), "stop", exports["ALSREC_TEST_POSTGRES_DIR"]],
-            capture_output=True,
-            timeout=120,
-            check=False,
-        )
 
 
 def test_postgres_loads_the_same_rows_as_sqlite(postgres_dsn: str, rows: list[Row]) -> None:
