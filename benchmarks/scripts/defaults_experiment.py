@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import time
@@ -49,7 +50,7 @@ import scipy.sparse as sp
 from alsrec import ALSParams, Interactions, Recommender
 from alsrec.datasets import synthetic
 from alsrec.evaluation import holdout_split, ndcg_at_k, time_split
-from alsrec.model.defaults import auto_regularization, params_confidence
+from alsrec.model.defaults import AUTO_SCALE, auto_regularization, params_confidence
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -57,7 +58,8 @@ if TYPE_CHECKING:
 FACTORS = (64, 128)
 REGULARIZATION = tuple(float(f"{10 ** (-2 + 5 * k / 6):.4g}") for k in range(7))
 ALPHA = (1.0, 3.0, 10.0, 30.0, 100.0)
-SWEEP = tuple(float(f"{10 ** (k / 4):.4g}") for k in range(2, 13))
+SWEEP = tuple(float(f"{10 ** (k / 8):.4g}") for k in range(4, 25))
+"""Eighth-decade regularization sweep 3.16 .. 1000 at factors 64, alpha 1 (the defaults)."""
 GRID_BACKEND = "implicit"
 """The grid runs on the implicit backend: the same objective and initialization as the
 numpy backend (equal seeds give equal factors up to float32 rounding), 1.6x faster here.
@@ -201,14 +203,66 @@ DATASETS: dict[str, tuple[str, Callable[[], Split]]] = {
 }
 
 
+def _ml100k_half(kind: str) -> Split:
+    """MovieLens-100k with a seeded half of its users (item masses halve)."""
+    rows = _ml100k_rows()
+    user, item, rating = rows["user"], rows["item"], rows["rating"]
+    kept = np.random.default_rng(5).permutation(np.unique(user))[: np.unique(user).size // 2]
+    keep = np.isin(user, kept)
+    if kind == "ge4":
+        keep &= rating >= 4.0
+        data = Interactions.from_arrays(user[keep], item[keep], None)
+    else:
+        data = Interactions.from_arrays(user[keep], item[keep], rating[keep])
+    return holdout_split(data, 0.2, random_state=0)
+
+
+SIZE_DATASETS: dict[str, tuple[str, Callable[[], Split]]] = {
+    # The same generator shape at 1/4, 1x (syn-default-poisson) and 4x the users, and 4x
+    # the interactions per user: does the optimum move as the rule's sqrt(mass) says?
+    "size-small-poisson": (
+        "size",
+        _synthetic("poisson", 25, n_users=1250, n_items=1000, mean_interactions=20),
+    ),
+    "size-users4x-poisson": (
+        "size",
+        _synthetic("poisson", 21, n_users=20000, n_items=1000, mean_interactions=20),
+    ),
+    "size-dense4x-poisson": (
+        "size",
+        _synthetic("poisson", 22, n_users=5000, n_items=1000, mean_interactions=80),
+    ),
+    "size-ml100k-ge4-half": ("size", lambda: _ml100k_half("ge4")),
+    "size-ml100k-ratings-half": ("size", lambda: _ml100k_half("ratings")),
+    "size-big-binary": (
+        "size",
+        _synthetic("binary", 24, n_users=50000, n_items=10000, n_clusters=30, mean_interactions=10),
+    ),
+    "size-big-poisson": (
+        "size",
+        _synthetic(
+            "poisson", 23, n_users=50000, n_items=10000, n_clusters=50, mean_interactions=20
+        ),
+    ),
+}
+"""Size checks: no 70-point grid (too slow at 1M interactions on 2 cores), only the
+alpha-1 sweep and the rule, so the rule is compared with the best regularization at the
+default alpha and factors."""
+
+
 # -- measurement ----------------------------------------------------------------------------------
 
 
 def statistics_of(train: Interactions) -> dict[str, float]:
-    """Cheap statistics of the training weights (linear weighting: f(w) = w)."""
+    """Cheap statistics of the training data: weights (linear, f(w) = w) and the masses of
+    the default confidences ``c = 1 + w`` that the rule (and its alternatives) read."""
     matrix = sp.csr_matrix(train.matrix, dtype=np.float64)
     n_users, n_items = matrix.shape
     total = float(matrix.sum())
+    conf = params_confidence(matrix, ALSParams(alpha=1.0)).astype(np.float64)
+    rows = np.asarray(conf.sum(axis=1)).ravel()
+    cols = np.asarray(conf.sum(axis=0)).ravel()
+    mass = float(rows.sum())
     return {
         "n_users": n_users,
         "n_items": n_items,
@@ -220,6 +274,12 @@ def statistics_of(train: Interactions) -> dict[str, float]:
         "weight_per_user": total / n_users,
         "weight_per_item": total / n_items,
         "max_weight": float(matrix.data.max()),
+        # size-biased (E*) and plain means of the confidence mass per user / item
+        "mass_user_sb": float(rows @ rows) / mass,
+        "mass_item_sb": float(cols @ cols) / mass,
+        "mass_user_mean": float(rows.mean()),
+        "mass_item_mean": float(cols.mean()),
+        "mean_confidence": mass / matrix.nnz,
     }
 
 
@@ -273,13 +333,16 @@ def run_dataset(name: str, build: Callable[[], Split], cache: dict[str, Any]) ->
             scores[k] = score(split, factors, regularization, alpha)
         return scores[k]
 
+    entry["sweep"] = {f"{r:g}": get(64, r, 1.0) for r in SWEEP}
+    rule = auto_regularization(params_confidence(split[0].matrix, ALSParams(alpha=1.0)))
+    if name in SIZE_DATASETS:  # no grid, no timing: the rule against the alpha-1 sweep
+        entry["rule"] = {"regularization": rule, "ndcg": score(split, 64, rule, 1.0, "numpy")}
+        return entry
     grid = {key(f, r, a): get(f, r, a) for f in FACTORS for r in REGULARIZATION for a in ALPHA}
     best = max(grid, key=lambda k: grid[k])
     entry["grid_best"] = {"params": best, "ndcg": grid[best]}
-    entry["sweep"] = {f"{r:g}": get(64, r, 1.0) for r in SWEEP}
     entry["old_default"] = score(split, 64, 0.01, 1.0, "numpy")
     # The library's rule: what regularization="auto" resolves to at fit (alpha 1, linear).
-    rule = auto_regularization(params_confidence(split[0].matrix, ALSParams(alpha=1.0)))
     entry["rule"] = {"regularization": rule, "ndcg": score(split, 64, rule, 1.0, "numpy")}
     exact = Recommender(regularization=rule, random_state=0, num_threads=2, solver="cholesky")
     entry["rule"]["cholesky_ndcg"] = ndcg_at_k(exact.fit(split[0]), split[1], 10)
@@ -288,6 +351,16 @@ def run_dataset(name: str, build: Callable[[], Split], cache: dict[str, Any]) ->
         entry["time_rule_regularization"] = rule
         entry["time_method"] = "alternating"
     return entry
+
+
+def _sweep(entry: dict[str, Any]) -> dict[float, float]:
+    """NDCG@10 by regularization at factors 64, alpha 1: the sweep plus the grid's points."""
+    sweep = {float(k): v for k, v in entry["sweep"].items()}
+    for k, v in entry.get("scores", {}).items():
+        f, r, a = k.split("_")
+        if f == "f64" and a == "a1":
+            sweep.setdefault(float(r[1:]), v)
+    return sweep
 
 
 def table(cache: dict[str, Any]) -> str:
@@ -302,9 +375,7 @@ def table(cache: dict[str, Any]) -> str:
         if not e or "rule" not in e:
             continue
         s, best = e["stats"], e["grid_best"]["ndcg"]
-        sweep = {float(k): v for k, v in e["sweep"].items()}
-        for r in REGULARIZATION:
-            sweep.setdefault(r, e["scores"][key(64, r, 1.0)])
+        sweep = _sweep(e)
         top = max(sweep, key=lambda r: sweep[r])
         rule = e["rule"]
         lines.append(
@@ -318,37 +389,134 @@ def table(cache: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def size_table(cache: dict[str, Any]) -> str:
+    """The size checks: the rule against the best of the alpha-1 sweep."""
+    lines = [
+        "| dataset | users x items, nnz | best reg at alpha 1 (NDCG@10) | "
+        "95% window | auto reg | auto (share of the sweep best) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name in SIZE_DATASETS:
+        e = cache.get(name)
+        if not e or "rule" not in e:
+            continue
+        s, sweep, rule = e["stats"], _sweep(e), e["rule"]
+        top = max(sweep, key=lambda r: sweep[r])
+        window = [r for r in sorted(sweep) if sweep[r] >= 0.95 * sweep[top]]
+        lines.append(
+            f"| {name} | {s['n_users']} x {s['n_items']}, {s['nnz']} | "
+            f"{top:g} ({sweep[top]:.4f}) | {window[0]:g} - {window[-1]:g} | "
+            f"{rule['regularization']:.3g} | {rule['ndcg']:.4f} ({rule['ndcg'] / sweep[top]:.0%}) |"
+        )
+    return "\n".join(lines)
+
+
+def _forms() -> dict[str, tuple[Callable[[dict[str, float], float], float], tuple[float, ...]]]:
+    """Candidate rules ``scale * form(stats, p)``, each with one shape parameter ``p``."""
+
+    def sb(s: dict[str, float]) -> float:
+        return math.sqrt(s["mass_user_sb"]) + math.sqrt(s["mass_item_sb"])
+
+    def plain(s: dict[str, float]) -> float:
+        return math.sqrt(s["mass_user_mean"]) + math.sqrt(s["mass_item_mean"])
+
+    def skew(s: dict[str, float]) -> float:
+        return (s["mass_user_sb"] / s["mass_user_mean"]) * (s["mass_item_sb"] / s["mass_item_mean"])
+
+    return {
+        "sqrt(E*d_u) + sqrt(E*d_i)  (the rule, scale 0.8 as shipped)": (lambda s, p: sb(s), ()),
+        "sqrt(E*d_u) + sqrt(E*d_i)  (the rule, best scale)": (lambda s, p: sb(s), (0.0,)),
+        "... mixed with sqrt(mean d_u) + sqrt(mean d_i), weight p": (
+            lambda s, p: (1 - p) * sb(s) + p * plain(s),
+            tuple(k / 20 for k in range(21)),
+        ),
+        "... times (popularity skew)^-p": (
+            lambda s, p: sb(s) * skew(s) ** -p,
+            tuple(k / 40 - 0.5 for k in range(41)),
+        ),
+        "... times (mean confidence)^-p": (
+            lambda s, p: sb(s) * s["mean_confidence"] ** -p,
+            tuple(k / 20 - 0.5 for k in range(31)),
+        ),
+        "constant * (mean confidence)^p  (no size term)": (
+            lambda s, p: s["mean_confidence"] ** p,
+            tuple(k / 20 for k in range(21)),
+        ),
+    }
+
+
+def forms(cache: dict[str, Any]) -> str:
+    """How well could any rule of a given form do?
+
+    Each form's scale and shape parameter are chosen on all datasets at once (which flatters
+    every form) to maximize the worst share: NDCG@10 interpolated on the log-regularization
+    sweep at alpha 1, as a share of the grid best (of the sweep best for the size checks).
+    """
+    curves: dict[str, tuple[np.ndarray, np.ndarray, dict[str, float]]] = {}
+    for name, e in cache.items():
+        if "sweep" not in e or "mass_user_sb" not in e.get("stats", {}):
+            continue
+        sweep = _sweep(e)
+        ref = e["grid_best"]["ndcg"] if "grid_best" in e else max(sweep.values())
+        xs = np.log(np.array(sorted(sweep)))
+        ys = np.array([sweep[r] / ref for r in sorted(sweep)])
+        curves[name] = (xs, ys, e["stats"])
+    scales = np.exp(np.linspace(math.log(0.05), math.log(100.0), 800))
+    lines = [
+        "| form | scale | p | worst share | datasets >= 95% | worst datasets |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, (form, params) in _forms().items():
+        best: tuple[float, float, float, list[float]] | None = None
+        for p in params or (0.0,):
+            base = np.array([form(st, p) for _, _, st in curves.values()])
+            for k in scales if params else (AUTO_SCALE,):
+                shares = [
+                    float(np.interp(math.log(k * b), xs, ys))
+                    for b, (xs, ys, _) in zip(base, curves.values(), strict=True)
+                ]
+                if best is None or min(shares) > best[0]:
+                    best = (min(shares), float(k), p, shares)
+        assert best is not None
+        worst = sorted(zip(best[3], curves, strict=True))[:3]
+        lines.append(
+            f"| {label} | {best[1]:.3g} | {best[2]:g} | {best[0]:.0%} | "
+            f"{sum(v >= 0.95 for v in best[3])} of {len(best[3])} | "
+            + ", ".join(f"{n} {v:.0%}" for v, n in worst)
+            + " |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default_out = Path(__file__).parents[1] / "results" / "defaults-experiment.json"
     parser.add_argument("--out", type=Path, default=default_out)
     parser.add_argument("--fresh", action="store_true", help="ignore cached results")
     parser.add_argument("--only", nargs="*", default=None, help="dataset names to run")
-    parser.add_argument("--table", action="store_true", help="print the table and exit")
+    parser.add_argument("--table", action="store_true", help="print the tables and exit")
     args = parser.parse_args()
     cache: dict[str, Any] = {}
     if args.out.exists() and not args.fresh:
         cache = json.loads(args.out.read_text())
-    if args.table:
-        print(table(cache))
-        return
-    for name, (role, build) in DATASETS.items():
-        if args.only and name not in args.only:
-            continue
-        started = time.perf_counter()
-        entry = run_dataset(name, build, cache)
-        entry["role"] = role
-        args.out.write_text(json.dumps(cache, indent=1, sort_keys=True))
-        best = entry["grid_best"]["ndcg"]
-        print(
-            f"{name:22s} {role:8s} best {best:.4f} ({entry['grid_best']['params']}) "
-            f"old {entry['old_default'] / best:.3f} rule {entry['rule']['ndcg'] / best:.3f} "
-            f"(reg {entry['rule']['regularization']:.3g}) "
-            f"time x{entry['time_rule'] / entry['time_old']:.2f} "
-            f"[{time.perf_counter() - started:.0f} s]",
-            flush=True,
-        )
-    print(table(cache))
+    if not args.table:
+        for name, (role, build) in {**DATASETS, **SIZE_DATASETS}.items():
+            if args.only and name not in args.only:
+                continue
+            started = time.perf_counter()
+            entry = run_dataset(name, build, cache)
+            entry["role"] = role
+            args.out.write_text(json.dumps(cache, indent=1, sort_keys=True))
+            ref = (
+                entry["grid_best"]["ndcg"] if "grid_best" in entry else max(entry["sweep"].values())
+            )
+            print(
+                f"{name:26s} {role:8s} rule {entry['rule']['ndcg'] / ref:.3f} "
+                f"(reg {entry['rule']['regularization']:.3g}) "
+                f"[{time.perf_counter() - started:.0f} s]",
+                flush=True,
+            )
+    print(table(cache), size_table(cache), forms(cache), sep="\n\n")
 
 
 if __name__ == "__main__":
