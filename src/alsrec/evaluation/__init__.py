@@ -122,16 +122,33 @@ from alsrec.evaluation.metrics import (
     per_user_ndcg,
 )
 from alsrec.evaluation.report import EvaluationReport, MetricEstimate, evaluate
-from alsrec.evaluation.splits import holdout_split, leave_k_out_split, time_split
+from alsrec.evaluation.splits import (
+    HeldOutUsers,
+    UserSplit,
+    holdout_split,
+    leave_k_out_split,
+    time_split,
+    user_split,
+)
+from alsrec.evaluation.strong_generalization import (
+    StrongGeneralizationReport,
+    evaluate_strong_generalization,
+    heldout_user_metrics,
+)
 
 __all__ = [
     "METRICS",
     "EvaluationReport",
+    "HeldOutUsers",
     "MetricEstimate",
     "PopularityBaseline",
     "RecommendsMany",
+    "StrongGeneralizationReport",
     "UserMetrics",
+    "UserSplit",
     "evaluate",
+    "evaluate_strong_generalization",
+    "heldout_user_metrics",
     "holdout_split",
     "leave_k_out_split",
     "ndcg_at_k",
@@ -139,4 +156,5 @@ __all__ = [
     "per_user_metrics",
     "per_user_ndcg",
     "time_split",
+    "user_split",
 ]
