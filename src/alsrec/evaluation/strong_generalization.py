@@ -306,7 +306,8 @@ class StrongGeneralizationReport:
         lines.append("")
         for row in rows:
             cells = [row[0].ljust(widths[0])] + [
-                cell.rjust(widths[c]) for c, cell in enumerate(row[1:], 1)
+                cell.rjust(widths[c]) if c % 2 else cell.ljust(widths[c])
+                for c, cell in enumerate(row[1:], 1)
             ]
             lines.append("  ".join(cells).rstrip())
         return "\n".join(lines)
