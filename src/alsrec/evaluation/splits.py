@@ -352,6 +352,16 @@ class HeldOutUsers(NamedTuple):
         model folds in, without retraining, to represent the user.
     target : Interactions
         The rest of each held-out user's items: what the model should rank highly.
+
+    Examples
+    --------
+    >>> from alsrec import Interactions
+    >>> fold_in, target = HeldOutUsers(
+    ...     Interactions.from_arrays(["h", "h"], ["a", "b"]),
+    ...     Interactions.from_arrays(["h"], ["c"]),
+    ... )
+    >>> fold_in.nnz, target.nnz
+    (2, 1)
     """
 
     fold_in: Interactions
@@ -369,6 +379,14 @@ class UserSplit(NamedTuple):
         The validation users' data (``None`` with ``n_validation=0``).
     test : HeldOutUsers
         The test users' data.
+
+    Examples
+    --------
+    >>> from alsrec import Interactions
+    >>> data = Interactions.from_arrays([u for u in range(6) for _ in range(3)], list("abc") * 6)
+    >>> train, validation, test = user_split(data, 0, 2, random_state=0)
+    >>> validation is None, len(train.users), test.target.nnz
+    (True, 4, 2)
     """
 
     train: Interactions

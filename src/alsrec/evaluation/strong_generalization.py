@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from alsrec.data.interactions import Interactions
 from alsrec.evaluation.baselines import popularity_recommender
 from alsrec.evaluation.metrics import (
     UserMetrics,
@@ -45,7 +46,6 @@ from alsrec.mapping import IdMapper
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from alsrec.data.interactions import Interactions
     from alsrec.evaluation.splits import HeldOutUsers
     from alsrec.recommender import Recommender
     from alsrec.types import IdArray, IndexArray
@@ -109,10 +109,14 @@ def _ranked(
 
 
 def _heldout_parts(heldout: object) -> tuple[Interactions, Interactions]:
-    if not isinstance(heldout, tuple) or len(heldout) != 2:
+    if (
+        not isinstance(heldout, tuple)
+        or len(heldout) != 2
+        or not all(isinstance(part, Interactions) for part in heldout)
+    ):
         raise ConfigError(
-            "heldout must be a HeldOutUsers (fold_in, target), e.g. user_split(...).test, "
-            f"got {type(heldout).__name__}."
+            "heldout must be a HeldOutUsers (fold_in, target) of two Interactions, e.g. "
+            f"user_split(...).test, got {type(heldout).__name__}."
         )
     return heldout[0], heldout[1]
 
@@ -256,6 +260,20 @@ class StrongGeneralizationReport:
         intervals and the popularity baseline), all on the same users and resamples.
     n_fold_in_pairs : int
         Fold-in interactions of the evaluated users.
+
+    Examples
+    --------
+    >>> from alsrec import Interactions, Recommender
+    >>> from alsrec.data import synthetic
+    >>> from alsrec.evaluation import user_split
+    >>> data = synthetic(n_users=300, n_items=80, random_state=1)
+    >>> split = user_split(Interactions.from_arrays(data.user_ids, data.item_ids), 0, 40)
+    >>> rec = Recommender(factors=8, iterations=5, random_state=0).fit(split.train)
+    >>> report = evaluate_strong_generalization(rec, split.test, k=(10, 20), bootstrap=0)
+    >>> print(str(report).splitlines()[0])
+    Strong generalization: 40 held-out users folded in (273 fold-in pairs), 80 items in the catalog
+    >>> report.metric("ndcg", 20) == report.reports[20].metrics["ndcg"]
+    True
     """
 
     reports: Mapping[int, EvaluationReport]
