@@ -229,3 +229,18 @@ def test_bad_arguments(kwargs: dict[str, object], match: str) -> None:
 def test_heldout_must_be_a_pair() -> None:
     with pytest.raises(ConfigError, match="heldout must be a HeldOutUsers"):
         heldout_user_metrics(hand_model(), Interactions.from_arrays(["h"], ["a"]))  # type: ignore[arg-type]
+
+
+def test_users_without_a_fold_in_history_get_the_fallback() -> None:
+    # Neither target user has fold-in rows: both get the most popular items (a, b).
+    heldout = HeldOutUsers(
+        Interactions.from_arrays(["x"], ["a"]), Interactions.from_arrays(["h4", "h5"], ["a", "b"])
+    )
+    report = evaluate_strong_generalization(hand_model(), heldout, k=2, bootstrap=0)
+    assert report.n_fold_in_pairs == 0
+    at2 = report.reports[2]
+    assert at2.metrics["capped_recall"].value == pytest.approx(1.0)
+    assert at2.metrics["ndcg"].value == pytest.approx((1 + 1 / math.log2(3) / 1) / 2)
+    assert at2.baseline is not None
+    assert at2.baseline["ndcg"].value == pytest.approx(at2.metrics["ndcg"].value)
+    assert "CI" not in str(report)  # no intervals, no interval columns

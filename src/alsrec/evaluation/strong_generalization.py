@@ -309,7 +309,9 @@ class StrongGeneralizationReport:
                     base = report.baseline[name]
                     row += [_fmt(base.value), _fmt_ci(base)]
                 rows.append(row)
-        widths = [max(len(r[c]) for r in rows) for c in range(len(header))]
+        if not first.bootstrap:  # no intervals: no empty interval columns
+            rows = [[row[0], *row[1::2]] for row in rows]
+        widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
         lines = [
             f"Strong generalization: {first.n_users} held-out users folded in "
             f"({self.n_fold_in_pairs} fold-in pairs), {first.n_items} items in the catalog",
@@ -324,7 +326,7 @@ class StrongGeneralizationReport:
         lines.append("")
         for row in rows:
             cells = [row[0].ljust(widths[0])] + [
-                cell.rjust(widths[c]) if c % 2 else cell.ljust(widths[c])
+                cell.rjust(widths[c]) if c % 2 or not first.bootstrap else cell.ljust(widths[c])
                 for c, cell in enumerate(row[1:], 1)
             ]
             lines.append("  ".join(cells).rstrip())
