@@ -70,7 +70,7 @@ def test_bad_min_user_interactions(tmp_path: pathlib.Path) -> None:
 
 def test_nothing_left_is_a_data_error(tmp_path: pathlib.Path) -> None:
     path = ratings(tmp_path)
-    with pytest.raises(DataError, match=r"No rating in .* is >= min_rating=5.5"):
+    with pytest.raises(DataError, match=r"reaches min_rating \(5.5; the highest is 5.0\)"):
         movielens_ratings(path, min_rating=5.5)
     with pytest.raises(DataError, match=r"No user of .* has 7 ratings >= 4.0"):
         movielens_ratings(path, min_user_interactions=7)

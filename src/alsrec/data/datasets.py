@@ -254,7 +254,7 @@ def movielens_ratings(
     keep = coo.data >= min_rating
     if not keep.any():
         raise DataError(
-            f"No rating in {str(path)!r} is >= min_rating={min_rating!r} (the highest is "
+            f"No rating in {str(path)!r} reaches min_rating ({min_rating!r}; the highest is "
             f"{float(coo.data.max())!r}); lower min_rating."
         )
     weights = np.ones(int(keep.sum()), np.float32) if binary else coo.data[keep]
