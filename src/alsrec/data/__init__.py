@@ -10,10 +10,11 @@ Modules, each one job (imports point down the list):
 - :mod:`~alsrec.data.summary` and :mod:`~alsrec.data.interactions`: :class:`Interactions`,
   the validated dataset, and its :class:`InteractionsSummary`;
 - :mod:`~alsrec.data.weighting`: raw weights to ALS confidence;
-- :mod:`~alsrec.data.datasets`: synthetic data with planted clusters.
+- :mod:`~alsrec.data.datasets`: synthetic data with planted clusters, and the MovieLens
+  ratings loader.
 """
 
-from alsrec.data.datasets import SyntheticData, demo_data, synthetic
+from alsrec.data.datasets import SyntheticData, demo_data, movielens_ratings, synthetic
 from alsrec.data.interactions import DROP_REASONS, Aggregate, Interactions, InteractionsSummary
 from alsrec.data.timestamps import parse_timestamps
 from alsrec.data.weighting import SCHEME_OPTIONS, Weighting, confidence, weigh
@@ -28,6 +29,7 @@ __all__ = [
     "Weighting",
     "confidence",
     "demo_data",
+    "movielens_ratings",
     "parse_timestamps",
     "synthetic",
     "weigh",

@@ -5,8 +5,8 @@ ID equals the held-out ID, whatever indices the model uses internally.
 
 Splits
 ------
-All splits return ``(train, test)`` :class:`~alsrec.Interactions` and are reproducible:
-the same input and ``random_state`` give the same split.
+All splits are reproducible: the same input and ``random_state`` give the same split.
+The first three return ``(train, test)`` :class:`~alsrec.Interactions`:
 
 - :func:`holdout_split`: a random fraction of each user's distinct items goes to the test
   set (at least one; at least one stays in training).
@@ -17,9 +17,15 @@ the same input and ``random_state`` give the same split.
   (``mode="global"``) or the latest interactions of each user (``mode="per-user"``) go to
   the test set.
 
+:func:`user_split` holds out whole users instead (the *strong-generalization* protocol of
+Liang et al., 2018): it returns a :class:`UserSplit` ``(train, validation, test)`` whose
+held-out parts are :class:`HeldOutUsers` ``(fold_in, target)``, and
+:func:`evaluate_strong_generalization` scores them (see "Held-out users" below).
+
 Modules: :mod:`~alsrec.evaluation.splits`, :mod:`~alsrec.evaluation.metrics` (per-user
 lists, hits, the one NDCG), :mod:`~alsrec.evaluation.baselines` (popularity) and
-:mod:`~alsrec.evaluation.report` (:func:`evaluate`, intervals). Import from
+:mod:`~alsrec.evaluation.report` (:func:`evaluate`, intervals),
+:mod:`~alsrec.evaluation.strong_generalization` (held-out users). Import from
 ``alsrec.evaluation``.
 
 Who and what is evaluated
@@ -55,6 +61,10 @@ precision@k
     give what is needed to compute implicit's number.
 recall@k
     ``H_u / n_u``.
+capped recall@k (``capped_recall``)
+    ``H_u / min(k, n_u)``: the "Recall@k" of Liang et al. (2018) and of the papers that
+    report on their protocol (Rendle et al., 2022): 1 for a list full of relevant items,
+    even when ``n_u > k``. Equal to recall@k when ``n_u <= k``.
 MAP@k (``map``)
     Mean over users of ``AP_u = (1 / min(k, n_u)) * sum_j h_j * (h_1 + ... + h_j) / j``.
     Same as implicit.
@@ -102,6 +112,17 @@ items as relevant. On a :func:`holdout_split` (every test user keeps training it
 test pair is a training pair) the two give the same number whenever every test item is
 known to the model; otherwise :func:`ndcg_at_k` is lower.
 
+Held-out users
+--------------
+:func:`evaluate_strong_generalization` (and :func:`heldout_user_metrics`, its per-user
+form) evaluates users the model was not trained on: each user of ``heldout.target`` gets
+the factor row folded in from their ``heldout.fold_in`` items (one batch fold-in through
+:meth:`~alsrec.Recommender.recommend_many` with ``histories=``; no retraining), and the
+definitions above apply with the fold-in items in the role of the training items: they
+are excluded from ``L_u`` and removed from ``R_u``. One ranking at the largest ``k`` gives
+the metrics at every smaller ``k`` (:meth:`UserMetrics.truncated`). The papers report
+capped recall at 20 and 50 and NDCG at 100.
+
 Confidence intervals
 --------------------
 :func:`evaluate` resamples the evaluated users with replacement (``bootstrap`` times) and
@@ -122,16 +143,33 @@ from alsrec.evaluation.metrics import (
     per_user_ndcg,
 )
 from alsrec.evaluation.report import EvaluationReport, MetricEstimate, evaluate
-from alsrec.evaluation.splits import holdout_split, leave_k_out_split, time_split
+from alsrec.evaluation.splits import (
+    HeldOutUsers,
+    UserSplit,
+    holdout_split,
+    leave_k_out_split,
+    time_split,
+    user_split,
+)
+from alsrec.evaluation.strong_generalization import (
+    StrongGeneralizationReport,
+    evaluate_strong_generalization,
+    heldout_user_metrics,
+)
 
 __all__ = [
     "METRICS",
     "EvaluationReport",
+    "HeldOutUsers",
     "MetricEstimate",
     "PopularityBaseline",
     "RecommendsMany",
+    "StrongGeneralizationReport",
     "UserMetrics",
+    "UserSplit",
     "evaluate",
+    "evaluate_strong_generalization",
+    "heldout_user_metrics",
     "holdout_split",
     "leave_k_out_split",
     "ndcg_at_k",
@@ -139,4 +177,5 @@ __all__ = [
     "per_user_metrics",
     "per_user_ndcg",
     "time_split",
+    "user_split",
 ]

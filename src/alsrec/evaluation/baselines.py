@@ -20,16 +20,22 @@ __all__ = ["PopularityBaseline", "popularity_recommender"]
 
 
 def popularity_recommender(
-    users: IdMapper, items: IdMapper, seen: sp.csr_matrix, policy: Literal["safe", "strict"]
+    users: IdMapper,
+    items: IdMapper,
+    seen: sp.csr_matrix,
+    policy: Literal["safe", "strict"],
+    counts_from: sp.csr_matrix | None = None,
 ) -> Recommender:
     """Rank-1 factors whose dot products order items by number of training users.
 
-    ``seen`` is the binary training matrix (model users x model items). Each item's
-    factor is ``n_items - position`` in the order (most training users first,
-    then lower index), so no two items tie and the order never depends on how a top-k
-    routine breaks ties. (Exact in float32 up to 2**24 items.)
+    ``seen`` is the binary matrix of the items each user has (``users`` x ``items``),
+    excluded from their lists; the training users of ``counts_from`` (default ``seen``)
+    order the items. Each item's factor is ``n_items - position`` in the order (most
+    training users first, then lower index), so no two items tie and the order never
+    depends on how a top-k routine breaks ties. (Exact in float32 up to 2**24 items.)
     """
-    counts = np.bincount(seen.indices, minlength=seen.shape[1])
+    counted = seen if counts_from is None else counts_from
+    counts = np.bincount(counted.indices, minlength=counted.shape[1])
     order = np.lexsort((np.arange(counts.size), -counts))
     strength = np.empty(counts.size, dtype=np.float32)
     strength[order] = np.arange(counts.size, 0, -1, dtype=np.float32)

@@ -5,7 +5,7 @@ The definitions, and which users count, are in :mod:`alsrec.evaluation`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
@@ -35,6 +35,7 @@ __all__ = [
 METRICS: tuple[str, ...] = (
     "precision",
     "recall",
+    "capped_recall",
     "map",
     "ndcg",
     "hit_rate",
@@ -222,6 +223,11 @@ class UserMetrics:
         return self.hits / self.n_relevant.astype(np.float64)
 
     @property
+    def capped_recall(self) -> npt.NDArray[np.float64]:
+        """``H_u / min(k, n_u)``: the Recall@k of Liang et al. (2018), 1 for a full list."""
+        return self.hits / np.minimum(self.k, self.n_relevant).astype(np.float64)
+
+    @property
     def map(self) -> npt.NDArray[np.float64]:
         """Average precision ``AP_u``, normalised by ``min(k, n_u)``."""
         hit = self.hit.astype(np.float64)
@@ -280,6 +286,35 @@ class UserMetrics:
         ranks = self.item_popularity_rank[self.mask]
         return float(ranks.mean()) if ranks.size else float("nan")
 
+    def truncated(self, k: int) -> UserMetrics:
+        """The same users' metrics at a shorter list length: each list's first ``k`` slots.
+
+        A list's first ``k`` items are its top-``k`` list, so one ranking at the largest
+        ``k`` gives the metrics at every smaller one.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from alsrec import Interactions, Recommender
+        >>> rec = Recommender.from_factors(
+        ...     np.ones((1, 1)), [[3.0], [2.0], [1.0]], ["u"], ["a", "b", "c"],
+        ...     seen=np.array([[1.0, 0.0, 0.0]]))
+        >>> m = per_user_metrics(rec, Interactions.from_arrays(["u"], ["c"]), k=2)
+        >>> m.truncated(1).items.tolist(), m.truncated(1).recall.tolist()
+        ([['b']], [0.0])
+        """
+        k = _check_k(k)
+        if k > self.k:
+            raise ConfigError(f"k={k} is longer than these lists (k={self.k}); rank again.")
+        return replace(
+            self,
+            k=k,
+            items=self.items[:, :k],
+            mask=self.mask[:, :k],
+            hit=self.hit[:, :k],
+            item_popularity_rank=self.item_popularity_rank[:, :k],
+        )
+
     def ratio_terms(self) -> dict[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]:
         """Per-user ``(numerator, denominator)`` whose sums give each averaged metric.
 
@@ -291,6 +326,7 @@ class UserMetrics:
         return {
             "precision": (self.precision, ones),
             "recall": (self.recall, ones),
+            "capped_recall": (self.capped_recall, ones),
             "map": (self.map, ones),
             "ndcg": (self.ndcg, ones),
             "hit_rate": (self.hit_rate, ones),
@@ -300,11 +336,12 @@ class UserMetrics:
         }
 
 
-def _check_kinds(recommender: Recommender, test: Interactions, train: Interactions | None) -> None:
-    """Test and training IDs must be of the model's kind (int or str), or none would match."""
-    sides = [("test", test)] + ([] if train is None else [("training", train)])
+def _check_kinds(recommender: Recommender, sides: list[tuple[str, Interactions | None]]) -> None:
+    """IDs of each named part must be of the model's kind (int or str), or none would match."""
     models = {"user": recommender.users_, "item": recommender.items_}
     for name, part in sides:
+        if part is None:
+            continue
         for axis, given in (("user", part.users), ("item", part.items)):
             known = models[axis]
             if given.kind != known.kind:
@@ -413,7 +450,7 @@ def per_user_metrics(
     k = _check_k(k)
     users, items = recommender.users_, recommender.items_
     n_catalog = len(items)
-    _check_kinds(recommender, test, train)
+    _check_kinds(recommender, [("test", test), ("training", train)])
     seen_train = _training_matrix(recommender, train)
 
     coo = test.matrix.tocoo()
@@ -453,35 +490,66 @@ def per_user_metrics(
         shape=(n_eval, n_catalog),
     )
     rel_matrix.sum_duplicates()
-    n_relevant = np.diff(rel_matrix.indptr).astype(np.int64)
     train_eval = seen_train[model_rows]
     train_counts = np.diff(train_eval.indptr).astype(np.int64)
 
     top = _fetch_lists(recommender, model_rows, train_eval, train is None, k)
-    mask = top >= 0
-
-    r_rows, r_cols = _entries(rel_matrix)
-    row_of_top = np.broadcast_to(np.arange(n_eval, dtype=np.int64)[:, None], top.shape)
-    hit = mask & np.isin(_keys(row_of_top, top, n_catalog), _keys(r_rows, r_cols, n_catalog))
-
-    popularity = np.bincount(seen_train.indices, minlength=n_catalog)
-    pop_rank = rankdata(-popularity, method="average").astype(np.float64)
-    slot_rank = np.where(mask, pop_rank[np.maximum(top, 0)], np.nan)
-
-    return UserMetrics(
-        k=k,
-        users=test.users.ids[eval_test_rows],
-        items=_padded_ids(items, top, mask),
-        mask=mask,
-        hit=hit,
-        n_relevant=n_relevant,
-        n_candidates=(n_catalog - train_counts).astype(np.int64),
-        item_popularity_rank=slot_rank,
-        n_catalog=n_catalog,
+    return _assemble_metrics(
+        k,
+        test.users.ids[eval_test_rows],
+        items,
+        top,
+        rel_matrix,
+        train_counts,
+        np.bincount(seen_train.indices, minlength=n_catalog),
         skipped_unknown_users=skipped_unknown,
         skipped_users_without_relevant=n_known_test_users - n_eval,
         dropped_seen_pairs=int(in_train.sum()),
         dropped_unknown_item_pairs=int((known_user & (item_cols < 0)).sum()),
+    )
+
+
+def _assemble_metrics(
+    k: int,
+    users: IdArray,
+    items: IdMapper,
+    top: IndexArray,
+    relevant: sp.csr_matrix,
+    n_excluded: IndexArray,
+    popularity: npt.NDArray[np.int64],
+    *,
+    skipped_unknown_users: int,
+    skipped_users_without_relevant: int,
+    dropped_seen_pairs: int,
+    dropped_unknown_item_pairs: int,
+) -> UserMetrics:
+    """:class:`UserMetrics` from each user's ranked item indices (``top``, ``-1`` padded).
+
+    ``relevant`` holds each user's relevant items (users x catalog, in ``top``'s row
+    order), ``n_excluded`` how many catalog items were excluded from the user's list, and
+    ``popularity`` each item's number of training users. Shared by every protocol.
+    """
+    n_users, n_catalog = relevant.shape
+    mask = top >= 0
+    r_rows, r_cols = _entries(relevant)
+    row_of_top = np.broadcast_to(np.arange(n_users, dtype=np.int64)[:, None], top.shape)
+    hit = mask & np.isin(_keys(row_of_top, top, n_catalog), _keys(r_rows, r_cols, n_catalog))
+    pop_rank = rankdata(-popularity, method="average").astype(np.float64)
+    slot_rank = np.where(mask, pop_rank[np.maximum(top, 0)], np.nan)
+    return UserMetrics(
+        k=k,
+        users=users,
+        items=_padded_ids(items, top, mask),
+        mask=mask,
+        hit=hit,
+        n_relevant=np.diff(relevant.indptr).astype(np.int64),
+        n_candidates=(n_catalog - n_excluded).astype(np.int64),
+        item_popularity_rank=slot_rank,
+        n_catalog=n_catalog,
+        skipped_unknown_users=skipped_unknown_users,
+        skipped_users_without_relevant=skipped_users_without_relevant,
+        dropped_seen_pairs=dropped_seen_pairs,
+        dropped_unknown_item_pairs=dropped_unknown_item_pairs,
     )
 
 

@@ -52,6 +52,7 @@ class MetricEstimate:
 _LABELS = {
     "precision": "precision",
     "recall": "recall",
+    "capped_recall": "capped recall",
     "map": "MAP",
     "ndcg": "NDCG",
     "hit_rate": "hit rate",

@@ -1,8 +1,11 @@
-"""Held-out splits: random holdout, leave-k-out and time splits (see :mod:`alsrec.evaluation`)."""
+"""Held-out splits: random holdout, leave-k-out, time and held-out-user splits.
+
+See :mod:`alsrec.evaluation` for the protocols.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -15,19 +18,32 @@ from alsrec.mapping import IdMapper, as_id_array
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from alsrec.types import ExternalId, IdArray, IdLike
+    from alsrec.types import ExternalId, IdArray, IdLike, IndexArray
 
-__all__ = ["holdout_split", "leave_k_out_split", "time_split"]
+__all__ = [
+    "HeldOutUsers",
+    "UserSplit",
+    "holdout_split",
+    "leave_k_out_split",
+    "time_split",
+    "user_split",
+]
 
 FloatArray64 = npt.NDArray[np.float64]
 
 
-def _check_fraction(test_fraction: float) -> float:
-    if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)):
-        raise ConfigError(f"test_fraction must be a number, got {test_fraction!r}.")
-    if not 0.0 < test_fraction < 1.0:
-        raise ConfigError(f"test_fraction must be strictly between 0 and 1, got {test_fraction!r}.")
-    return float(test_fraction)
+def _check_fraction(value: float, name: str = "test_fraction") -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{name} must be a number, got {value!r}.")
+    if not 0.0 < value < 1.0:
+        raise ConfigError(f"{name} must be strictly between 0 and 1, got {value!r}.")
+    return float(value)
+
+
+def _n_held_out(lengths: npt.NDArray[np.int64], fraction: float) -> npt.NDArray[np.int64]:
+    """``round(fraction * n)`` per user of ``n >= 2`` items, clipped to ``[1, n - 1]``; else 0."""
+    share = np.clip(np.rint(lengths * fraction), 1, np.maximum(lengths - 1, 1))
+    return np.where(lengths >= 2, share, 0).astype(np.int64)
 
 
 def _rank_split(
@@ -101,10 +117,7 @@ def holdout_split(
     """
     fraction = _check_fraction(test_fraction)
     lengths = np.diff(data.matrix.indptr).astype(np.int64)
-    n_test = np.where(lengths >= 2, np.clip(np.rint(lengths * fraction), 1, lengths - 1), 0).astype(
-        np.int64
-    )
-    return _rank_split(data, n_test, random_state, "two or more items")
+    return _rank_split(data, _n_held_out(lengths, fraction), random_state, "two or more items")
 
 
 def leave_k_out_split(
@@ -204,9 +217,7 @@ def _latest_per_user(users: IdArray, times: FloatArray64, fraction: float) -> np
     starts = np.cumsum(lengths) - lengths
     sorted_codes = codes[order]
     pos = np.arange(n, dtype=np.int64) - starts[sorted_codes]
-    n_test_user = np.where(
-        lengths >= 2, np.clip(np.rint(lengths * fraction), 1, lengths - 1), 0
-    ).astype(np.int64)
+    n_test_user = _n_held_out(lengths, fraction)
     is_test = np.empty(n, dtype=bool)
     is_test[order] = pos >= lengths[sorted_codes] - n_test_user[sorted_codes]
     return is_test
@@ -326,3 +337,204 @@ def time_split(
         users[is_test], items[is_test], w[is_test], timestamps=times[is_test]
     )
     return train, test
+
+
+class HeldOutUsers(NamedTuple):
+    """One group of held-out users of :func:`user_split`: what is folded in, what is scored.
+
+    Both parts hold the same users (a user whose history cannot be split has no
+    ``target`` rows) and only items that some training user has.
+
+    Attributes
+    ----------
+    fold_in : Interactions
+        About ``fold_in_fraction`` of each held-out user's distinct items: the history a
+        model folds in, without retraining, to represent the user.
+    target : Interactions
+        The rest of each held-out user's items: what the model should rank highly.
+
+    Examples
+    --------
+    >>> from alsrec import Interactions
+    >>> fold_in, target = HeldOutUsers(
+    ...     Interactions.from_arrays(["h", "h"], ["a", "b"]),
+    ...     Interactions.from_arrays(["h"], ["c"]),
+    ... )
+    >>> fold_in.nnz, target.nnz
+    (2, 1)
+    """
+
+    fold_in: Interactions
+    target: Interactions
+
+
+class UserSplit(NamedTuple):
+    """What :func:`user_split` returns: ``(train, validation, test)``.
+
+    Attributes
+    ----------
+    train : Interactions
+        Every interaction of the training users.
+    validation : HeldOutUsers or None
+        The validation users' data (``None`` with ``n_validation=0``).
+    test : HeldOutUsers
+        The test users' data.
+
+    Examples
+    --------
+    >>> from alsrec import Interactions
+    >>> data = Interactions.from_arrays([u for u in range(6) for _ in range(3)], list("abc") * 6)
+    >>> train, validation, test = user_split(data, 0, 2, random_state=0)
+    >>> validation is None, len(train.users), test.target.nnz
+    (True, 4, 2)
+    """
+
+    train: Interactions
+    validation: HeldOutUsers | None
+    test: HeldOutUsers
+
+
+def _n_users(value: object, name: str, n_eligible: int, minimum: int) -> int:
+    """A count of users, given as a count (int) or as a share of the eligible users (float)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer, float)):
+        raise ConfigError(
+            f"{name} must be a number of users (an int) or a share of them (a float "
+            f"between 0 and 1), got {value!r}."
+        )
+    if isinstance(value, float):
+        fraction = _check_fraction(value, name)
+        return max(1, round(fraction * n_eligible))
+    if int(value) < minimum:
+        raise ConfigError(f"{name} must be >= {minimum}, got {value!r}.")
+    return int(value)
+
+
+def _pairs_of(
+    data: Interactions, mask: npt.NDArray[np.bool_], rows: IndexArray, cols: IndexArray
+) -> Interactions:
+    """The stored pairs of ``data`` where ``mask`` is True, with weights and timestamps."""
+    times = data.timestamps
+    return Interactions.from_arrays(
+        data.users.ids[rows[mask]],
+        data.items.ids[cols[mask]],
+        data.matrix.data.astype(np.float32)[mask],
+        timestamps=None if times is None else times[mask],
+    )
+
+
+def user_split(
+    data: Interactions,
+    n_validation: int | float,
+    n_test: int | float,
+    *,
+    fold_in_fraction: float = 0.8,
+    random_state: int = 0,
+) -> UserSplit:
+    """Hold out whole users: the strong-generalization split of Liang et al. (2018).
+
+    Random users are set aside as validation and test users; the model trains on every
+    interaction of the other users and never sees the held-out ones. Each held-out user's
+    distinct items are then split at random into a part to fold in (about
+    ``fold_in_fraction`` of them, :attr:`HeldOutUsers.fold_in`) and a part to score
+    (:attr:`HeldOutUsers.target`): :func:`evaluate_strong_generalization` folds the first
+    part in without retraining and ranks the second. This is the protocol of the VAE-CF
+    paper (Liang, Krishnan, Hoffman and Jebara, WWW 2018), on which Rendle, Krichene,
+    Zhang and Koren (RecSys 2022) report iALS.
+
+    Held-out users are drawn among the users with at least two distinct items (the others
+    always train). Items that no training user has are removed from the held-out users'
+    data, as in that protocol: a model trained on ``train`` cannot know them. Each
+    held-out user with ``n >= 2`` remaining items gives ``round((1 - fold_in_fraction) *
+    n)`` of them, at least one and at most ``n - 1``, to ``target``; a user left with
+    one item has it in ``fold_in`` only. Seeded and reproducible.
+
+    Parameters
+    ----------
+    data : Interactions
+        The interactions to split (filter them first, e.g. with
+        ``min_user_interactions=5`` as Liang et al. do).
+    n_validation : int or float
+        Validation users: a number (0 for none), or a share of the eligible users (a
+        float strictly between 0 and 1).
+    n_test : int or float
+        Test users: a number (>= 1) or a share, as ``n_validation``.
+    fold_in_fraction : float, default 0.8
+        Share of each held-out user's items to fold in, strictly between 0 and 1.
+    random_state : int, default 0
+        Seed; equal seeds give equal splits.
+
+    Returns
+    -------
+    UserSplit
+        ``(train, validation, test)``; ``validation`` and ``test`` are
+        :class:`HeldOutUsers` ``(fold_in, target)``. All parts keep the timestamps of
+        ``data``, if it has any.
+
+    Raises
+    ------
+    ConfigError
+        ``n_validation``, ``n_test`` or ``fold_in_fraction`` out of range or of the wrong
+        type (the message names the keyword).
+    DataError
+        Fewer eligible users than ``n_validation + n_test`` plus one to train on, or no
+        held-out user with an item left to score.
+
+    Examples
+    --------
+    >>> from alsrec import Interactions
+    >>> users = [u for u in range(10) for _ in range(5)]
+    >>> items = [(u + j) % 8 for u in range(10) for j in range(5)]
+    >>> split = user_split(Interactions.from_arrays(users, items), 2, 3, random_state=0)
+    >>> len(split.train.users), len(split.validation.fold_in.users), len(split.test.target.users)
+    (5, 2, 3)
+    >>> split.test.fold_in.nnz, split.test.target.nnz  # 4 + 1 of each user's 5 items
+    (12, 3)
+    """
+    fraction = _check_fraction(fold_in_fraction, "fold_in_fraction")
+    matrix = data.matrix.tocsr()
+    lengths = np.diff(matrix.indptr).astype(np.int64)
+    eligible = np.flatnonzero(lengths >= 2)
+    n_val = _n_users(n_validation, "n_validation", eligible.size, 0)
+    n_tst = _n_users(n_test, "n_test", eligible.size, 1)
+    n_users = len(data.users)
+    if n_val + n_tst > eligible.size or n_val + n_tst >= n_users:
+        raise DataError(
+            f"n_validation={n_validation!r} and n_test={n_test!r} ask for {n_val + n_tst} "
+            f"held-out users, but only {eligible.size} of the {n_users} users have two or "
+            "more items, and at least one user must stay to train on. Hold out fewer users."
+        )
+    rng = np.random.default_rng(random_state)
+    drawn = rng.permutation(eligible)
+    group = np.zeros(n_users, dtype=np.int8)  # 0 train, 1 validation, 2 test
+    group[drawn[:n_val]] = 1
+    group[drawn[n_val : n_val + n_tst]] = 2
+    rows = np.repeat(np.arange(n_users, dtype=np.int64), lengths)
+    cols = matrix.indices.astype(np.int64)
+    in_train = group[rows] == 0
+    train_items = np.zeros(matrix.shape[1], dtype=bool)
+    train_items[cols[in_train]] = True
+    seeds = rng.integers(0, np.iinfo(np.int64).max, size=2)
+    held: list[HeldOutUsers | None] = []
+    for code, seed in ((1, seeds[0]), (2, seeds[1])):
+        if code == 1 and n_val == 0:
+            held.append(None)
+            continue
+        name = "validation" if code == 1 else "test"
+        mask = (group[rows] == code) & train_items[cols]
+        if not mask.any():
+            raise DataError(
+                f"The {name} users have no item that a training user has, so nothing is "
+                "left to fold in or score. Hold out fewer users, or filter rare items first."
+            )
+        users = _pairs_of(data, mask, rows, cols)
+        counts = np.diff(users.matrix.indptr).astype(np.int64)
+        n_target = _n_held_out(counts, 1.0 - fraction)
+        what = (
+            f"two or more items among the {name} users (after removing the items that "
+            "no training user has)"
+        )
+        fold_in, target = _rank_split(users, n_target, int(seed), what)
+        held.append(HeldOutUsers(fold_in, target))
+    test = held[1]
+    assert test is not None
+    return UserSplit(_pairs_of(data, in_train, rows, cols), held[0], test)
