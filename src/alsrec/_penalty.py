@@ -52,7 +52,7 @@ def row_scales(
     ``"confidence"`` scale counts each unobserved one with confidence 1.
     """
     csr = sp.csr_matrix(matrix)
-    counts = np.diff(csr.indptr).astype(np.float64)
+    counts: npt.NDArray[np.float64] = np.diff(csr.indptr).astype(np.float64)
     if scale == "count":
         return counts
     n_cols = csr.shape[1] if columns is None else columns

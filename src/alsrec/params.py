@@ -193,7 +193,7 @@ class ALSParams:
                     f"regularization_reference must be a number > 0 or 'auto', got {ref!r}."
                 )
         else:
-            value = _check_float("regularization_reference", ref, 0.0)
+            value = _check_float("regularization_reference", ref, -math.inf)
             if value <= 0:
                 raise ConfigError(f"regularization_reference must be > 0, got {ref!r}.")
             set_(self, "regularization_reference", value)

@@ -227,9 +227,9 @@ class Recommender:
         if not isinstance(model, FittedModel):
             raise ConfigError(f"from_model needs a FittedModel, got {type(model).__name__}.")
         asked = model.params
-        auto = {name: "auto" for name in model.provenance.auto_params if name in PARAM_NAMES}
+        auto = [name for name in model.provenance.auto_params if name in PARAM_NAMES]
         if auto:
-            asked = dataclasses.replace(asked, **auto)
+            asked = ALSParams.from_dict({**asked.to_dict(), **dict.fromkeys(auto, "auto")})
         rec = cls(params=asked, policy=policy)
         rec._model = model
         if num_threads is not None:
