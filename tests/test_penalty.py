@@ -8,6 +8,7 @@ artifacts carry it.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ from alsrec.backends import NumpyBackend
 from alsrec.datasets import synthetic
 from alsrec.io import inspect_artifact
 from alsrec.model.defaults import resolve_params
+from alsrec.model.loss import als_loss, loss_monitor
 from alsrec.spark.engine import spark_penalty, spark_reg_param
 from alsrec.weighting import confidence
 
@@ -344,3 +346,20 @@ def test_artifact_round_trip_and_legacy_manifest(rec: Recommender, tmp_path: Pat
     assert legacy.params_.regularization_exponent == 0.0
     assert legacy.params_.regularization_reference == "auto"
     assert legacy.recommend_for_history(history, weights, n=5).source == "fold-in"
+
+
+def test_loss_uses_the_per_row_penalties(data: Interactions) -> None:
+    """The objective with per-row penalties; exact ALS never increases it."""
+    params = ALSParams(
+        factors=4, regularization=2.0, iterations=4, solver="cholesky", regularization_exponent=1.0
+    )
+    losses: list[float] = []
+    monitor = loss_monitor(data, params, progress=False, on_loss=lambda i, v: losses.append(v))
+    Recommender(params=params).fit(data, callback=monitor)
+    assert all(b <= a * (1 + 1e-6) for a, b in itertools.pairwise(losses))
+    x, y = np.ones((2, 1)), np.array([[1.0], [2.0]])
+    conf = sp.csr_matrix(np.array([[3.0, 0.0], [0.0, 0.0]]))
+    constant = als_loss(conf, x, y, 0.0)
+    scaled = als_loss(conf, x, y, (np.array([1.0, 2.0]), np.array([0.5, 0.0])))
+    mass = 3.0 + 3
+    assert scaled - constant == pytest.approx((1.0 + 2.0 + 0.5 * 1.0) / mass)

@@ -238,36 +238,48 @@ def check_determinism(backend: Backend) -> None:
             raise _fail(check, f"two fits with random_state=0 gave different {side} factors")
 
 
-def _item_penalty(conf: npt.NDArray[np.float64], n_users: int, params: ALSParams) -> float:
-    """The penalty ``λ_i`` of an item whose observed users have confidences ``conf``."""
+def _row_penalty(conf: npt.NDArray[np.float64], n_cols: int, params: ALSParams) -> float:
+    """The penalty ``λ_u`` of a row whose observed columns have confidences ``conf``."""
     reg = params.regularization_value
     if params.regularization_exponent == 0:
         return reg
     if params.regularization_scale == "count":
         scale = float(conf.size)
-    else:  # every user counts: observed ones with c, the others with 1
-        scale = n_users + float(np.sum(conf - 1.0))
+    else:  # every column counts: observed ones with c, the others with 1
+        scale = n_cols + float(np.sum(conf - 1.0))
     ratio = scale / params.regularization_reference_value
     return float(reg * ratio**params.regularization_exponent)
 
 
-def _exact_items(users: FactorMatrix, conf: sp.csr_matrix, params: ALSParams) -> np.ndarray:
-    """Item factors solving alsrec's normal equations for fixed user factors (float64)."""
-    x = users.astype(np.float64)
+def _exact_rows(fixed: FactorMatrix, conf: sp.csr_matrix, params: ALSParams) -> np.ndarray:
+    """Rows solving alsrec's normal equations for the fixed other side (float64).
+
+    ``conf`` has one row per solved row and one column per row of ``fixed``.
+    """
+    x = fixed.astype(np.float64)
     f = x.shape[1]
     gram = x.T @ x
-    by_item = conf.T.tocsr()
-    out = np.zeros((conf.shape[1], f))
-    for i in range(by_item.shape[0]):
-        lo, hi = by_item.indptr[i], by_item.indptr[i + 1]
+    conf = sp.csr_matrix(conf)
+    out = np.zeros((conf.shape[0], f))
+    for i in range(conf.shape[0]):
+        lo, hi = conf.indptr[i], conf.indptr[i + 1]
         if lo == hi:
             continue
-        xi = x[by_item.indices[lo:hi]]
-        c = by_item.data[lo:hi].astype(np.float64)
-        lam = _item_penalty(c, conf.shape[0], params)
+        xi = x[conf.indices[lo:hi]]
+        c = conf.data[lo:hi].astype(np.float64)
+        lam = _row_penalty(c, conf.shape[1], params)
         lhs = gram + lam * np.eye(f) + xi.T @ ((c - 1.0)[:, None] * xi)
         out[i] = np.linalg.solve(lhs, xi.T @ c)
     return out
+
+
+def _exact_items(users: FactorMatrix, conf: sp.csr_matrix, params: ALSParams) -> np.ndarray:
+    """Item factors solving alsrec's normal equations for fixed user factors (float64)."""
+    return _exact_rows(users, conf.T.tocsr(), params)
+
+
+def _relative_error(expected: np.ndarray, got: np.ndarray) -> float:
+    return float(np.abs(expected - got).max() / max(np.abs(expected).max(), 1e-12))
 
 
 _PENALTIES: tuple[dict[str, Any], ...] = (
@@ -287,14 +299,15 @@ _PENALTIES: tuple[dict[str, Any], ...] = (
 def check_normal_equations(backend: Backend) -> None:
     """Hyperparameters mean what :class:`~alsrec.ALSParams` says.
 
-    With ``solver="cholesky"`` the last half-sweep solves the item side exactly, so the
+    With ``solver="cholesky"`` the last half-sweep solves one side exactly, so the
     returned item factors must equal ``(XᵀC_iX + λ_i I)⁻¹ XᵀC_i p_i`` computed here from
-    the returned user factors ``X``, the confidence as given (no further ``alpha``) and
-    the penalty ``λ_i``: ``regularization`` itself, and with ``regularization_exponent >
-    0`` its frequency-scaled value. A backend may refuse an exponent it cannot train with
-    :class:`~alsrec.ConfigError`; one that defines ``trained_params(confidence, params)``
-    (see :class:`~alsrec.backends.Backend`) is checked against the hyperparameters it
-    reports.
+    the returned user factors ``X`` (or, for a backend that sweeps items first, the user
+    factors the same formula from the item factors), with the confidence as given (no
+    further ``alpha``) and the penalty ``λ_i``: ``regularization`` itself, and with
+    ``regularization_exponent > 0`` its frequency-scaled value. A backend may refuse an
+    exponent it cannot train with :class:`~alsrec.ConfigError`; one that defines
+    ``trained_params(confidence, params)`` (see :class:`~alsrec.backends.Backend`) is
+    checked against the hyperparameters it reports.
     """
     check = "check_normal_equations"
     conf = _random_confidence()
@@ -317,8 +330,12 @@ def check_normal_equations(backend: Backend) -> None:
             raise _fail(check, f"fit raised {type(exc).__name__}: {exc}") from exc
         report = getattr(backend, "trained_params", None)
         trained = params if report is None else report(conf, params)
-        expected = _exact_items(users, conf, trained)
-        error = float(np.abs(expected - items).max() / max(np.abs(expected).max(), 1e-12))
+        # The last half-sweep solved one side exactly against the other: the items (users,
+        # then items, in each sweep) or the users (items first, as Spark sweeps).
+        error = min(
+            _relative_error(_exact_items(users, conf, trained), items),
+            _relative_error(_exact_rows(items, conf, trained), users),
+        )
         if error > 1e-3:
             raise _fail(
                 check,

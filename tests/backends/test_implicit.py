@@ -209,7 +209,7 @@ def test_a_nonzero_regularization_exponent_is_refused_before_training() -> None:
     params = ALSParams(factors=2, regularization=1.0, regularization_exponent=0.5)
     with pytest.raises(ConfigError, match=r"backend='numpy'.*regularization_exponent=0"):
         ImplicitBackend().fit(conf, params)
-    with pytest.raises(ConfigError, match="regularization_exponent=0.5"):
+    with pytest.raises(ConfigError, match=r"regularization_exponent=0\.5"):
         Recommender(factors=2, regularization_exponent=0.5, backend="implicit").fit(["a"], ["x"])
 
 

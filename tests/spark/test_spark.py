@@ -383,7 +383,7 @@ def test_spark_refuses_other_exponents_before_training(spark: SparkSession) -> N
     with pytest.raises(ConfigError, match="backend='numpy'"):
         Recommender.fit_spark(df, "u", "i", params=params)
     rec = Recommender(factors=2, regularization_exponent=0.5, backend=SparkBackend(spark))
-    with pytest.raises(ConfigError, match="regularization_exponent=0.5"):
+    with pytest.raises(ConfigError, match=r"regularization_exponent=0\.5"):
         rec.fit(["a", "b"], ["x", "y"])
 
 
