@@ -397,7 +397,9 @@ class Recommender:
         an ordinary model (``backend_ == "spark"``) whose rows follow the sorted IDs.
         ``params`` mean what they mean for every backend: confidence ``1 + alpha * w``,
         and ``regularization`` is mapped to Spark's count-scaled ``regParam`` (see
-        :func:`alsrec.spark.spark_reg_param`).
+        :func:`alsrec.spark.spark_reg_param`); the model reports that ALS-WR penalty as
+        ``regularization_exponent=1`` with ``regularization_scale="count"`` (see
+        :func:`alsrec.spark.spark_penalty`), and other exponents are refused.
 
         Parameters
         ----------
@@ -1445,6 +1447,8 @@ class Recommender:
             else ""
         )
         reg = self._regularization_text(quote=True)
+        if p.scaled_regularization:
+            reg += f", regularization_exponent={p.regularization_exponent:g}"
         return (
             f"Recommender(factors={p.factors}, regularization={reg}, "
             f"alpha={p.alpha:g}, iterations={p.iterations}, backend={backend!r}, "
