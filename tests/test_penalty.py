@@ -363,3 +363,17 @@ def test_loss_uses_the_per_row_penalties(data: Interactions) -> None:
     scaled = als_loss(conf, x, y, (np.array([1.0, 2.0]), np.array([0.5, 0.0])))
     mass = 3.0 + 3
     assert scaled - constant == pytest.approx((1.0 + 2.0 + 0.5 * 1.0) / mass)
+
+
+def test_factors_without_training_data_need_a_concrete_reference(rec: Recommender) -> None:
+    params = ALSParams(factors=6, regularization=0.5, alpha=2.0, regularization_exponent=NU)
+    bare = Recommender.from_factors(
+        rec.user_factors_, rec.item_factors_, rec.users_, rec.items_, params=params
+    )
+    with pytest.raises(ConfigError, match="regularization_reference is 'auto'"):
+        bare.recommend_for_history(["I000001"], n=3)
+    # With the training matrix the reference is resolved from it: the trained model's value.
+    wrapped = Recommender.from_factors(
+        rec.user_factors_, rec.item_factors_, rec.users_, rec.items_, seen=rec.seen_, params=params
+    )
+    assert wrapped.params_.regularization_reference == rec.params_.regularization_reference
