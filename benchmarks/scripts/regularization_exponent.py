@@ -17,8 +17,8 @@ selects on the test split, so it measures the ceiling of each penalty, not a tun
 The results are written to ``benchmarks/results/regularization-exponent.json`` (or
 ``--out``); ``--table`` prints the Markdown table from that file.
 
-Command (about 10 CPU-minutes; the ML-100k file from the ``recbole==1.2.1`` wheel as in
-``defaults_experiment.py``, never committed)::
+Command (256 fits, 23 minutes on a loaded 2-core machine; the ML-100k file from the
+``recbole==1.2.1`` wheel as in ``defaults_experiment.py``, never committed)::
 
     ALSREC_ML100K=/path/to/ml-100k.inter OPENBLAS_NUM_THREADS=1 \\
         nice python benchmarks/scripts/regularization_exponent.py
