@@ -13,6 +13,11 @@ factor matrix, lazily and thread-safely, in ``float64``. Solves run in ``float64
 padded blocks of histories of similar length (one batched ``numpy.linalg.solve`` per block).
 
 The same formula with users and items swapped gives an item's row against fixed user factors.
+
+With frequency-scaled regularization (``regularization_exponent > 0``) each history gets its
+own ``λ_u`` (:mod:`alsrec._penalty`, from the history's confidences and the model's stored
+``regularization_reference``), exactly as training gave it: the cached ``YᵀY + λI`` keeps
+the base ``λ`` and each solve adds ``λ_u - λ`` to its diagonal.
 """
 
 from __future__ import annotations
@@ -25,13 +30,14 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from alsrec._penalty import row_penalties, row_scales
 from alsrec._threads import single_threaded_blas
 from alsrec.checks import check_memory, format_bytes
 from alsrec.exceptions import ConfigError, DataError
 from alsrec.weighting import confidence
 
 if TYPE_CHECKING:
-    from alsrec.params import ALSParams
+    from alsrec.params import ALSParams, RegularizationScale
     from alsrec.types import FactorMatrix
 
 __all__ = ["FoldInSolver", "history_confidence"]
@@ -97,6 +103,12 @@ class FoldInSolver:
         The ``λ`` of the model; ``None`` for a model whose ``regularization="auto"`` could
         not be resolved (no training interactions): every solve then raises
         :class:`~alsrec.ConfigError`.
+    exponent, scale, reference
+        Frequency-scaled regularization (``regularization_exponent``,
+        ``regularization_scale``, ``regularization_reference`` of
+        :class:`~alsrec.ALSParams`): with ``exponent > 0`` a history ``u`` is solved with
+        ``λ (s_u / reference) ** exponent``. ``reference=None`` (unresolved ``"auto"``)
+        makes such a solve raise :class:`~alsrec.ConfigError`.
 
     Notes
     -----
@@ -104,19 +116,53 @@ class FoldInSolver:
     compute it once (a lock guards it), later uses read it without locking.
     """
 
-    def __init__(self, fixed: FactorMatrix, regularization: float | None) -> None:
+    def __init__(
+        self,
+        fixed: FactorMatrix,
+        regularization: float | None,
+        *,
+        exponent: float = 0.0,
+        scale: RegularizationScale = "confidence",
+        reference: float | None = None,
+    ) -> None:
         self._fixed = fixed
         self._regularization = None if regularization is None else float(regularization)
+        self._exponent = float(exponent)
+        self._scale: RegularizationScale = scale
+        self._reference = None if reference is None else float(reference)
         self._gram: Float64Matrix | None = None
         self._lock = threading.Lock()
 
+    @classmethod
+    def for_params(cls, fixed: FactorMatrix, params: ALSParams) -> FoldInSolver:
+        """A solver with the model's penalty (``"auto"`` values not yet resolved: None)."""
+        reg = params.regularization
+        ref = params.regularization_reference
+        return cls(
+            fixed,
+            None if isinstance(reg, str) else reg,
+            exponent=params.regularization_exponent,
+            scale=params.regularization_scale,
+            reference=None if isinstance(ref, str) else ref,
+        )
+
     def __getstate__(self) -> dict[str, object]:
         # A lock cannot be pickled or copied: drop it (the cached YᵀY + λI travels).
-        return {"fixed": self._fixed, "regularization": self._regularization, "gram": self._gram}
+        return {
+            "fixed": self._fixed,
+            "regularization": self._regularization,
+            "exponent": self._exponent,
+            "scale": self._scale,
+            "reference": self._reference,
+            "gram": self._gram,
+        }
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self._fixed = cast("FactorMatrix", state["fixed"])
         self._regularization = cast("float", state["regularization"])
+        self._exponent = cast("float", state.get("exponent", 0.0))
+        self._scale = cast("RegularizationScale", state.get("scale", "confidence"))
+        self._reference = cast("float | None", state.get("reference"))
         self._gram = cast("Float64Matrix | None", state["gram"])
         if self._gram is not None:
             self._gram.flags.writeable = False
@@ -147,6 +193,24 @@ class FoldInSolver:
                     gram.flags.writeable = False
                     self._gram = gram
         return gram
+
+    def extra_penalties(self, conf: sp.csr_matrix) -> npt.NDArray[np.float64] | None:
+        """``λ_u - λ`` of each row of ``conf`` (what its solve adds to :attr:`gram`'s
+        diagonal), or ``None`` with a constant penalty (``exponent == 0``)."""
+        if self._exponent == 0:
+            return None
+        if self._reference is None:
+            raise ConfigError(
+                "This model's regularization_reference is 'auto' and it has no training "
+                "interactions to resolve it from, so it cannot fold in a history with "
+                "regularization_exponent > 0. Build it with "
+                "params=ALSParams(regularization_reference=<number>) (the value it was "
+                "trained with), or pass seen= (the training matrix) to resolve 'auto' from."
+            )
+        self.gram  # noqa: B018 - raises the ConfigError of an unresolved regularization
+        lam = cast("float", self._regularization)
+        scales = row_scales(conf, self._scale)
+        return row_penalties(scales, lam, self._exponent, self._reference) - lam
 
     def prime(self, gram: Float64Matrix) -> None:
         """Install an already-known ``YᵀY + λI`` (the caller vouches for it)."""
@@ -188,6 +252,7 @@ class FoldInSolver:
         if rows.size == 0:
             return out
         gram = self.gram
+        extra_diag = self.extra_penalties(conf)
         rows = rows[np.argsort(lengths[rows], kind="stable")]
         indices = conf.indices.astype(np.int64)
         data = conf.data.astype(np.float64)
@@ -204,7 +269,10 @@ class FoldInSolver:
                 take = max(1, min(_BLOCK_ROWS, _BLOCK_ENTRIES // width))
                 width = int(lengths[rows[min(start + take, rows.size) - 1]])
                 block = rows[start : start + take]
-                out[block] = self._solve_block(gram, indptr, indices, data, lengths, block, width)
+                extra = None if extra_diag is None else extra_diag[block]
+                out[block] = self._solve_block(
+                    gram, indptr, indices, data, lengths, block, width, extra
+                )
                 start += take
         return out
 
@@ -217,6 +285,7 @@ class FoldInSolver:
         lengths: npt.NDArray[np.int64],
         block: npt.NDArray[np.int64],
         width: int,
+        extra_diag: npt.NDArray[np.float64] | None,
     ) -> Float64Matrix:
         offsets = np.arange(width, dtype=np.int64)
         valid = offsets[None, :] < lengths[block][:, None]
@@ -227,6 +296,9 @@ class FoldInSolver:
         gathered = self._fixed[cols].astype(np.float64)  # (B, L, f)
         lhs = np.matmul(gathered.transpose(0, 2, 1), gathered * extra[:, :, None])
         lhs += gram
+        if extra_diag is not None:  # each row's own λ_u (frequency-scaled regularization)
+            diagonal = np.arange(gram.shape[0])
+            lhs[:, diagonal, diagonal] += extra_diag[:, None]
         rhs = np.matmul(conf[:, None, :], gathered)[:, 0, :]
         try:
             return cast("Float64Matrix", np.linalg.solve(lhs, rhs[:, :, None])[:, :, 0])

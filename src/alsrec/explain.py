@@ -14,7 +14,8 @@ a sum of one term per history item: ``c_uj`` says how much the user engaged with
 ``s_ij`` how similar ``i`` and ``j`` are *from this user's point of view* (``W_u`` depends
 on the user's history). This module computes that split exactly, in ``float64``, from the
 same confidence values fold-in uses (:func:`alsrec._foldin.history_confidence`) and the
-same ``YᵀY + λI`` (cached per model). With ``z = W_u y_i`` (one ``f x f`` solve, ``W_u``
+same ``YᵀY + λI`` (cached per model; with ``regularization_exponent > 0`` the history's own
+``λ_u`` replaces ``λ``, as in fold-in). With ``z = W_u y_i`` (one ``f x f`` solve, ``W_u``
 being symmetric) every ``s_ij`` is ``y_jᵀ z``.
 
 Which score is explained
@@ -339,7 +340,11 @@ def _build(
     order_in_row = np.argsort(conf.indices, kind="stable")
     cols = conf.indices[order_in_row].astype(np.int64)
     c = conf.data[order_in_row].astype(np.float64)
-    similarity, contrib = contributions(model.item_factors, model.foldin.gram, item, cols, c)
+    gram = model.foldin.gram
+    extra = model.foldin.extra_penalties(conf)  # this history's own λ_u, if scaled
+    if extra is not None:
+        gram = gram + float(extra[0]) * np.eye(gram.shape[0])
+    similarity, contrib = contributions(model.item_factors, gram, item, cols, c)
     explained = math.fsum(contrib.tolist())
     if score is None:  # fold-in: the explained score is the exact split itself
         score = explained

@@ -14,6 +14,7 @@ from alsrec.weighting import SCHEME_OPTIONS, Weighting
 __all__ = ["AUTO", "ALSParams"]
 
 Solver = Literal["cg", "cholesky"]
+RegularizationScale = Literal["confidence", "count"]
 
 AUTO: Literal["auto"] = "auto"
 """The value of a hyperparameter that :meth:`~alsrec.Recommender.fit` derives from the data."""
@@ -93,6 +94,31 @@ class ALSParams:
         Saturation of the ``"bm25"`` scheme (>= 0; larger = closer to linear counts).
     bm25_b : float, default 0.75
         Length normalization of the ``"bm25"`` scheme, in [0, 1] (0 = none).
+    regularization_exponent : float, default 0.0
+        Frequency-scaled regularization ``nu`` (>= 0; Rendle, Krichene, Zhang and Koren,
+        2022): row ``u`` (a user, or an item on the other side) is penalized with
+        ``lambda_u = regularization * (s_u / s_ref) ** nu``, where ``s_u`` is the row's
+        scale (``regularization_scale``) and ``s_ref`` the reference scale
+        (``regularization_reference``). ``0`` (the default) is the constant ``lambda``
+        of every earlier release, bit for bit. ``1`` with the ``"confidence"`` scale is
+        the paper's ``lambda (|I_u| + alpha0 |I|)`` for ``alpha = 1 / alpha0``; ``1``
+        with ``"count"`` is ALS-WR, what Spark trains. Only the numpy backend trains
+        values other than 0 (Spark trains 1 with ``"count"``); see the
+        "Frequency-scaled regularization" guide for the exact correspondence.
+    regularization_scale : {"confidence", "count"}, default "confidence"
+        The scale ``s_u`` of a row: ``"confidence"`` is the row's total confidence
+        ``sum_i c_ui`` over *every* column (unobserved pairs count 1, so ``s_u =
+        columns + sum over observed (c_ui - 1)``), the paper's ``|I_u| + alpha0 |I|``
+        up to a constant factor; ``"count"`` is the row's number of observed pairs (ALS-WR,
+        Spark). Unused while ``regularization_exponent`` is 0.
+    regularization_reference : float or "auto", default "auto"
+        The scale ``s_ref`` at which a row gets exactly ``regularization`` (> 0), or
+        ``"auto"``: the mean ``s_u`` over the users and items that have interactions,
+        computed from the training data at :meth:`~alsrec.Recommender.fit` and stored in
+        the model (fold-in of a new history uses the same value). Normalizing by it keeps
+        the best ``regularization`` in the same range for every exponent; pass ``1.0``
+        for the paper's unnormalized ``lambda * s_u ** nu``. Only resolved (and only
+        used) while ``regularization_exponent`` is > 0.
 
     Examples
     --------
@@ -121,6 +147,9 @@ class ALSParams:
     weighting_eps: float = 1.0
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
+    regularization_exponent: float = 0.0
+    regularization_scale: RegularizationScale = "confidence"
+    regularization_reference: float | Literal["auto"] = AUTO
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -150,17 +179,74 @@ class ALSParams:
         set_(self, "bm25_b", _check_float("bm25_b", self.bm25_b, 0.0))
         if self.bm25_b > 1:
             raise ConfigError(f"bm25_b must be in [0, 1], got {self.bm25_b!r}.")
+        exponent = _check_float("regularization_exponent", self.regularization_exponent, 0.0)
+        set_(self, "regularization_exponent", exponent)
+        if self.regularization_scale not in ("confidence", "count"):
+            raise ConfigError(
+                "regularization_scale must be 'confidence' or 'count', got "
+                f"{self.regularization_scale!r}."
+            )
+        ref: object = self.regularization_reference
+        if isinstance(ref, str):
+            if ref != AUTO:
+                raise ConfigError(
+                    f"regularization_reference must be a number > 0 or 'auto', got {ref!r}."
+                )
+        else:
+            value = _check_float("regularization_reference", ref, -math.inf)
+            if value <= 0:
+                raise ConfigError(f"regularization_reference must be > 0, got {ref!r}.")
+            set_(self, "regularization_reference", value)
 
     @property
     def is_resolved(self) -> bool:
-        """Whether every hyperparameter is concrete (none is ``"auto"``).
+        """Whether every hyperparameter that matters is concrete (none is ``"auto"``).
+
+        ``regularization_reference`` only matters while ``regularization_exponent`` is
+        > 0, so it may stay ``"auto"`` otherwise.
 
         Examples
         --------
         >>> ALSParams().is_resolved, ALSParams(regularization=2.0).is_resolved
         (False, True)
+        >>> ALSParams(regularization=2.0, regularization_exponent=0.5).is_resolved
+        False
         """
-        return not isinstance(self.regularization, str)
+        if isinstance(self.regularization, str):
+            return False
+        return not (self.scaled_regularization and isinstance(self.regularization_reference, str))
+
+    @property
+    def scaled_regularization(self) -> bool:
+        """Whether rows get different penalties (``regularization_exponent > 0``).
+
+        Examples
+        --------
+        >>> ALSParams().scaled_regularization
+        False
+        >>> ALSParams(regularization_exponent=1.0).scaled_regularization
+        True
+        """
+        return self.regularization_exponent > 0
+
+    @property
+    def regularization_reference_value(self) -> float:
+        """The concrete ``regularization_reference``; :class:`~alsrec.ConfigError` while
+        it is ``"auto"``.
+
+        Examples
+        --------
+        >>> ALSParams(regularization_reference=40).regularization_reference_value
+        40.0
+        """
+        if isinstance(self.regularization_reference, str):
+            raise ConfigError(
+                "regularization_reference is 'auto', which only fit() resolves (from the "
+                "training interactions); pass a number, e.g. "
+                "ALSParams(regularization_reference=100.0), or resolve it with "
+                "alsrec.model.defaults.resolve_params(params, confidence)."
+            )
+        return self.regularization_reference
 
     @property
     def regularization_value(self) -> float:

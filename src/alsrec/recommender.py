@@ -126,6 +126,10 @@ class Recommender:
         data give the same model; pass ``random_state=None`` for a random seed).
     weighting, weighting_eps, bm25_k1, bm25_b
         How weights become confidence ``1 + alpha * f(w)``; see :mod:`alsrec.weighting`.
+    regularization_exponent, regularization_scale, regularization_reference
+        Frequency-scaled regularization (default: off, the constant ``regularization``):
+        each row is penalized with ``regularization * (s_u / s_ref) ** exponent``; see
+        :class:`~alsrec.ALSParams` and the "Frequency-scaled regularization" guide.
     params : ALSParams, optional
         All hyperparameters at once, instead of the keywords. A keyword that differs from
         both its default and ``params`` raises :class:`~alsrec.ConfigError`.
@@ -188,6 +192,9 @@ class Recommender:
         weighting_eps: float = 1.0,
         bm25_k1: float = 1.2,
         bm25_b: float = 0.75,
+        regularization_exponent: float = 0.0,
+        regularization_scale: Literal["confidence", "count"] = "confidence",
+        regularization_reference: float | Literal["auto"] = "auto",
         params: ALSParams | None = None,
     ) -> None:
         arguments = locals()  # every ALSParams field is a parameter of this method
@@ -220,8 +227,9 @@ class Recommender:
         if not isinstance(model, FittedModel):
             raise ConfigError(f"from_model needs a FittedModel, got {type(model).__name__}.")
         asked = model.params
-        if "regularization" in model.provenance.auto_params:
-            asked = dataclasses.replace(asked, regularization="auto")
+        auto = [name for name in model.provenance.auto_params if name in PARAM_NAMES]
+        if auto:
+            asked = ALSParams.from_dict({**asked.to_dict(), **dict.fromkeys(auto, "auto")})
         rec = cls(params=asked, policy=policy)
         rec._model = model
         if num_threads is not None:
@@ -389,7 +397,9 @@ class Recommender:
         an ordinary model (``backend_ == "spark"``) whose rows follow the sorted IDs.
         ``params`` mean what they mean for every backend: confidence ``1 + alpha * w``,
         and ``regularization`` is mapped to Spark's count-scaled ``regParam`` (see
-        :func:`alsrec.spark.spark_reg_param`).
+        :func:`alsrec.spark.spark_reg_param`); the model reports that ALS-WR penalty as
+        ``regularization_exponent=1`` with ``regularization_scale="count"`` (see
+        :func:`alsrec.spark.spark_penalty`), and other exponents are refused.
 
         Parameters
         ----------
@@ -1437,6 +1447,8 @@ class Recommender:
             else ""
         )
         reg = self._regularization_text(quote=True)
+        if p.scaled_regularization:
+            reg += f", regularization_exponent={p.regularization_exponent:g}"
         return (
             f"Recommender(factors={p.factors}, regularization={reg}, "
             f"alpha={p.alpha:g}, iterations={p.iterations}, backend={backend!r}, "

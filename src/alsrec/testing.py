@@ -17,7 +17,8 @@ runs in about a second for a compiled backend. What they establish:
 - hyperparameters mean what :class:`~alsrec.ALSParams` says: with
   ``solver="cholesky"`` the returned item factors solve the normal equations of
   alsrec's objective for the returned user factors (confidence as given, constant
-  ``regularization``);
+  ``regularization`` and frequency-scaled penalties, unless refused with
+  :class:`~alsrec.ConfigError`);
 - the checkerboard property: on block-structured data, the one item a user has not
   seen in its own block is that user's first recommendation;
 - answers through :class:`~alsrec.Recommender`: seen-item exclusion, candidate subsets,
@@ -40,18 +41,20 @@ alsrec.testing.ConformanceError: check_factor_shapes: user factors have dtype fl
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from alsrec.backends import Backend, get_backend
-from alsrec.exceptions import AlsrecError, DataError, UnknownIdError
+from alsrec.exceptions import AlsrecError, ConfigError, DataError, UnknownIdError
 from alsrec.params import ALSParams
 from alsrec.recommender import Recommender
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    import numpy.typing as npt
 
     from alsrec.types import FactorMatrix
 
@@ -235,50 +238,109 @@ def check_determinism(backend: Backend) -> None:
             raise _fail(check, f"two fits with random_state=0 gave different {side} factors")
 
 
-def _exact_items(users: FactorMatrix, conf: sp.csr_matrix, regularization: float) -> np.ndarray:
-    """Item factors solving alsrec's normal equations for fixed user factors (float64)."""
-    x = users.astype(np.float64)
+def _row_penalty(conf: npt.NDArray[np.float64], n_cols: int, params: ALSParams) -> float:
+    """The penalty ``λ_u`` of a row whose observed columns have confidences ``conf``."""
+    reg = params.regularization_value
+    if params.regularization_exponent == 0:
+        return reg
+    if params.regularization_scale == "count":
+        scale = float(conf.size)
+    else:  # every column counts: observed ones with c, the others with 1
+        scale = n_cols + float(np.sum(conf - 1.0))
+    ratio = scale / params.regularization_reference_value
+    return float(reg * ratio**params.regularization_exponent)
+
+
+def _exact_rows(fixed: FactorMatrix, conf: sp.csr_matrix, params: ALSParams) -> np.ndarray:
+    """Rows solving alsrec's normal equations for the fixed other side (float64).
+
+    ``conf`` has one row per solved row and one column per row of ``fixed``.
+    """
+    x = fixed.astype(np.float64)
     f = x.shape[1]
-    gram = x.T @ x + regularization * np.eye(f)
-    by_item = conf.T.tocsr()
-    out = np.zeros((conf.shape[1], f))
-    for i in range(by_item.shape[0]):
-        lo, hi = by_item.indptr[i], by_item.indptr[i + 1]
+    gram = x.T @ x
+    conf = sp.csr_matrix(conf)
+    out = np.zeros((conf.shape[0], f))
+    for i in range(conf.shape[0]):
+        lo, hi = conf.indptr[i], conf.indptr[i + 1]
         if lo == hi:
             continue
-        xi = x[by_item.indices[lo:hi]]
-        c = by_item.data[lo:hi].astype(np.float64)
-        out[i] = np.linalg.solve(gram + xi.T @ ((c - 1.0)[:, None] * xi), xi.T @ c)
+        xi = x[conf.indices[lo:hi]]
+        c = conf.data[lo:hi].astype(np.float64)
+        lam = _row_penalty(c, conf.shape[1], params)
+        lhs = gram + lam * np.eye(f) + xi.T @ ((c - 1.0)[:, None] * xi)
+        out[i] = np.linalg.solve(lhs, xi.T @ c)
     return out
+
+
+def _exact_items(users: FactorMatrix, conf: sp.csr_matrix, params: ALSParams) -> np.ndarray:
+    """Item factors solving alsrec's normal equations for fixed user factors (float64)."""
+    return _exact_rows(users, conf.T.tocsr(), params)
+
+
+def _relative_error(expected: np.ndarray, got: np.ndarray) -> float:
+    return float(np.abs(expected - got).max() / max(np.abs(expected).max(), 1e-12))
+
+
+_PENALTIES: tuple[dict[str, Any], ...] = (
+    {"regularization": 0.5},
+    {"regularization": 5.0},
+    {"regularization": 2.0, "regularization_exponent": 0.5, "regularization_reference": 60.0},
+    {
+        "regularization": 2.0,
+        "regularization_exponent": 1.0,
+        "regularization_scale": "count",
+        "regularization_reference": 5.0,
+    },
+)
+"""The penalties :func:`check_normal_equations` trains: constant, and frequency-scaled."""
 
 
 def check_normal_equations(backend: Backend) -> None:
     """Hyperparameters mean what :class:`~alsrec.ALSParams` says.
 
-    With ``solver="cholesky"`` the last half-sweep solves the item side exactly, so the
-    returned item factors must equal ``(XᵀC_iX + λI)⁻¹ XᵀC_i p_i`` computed here from the
-    returned user factors ``X``, the confidence as given (no further ``alpha``) and the
-    constant ``λ = regularization``.
+    With ``solver="cholesky"`` the last half-sweep solves one side exactly, so the
+    returned item factors must equal ``(XᵀC_iX + λ_i I)⁻¹ XᵀC_i p_i`` computed here from
+    the returned user factors ``X`` (or, for a backend that sweeps items first, the user
+    factors the same formula from the item factors), with the confidence as given (no
+    further ``alpha``) and the penalty ``λ_i``: ``regularization`` itself, and with
+    ``regularization_exponent > 0`` its frequency-scaled value. A backend may refuse an
+    exponent it cannot train with :class:`~alsrec.ConfigError`; one that defines
+    ``trained_params(confidence, params)`` (see :class:`~alsrec.backends.Backend`) is
+    checked against the hyperparameters it reports.
     """
     check = "check_normal_equations"
     conf = _random_confidence()
-    for regularization in (0.5, 5.0):
+    for penalty in _PENALTIES:
         params = ALSParams(
             factors=6,
-            regularization=regularization,
             iterations=2,
             random_state=0,
             solver="cholesky",
             alpha=3.0,  # must not be applied again by the backend
+            **penalty,
         )
-        users, items = _fit(backend, conf, params, check)
-        expected = _exact_items(users, conf, regularization)
-        error = float(np.abs(expected - items).max() / max(np.abs(expected).max(), 1e-12))
+        try:
+            users, items = backend.fit(conf, params)
+        except ConfigError as exc:
+            if params.scaled_regularization:
+                continue  # refusing what it cannot train is allowed
+            raise _fail(check, f"fit raised ConfigError: {exc}") from exc
+        except AlsrecError as exc:
+            raise _fail(check, f"fit raised {type(exc).__name__}: {exc}") from exc
+        report = getattr(backend, "trained_params", None)
+        trained = params if report is None else report(conf, params)
+        # The last half-sweep solved one side exactly against the other: the items (users,
+        # then items, in each sweep) or the users (items first, as Spark sweeps).
+        error = min(
+            _relative_error(_exact_items(users, conf, trained), items),
+            _relative_error(_exact_rows(items, conf, trained), users),
+        )
         if error > 1e-3:
             raise _fail(
                 check,
                 f"item factors are not the exact least-squares solution for confidence as "
-                f"given and regularization={regularization} (relative error {error:.3g}); "
+                f"given and the penalty {penalty} (relative error {error:.3g}); "
                 "the backend gives a hyperparameter another meaning",
             )
 

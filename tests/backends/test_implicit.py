@@ -197,9 +197,20 @@ def test_exact_solves_agree_with_the_numpy_backend_given_the_same_users() -> Non
     users, items = ImplicitBackend().fit(conf, params)
     from alsrec.testing import _exact_items
 
-    np.testing.assert_allclose(items, _exact_items(users, conf, 0.7), rtol=1e-3, atol=1e-5)
+    np.testing.assert_allclose(items, _exact_items(users, conf, params), rtol=1e-3, atol=1e-5)
     # and a regularization 10x larger is not what implicit solved for
-    assert not np.allclose(items, _exact_items(users, conf, 7.0), rtol=1e-2, atol=1e-4)
+    larger = ALSParams(**{**params.to_dict(), "regularization": 7.0})
+    assert not np.allclose(items, _exact_items(users, conf, larger), rtol=1e-2, atol=1e-4)
+
+
+def test_a_nonzero_regularization_exponent_is_refused_before_training() -> None:
+    # A NaN confidence would raise DataError once training starts: the refusal comes first.
+    conf = sp.csr_matrix(np.array([[np.nan, 2.0]], dtype=np.float32))
+    params = ALSParams(factors=2, regularization=1.0, regularization_exponent=0.5)
+    with pytest.raises(ConfigError, match=r"backend='numpy'.*regularization_exponent=0"):
+        ImplicitBackend().fit(conf, params)
+    with pytest.raises(ConfigError, match=r"regularization_exponent=0\.5"):
+        Recommender(factors=2, regularization_exponent=0.5, backend="implicit").fit(["a"], ["x"])
 
 
 def test_ndcg_parity_with_numpy_backend_and_raw_implicit() -> None:

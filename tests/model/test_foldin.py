@@ -161,28 +161,35 @@ def test_history_confidence_follows_the_model_alpha() -> None:
 # -- fold-in equals training ------------------------------------------------------------------
 
 
+NU = 0.7
+"""A frequency-scaled penalty (``regularization_exponent``) the numpy backend trains."""
+
+
 def _backend_params() -> list[object]:
     status = {s.name: s for s in available()}
     out: list[object] = []
     for name in names():
-        for solver in ("cholesky", "cg"):
-            marks = []
-            if not status[name].available:
-                marks.append(pytest.mark.skip(reason=f"backend {name!r}: {status[name].reason}"))
-            elif name == "spark":
-                # Spark's ALS-WR penalizes each row by lambda * its count and sweeps items
-                # before users, so a constant-lambda fold-in cannot reproduce its rows.
-                marks.append(
-                    pytest.mark.xfail(
-                        raises=AssertionError, strict=True, reason="ALS-WR (documented)"
+        # Spark always solves exactly (solver is ignored) and trains ALS-WR whatever the
+        # exponent, reported as regularization_exponent=1 ("count"): one case suffices.
+        solvers = ("cholesky",) if name == "spark" else ("cholesky", "cg")
+        exponents = (0.0, NU) if name == "numpy" else (0.0,)
+        for solver in solvers:
+            for nu in exponents:
+                marks = []
+                if not status[name].available:
+                    marks.append(
+                        pytest.mark.skip(reason=f"backend {name!r}: {status[name].reason}")
                     )
+                out.append(
+                    pytest.param(name, solver, nu, marks=marks, id=f"{name}-{solver}-nu{nu:g}")
                 )
-            out.append(pytest.param(name, solver, marks=marks, id=f"{name}-{solver}"))
     return out
 
 
-@pytest.mark.parametrize(("backend", "solver"), _backend_params())
-def test_foldin_reproduces_trained_user_rows(data: Interactions, backend: str, solver: str) -> None:
+@pytest.mark.parametrize(("backend", "solver", "nu"), _backend_params())
+def test_foldin_reproduces_trained_user_rows(
+    data: Interactions, backend: str, solver: str, nu: float
+) -> None:
     """Folding in a user's full training history gives the user's trained factor row.
 
     ALS sweeps users, then items, in every iteration. After ``k`` iterations the stored
@@ -192,6 +199,11 @@ def test_foldin_reproduces_trained_user_rows(data: Interactions, backend: str, s
     folds in against those: with the exact solver this must reproduce every trained user
     row to float32 rounding. Conjugate gradient with as many steps as there are factors
     converges in exact arithmetic, so a CG backend must agree within a looser tolerance.
+    Spark sweeps items, then users, so its user rows were solved against the final item
+    factors; and it trains ALS-WR, which its model reports (``regularization_exponent=1``,
+    ``"count"`` scale), so fold-in solves the same per-row penalty. With
+    ``regularization_exponent > 0`` (numpy) fold-in gives each history the penalty
+    training gave the row, from the model's stored ``regularization_reference``.
     The check goes both through the solver and through the public API (a model wrapping
     the trained user factors and the previous item factors ranks a user the same way by
     stored row and by ``recommend_for_history`` of the user's training history).
@@ -211,24 +223,39 @@ def test_foldin_reproduces_trained_user_rows(data: Interactions, backend: str, s
         backend=backend,
         solver="cholesky" if solver == "cholesky" else "cg",
         cg_steps=FACTORS,
+        regularization_exponent=nu,
     ).fit(data, callback=capture)
     assert sorted(caught) == list(range(1, iterations + 1))
-    previous = caught[iterations - 1]
+    params = model.params_
+    if backend == "spark":
+        assert (params.regularization_exponent, params.regularization_scale) == (1.0, "count")
+        assert "regularization_reference" in model.model_.provenance.auto_params
+    else:
+        assert params.regularization_exponent == nu
+    users_after_items = backend == "spark"
+    previous = caught[iterations] if users_after_items else caught[iterations - 1]
+    other = caught[iterations - 1] if users_after_items else caught[iterations]
     trained = model.user_factors_
     seen = model.seen_
     assert seen is not None
-    folded = FoldInSolver(previous, REG).solve(history_confidence(seen, model.params))
+    conf = history_confidence(seen, params)
+    folded = FoldInSolver.for_params(previous, params).solve(conf)
     scale = np.linalg.norm(trained, axis=1, keepdims=True)
     assert float(scale.min()) > 0
     error = np.linalg.norm(folded - trained, axis=1, keepdims=True) / scale
     assert float(error.max()) < TOLERANCE[solver]
-    # Against the final item factors the rows differ: the check above is not vacuous.
-    final = FoldInSolver(model.item_factors_, REG).solve(history_confidence(seen, model.params))
+    # Against the other item factors the rows differ: the check above is not vacuous.
+    final = FoldInSolver.for_params(other, params).solve(conf)
     final_error = np.linalg.norm(final - trained, axis=1, keepdims=True) / scale
     assert float(final_error.max()) > 5 * TOLERANCE[solver]
+    if params.scaled_regularization:
+        # ... and a constant penalty would not reproduce them either.
+        constant = FoldInSolver(previous, params.regularization_value).solve(conf)
+        constant_error = np.linalg.norm(constant - trained, axis=1, keepdims=True) / scale
+        assert float(constant_error.max()) > 5 * TOLERANCE[solver]
 
     wrapped = Recommender.from_factors(
-        trained, previous, model.users_, model.items_, seen=seen, params=model.params
+        trained, previous, model.users_, model.items_, seen=seen, params=params
     )
     n_items = len(model.items_)
     for user in model.users_.ids[:20].tolist():

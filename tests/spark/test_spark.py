@@ -366,8 +366,25 @@ def test_fit_spark_resolves_auto_on_the_cluster(spark: SparkSession) -> None:
     d_u, d_i, total = conf.sum(axis=1), conf.sum(axis=0), conf.sum()
     expected = 0.8 * (np.sqrt((d_u**2).sum() / total) + np.sqrt((d_i**2).sum() / total))
     assert rec.params_.regularization == pytest.approx(expected, rel=1e-6)
-    assert rec.model_.provenance.auto_params == ("regularization",)
+    assert rec.model_.provenance.auto_params == ("regularization", "regularization_reference")
     assert rec.params.regularization == "auto"
+    # Spark trained ALS-WR, and the model says so: regParam * n = lambda * (n / s_ref)
+    # with s_ref the mean count over users and items, 2 * 6 pairs / (3 + 3).
+    trained = rec.params_
+    assert (trained.regularization_exponent, trained.regularization_scale) == (1.0, "count")
+    assert trained.regularization_reference == pytest.approx(2.0)
+    assert rec.recommend_for_history(["x", "y"], n=1).source == "fold-in"  # no seen needed
+
+
+@needs_spark
+def test_spark_refuses_other_exponents_before_training(spark: SparkSession) -> None:
+    df = _frame(spark, {"u": np.array(["a", "b"]), "i": np.array(["x", "y"])})
+    params = ALSParams(factors=2, regularization_exponent=0.5)
+    with pytest.raises(ConfigError, match="backend='numpy'"):
+        Recommender.fit_spark(df, "u", "i", params=params)
+    rec = Recommender(factors=2, regularization_exponent=0.5, backend=SparkBackend(spark))
+    with pytest.raises(ConfigError, match=r"regularization_exponent=0\.5"):
+        rec.fit(["a", "b"], ["x", "y"])
 
 
 @needs_spark

@@ -189,11 +189,21 @@ class ImplicitBackend:
         ------
         BackendUnavailableError
             implicit cannot be imported, or (``gpu=True``) CUDA is not usable here.
+        ConfigError
+            ``params.regularization_exponent`` is not 0: implicit trains a constant
+            ``regularization`` only.
         DataError
             The confidence matrix holds NaN, inf or negative values.
         BackendError
             implicit failed while training (its exception is chained).
         """
+        if params.scaled_regularization:
+            raise ConfigError(
+                f"The {self.name!r} backend trains a constant regularization only, but "
+                f"regularization_exponent={params.regularization_exponent:g} asks for "
+                "frequency-scaled regularization. Use backend='numpy', which trains it, or "
+                "regularization_exponent=0."
+            )
         matrix = _confidence_csr(confidence)
         implicit = probe.import_implicit()
         if self._gpu:

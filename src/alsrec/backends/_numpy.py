@@ -2,9 +2,11 @@
 
 Each sweep solves, for every row ``u`` of the side being updated (users, then items),
 
-    (Yᵀ Y + Yᵀ (C_u - I) Y + λ I) x_u = Yᵀ C_u p_u
+    (Yᵀ Y + Yᵀ (C_u - I) Y + λ_u I) x_u = Yᵀ C_u p_u
 
-where ``Y`` is the fixed other side. Rows are grouped by their number of interactions
+where ``Y`` is the fixed other side and ``λ_u`` the row's penalty: ``regularization``
+itself, or with ``regularization_exponent > 0`` its frequency-scaled value
+(:mod:`alsrec._penalty`). Rows are grouped by their number of interactions
 into padded blocks of at most ``_BLOCK_ENTRIES`` entries, so the fixed factors of a block
 are gathered once per sweep and then stay in cache for all conjugate-gradient steps;
 every step is a pair of batched matrix products over the block. This is what makes a
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING, cast
 import numpy as np
 import numpy.typing as npt
 
+from alsrec._penalty import side_penalties
 from alsrec._threads import single_threaded_blas, worker_count
 from alsrec.exceptions import DataError
 
@@ -178,21 +181,29 @@ def _solve_cg(
     target: FactorMatrix,
     fixed: FactorMatrix,
     blocks: list[_Block],
-    regularization: float,
+    regularization: float | npt.NDArray[np.float64],
     steps: int,
     pool: ThreadPoolExecutor | None,
 ) -> None:
     """Update ``target`` in place by ``steps`` CG steps per row, warm-started.
 
     ``fixed`` ends with an all-zero row (the padding target of the blocks).
+    ``regularization`` is one ``λ`` for every row (on the diagonal of the shared Gram
+    matrix) or one per row of ``target`` (added to each row's products).
     """
     gram = fixed.T @ fixed
-    gram[np.diag_indices_from(gram)] += np.float32(regularization)
+    per_row = isinstance(regularization, np.ndarray)
+    lams = np.asarray(regularization, dtype=np.float32) if per_row else None
+    if not per_row:
+        gram[np.diag_indices_from(gram)] += np.float32(regularization)
 
     def solve(block: _Block) -> None:
         x = target[block.rows]
+        lam = None if lams is None else lams[block.rows][:, None]
         if block.cols.shape[1] > _BLOCK_ENTRIES:  # one very wide row: explicit f x f system
             a, b = _wide_system(fixed, block.cols[0], block.conf[0], gram)
+            if lam is not None:
+                a[np.diag_indices_from(a)] += lam[0, 0]
 
             def dense(v: FactorMatrix) -> FactorMatrix:
                 return cast("FactorMatrix", v @ a)
@@ -207,12 +218,16 @@ def _solve_cg(
         q *= extra
         np.subtract(block.conf, q, out=q)
         r = _backward(q, gathered) - x @ gram
+        if lam is not None:
+            r -= lam * x
 
         def matvec(v: FactorMatrix) -> FactorMatrix:
             q = _forward(gathered, v)
             q *= extra
             out = _backward(q, gathered)
             out += v @ gram
+            if lam is not None:
+                out += lam * v
             return out
 
         _cg(x, r, matvec, steps)
@@ -225,21 +240,32 @@ def _solve_exact(
     target: FactorMatrix,
     fixed: FactorMatrix,
     blocks: list[_Block],
-    regularization: float,
+    regularization: float | npt.NDArray[np.float64],
     pool: ThreadPoolExecutor | None,
 ) -> None:
-    """Overwrite ``target`` rows with the exact least-squares solution."""
+    """Overwrite ``target`` rows with the exact least-squares solution.
+
+    ``regularization``: one ``λ`` for every row, or one per row of ``target``.
+    """
     gram = (fixed.T @ fixed).astype(np.float64)
-    gram[np.diag_indices_from(gram)] += regularization
+    per_row = isinstance(regularization, np.ndarray)
+    lams = np.asarray(regularization, dtype=np.float64) if per_row else None
+    if not per_row:
+        gram[np.diag_indices_from(gram)] += regularization
+    diagonal = np.arange(gram.shape[0])
 
     def solve(block: _Block) -> None:
         if block.cols.shape[1] > _BLOCK_ENTRIES:  # one very wide row, chunked
             a, b = _wide_system(fixed, block.cols[0], block.conf[0], gram)
+            if lams is not None:
+                a[diagonal, diagonal] += lams[block.rows[0]]
             target[block.rows] = np.linalg.solve(a, b)[None, :]
             return
         gathered = fixed[block.cols].astype(np.float64)  # (B, L, f); zeros where padded
         weighted = gathered * (block.conf - 1.0)[:, :, None]
         lhs = np.matmul(gathered.transpose(0, 2, 1), weighted) + gram
+        if lams is not None:
+            lhs[:, diagonal, diagonal] += lams[block.rows][:, None]
         rhs = np.matmul(block.conf[:, None, :].astype(np.float64), gathered)[:, 0, :]
         target[block.rows] = np.linalg.solve(lhs, rhs[:, :, None])[:, :, 0]
 
@@ -343,14 +369,16 @@ class NumpyBackend:
                 if threads > 1
                 else None
             )
-            reg, steps = params.regularization_value, params.cg_steps
+            # One float (the constant-lambda fast path) or one penalty per row and side.
+            user_reg, item_reg = side_penalties(matrix, params)
+            steps = params.cg_steps
             for iteration in range(1, params.iterations + 1):
                 if exact:
-                    _solve_exact(users, items, user_blocks, reg, pool)
-                    _solve_exact(items, users, item_blocks, reg, pool)
+                    _solve_exact(users, items, user_blocks, user_reg, pool)
+                    _solve_exact(items, users, item_blocks, item_reg, pool)
                 else:
-                    _solve_cg(users, items, user_blocks, reg, steps, pool)
-                    _solve_cg(items, users, item_blocks, reg, steps, pool)
+                    _solve_cg(users, items, user_blocks, user_reg, steps, pool)
+                    _solve_cg(items, users, item_blocks, item_reg, steps, pool)
                 if callback is not None:
                     callback(iteration, users[:n_users], items[:n_items])
         return users[:n_users], items[:n_items]

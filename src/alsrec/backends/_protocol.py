@@ -39,6 +39,14 @@ class Backend(Protocol):
 
     A backend returns ``(user_factors, item_factors)``: C-contiguous ``float32`` numpy
     arrays of shapes ``(n_users, params.factors)`` and ``(n_items, params.factors)``.
+
+    Frequency-scaled regularization (``params.regularization_exponent > 0``): a backend
+    that cannot train it raises :class:`~alsrec.ConfigError` before training. A backend
+    that trains another objective than the one ``params`` describe (Spark's ALS-WR) may
+    define the optional method ``trained_params(confidence, params) -> ALSParams``,
+    returning hyperparameters that describe exactly what it trained; alsrec then
+    records those in the fitted model (fold-in, ``explain`` and ``updated`` solve with
+    them).
     """
 
     @property

@@ -215,6 +215,12 @@ class InspectionReport:
             f"  params: regularization {reg}, alpha {p.alpha:g}, "
             f"iterations {p.iterations}, solver {p.solver}",
         ]
+        if p.scaled_regularization:
+            ref = _value(p.regularization_reference, "regularization_reference" in self.auto_params)
+            lines.append(
+                f"  frequency-scaled regularization: exponent {p.regularization_exponent:g}, "
+                f"scale {p.regularization_scale}, reference {ref}"
+            )
         if self.origin:
             lines.append(f"  origin: {self.origin}")
         lines.extend(_provenance_lines(self))

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.sparse as sp
 
+from alsrec._penalty import reference_scale
 from alsrec.data.weighting import confidence
 from alsrec.exceptions import DataError
 
@@ -177,8 +178,11 @@ def resolve_params(
     -------
     (ALSParams, tuple of str)
         Concrete parameters (``params`` itself when nothing was ``"auto"``) and the
-        names of the hyperparameters that were resolved (``()`` or
-        ``("regularization",)``).
+        names of the hyperparameters that were resolved (``()``,
+        ``("regularization",)``, and ``"regularization_reference"`` too when
+        ``regularization_exponent > 0``: the mean row scale of
+        :mod:`alsrec._penalty`; it stays ``"auto"`` while the exponent is 0, where it
+        has no effect).
 
     Examples
     --------
@@ -193,5 +197,14 @@ def resolve_params(
     """
     if params.is_resolved:
         return params, ()
-    value = auto_regularization(confidence_matrix)
-    return dataclasses.replace(params, regularization=value), ("regularization",)
+    names: list[str] = []
+    if isinstance(params.regularization, str):
+        value = auto_regularization(confidence_matrix)
+        params = dataclasses.replace(params, regularization=value)
+        names.append("regularization")
+    if params.scaled_regularization and isinstance(params.regularization_reference, str):
+        matrix = sp.csr_matrix(confidence_matrix)
+        reference = reference_scale(matrix, params.regularization_scale)
+        params = dataclasses.replace(params, regularization_reference=reference)
+        names.append("regularization_reference")
+    return params, tuple(names)

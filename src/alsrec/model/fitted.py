@@ -149,8 +149,7 @@ class FittedModel:
     foldin: FoldInSolver = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        reg = self.params.regularization
-        solver = FoldInSolver(self.item_factors, None if isinstance(reg, str) else reg)
+        solver = FoldInSolver.for_params(self.item_factors, self.params)
         object.__setattr__(self, "foldin", solver)
 
     @property

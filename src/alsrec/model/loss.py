@@ -3,8 +3,9 @@
 Used for progress reporting (``alsrec train --progress``, ``Recommender.fit(progress=True)``,
 :func:`loss_monitor`): the value after each sweep shows
 whether training still improves. It is the objective of Hu, Koren and Volinsky (2008) with
-the constant L2 penalty every alsrec backend uses, divided by the total confidence mass so
-that it reads as a weighted mean squared error and is comparable across data sizes.
+the L2 penalty of the model's hyperparameters (constant, or frequency-scaled), divided by
+the total confidence mass so that it reads as a weighted mean squared error and is
+comparable across data sizes.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from alsrec._penalty import side_penalties
 from alsrec.exceptions import DataError
 from alsrec.model.defaults import params_confidence, resolve_params
 from alsrec.progress import ProgressBar
@@ -40,7 +42,7 @@ def als_loss(
     confidence: sp.csr_matrix,
     user_factors: npt.ArrayLike,
     item_factors: npt.ArrayLike,
-    regularization: float,
+    regularization: float | tuple[npt.ArrayLike, npt.ArrayLike],
 ) -> float:
     """Return the implicit-ALS objective per unit of confidence.
 
@@ -60,8 +62,10 @@ def als_loss(
         The confidence matrix the backend trains on (``1 + alpha * w`` on stored entries).
     user_factors, item_factors : array_like, shapes (>= U, f) and (>= I, f)
         Current factors; rows beyond the matrix shape are ignored.
-    regularization : float
-        The L2 penalty ``lambda``.
+    regularization : float or (array_like, array_like)
+        The L2 penalty ``lambda``, or one penalty per user row and one per item row
+        (frequency-scaled regularization, ``regularization_exponent > 0``): then the
+        penalty term is ``sum_u lambda_u |x_u|^2 + sum_i lambda_i |y_i|^2``.
 
     Examples
     --------
@@ -93,7 +97,14 @@ def als_loss(
         )
         c = conf[start:stop]
         total += float(np.sum(c * (1.0 - s) ** 2 - s * s))
-    penalty = regularization * (float(np.sum(users * users)) + float(np.sum(items * items)))
+    if isinstance(regularization, tuple):
+        user_reg = np.asarray(regularization[0], dtype=np.float64)
+        item_reg = np.asarray(regularization[1], dtype=np.float64)
+        penalty = float(user_reg @ np.sum(users * users, axis=1)) + float(
+            item_reg @ np.sum(items * items, axis=1)
+        )
+    else:
+        penalty = regularization * (float(np.sum(users * users)) + float(np.sum(items * items)))
     mass = float(conf.sum()) + (n_users * n_items - matrix.nnz)
     return float((total + penalty) / mass)
 
@@ -136,13 +147,17 @@ def loss_monitor(
     """
     conf = params_confidence(data.matrix, params)
     params, _ = resolve_params(params, conf)  # "auto" as fit() resolves it, on the same data
+    user_reg, item_reg = side_penalties(conf, params)
+    penalty: float | tuple[npt.ArrayLike, npt.ArrayLike] = (
+        (user_reg, item_reg) if params.scaled_regularization else params.regularization_value
+    )
     bar = ProgressBar("train", params.iterations, progress)
     start = time.perf_counter()
 
     def monitor(iteration: int, users: FactorMatrix, items: FactorMatrix) -> None:
         if callback is not None:
             callback(iteration, users, items)
-        loss = als_loss(conf, users, items, params.regularization_value)
+        loss = als_loss(conf, users, items, penalty)
         bar.step(iteration, f"loss {loss:.6f}  {time.perf_counter() - start:6.1f} s")
         if on_loss is not None:
             on_loss(iteration, loss)

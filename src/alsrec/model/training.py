@@ -10,11 +10,13 @@ from alsrec.exceptions import AlsrecError, BackendError, MappingMismatchError
 from alsrec.model.defaults import params_confidence, resolve_params
 from alsrec.model.fitted import FittedModel, Provenance, as_factors, build_model
 from alsrec.model.provenance import data_provenance
+from alsrec.params import AUTO, ALSParams
 
 if TYPE_CHECKING:
+    import scipy.sparse as sp
+
     from alsrec.backends import Backend, ProgressCallback
     from alsrec.interactions import Interactions
-    from alsrec.params import ALSParams
 
 __all__ = ["fit_memory", "train"]
 
@@ -36,6 +38,34 @@ def fit_memory(n_users: int, n_items: int, params: ALSParams) -> int:
     f = params.factors
     workers = worker_count(params.num_threads)
     return 2 * 4 * (n_users + n_items) * f + 8 * f * f * (workers + 2)
+
+
+def _reported_params(
+    backend: Backend, conf: sp.csr_matrix, params: ALSParams, auto: tuple[str, ...]
+) -> tuple[ALSParams, tuple[str, ...]]:
+    """The hyperparameters the backend says it trained (see ``Backend``), and the auto names.
+
+    A backend whose objective differs from what it was asked (Spark trains ALS-WR, whatever
+    ``regularization_exponent`` says) defines ``trained_params(confidence, params)``; the
+    model then records those, so that fold-in solves the objective the factors came from.
+    A value resolved from ``"auto"`` there counts as resolved from ``"auto"``.
+    """
+    report = getattr(backend, "trained_params", None)
+    if report is None:
+        return params, auto
+    reported = report(conf, params)
+    if not isinstance(reported, ALSParams):
+        raise BackendError(
+            f"Backend {backend.name!r}: trained_params returned {type(reported).__name__}, "
+            "expected ALSParams."
+        )
+    before, after = params.to_dict(), reported.to_dict()
+    more = tuple(
+        name
+        for name, value in before.items()
+        if value == AUTO and after[name] != AUTO and name not in auto
+    )
+    return reported, auto + more
 
 
 def train(
@@ -75,6 +105,7 @@ def train(
         raise
     except Exception as exc:
         raise BackendError(f"Backend {backend.name!r} failed while training: {exc}") from exc
+    params, auto = _reported_params(backend, conf, params, auto)
     expected = {"user": (data.shape[0], users), "item": (data.shape[1], items)}
     for axis, (rows, arr) in expected.items():
         if arr.shape != (rows, params.factors):

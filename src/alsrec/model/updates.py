@@ -149,7 +149,8 @@ def updated(
     touched = np.unique(row_of)
     touched_conf = history_confidence(seen[touched], params, seen)
     # Rows of new items are still zero, so they drop out of this solve and of YᵀY.
-    item_solver = FoldInSolver(item_factors, params.regularization_value)
+    params.regularization_value  # noqa: B018 - raises ConfigError while it is "auto"
+    item_solver = FoldInSolver.for_params(item_factors, params)
     if model.unmapped_item_rows == 0:
         item_solver.prime(model.foldin.gram)
     user_factors[touched] = item_solver.solve(touched_conf)
@@ -157,11 +158,11 @@ def updated(
     if new_items.size:
         # A new item's interactions are all fresh: its column of ``added`` is complete.
         item_conf = history_confidence(added, params, seen).tocsc()[:, new_items].T.tocsr()
-        user_solver = FoldInSolver(user_factors, params.regularization_value)
+        user_solver = FoldInSolver.for_params(user_factors, params)
         item_factors[new_items] = user_solver.solve(item_conf)
         grown = item_factors[new_items].astype(np.float64)
         gram = item_solver.gram + grown.T @ grown
-        item_solver = FoldInSolver(item_factors, params.regularization_value)
+        item_solver = FoldInSolver.for_params(item_factors, params)
         item_solver.prime(gram)
         user_factors[touched] = item_solver.solve(touched_conf)
     new_model = build_model(

@@ -24,9 +24,13 @@ penalizes each row with ``regParam * (its number of interactions)`` (ALS-WR); al
 alpha`` (or, from :class:`SparkBackend`, ``c - 1`` with ``alpha_s = 1``), so confidence
 is identical, and sets ``regParam = lambda / mean interactions per row``
 (:func:`spark_reg_param`), which makes the total penalty equal. Rows with more
-interactions than average are still penalized more than alsrec would; measured on the
-synthetic data, the best ``lambda`` is the same for both and the best NDCG@10 within 2%,
-while away from the optimum the two regularizers rank differently. Spark solves rows
+interactions than average are still penalized more than a constant ``lambda`` would: this
+is alsrec's frequency-scaled penalty with ``regularization_exponent=1`` and
+``regularization_scale="count"``, and a Spark-trained model reports exactly that
+(:func:`spark_penalty`), so fold-in reproduces its rows; other exponents are refused.
+Measured on the synthetic data, the best ``lambda`` is the same for Spark and a constant
+penalty and the best NDCG@10 within 2%, while away from the optimum the two regularizers
+rank differently. Spark solves rows
 exactly (``solver``/``cg_steps`` do not apply) and is not bit-for-bit deterministic.
 
 Memory on the driver
@@ -46,7 +50,7 @@ ALS run), :mod:`alsrec.spark.backend` (:class:`SparkBackend`), :mod:`alsrec.spar
 """
 
 from alsrec.spark.backend import SparkBackend
-from alsrec.spark.engine import local_session, spark_reg_param, spark_status
+from alsrec.spark.engine import local_session, spark_penalty, spark_reg_param, spark_status
 from alsrec.spark.serving import recommend_all
 from alsrec.spark.training import fit_dataframe
 
@@ -55,6 +59,7 @@ __all__ = [
     "fit_dataframe",
     "local_session",
     "recommend_all",
+    "spark_penalty",
     "spark_reg_param",
     "spark_status",
 ]

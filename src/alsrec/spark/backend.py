@@ -16,7 +16,7 @@ from alsrec.spark.engine import (
     require_spark,
     session_scope,
     spark_errors,
-    spark_reg_param,
+    spark_penalty,
     train_als,
 )
 
@@ -119,6 +119,20 @@ class SparkBackend:
         given = "given session" if self._spark is not None else "local session"
         return f"SparkBackend({given})"
 
+    @staticmethod
+    def _penalty(coo: sp.coo_matrix, params: ALSParams) -> tuple[ALSParams, float]:
+        return spark_penalty(
+            params,
+            int(coo.nnz),
+            int(np.unique(coo.row).size),
+            int(np.unique(coo.col).size),
+        )
+
+    def trained_params(self, confidence: sp.csr_matrix, params: ALSParams) -> ALSParams:
+        """The hyperparameters of what :meth:`fit` trains: Spark's ALS-WR, exactly
+        (``regularization_exponent=1``, ``"count"`` scale; see :func:`spark_penalty`)."""
+        return self._penalty(confidence.tocoo(), params)[0]
+
     def fit(
         self,
         confidence: sp.csr_matrix,
@@ -138,12 +152,7 @@ class SparkBackend:
             raise DataError(
                 f"Spark's ALS indexes rows with int32; this matrix has shape {coo.shape}."
             )
-        reg_param = spark_reg_param(
-            params.regularization_value,
-            int(ratings.size),
-            int(np.unique(coo.row).size),
-            int(np.unique(coo.col).size),
-        )
+        _, reg_param = self._penalty(coo, params)
         master = self._master or f"local[{params.num_threads or '*'}]"
         with session_scope(self._spark, master=master, driver_memory=self._driver_memory) as (
             spark,

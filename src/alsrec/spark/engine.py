@@ -10,7 +10,8 @@ How alsrec's model maps onto Spark's ``ALS(implicitPrefs=True)``
 Spark gives an observed rating ``r`` the confidence ``1 + alpha_s * |r|`` and the
 preference ``1`` when ``r > 0`` (``0`` otherwise), and solves every row with the penalty
 ``regParam * n`` where ``n`` is the row's number of positive ratings (ALS-WR). alsrec's
-model (:class:`~alsrec.ALSParams`) uses ``c = 1 + alpha * w`` and one constant ``lambda``.
+model (:class:`~alsrec.ALSParams`) uses ``c = 1 + alpha * w`` and by default one constant
+``lambda``.
 
 * Confidence. The backend protocol hands over ``c`` itself, so the backend sends the
   rating ``r = c - 1`` with ``alpha_s = 1``; Spark then computes ``1 + (c - 1) = c``
@@ -23,9 +24,12 @@ model (:class:`~alsrec.ALSParams`) uses ``c = 1 + alpha * w`` and one constant `
   ``lambda`` divided by the mean number of interactions per row over every user and
   item row that has data (see :func:`spark_reg_param`). With it, the total penalty
   weight over all solved rows (``sum_rows regParam * n_row = 2 * nnz * regParam``) equals
-  alsrec's (``lambda`` per row). Rows with more interactions than the mean are still
-  regularized more than under alsrec, rows with fewer less; where every row has the same
-  count the two objectives are identical.
+  alsrec's (``lambda`` per row). Rows with more interactions than the mean are
+  regularized more than with a constant ``lambda``, rows with fewer less: this is
+  alsrec's frequency-scaled penalty with ``regularization_exponent=1``,
+  ``regularization_scale="count"`` and ``regularization_reference`` = that mean, and the
+  fitted model reports exactly these values (:func:`spark_penalty`), so fold-in,
+  ``explain`` and ``updated`` solve Spark's objective. Other exponents are refused.
 * Solver. Spark always solves each row exactly (Cholesky), like ``solver="cholesky"``;
   ``solver`` and ``cg_steps`` are ignored.
 * Progress. Spark returns factors only at the end of a fit, so with a ``callback`` the
@@ -36,6 +40,7 @@ model (:class:`~alsrec.ALSParams`) uses ``c = 1 + alpha * w`` and one constant `
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import importlib.util
 import os
@@ -69,6 +74,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "local_session",
+    "spark_penalty",
     "spark_reg_param",
     "spark_status",
 ]
@@ -477,6 +483,67 @@ def spark_reg_param(
         raise DataError("Cannot map regularization for Spark: there are no interactions.")
     mean_count = 2.0 * n_interactions / (n_user_rows + n_item_rows)
     return regularization / mean_count
+
+
+def spark_penalty(
+    params: ALSParams, n_interactions: int, n_user_rows: int, n_item_rows: int
+) -> tuple[ALSParams, float]:
+    """What Spark trains for ``params``: the hyperparameters that describe it exactly, and
+    its ``regParam``.
+
+    Spark's ALS-WR penalizes every row with ``regParam * n`` (``n``: the row's observed
+    pairs), which is alsrec's frequency-scaled penalty ``regularization * (n / s_ref) **
+    1`` with ``regularization_scale="count"`` and ``regParam = regularization / s_ref``.
+    So the model of a Spark fit reports ``regularization_exponent=1``,
+    ``regularization_scale="count"`` and ``regularization_reference=s_ref``, and fold-in
+    reproduces its rows. ``s_ref`` is the given ``regularization_reference``, or for
+    ``"auto"`` (and always for exponent 0) the mean count over every user and item row
+    with data, ``2 nnz / (users + items)``, as :func:`spark_reg_param` uses.
+
+    ``regularization_exponent`` 0 (the default: "no scaling asked for") is read as Spark's
+    native scaling; 1 with ``regularization_scale="count"`` is that scaling asked for
+    explicitly. Anything else raises :class:`~alsrec.ConfigError` naming the numpy backend,
+    which trains every exponent and scale.
+
+    Examples
+    --------
+    >>> from alsrec import ALSParams
+    >>> trained, reg_param = spark_penalty(ALSParams(regularization=30.0), 100_000, 943, 1682)
+    >>> reg_param, trained.regularization_exponent, trained.regularization_scale
+    (0.39375, 1.0, 'count')
+    >>> round(trained.regularization_reference, 4)  # 2 * 100000 / (943 + 1682)
+    76.1905
+    """
+    explicit = check_spark_penalty(params)
+    if n_interactions <= 0:
+        raise DataError("Cannot map regularization for Spark: there are no interactions.")
+    reference = params.regularization_reference
+    if not explicit or isinstance(reference, str):
+        reference = 2.0 * n_interactions / (n_user_rows + n_item_rows)
+    reg = params.regularization_value
+    trained = dataclasses.replace(
+        params,
+        regularization_exponent=1.0,
+        regularization_scale="count",
+        regularization_reference=reference,
+    )
+    return trained, reg / reference
+
+
+def check_spark_penalty(params: ALSParams) -> bool:
+    """Raise :class:`~alsrec.ConfigError` for a penalty Spark cannot train (see
+    :func:`spark_penalty`); return whether ALS-WR was asked for explicitly."""
+    exponent, scale = params.regularization_exponent, params.regularization_scale
+    explicit = exponent == 1.0 and scale == "count"
+    if exponent != 0.0 and not explicit:
+        raise ConfigError(
+            f"Spark trains ALS-WR only (regularization_exponent=1 with "
+            f"regularization_scale='count'), not regularization_exponent={exponent:g} with "
+            f"regularization_scale={scale!r}. Use backend='numpy' (Recommender(backend="
+            "'numpy')), which trains every exponent and scale, or leave "
+            "regularization_exponent at 0 for Spark's own scaling."
+        )
+    return explicit
 
 
 def _seed(params: ALSParams) -> int:

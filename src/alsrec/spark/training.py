@@ -14,7 +14,13 @@ from alsrec.mapping import IdMapper
 from alsrec.model.defaults import regularization_from_masses
 from alsrec.model.fitted import FittedModel, Provenance, as_factors, build_model
 from alsrec.params import ALSParams
-from alsrec.spark.engine import require_spark, spark_errors, spark_reg_param, train_als
+from alsrec.spark.engine import (
+    check_spark_penalty,
+    require_spark,
+    spark_errors,
+    spark_penalty,
+    train_als,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -237,6 +243,7 @@ def fit_dataframe(
         raise ConfigError(f"params must be an ALSParams, got {type(params).__name__}.")
     if user == item:
         raise ConfigError(f"user and item must be different columns, both are {user!r}.")
+    check_spark_penalty(params)  # before any work on the cluster
     session = spark if spark is not None else df.sparkSession
     kinds = {"u": _id_kind(df, user, "user"), "i": _id_kind(df, item, "item")}
     names = {"u": user, "i": item, "w": weight or "weight"}
@@ -264,7 +271,10 @@ def fit_dataframe(
             )
             persisted.append(ratings)
         params, auto = _resolve_auto(ratings, params)
-        reg_param = spark_reg_param(params.regularization_value, nnz, user_ids.size, item_ids.size)
+        asked_reference = params.regularization_reference
+        params, reg_param = spark_penalty(params, nnz, user_ids.size, item_ids.size)
+        if isinstance(asked_reference, str):
+            auto = (*auto, "regularization_reference")
         users, items = train_als(
             session,
             ratings,
