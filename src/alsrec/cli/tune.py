@@ -81,7 +81,7 @@ def _search_options(group: argparse._ArgumentGroup) -> None:
         "--budget",
         type=positive_int,
         default=None,
-        help="number of trials at most (default: 60 staged, 20 random)",
+        help="number of trials at most (default: 40 staged, 20 random)",
     )
     group.add_argument(
         "--strategy",
@@ -115,8 +115,8 @@ def _search_options(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "--splits",
         type=positive_int,
-        default=1,
-        help="validation splits to average each trial over (default: 1)",
+        default=None,
+        help="validation splits to average each trial over (default: 2 staged, 1 random)",
     )
     group.add_argument(
         "--random-state",
