@@ -284,20 +284,8 @@ def search(
             batch: dict[int, Trial] = {}
 
             def record(outcome: tuple[int, tuple[float, ...], float, float]) -> None:
-                index, values, fit_seconds, seconds = outcome
-                scored = [v for v in values if not math.isnan(v)]
-                params, scale = resolved[index - first]
-                batch[index] = Trial(
-                    index=index,
-                    params=params,
-                    value=float(np.mean(scored)) if scored else math.nan,
-                    split_values=values,
-                    sampled=MappingProxyType(dict(draws[index - first])),
-                    scale=scale,
-                    fit_seconds=fit_seconds,
-                    seconds=seconds,
-                    stage=stage,
-                )
+                index = outcome[0]
+                batch[index] = _trial(outcome, resolved[index - first], draws[index - first], stage)
                 if progress is not None:
                     progress(first + len(batch), max(budget, first + len(batch)), batch[index])
 
@@ -331,6 +319,28 @@ def search(
         n_jobs=jobs,
         best_model=best_model,
         strategy=chosen,
+    )
+
+
+def _trial(
+    outcome: tuple[int, tuple[float, ...], float, float],
+    resolved: tuple[ALSParams, float | None],
+    draw: dict[str, Any],
+    stage: str,
+) -> Trial:
+    """The record of one trial: what ran (``resolved``, ``draw``) and how it scored."""
+    index, values, fit_seconds, seconds = outcome
+    scored = [v for v in values if not math.isnan(v)]
+    return Trial(
+        index=index,
+        params=resolved[0],
+        value=float(np.mean(scored)) if scored else math.nan,
+        split_values=values,
+        sampled=MappingProxyType(dict(draw)),
+        scale=resolved[1],
+        fit_seconds=fit_seconds,
+        seconds=seconds,
+        stage=stage,
     )
 
 
