@@ -266,6 +266,7 @@ def main() -> None:
             print(f"{name}: grid {entry['grid_best']} [{time.perf_counter() - started:.0f} s]")
         if not args.grid_only:
             grid_best_seeds(split, entry)
+            args.out.write_text(json.dumps(cache, indent=1, sort_keys=True))
             for seed in args.seeds:
                 run_search(split, entry, seed)
                 args.out.write_text(json.dumps(cache, indent=1, sort_keys=True))
