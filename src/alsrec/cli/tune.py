@@ -1,4 +1,4 @@
-"""``alsrec tune``: random search of hyperparameters on held-out data."""
+"""``alsrec tune``: search hyperparameters on held-out data."""
 
 from __future__ import annotations
 
@@ -41,8 +41,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], parents
         "tune",
         parents=[parents.common, parents.source],
         help="search hyperparameters on held-out data; optionally save the best model",
-        description="Random search over regularization, alpha, factors and iterations (and "
-        "the weighting scheme, where the library has one): each trial trains on a seeded "
+        description="Staged search over regularization, alpha, factors and iterations (and "
+        "the weighting scheme, where the library has one): cheap random trials first, the "
+        "best retrained in full, refined locally, then grown to larger factors (--strategy "
+        "random for a plain random search). Each trial trains on a seeded "
         "holdout split and is scored on the held-out (validation) part. Prints every trial, "
         "the best parameters, the spread and each parameter's effect. With --test-fraction, "
         "a final test split is set aside first: the search never sees it, and the chosen "
@@ -76,7 +78,16 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], parents
 def _search_options(group: argparse._ArgumentGroup) -> None:
     """The options of the search itself and of the final test split."""
     group.add_argument(
-        "--budget", type=positive_int, default=20, help="number of trials (default: 20)"
+        "--budget",
+        type=positive_int,
+        default=None,
+        help="number of trials at most (default: 40 staged, 20 random)",
+    )
+    group.add_argument(
+        "--strategy",
+        choices=("auto", "staged", "random"),
+        default="auto",
+        help="staged search (auto, the default) or plain random search",
     )
     group.add_argument(
         "--metric", choices=TUNABLE, default="ndcg", help="what to maximize (default: ndcg)"
@@ -104,8 +115,8 @@ def _search_options(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "--splits",
         type=positive_int,
-        default=1,
-        help="validation splits to average each trial over (default: 1)",
+        default=None,
+        help="validation splits to average each trial over (default: 2 staged, 1 random)",
     )
     group.add_argument(
         "--random-state",
@@ -174,6 +185,7 @@ def run(args: argparse.Namespace, io: Streams) -> int:
         metric=args.metric,
         k=args.k,
         budget=args.budget,
+        strategy=args.strategy,
         splits=args.splits,
         test_fraction=args.validation_fraction,
         random_state=args.random_state,

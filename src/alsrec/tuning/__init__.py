@@ -1,21 +1,37 @@
-"""Hyperparameter search: seeded random search over ALS parameters, scored on held-out data.
+"""Hyperparameter search: a staged search over ALS parameters, scored on held-out data.
 
-:func:`search` draws ``budget`` parameter sets from a search space, trains a model on the
-training part of each validation split, measures a ranking metric on the held-out part
+:func:`search` tries up to ``budget`` parameter sets, trains a model on the training part
+of each validation split, measures a ranking metric on the held-out part
 (:func:`alsrec.evaluation.evaluate`), and returns a :class:`TuningReport`: every trial, the
 best parameters, how far apart the best, median and worst trials are, and how much each
 parameter seems to matter. With ``refit=True`` the best parameters are trained once more on
 all the data (:attr:`TuningReport.best_model`).
 
-Why random search
------------------
-With five parameters of which two or three matter on a given dataset, random search finds
-good values of the important ones in far fewer trials than a grid of the same size, which
-spends most of its points varying parameters that do not matter (Bergstra and Bengio,
-2012). When every dimension is a finite :class:`Choice` and the budget covers all
-combinations, the full grid is evaluated instead, each point once. Random draws never
-repeat a parameter set. Successive halving over iterations is not done: a trial always
-runs its full ``iterations``.
+Two strategies
+--------------
+``"staged"`` (the default when no space is given; :mod:`alsrec.tuning.staged`)
+    Random trials at 64 factors and a third of the iterations explore the space cheaply;
+    the best of them are trained with the full iterations (successive halving with one
+    cut); a batched pattern search refines the best one along every dimension; then the
+    factors grow (128, 256, as far as the data allows) while the metric does not drop,
+    re-tuning the regularization one quarter-decade up and down at each size; what is
+    left of the budget refines around the final size. Default budget 40 trials,
+    averaged over 2 validation splits (one split's noise moves NDCG@10 by a few percent
+    on MovieLens-100k, more than the differences between the good trials). Against the
+    best test NDCG@10 of a fine grid it reached 99.0-100.4% on MovieLens-100k and
+    synthetic data with seed 0, but 96.5-97.6% on MovieLens-100k with seed 1 (see the
+    "Tuning" guide for the measurement).
+``"random"`` (the default when a space is given, the behaviour before the staged search)
+    ``budget`` independent draws from the space (20 by default, one split), or the whole
+    grid when every dimension is a finite :class:`Choice` and the budget covers all
+    combinations, each point once. Random draws never repeat a parameter set. With five
+    parameters of which two or three matter on a given dataset, random search finds good
+    values of the important ones in far fewer trials than a grid of the same size
+    (Bergstra and Bengio, 2012).
+
+``strategy="staged"`` runs the staged search on a given space too: its ``factors`` choices
+are the sizes to grow through, the middle value of its ``iterations`` choices the full
+number of sweeps, and every other dimension is refined locally, whatever its kind.
 
 The default space (:func:`default_space`)
 -----------------------------------------
@@ -34,11 +50,12 @@ The default space (:func:`default_space`)
     :class:`LogUniform` ``(0.1, 50)``: from "observed barely above unobserved" to the
     strong confidence of Hu, Koren and Volinsky's original setting (alpha 40 on counts).
 ``factors``
-    :class:`Choice` of 16, 32, 64, 128, keeping only sizes up to half the smaller side of
-    the matrix (more factors than that can only memorize); at least one size remains.
+    :class:`Choice` of 16, 32, 64, 128, 256, keeping only sizes up to half the smaller
+    side of the matrix (more factors than that can only memorize); at least one size
+    remains. Tuned iALS optima sit at large sizes (Rendle et al., 2022), hence 256.
 ``iterations``
     :class:`Choice` of 10, 15, 20: ALS converges in a handful of sweeps; more mostly
-    costs time.
+    costs time. The staged search trains with 15 (5 while exploring).
 ``weighting``
     When :class:`~alsrec.ALSParams` has a ``weighting`` field, a :class:`Choice` of every
     scheme it accepts.
@@ -58,15 +75,16 @@ Reproducibility and parallel trials
 -----------------------------------
 The draws, the splits and every model's initialization derive from ``random_state``, so
 the same call gives an identical report (timings aside: they are excluded from ``==``)
-with a deterministic backend. Every trial (and the refit) trains with BLAS limited to one
-thread, in this process as in worker processes: multi-threaded BLAS sums in another order
-and changes the last bits of the factors, and trial-level parallelism (``n_jobs``) is the
-better use of the cores for the many small fits of a search anyway. Worker processes are
-started with ``spawn`` and get the splits once (so a script that calls :func:`search` with
-``n_jobs > 1`` needs the usual ``if __name__ == "__main__":`` guard); a worker also caps
-the ``implicit`` backend at one thread (its results do not depend on the thread count).
-Starting the workers takes a few seconds, so ``n_jobs > 1`` pays off when the trials
-take longer than that.
+with a deterministic backend; the staged search decides each batch from the values of the
+batches before, which are the same on every run. Every trial (and the refit) trains with
+BLAS limited to one thread, in this process as in worker processes: multi-threaded BLAS
+sums in another order and changes the last bits of the factors, and trial-level
+parallelism (``n_jobs``) is the better use of the cores for the many small fits of a
+search anyway. Worker processes are started with ``spawn`` and get the splits once (so a
+script that calls :func:`search` with ``n_jobs > 1`` needs the usual ``if __name__ ==
+"__main__":`` guard); a worker also caps the ``implicit`` backend at one thread (its
+results do not depend on the thread count). Starting the workers takes a few seconds, so
+``n_jobs > 1`` pays off when the trials take longer than that.
 """
 
 from alsrec.tuning.random_search import search

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -24,6 +25,7 @@ from alsrec.params import ALSParams
 from alsrec.recommender import Recommender
 from alsrec.tuning.report import Trial, TuningReport, _effects
 from alsrec.tuning.space import _draw, _normalize_space, _resolve, default_space
+from alsrec.tuning.staged import staged_draws
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -31,7 +33,14 @@ if TYPE_CHECKING:
     from alsrec.backends import Backend
     from alsrec.tuning.space import SpaceArg
 
-__all__ = ["search"]
+__all__ = ["DEFAULT_BUDGET", "DEFAULT_SPLITS", "search"]
+
+DEFAULT_BUDGET = {"staged": 40, "random": 20}
+"""Trials when ``budget`` is not given, per strategy."""
+DEFAULT_SPLITS = {"staged": 2, "random": 1}
+"""Validation splits when ``splits`` is not given, per strategy: the staged search picks
+among close neighbours, where one split's noise (a few percent of NDCG@10 on
+MovieLens-100k) decides more than the parameters do."""
 
 _TUNABLE_METRICS = tuple(m for m in METRICS if m != "popularity_rank")
 
@@ -160,14 +169,15 @@ def search(
     *,
     metric: str = "ndcg",
     k: int = 10,
-    budget: int = 20,
-    splits: int | Sequence[tuple[Interactions, Interactions]] = 1,
+    budget: int | None = None,
+    splits: int | Sequence[tuple[Interactions, Interactions]] | None = None,
     test_fraction: float = 0.2,
     random_state: int = 0,
     n_jobs: int = 1,
     backend: str | Backend = "numpy",
     refit: bool = False,
     progress: Callable[[int, int, Trial], None] | None = None,
+    strategy: str = "auto",
 ) -> TuningReport:
     """Search ALS hyperparameters on held-out data; see the module documentation.
 
@@ -186,11 +196,14 @@ def search(
         ``"popularity_rank"``.
     k : int, default 10
         List length of the metric.
-    budget : int, default 20
-        Number of trials (parameter sets). A space of finite choices with fewer
-        combinations runs each once.
-    splits : int or sequence of (train, validation) pairs, default 1
-        How many seeded per-user holdout splits to average each trial over, or the splits
+    budget : int, optional
+        Number of trials (parameter sets) at most: 40 for the staged search, 20 for the
+        random search (:data:`DEFAULT_BUDGET`). A random search over a space of finite
+        choices with fewer combinations runs each once; a staged search may stop early
+        when its local steps have shrunk to nothing.
+    splits : int or sequence of (train, validation) pairs, optional
+        How many seeded per-user holdout splits to average each trial over (2 for the
+        staged search, 1 for the random search: :data:`DEFAULT_SPLITS`), or the splits
         themselves (e.g. from :func:`alsrec.evaluation.time_split`).
     test_fraction : float, default 0.2
         Share of each user's items held out in generated splits.
@@ -206,7 +219,12 @@ def search(
         Train the best parameters on all of ``interactions``
         (:attr:`TuningReport.best_model`).
     progress : callable, optional
-        Called as ``progress(done, total, trial)`` after each trial (in completion order).
+        Called as ``progress(done, total, trial)`` after each trial (in completion order);
+        ``total`` is the budget, which a staged search may not use up.
+    strategy : {"auto", "staged", "random"}, default "auto"
+        ``"auto"``: the staged search when ``space`` is ``None``, the random search when
+        a space is given (the behaviour of earlier versions). See the module
+        documentation of :mod:`alsrec.tuning`.
 
     Returns
     -------
@@ -215,7 +233,7 @@ def search(
     Raises
     ------
     ConfigError
-        A bad space, metric, ``k``, budget, split count or job count; a space that
+        A bad space, metric, ``k``, budget, split count, job count or strategy; a space that
         yields invalid parameters.
     DataError
         Too little data to split, or no trial could be scored.
@@ -243,36 +261,44 @@ def search(
     k, budget, random_state, engine_name = _check_arguments(
         interactions, metric, k, budget, random_state, backend, n_jobs
     )
+    chosen = _check_strategy(strategy, space)
+    if budget is None:
+        budget = DEFAULT_BUDGET[chosen]
+    if splits is None:
+        splits = DEFAULT_SPLITS[chosen]
     resolved_space = _normalize_space(default_space(interactions) if space is None else space)
     sample_seq, split_seq = np.random.SeedSequence(random_state).spawn(2)
-    draws = _draw(resolved_space, budget, np.random.default_rng(sample_seq))
-    resolved = [_resolve(d, resolved_space, interactions.matrix, random_state) for d in draws]
+    rng = np.random.default_rng(sample_seq)
     made_splits, fraction = _check_splits(interactions, splits, test_fraction, split_seq)
-    jobs = _jobs(n_jobs, len(draws))
-    setup = _Setup(made_splits, metric, k, backend, single_threaded_backend=jobs > 1)
-    tasks = [_Task(i, p.to_dict()) for i, (p, _) in enumerate(resolved)]
-    results: dict[int, Trial] = {}
+    trials: list[Trial] = []
 
-    def record(outcome: tuple[int, tuple[float, ...], float, float]) -> None:
-        index, values, fit_seconds, seconds = outcome
-        scored = [v for v in values if not math.isnan(v)]
-        params, scale = resolved[index]
-        results[index] = Trial(
-            index=index,
-            params=params,
-            value=float(np.mean(scored)) if scored else math.nan,
-            split_values=values,
-            sampled=MappingProxyType(dict(draws[index])),
-            scale=scale,
-            fit_seconds=fit_seconds,
-            seconds=seconds,
-        )
-        if progress is not None:
-            progress(len(results), len(tasks), results[index])
+    with _Runner(made_splits, metric, k, backend, _jobs(n_jobs, budget)) as runner:
 
-    _run_trials(setup, tasks, jobs, record)
-    trials = tuple(results[i] for i in range(len(tasks)))
-    best = _best(trials, metric, k)
+        def score_batch(draws: Sequence[dict[str, Any]], stage: str) -> list[float]:
+            """Train and score a batch of draws as new trials; their metric values."""
+            first = len(trials)
+            resolved = [
+                _resolve(d, resolved_space, interactions.matrix, random_state) for d in draws
+            ]
+            tasks = [_Task(first + i, p.to_dict()) for i, (p, _) in enumerate(resolved)]
+            batch: dict[int, Trial] = {}
+
+            def record(outcome: tuple[int, tuple[float, ...], float, float]) -> None:
+                index = outcome[0]
+                batch[index] = _trial(outcome, resolved[index - first], draws[index - first], stage)
+                if progress is not None:
+                    progress(first + len(batch), max(budget, first + len(batch)), batch[index])
+
+            runner.run(tasks, record)
+            trials.extend(batch[i] for i in range(first, first + len(tasks)))
+            return [batch[i].value for i in range(first, first + len(tasks))]
+
+        if chosen == "random":
+            score_batch(_draw(resolved_space, budget, rng), "random")
+        else:
+            staged_draws(resolved_space, budget, rng, score_batch)
+        jobs = runner.jobs
+    best = _best(tuple(trials), metric, k)
     wall = time.perf_counter() - started
     best_model = None
     if refit:
@@ -281,7 +307,7 @@ def search(
     return TuningReport(
         metric=metric,
         k=k,
-        trials=trials,
+        trials=tuple(trials),
         best=best,
         effects=_effects(trials, resolved_space),
         space=MappingProxyType({n: d.describe() for n, d in resolved_space.items()}),
@@ -292,18 +318,50 @@ def search(
         wall_seconds=wall,
         n_jobs=jobs,
         best_model=best_model,
+        strategy=chosen,
     )
+
+
+def _trial(
+    outcome: tuple[int, tuple[float, ...], float, float],
+    resolved: tuple[ALSParams, float | None],
+    draw: dict[str, Any],
+    stage: str,
+) -> Trial:
+    """The record of one trial: what ran (``resolved``, ``draw``) and how it scored."""
+    index, values, fit_seconds, seconds = outcome
+    scored = [v for v in values if not math.isnan(v)]
+    return Trial(
+        index=index,
+        params=resolved[0],
+        value=float(np.mean(scored)) if scored else math.nan,
+        split_values=values,
+        sampled=MappingProxyType(dict(draw)),
+        scale=resolved[1],
+        fit_seconds=fit_seconds,
+        seconds=seconds,
+        stage=stage,
+    )
+
+
+def _check_strategy(strategy: object, space: object) -> str:
+    """``"staged"`` or ``"random"``: what ``strategy`` (``"auto"`` by default) means here."""
+    if strategy == "auto":
+        return "staged" if space is None else "random"
+    if strategy not in ("staged", "random"):
+        raise ConfigError(f"strategy must be 'auto', 'staged' or 'random', got {strategy!r}.")
+    return str(strategy)
 
 
 def _check_arguments(
     interactions: object,
     metric: str,
     k: int,
-    budget: int,
+    budget: int | None,
     random_state: int,
     backend: str | Backend,
     n_jobs: int,
-) -> tuple[int, int, int, str]:
+) -> tuple[int, int | None, int, str]:
     """Validate what :func:`search` was given; returns ``k``, ``budget``, seed, backend name."""
     if not isinstance(interactions, Interactions):
         raise ConfigError(
@@ -316,7 +374,7 @@ def _check_arguments(
             "(popularity_rank measures bias, not quality: it cannot be maximized)."
         )
     k = _check_int("k", k, 1)
-    budget = _check_int("budget", budget, 1)
+    budget = None if budget is None else _check_int("budget", budget, 1)
     random_state = _check_int("random_state", random_state, 0)
     if not isinstance(backend, str) and n_jobs != 1:
         raise ConfigError(
@@ -335,24 +393,57 @@ def _check_arguments(
     return k, budget, random_state, engine.name
 
 
-def _run_trials(
-    setup: _Setup,
-    tasks: list[_Task],
-    jobs: int,
-    record: Callable[[tuple[int, tuple[float, ...], float, float]], None],
-) -> None:
-    """Run every task here (``jobs == 1``) or in ``jobs`` spawned worker processes."""
-    if jobs == 1:
-        with single_threaded_blas():
-            for task in tasks:
-                record(_run(setup, task))
-        return
-    import multiprocessing
+class _Runner:
+    """Runs batches of trials here (one job) or in worker processes kept for the whole search."""
 
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        max_workers=jobs, mp_context=context, initializer=_init_worker, initargs=(setup,)
-    ) as pool:
+    def __init__(
+        self,
+        splits: tuple[tuple[Interactions, Interactions], ...],
+        metric: str,
+        k: int,
+        backend: str | Backend,
+        jobs: int,
+    ) -> None:
+        self.jobs = jobs
+        self.setup = _Setup(splits, metric, k, backend, single_threaded_backend=jobs > 1)
+        self._stack = contextlib.ExitStack()
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> _Runner:
+        if self.jobs == 1:
+            self._stack.enter_context(single_threaded_blas())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def _workers(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            import multiprocessing
+
+            context = multiprocessing.get_context("spawn")
+            self._pool = self._stack.enter_context(
+                ProcessPoolExecutor(
+                    max_workers=self.jobs,
+                    mp_context=context,
+                    initializer=_init_worker,
+                    initargs=(self.setup,),
+                )
+            )
+        return self._pool
+
+    def run(
+        self,
+        tasks: list[_Task],
+        record: Callable[[tuple[int, tuple[float, ...], float, float]], None],
+    ) -> None:
+        """Run every task of a batch; ``record`` each outcome (in completion order)."""
+        if self.jobs == 1:
+            with single_threaded_blas():
+                for task in tasks:
+                    record(_run(self.setup, task))
+            return
+        pool = self._workers()
         futures = []
         try:
             futures = [pool.submit(_run_in_worker, task) for task in tasks]
@@ -363,7 +454,7 @@ def _run_trials(
                 "A trial worker process died before finishing. If search() runs from a "
                 "script, call it under 'if __name__ == \"__main__\":' (workers are started "
                 "with 'spawn' and import the main module); if memory is short, lower "
-                f"n_jobs (it was {jobs}) or use n_jobs=1."
+                f"n_jobs (it was {self.jobs}) or use n_jobs=1."
             ) from exc
         except BaseException:
             for future in futures:

@@ -45,6 +45,10 @@ class Trial:
         Training time summed over the splits (not part of ``==``).
     seconds : float
         Training and evaluation time (not part of ``==``).
+    stage : str
+        The search stage that proposed the trial: ``"random"`` (a random search or grid),
+        or one of the staged search's ``"explore"``, ``"promote"``, ``"local"``,
+        ``"grow"`` (see :mod:`alsrec.tuning.staged`).
     """
 
     index: int
@@ -55,6 +59,7 @@ class Trial:
     scale: float | None
     fit_seconds: float = field(compare=False)
     seconds: float = field(compare=False)
+    stage: str = "random"
 
     def __eq__(self, other: object) -> bool:
         # NaN metric values (nothing scorable) compare equal to themselves here.
@@ -68,6 +73,7 @@ class Trial:
             and all(_same(a, b) for a, b in zip(self.split_values, other.split_values, strict=True))
             and dict(self.sampled) == dict(other.sampled)
             and self.scale == other.scale
+            and self.stage == other.stage
         )
 
     __hash__ = None  # type: ignore[assignment]
@@ -83,6 +89,7 @@ class Trial:
             "scale": self.scale,
             "fit_seconds": self.fit_seconds,
             "seconds": self.seconds,
+            "stage": self.stage,
         }
 
 
@@ -216,6 +223,8 @@ class TuningReport:
         Processes that ran trials.
     best_model : Recommender or None
         With ``refit=True``: the best parameters trained on all the data.
+    strategy : str
+        ``"staged"`` or ``"random"`` (see :func:`alsrec.tuning.search`).
     """
 
     metric: str
@@ -231,6 +240,7 @@ class TuningReport:
     wall_seconds: float = field(compare=False)
     n_jobs: int = field(compare=False)
     best_model: Recommender | None = field(default=None, compare=False, repr=False)
+    strategy: str = "random"
 
     @property
     def best_params(self) -> ALSParams:
@@ -271,6 +281,7 @@ class TuningReport:
             "test_fraction": self.test_fraction,
             "random_state": self.random_state,
             "backend": self.backend,
+            "strategy": self.strategy,
             "n_jobs": self.n_jobs,
             "wall_seconds": self.wall_seconds,
             "space": dict(self.space),
@@ -289,7 +300,8 @@ class TuningReport:
         names = ["factors", "regularization", "alpha", "iterations"]
         if any("weighting" in t.sampled for t in self.trials):
             names.append("weighting")
-        header = ["rank", "trial", f"{self.metric}@{self.k}", *names, "fit s"]
+        staged = any(t.stage != "random" for t in self.trials)
+        header = ["rank", "trial", f"{self.metric}@{self.k}", *names, *["stage"] * staged, "fit s"]
         rows = [header]
         for rank, trial in enumerate(self.ranked()[:n], 1):
             p = trial.params.to_dict()
@@ -299,6 +311,7 @@ class TuningReport:
                     str(trial.index),
                     "nan" if math.isnan(trial.value) else f"{trial.value:.4f}",
                     *(f"{p[m]:.3g}" if isinstance(p[m], float) else str(p[m]) for m in names),
+                    *[trial.stage] * staged,
                     f"{trial.fit_seconds:.2f}",
                 ]
             )
@@ -313,7 +326,7 @@ class TuningReport:
         if self.test_fraction is not None:
             splits += f" ({self.test_fraction:g} of each user's items held out)"
         lines = [
-            f"Search: {len(self.trials)} trials, {label} on {splits}, backend "
+            f"Search ({self.strategy}): {len(self.trials)} trials, {label} on {splits}, backend "
             f"{self.backend!r}, seed {self.random_state}, {self.wall_seconds:.1f} s "
             f"with {self.n_jobs} job{'s' * (self.n_jobs > 1)}",
             "Space: " + "; ".join(f"{k} {v}" for k, v in self.space.items()),

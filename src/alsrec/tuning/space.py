@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Choice", "Dimension", "LogUniform", "ScaledLogUniform", "SpaceArg", "default_space"]
 
-_DEFAULT_FACTORS = (16, 32, 64, 128)
+_DEFAULT_FACTORS = (16, 32, 64, 128, 256)
 _DEFAULT_ITERATIONS = (10, 15, 20)
 _MAX_DRAW_ATTEMPTS = 50
 """Draws per requested trial before a random search gives up finding new parameter sets."""
