@@ -13,7 +13,7 @@ from alsrec.weighting import SCHEME_OPTIONS, Weighting
 
 __all__ = ["AUTO", "ALSParams"]
 
-Solver = Literal["cg", "cholesky"]
+Solver = Literal["auto", "cg", "cholesky"]
 
 AUTO: Literal["auto"] = "auto"
 """The value of a hyperparameter that :meth:`~alsrec.Recommender.fit` derives from the data."""
@@ -114,7 +114,7 @@ class ALSParams:
     alpha: float = 1.0
     iterations: int = 15
     random_state: int | None = 0
-    solver: Solver = "cg"
+    solver: Solver = "auto"
     cg_steps: int = 3
     num_threads: int = 0
     weighting: Weighting = "linear"
@@ -137,8 +137,10 @@ class ALSParams:
         set_(self, "alpha", _check_float("alpha", self.alpha, 0.0))
         if self.random_state is not None:
             set_(self, "random_state", check_int("random_state", self.random_state, 0))
-        if self.solver not in ("cg", "cholesky"):
-            raise ConfigError(f"solver must be 'cg' or 'cholesky', got {self.solver!r}.")
+        if self.solver not in ("auto", "cg", "cholesky"):
+            raise ConfigError(
+                f"solver must be 'auto', 'cg' or 'cholesky', got {self.solver!r}."
+            )
         if self.weighting not in SCHEME_OPTIONS:
             raise ConfigError(
                 f"weighting must be one of {sorted(SCHEME_OPTIONS)}, got {self.weighting!r}."
