@@ -3,7 +3,8 @@
 Usage::
 
     python benchmarks/scripts/large_factors.py [--runs 3] [--factors 64,128,256,512]
-        [--data synthetic,dense,ml100k] [--before ../main/src] [--iterations 15] [--threads 2] [--solvers default]
+        [--data synthetic,dense,ml100k] [--before ../main/src] [--iterations 15]
+        [--threads 2] [--solvers default]
 
 ``--data`` lists datasets: ``synthetic`` (many short rows), ``dense`` (few long rows,
 the shape of MovieLens-1M), both from ``alsrec.datasets.synthetic`` (see ``SYNTHETIC``),
@@ -100,10 +101,10 @@ def _dataset(name: str) -> Any:
     lines = [ln.split("\t") for ln in Path(path).read_text(encoding="utf-8").splitlines()]
     if lines and not lines[0][0].strip().isdigit():
         lines = lines[1:]  # the header (e.g. RecBole's user_id:token ...)
-    users = np.array([int(ln[0]) for ln in lines], dtype=np.int64)
-    items = np.array([int(ln[1]) for ln in lines], dtype=np.int64)
+    user_ids = np.array([int(ln[0]) for ln in lines], dtype=np.int64)
+    item_ids = np.array([int(ln[1]) for ln in lines], dtype=np.int64)
     ratings = np.array([float(ln[2]) for ln in lines], dtype=np.float32)
-    return Interactions.from_arrays(users, items, ratings)
+    return Interactions.from_arrays(user_ids, item_ids, ratings)
 
 
 def _env(src: str) -> dict[str, str]:

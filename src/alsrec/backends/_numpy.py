@@ -269,8 +269,12 @@ def _solve_dual(
     ``solver="cg"`` does. Padded slots (``c = 0``, zero factor rows) give identity rows
     of ``I + D M`` and a zero right-hand side, so they add nothing.
 
-    Measured (1M interactions, 2 threads, 15 iterations; see ``docs/benchmarks.md``):
-    faster than ``"cg"`` from 128 factors on (``_DUAL_MIN_FACTORS``), slower at 64.
+    ``G⁻¹`` is shared by all rows because ``λ`` is: a per-row ``λ_u`` would take the
+    eigenbasis of ``YᵀY`` instead (``(YᵀY + λ_u I)⁻¹ = Q diag(1 / (e + λ_u)) Qᵀ``, rows
+    of ``Y Q`` gathered in place of ``W``), at the same cost per row.
+
+    Measured (see ``docs/benchmarks.md``): faster than ``"cg"`` on short rows from 128
+    factors on (``_DUAL_MIN_FACTORS``), no gain at 64.
     """
     factors = fixed.shape[1]
     gram = fixed.T @ fixed
@@ -341,7 +345,10 @@ class NumpyBackend:
 
     Deterministic for an int ``random_state``. Uses conjugate gradient (``solver="cg"``,
     ``cg_steps`` steps per row and sweep, warm-started) or an exact solve per row
-    (``solver="cholesky"``). Rows without interactions get zero factors.
+    (``solver="cholesky"``); ``solver="auto"`` (the default) is ``"cg"`` below 128
+    factors and from 128 on solves rows with few interactions exactly through their
+    ``L x L`` dual system and the others by CG (:func:`_solve_dual`). Rows without
+    interactions get zero factors.
 
     Threads: blocks of rows are solved by ``num_threads`` worker threads (``0``: one per
     core), each making many moderate BLAS calls, for which threaded BLAS only gets in the
