@@ -75,7 +75,7 @@ class ALSParams:
         from the previous sweep (fast, the usual choice). ``"cholesky"``: an exact
         solve per row (slower, used as a reference). ``"auto"``: the numpy backend's
         fastest choice for the number of factors: ``"cg"`` below 128 factors; from 128
-        on, rows with few interactions (up to about ``2 * sqrt(factors) + 4``) are
+        on, rows with few interactions (up to ``4 + sqrt(16 + factors)``) are
         solved exactly through their small dual system (cheaper there than three CG
         steps) and the longer rows by CG (see the "Benchmarks" page for the measured
         crossover). Other backends treat ``"auto"`` as ``"cg"``.

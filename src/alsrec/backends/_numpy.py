@@ -15,9 +15,10 @@ the factors of every nonzero for every step) is memory-bound and about 10x slowe
 from __future__ import annotations
 
 import contextlib
+import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -26,7 +27,7 @@ from alsrec._threads import single_threaded_blas, worker_count
 from alsrec.exceptions import DataError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     import scipy.sparse as sp
 
@@ -171,6 +172,19 @@ def _each(
             pass
 
 
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+_PRODUCT_ROWS = 8192
+"""Rows per chunk of the per-sweep products over a whole factor matrix in
+:func:`_solve_dual` (a fixed size, so results do not depend on the thread count)."""
+
+
+def _map(fn: Callable[[_T], _R], items: list[_T], pool: ThreadPoolExecutor | None) -> Iterator[_R]:
+    """``fn`` over ``items``, on the pool when there is one; results in order."""
+    return pool.map(fn, items) if pool is not None else map(fn, items)
+
+
 def _cg(
     x: FactorMatrix,
     r: FactorMatrix,
@@ -205,26 +219,33 @@ def _solve_cg(
     """
     gram = fixed.T @ fixed
     gram[np.diag_indices_from(gram)] += np.float32(regularization)
-    _each(lambda block: _cg_block(target, fixed, block, gram, steps), blocks, pool)
+
+    def solve(block: _Block) -> None:
+        x = target[block.rows]
+        _cg_block(x, fixed, block, gram, steps)
+        target[block.rows] = x
+
+    _each(solve, blocks, pool)
 
 
 def _cg_block(
-    target: FactorMatrix,
+    x: FactorMatrix,
     fixed: FactorMatrix,
     block: _Block,
-    gram: FactorMatrix,
+    gram: FactorMatrix | None,
     steps: int,
 ) -> None:
-    """``steps`` CG steps on the rows of one block; ``gram`` is ``YᵀY + λI``."""
-    x = target[block.rows]
+    """``steps`` CG steps on the rows ``x`` of one block, in place; ``gram`` is
+    ``YᵀY + λI``, or ``None`` for the identity (the preconditioned system of
+    :func:`_solve_dual`)."""
     if block.cols.shape[1] > _BLOCK_ENTRIES:  # one very wide row: explicit f x f system
-        a, b = _wide_system(fixed, block.cols[0], block.conf[0], gram)
+        eye = np.eye(fixed.shape[1], dtype=fixed.dtype)
+        a, b = _wide_system(fixed, block.cols[0], block.conf[0], eye if gram is None else gram)
 
         def dense(v: FactorMatrix) -> FactorMatrix:
             return cast("FactorMatrix", v @ a)
 
         _cg(x, cast("FactorMatrix", b[None, :] - x @ a), dense, steps)
-        target[block.rows] = x
         return
     gathered = fixed[block.cols]  # (B, L, f); padded slots gather zeros
     extra = block.conf - np.float32(1.0)  # c - 1 (its padded slots meet zero rows)
@@ -232,17 +253,17 @@ def _cg_block(
     q = _forward(gathered, x)
     q *= extra
     np.subtract(block.conf, q, out=q)
-    r = _backward(q, gathered) - x @ gram
+    r = _backward(q, gathered)
+    r -= x if gram is None else x @ gram
 
     def matvec(v: FactorMatrix) -> FactorMatrix:
         q = _forward(gathered, v)
         q *= extra
         out = _backward(q, gathered)
-        out += v @ gram
+        out += v if gram is None else v @ gram
         return out
 
     _cg(x, r, matvec, steps)
-    target[block.rows] = x
 
 
 def _solve_dual(
@@ -253,55 +274,82 @@ def _solve_dual(
     steps: int,
     pool: ThreadPoolExecutor | None,
 ) -> None:
-    """Solve short rows exactly through their ``L x L`` dual system, long rows by CG.
+    """The ``solver="auto"`` sweep at large factors: every row's system preconditioned
+    by the shared ``G = YᵀY + λI``; short rows solved exactly through their dual system,
+    long rows by CG.
 
-    With ``G = YᵀY + λI`` (the same for every row), ``W = Y G⁻¹`` (computed once per
-    sweep for the whole fixed side) and, for a row with ``L`` interactions, ``Y_u`` /
-    ``W_u`` their rows, ``D = diag(c - 1)`` and ``M = W_u Y_uᵀ`` (``L x L``), the
-    Woodbury identity turns the ``f x f`` system ``(G + Y_uᵀ D Y_u) x = Y_uᵀ c`` into
+    With the Cholesky factor ``G = K Kᵀ``, ``Ŷ = Y K⁻ᵀ`` (computed once per sweep for the
+    whole fixed side) and ``z = Kᵀ x``, the system ``(G + Y_uᵀ D Y_u) x = Y_uᵀ c`` of a row
+    (``D = diag(c - 1)``, ``L`` interactions) becomes ``(I + Ŷ_uᵀ D Ŷ_u) z = Ŷ_uᵀ c``:
 
-        x = W_uᵀ (I + D M)⁻¹ c,
+    - rows of width ``L <= 4 + sqrt(16 + f)`` (:func:`_dual_width`) are solved exactly by
+      the Woodbury identity, ``x = W_uᵀ (I + D M)⁻¹ c`` with the ``L x L`` matrix
+      ``M = Ŷ_u Ŷ_uᵀ = Y_u G⁻¹ Y_uᵀ`` and ``W = Y G⁻¹`` (also once per sweep):
+      ``2 L² f + L³`` flops;
+    - wider rows take ``steps`` warm-started CG steps on the preconditioned system,
+      ``16 L f`` flops: CG preconditioned by ``G`` converges at least as fast as plain
+      CG here (the system is the identity plus a rank-``L`` term), and it needs no
+      product with ``G``.
 
-    an exact solve costing ``2 L² f + L³`` flops against about ``16 L f + 8 f²`` for
-    three CG steps (whose ``f²`` is the product with ``G``): far less for ``L`` below
-    about ``2 sqrt(f) + 4``, and the row is solved exactly, not approximately. Rows
-    wider than that limit (the popular items) take ``steps`` warm-started CG steps, as
-    ``solver="cg"`` does. Padded slots (``c = 0``, zero factor rows) give identity rows
-    of ``I + D M`` and a zero right-hand side, so they add nothing.
+    Plain CG (``solver="cg"``) costs ``16 L f + 8 f²`` per row: four products with the
+    ``f x f`` matrix ``G`` dominate at large ``f``. Here the ``f²`` work is two products
+    with ``K`` per long row of the side being solved (into and out of ``z``), none per
+    short row, and two per row of the fixed side (``Ŷ`` and ``W``), all as large matrix
+    products. Padded slots (``c = 0``,
+    zero factor rows) add nothing to either path.
 
-    ``G⁻¹`` is shared by all rows because ``λ`` is: a per-row ``λ_u`` would take the
-    eigenbasis of ``YᵀY`` instead (``(YᵀY + λ_u I)⁻¹ = Q diag(1 / (e + λ_u)) Qᵀ``, rows
-    of ``Y Q`` gathered in place of ``W``), at the same cost per row.
+    ``K`` is shared by all rows because ``λ`` is; a per-row ``λ_u`` would need the
+    eigenbasis of ``YᵀY`` instead (``(YᵀY + λ_u I)⁻¹ = Q diag(1 / (e + λ_u)) Qᵀ``).
 
-    Measured (see ``docs/benchmarks.md``): faster than ``"cg"`` on short rows from 128
-    factors on (``_DUAL_MIN_FACTORS``), no gain at 64.
+    Measured (``benchmarks/scripts/large_factors.py``, see ``docs/benchmarks.md``):
+    faster than ``"cg"`` from 128 factors on (``_DUAL_MIN_FACTORS``).
     """
     factors = fixed.shape[1]
-    gram = fixed.T @ fixed
-    gram[np.diag_indices_from(gram)] += np.float32(regularization)
-    inverse = np.linalg.inv(gram.astype(np.float64)).astype(np.float32)
-    solved = fixed @ inverse  # W = Y G⁻¹; its last (padding) row stays zero
+    chunks = [slice(a, a + _PRODUCT_ROWS) for a in range(0, fixed.shape[0], _PRODUCT_ROWS)]
+    gram = np.zeros((factors, factors), dtype=np.float64)
+    for part in _map(lambda rows: fixed[rows].T @ fixed[rows], chunks, pool):
+        gram += part  # in chunk order: the same sum for any number of threads
+    gram[np.diag_indices_from(gram)] += regularization
+    lower = np.linalg.cholesky(gram)  # K
+    # Rows as row vectors: z = x K (zᵀ = Kᵀ xᵀ), x = z K⁻¹, Ŷ = Y (K⁻¹)ᵀ.
+    chol = lower.astype(np.float32)
+    k_inv = np.linalg.inv(lower).astype(np.float32)
+    hat = np.concatenate(list(_map(lambda rows: fixed[rows] @ k_inv.T, chunks, pool)))
     limit = _dual_width(factors)
+    # W = Y G⁻¹ = Ŷ K⁻¹ lets a short row take x = Wᵀ t without the f x f product back
+    # from z; worth computing when short rows outnumber the rows of the fixed side.
+    short_rows = sum(b.rows.size for b in blocks if b.cols.shape[1] <= limit)
+    solved = (
+        np.concatenate(list(_map(lambda rows: hat[rows] @ k_inv, chunks, pool)))
+        if short_rows > fixed.shape[0]
+        else None
+    )
 
     def solve(block: _Block) -> None:
         width = block.cols.shape[1]
         if width > limit:
-            _cg_block(target, fixed, block, gram, steps)
+            z = target[block.rows] @ chol
+            _cg_block(z, hat, block, None, steps)
+            target[block.rows] = z @ k_inv
             return
-        y = fixed[block.cols]  # (B, L, f)
-        w = solved[block.cols]
-        m = np.matmul(w, y.transpose(0, 2, 1)).astype(np.float64)  # (B, L, L)
+        y = hat[block.cols]  # (B, L, f)
+        m = np.matmul(y, y.transpose(0, 2, 1)).astype(np.float64)  # M, (B, L, L)
         m *= (block.conf - 1.0)[:, :, None]  # D M
         m[:, np.arange(width), np.arange(width)] += 1.0
-        z = np.linalg.solve(m, block.conf[:, :, None].astype(np.float64))
-        target[block.rows] = np.matmul(z.astype(np.float32).transpose(0, 2, 1), w)[:, 0, :]
+        t = np.linalg.solve(m, block.conf[:, :, None].astype(np.float64))
+        t32 = t.astype(np.float32).transpose(0, 2, 1)
+        if solved is None:
+            target[block.rows] = np.matmul(t32, y)[:, 0, :] @ k_inv
+        else:
+            target[block.rows] = np.matmul(t32, solved[block.cols])[:, 0, :]
 
     _each(solve, blocks, pool)
 
 
 def _dual_width(factors: int) -> int:
-    """The widest row :func:`_solve_dual` solves exactly (measured crossover)."""
-    return int(2 * factors**0.5) + 4
+    """The widest row :func:`_solve_dual` solves exactly: where ``2 L² f`` (the dual)
+    meets ``16 L f + 2 f²`` (three preconditioned CG steps), ``L = 4 + sqrt(16 + f)``."""
+    return 4 + math.isqrt(16 + factors)
 
 
 def _solve_exact(
