@@ -76,9 +76,10 @@ class ALSParams:
         solve per row (slower, used as a reference). ``"auto"``: the numpy backend's
         fastest choice for the number of factors: ``"cg"`` below 128 factors; from 128
         on, rows with few interactions (up to ``4 + sqrt(16 + factors)``) are
-        solved exactly through their small dual system (cheaper there than three CG
-        steps) and the longer rows by CG (see the "Benchmarks" page for the measured
-        crossover). Other backends treat ``"auto"`` as ``"cg"``.
+        solved exactly through their small dual system and the longer rows by CG
+        preconditioned by ``YᵀY + λI`` (no ``f x f`` product per step); see the
+        "Benchmarks" page for the measured crossover. Other backends treat ``"auto"``
+        as ``"cg"``.
     cg_steps : int, default 3
         Conjugate-gradient steps per row and sweep (>= 1), used when ``solver`` is
         ``"cg"`` or ``"auto"``.

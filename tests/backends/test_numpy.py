@@ -248,3 +248,11 @@ def test_dual_solver_short_rows_with_and_without_the_solved_side(n_fixed: int) -
     _solve_dual(dual, fixed, blocks, reg, 3, None)
     _solve_exact(exact, fixed, blocks, reg, None)
     np.testing.assert_allclose(dual, exact, rtol=1e-4, atol=2e-5)
+
+
+def test_auto_solver_without_regularization_falls_back_to_cg() -> None:
+    # λ = 0 and more factors than rows: YᵀY is singular, there is no Cholesky factor.
+    conf = _random_confidence(8, (20, 15), density=0.3)
+    params = ALSParams(factors=_DUAL_MIN_FACTORS, regularization=0.0, iterations=2)
+    users, items = NumpyBackend().fit(conf, params)
+    assert np.isfinite(users).all() and np.isfinite(items).all()

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
+import scipy.linalg
 
 from alsrec._threads import single_threaded_blas, worker_count
 from alsrec.exceptions import DataError
@@ -310,10 +311,14 @@ def _solve_dual(
     for part in _map(lambda rows: fixed[rows].T @ fixed[rows], chunks, pool):
         gram += part  # in chunk order: the same sum for any number of threads
     gram[np.diag_indices_from(gram)] += regularization
-    lower = np.linalg.cholesky(gram)  # K
+    try:
+        lower = np.linalg.cholesky(gram)  # K
+    except np.linalg.LinAlgError:  # only with λ = 0 and rank-deficient factors
+        _solve_cg(target, fixed, blocks, regularization, steps, pool)
+        return
     # Rows as row vectors: z = x K (zᵀ = Kᵀ xᵀ), x = z K⁻¹, Ŷ = Y (K⁻¹)ᵀ.
     chol = lower.astype(np.float32)
-    k_inv = np.linalg.inv(lower).astype(np.float32)
+    k_inv = np.asarray(scipy.linalg.lapack.dtrtri(lower, lower=1)[0], dtype=np.float32)
     hat = np.concatenate(list(_map(lambda rows: fixed[rows] @ k_inv.T, chunks, pool)))
     limit = _dual_width(factors)
     # W = Y G⁻¹ = Ŷ K⁻¹ lets a short row take x = Wᵀ t without the f x f product back
