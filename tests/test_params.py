@@ -24,7 +24,7 @@ from alsrec import ALSParams, ConfigError, Recommender
         ({"cg_steps": 0}, "cg_steps must be >= 1"),
         ({"num_threads": -2}, "num_threads must be >= 0"),
         ({"random_state": -5}, "random_state must be >= 0"),
-        ({"solver": "lu"}, "solver must be 'cg' or 'cholesky'"),
+        ({"solver": "lu"}, "solver must be 'auto', 'cg' or 'cholesky'"),
     ],
 )
 def test_invalid_hyperparameters_raise_config_error(kwargs: dict[str, Any], fragment: str) -> None:

@@ -188,6 +188,22 @@ def test_exponent_zero_is_the_constant_penalty_bit_for_bit(solver: str) -> None:
     assert not np.allclose(NumpyBackend().fit(conf, scaled)[1], expected[1])
 
 
+def test_auto_solver_trains_per_row_penalties_with_cg_at_large_factors() -> None:
+    """solver='auto' switches to its dual solver from 128 factors, which preconditions
+    with one shared YᵀY + λI; with per-row penalties it must fall back to plain CG."""
+    conf = _conf(4)
+    base = ALSParams(factors=128, regularization=1.5, iterations=2, regularization_exponent=NU)
+    base, _ = resolve_params(base, conf)
+    auto = NumpyBackend().fit(conf, base)
+    cg = NumpyBackend().fit(conf, ALSParams(**{**base.to_dict(), "solver": "cg"}))
+    assert all(np.array_equal(a, b) for a, b in zip(auto, cg, strict=True))
+    # while at a constant penalty the dual solver runs (and differs from CG's 3 steps)
+    constant = ALSParams(**{**base.to_dict(), "regularization_exponent": 0.0})
+    dual = NumpyBackend().fit(conf, constant)
+    plain = NumpyBackend().fit(conf, ALSParams(**{**constant.to_dict(), "solver": "cg"}))
+    assert not np.array_equal(dual[0], plain[0])
+
+
 def _brute_force_rows(
     fixed: FactorMatrix, conf: sp.csr_matrix, params: ALSParams
 ) -> npt.NDArray[np.float64]:

@@ -30,6 +30,7 @@ from bench_support import (
 from alsrec import Recommender
 from alsrec.backends import names
 from alsrec.evaluation import ndcg_at_k
+from alsrec.model.defaults import auto_regularization
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -42,20 +43,37 @@ ITERATIONS = int(os.environ.get("ALSREC_BENCH_ITERATIONS", "15"))
 IMPLS = ["alsrec", "implicit"]
 
 
-def _train_alsrec(train: Interactions, threads: int, backend: str) -> Recommender:
+LARGE_FACTORS = int(os.environ.get("ALSREC_BENCH_LARGE_FACTORS", "256"))
+
+
+def _train_alsrec(
+    train: Interactions,
+    threads: int,
+    backend: str,
+    factors: int = FACTORS,
+    iterations: int = ITERATIONS,
+    regularization: float = REGULARIZATION,
+) -> Recommender:
     return Recommender(
-        factors=FACTORS,
-        regularization=REGULARIZATION,
+        factors=factors,
+        regularization=regularization,
         alpha=ALPHA,
-        iterations=ITERATIONS,
+        iterations=iterations,
         random_state=0,
         backend=backend,
         num_threads=threads,
     ).fit(train)
 
 
-def _train_implicit(conf: sp.csr_matrix, threads: int) -> Any:
-    model = implicit_model(threads, iterations=ITERATIONS)
+def _train_implicit(
+    conf: sp.csr_matrix,
+    threads: int,
+    factors: int = FACTORS,
+    iterations: int = ITERATIONS,
+    regularization: float = REGULARIZATION,
+) -> Any:
+    model = implicit_model(threads, iterations=iterations, factors=factors)
+    model.regularization = regularization
     model.fit(conf, show_progress=False)
     return model
 
@@ -80,16 +98,21 @@ def _run_training(
     timed: Callable[..., Timed],
     alsrec_threads: Callable[[], Any],
     implicit_threads: Callable[[], Any],
+    factors: int = FACTORS,
+    iterations: int = ITERATIONS,
+    regularization: float = REGULARIZATION,
 ) -> None:
     train, test = split
     conf = confidence_csr(train)
     if impl == "alsrec":
-        fn = timed(lambda: _train_alsrec(train, threads, backend))
+        fn = timed(
+            lambda: _train_alsrec(train, threads, backend, factors, iterations, regularization)
+        )
         with alsrec_threads():
             rec = benchmark.pedantic(fn, rounds=size.rounds, iterations=1)
             ndcg = ndcg_at_k(rec, test, k=10)
     else:
-        fn = timed(lambda: _train_implicit(conf, threads))
+        fn = timed(lambda: _train_implicit(conf, threads, factors, iterations, regularization))
         with implicit_threads():
             model = benchmark.pedantic(fn, rounds=size.rounds, iterations=1)
         with alsrec_threads():
@@ -101,7 +124,7 @@ def _run_training(
         i = float(row.notes["NDCG@10 implicit"])
         row.notes["NDCG diff"] = f"{(a - i) / i * 100:+.2f}% (target within 1%)"
     benchmark.extra_info.update(
-        ndcg_at_10=ndcg, iterations=ITERATIONS, nnz=train.nnz, threads=threads
+        ndcg_at_10=ndcg, iterations=iterations, nnz=train.nnz, threads=threads, factors=factors
     )
 
 
@@ -133,6 +156,52 @@ def test_train_numpy_backend(
         timed,
         alsrec_threads,
         implicit_threads,
+    )
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_train_numpy_backend_large_factors(
+    impl: str,
+    benchmark: Any,
+    split: tuple[Interactions, Interactions],
+    size: BenchSize,
+    threads: int,
+    collector: Collector,
+    timed: Callable[..., Timed],
+    alsrec_threads: Callable[[], Any],
+    implicit_threads: Callable[[], Any],
+) -> None:
+    """The numpy backend at ``ALSREC_BENCH_LARGE_FACTORS`` (256) factors vs implicit.
+
+    Its default ``solver="auto"`` picks the preconditioned/dual path there (issue 17: <= 1.0x
+    implicit at equal NDCG@10). The CI smoke size trains 3 sweeps, the others
+    ``ALSREC_BENCH_ITERATIONS``. Both train with the data-aware regularization
+    (``"auto"``'s value): at the suite's 0.05 and 256 factors the model overfits, and
+    plain CG's unconverged steps then score higher than a converged solve.
+    """
+    iterations = 3 if size.name == "small" else ITERATIONS
+    benchmark.group = f"train: numpy backend vs implicit, {LARGE_FACTORS} factors"
+    collector.define(
+        "train_numpy_large",
+        f"train {LARGE_FACTORS}f x{iterations} it, backend='numpy'",
+        "time",
+        1.0,
+    )
+    _run_training(
+        impl,
+        "numpy",
+        "train_numpy_large",
+        benchmark,
+        split,
+        size,
+        threads,
+        collector,
+        timed,
+        alsrec_threads,
+        implicit_threads,
+        LARGE_FACTORS,
+        iterations,
+        auto_regularization(confidence_csr(split[0])),
     )
 
 

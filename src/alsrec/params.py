@@ -13,7 +13,7 @@ from alsrec.weighting import SCHEME_OPTIONS, Weighting
 
 __all__ = ["AUTO", "ALSParams"]
 
-Solver = Literal["cg", "cholesky"]
+Solver = Literal["auto", "cg", "cholesky"]
 RegularizationScale = Literal["confidence", "count"]
 
 AUTO: Literal["auto"] = "auto"
@@ -71,12 +71,19 @@ class ALSParams:
         every run, so two default fits of the same data give the same model. Pass
         ``None`` for a fresh random initialization on every fit (or any other int
         for another reproducible one).
-    solver : {"cg", "cholesky"}, default "cg"
+    solver : {"auto", "cg", "cholesky"}, default "auto"
         ``"cg"``: a few conjugate-gradient steps per row and sweep, warm-started
         from the previous sweep (fast, the usual choice). ``"cholesky"``: an exact
-        solve per row (slower, used as a reference).
+        solve per row (slower, used as a reference). ``"auto"``: the numpy backend's
+        fastest choice for the number of factors: ``"cg"`` below 128 factors; from 128
+        on, rows with few interactions (up to ``4 + sqrt(16 + factors)``) are
+        solved exactly through their small dual system and the longer rows by CG
+        preconditioned by ``YᵀY + λI`` (no ``f x f`` product per step); see the
+        "Benchmarks" page for the measured crossover. Other backends treat ``"auto"``
+        as ``"cg"``.
     cg_steps : int, default 3
-        Conjugate-gradient steps per row and sweep (>= 1), used when ``solver="cg"``.
+        Conjugate-gradient steps per row and sweep (>= 1), used when ``solver`` is
+        ``"cg"`` or ``"auto"``.
     num_threads : int, default 0
         Threads for training and for batch queries (``recommend_many``,
         ``similar_*_many``); ``0`` means all cores. Next to single-threaded BLAS
@@ -140,7 +147,7 @@ class ALSParams:
     alpha: float = 1.0
     iterations: int = 15
     random_state: int | None = 0
-    solver: Solver = "cg"
+    solver: Solver = "auto"
     cg_steps: int = 3
     num_threads: int = 0
     weighting: Weighting = "linear"
@@ -166,8 +173,8 @@ class ALSParams:
         set_(self, "alpha", _check_float("alpha", self.alpha, 0.0))
         if self.random_state is not None:
             set_(self, "random_state", check_int("random_state", self.random_state, 0))
-        if self.solver not in ("cg", "cholesky"):
-            raise ConfigError(f"solver must be 'cg' or 'cholesky', got {self.solver!r}.")
+        if self.solver not in ("auto", "cg", "cholesky"):
+            raise ConfigError(f"solver must be 'auto', 'cg' or 'cholesky', got {self.solver!r}.")
         if self.weighting not in SCHEME_OPTIONS:
             raise ConfigError(
                 f"weighting must be one of {sorted(SCHEME_OPTIONS)}, got {self.weighting!r}."

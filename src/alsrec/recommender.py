@@ -185,7 +185,7 @@ class Recommender:
         random_state: int | None = 0,
         backend: str | Backend = "numpy",
         policy: Policy = "safe",
-        solver: Literal["cg", "cholesky"] = "cg",
+        solver: Literal["auto", "cg", "cholesky"] = "auto",
         cg_steps: int = 3,
         num_threads: int = 0,
         weighting: Weighting = "linear",

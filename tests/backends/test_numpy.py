@@ -8,7 +8,17 @@ import scipy.sparse as sp
 
 from alsrec import ALSParams, DataError
 from alsrec.backends import Backend, NumpyBackend, available, get_backend, names
-from alsrec.backends._numpy import _bucket_widths
+from alsrec.backends._numpy import (
+    _DUAL_MIN_FACTORS,
+    _block_entries,
+    _blocks,
+    _bucket_widths,
+    _dual_width,
+    _init_factors,
+    _solve_cg,
+    _solve_dual,
+    _solve_exact,
+)
 
 
 def _random_confidence(
@@ -136,3 +146,113 @@ def test_registry() -> None:
     assert get_backend(backend) is backend
     status = {s.name: s for s in available()}
     assert status["numpy"].available
+
+
+def _mixed_widths(seed: int, n_rows: int, n_fixed: int, widest: int) -> sp.csr_matrix:
+    """Rows of every width from 1 to ``widest`` (some empty), confidences in [1, 9]."""
+    rng = np.random.default_rng(seed)
+    rows, cols = [], []
+    for row in range(n_rows):
+        k = int(rng.integers(0, widest + 1))
+        rows += [row] * k
+        cols += list(rng.choice(n_fixed, k, replace=False))
+    data = (1.0 + 8.0 * rng.random(len(rows))).astype(np.float32)
+    return sp.csr_matrix((data, (rows, cols)), shape=(n_rows, n_fixed), dtype=np.float32)
+
+
+def test_dual_solver_solves_short_rows_exactly_and_long_rows_by_preconditioned_cg() -> None:
+    factors, reg = 24, 0.7
+    limit = _dual_width(factors)
+    conf = _mixed_widths(0, 120, 90, 3 * limit)
+    rng = np.random.default_rng(1)
+    fixed = _init_factors(rng, 90, factors)
+    fixed[:90] = rng.standard_normal((90, factors)).astype(np.float32)
+    start = _init_factors(rng, 120, factors)
+    blocks = _blocks(conf, entries=64)  # several blocks per width
+    dual, converged, exact, cg = start.copy(), start.copy(), start.copy(), start.copy()
+    _solve_dual(dual, fixed, blocks, reg, 3, None)
+    _solve_dual(converged, fixed, blocks, reg, 2 * factors, None)
+    _solve_exact(exact, fixed, blocks, reg, None)
+    _solve_cg(cg, fixed, blocks, reg, 3, None)
+    # A row is solved exactly when the padded width of its block is within the limit.
+    lengths = np.diff(conf.indptr)
+    widths = _bucket_widths(int(lengths.max()))
+    padded = np.append(widths[np.searchsorted(widths, lengths)], 0)  # + the padding row
+    nonempty = np.append(lengths > 0, False)
+    short, long = (padded <= limit) & nonempty, padded > limit
+    assert short.sum() > 20 and long.sum() > 20
+    np.testing.assert_allclose(dual[short], exact[short], rtol=1e-4, atol=2e-5)
+    solved = dual[:120][short[:120]]
+    assert _normal_equation_residual(solved, fixed[:90], conf[short[:120]], reg) < 1e-4
+    # Long rows: CG, which converges to the exact solution with enough steps ...
+    np.testing.assert_allclose(converged[long], exact[long], rtol=1e-3, atol=1e-4)
+    # ... and, preconditioned by YᵀY + λI, gets closer in 3 steps than plain CG.
+    rows = np.flatnonzero(long)
+    error_dual = np.linalg.norm(dual[rows] - exact[rows], axis=1)
+    error_cg = np.linalg.norm(cg[rows] - exact[rows], axis=1)
+    assert np.median(error_dual) < np.median(error_cg)
+    np.testing.assert_array_equal(dual[~nonempty], start[~nonempty])  # empty rows untouched
+
+
+def test_auto_solver_is_exact_for_short_rows_at_large_factors() -> None:
+    # Every item has few interactions: with solver="auto" at _DUAL_MIN_FACTORS factors the
+    # items (solved last) satisfy their normal equations against the final user factors.
+    conf = _random_confidence(6, (60, 80), density=0.1)
+    assert np.diff(conf.T.tocsr().indptr).max() <= _dual_width(_DUAL_MIN_FACTORS)
+    params = ALSParams(factors=_DUAL_MIN_FACTORS, regularization=0.4, iterations=2)
+    users, items = NumpyBackend().fit(conf, params)
+    assert _normal_equation_residual(items, users, conf.T.tocsr(), 0.4) < 1e-4
+
+
+def test_auto_solver_is_deterministic_for_any_thread_count() -> None:
+    conf = _mixed_widths(2, 200, 150, 60)
+    fits = [
+        NumpyBackend().fit(
+            conf,
+            ALSParams(factors=160, regularization=0.3, iterations=2, num_threads=threads),
+        )
+        for threads in (1, 2, 2)
+    ]
+    for users, items in fits[1:]:
+        np.testing.assert_array_equal(users, fits[0][0])
+        np.testing.assert_array_equal(items, fits[0][1])
+
+
+def test_auto_solver_is_cg_below_the_crossover() -> None:
+    conf = _random_confidence(7)
+    auto = NumpyBackend().fit(conf, ALSParams(factors=8, regularization=0.2, iterations=2))
+    cg = NumpyBackend().fit(
+        conf, ALSParams(factors=8, regularization=0.2, iterations=2, solver="cg")
+    )
+    np.testing.assert_array_equal(auto[0], cg[0])
+    np.testing.assert_array_equal(auto[1], cg[1])
+
+
+def test_blocks_are_sized_by_bytes_above_64_factors() -> None:
+    assert _block_entries(8) == _block_entries(64) == 16384
+    assert _block_entries(256) == 4096 and _block_entries(512) == 2048
+    assert _block_entries(10**6) >= 1
+
+
+@pytest.mark.parametrize("n_fixed", [30, 400])
+def test_dual_solver_short_rows_with_and_without_the_solved_side(n_fixed: int) -> None:
+    # 200 short rows: more than 30 fixed rows (W = Y G⁻¹ is computed), fewer than 400.
+    factors, reg = 32, 0.5
+    conf = _mixed_widths(3, 200, n_fixed, _dual_width(factors) - 4)
+    rng = np.random.default_rng(4)
+    fixed = _init_factors(rng, n_fixed, factors)
+    fixed[:n_fixed] = rng.standard_normal((n_fixed, factors)).astype(np.float32)
+    start = _init_factors(rng, 200, factors)
+    blocks = _blocks(conf, entries=64)
+    dual, exact = start.copy(), start.copy()
+    _solve_dual(dual, fixed, blocks, reg, 3, None)
+    _solve_exact(exact, fixed, blocks, reg, None)
+    np.testing.assert_allclose(dual, exact, rtol=1e-4, atol=2e-5)
+
+
+def test_auto_solver_without_regularization_falls_back_to_cg() -> None:
+    # λ = 0 and more factors than rows: YᵀY is singular, there is no Cholesky factor.
+    conf = _random_confidence(8, (20, 15), density=0.3)
+    params = ALSParams(factors=_DUAL_MIN_FACTORS, regularization=0.0, iterations=2)
+    users, items = NumpyBackend().fit(conf, params)
+    assert np.isfinite(users).all() and np.isfinite(items).all()

@@ -240,7 +240,7 @@ class ImplicitBackend:
                     regularization=params.regularization_value,
                     alpha=1.0,
                     dtype=np.float32,
-                    use_cg=params.solver == "cg",
+                    use_cg=params.solver != "cholesky",
                     use_gpu=self._gpu,
                     iterations=params.iterations,
                     calculate_training_loss=False,

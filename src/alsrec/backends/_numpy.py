@@ -17,19 +17,21 @@ the factors of every nonzero for every step) is memory-bound and about 10x slowe
 from __future__ import annotations
 
 import contextlib
+import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
+import scipy.linalg
 
 from alsrec._penalty import side_penalties
 from alsrec._threads import single_threaded_blas, worker_count
 from alsrec.exceptions import DataError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     import scipy.sparse as sp
 
@@ -40,8 +42,18 @@ if TYPE_CHECKING:
 __all__ = ["NumpyBackend"]
 
 _BLOCK_ENTRIES = 16384
-"""Padded (row, interaction) entries per block: small enough that a block's gathered
-factors (entries x factors x 4 bytes) stay in the CPU cache across CG steps."""
+"""Padded (row, interaction) entries per block up to 64 factors: small enough that a
+block's gathered factors (entries x factors x 4 bytes) stay in the CPU cache across CG
+steps. Above 64 factors a block holds ``_BLOCK_FLOATS // factors`` entries instead."""
+
+_BLOCK_FLOATS = _BLOCK_ENTRIES * 64
+"""Gathered floats per block (4 MiB): blocks are sized by bytes, not entries, so that
+at 256 or 512 factors a block's factors still fit the cache (measured: 16384 entries
+at 256 factors, 16 MiB, made the CG sweeps about 1.5x slower)."""
+
+_DUAL_MIN_FACTORS = 128
+"""``solver="auto"`` uses :func:`_solve_dual` from this many factors on, ``"cg"`` below
+(measured crossover, see :func:`_solve_dual`)."""
 
 _CHOLESKY_BLOCK_ROWS = 512
 """Rows per block for the exact solver, which holds one f x f matrix per row."""
@@ -67,8 +79,15 @@ class _Block:
     conf: npt.NDArray[np.float32]  # (B, L) confidence c, 0 where padded
 
 
-def _blocks(matrix: sp.csr_matrix, max_rows: int | None = None) -> list[_Block]:
-    """Group the non-empty rows of ``matrix`` into padded blocks.
+def _block_entries(factors: int) -> int:
+    """Padded entries per block at ``factors`` (see ``_BLOCK_FLOATS``)."""
+    return max(256, min(_BLOCK_ENTRIES, _BLOCK_FLOATS // factors))
+
+
+def _blocks(
+    matrix: sp.csr_matrix, max_rows: int | None = None, entries: int = _BLOCK_ENTRIES
+) -> list[_Block]:
+    """Group the non-empty rows of ``matrix`` into padded blocks of ``entries`` slots.
 
     Padded slots point at row ``matrix.shape[1]`` of the fixed side, an all-zero row the
     solver appends, so they add nothing to any product whatever their confidence: a
@@ -88,7 +107,7 @@ def _blocks(matrix: sp.csr_matrix, max_rows: int | None = None) -> list[_Block]:
     for b in np.unique(bucket_of[nonempty]):
         width = int(widths[b])
         rows = np.flatnonzero(nonempty & (bucket_of == b)).astype(np.int64)
-        per_block = max(1, _BLOCK_ENTRIES // width)
+        per_block = max(1, entries // width)
         if max_rows is not None:
             per_block = min(per_block, max_rows)
         for start in range(0, rows.size, per_block):
@@ -157,6 +176,19 @@ def _each(
             pass
 
 
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+_PRODUCT_ROWS = 8192
+"""Rows per chunk of the per-sweep products over a whole factor matrix in
+:func:`_solve_dual` (a fixed size, so results do not depend on the thread count)."""
+
+
+def _map(fn: Callable[[_T], _R], items: list[_T], pool: ThreadPoolExecutor | None) -> Iterator[_R]:
+    """``fn`` over ``items``, on the pool when there is one; results in order."""
+    return pool.map(fn, items) if pool is not None else map(fn, items)
+
+
 def _cg(
     x: FactorMatrix,
     r: FactorMatrix,
@@ -200,40 +232,146 @@ def _solve_cg(
     def solve(block: _Block) -> None:
         x = target[block.rows]
         lam = None if lams is None else lams[block.rows][:, None]
-        if block.cols.shape[1] > _BLOCK_ENTRIES:  # one very wide row: explicit f x f system
-            a, b = _wide_system(fixed, block.cols[0], block.conf[0], gram)
-            if lam is not None:
-                a[np.diag_indices_from(a)] += lam[0, 0]
-
-            def dense(v: FactorMatrix) -> FactorMatrix:
-                return cast("FactorMatrix", v @ a)
-
-            _cg(x, cast("FactorMatrix", b[None, :] - x @ a), dense, steps)
-            target[block.rows] = x
-            return
-        gathered = fixed[block.cols]  # (B, L, f); padded slots gather zeros
-        extra = block.conf - np.float32(1.0)  # c - 1 (its padded slots meet zero rows)
-        # r = b - A x with b = Yᵀ c and A x = x G + Yᵀ ((c - 1) * (Y x))
-        q = _forward(gathered, x)
-        q *= extra
-        np.subtract(block.conf, q, out=q)
-        r = _backward(q, gathered) - x @ gram
-        if lam is not None:
-            r -= lam * x
-
-        def matvec(v: FactorMatrix) -> FactorMatrix:
-            q = _forward(gathered, v)
-            q *= extra
-            out = _backward(q, gathered)
-            out += v @ gram
-            if lam is not None:
-                out += lam * v
-            return out
-
-        _cg(x, r, matvec, steps)
+        _cg_block(x, fixed, block, gram, steps, lam)
         target[block.rows] = x
 
     _each(solve, blocks, pool)
+
+
+def _cg_block(
+    x: FactorMatrix,
+    fixed: FactorMatrix,
+    block: _Block,
+    gram: FactorMatrix | None,
+    steps: int,
+    lam: FactorMatrix | None = None,
+) -> None:
+    """``steps`` CG steps on the rows ``x`` of one block, in place; ``gram`` is
+    ``YᵀY + λI``, or ``None`` for the identity (the preconditioned system of
+    :func:`_solve_dual`). ``lam`` (shape ``(B, 1)``) adds a per-row penalty on top of
+    ``gram`` (frequency-scaled regularization; ``gram`` then holds ``YᵀY`` alone)."""
+    if block.cols.shape[1] > _BLOCK_ENTRIES:  # one very wide row: explicit f x f system
+        eye = np.eye(fixed.shape[1], dtype=fixed.dtype)
+        a, b = _wide_system(fixed, block.cols[0], block.conf[0], eye if gram is None else gram)
+        if lam is not None:
+            a[np.diag_indices_from(a)] += lam[0, 0]
+
+        def dense(v: FactorMatrix) -> FactorMatrix:
+            return cast("FactorMatrix", v @ a)
+
+        _cg(x, cast("FactorMatrix", b[None, :] - x @ a), dense, steps)
+        return
+    gathered = fixed[block.cols]  # (B, L, f); padded slots gather zeros
+    extra = block.conf - np.float32(1.0)  # c - 1 (its padded slots meet zero rows)
+    # r = b - A x with b = Yᵀ c and A x = x G + Yᵀ ((c - 1) * (Y x))
+    q = _forward(gathered, x)
+    q *= extra
+    np.subtract(block.conf, q, out=q)
+    r = _backward(q, gathered)
+    r -= x if gram is None else x @ gram
+    if lam is not None:
+        r -= lam * x
+
+    def matvec(v: FactorMatrix) -> FactorMatrix:
+        q = _forward(gathered, v)
+        q *= extra
+        out = _backward(q, gathered)
+        out += v if gram is None else v @ gram
+        if lam is not None:
+            out += lam * v
+        return out
+
+    _cg(x, r, matvec, steps)
+
+
+def _solve_dual(
+    target: FactorMatrix,
+    fixed: FactorMatrix,
+    blocks: list[_Block],
+    regularization: float,
+    steps: int,
+    pool: ThreadPoolExecutor | None,
+) -> None:
+    """The ``solver="auto"`` sweep at large factors: every row's system preconditioned
+    by the shared ``G = YᵀY + λI``; short rows solved exactly through their dual system,
+    long rows by CG.
+
+    With the Cholesky factor ``G = K Kᵀ``, ``Ŷ = Y K⁻ᵀ`` (computed once per sweep for the
+    whole fixed side) and ``z = Kᵀ x``, the system ``(G + Y_uᵀ D Y_u) x = Y_uᵀ c`` of a row
+    (``D = diag(c - 1)``, ``L`` interactions) becomes ``(I + Ŷ_uᵀ D Ŷ_u) z = Ŷ_uᵀ c``:
+
+    - rows of width ``L <= 4 + sqrt(16 + f)`` (:func:`_dual_width`) are solved exactly by
+      the Woodbury identity, ``x = W_uᵀ (I + D M)⁻¹ c`` with the ``L x L`` matrix
+      ``M = Ŷ_u Ŷ_uᵀ = Y_u G⁻¹ Y_uᵀ`` and ``W = Y G⁻¹`` (also once per sweep):
+      ``2 L² f + L³`` flops;
+    - wider rows take ``steps`` warm-started CG steps on the preconditioned system,
+      ``16 L f`` flops: CG preconditioned by ``G`` converges at least as fast as plain
+      CG here (the system is the identity plus a rank-``L`` term), and it needs no
+      product with ``G``.
+
+    Plain CG (``solver="cg"``) costs ``16 L f + 8 f²`` per row: four products with the
+    ``f x f`` matrix ``G`` dominate at large ``f``. Here the ``f²`` work is two products
+    with ``K`` per long row of the side being solved (into and out of ``z``), none per
+    short row, and two per row of the fixed side (``Ŷ`` and ``W``), all as large matrix
+    products. Padded slots (``c = 0``,
+    zero factor rows) add nothing to either path.
+
+    ``K`` is shared by all rows because ``λ`` is; a per-row ``λ_u`` would need the
+    eigenbasis of ``YᵀY`` instead (``(YᵀY + λ_u I)⁻¹ = Q diag(1 / (e + λ_u)) Qᵀ``).
+
+    Measured (``benchmarks/scripts/large_factors.py``, see ``docs/benchmarks.md``):
+    faster than ``"cg"`` from 128 factors on (``_DUAL_MIN_FACTORS``).
+    """
+    factors = fixed.shape[1]
+    chunks = [slice(a, a + _PRODUCT_ROWS) for a in range(0, fixed.shape[0], _PRODUCT_ROWS)]
+    gram = np.zeros((factors, factors), dtype=np.float64)
+    for part in _map(lambda rows: fixed[rows].T @ fixed[rows], chunks, pool):
+        gram += part  # in chunk order: the same sum for any number of threads
+    gram[np.diag_indices_from(gram)] += regularization
+    try:
+        lower = np.linalg.cholesky(gram)  # K
+    except np.linalg.LinAlgError:  # only with λ = 0 and rank-deficient factors
+        _solve_cg(target, fixed, blocks, regularization, steps, pool)
+        return
+    # Rows as row vectors: z = x K (zᵀ = Kᵀ xᵀ), x = z K⁻¹, Ŷ = Y (K⁻¹)ᵀ.
+    chol = lower.astype(np.float32)
+    k_inv = np.asarray(scipy.linalg.lapack.dtrtri(lower, lower=1)[0], dtype=np.float32)
+    hat = np.concatenate(list(_map(lambda rows: fixed[rows] @ k_inv.T, chunks, pool)))
+    limit = _dual_width(factors)
+    # W = Y G⁻¹ = Ŷ K⁻¹ lets a short row take x = Wᵀ t without the f x f product back
+    # from z; worth computing when short rows outnumber the rows of the fixed side.
+    short_rows = sum(b.rows.size for b in blocks if b.cols.shape[1] <= limit)
+    solved = (
+        np.concatenate(list(_map(lambda rows: hat[rows] @ k_inv, chunks, pool)))
+        if short_rows > fixed.shape[0]
+        else None
+    )
+
+    def solve(block: _Block) -> None:
+        width = block.cols.shape[1]
+        if width > limit:
+            z = target[block.rows] @ chol
+            _cg_block(z, hat, block, None, steps)
+            target[block.rows] = z @ k_inv
+            return
+        y = hat[block.cols]  # (B, L, f)
+        m = np.matmul(y, y.transpose(0, 2, 1)).astype(np.float64)  # M, (B, L, L)
+        m *= (block.conf - 1.0)[:, :, None]  # D M
+        m[:, np.arange(width), np.arange(width)] += 1.0
+        t = np.linalg.solve(m, block.conf[:, :, None].astype(np.float64))
+        t32 = t.astype(np.float32).transpose(0, 2, 1)
+        if solved is None:
+            target[block.rows] = np.matmul(t32, y)[:, 0, :] @ k_inv
+        else:
+            target[block.rows] = np.matmul(t32, solved[block.cols])[:, 0, :]
+
+    _each(solve, blocks, pool)
+
+
+def _dual_width(factors: int) -> int:
+    """The widest row :func:`_solve_dual` solves exactly: where ``2 L² f`` (the dual)
+    meets ``16 L f + 2 f²`` (three preconditioned CG steps), ``L = 4 + sqrt(16 + f)``."""
+    return 4 + math.isqrt(16 + factors)
 
 
 def _solve_exact(
@@ -288,7 +426,10 @@ class NumpyBackend:
 
     Deterministic for an int ``random_state``. Uses conjugate gradient (``solver="cg"``,
     ``cg_steps`` steps per row and sweep, warm-started) or an exact solve per row
-    (``solver="cholesky"``). Rows without interactions get zero factors.
+    (``solver="cholesky"``); ``solver="auto"`` (the default) is ``"cg"`` below 128
+    factors and from 128 on solves rows with few interactions exactly through their
+    ``L x L`` dual system and the others by CG (:func:`_solve_dual`). Rows without
+    interactions get zero factors.
 
     Threads: blocks of rows are solved by ``num_threads`` worker threads (``0``: one per
     core), each making many moderate BLAS calls, for which threaded BLAS only gets in the
@@ -349,13 +490,15 @@ class NumpyBackend:
         users = _init_factors(rng, n_users, params.factors)
         items = _init_factors(rng, n_items, params.factors)
         exact = params.solver == "cholesky"
+        dual = params.solver == "auto" and params.factors >= _DUAL_MIN_FACTORS
         cap = _CHOLESKY_BLOCK_ROWS if exact else None
         # The transpose lives only while its blocks are built (peak memory).
         transposed = matrix.T.tocsr()
         items_empty = np.diff(transposed.indptr) == 0
-        item_blocks = _blocks(transposed, cap)
+        entries = _block_entries(params.factors)
+        item_blocks = _blocks(transposed, cap, entries)
         del transposed
-        user_blocks = _blocks(matrix, cap)
+        user_blocks = _blocks(matrix, cap, entries)
         # Rows with no interactions solve (YᵀY + λI) x = 0, i.e. x = 0.
         users[:n_users][np.diff(matrix.indptr) == 0] = 0
         items[:n_items][items_empty] = 0
@@ -371,11 +514,17 @@ class NumpyBackend:
             )
             # One float (the constant-lambda fast path) or one penalty per row and side.
             user_reg, item_reg = side_penalties(matrix, params)
+            # The dual solver preconditions with one shared YᵀY + λI: per-row penalties
+            # (regularization_exponent > 0) train with plain CG instead.
+            dual = dual and not isinstance(user_reg, np.ndarray)
             steps = params.cg_steps
             for iteration in range(1, params.iterations + 1):
                 if exact:
                     _solve_exact(users, items, user_blocks, user_reg, pool)
                     _solve_exact(items, users, item_blocks, item_reg, pool)
+                elif dual:
+                    _solve_dual(users, items, user_blocks, float(user_reg), steps, pool)
+                    _solve_dual(items, users, item_blocks, float(item_reg), steps, pool)
                 else:
                     _solve_cg(users, items, user_blocks, user_reg, steps, pool)
                     _solve_cg(items, users, item_blocks, item_reg, steps, pool)

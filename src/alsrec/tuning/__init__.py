@@ -59,6 +59,11 @@ The default space (:func:`default_space`)
 ``weighting``
     When :class:`~alsrec.ALSParams` has a ``weighting`` field, a :class:`Choice` of every
     scheme it accepts.
+``regularization_exponent``
+    On the numpy backend only (the one that trains it), a :class:`Choice` of 0, 0.5 and 1:
+    frequency-scaled regularization (Rendle et al., 2022). Its penalty is normalized by
+    the mean row scale, so the best ``regularization`` stays in the same range for every
+    exponent and the two dimensions can be searched independently.
 
 Values drawn from log-uniform dimensions are rounded to three significant digits. The
 names a space may hold are the fields of :class:`~alsrec.ALSParams` (read with

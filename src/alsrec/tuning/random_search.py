@@ -266,7 +266,9 @@ def search(
         budget = DEFAULT_BUDGET[chosen]
     if splits is None:
         splits = DEFAULT_SPLITS[chosen]
-    resolved_space = _normalize_space(default_space(interactions) if space is None else space)
+    resolved_space = _normalize_space(
+        default_space(interactions, backend=backend) if space is None else space
+    )
     sample_seq, split_seq = np.random.SeedSequence(random_state).spawn(2)
     rng = np.random.default_rng(sample_seq)
     made_splits, fraction = _check_splits(interactions, splits, test_fraction, split_seq)

@@ -21,12 +21,15 @@ from alsrec.params import ALSParams
 if TYPE_CHECKING:
     import scipy.sparse as sp
 
+    from alsrec.backends import Backend
     from alsrec.data.interactions import Interactions
 
 __all__ = ["Choice", "Dimension", "LogUniform", "ScaledLogUniform", "SpaceArg", "default_space"]
 
 _DEFAULT_FACTORS = (16, 32, 64, 128, 256)
 _DEFAULT_ITERATIONS = (10, 15, 20)
+_DEFAULT_EXPONENTS = (0.0, 0.5, 1.0)
+"""``regularization_exponent`` values of the default space on a backend that trains them."""
 _MAX_DRAW_ATTEMPTS = 50
 """Draws per requested trial before a random search gives up finding new parameter sets."""
 
@@ -220,12 +223,23 @@ def _weighting_values() -> tuple[str, ...]:
     return tuple(valid)
 
 
-def default_space(interactions: Interactions) -> dict[str, Dimension]:
+def default_space(
+    interactions: Interactions, *, backend: str | Backend = "numpy"
+) -> dict[str, Dimension]:
     """The default search space for ``interactions``; see the module documentation.
 
     Start from it to change one dimension::
 
         space = {**default_space(data), "iterations": [15]}
+
+    Parameters
+    ----------
+    interactions : Interactions
+        The data to search on (the factor sizes are capped by its shape).
+    backend : str or Backend, default "numpy"
+        The backend the trials train on. Only the numpy backend trains frequency-scaled
+        regularization, so only its space has a ``regularization_exponent`` dimension
+        (:class:`Choice` of 0, 0.5 and 1); other backends keep the constant penalty.
 
     Examples
     --------
@@ -234,6 +248,10 @@ def default_space(interactions: Interactions) -> dict[str, Dimension]:
     >>> space = default_space(data)
     >>> space["factors"].describe(), space["alpha"].describe()
     ('one of 1', 'log-uniform [0.1, 50]')
+    >>> space["regularization_exponent"].describe()
+    'one of 0.0, 0.5, 1.0'
+    >>> "regularization_exponent" in default_space(data, backend="implicit")
+    False
     """
     n_users, n_items = interactions.matrix.shape
     cap = min(n_users, n_items) // 2
@@ -247,6 +265,8 @@ def default_space(interactions: Interactions) -> dict[str, Dimension]:
     weightings = _weighting_values()
     if weightings:
         space["weighting"] = Choice(weightings)
+    if getattr(backend, "name", backend) == "numpy":
+        space["regularization_exponent"] = Choice(_DEFAULT_EXPONENTS)
     return space
 
 
