@@ -192,7 +192,8 @@ def run_search(split: Split, entry: dict[str, Any], seed: int) -> None:
     params = report.best_params
     entry.setdefault("searches", {})[str(seed)] = {
         "params": key(params.factors, float(params.regularization), params.alpha, params.weighting)
-        + f"_i{params.iterations}",
+        + f"_i{params.iterations}"
+        + (f"_nu{params.regularization_exponent:g}" if params.regularization_exponent else ""),
         "ndcg": float(ndcg_at_k(report.best_model, test, 10)),
         "validation": report.best_value,
         "trials": len(report.trials),
