@@ -105,6 +105,12 @@ def test_defaults_and_keywords() -> None:
         _ = ALSParams().regularization_reference_value
 
 
+def test_summary_names_the_exponent_only_when_it_scales() -> None:
+    scaled = Recommender(regularization=2.0, regularization_exponent=0.5)
+    assert "with exponent 0.5 (confidence scale)" in scaled.summary()
+    assert "exponent" not in Recommender(regularization=2.0).summary()
+
+
 def test_resolve_params_resolves_the_reference_only_when_it_matters() -> None:
     conf = _conf()
     resolved, names = resolve_params(ALSParams(regularization=1.0), conf)
