@@ -1419,14 +1419,11 @@ class Recommender:
     def summary(self) -> str:
         """A short human-readable description of the model and its mapping check."""
         p = self.params if self._model is None else self._model.params
-        exponent = (
-            f" with exponent {p.regularization_exponent:g} ({p.regularization_scale} scale)"
-            if p.scaled_regularization
-            else ""
-        )
+        nu = f" with exponent {p.regularization_exponent:g} ({p.regularization_scale} scale)"
         head = (
             f"ALS model: {p.factors} factors, regularization {self._regularization_text()}"
-            f"{exponent}, alpha {p.alpha:g}, {p.iterations} iterations, policy {self.policy!r}"
+            f"{nu * p.scaled_regularization}, alpha {p.alpha:g}, {p.iterations} iterations, "
+            f"policy {self.policy!r}"
         )
         if self._model is None:
             return head + "; not fitted"
