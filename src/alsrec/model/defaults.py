@@ -47,6 +47,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from alsrec._penalty import reference_scale
+from alsrec._threads import single_threaded_blas
 from alsrec.data.weighting import confidence
 from alsrec.exceptions import DataError
 
@@ -166,10 +167,12 @@ def spectral_ratio(matrix: sp.spmatrix | sp.sparray) -> float | None:
         return None
     pattern = sp.csr_matrix((np.ones(csr.indices.size), csr.indices, csr.indptr), shape=csr.shape)
     start = np.random.default_rng(0).standard_normal((csr.shape[1], _SPECTRAL_BLOCK))
-    basis, _ = np.linalg.qr(pattern @ start)
-    basis, _ = np.linalg.qr(pattern @ (pattern.T @ basis))
-    projected = np.asarray(pattern.T @ basis).T  # block x items
-    values = np.sqrt(np.clip(np.linalg.eigvalsh(projected @ projected.T), 0.0, None))[::-1]
+    with single_threaded_blas():  # tall-skinny QR: threaded BLAS only oversubscribes
+        basis, _ = np.linalg.qr(pattern @ start)
+        basis, _ = np.linalg.qr(pattern @ (pattern.T @ basis))
+        projected = np.asarray(pattern.T @ basis).T  # block x items
+        gram = projected @ projected.T
+        values = np.sqrt(np.clip(np.linalg.eigvalsh(gram), 0.0, None))[::-1]
     if values[0] <= 0:
         return None
     return float(values[SPECTRAL_RANK - 1] / values[0])
