@@ -106,6 +106,10 @@ def test_small_data_has_no_spectral_ratio_and_keeps_the_constant() -> None:
     assert spectral_ratio(random_pattern(SPECTRAL_MIN_SIZE - 1, 400)) is None
     assert spectral_ratio(random_pattern(400, SPECTRAL_MIN_SIZE)) is not None
     assert spectral_scale(None) == AUTO_SCALE
+    same_items = sp.csr_matrix(np.ones((300, 200)))  # rank 1: no 70th component
+    assert spectral_ratio(same_items) is None
+    conf = params_confidence(same_items, ALSParams())
+    assert auto_regularization(conf) == pytest.approx(expected_auto(same_items, 1.0))
 
 
 def test_auto_on_larger_data_is_the_spectral_multiple_of_the_noise_scale() -> None:
