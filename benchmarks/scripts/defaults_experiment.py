@@ -514,7 +514,7 @@ def _forms() -> dict[str, tuple[Callable[[dict[str, float], float], float], tupl
             lambda s, p: _sb(s) * s["spectral_ratio"] ** p,
             tuple(k / 100 for k in range(0, 251, 2)),
         ),
-        "13.2 (s_70 / s_1)^1.37 (sqrt(E*d_u) + sqrt(E*d_i))  (the rule as shipped)": (
+        "7.17 (s_70 / s_1)^1.08 (sqrt(E*d_u) + sqrt(E*d_i))  (the rule as shipped)": (
             lambda s, p: spectral_scale(s["spectral_ratio"]) * _sb(s),
             (),
         ),

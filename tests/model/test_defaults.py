@@ -118,7 +118,7 @@ def test_auto_on_larger_data_is_the_spectral_multiple_of_the_noise_scale() -> No
     cols = np.asarray(conf.sum(axis=0)).ravel()
     ratio = spectral_ratio(conf)
     assert ratio is not None
-    expected = 13.2 * ratio**1.37 * regularization_from_masses(rows, cols, scale=1.0)
+    expected = 7.17 * ratio**1.08 * regularization_from_masses(rows, cols, scale=1.0)
     assert auto_regularization(conf) == pytest.approx(expected)
     # A flatter spectrum (more noise per signal) asks for more shrinkage.
     assert spectral_scale(0.2) > spectral_scale(0.1) > 0

@@ -28,9 +28,9 @@ binary pattern of the observed pairs (its 70th and largest singular value, by
 :func:`spectral_ratio`: a seeded randomized SVD with one power iteration, four sparse
 products with 80 columns, a fraction of one ALS sweep), and
 
-    lambda = 13.2 * rho**1.37 * edge
+    lambda = 7.17 * rho**1.08 * edge
 
-with the constants fitted on 18 datasets (see the "Default hyperparameters" guide and
+with the constants fitted on 24 datasets (see the "Default hyperparameters" guide and
 ``benchmarks/scripts/defaults_experiment.py``). On data with fewer than 160 users or
 items, where ``s_70`` is not a noise level, and on the Spark backend (which only brings the
 masses to the driver) the multiple is the constant :data:`AUTO_SCALE` (0.8). There is no
@@ -79,8 +79,8 @@ _SPECTRAL_BLOCK = SPECTRAL_RANK + 10
 SPECTRAL_MIN_SIZE = 2 * _SPECTRAL_BLOCK
 """Users and items both at least this many (160), or the rule falls back to
 :data:`AUTO_SCALE`."""
-_SPECTRAL_FACTOR = 13.2
-_SPECTRAL_EXPONENT = 1.37
+_SPECTRAL_FACTOR = 7.17
+_SPECTRAL_EXPONENT = 1.08
 
 
 def regularization_from_masses(
@@ -190,12 +190,12 @@ def spectral_ratio(matrix: sp.spmatrix | sp.sparray) -> float | None:
 def spectral_scale(ratio: float | None) -> float:
     """The multiple of the noise scale that ``regularization="auto"`` uses.
 
-    ``13.2 * ratio**1.37`` for a :func:`spectral_ratio`, :data:`AUTO_SCALE` without one.
+    ``7.17 * ratio**1.08`` for a :func:`spectral_ratio`, :data:`AUTO_SCALE` without one.
 
     Examples
     --------
     >>> round(spectral_scale(0.09), 3), round(spectral_scale(0.19), 3)  # MovieLens, clusters
-    (0.487, 1.357)
+    (0.532, 1.193)
     >>> spectral_scale(None)
     0.8
     """
@@ -236,9 +236,9 @@ def auto_regularization(
     >>> round(auto_regularization(confidence(w, alpha=1.0)), 4)  # 0.8 * (sqrt(6) + sqrt(8))
     4.2223
     >>> big = confidence(sp.random(400, 300, density=0.05, random_state=1), alpha=1.0)
-    >>> auto = auto_regularization(big)  # 13.2 * rho**1.37 times the noise scale
+    >>> auto = auto_regularization(big)  # 7.17 * rho**1.08 times the noise scale
     >>> round(auto / auto_regularization(big, scale=1.0), 3)
-    2.212
+    1.753
     """
     matrix = sp.csr_matrix(confidence_matrix, dtype=np.float64)
     if matrix.nnz == 0:
