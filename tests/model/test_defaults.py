@@ -15,10 +15,14 @@ from alsrec.datasets import synthetic
 from alsrec.evaluation import holdout_split, ndcg_at_k
 from alsrec.io import inspect_artifact, read_manifest
 from alsrec.model.defaults import (
+    AUTO_SCALE,
+    SPECTRAL_MIN_SIZE,
     auto_regularization,
     params_confidence,
     regularization_from_masses,
     resolve_params,
+    spectral_ratio,
+    spectral_scale,
 )
 
 if TYPE_CHECKING:
@@ -76,6 +80,57 @@ def test_the_rule_refuses_empty_data() -> None:
         auto_regularization(sp.csr_matrix((3, 2)))
     with pytest.raises(DataError, match="positive, finite"):
         regularization_from_masses([0.0, 0.0], [0.0])
+
+
+def random_pattern(n_users: int, n_items: int, seed: int = 1) -> sp.csr_matrix:
+    matrix = sp.random(n_users, n_items, density=0.05, random_state=seed, format="csr")
+    matrix.data = np.round(1 + 4 * matrix.data)  # weights 1..5
+    return matrix
+
+
+def test_spectral_ratio_is_a_deterministic_lower_estimate_of_s70_over_s1() -> None:
+    matrix = random_pattern(400, 300)
+    ratio = spectral_ratio(matrix)
+    assert ratio is not None
+    assert spectral_ratio(matrix.copy()) == ratio  # the same number on every call
+    pattern = matrix.copy()
+    pattern.data[:] = 1.0
+    exact = np.sort(sp.linalg.svds(pattern, k=70, return_singular_vectors=False))[::-1]
+    assert 0.75 * exact[69] / exact[0] <= ratio <= 1.01 * exact[69] / exact[0]
+    scaled = matrix.copy()
+    scaled.data *= 7.0
+    assert spectral_ratio(scaled) == pytest.approx(ratio)  # the pattern, not the weights
+
+
+def test_small_data_has_no_spectral_ratio_and_keeps_the_constant() -> None:
+    assert spectral_ratio(random_pattern(SPECTRAL_MIN_SIZE - 1, 400)) is None
+    assert spectral_ratio(random_pattern(400, SPECTRAL_MIN_SIZE)) is not None
+    assert spectral_scale(None) == AUTO_SCALE
+    same_items = sp.csr_matrix(np.ones((300, 200)))  # rank 1: no 70th component
+    assert spectral_ratio(same_items) is None
+    conf = params_confidence(same_items, ALSParams())
+    assert auto_regularization(conf) == pytest.approx(expected_auto(same_items, 1.0))
+
+
+def test_auto_on_larger_data_is_the_spectral_multiple_of_the_noise_scale() -> None:
+    conf = params_confidence(random_pattern(400, 300), ALSParams(alpha=1.0))
+    rows = np.asarray(conf.sum(axis=1)).ravel()
+    cols = np.asarray(conf.sum(axis=0)).ravel()
+    ratio = spectral_ratio(conf)
+    assert ratio is not None
+    expected = 7.17 * ratio**1.08 * regularization_from_masses(rows, cols, scale=1.0)
+    assert auto_regularization(conf) == pytest.approx(expected)
+    # A flatter spectrum (more noise per signal) asks for more shrinkage.
+    assert spectral_scale(0.2) > spectral_scale(0.1) > 0
+
+
+def test_two_default_fits_of_larger_data_are_identical() -> None:
+    raw = synthetic(n_users=300, n_items=200, mean_interactions=15, random_state=3)
+    data = Interactions.from_arrays(raw.user_ids, raw.item_ids, raw.weights)
+    first = Recommender(factors=8, iterations=3).fit(data)
+    second = Recommender(factors=8, iterations=3).fit(data)
+    assert first.params_.regularization == second.params_.regularization
+    np.testing.assert_array_equal(first.user_factors_, second.user_factors_)
 
 
 # -- explicit values and the constructor's params -------------------------------------------------
