@@ -18,8 +18,8 @@ Two strategies
     mean wins; then the factors grow (128, 256, as far as the data allows) while the
     metric does not drop. Default budget 40 trials (the finalists' scoring included),
     averaged over 2 validation splits (one split's noise moves NDCG@10 by a few percent
-    on MovieLens-100k, more than the differences between the good trials). Against the
-    best test NDCG@10 of a fine grid see the "Tuning" guide for what it reached.
+    on MovieLens-100k, more than the differences between the good trials). How close it
+    gets to the best test NDCG@10 of a fine grid is measured in the "Tuning" guide.
 ``"random"`` (the default when a space is given, the behaviour before the staged search)
     ``budget`` independent draws from the space (20 by default, one split), or the whole
     grid when every dimension is a finite :class:`Choice` and the budget covers all
