@@ -129,9 +129,11 @@ def test_growing_stops_when_larger_is_clearly_worse() -> None:
 
 
 def test_the_chosen_draw_is_the_best_grown_size() -> None:
-    recorder = run(lambda d: peak(d, factors_gain=0.2))
+    recorder = run(lambda d: peak(d, factors_gain=0.2), final_splits=True)
     best = max(recorder.trials(), key=lambda t: t[2])[1]
     assert recorder.chosen == best and best["factors"] == 256
+    # Without a final stage nothing is chosen here: the search takes the best trial.
+    assert run(lambda d: peak(d, factors_gain=0.2)).chosen is None
 
 
 def test_an_added_dimension_is_searched_locally() -> None:

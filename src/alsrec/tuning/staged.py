@@ -153,6 +153,7 @@ class _Search:
         self.values: dict[tuple[tuple[str, str], ...], float] = {}
         self.draws: dict[tuple[tuple[str, str], ...], dict[str, Any]] = {}
         self.used = 0
+        self.final_ran = False
         factors = space.get("factors")
         self.sizes: tuple[Any, ...] = ()
         if isinstance(factors, Choice) and _numeric(factors.values):
@@ -324,6 +325,7 @@ class _Search:
             return best
         means = self.evaluate(finalists, "final")
         self.used += len(finalists)
+        self.final_ran = True
         ranked = [(m, d) for m, d in zip(means, finalists, strict=True) if not math.isnan(m)]
         if not ranked:
             return best
@@ -377,8 +379,9 @@ def staged_draws(
     Returns
     -------
     dict or None
-        The chosen draw (the winner of the final and growing stages), or ``None`` when
-        no full-fidelity trial was scored (then the best trial is the choice).
+        The chosen draw (the winner of the final and growing stages) when the final stage
+        ran; ``None`` otherwise (then the trial with the best value is the choice, as in
+        a random search).
 
     Examples
     --------
@@ -390,9 +393,9 @@ def staged_draws(
     ...     calls.append(stage)
     ...     return [-abs(math.log(d["alpha"] / 3)) for d in draws]  # best at alpha 3
     >>> space = {"alpha": LogUniform(0.1, 100), "iterations": Choice([12])}
-    >>> chosen = staged_draws(space, 20, np.random.default_rng(0), evaluate)
-    >>> calls[:3]
-    ['explore', 'promote', 'local']
+    >>> chosen = staged_draws(space, 20, np.random.default_rng(0), evaluate, final_splits=True)
+    >>> calls[:3], calls[-1]
+    (['explore', 'promote', 'local'], 'final')
     >>> 2.5 < chosen["alpha"] < 3.5
     True
     """
@@ -416,5 +419,5 @@ def staged_draws(
     grow_reserve = min(larger, max(0, state.left // 3))
     stop_at = budget - grow_reserve - state.budget.final
     best = state.local(best, state.first_steps(_FIRST_STEP_SHARE), stop_at)
-    best = state.final(best, size)
-    return state.grow(best)[1]
+    best = state.grow(state.final(best, size))
+    return best[1] if state.final_ran else None
