@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from alsrec.backends import Backend
-    from alsrec.tuning.space import SpaceArg
+    from alsrec.tuning.space import Dimension, SpaceArg
 
 __all__ = ["DEFAULT_BUDGET", "DEFAULT_SPLITS", "FINAL_SPLITS", "search"]
 
@@ -291,44 +291,17 @@ def search(
     extra = FINAL_SPLITS if chosen == "staged" and not isinstance(splits, Sequence) else 0
     all_splits, fraction = _check_splits(interactions, splits, test_fraction, split_seq, extra)
     made_splits = all_splits[: len(all_splits) - extra]
-    trials: list[Trial] = []
     chosen_draw: dict[str, Any] | None = None
-
     with _Runner(
         made_splits, all_splits[len(made_splits) :], metric, k, backend, _jobs(n_jobs, budget)
     ) as runner:
-
-        def score_batch(draws: Sequence[dict[str, Any]], stage: str) -> list[float]:
-            """Train and score a batch of draws as new trials; their metric values."""
-            first = len(trials)
-            resolved = [
-                _resolve(d, resolved_space, interactions.matrix, random_state) for d in draws
-            ]
-            final = stage == "final"
-            tasks = [_Task(first + i, p.to_dict(), final) for i, (p, _) in enumerate(resolved)]
-            earlier = {_draw_key(t.sampled): t.split_values for t in trials}
-            batch: dict[int, Trial] = {}
-
-            def record(outcome: tuple[int, tuple[float, ...], float, float]) -> None:
-                index = outcome[0]
-                draw = draws[index - first]
-                if final:  # a finalist: its earlier splits' values, then the further ones
-                    outcome = (index, earlier[_draw_key(draw)] + outcome[1], *outcome[2:])
-                batch[index] = _trial(outcome, resolved[index - first], draw, stage)
-                if progress is not None:
-                    progress(first + len(batch), max(budget, first + len(batch)), batch[index])
-
-            runner.run(tasks, record)
-            trials.extend(batch[i] for i in range(first, first + len(tasks)))
-            return [batch[i].value for i in range(first, first + len(tasks))]
-
+        batches = _Batches(runner, resolved_space, interactions, random_state, budget, progress)
         if chosen == "random":
-            score_batch(_draw(resolved_space, budget, rng), "random")
+            batches(_draw(resolved_space, budget, rng), "random")
         else:
-            chosen_draw = staged_draws(
-                resolved_space, budget, rng, score_batch, final_splits=extra > 0
-            )
+            chosen_draw = staged_draws(resolved_space, budget, rng, batches, final_splits=extra > 0)
         jobs = runner.jobs
+    trials = batches.trials
     best = _best(tuple(trials), metric, k, chosen_draw)
     wall = time.perf_counter() - started
     best_model = None
@@ -499,6 +472,47 @@ class _Runner:
             for future in futures:
                 future.cancel()
             raise
+
+
+class _Batches:
+    """Trains and scores batches of draws as new trials (the ``evaluate`` of the staged
+    search); keeps every trial, in order."""
+
+    def __init__(
+        self,
+        runner: _Runner,
+        space: dict[str, Dimension],
+        interactions: Interactions,
+        random_state: int,
+        budget: int,
+        progress: Callable[[int, int, Trial], None] | None,
+    ) -> None:
+        self.runner, self.space, self.matrix = runner, space, interactions.matrix
+        self.random_state, self.budget, self.progress = random_state, budget, progress
+        self.trials: list[Trial] = []
+
+    def __call__(self, draws: Sequence[dict[str, Any]], stage: str) -> list[float]:
+        """The metric values of ``draws``, each recorded as a trial of ``stage``."""
+        first = len(self.trials)
+        resolved = [_resolve(d, self.space, self.matrix, self.random_state) for d in draws]
+        final = stage == "final"
+        tasks = [_Task(first + i, p.to_dict(), final) for i, (p, _) in enumerate(resolved)]
+        earlier = {_draw_key(t.sampled): t.split_values for t in self.trials}
+        batch: dict[int, Trial] = {}
+
+        def record(outcome: tuple[int, tuple[float, ...], float, float]) -> None:
+            index = outcome[0]
+            draw = draws[index - first]
+            if final:  # a finalist: its earlier splits' values, then the further ones
+                outcome = (index, earlier[_draw_key(draw)] + outcome[1], *outcome[2:])
+            batch[index] = _trial(outcome, resolved[index - first], draw, stage)
+            if self.progress is not None:
+                done = first + len(batch)
+                self.progress(done, max(self.budget, done), batch[index])
+
+        self.runner.run(tasks, record)
+        self.trials.extend(batch[i] for i in range(first, first + len(tasks)))
+        return [batch[i].value for i in range(first, first + len(tasks))]
 
 
 def _best(
