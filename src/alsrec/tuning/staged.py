@@ -1,4 +1,4 @@
-"""The staged search: explore cheaply, promote the best, refine locally, grow the factors.
+"""The staged search: explore cheaply, promote, refine locally, pick a finalist, grow.
 
 :func:`staged_draws` decides which parameter sets to try, in batches, from the values of
 the batches before; :func:`alsrec.tuning.search` trains and scores each batch (in worker
@@ -20,9 +20,8 @@ same as a random draw. The stages:
    along two or more dimensions improve, the point that makes all of them at once; the
    best of these becomes the centre. Each log-uniform dimension keeps its own step, which
    shrinks to its square root (down to a floor of 1/40 of its log range) after a round
-   in which neither of its moves improved:
-   a sharp dimension (the regularization, whose optimum is often a narrow peak) is
-   refined while a flat one keeps moving with long steps;
+   in which neither of its moves improved: a sharp dimension (the regularization, whose
+   optimum is often a narrow peak) is refined while a flat one keeps its long steps;
 4. **final**: the best few distinct points of the local stage (the finalists) are scored
    again on further validation splits (when :func:`staged_draws` is told there are
    some), each a trial of its own within the budget; the finalist with the best mean over
