@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -9,8 +10,9 @@ import numpy as np
 import pytest
 
 from alsrec import ConfigError, Interactions
+from alsrec.evaluation import holdout_split
 from alsrec.tuning import Choice, LogUniform, ScaledLogUniform, TuningReport, search
-from alsrec.tuning.random_search import DEFAULT_BUDGET
+from alsrec.tuning.random_search import DEFAULT_BUDGET, FINAL_SPLITS
 from alsrec.tuning.staged import Budget, staged_draws
 
 if TYPE_CHECKING:
@@ -31,6 +33,7 @@ class Recorder:
     def __init__(self, objective: Any) -> None:
         self.objective = objective
         self.batches: list[tuple[str, list[dict[str, Any]], list[float]]] = []
+        self.chosen: dict[str, Any] | None = None
 
     def __call__(self, draws: Sequence[dict[str, Any]], stage: str) -> list[float]:
         values = [float(self.objective(d)) for d in draws]
@@ -50,9 +53,11 @@ def peak(draw: dict[str, Any], factors_gain: float = 0.0) -> float:
     return float(10 + value)
 
 
-def run(objective: Any, budget: int = 60, seed: int = 0) -> Recorder:
+def run(objective: Any, budget: int = 60, seed: int = 0, final_splits: bool = False) -> Recorder:
     recorder = Recorder(objective)
-    staged_draws(dict(SPACE), budget, np.random.default_rng(seed), recorder)
+    recorder.chosen = staged_draws(
+        dict(SPACE), budget, np.random.default_rng(seed), recorder, final_splits=final_splits
+    )
     return recorder
 
 
@@ -68,9 +73,12 @@ def test_the_budget_is_never_exceeded_and_no_draw_repeats(budget: int) -> None:
 
 
 def test_the_budget_is_split_between_the_stages() -> None:
-    assert Budget.split(60) == Budget(total=60, explore=24, promote=6)
-    assert Budget.split(1) == Budget(total=1, explore=1, promote=0)
-    assert Budget.split(2) == Budget(total=2, explore=1, promote=1)
+    assert Budget.split(60) == Budget(total=60, explore=18, promote=6, final=4)
+    assert Budget.split(40) == Budget(total=40, explore=12, promote=4, final=3)
+    assert Budget.split(40, final_splits=False).final == 0
+    assert Budget.split(10).final == 0  # one finalist would have nothing to beat
+    assert Budget.split(1) == Budget(total=1, explore=1, promote=0, final=0)
+    assert Budget.split(2) == Budget(total=2, explore=1, promote=1, final=0)
 
 
 def test_exploring_is_cheap_and_the_rest_is_full() -> None:
@@ -116,8 +124,16 @@ def test_growing_stops_when_larger_is_clearly_worse() -> None:
     trials = run(lambda d: peak(d, factors_gain=-1.0)).trials()
     grown = [d for s, d, _ in trials if s == "grow"]
     assert {d["factors"] for d in grown} == {128}  # 256 never tried
-    assert len(grown) == 3  # the size itself, regularization one step up and down
+    assert len(grown) == 1  # the winner at that size, nothing else
     assert max(trials, key=lambda t: t[2])[1]["factors"] == 64
+
+
+def test_the_chosen_draw_is_the_best_grown_size() -> None:
+    recorder = run(lambda d: peak(d, factors_gain=0.2), final_splits=True)
+    best = max(recorder.trials(), key=lambda t: t[2])[1]
+    assert recorder.chosen == best and best["factors"] == 256
+    # Without a final stage nothing is chosen here: the search takes the best trial.
+    assert run(lambda d: peak(d, factors_gain=0.2)).chosen is None
 
 
 def test_an_added_dimension_is_searched_locally() -> None:
@@ -189,3 +205,134 @@ def test_two_jobs_give_the_same_staged_trials(small_interactions: Interactions) 
 def test_a_bad_strategy_is_refused(small_interactions: Interactions) -> None:
     with pytest.raises(ConfigError, match="strategy must be 'auto', 'staged' or 'random'"):
         search(small_interactions, budget=2, strategy="grid")
+
+
+# -- per-dimension steps and the finalists ------------------------------------------------------
+
+
+def _local_steps(recorder: Recorder) -> list[dict[str, set[float]]]:
+    """Per local round, the steps each dimension moved by from the centre (the best so far)."""
+    rounds: list[dict[str, set[float]]] = []
+    best: tuple[float, dict[str, Any]] | None = None
+    for stage, draws, values in recorder.batches:
+        if stage == "local" and best is not None:
+            centre = best[1]
+            steps: dict[str, set[float]] = {"regularization": set(), "alpha": set()}
+            for d in draws:
+                for name, other in (("regularization", "alpha"), ("alpha", "regularization")):
+                    if d[other] == centre[other] and d[name] != centre[name]:
+                        ratio = d[name] / centre[name]
+                        steps[name].add(round(max(ratio, 1 / ratio), 1))
+            rounds.append(steps)
+        for d, v in zip(draws, values, strict=True):
+            if best is None or v > best[0]:
+                best = (v, d)
+    return rounds
+
+
+_TWO_DIMENSIONS: dict[str, Any] = {
+    "regularization": LogUniform(0.1, 10),
+    "alpha": LogUniform(0.1, 50),
+    "iterations": Choice([10, 15, 20]),
+}
+
+
+def _sharp(d: dict[str, Any]) -> float:
+    """A narrow peak in the regularization (at 1.3), a long slope in alpha (down to 0.1)."""
+    return -30 * math.log(d["regularization"] / 1.3) ** 2 - 0.5 * math.log(d["alpha"])
+
+
+def test_a_step_shrinks_only_along_a_dimension_that_did_not_improve() -> None:
+    recorder = Recorder(_sharp)
+    staged_draws(dict(_TWO_DIMENSIONS), 40, np.random.default_rng(0), recorder)
+    rounds = _local_steps(recorder)
+    # First steps: a sixth of each log range, 100 ** (1 / 6) and 500 ** (1 / 6) (or a bound).
+    assert rounds[0]["regularization"] == {2.2} and 2.8 in rounds[0]["alpha"]
+    # The regularization's moves fail at once; its step shrinks while alpha's stays long.
+    assert rounds[1]["regularization"] == {1.5} and rounds[1]["alpha"] == {2.8}
+    best = max(recorder.trials(), key=lambda t: t[2])[1]
+    assert 1.2 < best["regularization"] < 1.4 and best["alpha"] < 0.2
+
+
+def test_finalists_are_rescored_and_the_best_mean_wins() -> None:
+    def objective(d: dict[str, Any]) -> float:
+        return peak(d, factors_gain=-1.0)  # growing never wins: the choice stays at 64
+
+    recorder = Recorder(objective)
+
+    def evaluate(draws: Sequence[dict[str, Any]], stage: str) -> list[float]:
+        if stage != "final":
+            return recorder(draws, stage)
+        # On the further splits the ranking turns round: the last finalist is the best.
+        values = [float(-i) for i in range(len(draws))][::-1]
+        recorder.batches.append((stage, [dict(d) for d in draws], values))
+        return values
+
+    chosen = staged_draws(dict(SPACE), 40, np.random.default_rng(0), evaluate, final_splits=True)
+    finals = [(ds, vs) for s, ds, vs in recorder.batches if s == "final"]
+    assert len(finals) == 1
+    finalists, _ = finals[0]
+    assert len(finalists) == Budget.split(40).final == 3
+    full = [
+        (v, d) for s, d, v in recorder.trials() if s in ("promote", "local") and d["factors"] == 64
+    ]
+    top = [d for _, d in sorted(full, key=lambda r: -r[0])[:3]]
+    assert finalists == top  # the best distinct points, best first
+    assert chosen == finalists[-1] != top[0]  # picked on the further splits, not the first
+    assert len(recorder.trials()) <= 40
+    # Only full trials at the exploring size are finalists; the final stage comes before grow.
+    stages = [s for s, _, _ in recorder.batches]
+    assert stages.index("final") < stages.index("grow")
+
+
+def test_no_final_stage_without_further_splits() -> None:
+    recorder = run(peak, 40)
+    assert "final" not in {s for s, _, _ in recorder.batches}
+
+
+def test_the_default_search_picks_among_finalists_on_more_splits(
+    small_interactions: Interactions,
+) -> None:
+    space: dict[str, Any] = {
+        "factors": [4, 8],
+        "iterations": [6],
+        "regularization": ScaledLogUniform(),
+        "alpha": LogUniform(0.5, 20),
+    }
+    found = search(small_interactions, space, budget=20, strategy="staged", random_state=2)
+    finals = [t for t in found.trials if t.stage == "final"]
+    assert len(finals) == Budget.split(20).final == 2
+    assert len(found.trials) <= 20 and found.n_splits == 2
+    for final in finals:
+        assert len(final.split_values) == 2 + FINAL_SPLITS
+        earlier = next(t for t in found.trials if t.sampled == final.sampled)
+        assert final.split_values[:2] == earlier.split_values  # the same first two splits
+        assert final.value == pytest.approx(float(np.mean(final.split_values)))
+    winner = max(finals, key=lambda t: t.value)
+    # The choice: the winning finalist, or that point at a larger size (growing).
+    assert {k: v for k, v in found.best.sampled.items() if k != "factors"} == {
+        k: v for k, v in winner.sampled.items() if k != "factors"
+    }
+    # Explicit splits have no further ones: no final stage, the best trial wins.
+    pairs = [holdout_split(small_interactions, 0.2, random_state=0)]
+    plain = search(small_interactions, space, budget=20, strategy="staged", splits=pairs)
+    assert {t.stage for t in plain.trials} <= {"explore", "promote", "local", "grow"}
+    assert plain.best.value == max(t.value for t in plain.trials)
+
+
+def test_moves_that_improve_along_two_dimensions_are_combined() -> None:
+    recorder = Recorder(_sharp)
+    staged_draws(dict(_TWO_DIMENSIONS), 40, np.random.default_rng(0), recorder)
+    local = [ds for s, ds, _ in recorder.batches if s == "local"]
+
+    def moved(draw: dict[str, Any], batch: list[dict[str, Any]], name: str, other: str) -> bool:
+        return any(p[name] == draw[name] and p[other] != draw[other] for p in batch)
+
+    # A trial of its own right after a round takes that round's regularization and alpha
+    # moves at once.
+    assert any(
+        moved(d, before, "regularization", "alpha") and moved(d, before, "alpha", "regularization")
+        for before, batch in itertools.pairwise(local)
+        if len(batch) == 1
+        for d in batch
+    )

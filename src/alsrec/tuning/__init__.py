@@ -12,15 +12,14 @@ Two strategies
 ``"staged"`` (the default when no space is given; :mod:`alsrec.tuning.staged`)
     Random trials at 64 factors and a third of the iterations explore the space cheaply;
     the best of them are trained with the full iterations (successive halving with one
-    cut); a batched pattern search refines the best one along every dimension; then the
-    factors grow (128, 256, as far as the data allows) while the metric does not drop,
-    re-tuning the regularization one quarter-decade up and down at each size; what is
-    left of the budget refines around the final size. Default budget 40 trials,
+    cut); a batched pattern search refines the best one along every dimension, each
+    dimension with its own step (the regularization's optimum is often a narrow peak);
+    the best few points are then scored on two further validation splits and the best
+    mean wins; then the factors grow (128, 256, as far as the data allows) while the
+    metric does not drop. Default budget 40 trials (the finalists' scoring included),
     averaged over 2 validation splits (one split's noise moves NDCG@10 by a few percent
-    on MovieLens-100k, more than the differences between the good trials). Against the
-    best test NDCG@10 of a fine grid it reached 99.0-100.4% on MovieLens-100k and
-    synthetic data with seed 0, but 96.5-97.6% on MovieLens-100k with seed 1 (see the
-    "Tuning" guide for the measurement).
+    on MovieLens-100k, more than the differences between the good trials). How close it
+    gets to the best test NDCG@10 of a fine grid is measured in the "Tuning" guide.
 ``"random"`` (the default when a space is given, the behaviour before the staged search)
     ``budget`` independent draws from the space (20 by default, one split), or the whole
     grid when every dimension is a finite :class:`Choice` and the budget covers all

@@ -6,7 +6,7 @@ import contextlib
 import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -31,9 +31,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from alsrec.backends import Backend
-    from alsrec.tuning.space import SpaceArg
+    from alsrec.tuning.space import Dimension, SpaceArg
 
-__all__ = ["DEFAULT_BUDGET", "DEFAULT_SPLITS", "search"]
+__all__ = ["DEFAULT_BUDGET", "DEFAULT_SPLITS", "FINAL_SPLITS", "search"]
 
 DEFAULT_BUDGET = {"staged": 40, "random": 20}
 """Trials when ``budget`` is not given, per strategy."""
@@ -41,6 +41,9 @@ DEFAULT_SPLITS = {"staged": 2, "random": 1}
 """Validation splits when ``splits`` is not given, per strategy: the staged search picks
 among close neighbours, where one split's noise (a few percent of NDCG@10 on
 MovieLens-100k) decides more than the parameters do."""
+FINAL_SPLITS = 2
+"""Further validation splits the staged search scores its finalists on (when ``splits``
+is a number), so that the winner is picked on the mean of ``splits + FINAL_SPLITS``."""
 
 _TUNABLE_METRICS = tuple(m for m in METRICS if m != "popularity_rank")
 
@@ -51,6 +54,8 @@ class _Task:
 
     index: int
     params: dict[str, Any]
+    final: bool = False
+    """Score on the further splits (:attr:`_Setup.final_splits`) instead."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,7 @@ class _Setup:
     """The fixed part of every trial: splits, metric, backend."""
 
     splits: tuple[tuple[Interactions, Interactions], ...]
+    final_splits: tuple[tuple[Interactions, Interactions], ...]
     metric: str
     k: int
     backend: str | Backend
@@ -81,7 +87,7 @@ def _run(setup: _Setup, task: _Task) -> tuple[int, tuple[float, ...], float, flo
     fit_seconds = 0.0
     values = []
     params = ALSParams.from_dict(_fit_params(task.params, setup.single_threaded_backend))
-    for train, valid in setup.splits:
+    for train, valid in setup.final_splits if task.final else setup.splits:
         rec = _recommender(params, setup.backend)
         tick = time.perf_counter()
         rec.fit(train)
@@ -123,10 +129,13 @@ def _check_splits(
     splits: int | Sequence[tuple[Interactions, Interactions]],
     test_fraction: float,
     seq: np.random.SeedSequence,
+    extra: int = 0,
 ) -> tuple[tuple[tuple[Interactions, Interactions], ...], float | None]:
+    """The validation splits: made from ``interactions`` (``extra`` more than asked for,
+    for the finalists) when ``splits`` is a number, else checked."""
     if isinstance(splits, (int, np.integer)) and not isinstance(splits, bool):
         n = _check_int("splits", splits, 1)
-        seeds = seq.generate_state(n).tolist()
+        seeds = seq.generate_state(n + extra).tolist()  # the first n do not depend on extra
         made = tuple(holdout_split(interactions, test_fraction, random_state=int(s)) for s in seeds)
         return made, float(test_fraction)
     if not isinstance(splits, Sequence) or not splits:
@@ -197,14 +206,18 @@ def search(
     k : int, default 10
         List length of the metric.
     budget : int, optional
-        Number of trials (parameter sets) at most: 40 for the staged search, 20 for the
-        random search (:data:`DEFAULT_BUDGET`). A random search over a space of finite
-        choices with fewer combinations runs each once; a staged search may stop early
-        when its local steps have shrunk to nothing.
+        Number of trials at most: 40 for the staged search, 20 for the random search
+        (:data:`DEFAULT_BUDGET`). A random search over a space of finite choices with
+        fewer combinations runs each once; a staged search may stop early when its local
+        steps have shrunk to nothing. A staged search's finalists scored on further
+        splits (stage ``"final"``, 3 of 40) count as trials.
     splits : int or sequence of (train, validation) pairs, optional
         How many seeded per-user holdout splits to average each trial over (2 for the
         staged search, 1 for the random search: :data:`DEFAULT_SPLITS`), or the splits
-        themselves (e.g. from :func:`alsrec.evaluation.time_split`).
+        themselves (e.g. from :func:`alsrec.evaluation.time_split`). Given a number, the
+        staged search makes :data:`FINAL_SPLITS` (2) more, on which only its finalists
+        are scored; given the splits themselves, it has no final stage and picks the
+        best trial.
     test_fraction : float, default 0.2
         Share of each user's items held out in generated splits.
     random_state : int, default 0
@@ -229,6 +242,10 @@ def search(
     Returns
     -------
     TuningReport
+        Its ``best`` is the trial with the highest metric, except for a staged search
+        with a final stage: there it is the winning finalist's ``"final"`` trial (its
+        mean over more splits) or, when a larger size won the growing stage, that
+        ``"grow"`` trial.
 
     Raises
     ------
@@ -271,36 +288,21 @@ def search(
     )
     sample_seq, split_seq = np.random.SeedSequence(random_state).spawn(2)
     rng = np.random.default_rng(sample_seq)
-    made_splits, fraction = _check_splits(interactions, splits, test_fraction, split_seq)
-    trials: list[Trial] = []
-
-    with _Runner(made_splits, metric, k, backend, _jobs(n_jobs, budget)) as runner:
-
-        def score_batch(draws: Sequence[dict[str, Any]], stage: str) -> list[float]:
-            """Train and score a batch of draws as new trials; their metric values."""
-            first = len(trials)
-            resolved = [
-                _resolve(d, resolved_space, interactions.matrix, random_state) for d in draws
-            ]
-            tasks = [_Task(first + i, p.to_dict()) for i, (p, _) in enumerate(resolved)]
-            batch: dict[int, Trial] = {}
-
-            def record(outcome: tuple[int, tuple[float, ...], float, float]) -> None:
-                index = outcome[0]
-                batch[index] = _trial(outcome, resolved[index - first], draws[index - first], stage)
-                if progress is not None:
-                    progress(first + len(batch), max(budget, first + len(batch)), batch[index])
-
-            runner.run(tasks, record)
-            trials.extend(batch[i] for i in range(first, first + len(tasks)))
-            return [batch[i].value for i in range(first, first + len(tasks))]
-
+    extra = FINAL_SPLITS if chosen == "staged" and not isinstance(splits, Sequence) else 0
+    all_splits, fraction = _check_splits(interactions, splits, test_fraction, split_seq, extra)
+    made_splits = all_splits[: len(all_splits) - extra]
+    chosen_draw: dict[str, Any] | None = None
+    with _Runner(
+        made_splits, all_splits[len(made_splits) :], metric, k, backend, _jobs(n_jobs, budget)
+    ) as runner:
+        batches = _Batches(runner, resolved_space, interactions, random_state, budget, progress)
         if chosen == "random":
-            score_batch(_draw(resolved_space, budget, rng), "random")
+            batches(_draw(resolved_space, budget, rng), "random")
         else:
-            staged_draws(resolved_space, budget, rng, score_batch)
+            chosen_draw = staged_draws(resolved_space, budget, rng, batches, final_splits=extra > 0)
         jobs = runner.jobs
-    best = _best(tuple(trials), metric, k)
+    trials = batches.trials
+    best = _best(tuple(trials), metric, k, chosen_draw)
     wall = time.perf_counter() - started
     best_model = None
     if refit:
@@ -322,6 +324,11 @@ def search(
         best_model=best_model,
         strategy=chosen,
     )
+
+
+def _draw_key(draw: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """A hashable form of a draw, whatever the order of its keys."""
+    return tuple(sorted((name, repr(value)) for name, value in draw.items()))
 
 
 def _trial(
@@ -401,13 +408,16 @@ class _Runner:
     def __init__(
         self,
         splits: tuple[tuple[Interactions, Interactions], ...],
+        final_splits: tuple[tuple[Interactions, Interactions], ...],
         metric: str,
         k: int,
         backend: str | Backend,
         jobs: int,
     ) -> None:
         self.jobs = jobs
-        self.setup = _Setup(splits, metric, k, backend, single_threaded_backend=jobs > 1)
+        self.setup = _Setup(
+            splits, final_splits, metric, k, backend, single_threaded_backend=jobs > 1
+        )
         self._stack = contextlib.ExitStack()
         self._pool: ProcessPoolExecutor | None = None
 
@@ -464,9 +474,58 @@ class _Runner:
             raise
 
 
-def _best(trials: tuple[Trial, ...], metric: str, k: int) -> Trial:
-    """The best scored trial (the earliest among equals)."""
+class _Batches:
+    """Trains and scores batches of draws as new trials (the ``evaluate`` of the staged
+    search); keeps every trial, in order."""
+
+    def __init__(
+        self,
+        runner: _Runner,
+        space: dict[str, Dimension],
+        interactions: Interactions,
+        random_state: int,
+        budget: int,
+        progress: Callable[[int, int, Trial], None] | None,
+    ) -> None:
+        self.runner, self.space, self.matrix = runner, space, interactions.matrix
+        self.random_state, self.budget, self.progress = random_state, budget, progress
+        self.trials: list[Trial] = []
+
+    def __call__(self, draws: Sequence[dict[str, Any]], stage: str) -> list[float]:
+        """The metric values of ``draws``, each recorded as a trial of ``stage``."""
+        first = len(self.trials)
+        resolved = [_resolve(d, self.space, self.matrix, self.random_state) for d in draws]
+        final = stage == "final"
+        tasks = [_Task(first + i, p.to_dict(), final) for i, (p, _) in enumerate(resolved)]
+        earlier = {_draw_key(t.sampled): t.split_values for t in self.trials}
+        batch: dict[int, Trial] = {}
+
+        def record(outcome: tuple[int, tuple[float, ...], float, float]) -> None:
+            index = outcome[0]
+            draw = draws[index - first]
+            if final:  # a finalist: its earlier splits' values, then the further ones
+                outcome = (index, earlier[_draw_key(draw)] + outcome[1], *outcome[2:])
+            batch[index] = _trial(outcome, resolved[index - first], draw, stage)
+            if self.progress is not None:
+                done = first + len(batch)
+                self.progress(done, max(self.budget, done), batch[index])
+
+        self.runner.run(tasks, record)
+        self.trials.extend(batch[i] for i in range(first, first + len(tasks)))
+        return [batch[i].value for i in range(first, first + len(tasks))]
+
+
+def _best(
+    trials: tuple[Trial, ...], metric: str, k: int, chosen: dict[str, Any] | None = None
+) -> Trial:
+    """The latest trial of the ``chosen`` draw (a staged search's pick: a finalist scored on
+    more splits than the others, or a grown size), else the best scored trial (the earliest
+    among equals)."""
     scored = [t for t in trials if not math.isnan(t.value)]
+    if chosen is not None:
+        picked = [t for t in scored if dict(t.sampled) == chosen]
+        if picked:
+            return picked[-1]
     if not scored:
         raise DataError(
             f"No trial could be scored: {metric}@{k} is undefined on every validation split "

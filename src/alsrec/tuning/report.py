@@ -48,7 +48,9 @@ class Trial:
     stage : str
         The search stage that proposed the trial: ``"random"`` (a random search or grid),
         or one of the staged search's ``"explore"``, ``"promote"``, ``"local"``,
-        ``"grow"`` (see :mod:`alsrec.tuning.staged`).
+        ``"final"``, ``"grow"`` (see :mod:`alsrec.tuning.staged`). A ``"final"`` trial
+        scores an earlier trial's parameters on further splits: its ``split_values`` are
+        the earlier ones followed by the new ones, its ``value`` their mean.
     """
 
     index: int
