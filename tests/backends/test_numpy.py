@@ -18,6 +18,7 @@ from alsrec.backends._numpy import (
     _solve_cg,
     _solve_dual,
     _solve_exact,
+    _times_lower,
 )
 
 
@@ -257,3 +258,17 @@ def test_auto_solver_without_regularization_falls_back_to_cg() -> None:
     params = ALSParams(factors=_DUAL_MIN_FACTORS, regularization=0.0, iterations=2)
     users, items = NumpyBackend().fit(conf, params)
     assert np.isfinite(users).all() and np.isfinite(items).all()
+
+
+@pytest.mark.parametrize("transpose", [False, True])
+@pytest.mark.parametrize("n_rows", [0, 1, 37])
+def test_triangular_products_match_the_general_product(transpose: bool, n_rows: int) -> None:
+    rng = np.random.default_rng(3)
+    lower = np.asfortranarray(np.tril(rng.standard_normal((16, 16))), dtype=np.float32)
+    rows = rng.standard_normal((n_rows, 16)).astype(np.float32)
+    before = rows.copy()
+    got = _times_lower(rows, lower, transpose=transpose)
+    want = rows @ (lower.T if transpose else lower)
+    assert got.shape == (n_rows, 16) and got.dtype == np.float32 and got.flags.c_contiguous
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(rows, before)  # the input is not overwritten
