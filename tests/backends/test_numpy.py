@@ -18,6 +18,7 @@ from alsrec.backends._numpy import (
     _solve_cg,
     _solve_dual,
     _solve_exact,
+    _times_lower,
 )
 
 
@@ -230,8 +231,9 @@ def test_auto_solver_is_cg_below_the_crossover() -> None:
 
 def test_blocks_are_sized_by_bytes_above_64_factors() -> None:
     assert _block_entries(8) == _block_entries(64) == 16384
-    assert _block_entries(256) == 4096 and _block_entries(512) == 2048
-    assert _block_entries(10**6) >= 1
+    # 1 MiB of gathered float32 factors per block above 64 factors, at least 1024 entries
+    assert _block_entries(128) == 2048 and _block_entries(256) == 1024
+    assert _block_entries(512) == _block_entries(10**6) == 1024
 
 
 @pytest.mark.parametrize("n_fixed", [30, 400])
@@ -256,3 +258,17 @@ def test_auto_solver_without_regularization_falls_back_to_cg() -> None:
     params = ALSParams(factors=_DUAL_MIN_FACTORS, regularization=0.0, iterations=2)
     users, items = NumpyBackend().fit(conf, params)
     assert np.isfinite(users).all() and np.isfinite(items).all()
+
+
+@pytest.mark.parametrize("transpose", [False, True])
+@pytest.mark.parametrize("n_rows", [0, 1, 37])
+def test_triangular_products_match_the_general_product(transpose: bool, n_rows: int) -> None:
+    rng = np.random.default_rng(3)
+    lower = np.asfortranarray(np.tril(rng.standard_normal((16, 16))), dtype=np.float32)
+    rows = rng.standard_normal((n_rows, 16)).astype(np.float32)
+    before = rows.copy()
+    got = _times_lower(rows, lower, transpose=transpose)
+    want = rows @ (lower.T if transpose else lower)
+    assert got.shape == (n_rows, 16) and got.dtype == np.float32 and got.flags.c_contiguous
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(rows, before)  # the input is not overwritten
