@@ -330,9 +330,10 @@ def _solve_dual(
     Plain CG (``solver="cg"``) costs ``16 L f + 8 f²`` per row: four products with the
     ``f x f`` matrix ``G`` dominate at large ``f``. Here the ``f²`` work is two products
     with ``K`` per long row of the side being solved (into and out of ``z``), none per
-    short row, and two per row of the fixed side (``Ŷ`` and ``W``), all as large matrix
-    products. Padded slots (``c = 0``,
-    zero factor rows) add nothing to either path.
+    short row, and two per row of the fixed side (``Ŷ`` and ``W``), all as triangular
+    products (``trmm``, half the flops) over chunks of thousands of rows, so they run at
+    the speed of large matrix products. Padded slots (``c = 0``, zero factor rows) add
+    nothing to either path. Memory: one extra copy of the z-space rows during a sweep.
 
     ``K`` is shared by all rows because ``λ`` is; a per-row ``λ_u`` would need the
     eigenbasis of ``YᵀY`` instead (``(YᵀY + λ_u I)⁻¹ = Q diag(1 / (e + λ_u)) Qᵀ``).
