@@ -43,19 +43,16 @@ __all__ = ["NumpyBackend"]
 
 _BLOCK_ENTRIES = 16384
 """Padded (row, interaction) entries per block up to 64 factors: small enough that a
-block's gathered factors (entries x factors x 4 bytes, 4 MiB) stay in the CPU cache across
-CG steps. Above 64 factors blocks are sized by bytes instead (``_BLOCK_FLOATS``)."""
+block's gathered factors (entries x factors x 4 bytes) stay in the CPU cache across CG
+steps. Above 64 factors a block holds ``_BLOCK_FLOATS // factors`` entries instead."""
 
-_BLOCK_FLOATS = 2**18
-"""Gathered floats per block above 64 factors (1 MiB): at 256 factors a block then fits a
-core's L2 cache across its CG steps, where a batched matrix-vector product runs 2.5-3x
-faster than from L3 (measured: 16 MiB blocks made the sweeps about 1.5x slower than
-4 MiB, and 1 MiB beat 4 MiB by 10-30% on long rows; 0.5 MiB lost again to the per-block
-overhead of about 50 numpy calls)."""
-
-_MIN_BLOCK_ENTRIES = 1024
-"""Entries per block at least (512 factors: 2 MiB): narrower blocks pay more numpy call
-overhead than their cache residency saves (measured at 512 factors)."""
+_BLOCK_FLOATS = _BLOCK_ENTRIES * 64
+"""Gathered floats per block (4 MiB): blocks are sized by bytes, not entries, so that
+at 256 or 512 factors a block's factors still fit the cache (measured: 16384 entries
+at 256 factors, 16 MiB, made the CG sweeps about 1.5x slower). Smaller blocks (1 MiB,
+within a core's L2 cache) were 10-30% faster on one thread but 10-40% slower on two:
+the worker threads then spend more of their time in numpy call overhead, which holds
+the GIL (measured on long-row data at 256 and 512 factors, idle 2-core machine)."""
 
 _DUAL_MIN_FACTORS = 128
 """``solver="auto"`` uses :func:`_solve_dual` from this many factors on, ``"cg"`` below
@@ -86,10 +83,8 @@ class _Block:
 
 
 def _block_entries(factors: int) -> int:
-    """Padded entries per block at ``factors`` (see ``_BLOCK_ENTRIES``, ``_BLOCK_FLOATS``)."""
-    if factors <= 64:
-        return _BLOCK_ENTRIES
-    return max(_MIN_BLOCK_ENTRIES, min(_BLOCK_ENTRIES, _BLOCK_FLOATS // factors))
+    """Padded entries per block at ``factors`` (see ``_BLOCK_FLOATS``)."""
+    return max(256, min(_BLOCK_ENTRIES, _BLOCK_FLOATS // factors))
 
 
 def _blocks(
