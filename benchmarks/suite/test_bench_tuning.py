@@ -7,9 +7,10 @@ Run::
 Targets (issue 11):
 
 - ``search`` with every default (the staged search: 40 trials on two validation splits,
-  its 3 finalists also on two more, numpy backend; before issue 17, a random search of 20 trials on one split) on
-  ``synthetic(5000, 1000)``: under a minute on 2 cores, and the refit best model's
-  NDCG@10 on a test split the search never saw above the default parameters'.
+  its 3 finalists also on two more, numpy backend; before issue 17, a random search of
+  20 trials on one split) on ``synthetic(5000, 1000)``: under a minute on 2 cores, and
+  the refit best model's NDCG@10 on a test split the search never saw above the default
+  parameters'.
 - ``Recommender.explain`` for a user with a 50-item history over 50k items at 64 factors:
   median under 1 ms (one 64 x 64 solve plus 50 dot products; no scoring of the catalog;
   0.12 ms measured here).
