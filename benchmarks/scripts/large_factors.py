@@ -95,16 +95,10 @@ def _dataset(name: str) -> Any:
         users, items, mean = SYNTHETIC[name]
         rows = synthetic(users, items, n_clusters=50, mean_interactions=mean, random_state=0)
         return Interactions.from_arrays(rows.user_ids, rows.item_ids, rows.weights)
-    path = os.environ.get("ALSREC_ML100K")
-    if not path:
-        raise SystemExit("set ALSREC_ML100K to the MovieLens-100k ratings file for --data ml100k")
-    lines = [ln.split("\t") for ln in Path(path).read_text(encoding="utf-8").splitlines()]
-    if lines and not lines[0][0].strip().isdigit():
-        lines = lines[1:]  # the header (e.g. RecBole's user_id:token ...)
-    user_ids = np.array([int(ln[0]) for ln in lines], dtype=np.int64)
-    item_ids = np.array([int(ln[1]) for ln in lines], dtype=np.int64)
-    ratings = np.array([float(ln[2]) for ln in lines], dtype=np.float32)
-    return Interactions.from_arrays(user_ids, item_ids, ratings)
+    from ml100k import ml100k_columns
+
+    rows = ml100k_columns()
+    return Interactions.from_arrays(rows["user"], rows["item"], rows["rating"])
 
 
 def _env(src: str) -> dict[str, str]:

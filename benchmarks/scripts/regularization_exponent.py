@@ -28,12 +28,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from ml100k import ml100k_columns
 
 from alsrec import Interactions, Recommender
 from alsrec.evaluation import holdout_split, ndcg_at_k
@@ -50,20 +50,20 @@ FACTORS = [64, 128]
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results" / "regularization-exponent.json"
 
 
-def load(path: str, binarize: bool) -> Interactions:
-    """MovieLens-100k (RecBole's .inter: tab-separated, one header line)."""
-    raw = np.loadtxt(path, delimiter="\t", skiprows=1, dtype=np.float64)
-    users, items, ratings = raw[:, 0].astype(np.int64), raw[:, 1].astype(np.int64), raw[:, 2]
+def load(binarize: bool) -> Interactions:
+    """MovieLens-100k from ``ALSREC_ML100K`` (see ``ml100k.py``)."""
+    rows = ml100k_columns()
+    users, items, ratings = rows["user"], rows["item"], rows["rating"]
     if binarize:
         keep = ratings >= 4
         return Interactions.from_arrays(users[keep], items[keep])
-    return Interactions.from_arrays(users, items, ratings.astype(np.float32))
+    return Interactions.from_arrays(users, items, ratings)
 
 
-def run(path: str) -> list[dict[str, Any]]:
+def run() -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for dataset, binarize in (("ml-100k binarized", True), ("ml-100k ratings", False)):
-        train, test = holdout_split(load(path, binarize), 0.2, random_state=0)
+        train, test = holdout_split(load(binarize), 0.2, random_state=0)
         for factors in FACTORS:
             for penalty, extra in PENALTIES.items():
                 for alpha in ALPHAS:
@@ -123,10 +123,7 @@ def main() -> None:
     if args.table:
         print(table(json.loads(args.out.read_text())))
         return
-    path = os.environ.get("ALSREC_ML100K")
-    if not path:
-        raise SystemExit("Set ALSREC_ML100K to the path of ml-100k.inter (see the docstring).")
-    rows = run(path)
+    rows = run()
     args.out.write_text(json.dumps(rows, indent=1) + "\n")
     print(table(rows))
 
