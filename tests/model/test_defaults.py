@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import warnings
 from typing import TYPE_CHECKING
@@ -12,10 +13,12 @@ import scipy.sparse as sp
 
 from alsrec import ALSParams, AlsrecWarning, ConfigError, DataError, Interactions, Recommender
 from alsrec.datasets import synthetic
-from alsrec.evaluation import holdout_split, ndcg_at_k
+from alsrec.evaluation import PopularityBaseline, holdout_split, ndcg_at_k
 from alsrec.io import inspect_artifact, read_manifest
 from alsrec.model.defaults import (
     AUTO_SCALE,
+    SPECTRAL_FITTED,
+    SPECTRAL_FLAT,
     SPECTRAL_MIN_SIZE,
     auto_regularization,
     params_confidence,
@@ -112,16 +115,55 @@ def test_small_data_has_no_spectral_ratio_and_keeps_the_constant() -> None:
     assert auto_regularization(conf) == pytest.approx(expected_auto(same_items, 1.0))
 
 
+def clustered(n_users: int, n_items: int, n_clusters: int, **shape: float) -> Interactions:
+    raw = synthetic(n_users, n_items, n_clusters=n_clusters, random_state=3, **shape)
+    return Interactions.from_arrays(raw.user_ids, raw.item_ids, raw.weights)
+
+
 def test_auto_on_larger_data_is_the_spectral_multiple_of_the_noise_scale() -> None:
-    conf = params_confidence(random_pattern(400, 300), ALSParams(alpha=1.0))
+    data = clustered(600, 400, 10, mean_interactions=15)
+    conf = params_confidence(data.matrix, ALSParams(alpha=1.0))
     rows = np.asarray(conf.sum(axis=1)).ravel()
     cols = np.asarray(conf.sum(axis=0)).ravel()
     ratio = spectral_ratio(conf)
     assert ratio is not None
+    assert SPECTRAL_FITTED[0] < ratio < SPECTRAL_FITTED[1]  # where the power law holds
     expected = 7.17 * ratio**1.08 * regularization_from_masses(rows, cols, scale=1.0)
     assert auto_regularization(conf) == pytest.approx(expected)
     # A flatter spectrum (more noise per signal) asks for more shrinkage.
     assert spectral_scale(0.2) > spectral_scale(0.1) > 0
+
+
+def test_the_power_law_is_not_extrapolated() -> None:
+    low, high = SPECTRAL_FITTED
+    assert spectral_scale(0.01) == spectral_scale(low) == pytest.approx(7.17 * low**1.08)
+    # Above the fitted range it bends back to the mass-only multiple, continuously ...
+    assert spectral_scale(high * (1 + 1e-9)) == pytest.approx(7.17 * high**1.08)
+    assert spectral_scale(SPECTRAL_FLAT * (1 - 1e-9)) == pytest.approx(AUTO_SCALE)
+    between = [spectral_scale(r) for r in np.linspace(high, SPECTRAL_FLAT, 12)]
+    assert all(a > b for a, b in itertools.pairwise(between))
+    # ... and stays there however flat the spectrum.
+    assert spectral_scale(SPECTRAL_FLAT) == spectral_scale(0.6) == spectral_scale(1.0) == AUTO_SCALE
+
+
+def test_many_strong_components_get_a_useful_default() -> None:
+    # A hundred planted clusters: s_70 is still signal, so s_70 / s_1 is far above the
+    # fitted range. The power law, extrapolated, shrank every component away (a
+    # popularity ranker); the default must keep the clusters.
+    shape = {"mean_interactions": 12, "popularity_exponent": 0.6, "in_cluster": 0.85}
+    data = clustered(2000, 1000, 100, **shape)
+    train, test = holdout_split(data, 0.2, random_state=0)
+    conf = params_confidence(train.matrix, ALSParams())
+    ratio = spectral_ratio(conf)
+    assert ratio is not None and ratio > SPECTRAL_FLAT
+    rec = Recommender().fit(train)
+    assert rec.params_.regularization == pytest.approx(auto_regularization(conf, scale=AUTO_SCALE))
+    extrapolated = 7.17 * ratio**1.08 * auto_regularization(conf, scale=1.0)
+    worse = Recommender(regularization=extrapolated).fit(train)
+    popular = PopularityBaseline(train)
+    default_ndcg = ndcg_at_k(rec, test, k=10)
+    assert default_ndcg > 5 * ndcg_at_k(worse, test, k=10)
+    assert default_ndcg > 3 * ndcg_at_k(popular, test, k=10)
 
 
 def test_two_default_fits_of_larger_data_are_identical() -> None:

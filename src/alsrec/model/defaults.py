@@ -31,10 +31,14 @@ products with 80 columns, a fraction of one ALS sweep), and
     lambda = 7.17 * rho**1.08 * edge
 
 with the constants fitted on 24 datasets (see the "Default hyperparameters" guide and
-``benchmarks/scripts/defaults_experiment.py``). On data with fewer than 160 users or
-items, where ``s_70`` is not a noise level, and on the Spark backend (which only brings the
-masses to the driver) the multiple is the constant :data:`AUTO_SCALE` (0.8). There is no
-search inside ``fit``, and the result is deterministic.
+``benchmarks/scripts/defaults_experiment.py``), whose ``rho`` ranged over 0.08-0.224. The law
+is not extrapolated: a smaller ``rho`` counts as 0.08, and above 0.225 the multiple returns
+to the mass-only 0.8 (reached at ``rho = 0.3``): a spectrum that flat comes from many strong
+components or from no popularity spike, and a frozen check on data made after the fit
+found the extrapolated law regularizing such data into a popularity ranker. On data with
+fewer than 160 users or items, where ``s_70`` is not a noise level, and on the Spark
+backend (which only brings the masses to the driver) the multiple is the constant
+:data:`AUTO_SCALE` (0.8). There is no search inside ``fit``, and the result is deterministic.
 """
 
 from __future__ import annotations
@@ -59,6 +63,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AUTO_SCALE",
+    "SPECTRAL_FITTED",
+    "SPECTRAL_FLAT",
     "SPECTRAL_MIN_SIZE",
     "auto_regularization",
     "params_confidence",
@@ -81,6 +87,12 @@ SPECTRAL_MIN_SIZE = 2 * _SPECTRAL_BLOCK
 :data:`AUTO_SCALE`."""
 _SPECTRAL_FACTOR = 7.17
 _SPECTRAL_EXPONENT = 1.08
+SPECTRAL_FITTED = (0.08, 0.225)
+"""The range of ``s_70 / s_1`` the power law was fitted on (0.080-0.224 over its 24
+datasets). Below it the ratio is clamped to the lower end; above it the multiple returns
+to :data:`AUTO_SCALE` (see :func:`spectral_scale`)."""
+SPECTRAL_FLAT = 0.3
+"""``s_70 / s_1`` from which the multiple is :data:`AUTO_SCALE` again."""
 
 
 def regularization_from_masses(
@@ -190,18 +202,37 @@ def spectral_ratio(matrix: sp.spmatrix | sp.sparray) -> float | None:
 def spectral_scale(ratio: float | None) -> float:
     """The multiple of the noise scale that ``regularization="auto"`` uses.
 
-    ``7.17 * ratio**1.08`` for a :func:`spectral_ratio`, :data:`AUTO_SCALE` without one.
+    ``7.17 * ratio**1.08`` for a :func:`spectral_ratio` inside the range the law was fitted
+    on (:data:`SPECTRAL_FITTED`, 0.08-0.225; a smaller ratio counts as 0.08).
+    :data:`AUTO_SCALE` (0.8) without a ratio and from ``ratio >= 0.3``
+    (:data:`SPECTRAL_FLAT`), and between 0.225 and 0.3 a log-linear blend of the two.
+
+    A spectrum that flat means either many strong components (e.g. a hundred planted
+    clusters, where ``s_70`` is still signal) or no popularity spike at all, and on both
+    the power law, extrapolated, regularized far past the cliff where every component is
+    shrunk away (8% and 85% of the grid's best in the frozen check of the "Default
+    hyperparameters" guide); the mass-only multiple reached 96-97% there.
 
     Examples
     --------
     >>> round(spectral_scale(0.09), 3), round(spectral_scale(0.19), 3)  # MovieLens, clusters
     (0.532, 1.193)
-    >>> spectral_scale(None)
-    0.8
+    >>> spectral_scale(None), spectral_scale(0.574)  # no ratio; 100 planted clusters
+    (0.8, 0.8)
+    >>> round(spectral_scale(0.26), 3)  # between the fitted range and SPECTRAL_FLAT
+    1.069
     """
     if ratio is None:
         return AUTO_SCALE
-    return float(_SPECTRAL_FACTOR * ratio**_SPECTRAL_EXPONENT)
+    low, high = SPECTRAL_FITTED
+    if ratio >= SPECTRAL_FLAT:
+        return AUTO_SCALE
+    fitted = float(_SPECTRAL_FACTOR * min(max(ratio, low), high) ** _SPECTRAL_EXPONENT)
+    if ratio <= high:
+        return fitted
+    # log-linear in the ratio, from the law's value at the top of its range to AUTO_SCALE
+    share = math.log(ratio / high) / math.log(SPECTRAL_FLAT / high)
+    return float(math.exp((1 - share) * math.log(fitted) + share * math.log(AUTO_SCALE)))
 
 
 def auto_regularization(
@@ -236,9 +267,9 @@ def auto_regularization(
     >>> round(auto_regularization(confidence(w, alpha=1.0)), 4)  # 0.8 * (sqrt(6) + sqrt(8))
     4.2223
     >>> big = confidence(sp.random(400, 300, density=0.05, random_state=1), alpha=1.0)
-    >>> auto = auto_regularization(big)  # 7.17 * rho**1.08 times the noise scale
-    >>> round(auto / auto_regularization(big, scale=1.0), 3)
-    1.753
+    >>> auto = auto_regularization(big)  # spectral_scale(rho) times the noise scale
+    >>> round(auto / auto_regularization(big, scale=1.0), 3)  # uniform noise: a flat spectrum
+    0.979
     """
     matrix = sp.csr_matrix(confidence_matrix, dtype=np.float64)
     if matrix.nnz == 0:
