@@ -29,8 +29,10 @@ same as a random draw. The stages:
 4. **final**: the best few distinct points of the local stage (the finalists) are scored
    again on further validation splits (when :func:`staged_draws` is told there are
    some), each a trial of its own within the budget; the finalist with the best mean over
-   all its splits wins. Near the optimum the differences between points are of the order
-   of one split's noise, and the top of many noisy values is biased towards luck;
+   all its splits wins, or, when told each trial's split values, the finalist closest to
+   the start among those not significantly below that mean (:func:`within_noise`). Near
+   the optimum the differences between points are of the order of one split's noise, and
+   the top of many noisy values is biased towards luck;
 5. **grow**: the winner at each larger ``factors`` choice, in order, compared on the
    splits both were scored on; growing stops at the first size that scores clearly
    below the best so far, and the largest size before it wins (the refit trains on
