@@ -11,9 +11,10 @@ import pytest
 
 from alsrec import ConfigError, Interactions
 from alsrec.evaluation import holdout_split
-from alsrec.tuning import Choice, LogUniform, ScaledLogUniform, TuningReport, search
+from alsrec.tuning import Choice, Dimension, LogUniform, ScaledLogUniform, TuningReport, search
 from alsrec.tuning.random_search import DEFAULT_BUDGET, FINAL_SPLITS
-from alsrec.tuning.staged import Budget, staged_draws
+from alsrec.tuning.space import default_point
+from alsrec.tuning.staged import Budget, staged_draws, within_noise
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -336,3 +337,194 @@ def test_moves_that_improve_along_two_dimensions_are_combined() -> None:
         if len(batch) == 1
         for d in batch
     )
+
+
+# -- the data-aware centre, explored first ------------------------------------------------------
+
+CENTRE: dict[str, Any] = {"regularization": 1.0, "alpha": 1.0, "weighting": "linear"}
+
+
+def needle(draw: dict[str, Any]) -> float:
+    """``peak`` everywhere, except a narrow spike at the centre that random draws miss."""
+    at_centre = (
+        draw["weighting"] == "linear"
+        and abs(math.log(draw["regularization"])) < 0.01
+        and abs(math.log(draw["alpha"])) < 0.01
+    )
+    return peak(draw) + 20.0 * at_centre
+
+
+def run_from(start: dict[str, Any] | None, objective: Any = peak, seed: int = 0) -> Recorder:
+    recorder = Recorder(objective)
+    recorder.chosen = staged_draws(
+        dict(SPACE), 40, np.random.default_rng(seed), recorder, final_splits=True, start=start
+    )
+    return recorder
+
+
+def test_the_start_is_the_first_explored_draw_and_the_others_stay_random() -> None:
+    with_start = [d for s, d, _ in run_from({**CENTRE, "factors": 16}).trials() if s == "explore"]
+    without = [d for s, d, _ in run_from(None).trials() if s == "explore"]
+    assert with_start[0] == {**CENTRE, "factors": 64, "iterations": 5}  # at exploring fidelity
+    assert with_start[1:] == without[:-1]  # the same random draws, one fewer
+
+
+def test_a_start_missing_a_dimension_is_ignored() -> None:
+    explored = [d for s, d, _ in run_from({"alpha": 1.0}).trials() if s == "explore"]
+    assert explored == [d for s, d, _ in run_from(None).trials() if s == "explore"]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_narrow_optimum_at_the_start_is_found(seed: int) -> None:
+    found = run_from(CENTRE, needle, seed)
+    assert found.chosen is not None and needle(found.chosen) > 20
+    missed = run_from(None, needle, seed)  # the random draws alone do not hit the spike
+    assert missed.chosen is not None and needle(missed.chosen) < 20
+
+
+def test_the_default_point_is_what_alsparams_defaults_to() -> None:
+    space: dict[str, Dimension] = {
+        "factors": Choice([32, 64, 128]),
+        "regularization": ScaledLogUniform(0.1, 10),
+        "alpha": LogUniform(0.1, 50),
+        "iterations": Choice([10, 15, 20]),
+        "weighting": Choice(["log", "linear", "bm25"]),
+        "regularization_exponent": Choice([0.5, 0.0, 1.0]),
+    }
+    assert default_point(space) == {
+        "factors": 64,
+        "regularization": 1.0,
+        "alpha": 1.0,
+        "iterations": 15,
+        "weighting": "linear",
+        "regularization_exponent": 0.0,
+    }
+
+
+def test_a_dimension_without_the_default_gives_its_middle() -> None:
+    space: dict[str, Dimension] = {
+        "regularization": ScaledLogUniform(2, 8),
+        "alpha": LogUniform(2, 8),
+        "factors": LogUniform(3, 30, integer=True),
+        "weighting": Choice(["bm25", "log", "tfidf"]),
+    }
+    assert default_point(space) == {
+        "regularization": 2.0,
+        "alpha": 4.0,
+        "factors": 9,
+        "weighting": "log",
+    }
+
+
+def test_a_dimension_of_an_unknown_kind_gives_no_default_point() -> None:
+    class Coin:
+        discrete = True
+
+        def sample(self, rng: np.random.Generator) -> bool:
+            return bool(rng.integers(2))
+
+        def describe(self) -> str:
+            return "a coin"
+
+    assert default_point({"alpha": LogUniform(1, 2), "x": Coin()}) is None
+
+
+def test_the_default_search_explores_the_defaults_first(staged: TuningReport) -> None:
+    first = staged.trials[0]
+    assert first.stage == "explore"
+    assert first.sampled["regularization"] == 1.0 and first.sampled["alpha"] == 1.0
+    assert first.sampled["weighting"] == "linear"
+    assert first.sampled["regularization_exponent"] == 0.0
+    assert first.scale is not None
+    assert first.params.regularization == pytest.approx(first.scale, rel=1e-2)
+
+
+def test_a_larger_size_within_the_tolerance_wins() -> None:
+    # 256 factors score a hair below 64 (within noise): the refit gains from the factors.
+    recorder = run(lambda d: peak(d, factors_gain=-0.001), final_splits=True)
+    assert recorder.chosen is not None and recorder.chosen["factors"] == 256
+    grown = [v for s, _, v in recorder.trials() if s == "grow"]
+    assert max(grown) < max(v for s, _, v in recorder.trials() if s == "final")
+
+
+# -- the finalists: the one closest to the centre among those within the splits' noise ----------
+
+
+def test_a_gap_smaller_than_the_splits_noise_iswithin_noise() -> None:
+    best = [0.30, 0.32, 0.29, 0.31]
+    assert within_noise(best, [0.31, 0.30, 0.30, 0.30])  # below on average, not consistently
+    assert within_noise(best, best)
+    assert not within_noise(best, [v - 0.01 for v in best])  # consistently below
+    assert not within_noise(best, [0.29, 0.31, 0.28, 0.30])
+    assert not within_noise([0.3], [0.3])  # one split: nothing to judge noise by
+
+
+class SplitRecorder(Recorder):
+    """Scores a draw on 4 splits: ``objective`` plus ``noise`` times a fixed pattern that
+    differs between draws; ordinary stages see the first 2 splits, the final stage all 4."""
+
+    def __init__(self, objective: Any, noise: float) -> None:
+        super().__init__(objective)
+        self.noise = noise
+        self.splits: dict[tuple[tuple[str, str], ...], tuple[float, ...]] = {}
+
+    def split_values(self, draw: dict[str, Any]) -> tuple[float, ...]:
+        return self.splits[tuple(sorted((k, repr(v)) for k, v in draw.items()))]
+
+    def __call__(self, draws: Sequence[dict[str, Any]], stage: str) -> list[float]:
+        out = []
+        for draw in draws:
+            key = tuple(sorted((k, repr(v)) for k, v in draw.items()))
+            phase = sum(map(ord, repr(key))) % 7
+            values = tuple(
+                float(self.objective(draw)) + self.noise * math.sin(phase + 2.0 * i)
+                for i in range(4)
+            )
+            self.splits[key] = values if stage == "final" else values[:2]
+            out.append(float(np.mean(self.splits[key])))
+        self.batches.append((stage, [dict(d) for d in draws], out))
+        return out
+
+
+def smooth(draw: dict[str, Any]) -> float:
+    """Best at ratio 2, alpha 3: far from the start (ratio 1, alpha 1)."""
+    return 10 - (math.log(draw["regularization"] / 2)) ** 2 - (math.log(draw["alpha"] / 3)) ** 2
+
+
+def final_pick(noise: float) -> tuple[dict[str, Any], list[tuple[float, dict[str, Any]]]]:
+    space: dict[str, Dimension] = {
+        "regularization": ScaledLogUniform(0.1, 10),
+        "alpha": LogUniform(0.1, 50),
+        "iterations": Choice([12]),
+    }
+    recorder = SplitRecorder(smooth, noise)
+    chosen = staged_draws(
+        space,
+        40,
+        np.random.default_rng(0),
+        recorder,
+        final_splits=True,
+        start={"regularization": 1.0, "alpha": 1.0, "iterations": 12},
+        split_values=recorder.split_values,
+    )
+    assert chosen is not None
+    finals = [(v, d) for s, d, v in recorder.trials() if s == "final"]
+    return chosen, finals
+
+
+def test_among_finalistswithin_noise_the_one_closest_to_the_start_wins() -> None:
+    chosen, finals = final_pick(noise=0.05)
+
+    def distance(d: dict[str, Any]) -> float:
+        return abs(math.log(d["regularization"])) / math.log(100) + abs(
+            math.log(d["alpha"])
+        ) / math.log(500)
+
+    assert len(finals) == 3
+    assert chosen == min((d for _, d in finals), key=distance)
+    assert chosen != max(finals, key=lambda r: r[0])[1]  # not the best mean
+
+
+def test_a_finalist_clearly_below_the_best_is_not_chosen() -> None:
+    chosen, finals = final_pick(noise=0.0)  # no noise: every gap is significant
+    assert chosen == max(finals, key=lambda r: r[0])[1]

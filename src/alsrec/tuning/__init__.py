@@ -10,7 +10,9 @@ all the data (:attr:`TuningReport.best_model`).
 Two strategies
 --------------
 ``"staged"`` (the default when no space is given; :mod:`alsrec.tuning.staged`)
-    Random trials at 64 factors and a third of the iterations explore the space cheaply;
+    The space's data-aware centre (what a default fit uses: ``regularization="auto"``,
+    alpha 1, linear weighting, where the space holds them) and random trials, at 64
+    factors and a third of the iterations, explore the space cheaply;
     the best of them are trained with the full iterations (successive halving with one
     cut); a batched pattern search refines the best one along every dimension, each
     dimension with its own step (the regularization's optimum is often a narrow peak);

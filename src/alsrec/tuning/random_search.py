@@ -24,7 +24,13 @@ from alsrec.logs import warn as warn_and_log
 from alsrec.params import ALSParams
 from alsrec.recommender import Recommender
 from alsrec.tuning.report import Trial, TuningReport, _effects
-from alsrec.tuning.space import _draw, _normalize_space, _resolve, default_space
+from alsrec.tuning.space import (
+    _draw,
+    _normalize_space,
+    _resolve,
+    default_point,
+    default_space,
+)
 from alsrec.tuning.staged import staged_draws
 
 if TYPE_CHECKING:
@@ -299,7 +305,15 @@ def search(
         if chosen == "random":
             batches(_draw(resolved_space, budget, rng), "random")
         else:
-            chosen_draw = staged_draws(resolved_space, budget, rng, batches, final_splits=extra > 0)
+            chosen_draw = staged_draws(
+                resolved_space,
+                budget,
+                rng,
+                batches,
+                final_splits=extra > 0,
+                start=default_point(resolved_space),
+                split_values=batches.split_values,
+            )
         jobs = runner.jobs
     trials = batches.trials
     best = _best(tuple(trials), metric, k, chosen_draw)
@@ -490,6 +504,12 @@ class _Batches:
         self.runner, self.space, self.matrix = runner, space, interactions.matrix
         self.random_state, self.budget, self.progress = random_state, budget, progress
         self.trials: list[Trial] = []
+
+    def split_values(self, draw: dict[str, Any]) -> tuple[float, ...]:
+        """The split values of the latest trial of ``draw`` (empty if it never ran)."""
+        key = _draw_key(draw)
+        found = [t.split_values for t in self.trials if _draw_key(t.sampled) == key]
+        return found[-1] if found else ()
 
     def __call__(self, draws: Sequence[dict[str, Any]], stage: str) -> list[float]:
         """The metric values of ``draws``, each recorded as a trial of ``stage``."""

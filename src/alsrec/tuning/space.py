@@ -335,6 +335,46 @@ def _draw(
     return out
 
 
+def _default_value(name: str, dim: Dimension) -> Any:
+    """The value of ``dim`` closest to what :class:`ALSParams` uses when ``name`` is not given."""
+    default: Any = next((f.default for f in dataclasses.fields(ALSParams) if f.name == name), None)
+    if isinstance(dim, ScaledLogUniform):  # regularization="auto" is the ratio 1
+        return min(max(1.0, dim.low), dim.high)
+    if isinstance(dim, LogUniform):
+        numeric = isinstance(default, (int, float)) and not isinstance(default, bool)
+        value = float(default) if numeric else math.sqrt(dim.low * dim.high)
+        if not dim.low <= value <= dim.high:
+            value = math.sqrt(dim.low * dim.high)
+        if dim.integer:
+            return int(min(max(round(value), math.ceil(dim.low)), math.floor(dim.high)))
+        return _round3(value)
+    if isinstance(dim, Choice):
+        same = [v for v in dim.values if v == default]
+        return same[0] if same else dim.values[len(dim.values) // 2]
+    return None
+
+
+def default_point(space: Mapping[str, Dimension]) -> dict[str, Any] | None:
+    """The point of ``space`` that :class:`ALSParams`' defaults are: the data-aware centre.
+
+    Each dimension takes the default of its parameter when it holds it (a
+    :class:`ScaledLogUniform` its ratio 1, ``regularization="auto"``), else its middle
+    (the geometric centre of a log range, the middle one of the choices). ``None`` when a
+    dimension is of a kind this cannot read (a user-made dimension).
+
+    Examples
+    --------
+    >>> space = {"regularization": ScaledLogUniform(), "alpha": LogUniform(0.1, 50),
+    ...          "weighting": Choice(["bm25", "linear"]), "iterations": Choice([5, 8])}
+    >>> default_point(space)
+    {'regularization': 1.0, 'alpha': 1.0, 'weighting': 'linear', 'iterations': 8}
+    """
+    out = {name: _default_value(name, dim) for name, dim in space.items()}
+    if any(v is None for v in out.values()):
+        return None
+    return out
+
+
 def _auto_scale(matrix: sp.csr_matrix, params: ALSParams) -> float:
     """What ``regularization="auto"`` gives ``matrix`` under ``params`` (alpha, weighting)."""
     return auto_regularization(params_confidence(matrix, params))
