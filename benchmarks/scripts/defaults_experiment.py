@@ -29,7 +29,11 @@ Ten *frozen* sets (``FROZEN_DATASETS``: new seeds and shapes, four MovieLens-100
 were added after the shipped constants were fixed and check them out of sample, unrefitted:
 ``Recommender()`` with every default against the alpha-1 sweep (extended downwards while
 its best is at the low end) and the 70-point grid (``--sweep-only`` skips the grid); they
-stay out of the forms and leave-one-out tables.
+stay out of the forms and leave-one-out tables. They led to the guard of
+:func:`alsrec.model.defaults.spectral_scale`; a rerun scores them with it (keeping the
+earlier value as ``before_guard``). Nine *frozen2* sets (``FROZEN2_DATASETS``) were made
+after the guard and check it the same way, with the unguarded law (``UNGUARDED_LAW``)
+scored next to it.
 
 Command (about 40 minutes on 2 shared cores; ``--table`` prints the Markdown table from
 the cache; ``--only NAME ...`` runs some datasets)::
@@ -78,6 +82,10 @@ GRID_BACKEND = "implicit"
 numpy backend (equal seeds give equal factors up to float32 rounding), 1.6x faster here.
 The old defaults and the rule are scored and timed on the numpy backend (the default)."""
 Split = tuple[Interactions, Interactions]
+UNGUARDED_LAW = (7.17, 1.08)
+"""The spectral power law ``7.17 * rho**1.08`` as it was before the guard in
+:func:`alsrec.model.defaults.spectral_scale` (no clamp, no return to 0.8): the second frozen
+group scores it too, to show what the guard changes."""
 
 
 # -- datasets -------------------------------------------------------------------------------------
@@ -436,6 +444,130 @@ FROZEN_DATASETS: dict[str, tuple[str, Callable[[], Split]]] = {
 (a real fit), and the 70-point grid unless ``--sweep-only``. These sets are left out of the
 forms and leave-one-out tables (which describe the 24 sets the rule was fitted on)."""
 
+FROZEN2_DATASETS: dict[str, tuple[str, Callable[[], Split]]] = {
+    # A second frozen group, made after the guard on s_70/s_1 (clamp below 0.08, blend back
+    # to the mass-only multiple between 0.225 and 0.3) was chosen on the first frozen
+    # group, to check the guard on data it has not seen: new seeds (61-68, 70), five sets
+    # with s_70/s_1 above the fitted range (40, 70, 150 and 300 planted clusters, flat
+    # popularity), two inside it and two below it (Zipf exponents 1.7 and 2). Neither the
+    # rule's constants nor the guard were changed after these were scored.
+    "frozen2-clusters40-binary": (
+        "frozen2",
+        _synthetic(
+            "binary",
+            61,
+            n_users=6000,
+            n_items=2500,
+            n_clusters=40,
+            mean_interactions=10,
+            popularity_exponent=0.8,
+        ),
+    ),
+    "frozen2-clusters70-rating": (
+        "frozen2",
+        _synthetic(
+            "rating",
+            62,
+            n_users=5000,
+            n_items=3000,
+            n_clusters=70,
+            mean_interactions=12,
+            popularity_exponent=0.5,
+        ),
+    ),
+    "frozen2-clusters150-lognormal": (
+        "frozen2",
+        _synthetic(
+            "lognormal",
+            63,
+            n_users=8000,
+            n_items=4000,
+            n_clusters=150,
+            mean_interactions=8,
+            popularity_exponent=0.7,
+        ),
+    ),
+    "frozen2-clusters300-binary": (
+        "frozen2",
+        _synthetic(
+            "binary",
+            64,
+            n_users=10000,
+            n_items=5000,
+            n_clusters=300,
+            mean_interactions=6,
+            popularity_exponent=0.6,
+        ),
+    ),
+    "frozen2-flat-poisson": (
+        "frozen2",
+        _synthetic(
+            "poisson",
+            65,
+            n_users=3000,
+            n_items=1000,
+            n_clusters=8,
+            mean_interactions=20,
+            popularity_exponent=0.2,
+        ),
+    ),
+    "frozen2-mid-heavy": (
+        "frozen2",
+        _synthetic(
+            "heavy",
+            66,
+            n_users=5000,
+            n_items=2000,
+            n_clusters=15,
+            mean_interactions=12,
+            popularity_exponent=1.0,
+        ),
+    ),
+    "frozen2-mid-rating": (
+        "frozen2",
+        _synthetic(
+            "rating",
+            67,
+            n_users=4000,
+            n_items=1500,
+            n_clusters=25,
+            mean_interactions=15,
+            popularity_exponent=0.9,
+        ),
+    ),
+    "frozen2-skew2-binary": (
+        "frozen2",
+        _synthetic(
+            "binary",
+            68,
+            n_users=8000,
+            n_items=3000,
+            n_clusters=10,
+            mean_interactions=8,
+            popularity_exponent=2.0,
+            in_cluster=0.4,
+        ),
+    ),
+    "frozen2-skew17-heavy": (
+        "frozen2",
+        _synthetic(
+            "heavy",
+            70,
+            n_users=7000,
+            n_items=2500,
+            n_clusters=15,
+            mean_interactions=8,
+            popularity_exponent=1.7,
+            in_cluster=0.5,
+        ),
+    ),
+}
+"""The second frozen group: scored like the first (sweep, ``Recommender()``, grid), made
+after the guard in :func:`alsrec.model.defaults.spectral_scale` was chosen."""
+CHECKED = {**FROZEN_DATASETS, **FROZEN2_DATASETS}
+"""The out-of-sample groups: ``Recommender()`` scored by a real fit, a grid, an extended
+sweep; left out of the forms and leave-one-out tables."""
+
 
 # -- measurement ----------------------------------------------------------------------------------
 
@@ -525,7 +657,7 @@ def run_dataset(
         return scores[k]
 
     entry["sweep"] = {f"{r:g}": get(64, r, 1.0) for r in SWEEP}
-    if name in FROZEN_DATASETS:  # extend the sweep down while its best is at the low end
+    if name in CHECKED:  # extend the sweep down while its best is at the low end
         for k in range(3, -17, -1):  # eighth decades 2.37 .. 0.01
             sweep = entry["sweep"]
             lowest = sorted(sweep, key=float)[:2]
@@ -534,10 +666,21 @@ def run_dataset(
             low = float(f"{10 ** (k / 8):.4g}")
             sweep[f"{low:g}"] = get(64, low, 1.0)
     rule = auto_regularization(params_confidence(split[0].matrix, ALSParams(alpha=1.0)))
-    if name in FROZEN_DATASETS:  # Recommender() with every default: a real fit
+    if name in CHECKED:  # Recommender() with every default: a real fit
         default = Recommender().fit(split[0])
         resolved = float(default.params_.regularization)
         assert math.isclose(resolved, rule, rel_tol=1e-9), (resolved, rule)
+        before = entry.get("rule")
+        if before and "before_guard" not in entry and before["regularization"] != resolved:
+            entry["before_guard"] = before  # the first frozen group, scored before the guard
+        ratio = entry["stats"]["spectral_ratio"]
+        if name in FROZEN2_DATASETS and "unguarded" not in entry and math.isfinite(ratio):
+            # the counterfactual: the power law without the guard (a real fit too)
+            conf = params_confidence(split[0].matrix, ALSParams())
+            factor, exponent = UNGUARDED_LAW
+            value = auto_regularization(conf, scale=factor * ratio**exponent)
+            model = Recommender(regularization=value).fit(split[0])
+            entry["unguarded"] = {"regularization": value, "ndcg": ndcg_at_k(model, split[1], 10)}
         entry["rule"] = {"regularization": resolved, "ndcg": ndcg_at_k(default, split[1], 10)}
         if grid_too:
             grid = {
@@ -685,7 +828,7 @@ def _curves(
     for name, e in cache.items():
         if "sweep" not in e or "spectral_ratio" not in e.get("stats", {}):
             continue
-        if name in FROZEN_DATASETS and not frozen:
+        if name in CHECKED and not frozen:
             continue
         sweep = _sweep(e)
         ref = e["grid_best"]["ndcg"] if "grid_best" in e else max(sweep.values())
@@ -776,16 +919,24 @@ def leave_one_out(cache: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def frozen_table(cache: dict[str, Any]) -> str:
-    """The frozen out-of-sample check: ``Recommender()`` against the alpha-1 sweep and the
-    70-point grid, with the rule's constants as shipped."""
+def frozen_table(cache: dict[str, Any], group: str = "frozen") -> str:
+    """A frozen out-of-sample check (``group`` "frozen" or "frozen2"): ``Recommender()``
+    against the alpha-1 sweep and the 70-point grid, with the rule as shipped. The first
+    group also shows what the rule gave before the guard on ``s_70/s_1``, which was
+    chosen after seeing it."""
+    first = group == "frozen"
+    extra = (
+        " before the guard: auto reg, share of grid best |"
+        if first
+        else " unguarded law: reg, share of grid best |"
+    )
     lines = [
         "| dataset | users x items, nnz | s_70/s_1 | auto reg | best reg at alpha 1 "
         "(best / auto) | 95% window | `Recommender()` NDCG@10 | share of sweep best | "
-        "grid best (params) | share of grid best |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "grid best (params) | share of grid best |" + extra,
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for name in FROZEN_DATASETS:
+    for name in FROZEN_DATASETS if first else FROZEN2_DATASETS:
         e = cache.get(name)
         if not e or "rule" not in e:
             continue
@@ -796,11 +947,16 @@ def frozen_table(cache: dict[str, Any]) -> str:
         if "grid_best" in e:
             g = e["grid_best"]
             grid = f"{g['ndcg']:.4f} ({g['params']}) | {rule['ndcg'] / g['ndcg']:.1%}"
+        old = e.get("before_guard" if first else "unguarded")
+        before = " unchanged |" if first else " - |"
+        if old and "grid_best" in e:
+            share = old["ndcg"] / e["grid_best"]["ndcg"]
+            before = f" {old['regularization']:.3g}, {share:.1%} |"
         lines.append(
             f"| {name} | {s['n_users']} x {s['n_items']}, {s['nnz']} | "
             f"{s['spectral_ratio']:.3f} | {rule['regularization']:.3g} | "
             f"{top:g} ({top / rule['regularization']:.2g}x) | {window[0]:g} - {window[-1]:g} | "
-            f"{rule['ndcg']:.4f} | {rule['ndcg'] / sweep[top]:.1%} | {grid} |"
+            f"{rule['ndcg']:.4f} | {rule['ndcg'] / sweep[top]:.1%} | {grid} |{before}"
         )
     return "\n".join(lines)
 
@@ -820,7 +976,7 @@ def main() -> None:
     if args.out.exists() and not args.fresh:
         cache = json.loads(args.out.read_text())
     if not args.table:
-        everything = {**DATASETS, **SIZE_DATASETS, **FRESH_DATASETS, **FROZEN_DATASETS}
+        everything = {**DATASETS, **SIZE_DATASETS, **FRESH_DATASETS, **CHECKED}
         for name, (role, build) in everything.items():
             if args.only and name not in args.only:
                 continue
@@ -843,6 +999,7 @@ def main() -> None:
         forms(cache),
         leave_one_out(cache),
         frozen_table(cache),
+        frozen_table(cache, "frozen2"),
         sep="\n\n",
     )
 

@@ -52,13 +52,17 @@ class ALSParams:
         sums ``d_i`` and total ``D``, the noise scale ``sqrt(sum d_u**2 / D) +
         sqrt(sum d_i**2 / D)`` (the order of the largest singular values that noise
         with those masses has; ALS shrinks every component by about ``lambda``), times
-        ``7.17 * rho**1.08`` with ``rho = s_70 / s_1`` of the binary pattern (seeded
-        randomized SVD: how flat the spectrum is), or times 0.8 below 160 users or items
-        and on Spark. On 18 datasets it reached 95-103% of the best NDCG@10 of a
-        70-point grid (or of an alpha-1 sweep), where the former default 0.01 reached
-        41-91% (see the "Default hyperparameters" guide). The fitted model holds the
-        concrete value (:attr:`alsrec.Recommender.params_`, the artifact manifest,
-        ``inspect``); a refit on other data resolves it again. Pass
+        a multiple of ``rho = s_70 / s_1`` of the binary pattern (seeded randomized SVD:
+        how flat the spectrum is; :func:`alsrec.model.defaults.spectral_scale`):
+        ``7.17 * rho**1.08`` on 0.08-0.225, the range it was fitted on (a smaller
+        ``rho`` counts as 0.08), 0.8 from ``rho = 0.3`` on and a blend in between; 0.8
+        below 160 users or items and on Spark. On the 24 datasets the constants were
+        fitted on it reached 95-104% of the best NDCG@10 of a 70-point grid (or of an
+        alpha-1 sweep; the former default 0.01: 41-91% on the grid sets); on datasets
+        made afterwards, 95% on 4 of the 9 made after the guard, down to 47.8% on 300
+        planted clusters (see the "Default hyperparameters" guide). The fitted model
+        holds the concrete value (:attr:`alsrec.Recommender.params_`, the artifact
+        manifest, ``inspect``); a refit on other data resolves it again. Pass
         ``regularization=0.01`` for the former default.
     alpha : float, default 1.0
         Confidence slope (>= 0): an observed pair with weight ``w`` gets confidence
