@@ -189,7 +189,8 @@ def test_dual_solver_solves_short_rows_exactly_and_long_rows_by_preconditioned_c
     assert _normal_equation_residual(solved, fixed[:90], conf[short[:120]], reg) < 1e-4
     # Long rows: CG, which converges to the exact solution with enough steps ...
     np.testing.assert_allclose(converged[long], exact[long], rtol=1e-3, atol=1e-4)
-    # ... and, preconditioned by YᵀY + λI, gets closer in 3 steps than plain CG.
+    # ... and, preconditioned by YᵀY + λI, gets closer in 2 steps (cg_steps=3) than
+    # plain CG in 3.
     rows = np.flatnonzero(long)
     error_dual = np.linalg.norm(dual[rows] - exact[rows], axis=1)
     error_cg = np.linalg.norm(cg[rows] - exact[rows], axis=1)
@@ -219,6 +220,49 @@ def test_auto_solver_is_deterministic_for_any_thread_count() -> None:
     for users, items in fits[1:]:
         np.testing.assert_array_equal(users, fits[0][0])
         np.testing.assert_array_equal(items, fits[0][1])
+
+
+def test_two_preconditioned_steps_land_closer_than_three_plain_ones() -> None:
+    # Why "auto" takes cg_steps - 1 steps on its preconditioned path: from the same start,
+    # two steps preconditioned by YᵀY + λI are nearer the exact row solutions than three
+    # plain CG steps.
+    factors, reg = 160, 2.0
+    limit = _dual_width(factors)
+    conf = _mixed_widths(2, 120, 200, 3 * limit)
+    rng = np.random.default_rng(1)
+    fixed = _init_factors(rng, 200, factors)
+    fixed[:200] = rng.standard_normal((200, factors)).astype(np.float32)
+    start = _init_factors(rng, 120, factors)
+    blocks = _blocks(conf, entries=64)
+    two, exact, three = start.copy(), start.copy(), start.copy()
+    _solve_dual(two, fixed, blocks, reg, 3, None)  # cg_steps=3: two preconditioned steps
+    _solve_exact(exact, fixed, blocks, reg, None)
+    _solve_cg(three, fixed, blocks, reg, 3, None)
+    lengths = np.diff(conf.indptr)
+    padded = _bucket_widths(int(lengths.max()))[
+        np.searchsorted(_bucket_widths(int(lengths.max())), lengths)
+    ]
+    rows = np.flatnonzero((padded > limit) & (lengths > 0))  # the rows CG solves
+    assert rows.size > 20
+    error_two = np.linalg.norm(two[rows] - exact[rows], axis=1)
+    error_three = np.linalg.norm(three[rows] - exact[rows], axis=1)
+    assert np.median(error_two) < 0.5 * np.median(error_three)
+
+
+def test_auto_solver_takes_one_preconditioned_step_fewer() -> None:
+    conf = _mixed_widths(2, 200, 150, 60)  # rows wider than the dual limit: CG rows
+    fits = {
+        steps: NumpyBackend().fit(
+            conf,
+            ALSParams(factors=_DUAL_MIN_FACTORS, regularization=0.3, iterations=2, cg_steps=steps),
+        )
+        for steps in (1, 2, 3)
+    }
+    # cg_steps=2 runs one preconditioned step, as does cg_steps=1 (at least one) ...
+    np.testing.assert_array_equal(fits[1][0], fits[2][0])
+    np.testing.assert_array_equal(fits[1][1], fits[2][1])
+    # ... and cg_steps=3 runs two.
+    assert not np.array_equal(fits[2][0], fits[3][0])
 
 
 def test_auto_solver_is_cg_below_the_crossover() -> None:

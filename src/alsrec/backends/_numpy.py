@@ -58,6 +58,14 @@ _DUAL_MIN_FACTORS = 128
 """``solver="auto"`` uses :func:`_solve_dual` from this many factors on, ``"cg"`` below
 (measured crossover, see :func:`_solve_dual`)."""
 
+_PRECONDITIONED_STEPS_SAVED = 1
+"""``solver="auto"`` from ``_DUAL_MIN_FACTORS`` on runs ``cg_steps - 1`` (at least one)
+preconditioned CG steps on long rows. Preconditioned by ``YᵀY + λI``, two steps from a
+cold start land closer to the exact solution than three plain ones (the backend's tests
+check this), and over a fit two reach the NDCG@10 of implicit's three plain steps within
+0.33% (MovieLens-100k and long-row synthetic data, 256 and 512 factors, alpha 1-30),
+while saving 10-15% of the fit (``benchmarks/scripts/large_factors.py``, idle 2 cores)."""
+
 _CHOLESKY_BLOCK_ROWS = 512
 """Rows per block for the exact solver, which holds one f x f matrix per row."""
 
@@ -317,7 +325,8 @@ def _solve_dual(
       the Woodbury identity, ``x = W_uᵀ (I + D M)⁻¹ c`` with the ``L x L`` matrix
       ``M = Ŷ_u Ŷ_uᵀ = Y_u G⁻¹ Y_uᵀ`` and ``W = Y G⁻¹`` (also once per sweep):
       ``2 L² f + L³`` flops;
-    - wider rows take ``steps`` warm-started CG steps on the preconditioned system,
+    - wider rows take ``steps - 1`` (at least one; ``_PRECONDITIONED_STEPS_SAVED``)
+      warm-started CG steps on the preconditioned system,
       ``16 L f`` flops: CG preconditioned by ``G`` converges at least as fast as plain
       CG here (the system is the identity plus a rank-``L`` term), and it needs no
       product with ``G``.
@@ -337,6 +346,8 @@ def _solve_dual(
     faster than ``"cg"`` from 128 factors on (``_DUAL_MIN_FACTORS``).
     """
     factors = fixed.shape[1]
+    cg_steps = steps
+    steps = max(1, cg_steps - _PRECONDITIONED_STEPS_SAVED)  # see the constant
     chunks = [slice(a, a + _PRODUCT_ROWS) for a in range(0, fixed.shape[0], _PRODUCT_ROWS)]
     gram = np.zeros((factors, factors), dtype=np.float64)
     for part in _map(lambda rows: fixed[rows].T @ fixed[rows], chunks, pool):
@@ -346,7 +357,7 @@ def _solve_dual(
     # at 512 factors (9 ms against 5, once per sweep). Only the lower triangle is read.
     lower, info = scipy.linalg.lapack.dpotrf(gram, lower=1, clean=1)
     if info != 0:  # only with λ = 0 and rank-deficient factors
-        _solve_cg(target, fixed, blocks, regularization, steps, pool)
+        _solve_cg(target, fixed, blocks, regularization, cg_steps, pool)
         return
     # Rows as row vectors: z = x K (zᵀ = Kᵀ xᵀ), x = z K⁻¹, Ŷ = Y (K⁻¹)ᵀ.
     # Both triangular factors in float32 and Fortran order, for _times_lower.
@@ -493,7 +504,8 @@ class NumpyBackend:
     ``cg_steps`` steps per row and sweep, warm-started) or an exact solve per row
     (``solver="cholesky"``); ``solver="auto"`` (the default) is ``"cg"`` below 128
     factors and from 128 on solves rows with few interactions exactly through their
-    ``L x L`` dual system and the others by CG (:func:`_solve_dual`). Rows without
+    ``L x L`` dual system and the others by preconditioned CG (:func:`_solve_dual`),
+    ``cg_steps - 1`` steps of it (at least one; ``_PRECONDITIONED_STEPS_SAVED``). Rows without
     interactions get zero factors.
 
     Threads: blocks of rows are solved by ``num_threads`` worker threads (``0``: one per
