@@ -49,7 +49,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import statistics
 import time
 from pathlib import Path
@@ -57,6 +56,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
+from ml100k import ml100k_columns
 
 from alsrec import ALSParams, Interactions, Recommender
 from alsrec.datasets import synthetic
@@ -92,16 +92,7 @@ group scores it too, to show what the guard changes."""
 
 
 def _ml100k_rows() -> dict[str, np.ndarray]:
-    path = os.environ.get("ALSREC_ML100K")
-    if not path:
-        raise SystemExit("Set ALSREC_ML100K to the path of ml-100k.inter (see the docstring).")
-    table = np.loadtxt(path, delimiter="\t", skiprows=1)
-    return {
-        "user": table[:, 0].astype(np.int64),
-        "item": table[:, 1].astype(np.int64),
-        "rating": table[:, 2].astype(np.float32),
-        "time": table[:, 3].astype(np.int64),
-    }
+    return ml100k_columns()
 
 
 def _ml100k(kind: str) -> Split:

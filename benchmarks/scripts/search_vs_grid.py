@@ -40,7 +40,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-import numpy as np
+from ml100k import ml100k_columns
 
 from alsrec import Interactions, Recommender
 from alsrec.datasets import synthetic
@@ -64,12 +64,8 @@ REG_WINDOW = 2
 
 
 def _ml100k(kind: str) -> Split:
-    path = os.environ.get("ALSREC_ML100K")
-    if not path:
-        raise SystemExit("Set ALSREC_ML100K to the path of ml-100k.inter (see the docstring).")
-    table = np.loadtxt(path, delimiter="\t", skiprows=1)
-    user, item = table[:, 0].astype(np.int64), table[:, 1].astype(np.int64)
-    rating = table[:, 2].astype(np.float32)
+    rows = ml100k_columns()
+    user, item, rating = rows["user"], rows["item"], rows["rating"]
     if kind == "ratings":
         data = Interactions.from_arrays(user, item, rating)
     else:
