@@ -12,6 +12,7 @@ from alsrec import ALSParams, DataError
 from alsrec.backends import Backend, NumpyBackend, available, get_backend, names
 from alsrec.backends._numpy import (
     _DUAL_MIN_FACTORS,
+    _Block,
     _block_entries,
     _blocks,
     _bucket_widths,
@@ -163,25 +164,39 @@ def _mixed_widths(seed: int, n_rows: int, n_fixed: int, widest: int) -> sp.csr_m
     return sp.csr_matrix((data, (rows, cols)), shape=(n_rows, n_fixed), dtype=np.float32)
 
 
+def _dual_problem(
+    factors: int, n_rows: int, n_fixed: int, seed: int
+) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, list[_Block]]:
+    """Rows of mixed widths up to three times the dual limit, a standard-normal fixed
+    side (plus its zero padding row) and a start, in blocks of 64 slots (several blocks
+    per width): ``(conf, fixed, start, blocks)``."""
+    conf = _mixed_widths(seed, n_rows, n_fixed, 3 * _dual_width(factors))
+    rng = np.random.default_rng(1)
+    fixed = _init_factors(rng, n_fixed, factors)
+    fixed[:n_fixed] = rng.standard_normal((n_fixed, factors)).astype(np.float32)
+    start = _init_factors(rng, n_rows, factors)
+    return conf, fixed, start, _blocks(conf, entries=64)
+
+
+def _padded_width(conf: sp.csr_matrix) -> np.ndarray:
+    """Each row's padded block width (what decides the dual solver's path)."""
+    lengths = np.diff(conf.indptr)
+    widths = _bucket_widths(int(lengths.max()))
+    return np.asarray(widths[np.searchsorted(widths, lengths)])
+
+
 def test_dual_solver_solves_short_rows_exactly_and_long_rows_by_preconditioned_cg() -> None:
     factors, reg = 24, 0.7
     limit = _dual_width(factors)
-    conf = _mixed_widths(0, 120, 90, 3 * limit)
-    rng = np.random.default_rng(1)
-    fixed = _init_factors(rng, 90, factors)
-    fixed[:90] = rng.standard_normal((90, factors)).astype(np.float32)
-    start = _init_factors(rng, 120, factors)
-    blocks = _blocks(conf, entries=64)  # several blocks per width
+    conf, fixed, start, blocks = _dual_problem(factors, 120, 90, seed=0)
     dual, converged, exact, cg = start.copy(), start.copy(), start.copy(), start.copy()
     _solve_dual(dual, fixed, blocks, reg, 3, None)
     _solve_dual(converged, fixed, blocks, reg, 2 * factors, None)
     _solve_exact(exact, fixed, blocks, reg, None)
     _solve_cg(cg, fixed, blocks, reg, 3, None)
     # A row is solved exactly when the padded width of its block is within the limit.
-    lengths = np.diff(conf.indptr)
-    widths = _bucket_widths(int(lengths.max()))
-    padded = np.append(widths[np.searchsorted(widths, lengths)], 0)  # + the padding row
-    nonempty = np.append(lengths > 0, False)
+    padded = np.append(_padded_width(conf), 0)  # + the padding row
+    nonempty = np.append(np.diff(conf.indptr) > 0, False)
     short, long = (padded <= limit) & nonempty, padded > limit
     assert short.sum() > 20 and long.sum() > 20
     np.testing.assert_allclose(dual[short], exact[short], rtol=1e-4, atol=2e-5)
@@ -227,22 +242,13 @@ def test_two_preconditioned_steps_land_closer_than_three_plain_ones() -> None:
     # two steps preconditioned by YᵀY + λI are nearer the exact row solutions than three
     # plain CG steps.
     factors, reg = 160, 2.0
-    limit = _dual_width(factors)
-    conf = _mixed_widths(2, 120, 200, 3 * limit)
-    rng = np.random.default_rng(1)
-    fixed = _init_factors(rng, 200, factors)
-    fixed[:200] = rng.standard_normal((200, factors)).astype(np.float32)
-    start = _init_factors(rng, 120, factors)
-    blocks = _blocks(conf, entries=64)
+    conf, fixed, start, blocks = _dual_problem(factors, 120, 200, seed=2)
     two, exact, three = start.copy(), start.copy(), start.copy()
     _solve_dual(two, fixed, blocks, reg, 3, None)  # cg_steps=3: two preconditioned steps
     _solve_exact(exact, fixed, blocks, reg, None)
     _solve_cg(three, fixed, blocks, reg, 3, None)
-    lengths = np.diff(conf.indptr)
-    padded = _bucket_widths(int(lengths.max()))[
-        np.searchsorted(_bucket_widths(int(lengths.max())), lengths)
-    ]
-    rows = np.flatnonzero((padded > limit) & (lengths > 0))  # the rows CG solves
+    long = (_padded_width(conf) > _dual_width(factors)) & (np.diff(conf.indptr) > 0)
+    rows = np.flatnonzero(long)  # the rows CG solves
     assert rows.size > 20
     error_two = np.linalg.norm(two[rows] - exact[rows], axis=1)
     error_three = np.linalg.norm(three[rows] - exact[rows], axis=1)
