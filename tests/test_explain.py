@@ -35,8 +35,10 @@ def _dense_split(rec: Recommender, weights: dict[str, float], item: str) -> dict
     y = rec.item_factors_.astype(np.float64)
     c = np.ones(y.shape[0])
     rows = rec.items_.to_index(list(weights))
-    c[rows] = 1.0 + rec.params.alpha * np.asarray(list(weights.values()), dtype=np.float32)
-    w = np.linalg.inv(y.T @ (c[:, None] * y) + rec.params.regularization * np.eye(y.shape[1]))
+    c[rows] = 1.0 + rec.params_.alpha_value * np.asarray(list(weights.values()), dtype=np.float32)
+    w = np.linalg.inv(
+        y.T @ (c[:, None] * y) + rec.params_.regularization_value * np.eye(y.shape[1])
+    )
     target = y[rec.items_.index_of(item)]
     return {j: float(target @ w @ y[r] * c[r]) for j, r in zip(weights, rows, strict=True)}
 
@@ -184,7 +186,7 @@ def test_without_training_interactions_only_histories_are_explained() -> None:
         [[1.0, 0.0], [0.0, 1.0], [0.7, 0.7]],
         [1, 2],
         [10, 20, 30],
-        params=ALSParams(regularization=0.01),  # without seen=, "auto" cannot be resolved
+        params=ALSParams(regularization=0.01, alpha=1.0),  # without seen=, "auto" cannot resolve
     )
     with pytest.raises(ConfigError, match="no training interactions"):
         rec.explain(1, 30)

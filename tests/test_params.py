@@ -20,7 +20,7 @@ from alsrec import ALSParams, ConfigError, Recommender
         ({"regularization": -0.1}, "regularization must be >= 0"),
         ({"regularization": float("nan")}, "regularization must be finite"),
         ({"alpha": -1.0}, "alpha must be >= 0"),
-        ({"alpha": "1"}, "alpha must be a real number"),
+        ({"alpha": "1"}, "alpha must be a number >= 0 or 'auto'"),
         ({"cg_steps": 0}, "cg_steps must be >= 1"),
         ({"num_threads": -2}, "num_threads must be >= 0"),
         ({"random_state": -5}, "random_state must be >= 0"),

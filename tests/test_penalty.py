@@ -52,12 +52,16 @@ def rec(data: Interactions) -> Recommender:
     ).fit(data)
 
 
-def _conf(seed: int = 0, shape: tuple[int, int] = (50, 30)) -> sp.csr_matrix:
+def _weights(seed: int = 0, shape: tuple[int, int] = (50, 30)) -> sp.csr_matrix:
     rng = np.random.default_rng(seed)
     dense = np.where(rng.random(shape) < 0.2, rng.integers(1, 4, shape), 0).astype(np.float32)
     dense[3] = 0  # a user without interactions
     dense[:, 4] = 0  # an item without interactions
-    return confidence(sp.csr_matrix(dense), 2.0)
+    return sp.csr_matrix(dense)
+
+
+def _conf(seed: int = 0, shape: tuple[int, int] = (50, 30)) -> sp.csr_matrix:
+    return confidence(_weights(seed, shape), 2.0)
 
 
 # -- the parameters -------------------------------------------------------------------------
@@ -96,10 +100,10 @@ def test_defaults_and_keywords() -> None:
     assert isinstance(rec.params.regularization_exponent, float)
     assert rec.params.regularization_scale == "count"
     # The reference only matters (and only has to be resolved) with an exponent > 0.
-    assert ALSParams(regularization=1.0).is_resolved
-    assert not ALSParams(regularization=1.0, regularization_exponent=0.5).is_resolved
+    assert ALSParams(regularization=1.0, alpha=1.0).is_resolved
+    assert not ALSParams(regularization=1.0, alpha=1.0, regularization_exponent=0.5).is_resolved
     assert ALSParams(
-        regularization=1.0, regularization_exponent=0.5, regularization_reference=3.0
+        regularization=1.0, alpha=1.0, regularization_exponent=0.5, regularization_reference=3.0
     ).is_resolved
     with pytest.raises(ConfigError, match="regularization_reference is 'auto'"):
         _ = ALSParams().regularization_reference_value
@@ -113,10 +117,11 @@ def test_summary_names_the_exponent_only_when_it_scales() -> None:
 
 def test_resolve_params_resolves_the_reference_only_when_it_matters() -> None:
     conf = _conf()
-    resolved, names = resolve_params(ALSParams(regularization=1.0), conf)
+    resolved, names = resolve_params(ALSParams(regularization=1.0, alpha=2.0), _weights())
     assert names == ()
     assert resolved.regularization_reference == "auto"
-    resolved, names = resolve_params(ALSParams(regularization_exponent=0.5), conf)
+    params = ALSParams(regularization_exponent=0.5, alpha=2.0)
+    resolved, names = resolve_params(params, _weights())
     assert names == ("regularization", "regularization_reference")
     assert resolved.regularization_reference == pytest.approx(reference_scale(conf, "confidence"))
 
@@ -179,7 +184,7 @@ def test_spark_keeps_an_explicit_reference() -> None:
 @pytest.mark.parametrize("solver", ["cg", "cholesky"])
 def test_exponent_zero_is_the_constant_penalty_bit_for_bit(solver: str) -> None:
     conf = _conf(2)
-    base = ALSParams(factors=5, regularization=0.8, iterations=3, solver=solver)  # type: ignore[arg-type]
+    base = ALSParams(factors=5, regularization=0.8, alpha=2.0, iterations=3, solver=solver)  # type: ignore[arg-type]
     assert side_penalties(conf, base) == (0.8, 0.8)  # floats: the constant fast path
     expected = NumpyBackend().fit(conf, base)
     for variant in (
@@ -190,7 +195,7 @@ def test_exponent_zero_is_the_constant_penalty_bit_for_bit(solver: str) -> None:
         got = NumpyBackend().fit(conf, params)
         assert all(np.array_equal(a, b) for a, b in zip(got, expected, strict=True))
     scaled = ALSParams(**{**base.to_dict(), "regularization_exponent": 0.5})
-    scaled, _ = resolve_params(scaled, conf)
+    scaled, _ = resolve_params(scaled, _weights(2))
     assert not np.allclose(NumpyBackend().fit(conf, scaled)[1], expected[1])
 
 
@@ -198,8 +203,10 @@ def test_auto_solver_trains_per_row_penalties_with_cg_at_large_factors() -> None
     """solver='auto' switches to its dual solver from 128 factors, which preconditions
     with one shared YᵀY + λI; with per-row penalties it must fall back to plain CG."""
     conf = _conf(4)
-    base = ALSParams(factors=128, regularization=1.5, iterations=2, regularization_exponent=NU)
-    base, _ = resolve_params(base, conf)
+    base = ALSParams(
+        factors=128, regularization=1.5, alpha=2.0, iterations=2, regularization_exponent=NU
+    )
+    base, _ = resolve_params(base, _weights(4))
     auto = NumpyBackend().fit(conf, base)
     cg = NumpyBackend().fit(conf, ALSParams(**{**base.to_dict(), "solver": "cg"}))
     assert all(np.array_equal(a, b) for a, b in zip(auto, cg, strict=True))
@@ -282,7 +289,7 @@ def test_paper_parameterization_maps_exactly() -> None:
         regularization_exponent=nu,
         regularization_reference=ref,
     )
-    users, items = NumpyBackend().fit(confidence(weights, params.alpha), params)
+    users, items = NumpyBackend().fit(confidence(weights, params.alpha_value), params)
     shrink = math.sqrt(1 / (1 + alpha0))
     w = users.astype(np.float64) * shrink
     h = items.astype(np.float64) * shrink

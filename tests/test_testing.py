@@ -43,7 +43,7 @@ class _Mutant(NumpyBackend):
         if d == "accepts-nan":
             conf.data = np.nan_to_num(conf.data, nan=1.0, posinf=1.0).astype(np.float32)
         if d == "alpha-twice":
-            conf.data = (1 + params.alpha * conf.data).astype(np.float32)
+            conf.data = (1 + params.alpha_value * conf.data).astype(np.float32)
         if d == "callback-zero-based":
             inner = callback
             callback = None if inner is None else (lambda i, u, v: inner(i - 1, u, v))

@@ -67,7 +67,7 @@ def history_confidence(
     """
     return confidence(
         weights,
-        params.alpha,
+        params.alpha_value,
         params.weighting,
         reference=reference,
         **params.weighting_options(),

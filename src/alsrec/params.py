@@ -55,19 +55,25 @@ class ALSParams:
         a multiple of ``rho = s_70 / s_1`` of the binary pattern (seeded randomized SVD:
         how flat the spectrum is; :func:`alsrec.model.defaults.spectral_scale`):
         ``7.17 * rho**1.08`` on 0.08-0.225, the range it was fitted on (a smaller
-        ``rho`` counts as 0.08), 0.8 from ``rho = 0.3`` on and a blend in between; 0.8
-        below 160 users or items and on Spark. On the 24 datasets the constants were
-        fitted on it reached 95-104% of the best NDCG@10 of a 70-point grid (or of an
-        alpha-1 sweep; the former default 0.01: 41-91% on the grid sets); on datasets
-        made afterwards, 95% on 4 of the 9 made after the guard, down to 47.8% on 300
-        planted clusters (see the "Default hyperparameters" guide). The fitted model
+        ``rho`` counts as 0.08), 0.8 at ``rho = 0.3``, 0.25 from 0.4 on and log-linear
+        blends in between; 0.8 below 160 users or items and on Spark. The confidences
+        are those of the resolved ``alpha``. With ``alpha="auto"`` too, ``Recommender()``
+        reached 95% of the best NDCG@10 of a 70-point grid on 34 of 38 datasets (lowest
+        75.5%, on flat item popularity) and on 6 of the 8 made after its constants were
+        fixed (see the "Default hyperparameters" guide). The fitted model
         holds the concrete value (:attr:`alsrec.Recommender.params_`, the artifact
         manifest, ``inspect``); a refit on other data resolves it again. Pass
         ``regularization=0.01`` for the former default.
-    alpha : float, default 1.0
+    alpha : float or "auto", default "auto"
         Confidence slope (>= 0): an observed pair with weight ``w`` gets confidence
-        ``c = 1 + alpha * w`` and preference 1; unobserved pairs get ``c = 1`` and
-        preference 0.
+        ``c = 1 + alpha * f(w)`` and preference 1; unobserved pairs get ``c = 1`` and
+        preference 0. ``"auto"`` derives it from the training data at
+        :meth:`~alsrec.Recommender.fit` (:func:`alsrec.model.defaults.auto_alpha`):
+        ``0.03 / (density * mean f(w))`` kept within [1, 100], so that the observed
+        pairs' extra confidence is about 3% of the whole matrix's (MovieLens-style data
+        with 3% or more of the pairs observed keeps 1; sparse data, where unobserved
+        pairs would drown the observed ones, gets more). ``regularization="auto"``
+        follows the resolved value. Pass ``alpha=1.0`` for the former default.
     iterations : int, default 15
         Number of alternating sweeps (users, then items). ``0`` keeps the random
         initialization, which is only useful in tests.
@@ -140,8 +146,8 @@ class ALSParams:
     >>> from alsrec import ALSParams
     >>> ALSParams(factors=32, regularization=0.1).factors
     32
-    >>> ALSParams().regularization, ALSParams().random_state
-    ('auto', 0)
+    >>> ALSParams().regularization, ALSParams().alpha, ALSParams().random_state
+    ('auto', 'auto', 0)
     >>> ALSParams(factors=0)
     Traceback (most recent call last):
     ...
@@ -152,7 +158,7 @@ class ALSParams:
 
     factors: int = 64
     regularization: float | Literal["auto"] = AUTO
-    alpha: float = 1.0
+    alpha: float | Literal["auto"] = AUTO
     iterations: int = 15
     random_state: int | None = 0
     solver: Solver = "auto"
@@ -178,7 +184,12 @@ class ALSParams:
                 raise ConfigError(f"regularization must be a number >= 0 or 'auto', got {reg!r}.")
         else:
             set_(self, "regularization", _check_float("regularization", reg, 0.0))
-        set_(self, "alpha", _check_float("alpha", self.alpha, 0.0))
+        alpha: object = self.alpha
+        if isinstance(alpha, str):
+            if alpha != AUTO:
+                raise ConfigError(f"alpha must be a number >= 0 or 'auto', got {alpha!r}.")
+        else:
+            set_(self, "alpha", _check_float("alpha", alpha, 0.0))
         if self.random_state is not None:
             set_(self, "random_state", check_int("random_state", self.random_state, 0))
         if self.solver not in ("auto", "cg", "cholesky"):
@@ -222,12 +233,12 @@ class ALSParams:
 
         Examples
         --------
-        >>> ALSParams().is_resolved, ALSParams(regularization=2.0).is_resolved
+        >>> ALSParams().is_resolved, ALSParams(regularization=2.0, alpha=1.0).is_resolved
         (False, True)
-        >>> ALSParams(regularization=2.0, regularization_exponent=0.5).is_resolved
+        >>> ALSParams(regularization=2.0, alpha=1.0, regularization_exponent=0.5).is_resolved
         False
         """
-        if isinstance(self.regularization, str):
+        if isinstance(self.regularization, str) or isinstance(self.alpha, str):
             return False
         return not (self.scaled_regularization and isinstance(self.regularization_reference, str))
 
@@ -259,7 +270,7 @@ class ALSParams:
                 "regularization_reference is 'auto', which only fit() resolves (from the "
                 "training interactions); pass a number, e.g. "
                 "ALSParams(regularization_reference=100.0), or resolve it with "
-                "alsrec.model.defaults.resolve_params(params, confidence)."
+                "alsrec.model.defaults.resolve_params(params, interactions)."
             )
         return self.regularization_reference
 
@@ -280,9 +291,30 @@ class ALSParams:
             raise ConfigError(
                 "regularization is 'auto', which only fit() resolves (from the training "
                 "interactions); pass a number, e.g. ALSParams(regularization=10.0), or "
-                "resolve it with alsrec.model.defaults.resolve_params(params, confidence)."
+                "resolve it with alsrec.model.defaults.resolve_params(params, interactions)."
             )
         return self.regularization
+
+    @property
+    def alpha_value(self) -> float:
+        """The concrete ``alpha``; :class:`~alsrec.ConfigError` while it is ``"auto"``.
+
+        Examples
+        --------
+        >>> ALSParams(alpha=3).alpha_value
+        3.0
+        >>> ALSParams().alpha_value
+        Traceback (most recent call last):
+        ...
+        alsrec.exceptions.ConfigError: alpha is 'auto', which only fit() resolves ...
+        """
+        if isinstance(self.alpha, str):
+            raise ConfigError(
+                "alpha is 'auto', which only fit() resolves (from the training "
+                "interactions); pass a number, e.g. ALSParams(alpha=1.0), or resolve it "
+                "with alsrec.model.defaults.resolve_params(params, interactions)."
+            )
+        return self.alpha
 
     def weighting_options(self) -> dict[str, float]:
         """The options of the chosen weighting scheme, as :func:`alsrec.weighting.confidence`

@@ -121,9 +121,10 @@ class Recommender:
         Hyperparameters, validated at construction; see :class:`~alsrec.ALSParams`.
         Confidence of an observed pair with weight ``w`` is ``1 + alpha * w``. Every
         field of :class:`~alsrec.ALSParams` is a keyword here. By default
-        ``regularization="auto"`` (derived from the data at :meth:`fit`; the concrete
-        value is in :attr:`params_`) and ``random_state=0`` (two default fits of the same
-        data give the same model; pass ``random_state=None`` for a random seed).
+        ``alpha="auto"`` and ``regularization="auto"`` (derived from the data at
+        :meth:`fit`; the concrete values are in :attr:`params_`) and ``random_state=0``
+        (two default fits of the same data give the same model; pass
+        ``random_state=None`` for a random seed).
     weighting, weighting_eps, bm25_k1, bm25_b
         How weights become confidence ``1 + alpha * f(w)``; see :mod:`alsrec.weighting`.
     regularization_exponent, regularization_scale, regularization_reference
@@ -147,8 +148,8 @@ class Recommender:
     Attributes
     ----------
     params : ALSParams
-        The validated hyperparameters as given (``regularization`` may be ``"auto"``;
-        scikit-learn style, a refit resolves it again from the new data).
+        The validated hyperparameters as given (``alpha`` and ``regularization`` may be
+        ``"auto"``; scikit-learn style, a refit resolves them again from the new data).
     params_ : ALSParams
         The concrete hyperparameters of the fitted model (``"auto"`` resolved).
     model_ : FittedModel
@@ -179,7 +180,7 @@ class Recommender:
         self,
         factors: int = 64,
         regularization: float | Literal["auto"] = "auto",
-        alpha: float = 1.0,
+        alpha: float | Literal["auto"] = "auto",
         iterations: int = 15,
         *,
         random_state: int | None = 0,
@@ -337,7 +338,8 @@ class Recommender:
             :meth:`updated`) weighs fresh interactions as training did: alsrec's confidence
             is ``1 + alpha * w``. For a model trained by implicit on the weights ``w`` of
             ``seen`` with implicit's ``alpha``, pass that ``alpha`` (implicit's ``alpha * w``
-            differs by the constant 1). Default: alsrec's default ``alpha``.
+            differs by the constant 1). Default: 1.0, implicit's default (not
+            ``"auto"``: the factors were trained with a number).
 
         Raises
         ------
@@ -359,7 +361,7 @@ class Recommender:
         ('implicit', ['z'])
         """
         read = read_implicit_model(model)
-        params = read.params if alpha is None else dataclasses.replace(read.params, alpha=alpha)
+        params = dataclasses.replace(read.params, alpha=1.0 if alpha is None else alpha)
         return cls.from_factors(
             read.user_factors,
             read.item_factors,
@@ -1408,12 +1410,12 @@ class Recommender:
         """
         return mapping_check(self.model_)
 
-    def _regularization_text(self, quote: bool = False) -> str:
+    def _param_text(self, name: str, quote: bool = False) -> str:
         """``auto``, a number, or ``12.3 (auto)`` for a value resolved from ``"auto"``."""
-        value = self.params.regularization if self._model is None else self.params_.regularization
+        value: float | str = getattr(self.params if self._model is None else self.params_, name)
         if isinstance(value, str):
             return repr(value) if quote else value
-        auto = self._model is not None and "regularization" in self._model.provenance.auto_params
+        auto = self._model is not None and name in self._model.provenance.auto_params
         return f"{value:g}" + (" (auto)" * auto)
 
     def summary(self) -> str:
@@ -1421,8 +1423,9 @@ class Recommender:
         p = self.params if self._model is None else self._model.params
         nu = f" with exponent {p.regularization_exponent:g} ({p.regularization_scale} scale)"
         head = (
-            f"ALS model: {p.factors} factors, regularization {self._regularization_text()}"
-            f"{nu * p.scaled_regularization}, alpha {p.alpha:g}, {p.iterations} iterations, "
+            f"ALS model: {p.factors} factors, regularization {self._param_text('regularization')}"
+            f"{nu * p.scaled_regularization}, alpha {self._param_text('alpha')}, "
+            f"{p.iterations} iterations, "
             f"policy {self.policy!r}"
         )
         if self._model is None:
@@ -1448,13 +1451,13 @@ class Recommender:
             if self._model is not None
             else ""
         )
-        reg = self._regularization_text(quote=True)
+        reg = self._param_text("regularization", quote=True)
         if p.scaled_regularization:
             reg += f", regularization_exponent={p.regularization_exponent:g}"
         return (
             f"Recommender(factors={p.factors}, regularization={reg}, "
-            f"alpha={p.alpha:g}, iterations={p.iterations}, backend={backend!r}, "
-            f"policy={self.policy!r}{fitted})"
+            f"alpha={self._param_text('alpha', quote=True)}, iterations={p.iterations}, "
+            f"backend={backend!r}, policy={self.policy!r}{fitted})"
         )
 
     # -- artifacts: thin delegates to alsrec.io -------------------------------------------------

@@ -444,7 +444,7 @@ def test_cold_start_chain_of_recommend(rec: Recommender) -> None:
 
 
 def test_history_for_known_user_needs_training_interactions() -> None:
-    params = ALSParams(regularization=0.01)  # without seen=, "auto" cannot be resolved
+    params = ALSParams(regularization=0.01, alpha=1.0)  # without seen=, "auto" cannot resolve
     model = Recommender.from_factors(np.eye(2), np.eye(2), ["u", "v"], ["a", "b"], params=params)
     with pytest.raises(ConfigError, match="seen="):
         model.recommend("u", history=["a"])

@@ -196,7 +196,7 @@ def test_fold_in_with_absurd_factors_is_a_config_error() -> None:
         np.ones((3, f), np.float32),
         ["u", "v"],
         ["a", "b", "c"],
-        params=ALSParams(regularization=1.0),  # no seen matrix: "auto" cannot fold in
+        params=ALSParams(regularization=1.0, alpha=1.0),  # no seen matrix: "auto" cannot fold in
     )
     with pytest.raises(ConfigError, match=r"TiB") as info:
         rec.recommend_for_history(["a"], n=2)

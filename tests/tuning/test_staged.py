@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from alsrec import ConfigError, Interactions
 from alsrec.evaluation import holdout_split
@@ -391,7 +392,11 @@ def test_the_default_point_is_what_alsparams_defaults_to() -> None:
         "weighting": Choice(["log", "linear", "bm25"]),
         "regularization_exponent": Choice([0.5, 0.0, 1.0]),
     }
-    assert default_point(space) == {
+    dense = sp.csr_matrix(np.ones((40, 30)))  # every pair observed: alpha="auto" is 1
+    sparse = sp.random(2000, 1000, density=0.003, random_state=0, format="csr")
+    sparse.data[:] = 1.0  # 0.3% observed, binary: alpha="auto" is 0.03 / 0.003 = 10
+    assert default_point(space, sparse)["alpha"] == pytest.approx(10.0)  # type: ignore[index]
+    assert default_point(space, dense) == {
         "factors": 64,
         "regularization": 1.0,
         "alpha": 1.0,

@@ -21,6 +21,7 @@ from alsrec.backends import get_backend
 from alsrec.datasets import SyntheticData, synthetic
 from alsrec.evaluation import evaluate, holdout_split
 from alsrec.interop.implicit import blas_single_threaded
+from alsrec.model.defaults import auto_alpha
 from alsrec.tuning import (
     Choice,
     LogUniform,
@@ -193,6 +194,22 @@ def test_default_space_is_centred_on_the_auto_value(small_interactions: Interact
     assert math.isclose(math.sqrt(dim.low * dim.high), 1.0)
 
 
+def test_a_space_without_alpha_trains_with_the_auto_alpha() -> None:
+    # 0.5% of the pairs observed: alpha="auto" is well above 1, and a trial without an
+    # alpha dimension trains with it, as a default fit would.
+    raw = synthetic(n_users=600, n_items=400, mean_interactions=2, random_state=2)
+    data = Interactions.from_arrays(raw.user_ids, raw.item_ids, raw.weights)
+    expected = auto_alpha(data.matrix)
+    assert expected > 1.5
+    space: dict[str, Any] = {
+        "factors": [4],
+        "iterations": [2],
+        "regularization": ScaledLogUniform(0.5, 2.0),
+    }
+    found = search(data, space, budget=2)
+    assert [t.params.alpha for t in found.trials] == [pytest.approx(expected)] * 2
+
+
 # -- reproducibility ------------------------------------------------------------------------------
 
 
@@ -327,7 +344,7 @@ def test_tuning_beats_the_former_fixed_defaults(small_data: SyntheticData) -> No
     # regularization=0.01 was the default before "auto"; the gain of the auto default over
     # it is tested in tests/model/test_defaults.py.
     full = Interactions.from_arrays(small_data.user_ids, small_data.item_ids, small_data.weights)
-    former = ALSParams(regularization=0.01)
+    former = ALSParams(regularization=0.01, alpha=1.0)
     defaults: dict[str, Any] = {k: [v] for k, v in former.to_dict().items() if k != "random_state"}
     baseline = search(full, defaults, budget=1).best_value
     space: dict[str, Any] = {**default_space(full), "factors": [16], "iterations": [10]}

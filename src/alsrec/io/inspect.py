@@ -212,7 +212,8 @@ class InspectionReport:
         lines = [
             f"alsrec model (format version {self.format_version}), backend {self.backend!r}, "
             f"{self.factors} factors",
-            f"  params: regularization {reg}, alpha {p.alpha:g}, "
+            f"  params: regularization {reg}, "
+            f"alpha {_value(p.alpha, 'alpha' in self.auto_params)}, "
             f"iterations {p.iterations}, solver {p.solver}",
         ]
         if p.scaled_regularization:

@@ -1,9 +1,16 @@
-"""Data-aware default hyperparameters: what ``regularization="auto"`` resolves to.
+"""Data-aware default hyperparameters: what ``alpha="auto"`` and ``regularization="auto"``
+resolve to.
 
 :meth:`alsrec.Recommender.fit` (every backend, Spark included) resolves ``"auto"`` once,
 before training, with :func:`resolve_params`; the fitted model then holds the concrete
-value and records that it came from ``"auto"`` (:attr:`alsrec.model.Provenance.auto_params`,
+values and records that they came from ``"auto"`` (:attr:`alsrec.model.Provenance.auto_params`,
 the artifact manifest, ``inspect``).
+
+``alpha`` comes first (:func:`auto_alpha`): ``0.03 / (density * mean f(w))`` within
+[1, 100], so that the observed pairs' extra confidence is about 3% of the number of pairs
+(the unobserved pairs' total); sparse data gets a larger slope, data with 3% or more of
+the pairs observed keeps 1. The regularization is then computed from the confidences
+under that ``alpha``.
 
 The rule has two parts. The noise scale (:func:`regularization_from_masses`): with the
 confidences ``c = 1 + alpha * f(w)`` of the observed pairs (``f`` = the weighting scheme),
@@ -33,12 +40,14 @@ products with 80 columns, a fraction of one ALS sweep), and
 with the constants fitted on 24 datasets (see the "Default hyperparameters" guide and
 ``benchmarks/scripts/defaults_experiment.py``), whose ``rho`` ranged over 0.08-0.224. The law
 is not extrapolated: a smaller ``rho`` counts as 0.08, and above 0.225 the multiple returns
-to the mass-only 0.8 (reached at ``rho = 0.3``): a spectrum that flat comes from many strong
-components or from no popularity spike, and a frozen check on data made after the fit
-found the extrapolated law regularizing such data into a popularity ranker. On data with
-fewer than 160 users or items, where ``s_70`` is not a noise level, and on the Spark
-backend (which only brings the masses to the driver) the multiple is the constant
-:data:`AUTO_SCALE` (0.8). There is no search inside ``fit``, and the result is deterministic.
+to the mass-only 0.8 (reached at ``rho = 0.3``), then tapers to 0.25 (reached at 0.4): a
+spectrum that flat comes from many strong components or from no popularity spike, and a
+frozen check on data made after the fit found the extrapolated law regularizing such data
+into a popularity ranker, while 150-300 planted clusters wanted a quarter of the noise
+scale. On data with fewer than 160 users or items, where ``s_70`` is not a noise level,
+and on the Spark backend (which only brings the masses to the driver) the multiple is the
+constant :data:`AUTO_SCALE` (0.8). There is no search inside ``fit``, and the result is
+deterministic.
 """
 
 from __future__ import annotations
@@ -62,10 +71,15 @@ if TYPE_CHECKING:
     from alsrec.params import ALSParams
 
 __all__ = [
+    "ALPHA_RANGE",
+    "ALPHA_SHARE",
     "AUTO_SCALE",
     "SPECTRAL_FITTED",
     "SPECTRAL_FLAT",
+    "SPECTRAL_MANY",
     "SPECTRAL_MIN_SIZE",
+    "alpha_from_totals",
+    "auto_alpha",
     "auto_regularization",
     "params_confidence",
     "regularization_from_masses",
@@ -92,7 +106,15 @@ SPECTRAL_FITTED = (0.08, 0.225)
 datasets). Below it the ratio is clamped to the lower end; above it the multiple returns
 to :data:`AUTO_SCALE` (see :func:`spectral_scale`)."""
 SPECTRAL_FLAT = 0.3
-"""``s_70 / s_1`` from which the multiple is :data:`AUTO_SCALE` again."""
+"""``s_70 / s_1`` at which the multiple is :data:`AUTO_SCALE` again."""
+SPECTRAL_MANY = (0.4, 0.25)
+"""From ``s_70 / s_1 = 0.4`` on the multiple is 0.25 (many strong components: between
+:data:`SPECTRAL_FLAT` and 0.4 a log-linear blend from :data:`AUTO_SCALE`)."""
+ALPHA_SHARE = 0.03
+"""``alpha="auto"`` makes the observed pairs' extra confidence ``alpha * sum f(w)`` about
+this share of the matrix's pairs (:func:`auto_alpha`)."""
+ALPHA_RANGE = (1.0, 100.0)
+"""The range ``alpha="auto"`` is kept in (the grid's range; 1 is the former default)."""
 
 
 def regularization_from_masses(
@@ -203,36 +225,133 @@ def spectral_scale(ratio: float | None) -> float:
     """The multiple of the noise scale that ``regularization="auto"`` uses.
 
     ``7.17 * ratio**1.08`` for a :func:`spectral_ratio` inside the range the law was fitted
-    on (:data:`SPECTRAL_FITTED`, 0.08-0.225; a smaller ratio counts as 0.08).
-    :data:`AUTO_SCALE` (0.8) without a ratio and from ``ratio >= 0.3``
-    (:data:`SPECTRAL_FLAT`), and between 0.225 and 0.3 a log-linear blend of the two.
+    on (:data:`SPECTRAL_FITTED`, 0.08-0.225; a smaller ratio counts as 0.08);
+    :data:`AUTO_SCALE` (0.8) without a ratio and at ``ratio = 0.3``
+    (:data:`SPECTRAL_FLAT`), with a log-linear blend between 0.225 and 0.3; then down to
+    0.25 at ``ratio = 0.4`` (:data:`SPECTRAL_MANY`, log-linear) and 0.25 beyond.
 
-    A spectrum that flat means either many strong components (e.g. a hundred planted
-    clusters, where ``s_70`` is still signal) or no popularity spike at all, and on both
-    the power law, extrapolated, regularized far past the cliff where every component is
-    shrunk away (8% and 85% of the grid's best in the frozen check of the "Default
-    hyperparameters" guide); the mass-only multiple reached 96-97% there.
+    A spectrum that flat comes from many strong components (e.g. a hundred planted
+    clusters, where ``s_70`` is still signal) or from no popularity spike. The power law,
+    extrapolated there, regularized far past the cliff where every component is shrunk
+    away (8% and 85% of the grid's best in the first frozen check of the "Default
+    hyperparameters" guide); from ``ratio = 0.4`` every dataset of the checks ranked best
+    with a quarter of the noise scale or less (150 and 300 planted clusters: 79% and 48%
+    of the grid's best with 0.8, 95-97% with 0.25 and ``alpha="auto"``).
 
     Examples
     --------
     >>> round(spectral_scale(0.09), 3), round(spectral_scale(0.19), 3)  # MovieLens, clusters
     (0.532, 1.193)
-    >>> spectral_scale(None), spectral_scale(0.574)  # no ratio; 100 planted clusters
-    (0.8, 0.8)
-    >>> round(spectral_scale(0.26), 3)  # between the fitted range and SPECTRAL_FLAT
-    1.069
+    >>> spectral_scale(None), spectral_scale(0.3), spectral_scale(0.574)  # 100 clusters
+    (0.8, 0.8, 0.25)
+    >>> round(spectral_scale(0.26), 3), round(spectral_scale(0.35), 3)  # the two blends
+    (1.069, 0.429)
     """
     if ratio is None:
         return AUTO_SCALE
     low, high = SPECTRAL_FITTED
+    many, floor = SPECTRAL_MANY
+    if ratio >= many:
+        return floor
     if ratio >= SPECTRAL_FLAT:
-        return AUTO_SCALE
+        return _blend(ratio, (SPECTRAL_FLAT, AUTO_SCALE), (many, floor))
     fitted = float(_SPECTRAL_FACTOR * min(max(ratio, low), high) ** _SPECTRAL_EXPONENT)
     if ratio <= high:
         return fitted
-    # log-linear in the ratio, from the law's value at the top of its range to AUTO_SCALE
-    share = math.log(ratio / high) / math.log(SPECTRAL_FLAT / high)
-    return float(math.exp((1 - share) * math.log(fitted) + share * math.log(AUTO_SCALE)))
+    return _blend(ratio, (high, fitted), (SPECTRAL_FLAT, AUTO_SCALE))
+
+
+def _blend(ratio: float, start: tuple[float, float], end: tuple[float, float]) -> float:
+    """Log-linear in ``ratio`` from ``start = (ratio, multiple)`` to ``end``."""
+    share = math.log(ratio / start[0]) / math.log(end[0] / start[0])
+    return float(math.exp((1 - share) * math.log(start[1]) + share * math.log(end[1])))
+
+
+def auto_alpha(matrix: sp.spmatrix | sp.sparray, params: ALSParams | None = None) -> float:
+    """The data-aware confidence slope (``alpha="auto"``) of an interaction matrix.
+
+    ``0.03 / (density * mean f(w))`` within [1, 100] (:data:`ALPHA_SHARE`,
+    :data:`ALPHA_RANGE`), with ``density = nnz / (users * items)`` and ``f`` the weighting
+    scheme of ``params`` applied to the observed weights: the observed pairs' extra
+    confidence ``alpha * sum f(w)`` is then about 3% of the number of pairs, the mass of
+    the unobserved ones. With a fixed ``alpha`` that share falls with the density, and
+    on sparse data the zeros drown the observations: on the checks of the "Default
+    hyperparameters" guide the best ``alpha`` was 1 on MovieLens-style data (3-6% of the
+    pairs observed) and 10-30 on data with 0.1-0.5% observed. The constant was chosen
+    on 30 datasets with a grid, then checked on 8 made afterwards.
+
+    Parameters
+    ----------
+    matrix : scipy sparse matrix, users x items
+        The raw weights of the observed pairs (before confidence).
+    params : ALSParams, optional
+        Where the weighting scheme and its options come from (default: linear).
+
+    Returns
+    -------
+    float
+        The slope, in [1, 100].
+
+    Raises
+    ------
+    DataError
+        The matrix has no stored entry, or its weights give no positive ``f(w)``.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> auto_alpha(sp.csr_matrix(np.ones((4, 3))))  # every pair observed: the floor
+    1.0
+    >>> sparse = sp.random(2000, 1000, density=0.002, random_state=0, format="csr")
+    >>> sparse.data[:] = 1.0  # 0.2% observed, binary: 0.03 / 0.002
+    >>> round(auto_alpha(sparse), 1)
+    15.0
+    """
+    weights = sp.csr_matrix(matrix, dtype=np.float64)
+    if weights.nnz == 0:
+        raise DataError(
+            "alpha='auto' needs training interactions; the matrix has none. Pass a number "
+            "for alpha."
+        )
+    if params is None:
+        scheme = confidence(weights, 1.0)
+    else:
+        scheme = confidence(weights, 1.0, params.weighting, **params.weighting_options())
+    extra = float(scheme.data.sum()) - scheme.nnz  # sum f(w) over the observed pairs
+    return alpha_from_totals(weights.shape[0], weights.shape[1], extra)
+
+
+def alpha_from_totals(n_users: int, n_items: int, weight_total: float) -> float:
+    """:func:`auto_alpha` from three totals: the one implementation of the rule.
+
+    ``0.03 * n_users * n_items / weight_total`` within [1, 100]; the Spark backend
+    calls it with totals summed on the cluster.
+
+    Parameters
+    ----------
+    n_users, n_items : int
+        The matrix's shape.
+    weight_total : float
+        ``sum f(w)`` over the observed pairs (the weighting scheme applied to the raw
+        weights; the sum of the weights for ``"linear"``).
+
+    Raises
+    ------
+    DataError
+        ``weight_total`` is not positive and finite.
+
+    Examples
+    --------
+    >>> alpha_from_totals(1000, 500, 5000.0)  # 1% observed, weight 1 each: 0.03 / 0.01
+    3.0
+    """
+    if not (math.isfinite(weight_total) and weight_total > 0):
+        raise DataError(
+            "alpha='auto' needs observed weights with a positive, finite sum after "
+            f"weighting; got {weight_total!r}. Pass a number for alpha."
+        )
+    low, high = ALPHA_RANGE
+    return float(min(max(ALPHA_SHARE * float(n_users) * float(n_items) / weight_total, low), high))
 
 
 def auto_regularization(
@@ -287,6 +406,8 @@ def auto_regularization(
 def params_confidence(matrix: sp.spmatrix | sp.sparray, params: ALSParams) -> sp.csr_matrix:
     """The confidence matrix that ``params`` (alpha, weighting) give the raw ``matrix``.
 
+    ``params.alpha`` must be a number (see :func:`resolve_params` for ``"auto"``).
+
     Examples
     --------
     >>> import numpy as np, scipy.sparse as sp
@@ -296,53 +417,70 @@ def params_confidence(matrix: sp.spmatrix | sp.sparray, params: ALSParams) -> sp
     [[3.0, 0.0], [0.0, 7.0]]
     """
     return confidence(
-        sp.csr_matrix(matrix), params.alpha, params.weighting, **params.weighting_options()
+        sp.csr_matrix(matrix), params.alpha_value, params.weighting, **params.weighting_options()
     )
 
 
 def resolve_params(
-    params: ALSParams, confidence_matrix: sp.spmatrix | sp.sparray
+    params: ALSParams, matrix: sp.spmatrix | sp.sparray
 ) -> tuple[ALSParams, tuple[str, ...]]:
     """``params`` with every ``"auto"`` value made concrete, and the names resolved.
+
+    ``alpha`` first (:func:`auto_alpha`), then ``regularization``
+    (:func:`auto_regularization` of the confidences under the resolved ``alpha``), then
+    ``regularization_reference``.
 
     Parameters
     ----------
     params : ALSParams
-        The hyperparameters, possibly with ``regularization="auto"``.
-    confidence_matrix : scipy sparse matrix
-        The training confidences under ``params`` (see :func:`params_confidence`).
+        The hyperparameters, possibly with ``"auto"`` values.
+    matrix : scipy sparse matrix, users x items
+        The raw training weights (before confidence), as
+        :attr:`alsrec.Interactions.matrix` holds them.
 
     Returns
     -------
     (ALSParams, tuple of str)
         Concrete parameters (``params`` itself when nothing was ``"auto"``) and the
-        names of the hyperparameters that were resolved (``()``,
-        ``("regularization",)``, and ``"regularization_reference"`` too when
-        ``regularization_exponent > 0``: the mean row scale of
-        :mod:`alsrec._penalty`; it stays ``"auto"`` while the exponent is 0, where it
-        has no effect).
+        names of the hyperparameters that were resolved, in that order (``()``,
+        ``("alpha", "regularization")`` for the defaults, and
+        ``"regularization_reference"`` too when ``regularization_exponent > 0``: the mean
+        row scale of :mod:`alsrec._penalty`; it stays ``"auto"`` while the exponent is 0,
+        where it has no effect).
+
+    Raises
+    ------
+    DataError
+        A value is ``"auto"`` and the matrix has no interaction to derive it from.
 
     Examples
     --------
     >>> import numpy as np, scipy.sparse as sp
     >>> from alsrec import ALSParams
-    >>> conf = params_confidence(sp.csr_matrix(np.ones((4, 3))), ALSParams())
-    >>> resolved, names = resolve_params(ALSParams(), conf)
-    >>> round(resolved.regularization, 4), names
-    (4.2223, ('regularization',))
-    >>> resolve_params(ALSParams(regularization=0.5), conf)[1]
+    >>> weights = sp.csr_matrix(np.ones((4, 3)))
+    >>> resolved, names = resolve_params(ALSParams(), weights)
+    >>> resolved.alpha, round(resolved.regularization, 4), names
+    (1.0, 4.2223, ('alpha', 'regularization'))
+    >>> resolve_params(ALSParams(regularization=0.5, alpha=2.0), weights)[1]
     ()
     """
     if params.is_resolved:
         return params, ()
     names: list[str] = []
+    if isinstance(params.alpha, str):
+        params = dataclasses.replace(params, alpha=auto_alpha(matrix, params))
+        names.append("alpha")
+    need_reference = params.scaled_regularization and isinstance(
+        params.regularization_reference, str
+    )
+    if not (isinstance(params.regularization, str) or need_reference):
+        return params, tuple(names)
+    conf = params_confidence(matrix, params)
     if isinstance(params.regularization, str):
-        value = auto_regularization(confidence_matrix)
-        params = dataclasses.replace(params, regularization=value)
+        params = dataclasses.replace(params, regularization=auto_regularization(conf))
         names.append("regularization")
-    if params.scaled_regularization and isinstance(params.regularization_reference, str):
-        matrix = sp.csr_matrix(confidence_matrix)
-        reference = reference_scale(matrix, params.regularization_scale)
+    if need_reference:
+        reference = reference_scale(conf, params.regularization_scale)
         params = dataclasses.replace(params, regularization_reference=reference)
         names.append("regularization_reference")
     return params, tuple(names)

@@ -22,7 +22,7 @@ from alsrec._scoring import normalized, row_norms
 from alsrec.checks import check_memory
 from alsrec.exceptions import AlsrecWarning, ConfigError, DataError, MappingMismatchError
 from alsrec.logs import warn as warn_and_log
-from alsrec.model.defaults import params_confidence, resolve_params
+from alsrec.model.defaults import resolve_params
 from alsrec.params import ALSParams
 
 if TYPE_CHECKING:
@@ -296,7 +296,7 @@ def build_model(
     seen_csr = None if seen is None else sp.csr_matrix(seen)
     seen_csr, popularity = _seen_and_popularity(seen_csr, item_factors, len(users), len(items))
     if seen_csr is not None and not params.is_resolved and seen_csr.nnz:
-        params, names = resolve_params(params, params_confidence(seen_csr, params))
+        params, names = resolve_params(params, seen_csr)
         auto = provenance.auto_params + tuple(n for n in names if n not in provenance.auto_params)
         provenance = dataclasses.replace(provenance, auto_params=auto)
     popular_order = np.lexsort((np.arange(len(items)), -popularity)).astype(np.int64)

@@ -145,8 +145,8 @@ def loss_monitor(
     >>> len(losses), losses[-1] <= losses[0]
     (3, True)
     """
+    params, _ = resolve_params(params, data.matrix)  # "auto" as fit() resolves it, on the same data
     conf = params_confidence(data.matrix, params)
-    params, _ = resolve_params(params, conf)  # "auto" as fit() resolves it, on the same data
     user_reg, item_reg = side_penalties(conf, params)
     penalty: float | tuple[npt.ArrayLike, npt.ArrayLike] = (
         (user_reg, item_reg) if params.scaled_regularization else params.regularization_value

@@ -96,9 +96,9 @@ def train(
         f"factors x factors matrices {format_bytes(8 * params.factors**2)} each)",
         "Use fewer factors.",
     )
-    conf = params_confidence(data.matrix, params)
     # "auto" hyperparameters become concrete here, once, so every backend trains on numbers.
-    params, auto = resolve_params(params, conf)
+    params, auto = resolve_params(params, data.matrix)
+    conf = params_confidence(data.matrix, params)
     try:
         users, items = backend.fit(conf, params, callback=callback)
     except (AlsrecError, MemoryError):

@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 from alsrec.exceptions import ConfigError, DataError, IdTypeError
 from alsrec.mapping import IdMapper
-from alsrec.model.defaults import regularization_from_masses
+from alsrec.model.defaults import alpha_from_totals, regularization_from_masses
 from alsrec.model.fitted import FittedModel, Provenance, as_factors, build_model
 from alsrec.params import ALSParams
 from alsrec.spark.engine import (
@@ -194,25 +194,39 @@ def _collect_seen(ratings: DataFrame, n_users: int, n_items: int) -> sp.csr_matr
     )
 
 
-def _resolve_auto(ratings: DataFrame, params: ALSParams) -> tuple[ALSParams, tuple[str, ...]]:
-    """``params`` with ``regularization="auto"`` resolved from masses summed on the cluster.
+def _resolve_auto(
+    ratings: DataFrame, params: ALSParams, shape: tuple[int, int]
+) -> tuple[ALSParams, tuple[str, ...]]:
+    """``params`` with ``alpha`` and ``regularization="auto"`` resolved from sums on the cluster.
 
-    The confidence of a pair is ``1 + alpha * w`` (Spark's); only the per-user and per-item
-    sums come to the driver, and :func:`~alsrec.model.defaults.regularization_from_masses`
-    applies the rule to them.
+    The confidence of a pair is ``1 + alpha * w`` (Spark's). ``alpha="auto"`` needs the
+    total weight (:func:`~alsrec.model.defaults.alpha_from_totals`); for
+    ``regularization="auto"`` only the per-user and per-item sums come to the driver,
+    and :func:`~alsrec.model.defaults.regularization_from_masses` applies the rule to them.
     """
     if params.is_resolved:
         return params, ()
     from pyspark.sql import functions as F
 
-    conf = F.lit(1.0) + F.lit(float(params.alpha)) * F.col("rating").cast("double")
+    names: list[str] = []
+    if isinstance(params.alpha, str):
+        with spark_errors("summing the weights (alpha='auto')"):
+            total = ratings.agg(F.sum(F.col("rating").cast("double")).alias("t")).first()
+        weight_total = float(total["t"]) if total is not None and total["t"] is not None else 0.0
+        alpha = alpha_from_totals(shape[0], shape[1], weight_total)
+        params = dataclasses.replace(params, alpha=alpha)
+        names.append("alpha")
+    if not isinstance(params.regularization, str):
+        return params, tuple(names)
+    conf = F.lit(1.0) + F.lit(params.alpha_value) * F.col("rating").cast("double")
     masses = []
     for axis in ("user", "item"):
         with spark_errors(f"summing the confidence per {axis} (regularization='auto')"):
             table = ratings.groupBy(axis).agg(F.sum(conf).alias("d")).select("d").toArrow()
         masses.append(np.asarray(table.column("d").to_numpy(), dtype=np.float64))
     value = regularization_from_masses(masses[0], masses[1])
-    return dataclasses.replace(params, regularization=value), ("regularization",)
+    params = dataclasses.replace(params, regularization=value)
+    return params, (*names, "regularization")
 
 
 def fit_dataframe(
@@ -270,7 +284,7 @@ def fit_dataframe(
                 .persist(StorageLevel.MEMORY_AND_DISK)
             )
             persisted.append(ratings)
-        params, auto = _resolve_auto(ratings, params)
+        params, auto = _resolve_auto(ratings, params, (int(user_ids.size), int(item_ids.size)))
         asked_reference = params.regularization_reference
         params, reg_param = spark_penalty(params, nnz, user_ids.size, item_ids.size)
         if isinstance(asked_reference, str):
@@ -281,7 +295,7 @@ def fit_dataframe(
             n_users=int(user_ids.size),
             n_items=int(item_ids.size),
             params=params,
-            alpha=params.alpha,
+            alpha=params.alpha_value,
             reg_param=reg_param,
             num_blocks=num_blocks,
         )

@@ -311,7 +311,7 @@ def search(
                 rng,
                 batches,
                 final_splits=extra > 0,
-                start=default_point(resolved_space),
+                start=default_point(resolved_space, interactions.matrix),
                 split_values=batches.split_values,
             )
         jobs = runner.jobs

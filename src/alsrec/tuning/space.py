@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from alsrec.data.weighting import Weighting
 from alsrec.exceptions import ConfigError
-from alsrec.model.defaults import auto_regularization, params_confidence
+from alsrec.model.defaults import auto_alpha, auto_regularization, params_confidence
 from alsrec.params import ALSParams
 
 if TYPE_CHECKING:
@@ -31,6 +31,8 @@ _DEFAULT_ITERATIONS = (10, 15, 20)
 _DEFAULT_EXPONENTS = (0.0, 0.5, 1.0)
 """``regularization_exponent`` values of the default space on a backend that trains them."""
 _MAX_DRAW_ATTEMPTS = 50
+_WEIGHTING_FIELDS = ("weighting", "weighting_eps", "bm25_k1", "bm25_b")
+"""The parameters that ``alpha="auto"`` reads besides the data (the weighting scheme)."""
 """Draws per requested trial before a random search gives up finding new parameter sets."""
 
 
@@ -354,24 +356,43 @@ def _default_value(name: str, dim: Dimension) -> Any:
     return None
 
 
-def default_point(space: Mapping[str, Dimension]) -> dict[str, Any] | None:
+def default_point(
+    space: Mapping[str, Dimension], matrix: sp.spmatrix | sp.sparray | None = None
+) -> dict[str, Any] | None:
     """The point of ``space`` that :class:`ALSParams`' defaults are: the data-aware centre.
 
     Each dimension takes the default of its parameter when it holds it (a
-    :class:`ScaledLogUniform` its ratio 1, ``regularization="auto"``), else its middle
-    (the geometric centre of a log range, the middle one of the choices). ``None`` when a
-    dimension is of a kind this cannot read (a user-made dimension).
+    :class:`ScaledLogUniform` its ratio 1, ``regularization="auto"``; a
+    :class:`LogUniform` ``alpha`` what ``alpha="auto"`` resolves to on ``matrix``, kept in
+    the range), else its middle (the geometric centre of a log range, the middle one of
+    the choices). ``None`` when a dimension is of a kind this cannot read (a user-made
+    dimension).
+
+    Parameters
+    ----------
+    space : mapping
+        The normalized space (name -> dimension).
+    matrix : scipy sparse matrix, optional
+        The raw training weights, for the data-aware ``alpha``
+        (:func:`alsrec.model.defaults.auto_alpha`); without it ``alpha`` takes its
+        range's centre.
 
     Examples
     --------
+    >>> import numpy as np, scipy.sparse as sp
     >>> space = {"regularization": ScaledLogUniform(), "alpha": LogUniform(0.1, 50),
     ...          "weighting": Choice(["bm25", "linear"]), "iterations": Choice([5, 8])}
-    >>> default_point(space)
+    >>> default_point(space, sp.csr_matrix(np.ones((4, 3))))  # dense: alpha="auto" is 1
     {'regularization': 1.0, 'alpha': 1.0, 'weighting': 'linear', 'iterations': 8}
     """
     out = {name: _default_value(name, dim) for name, dim in space.items()}
     if any(v is None for v in out.values()):
         return None
+    alpha = space.get("alpha")
+    if matrix is not None and isinstance(alpha, LogUniform):
+        options = {k: v for k, v in out.items() if k in _WEIGHTING_FIELDS}
+        value = auto_alpha(matrix, ALSParams(**options))
+        out["alpha"] = _round3(min(max(value, alpha.low), alpha.high))
     return out
 
 
@@ -386,12 +407,19 @@ def _resolve(
     matrix: sp.csr_matrix,
     random_state: int,
 ) -> tuple[ALSParams, float | None]:
-    """The parameters of a draw (absolute regularization) and the automatic value it scaled."""
+    """The parameters of a draw (absolute regularization) and the automatic value it scaled.
+
+    ``alpha`` is resolved on ``matrix`` when the draw leaves it ``"auto"`` (a space
+    without an ``alpha`` dimension), as :meth:`alsrec.Recommender.fit` would.
+    """
     values = {**draw, "random_state": random_state}
     scale: float | None = None
     try:
+        unscaled = ALSParams(**{**values, "regularization": 0.0})
+        if isinstance(unscaled.alpha, str):
+            values["alpha"] = auto_alpha(matrix, unscaled)
+            unscaled = dataclasses.replace(unscaled, alpha=values["alpha"])
         if isinstance(space.get("regularization"), ScaledLogUniform):
-            unscaled = ALSParams(**{**values, "regularization": 0.0})
             scale = _auto_scale(matrix, unscaled)
             values["regularization"] = _round3(draw["regularization"] * scale)
         return ALSParams(**values), scale
