@@ -1,7 +1,8 @@
 """Fit time of the default arguments against the old defaults (issue 16: <= 1.2x).
 
-``Recommender(factors=64)`` (``regularization="auto"``, ``random_state=0``) against
-``Recommender(factors=64, regularization=0.01, random_state=None)`` on training splits of
+``Recommender(factors=64)`` (``alpha="auto"``, ``regularization="auto"``,
+``random_state=0``) against ``Recommender(factors=64, regularization=0.01, alpha=1.0,
+random_state=None)`` (the defaults before ``"auto"``) on training splits of
 the defaults experiment, 7 alternating fits each, medians of wall and CPU time, default
 environment. Command (MovieLens-100k as for ``defaults_experiment.py``)::
 
@@ -22,14 +23,19 @@ from alsrec import Recommender
 
 
 def main() -> None:
-    names = sys.argv[1:] or ["syn-flat-rating", "ml100k-ratings", "syn-large-heavy"]
+    names = sys.argv[1:] or [
+        "syn-flat-rating",
+        "ml100k-ratings",
+        "syn-large-heavy",
+        "syn-skewed-poisson",
+    ]
     for name in names:
         train, _ = de.DATASETS[name][1]()
         wall: dict[str, list[float]] = {"old": [], "auto": []}
         cpu: dict[str, list[float]] = {"old": [], "auto": []}
         for _ in range(7):
             for label, kwargs in (
-                ("old", {"regularization": 0.01, "random_state": None}),
+                ("old", {"regularization": 0.01, "alpha": 1.0, "random_state": None}),
                 ("auto", {}),
             ):
                 rec = Recommender(factors=64, **kwargs)  # type: ignore[arg-type]
