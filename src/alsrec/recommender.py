@@ -361,7 +361,7 @@ class Recommender:
         ('implicit', ['z'])
         """
         read = read_implicit_model(model)
-        params = dataclasses.replace(read.params, alpha=1.0 if alpha is None else alpha)
+        params = read.params if alpha is None else dataclasses.replace(read.params, alpha=alpha)
         return cls.from_factors(
             read.user_factors,
             read.item_factors,

@@ -749,6 +749,8 @@ def test_implicit_pickle_with_str_ids_matches_implicit(
     assert rec.params.factors == 4
     assert rec.params.regularization == pytest.approx(0.1)
     assert rec.params.iterations == 7
+    assert rec.params.alpha == 1.0  # trained with a number: never resolved as "auto"
+    assert "alpha" not in rec.model_.provenance.auto_params
     for u in range(5):
         want, _ = model.recommend(u, None, N=5, filter_already_liked_items=False)  # type: ignore[attr-defined]
         got = rec.recommend(f"USR_{u}", n=5, exclude_seen=False)

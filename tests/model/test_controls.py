@@ -105,3 +105,7 @@ def test_from_implicit_records_alpha() -> None:
     rec = Recommender.from_implicit(model, ["a", "b"], ["x", "y", "z"], seen=data, alpha=40.0)
     assert rec.params.alpha == 40.0
     assert Recommender.from_implicit(model, ["a", "b"], ["x", "y", "z"]).params.alpha == 1.0
+    # with seen=, alpha stays the number the factors were trained with (no "auto" here)
+    wrapped = Recommender.from_implicit(model, ["a", "b"], ["x", "y", "z"], seen=data)
+    assert wrapped.params_.alpha == 1.0
+    assert "alpha" not in wrapped.model_.provenance.auto_params

@@ -277,9 +277,11 @@ def _params(raw: dict[str, Any], factors: int) -> ALSParams:
     """The parameters whose meaning is identical in alsrec; invalid values are dropped.
 
     implicit's ``alpha`` scales the matrix implicit was given (``c = alpha * value``),
-    which has no counterpart in alsrec's ``c = 1 + alpha * w``: it is not carried over.
+    which has no counterpart in alsrec's ``c = 1 + alpha * w``: it is not carried over,
+    and the model records alpha 1 (a number, not ``"auto"``: the factors were trained
+    with one, whatever the data would resolve to now).
     """
-    base: dict[str, Any] = {"factors": max(1, factors)}
+    base: dict[str, Any] = {"factors": max(1, factors), "alpha": 1.0}
     candidates = {
         "regularization": raw.get("regularization"),
         "iterations": raw.get("iterations"),
