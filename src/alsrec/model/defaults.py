@@ -234,9 +234,10 @@ def spectral_scale(ratio: float | None) -> float:
     clusters, where ``s_70`` is still signal) or from no popularity spike. The power law,
     extrapolated there, regularized far past the cliff where every component is shrunk
     away (8% and 85% of the grid's best in the first frozen check of the "Default
-    hyperparameters" guide); from ``ratio = 0.4`` every dataset of the checks ranked best
-    with a quarter of the noise scale or less (150 and 300 planted clusters: 79% and 48%
-    of the grid's best with 0.8, 95-97% with 0.25 and ``alpha="auto"``).
+    hyperparameters" guide); from ``ratio = 0.4`` every dataset of the checks ranked at
+    least as well with a quarter of the noise scale as with 0.8 (150 and 300 planted
+    clusters: 79% and 48% of the grid's best with 0.8 at alpha 1, 96% and 97% with 0.25
+    and ``alpha="auto"``).
 
     Examples
     --------

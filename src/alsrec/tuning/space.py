@@ -31,9 +31,9 @@ _DEFAULT_ITERATIONS = (10, 15, 20)
 _DEFAULT_EXPONENTS = (0.0, 0.5, 1.0)
 """``regularization_exponent`` values of the default space on a backend that trains them."""
 _MAX_DRAW_ATTEMPTS = 50
+"""Draws per requested trial before a random search gives up finding new parameter sets."""
 _WEIGHTING_FIELDS = ("weighting", "weighting_eps", "bm25_k1", "bm25_b")
 """The parameters that ``alpha="auto"`` reads besides the data (the weighting scheme)."""
-"""Draws per requested trial before a random search gives up finding new parameter sets."""
 
 
 def _round3(value: float) -> float:
