@@ -31,6 +31,17 @@ def _check_float(name: str, value: object, minimum: float) -> float:
     return out
 
 
+def _concrete(name: str, value: float | str, example: str) -> float:
+    """``value``, or the :class:`~alsrec.ConfigError` of a hyperparameter still ``"auto"``."""
+    if isinstance(value, str):
+        raise ConfigError(
+            f"{name} is 'auto', which only fit() resolves (from the training interactions); "
+            f"pass a number, e.g. ALSParams({name}={example}), or resolve it with "
+            "alsrec.model.defaults.resolve_params(params, interactions)."
+        )
+    return value
+
+
 @dataclass(frozen=True)
 class ALSParams:
     """Hyperparameters of implicit-feedback ALS (Hu, Koren and Volinsky, 2008).
@@ -265,14 +276,7 @@ class ALSParams:
         >>> ALSParams(regularization_reference=40).regularization_reference_value
         40.0
         """
-        if isinstance(self.regularization_reference, str):
-            raise ConfigError(
-                "regularization_reference is 'auto', which only fit() resolves (from the "
-                "training interactions); pass a number, e.g. "
-                "ALSParams(regularization_reference=100.0), or resolve it with "
-                "alsrec.model.defaults.resolve_params(params, interactions)."
-            )
-        return self.regularization_reference
+        return _concrete("regularization_reference", self.regularization_reference, "100.0")
 
     @property
     def regularization_value(self) -> float:
@@ -287,13 +291,7 @@ class ALSParams:
         ...
         alsrec.exceptions.ConfigError: regularization is 'auto', which only fit() resolves ...
         """
-        if isinstance(self.regularization, str):
-            raise ConfigError(
-                "regularization is 'auto', which only fit() resolves (from the training "
-                "interactions); pass a number, e.g. ALSParams(regularization=10.0), or "
-                "resolve it with alsrec.model.defaults.resolve_params(params, interactions)."
-            )
-        return self.regularization
+        return _concrete("regularization", self.regularization, "10.0")
 
     @property
     def alpha_value(self) -> float:
@@ -308,13 +306,7 @@ class ALSParams:
         ...
         alsrec.exceptions.ConfigError: alpha is 'auto', which only fit() resolves ...
         """
-        if isinstance(self.alpha, str):
-            raise ConfigError(
-                "alpha is 'auto', which only fit() resolves (from the training "
-                "interactions); pass a number, e.g. ALSParams(alpha=1.0), or resolve it "
-                "with alsrec.model.defaults.resolve_params(params, interactions)."
-            )
-        return self.alpha
+        return _concrete("alpha", self.alpha, "1.0")
 
     def weighting_options(self) -> dict[str, float]:
         """The options of the chosen weighting scheme, as :func:`alsrec.weighting.confidence`

@@ -84,6 +84,7 @@ __all__ = [
     "params_confidence",
     "regularization_from_masses",
     "resolve_params",
+    "resolved_confidence",
     "spectral_ratio",
     "spectral_scale",
 ]
@@ -465,23 +466,38 @@ def resolve_params(
     >>> resolve_params(ALSParams(regularization=0.5, alpha=2.0), weights)[1]
     ()
     """
+    resolved, names, _ = resolved_confidence(params, matrix)
+    return resolved, names
+
+
+def resolved_confidence(
+    params: ALSParams, matrix: sp.spmatrix | sp.sparray
+) -> tuple[ALSParams, tuple[str, ...], sp.csr_matrix]:
+    """:func:`resolve_params` and the training confidences under the resolved values.
+
+    What ``fit`` needs: the regularization rule reads the confidences, so they are
+    computed once and returned instead of again by the caller.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> from alsrec import ALSParams
+    >>> params, names, conf = resolved_confidence(ALSParams(), sp.csr_matrix(np.ones((4, 3))))
+    >>> names, conf.toarray()[0].tolist()
+    (('alpha', 'regularization'), [2.0, 2.0, 2.0])
+    """
     if params.is_resolved:
-        return params, ()
+        return params, (), params_confidence(matrix, params)
     names: list[str] = []
     if isinstance(params.alpha, str):
         params = dataclasses.replace(params, alpha=auto_alpha(matrix, params))
         names.append("alpha")
-    need_reference = params.scaled_regularization and isinstance(
-        params.regularization_reference, str
-    )
-    if not (isinstance(params.regularization, str) or need_reference):
-        return params, tuple(names)
     conf = params_confidence(matrix, params)
     if isinstance(params.regularization, str):
         params = dataclasses.replace(params, regularization=auto_regularization(conf))
         names.append("regularization")
-    if need_reference:
+    if params.scaled_regularization and isinstance(params.regularization_reference, str):
         reference = reference_scale(conf, params.regularization_scale)
         params = dataclasses.replace(params, regularization_reference=reference)
         names.append("regularization_reference")
-    return params, tuple(names)
+    return params, tuple(names), conf

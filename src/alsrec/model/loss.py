@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from alsrec._penalty import side_penalties
 from alsrec.exceptions import DataError
-from alsrec.model.defaults import params_confidence, resolve_params
+from alsrec.model.defaults import resolved_confidence
 from alsrec.progress import ProgressBar
 
 if TYPE_CHECKING:
@@ -145,8 +145,7 @@ def loss_monitor(
     >>> len(losses), losses[-1] <= losses[0]
     (3, True)
     """
-    params, _ = resolve_params(params, data.matrix)  # "auto" as fit() resolves it, on the same data
-    conf = params_confidence(data.matrix, params)
+    params, _, conf = resolved_confidence(params, data.matrix)  # "auto" as fit() resolves it
     user_reg, item_reg = side_penalties(conf, params)
     penalty: float | tuple[npt.ArrayLike, npt.ArrayLike] = (
         (user_reg, item_reg) if params.scaled_regularization else params.regularization_value

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from alsrec._threads import worker_count
 from alsrec.checks import check_memory, format_bytes
 from alsrec.exceptions import AlsrecError, BackendError, MappingMismatchError
-from alsrec.model.defaults import params_confidence, resolve_params
+from alsrec.model.defaults import resolved_confidence
 from alsrec.model.fitted import FittedModel, Provenance, as_factors, build_model
 from alsrec.model.provenance import data_provenance
 from alsrec.params import AUTO, ALSParams
@@ -97,8 +97,7 @@ def train(
         "Use fewer factors.",
     )
     # "auto" hyperparameters become concrete here, once, so every backend trains on numbers.
-    params, auto = resolve_params(params, data.matrix)
-    conf = params_confidence(data.matrix, params)
+    params, auto, conf = resolved_confidence(params, data.matrix)
     try:
         users, items = backend.fit(conf, params, callback=callback)
     except (AlsrecError, MemoryError):
