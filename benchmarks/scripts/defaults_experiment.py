@@ -736,7 +736,118 @@ FROZEN4_DATASETS: dict[str, tuple[str, Callable[[], Split]]] = {
     "frozen4-ml100k-active-ratings": ("frozen4", lambda: _ml100k_frozen4("active-ratings")),
 }
 """The fourth frozen group: made after ``alpha="auto"`` and the taper were shipped."""
-CHECKED = {**FROZEN_DATASETS, **FROZEN2_DATASETS, **FROZEN3_DATASETS, **FROZEN4_DATASETS}
+
+
+def _ml100k_frozen5(kind: str) -> Split:
+    """MovieLens-100k variants of the fifth frozen group (holdout seed 5): ``ge4-no-top``,
+    binarized at >= 4 stars without the items that have 150 or more ratings (a flatter
+    popularity); ``ge4-half-users``, binarized at >= 4 stars, a seeded half of the users."""
+    rows = _ml100k_rows()
+    user, item, rating = rows["user"], rows["item"], rows["rating"]
+    if kind == "ge4-no-top":
+        ids, counts = np.unique(item, return_counts=True)
+        keep = (rating >= 4.0) & np.isin(item, ids[counts < 150])
+    elif kind == "ge4-half-users":
+        users = np.unique(user)
+        chosen = np.random.default_rng(5).choice(users, users.size // 2, replace=False)
+        keep = (rating >= 4.0) & np.isin(user, chosen)
+    else:
+        raise ValueError(kind)
+    return holdout_split(
+        Interactions.from_arrays(user[keep], item[keep], None), 0.2, random_state=5
+    )
+
+
+FROZEN5_DATASETS: dict[str, tuple[str, Callable[[], Split]]] = {
+    # A fifth frozen group, defined (and its grid started) before any change to the rule
+    # after the fourth: it probes the weak spots the earlier groups found (flat
+    # popularity, weak clusters, heavy weights at middling skew). New seeds 100-105, two
+    # MovieLens-100k variants.
+    "frozen5-flat-binary": (
+        "frozen5",
+        _synthetic(
+            "binary",
+            100,
+            n_users=4000,
+            n_items=2000,
+            n_clusters=12,
+            mean_interactions=12,
+            popularity_exponent=0.2,
+        ),
+    ),
+    "frozen5-flat-rating": (
+        "frozen5",
+        _synthetic(
+            "rating",
+            101,
+            n_users=5000,
+            n_items=2500,
+            n_clusters=20,
+            mean_interactions=10,
+            popularity_exponent=0.3,
+        ),
+    ),
+    "frozen5-weak-binary": (
+        "frozen5",
+        _synthetic(
+            "binary",
+            102,
+            n_users=6000,
+            n_items=3000,
+            n_clusters=15,
+            mean_interactions=12,
+            in_cluster=0.3,
+        ),
+    ),
+    "frozen5-weak-poisson": (
+        "frozen5",
+        _synthetic(
+            "poisson",
+            103,
+            n_users=4000,
+            n_items=1500,
+            n_clusters=25,
+            mean_interactions=15,
+            popularity_exponent=0.8,
+            in_cluster=0.35,
+        ),
+    ),
+    "frozen5-mid-heavy": (
+        "frozen5",
+        _synthetic(
+            "heavy",
+            104,
+            n_users=6000,
+            n_items=2500,
+            n_clusters=20,
+            mean_interactions=10,
+            popularity_exponent=0.9,
+        ),
+    ),
+    "frozen5-flat-sparse-binary": (
+        "frozen5",
+        _synthetic(
+            "binary",
+            105,
+            n_users=10000,
+            n_items=5000,
+            n_clusters=30,
+            mean_interactions=6,
+            popularity_exponent=0.4,
+        ),
+    ),
+    "frozen5-ml100k-ge4-no-top": ("frozen5", lambda: _ml100k_frozen5("ge4-no-top")),
+    "frozen5-ml100k-ge4-half-users": ("frozen5", lambda: _ml100k_frozen5("ge4-half-users")),
+}
+"""The fifth frozen group: made before the rule was changed after the fourth, to probe
+flat popularity, weak clusters and heavy weights."""
+CHECKED = {
+    **FROZEN_DATASETS,
+    **FROZEN2_DATASETS,
+    **FROZEN3_DATASETS,
+    **FROZEN4_DATASETS,
+    **FROZEN5_DATASETS,
+}
 """The out-of-sample groups: ``Recommender()`` scored by a real fit, a grid, an extended
 sweep; left out of the forms and leave-one-out tables."""
 
@@ -1126,6 +1237,7 @@ def frozen_table(cache: dict[str, Any], group: str = "frozen") -> str:
         "frozen2": FROZEN2_DATASETS,
         "frozen3": FROZEN3_DATASETS,
         "frozen4": FROZEN4_DATASETS,
+        "frozen5": FROZEN5_DATASETS,
     }
     for name in groups[group]:
         e = cache.get(name)
@@ -1225,6 +1337,7 @@ def main() -> None:
         frozen_table(cache, "frozen2"),
         frozen_table(cache, "frozen3"),
         frozen_table(cache, "frozen4"),
+        frozen_table(cache, "frozen5"),
         defaults_table(cache),
         sep="\n\n",
     )
