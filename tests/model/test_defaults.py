@@ -24,6 +24,8 @@ from alsrec.model.defaults import (
     alpha_from_totals,
     auto_alpha,
     auto_regularization,
+    confidence_level,
+    level_factor,
     params_confidence,
     regularization_from_masses,
     resolve_params,
@@ -39,12 +41,21 @@ ITEMS = ["tea", "cup", "pot", "tea", "cup", "tea", "pot", "mug"]
 WEIGHTS = [1.0, 2.0, 5.0, 1.0, 3.0, 4.0, 1.0, 2.0]
 
 
+def level_of(conf: sp.csr_matrix | np.ndarray) -> float:
+    """(E[c]^3 / E[c^2] / 2)^0.2 over the observed confidences, from its definition."""
+    dense = conf.toarray() if sp.issparse(conf) else np.asarray(conf)
+    c = dense[dense > 0].astype(np.float64)
+    return float((c.mean() ** 3 / (c**2).mean() / 2.0) ** 0.2)
+
+
 def expected_auto(weights: sp.csr_matrix, alpha: float) -> float:
-    """The rule, from its definition: 0.8 (sqrt(sum d_u^2 / D) + sqrt(sum d_i^2 / D))."""
+    """The rule on small data, from its definition:
+    0.8 (level / 2)^0.2 (sqrt(sum d_u^2 / D) + sqrt(sum d_i^2 / D))."""
     dense = weights.toarray().astype(np.float64)
     conf = np.where(dense > 0, 1.0 + alpha * dense, 0.0)
     d_u, d_i, total = conf.sum(axis=1), conf.sum(axis=0), conf.sum()
-    return float(0.8 * (np.sqrt((d_u**2).sum() / total) + np.sqrt((d_i**2).sum() / total)))
+    edge = np.sqrt((d_u**2).sum() / total) + np.sqrt((d_i**2).sum() / total)
+    return float(0.8 * level_of(conf) * edge)
 
 
 @pytest.fixture
@@ -77,7 +88,10 @@ def test_masses_and_matrix_give_the_same_value(data: Interactions) -> None:
     conf = params_confidence(data.matrix, ALSParams(alpha=3.0))
     rows = np.asarray(conf.sum(axis=1)).ravel()
     cols = np.asarray(conf.sum(axis=0)).ravel()
-    assert auto_regularization(conf) == pytest.approx(regularization_from_masses(rows, cols))
+    scale = AUTO_SCALE * level_of(conf)
+    assert auto_regularization(conf) == pytest.approx(
+        regularization_from_masses(rows, cols, scale=scale)
+    )
     assert auto_regularization(conf) == pytest.approx(expected_auto(data.matrix, 3.0))
 
 
@@ -86,6 +100,35 @@ def test_the_rule_refuses_empty_data() -> None:
         auto_regularization(sp.csr_matrix((3, 2)))
     with pytest.raises(DataError, match="positive, finite"):
         regularization_from_masses([0.0, 0.0], [0.0])
+
+
+@pytest.mark.parametrize("alpha", [1.0, 4.0, 23.0])
+def test_binary_data_scales_the_rule_by_its_confidence_level(alpha: float) -> None:
+    binary = sp.csr_matrix(random_pattern(400, 300))
+    binary.data[:] = 1.0
+    conf = params_confidence(binary, ALSParams(alpha=alpha))
+    assert confidence_level(conf.nnz, conf.data.sum(), conf.data @ conf.data) == pytest.approx(
+        1.0 + alpha  # one confidence for every pair: the level is that confidence
+    )
+    assert level_factor(1.0 + alpha) == pytest.approx(((1.0 + alpha) / 2.0) ** 0.2)
+    plain = auto_regularization(conf, scale=spectral_scale(spectral_ratio(conf)))
+    assert auto_regularization(conf) == pytest.approx(plain * ((1.0 + alpha) / 2.0) ** 0.2)
+    assert (auto_regularization(conf) == pytest.approx(plain)) is (alpha == 1.0)
+
+
+def test_heavy_tailed_counts_lower_the_level_below_the_mean_confidence() -> None:
+    counts = np.array([1.0] * 99 + [1000.0])  # one huge count: mean c 11.99, level 1.44
+    c = 1.0 + counts
+    level = confidence_level(c.size, c.sum(), c @ c)
+    assert level == pytest.approx(c.mean() ** 3 / (c**2).mean())
+    assert level < 2.0 < c.mean()
+    assert level_factor(level) < 1.0  # the masses overstate such data: less penalty
+
+
+def test_the_confidence_level_refuses_what_has_none() -> None:
+    for count, total, squares in [(0, 0.0, 0.0), (3, 6.0, 0.0), (3, float("nan"), 1.0)]:
+        with pytest.raises(DataError, match="positive, finite confidence"):
+            confidence_level(count, total, squares)
 
 
 def random_pattern(n_users: int, n_items: int, seed: int = 1) -> sp.csr_matrix:
@@ -131,7 +174,8 @@ def test_auto_on_larger_data_is_the_spectral_multiple_of_the_noise_scale() -> No
     ratio = spectral_ratio(conf)
     assert ratio is not None
     assert SPECTRAL_FITTED[0] < ratio < SPECTRAL_FITTED[1]  # where the power law holds
-    expected = 7.17 * ratio**1.08 * regularization_from_masses(rows, cols, scale=1.0)
+    expected = 7.17 * ratio**1.08 * level_of(conf)
+    expected *= regularization_from_masses(rows, cols, scale=1.0)
     assert auto_regularization(conf) == pytest.approx(expected)
     # A flatter spectrum (more noise per signal) asks for more shrinkage.
     assert spectral_scale(0.2) > spectral_scale(0.1) > 0
@@ -166,7 +210,7 @@ def test_many_strong_components_get_a_useful_default() -> None:
     conf = params_confidence(train.matrix, rec.params_)  # under the resolved alpha
     ratio = spectral_ratio(conf)
     assert ratio is not None and ratio > SPECTRAL_FLAT
-    expected = auto_regularization(conf, scale=spectral_scale(ratio))
+    expected = auto_regularization(conf, scale=spectral_scale(ratio) * level_of(conf))
     assert rec.params_.regularization == pytest.approx(expected)
     extrapolated = 7.17 * ratio**1.08 * auto_regularization(conf, scale=1.0)
     worse = Recommender(regularization=extrapolated).fit(train)

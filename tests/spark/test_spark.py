@@ -364,7 +364,10 @@ def test_fit_spark_resolves_auto_on_the_cluster(spark: SparkSession) -> None:
     dense = np.array([[5.0, 2.0, 0.0], [1.0, 0.0, 1.0], [0.0, 3.0, 1.0]])
     conf = np.where(dense > 0, 1.0 + 2.0 * dense, 0.0)
     d_u, d_i, total = conf.sum(axis=1), conf.sum(axis=0), conf.sum()
-    expected = 0.8 * (np.sqrt((d_u**2).sum() / total) + np.sqrt((d_i**2).sum() / total))
+    c = conf[conf > 0]
+    level = c.mean() ** 3 / (c**2).mean()  # the confidence level, (level / 2) ** 0.2
+    expected = 0.8 * (level / 2) ** 0.2
+    expected *= np.sqrt((d_u**2).sum() / total) + np.sqrt((d_i**2).sum() / total)
     assert rec.params_.regularization == pytest.approx(expected, rel=1e-6)
     assert rec.model_.provenance.auto_params == ("regularization", "regularization_reference")
     assert rec.params.regularization == "auto"

@@ -11,7 +11,13 @@ import scipy.sparse as sp
 
 from alsrec.exceptions import ConfigError, DataError, IdTypeError
 from alsrec.mapping import IdMapper
-from alsrec.model.defaults import alpha_from_totals, regularization_from_masses
+from alsrec.model.defaults import (
+    AUTO_SCALE,
+    alpha_from_totals,
+    confidence_level,
+    level_factor,
+    regularization_from_masses,
+)
 from alsrec.model.fitted import FittedModel, Provenance, as_factors, build_model
 from alsrec.params import ALSParams
 from alsrec.spark.engine import (
@@ -201,8 +207,11 @@ def _resolve_auto(
 
     The confidence of a pair is ``1 + alpha * w`` (Spark's). ``alpha="auto"`` needs the
     total weight (:func:`~alsrec.model.defaults.alpha_from_totals`); for
-    ``regularization="auto"`` only the per-user and per-item sums come to the driver,
-    and :func:`~alsrec.model.defaults.regularization_from_masses` applies the rule to them.
+    ``regularization="auto"`` only the per-user and per-item sums and the sum of squared
+    confidences come to the driver, and
+    :func:`~alsrec.model.defaults.regularization_from_masses` applies the rule to them
+    (the spectral multiple is :data:`~alsrec.model.defaults.AUTO_SCALE` there, times
+    :func:`~alsrec.model.defaults.level_factor`).
     """
     if params.is_resolved:
         return params, ()
@@ -224,7 +233,12 @@ def _resolve_auto(
         with spark_errors(f"summing the confidence per {axis} (regularization='auto')"):
             table = ratings.groupBy(axis).agg(F.sum(conf).alias("d")).select("d").toArrow()
         masses.append(np.asarray(table.column("d").to_numpy(), dtype=np.float64))
-    value = regularization_from_masses(masses[0], masses[1])
+    with spark_errors("summing the squared confidence (regularization='auto')"):
+        row = ratings.agg(F.count(F.lit(1)).alias("n"), F.sum(conf * conf).alias("s")).first()
+    count = int(row["n"]) if row is not None else 0
+    squares = float(row["s"]) if row is not None and row["s"] is not None else 0.0
+    level = confidence_level(count, float(masses[0].sum()), squares)
+    value = regularization_from_masses(masses[0], masses[1], scale=AUTO_SCALE * level_factor(level))
     params = dataclasses.replace(params, regularization=value)
     return params, (*names, "regularization")
 
