@@ -841,12 +841,93 @@ FROZEN5_DATASETS: dict[str, tuple[str, Callable[[], Split]]] = {
 }
 """The fifth frozen group: made before the rule was changed after the fourth, to probe
 flat popularity, weak clusters and heavy weights."""
+FROZEN6_DATASETS: dict[str, tuple[str, Callable[[], Split]]] = {
+    # A sixth frozen group, defined (and its grid started) after the fifth was scored
+    # with the confidence-level factor and before any statistic to tell flat popularity
+    # from many clusters was looked at: two flat-popularity sets, two with 120 and 250
+    # planted clusters, log-normal counts and weak clusters. New seeds 110-115.
+    "frozen6-flat-sparse-poisson": (
+        "frozen6",
+        _synthetic(
+            "poisson",
+            110,
+            n_users=6000,
+            n_items=3000,
+            n_clusters=15,
+            mean_interactions=8,
+            popularity_exponent=0.3,
+        ),
+    ),
+    "frozen6-flat-dense-binary": (
+        "frozen6",
+        _synthetic(
+            "binary",
+            111,
+            n_users=2000,
+            n_items=1000,
+            n_clusters=8,
+            mean_interactions=25,
+            popularity_exponent=0.25,
+        ),
+    ),
+    "frozen6-clusters120-binary": (
+        "frozen6",
+        _synthetic(
+            "binary",
+            112,
+            n_users=8000,
+            n_items=4000,
+            n_clusters=120,
+            mean_interactions=8,
+            popularity_exponent=0.6,
+        ),
+    ),
+    "frozen6-clusters250-poisson": (
+        "frozen6",
+        _synthetic(
+            "poisson",
+            113,
+            n_users=9000,
+            n_items=4500,
+            n_clusters=250,
+            mean_interactions=7,
+            popularity_exponent=0.7,
+        ),
+    ),
+    "frozen6-mid-lognormal": (
+        "frozen6",
+        _synthetic(
+            "lognormal",
+            114,
+            n_users=5000,
+            n_items=2000,
+            n_clusters=20,
+            mean_interactions=10,
+            popularity_exponent=0.9,
+        ),
+    ),
+    "frozen6-weak-rating": (
+        "frozen6",
+        _synthetic(
+            "rating",
+            115,
+            n_users=5000,
+            n_items=2500,
+            n_clusters=20,
+            mean_interactions=12,
+            in_cluster=0.35,
+        ),
+    ),
+}
+"""The sixth frozen group: flat popularity against many clusters, made before any rule
+separating them was tried."""
 CHECKED = {
     **FROZEN_DATASETS,
     **FROZEN2_DATASETS,
     **FROZEN3_DATASETS,
     **FROZEN4_DATASETS,
     **FROZEN5_DATASETS,
+    **FROZEN6_DATASETS,
 }
 """The out-of-sample groups: ``Recommender()`` scored by a real fit, a grid, an extended
 sweep; left out of the forms and leave-one-out tables."""
@@ -1248,6 +1329,7 @@ def frozen_table(cache: dict[str, Any], group: str = "frozen") -> str:
         "frozen3": FROZEN3_DATASETS,
         "frozen4": FROZEN4_DATASETS,
         "frozen5": FROZEN5_DATASETS,
+        "frozen6": FROZEN6_DATASETS,
     }
     for name in groups[group]:
         e = cache.get(name)
@@ -1358,6 +1440,7 @@ def main() -> None:
         frozen_table(cache, "frozen3"),
         frozen_table(cache, "frozen4"),
         frozen_table(cache, "frozen5"),
+        frozen_table(cache, "frozen6"),
         defaults_table(cache),
         sep="\n\n",
     )
