@@ -181,7 +181,9 @@ def test_scaled_regularization_multiplies_the_auto_value(
         d_u = np.asarray(conf.sum(axis=1)).ravel()
         d_i = np.asarray(conf.sum(axis=0)).ravel()
         total = conf.data.sum()
-        expected_scale = 0.8 * (np.sqrt(d_u @ d_u / total) + np.sqrt(d_i @ d_i / total))
+        level = (conf.data.mean() ** 3 / (conf.data**2).mean() / 2.0) ** 0.2
+        edge = np.sqrt(d_u @ d_u / total) + np.sqrt(d_i @ d_i / total)
+        expected_scale = 0.8 * level * edge
         assert trial.scale == pytest.approx(expected_scale, rel=1e-5)
         ratio = trial.sampled["regularization"]
         assert 0.01 <= ratio <= 100
