@@ -21,7 +21,7 @@ from alsrec.backends import get_backend
 from alsrec.datasets import SyntheticData, synthetic
 from alsrec.evaluation import evaluate, holdout_split
 from alsrec.interop.implicit import blas_single_threaded
-from alsrec.model.defaults import auto_alpha
+from alsrec.model.defaults import auto_alpha, auto_regularization, params_confidence
 from alsrec.tuning import (
     Choice,
     LogUniform,
@@ -162,6 +162,30 @@ def test_a_small_finite_space_is_run_as_a_grid(small_interactions: Interactions)
     assert all(t.params.iterations == 3 for t in found.trials)
 
 
+def test_the_level_factor_is_the_datas_at_the_default_point() -> None:
+    # Sparse binary data: alpha="auto" is above 1, so the level (1 + alpha) is too.
+    raw = synthetic(n_users=600, n_items=400, mean_interactions=3, random_state=2)
+    data = Interactions.from_arrays(raw.user_ids, raw.item_ids, None, aggregate="max")
+    weights = sp.csr_matrix(data.matrix, dtype=np.float64)
+    alpha = auto_alpha(weights)
+    assert alpha > 2
+    space: dict[str, Any] = {"factors": [4], "iterations": [2], "alpha": [1.0, alpha]}
+    space["regularization"] = ScaledLogUniform(1.0, 1.0)  # ratio 1: the scale itself
+    found = search(data, space, budget=2, random_state=0)
+    home = params_confidence(weights, ALSParams(alpha=alpha))
+    for trial in found.trials:
+        conf = params_confidence(weights, ALSParams(alpha=trial.params.alpha))
+        assert trial.scale == pytest.approx(auto_regularization(conf, level=1.0 + alpha))
+        assert trial.scale == pytest.approx(
+            auto_regularization(conf) * ((1.0 + alpha) / (1.0 + trial.params.alpha_value)) ** 0.2
+        )
+    at_default = next(t for t in found.trials if t.params.alpha == alpha)
+    assert at_default.scale == pytest.approx(auto_regularization(home))  # what fit uses
+    assert Recommender(factors=4, iterations=2).fit(data).params_.regularization == (
+        pytest.approx(auto_regularization(home))
+    )
+
+
 def test_random_draws_never_repeat(small_interactions: Interactions) -> None:
     # 3 x 3 = 9 combinations, budget 8 < 9: random draws, all distinct.
     space: dict[str, Any] = {"factors": [2, 4, 8], "iterations": [2], "alpha": [1.0, 5.0, 20.0]}
@@ -174,6 +198,9 @@ def test_scaled_regularization_multiplies_the_auto_value(
     small_interactions: Interactions, report: TuningReport
 ) -> None:
     weights = sp.csr_matrix(small_interactions.matrix, dtype=np.float64)
+    # The level factor is the data's at the default point: alpha="auto", linear weights.
+    home = 1.0 + float(f"{auto_alpha(weights):.3g}") * weights.data  # as drawn: 3 digits
+    level = (home.mean() ** 3 / (home**2).mean() / 2.0) ** 0.2
     for trial in report.trials:
         # The rule of regularization="auto", from its definition, for this trial's alpha.
         conf = weights.copy()
@@ -181,7 +208,6 @@ def test_scaled_regularization_multiplies_the_auto_value(
         d_u = np.asarray(conf.sum(axis=1)).ravel()
         d_i = np.asarray(conf.sum(axis=0)).ravel()
         total = conf.data.sum()
-        level = (conf.data.mean() ** 3 / (conf.data**2).mean() / 2.0) ** 0.2
         edge = np.sqrt(d_u @ d_u / total) + np.sqrt(d_i @ d_i / total)
         expected_scale = 0.8 * level * edge
         assert trial.scale == pytest.approx(expected_scale, rel=1e-5)

@@ -91,6 +91,7 @@ __all__ = [
     "auto_regularization",
     "confidence_level",
     "level_factor",
+    "matrix_level",
     "params_confidence",
     "regularization_from_masses",
     "resolve_params",
@@ -314,8 +315,8 @@ def confidence_level(count: int, total: float, squares: float) -> float:
     --------
     >>> confidence_level(3, 6.0, 12.0)  # c = 2, 2, 2: the level is the confidence
     2.0
-    >>> round(confidence_level(3, 12.0, 84.0), 3)  # c = 2, 2, 8: mean 4, level 2.286
-    2.286
+    >>> round(confidence_level(3, 12.0, 72.0), 3)  # c = 2, 2, 8: mean 4, level 64 / 24
+    2.667
     """
     ok = count > 0 and math.isfinite(total) and math.isfinite(squares) and squares > 0
     level = float(total) ** 3 / (float(count) ** 2 * float(squares)) if ok else math.nan
@@ -326,6 +327,19 @@ def confidence_level(count: int, total: float, squares: float) -> float:
             "number for regularization."
         )
     return level
+
+
+def matrix_level(confidence_matrix: sp.spmatrix | sp.sparray) -> float:
+    """:func:`confidence_level` of the stored entries of a confidence matrix.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> round(matrix_level(sp.csr_matrix(np.array([[2.0, 0.0], [2.0, 8.0]]))), 3)
+    2.667
+    """
+    values = np.asarray(sp.csr_matrix(confidence_matrix).data, dtype=np.float64)
+    return confidence_level(values.size, float(values.sum()), float(values @ values))
 
 
 def level_factor(level: float) -> float:
@@ -436,7 +450,10 @@ def alpha_from_totals(n_users: int, n_items: int, weight_total: float) -> float:
 
 
 def auto_regularization(
-    confidence_matrix: sp.spmatrix | sp.sparray, *, scale: float | None = None
+    confidence_matrix: sp.spmatrix | sp.sparray,
+    *,
+    scale: float | None = None,
+    level: float | None = None,
 ) -> float:
     """The data-aware regularization of a confidence matrix (``regularization="auto"``).
 
@@ -449,6 +466,11 @@ def auto_regularization(
         The multiple of the noise scale; by default :func:`spectral_scale` of the
         matrix's :func:`spectral_ratio` (:data:`AUTO_SCALE`, 0.8, on small data) times
         :func:`level_factor` of its :func:`confidence_level`.
+    level : float, optional
+        The confidence level for :func:`level_factor` when ``scale`` is not given; by
+        default the matrix's own (:func:`matrix_level`). :func:`alsrec.tuning.search`
+        passes the level of the data at its default point, so that within one dataset
+        its regularization ratio keeps the noise scale's own dependence on ``alpha``.
 
     Returns
     -------
@@ -481,8 +503,8 @@ def auto_regularization(
     rows = np.asarray(matrix.sum(axis=1)).ravel()
     cols = np.asarray(matrix.sum(axis=0)).ravel()
     if scale is None:
-        values = matrix.data
-        level = confidence_level(values.size, float(values.sum()), float(values @ values))
+        if level is None:
+            level = matrix_level(matrix)
         scale = spectral_scale(spectral_ratio(matrix)) * level_factor(level)
     return regularization_from_masses(rows, cols, scale=scale)
 

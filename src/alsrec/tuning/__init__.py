@@ -39,8 +39,10 @@ The default space (:func:`default_space`)
 ``regularization``
     :class:`ScaledLogUniform` ``(0.1, 10)``: a log-uniform *ratio* times what
     ``regularization="auto"`` gives the data for the trial's ``alpha`` and weighting
-    (:func:`alsrec.model.defaults.auto_regularization`). The best ``λ`` moves with
-    ``alpha`` and with the confidence mass of the rows and columns; the automatic value
+    (:func:`alsrec.model.defaults.auto_regularization`; its confidence-level factor is
+    the data's at the default point of the space, the same for every trial). The best
+    ``λ`` moves with ``alpha`` and with the confidence mass of the rows and columns; the
+    automatic value
     follows both, and on the eleven datasets of the "Default hyperparameters" guide the
     best ``λ`` at alpha 1 was 0.5 to 2.7 times it. Drawing ``λ`` independently of
     ``alpha`` wastes most trials on hopeless pairs (``alpha = 30`` with ``λ = 0.01``), and

@@ -25,11 +25,13 @@ from alsrec.params import ALSParams
 from alsrec.recommender import Recommender
 from alsrec.tuning.report import Trial, TuningReport, _effects
 from alsrec.tuning.space import (
+    ScaledLogUniform,
     _draw,
     _normalize_space,
     _resolve,
     default_point,
     default_space,
+    home_level,
 )
 from alsrec.tuning.staged import staged_draws
 
@@ -503,6 +505,8 @@ class _Batches:
     ) -> None:
         self.runner, self.space, self.matrix = runner, space, interactions.matrix
         self.random_state, self.budget, self.progress = random_state, budget, progress
+        scaled = isinstance(space.get("regularization"), ScaledLogUniform)
+        self.level = home_level(space, self.matrix) if scaled else None
         self.trials: list[Trial] = []
 
     def split_values(self, draw: dict[str, Any]) -> tuple[float, ...]:
@@ -514,7 +518,9 @@ class _Batches:
     def __call__(self, draws: Sequence[dict[str, Any]], stage: str) -> list[float]:
         """The metric values of ``draws``, each recorded as a trial of ``stage``."""
         first = len(self.trials)
-        resolved = [_resolve(d, self.space, self.matrix, self.random_state) for d in draws]
+        resolved = [
+            _resolve(d, self.space, self.matrix, self.random_state, self.level) for d in draws
+        ]
         final = stage == "final"
         tasks = [_Task(first + i, p.to_dict(), final) for i, (p, _) in enumerate(resolved)]
         earlier = {_draw_key(t.sampled): t.split_values for t in self.trials}

@@ -15,7 +15,12 @@ import numpy.typing as npt
 
 from alsrec.data.weighting import Weighting
 from alsrec.exceptions import ConfigError
-from alsrec.model.defaults import auto_alpha, auto_regularization, params_confidence
+from alsrec.model.defaults import (
+    auto_alpha,
+    auto_regularization,
+    matrix_level,
+    params_confidence,
+)
 from alsrec.params import ALSParams
 
 if TYPE_CHECKING:
@@ -126,9 +131,14 @@ class ScaledLogUniform:
 
     A drawn ratio ``r`` gives ``λ = r * s`` with ``s`` what ``regularization="auto"``
     resolves to for the trial's own ``alpha`` and weighting scheme on all the data
-    (:func:`alsrec.model.defaults.auto_regularization`). The default range, 0.1 to 10
-    times ``s``, puts the search's budget around the value a default fit already uses.
-    See the module documentation for why.
+    (:func:`alsrec.model.defaults.auto_regularization`), with one difference: the
+    confidence-level factor is the one of the search's default point (the data's own
+    level under its default ``alpha`` and weighting), not the trial's. That factor
+    describes how the best value differs between datasets; within one dataset the best
+    regularization on MovieLens-100k did not grow with ``alpha`` as the trial's level
+    would have it. At the default point ``s`` is what a default fit uses. The default
+    range, 0.1 to 10 times ``s``, puts the search's budget around that value. See the
+    module documentation for why.
 
     Examples
     --------
@@ -396,9 +406,32 @@ def default_point(
     return out
 
 
-def _auto_scale(matrix: sp.csr_matrix, params: ALSParams) -> float:
-    """What ``regularization="auto"`` gives ``matrix`` under ``params`` (alpha, weighting)."""
-    return auto_regularization(params_confidence(matrix, params))
+def home_level(space: Mapping[str, Dimension], matrix: sp.spmatrix | sp.sparray) -> float:
+    """The confidence level of ``matrix`` at the space's default point: the level
+    (:func:`alsrec.model.defaults.matrix_level`) every :class:`ScaledLogUniform` trial's
+    automatic regularization is scaled by.
+
+    The default point's ``alpha`` and weighting fields (:func:`default_point`), or, for a
+    space it cannot read, ``ALSParams()``'s defaults with ``alpha="auto"`` resolved.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> home_level({"alpha": LogUniform(0.1, 50)}, sp.csr_matrix(np.ones((4, 3))))  # c = 2
+    2.0
+    """
+    point = default_point(space, matrix) or {}
+    fields = {k: v for k, v in point.items() if k in _WEIGHTING_FIELDS or k == "alpha"}
+    params = ALSParams(**fields)
+    if isinstance(params.alpha, str):
+        params = dataclasses.replace(params, alpha=auto_alpha(matrix, params))
+    return matrix_level(params_confidence(matrix, params))
+
+
+def _auto_scale(matrix: sp.csr_matrix, params: ALSParams, level: float | None) -> float:
+    """What ``regularization="auto"`` gives ``matrix`` under ``params`` (alpha, weighting),
+    scaled by the confidence level ``level`` (the trial's own when ``None``)."""
+    return auto_regularization(params_confidence(matrix, params), level=level)
 
 
 def _resolve(
@@ -406,11 +439,13 @@ def _resolve(
     space: dict[str, Dimension],
     matrix: sp.csr_matrix,
     random_state: int,
+    level: float | None = None,
 ) -> tuple[ALSParams, float | None]:
     """The parameters of a draw (absolute regularization) and the automatic value it scaled.
 
     ``alpha`` is resolved on ``matrix`` when the draw leaves it ``"auto"`` (a space
-    without an ``alpha`` dimension), as :meth:`alsrec.Recommender.fit` would.
+    without an ``alpha`` dimension), as :meth:`alsrec.Recommender.fit` would. ``level``:
+    the confidence level of :func:`home_level` (the trial's own when ``None``).
     """
     values = {**draw, "random_state": random_state}
     scale: float | None = None
@@ -420,7 +455,7 @@ def _resolve(
             values["alpha"] = auto_alpha(matrix, unscaled)
             unscaled = dataclasses.replace(unscaled, alpha=values["alpha"])
         if isinstance(space.get("regularization"), ScaledLogUniform):
-            scale = _auto_scale(matrix, unscaled)
+            scale = _auto_scale(matrix, unscaled, level)
             values["regularization"] = _round3(draw["regularization"] * scale)
         return ALSParams(**values), scale
     except (ConfigError, TypeError) as exc:
