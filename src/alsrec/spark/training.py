@@ -207,8 +207,9 @@ def _resolve_auto(
 
     The confidence of a pair is ``1 + alpha * w`` (Spark's). ``alpha="auto"`` needs the
     total weight (:func:`~alsrec.model.defaults.alpha_from_totals`); for
-    ``regularization="auto"`` only the per-user and per-item sums and the sum of squared
-    confidences come to the driver, and
+    ``regularization="auto"`` only the per-user and per-item sums (and, from the same
+    per-user pass, each user's pair count and sum of squared confidences) come to the
+    driver, and
     :func:`~alsrec.model.defaults.regularization_from_masses` applies the rule to them
     (the spectral multiple is :data:`~alsrec.model.defaults.AUTO_SCALE` there, times
     :func:`~alsrec.model.defaults.level_factor`).
@@ -229,14 +230,18 @@ def _resolve_auto(
         return params, tuple(names)
     conf = F.lit(1.0) + F.lit(params.alpha_value) * F.col("rating").cast("double")
     masses = []
-    for axis in ("user", "item"):
-        with spark_errors(f"summing the confidence per {axis} (regularization='auto')"):
-            table = ratings.groupBy(axis).agg(F.sum(conf).alias("d")).select("d").toArrow()
-        masses.append(np.asarray(table.column("d").to_numpy(), dtype=np.float64))
-    with spark_errors("summing the squared confidence (regularization='auto')"):
-        row = ratings.agg(F.count(F.lit(1)).alias("n"), F.sum(conf * conf).alias("s")).first()
-    count = int(row["n"]) if row is not None else 0
-    squares = float(row["s"]) if row is not None and row["s"] is not None else 0.0
+    with spark_errors("summing the confidence per user (regularization='auto')"):
+        # The per-user pass also brings each user's pair count and sum of c**2 (the level).
+        users = ratings.groupBy("user").agg(
+            F.sum(conf).alias("d"), F.count(F.lit(1)).alias("n"), F.sum(conf * conf).alias("s")
+        )
+        table = users.select("d", "n", "s").toArrow()
+    masses.append(np.asarray(table.column("d").to_numpy(), dtype=np.float64))
+    count = int(np.asarray(table.column("n").to_numpy(), dtype=np.int64).sum())
+    squares = float(np.asarray(table.column("s").to_numpy(), dtype=np.float64).sum())
+    with spark_errors("summing the confidence per item (regularization='auto')"):
+        table = ratings.groupBy("item").agg(F.sum(conf).alias("d")).select("d").toArrow()
+    masses.append(np.asarray(table.column("d").to_numpy(), dtype=np.float64))
     level = confidence_level(count, float(masses[0].sum()), squares)
     value = regularization_from_masses(masses[0], masses[1], scale=AUTO_SCALE * level_factor(level))
     params = dataclasses.replace(params, regularization=value)
