@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -16,12 +17,17 @@ from alsrec.backends._numpy import (
     _block_entries,
     _blocks,
     _bucket_widths,
+    _cg,
     _dual_width,
     _init_factors,
+    _lower_gram,
+    _lower_products,
+    _product_chunks,
     _solve_cg,
     _solve_dual,
     _solve_exact,
-    _times_lower,
+    _times_lower_in_place,
+    _Workspace,
 )
 
 
@@ -321,9 +327,72 @@ def test_triangular_products_match_the_general_product(transpose: bool, n_rows: 
     rng = np.random.default_rng(3)
     lower = np.asfortranarray(np.tril(rng.standard_normal((16, 16))), dtype=np.float32)
     rows = rng.standard_normal((n_rows, 16)).astype(np.float32)
-    before = rows.copy()
-    got = _times_lower(rows, lower, transpose=transpose)
     want = rows @ (lower.T if transpose else lower)
-    assert got.shape == (n_rows, 16) and got.dtype == np.float32 and got.flags.c_contiguous
-    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
-    np.testing.assert_array_equal(rows, before)  # the input is not overwritten
+    _times_lower_in_place(rows, lower, transpose=transpose)
+    np.testing.assert_allclose(rows, want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_chunked_triangular_products_copy_their_source_and_cover_every_row(
+    threads: int,
+) -> None:
+    rng = np.random.default_rng(4)
+    lower = np.asfortranarray(np.tril(rng.standard_normal((8, 8))), dtype=np.float32)
+    source = rng.standard_normal((21, 8)).astype(np.float32)
+    chunks = [slice(0, 5), slice(5, 16), slice(16, 40)]  # the last runs past the end
+    out = np.full_like(source, np.nan)
+    with ThreadPoolExecutor(threads) as pool:
+        _lower_products(out, lower, chunks, pool, source=lambda rows: source[rows])
+    np.testing.assert_allclose(out, source @ lower, rtol=1e-5, atol=1e-5)
+    in_place = source.copy()
+    _lower_products(in_place, lower, chunks, None, transpose=True)
+    np.testing.assert_allclose(in_place, source @ lower.T, rtol=1e-5, atol=1e-5)
+
+
+def test_product_chunks_cover_the_rows_in_fixed_sizes() -> None:
+    assert _product_chunks(0) == []
+    chunks = _product_chunks(20_000)
+    assert [c.start for c in chunks] == [0, 8192, 16384]
+    assert np.arange(20_000)[chunks[-1]].size == 20_000 - 16384
+
+
+@pytest.mark.parametrize("factors", [1, 2, 7, 160])
+def test_split_gram_holds_the_lower_triangle_of_the_gram_matrix(factors: int) -> None:
+    rng = np.random.default_rng(factors)
+    fixed = rng.standard_normal((50, factors)).astype(np.float32)
+    want = np.tril(fixed.astype(np.float64).T @ fixed)
+    for pool in (None, ThreadPoolExecutor(2)):
+        gram = _lower_gram(fixed, pool, _Workspace())
+        np.testing.assert_allclose(np.tril(gram), want, rtol=1e-4, atol=1e-3)
+        assert gram.flags.f_contiguous and gram.dtype == np.float64
+
+
+def test_last_cg_step_by_its_curvature_equals_the_full_product() -> None:
+    # The last step needs only pᵀAp: one product with the rows' factors, not two.
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((6, 6))
+    a = (a @ a.T + 6 * np.eye(6)).astype(np.float32)
+    b = rng.standard_normal((4, 6)).astype(np.float32)
+    x0 = rng.standard_normal((4, 6)).astype(np.float32)
+    results = []
+    for curvature in (None, lambda p: np.einsum("bf,bf->b", p, p @ a)):
+        x = x0.copy()
+        _cg(x, b - x @ a, lambda v: v @ a, 3, curvature)
+        results.append(x)
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-5, atol=1e-6)
+    exact = np.linalg.solve(a, b.T).T
+    assert np.abs(results[1] - exact).max() < np.abs(x0 - exact).max()  # it moved closer
+
+
+def test_workspace_gather_matches_fancy_indexing_and_reuses_its_buffer() -> None:
+    rng = np.random.default_rng(6)
+    fixed = rng.standard_normal((30, 4)).astype(np.float32)
+    work = _Workspace()
+    big = rng.integers(0, 30, (5, 7)).astype(np.int32)
+    small = rng.integers(0, 30, (2, 3)).astype(np.int32)
+    first = work.gather(fixed, big)
+    np.testing.assert_array_equal(first, fixed[big])
+    second = work.gather(fixed, small)
+    np.testing.assert_array_equal(second, fixed[small])
+    assert np.shares_memory(first, second)  # the same per-thread memory
+    assert work.array("a", (3, 2), np.float64) is work.array("a", (3, 2), np.float64)

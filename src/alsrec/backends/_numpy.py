@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -195,6 +196,16 @@ _PRODUCT_ROWS = 8192
 :func:`_solve_dual` (a fixed size, so results do not depend on the thread count)."""
 
 
+def _product_chunks(rows: int) -> list[slice]:
+    """Row chunks of ``_PRODUCT_ROWS`` for a per-sweep product over ``rows`` rows.
+
+    Chunks of a few hundred rows, to spread small data's triangular products over the
+    worker threads, were measured slower: scipy's BLAS wrappers keep the GIL during the
+    call, so ``trmm`` calls run one at a time whatever the number of threads.
+    """
+    return [slice(a, a + _PRODUCT_ROWS) for a in range(0, rows, _PRODUCT_ROWS)]
+
+
 def _map(fn: Callable[[_T], _R], items: list[_T], pool: ThreadPoolExecutor | None) -> Iterator[_R]:
     """``fn`` over ``items``, on the pool when there is one; results in order."""
     return pool.map(fn, items) if pool is not None else map(fn, items)
@@ -205,23 +216,30 @@ def _cg(
     r: FactorMatrix,
     matvec: Callable[[FactorMatrix], FactorMatrix],
     steps: int,
+    curvature: Callable[[FactorMatrix], npt.NDArray[np.floating]] | None = None,
 ) -> None:
     """``steps`` conjugate-gradient steps on rows of ``x`` (residual ``r``), in place.
 
     ``matvec`` may return the same buffer at every call (it is read before the next
-    call). The residual and direction are not updated after the last step: nothing
-    reads them.
+    call). ``curvature(p)``, when given, returns ``pᵀ A p`` per row more cheaply than
+    through ``matvec``; the last step uses it, because after it nothing reads ``A p``:
+    the residual and direction are not updated there.
     """
     p = r.copy()
     rs = np.einsum("bf,bf->b", r, r)
     step = np.empty_like(rs)
     for k in range(steps):
-        ap = matvec(p)
-        pap = np.einsum("bf,bf->b", p, ap)
+        last = k + 1 == steps
+        ap = None
+        if last and curvature is not None:
+            pap = curvature(p)
+        else:
+            ap = matvec(p)
+            pap = np.einsum("bf,bf->b", p, ap)
         step.fill(0)
         np.divide(rs, pap, out=step, where=pap > 0)
         x += step[:, None] * p
-        if k + 1 == steps:
+        if last or ap is None:
             break
         r -= step[:, None] * ap
         rs_new = np.einsum("bf,bf->b", r, r)
@@ -237,6 +255,7 @@ def _solve_cg(
     regularization: float | npt.NDArray[np.float64],
     steps: int,
     pool: ThreadPoolExecutor | None,
+    workspace: _Workspace | None = None,
 ) -> None:
     """Update ``target`` in place by ``steps`` CG steps per row, warm-started.
 
@@ -244,6 +263,7 @@ def _solve_cg(
     ``regularization`` is one ``λ`` for every row (on the diagonal of the shared Gram
     matrix) or one per row of ``target`` (added to each row's products).
     """
+    work = _Workspace() if workspace is None else workspace
     gram = fixed.T @ fixed
     per_row = isinstance(regularization, np.ndarray)
     lams = np.asarray(regularization, dtype=np.float32) if per_row else None
@@ -253,7 +273,7 @@ def _solve_cg(
     def solve(block: _Block) -> None:
         x = target[block.rows]
         lam = None if lams is None else lams[block.rows][:, None]
-        _cg_block(x, fixed, block, gram, steps, lam)
+        _cg_block(x, fixed, block, gram, steps, lam, work)
         target[block.rows] = x
 
     _each(solve, blocks, pool)
@@ -266,6 +286,7 @@ def _cg_block(
     gram: FactorMatrix | None,
     steps: int,
     lam: FactorMatrix | None = None,
+    work: _Workspace | None = None,
 ) -> None:
     """``steps`` CG steps on the rows ``x`` of one block, in place; ``gram`` is
     ``YᵀY + λI``, or ``None`` for the identity (the preconditioned system of
@@ -282,7 +303,8 @@ def _cg_block(
 
         _cg(x, cast("FactorMatrix", b[None, :] - x @ a), dense, steps)
         return
-    gathered = fixed[block.cols]  # (B, L, f); padded slots gather zeros
+    # (B, L, f); padded slots gather zeros
+    gathered = fixed[block.cols] if work is None else work.gather(fixed, block.cols)
     extra = block.conf - np.float32(1.0)  # c - 1 (its padded slots meet zero rows)
     # r = b - A x with b = Yᵀ c and A x = x G + Yᵀ ((c - 1) * (Y x))
     q = _forward(gathered, x)
@@ -302,7 +324,17 @@ def _cg_block(
             out += lam * v
         return out
 
-    _cg(x, r, matvec, steps)
+    def curvature(v: FactorMatrix) -> npt.NDArray[np.floating]:
+        # vᵀ A v = vᵀ G v + Σ (c - 1) (y·v)² (+ λ_u |v|²): one product with the block,
+        # where matvec takes two (the last CG step needs no A v).
+        q = _forward(gathered, v)
+        out = np.einsum("bl,bl,bl->b", q, q, extra)
+        out += np.einsum("bf,bf->b", v, v if gram is None else v @ gram)
+        if lam is not None:
+            out += lam[:, 0] * np.einsum("bf,bf->b", v, v)
+        return cast("npt.NDArray[np.floating]", out)
+
+    _cg(x, r, matvec, steps, curvature)
 
 
 def _solve_dual(
@@ -312,6 +344,7 @@ def _solve_dual(
     regularization: float,
     steps: int,
     pool: ThreadPoolExecutor | None,
+    workspace: _Workspace | None = None,
 ) -> None:
     """The ``solver="auto"`` sweep at large factors: every row's system preconditioned
     by the shared ``G = YᵀY + λI``; short rows solved exactly through their dual system,
@@ -337,7 +370,9 @@ def _solve_dual(
     short row, and two per row of the fixed side (``Ŷ`` and ``W``), all as triangular
     products (``trmm``, half the flops) over chunks of thousands of rows, so they run at
     the speed of large matrix products. Padded slots (``c = 0``, zero factor rows) add
-    nothing to either path. Memory: one extra copy of the z-space rows during a sweep.
+    nothing to either path. Memory: ``Ŷ`` (a copy of the fixed side), and when short rows
+    outnumber the fixed side's rows ``W`` and a copy of the long rows in z-space; otherwise
+    ``target`` itself is converted to z-space and back in place.
 
     ``K`` is shared by all rows because ``λ`` is; a per-row ``λ_u`` would need the
     eigenbasis of ``YᵀY`` instead (``(YᵀY + λ_u I)⁻¹ = Q diag(1 / (e + λ_u)) Qᵀ``).
@@ -348,53 +383,69 @@ def _solve_dual(
     factors = fixed.shape[1]
     cg_steps = steps
     steps = max(1, cg_steps - _PRECONDITIONED_STEPS_SAVED)  # see the constant
-    chunks = [slice(a, a + _PRODUCT_ROWS) for a in range(0, fixed.shape[0], _PRODUCT_ROWS)]
-    gram = np.zeros((factors, factors), dtype=np.float64)
-    for part in _map(lambda rows: fixed[rows].T @ fixed[rows], chunks, pool):
-        gram += part  # in chunk order: the same sum for any number of threads
+    chunks = _product_chunks(fixed.shape[0])
+    work = _Workspace() if workspace is None else workspace
+    gram = _lower_gram(fixed, pool, work)
     gram[np.diag_indices_from(gram)] += regularization
-    # K by LAPACK directly: np.linalg.cholesky's batched wrapper took about twice as long
-    # at 512 factors (9 ms against 5, once per sweep). Only the lower triangle is read.
-    lower, info = scipy.linalg.lapack.dpotrf(gram, lower=1, clean=1)
+    # K by LAPACK directly, in place: np.linalg.cholesky's batched wrapper took about
+    # twice as long at 512 factors (9 ms against 5, once per sweep), and fresh f x f
+    # arrays every sweep cost page faults. Only the lower triangle is read.
+    lower, info = scipy.linalg.lapack.dpotrf(gram, lower=1, clean=1, overwrite_a=1)
     if info != 0:  # only with λ = 0 and rank-deficient factors
-        _solve_cg(target, fixed, blocks, regularization, cg_steps, pool)
+        _solve_cg(target, fixed, blocks, regularization, cg_steps, pool, work)
         return
     # Rows as row vectors: z = x K (zᵀ = Kᵀ xᵀ), x = z K⁻¹, Ŷ = Y (K⁻¹)ᵀ.
-    # Both triangular factors in float32 and Fortran order, for _times_lower.
-    chol = np.asfortranarray(lower, dtype=np.float32)
-    k_inv = np.asfortranarray(scipy.linalg.lapack.dtrtri(lower, lower=1)[0], dtype=np.float32)
-    hat = _rows_times_lower(lambda rows: fixed[rows], k_inv, chunks, pool, transpose=True)
+    # Both triangular factors in float32 and Fortran order, for _times_lower_in_place.
+    chol = work.array("chol", (factors, factors), np.float32, fortran=True)
+    chol[...] = lower
+    k_inv = work.array("k_inv", (factors, factors), np.float32, fortran=True)
+    k_inv[...] = scipy.linalg.lapack.dtrtri(lower, lower=1, overwrite_c=1)[0]
+    hat = work.array("hat", fixed.shape, np.float32)
+    _lower_products(hat, k_inv, chunks, pool, source=lambda rows: fixed[rows], transpose=True)
     limit = _dual_width(factors)
     # W = Y G⁻¹ = Ŷ K⁻¹ lets a short row take x = Wᵀ t without the f x f product back
     # from z; worth computing when short rows outnumber the rows of the fixed side.
     short_rows = sum(b.rows.size for b in blocks if b.cols.shape[1] <= limit)
-    solved = (
-        _rows_times_lower(lambda rows: hat[rows], k_inv, chunks, pool)
-        if short_rows > fixed.shape[0]
-        else None
-    )
+    solved: FactorMatrix | None = None
+    if short_rows > fixed.shape[0]:
+        solved = work.array("solved", fixed.shape, np.float32)
+        _lower_products(solved, k_inv, chunks, pool, source=lambda rows: hat[rows])
 
-    # Rows solved in z-space (the long ones, and the short ones when there is no W) are
-    # converted in and out in large chunks: one trmm per block would reread the f x f
-    # factor for a handful of rows (measured: a quarter of a 512-factor sweep).
-    zrows = np.concatenate(
-        [b.rows for b in blocks if b.cols.shape[1] > limit or solved is None]
-        or [np.zeros(0, dtype=np.int64)]
-    )
-    position = np.full(target.shape[0], -1, dtype=np.int64)
-    position[zrows] = np.arange(zrows.size)
-    zchunks = [slice(a, a + _PRODUCT_ROWS) for a in range(0, zrows.size, _PRODUCT_ROWS)]
-    zspace = _rows_times_lower(lambda rows: target[zrows[rows]], chol, zchunks, pool)
+    # Rows solved in z-space are converted in and out in large chunks: one trmm per block
+    # would reread the f x f factor for a handful of rows (measured: a quarter of a
+    # 512-factor sweep). Without W every row is, and the whole of ``target`` is converted
+    # in place (rows without interactions are zero in both spaces); with W only the long
+    # rows are, in a separate array, because the short ones are written as x directly.
+    if solved is None:
+        zspace = target
+        position = None
+        zchunks = _product_chunks(target.shape[0])
+        # Rows in no block keep their values exactly (the round trip would round them).
+        covered = np.zeros(target.shape[0], dtype=bool)
+        for block in blocks:
+            covered[block.rows] = True
+        others = np.flatnonzero(~covered)
+        kept = target[others]
+        _lower_products(target, chol, zchunks, pool)
+    else:
+        zrows = np.concatenate(
+            [b.rows for b in blocks if b.cols.shape[1] > limit] or [np.zeros(0, dtype=np.int64)]
+        )
+        position = np.full(target.shape[0], -1, dtype=np.int64)
+        position[zrows] = np.arange(zrows.size)
+        zchunks = _product_chunks(zrows.size)
+        zspace = work.array("zspace", (zrows.size, factors), np.float32)
+        _lower_products(zspace, chol, zchunks, pool, source=lambda rows: target[zrows[rows]])
 
     def solve(block: _Block) -> None:
         width = block.cols.shape[1]
-        at = position[block.rows]
+        at = block.rows if position is None else position[block.rows]
         if width > limit:
             z = zspace[at]
-            _cg_block(z, hat, block, None, steps)
+            _cg_block(z, hat, block, None, steps, work=work)
             zspace[at] = z
             return
-        y = hat[block.cols]  # (B, L, f)
+        y = work.gather(hat, block.cols)  # (B, L, f)
         m = np.matmul(y, y.transpose(0, 2, 1)).astype(np.float64)  # M, (B, L, L)
         m *= (block.conf - 1.0)[:, :, None]  # D M
         m[:, np.arange(width), np.arange(width)] += 1.0
@@ -406,42 +457,120 @@ def _solve_dual(
             target[block.rows] = np.matmul(t32, solved[block.cols])[:, 0, :]
 
     _each(solve, blocks, pool)
-    target[zrows] = _rows_times_lower(lambda rows: zspace[rows], k_inv, zchunks, pool)
+    _lower_products(zspace, k_inv, zchunks, pool)
+    if solved is None:
+        target[others] = kept
+    else:
+        target[zrows] = zspace
 
 
-def _rows_times_lower(
-    rows: Callable[[slice], FactorMatrix],
+class _Workspace:
+    """Arrays a fit reuses from sweep to sweep (by name and shape): fresh arrays of a few
+    MiB every sweep cost page faults, a tenth of a 512-factor fit (measured)."""
+
+    def __init__(self) -> None:
+        self._arrays: dict[tuple[str, tuple[int, ...]], npt.NDArray[np.floating]] = {}
+        self._local = threading.local()
+
+    def scratch(self, shape: tuple[int, ...]) -> FactorMatrix:
+        """An uninitialised float32 array of ``shape`` on this thread's own buffer (a
+        block's gathered factors): the same memory for every block the thread solves."""
+        size = math.prod(shape)
+        buffer: npt.NDArray[np.float32] | None = getattr(self._local, "buffer", None)
+        if buffer is None or buffer.size < size:
+            buffer = self._local.buffer = np.empty(size, dtype=np.float32)
+        return cast("FactorMatrix", buffer[:size].reshape(shape))
+
+    def gather(self, fixed: FactorMatrix, cols: npt.NDArray[np.int32]) -> FactorMatrix:
+        """``fixed[cols]`` into this thread's scratch buffer."""
+        out = self.scratch((*cols.shape, fixed.shape[1]))
+        np.take(fixed, cols, axis=0, out=out, mode="clip")  # "clip": not buffered; in range
+        return out
+
+    def array(
+        self, name: str, shape: tuple[int, ...], dtype: type[np.floating], *, fortran: bool = False
+    ) -> Any:
+        """An uninitialised array of this name and shape, the same one at every call."""
+        key = (name, shape)
+        found = self._arrays.get(key)
+        if found is None:
+            found = np.empty(shape, dtype=dtype, order="F" if fortran else "C")
+            self._arrays[key] = found
+        return found
+
+
+def _lower_gram(
+    fixed: FactorMatrix, pool: ThreadPoolExecutor | None, work: _Workspace
+) -> npt.NDArray[np.float64]:
+    """``YᵀY`` in float64 and Fortran order, correct in its lower triangle (the only one
+    LAPACK reads), from two products of equal size, one per worker thread (numpy's
+    matrix product releases the GIL): columns ``:h`` and the square ``h:, h:``, with
+    ``h ≈ 0.38 f`` (where ``f h = (f - h)²``). The split depends on ``f`` alone, so the
+    result does not depend on the thread count."""
+    factors = fixed.shape[1]
+    h = min(factors - 1, max(1, round(factors * 0.382)))
+    gram = work.array("gram", (factors, factors), np.float64, fortran=True)
+    gram[:h, h:] = 0
+    parts = [  # (rows, columns) of the Gram matrix, and a float32 buffer for each
+        (slice(0, factors), slice(0, h), work.array("gram_left", (factors, h), np.float32)),
+        (
+            slice(h, factors),
+            slice(h, factors),
+            work.array("gram_right", (factors - h,) * 2, np.float32),
+        ),
+    ]
+
+    def product(part: tuple[slice, slice, FactorMatrix]) -> None:
+        rows, cols, out = part
+        np.matmul(fixed[:, rows].T, fixed[:, cols], out=out)
+        gram[rows, cols] = out
+
+    for _ in _map(product, parts, pool):
+        pass
+    return cast("npt.NDArray[np.float64]", gram)
+
+
+def _lower_products(
+    out: FactorMatrix,
     lower: npt.NDArray[np.float32],
     chunks: list[slice],
     pool: ThreadPoolExecutor | None,
     *,
+    source: Callable[[slice], FactorMatrix] | None = None,
     transpose: bool = False,
-) -> FactorMatrix:
-    """:func:`_times_lower` of ``rows(chunk)`` for each chunk, stacked in chunk order
-    (fixed chunks: the same result for any number of threads)."""
-    if not chunks:
-        return np.zeros((0, lower.shape[0]), dtype=np.float32)
-    parts = _map(lambda c: _times_lower(rows(c), lower, transpose=transpose), chunks, pool)
-    return np.concatenate(list(parts))
+) -> None:
+    """``out[c] = out[c] @ lower`` (``@ lower.T`` with ``transpose``) for each chunk ``c``,
+    in place, after copying ``source(c)`` into ``out[c]`` when a source is given: one
+    write per row and no stacking of the parts. Rows are independent, so the chunks'
+    order and the number of threads do not change the result."""
+
+    def work(chunk: slice) -> None:
+        rows = out[chunk]
+        if source is not None:
+            rows[...] = source(chunk)
+        _times_lower_in_place(rows, lower, transpose=transpose)
+
+    for _ in _map(work, chunks, pool):
+        pass
 
 
-def _times_lower(
+def _times_lower_in_place(
     rows: FactorMatrix, lower: npt.NDArray[np.float32], *, transpose: bool = False
-) -> FactorMatrix:
-    """``rows @ lower`` (``rows @ lower.T`` with ``transpose``) for a lower-triangular
-    ``lower`` (Fortran order), as a new array, by BLAS ``trmm``: half the flops of a
-    general product and measured 2.7-3.2x faster than ``@`` at 256-512 factors.
+) -> None:
+    """``rows = rows @ lower`` (``@ lower.T`` with ``transpose``) for C-ordered float32
+    ``rows`` and a lower-triangular ``lower`` (Fortran order), by BLAS ``trmm``: half the
+    flops of a general product and measured 2.7-3.2x faster than ``@`` at 256-512 factors.
 
     Row-major ``rows`` is the column-major ``rowsᵀ``, and ``(rows L)ᵀ = Lᵀ rowsᵀ``: one
-    left-side ``trmm`` on the transposed view overwrites the copy with the result.
+    left-side ``trmm`` on the transposed view overwrites it with the result.
     """
-    out = np.array(rows, dtype=np.float32, order="C")
-    if out.size == 0:
-        return out
+    if rows.size == 0:
+        return
     result = scipy.linalg.blas.strmm(
-        1.0, lower, out.T, side=0, lower=1, trans_a=0 if transpose else 1, overwrite_b=1
+        1.0, lower, rows.T, side=0, lower=1, trans_a=0 if transpose else 1, overwrite_b=1
     )
-    return cast("FactorMatrix", np.ascontiguousarray(result.T))
+    if not np.shares_memory(result, rows):  # BLAS worked on a copy
+        rows[...] = result.T
 
 
 def _dual_width(factors: int) -> int:
@@ -595,16 +724,17 @@ class NumpyBackend:
             # (regularization_exponent > 0) train with plain CG instead.
             dual = dual and not isinstance(user_reg, np.ndarray)
             steps = params.cg_steps
+            work = _Workspace()
             for iteration in range(1, params.iterations + 1):
                 if exact:
                     _solve_exact(users, items, user_blocks, user_reg, pool)
                     _solve_exact(items, users, item_blocks, item_reg, pool)
                 elif dual:
-                    _solve_dual(users, items, user_blocks, float(user_reg), steps, pool)
-                    _solve_dual(items, users, item_blocks, float(item_reg), steps, pool)
+                    _solve_dual(users, items, user_blocks, float(user_reg), steps, pool, work)
+                    _solve_dual(items, users, item_blocks, float(item_reg), steps, pool, work)
                 else:
-                    _solve_cg(users, items, user_blocks, user_reg, steps, pool)
-                    _solve_cg(items, users, item_blocks, item_reg, steps, pool)
+                    _solve_cg(users, items, user_blocks, user_reg, steps, pool, work)
+                    _solve_cg(items, users, item_blocks, item_reg, steps, pool, work)
                 if callback is not None:
                     callback(iteration, users[:n_users], items[:n_items])
         return users[:n_users], items[:n_items]
