@@ -653,8 +653,10 @@ class NumpyBackend:
     beyond float rounding (bitwise equal for the same BLAS thread count).
 
     Memory: besides the two factor matrices, the padded blocks of both sides (8 bytes per
-    interaction and side, plus a little padding), and the transpose of the matrix while
-    its blocks are built.
+    interaction and side, plus a little padding), the transpose of the matrix while
+    its blocks are built, and one block's gathered factors (4 MiB) per worker thread;
+    from 128 factors with ``solver="auto"`` also a copy of the fixed side's factors
+    per sweep (:func:`_solve_dual`).
 
     Examples
     --------
