@@ -186,6 +186,38 @@ def test_the_level_factor_is_the_datas_at_the_default_point() -> None:
     )
 
 
+def test_the_search_measures_the_spectrum_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every trial's confidence matrix has the data's pattern: one randomized SVD serves
+    # them all, and each trial's scale is still what its own matrix would give.
+    from alsrec.model import defaults
+    from alsrec.tuning.space import home_level
+
+    raw = synthetic(n_users=600, n_items=400, mean_interactions=6, random_state=3)
+    data = Interactions.from_arrays(raw.user_ids, raw.item_ids, raw.weights)
+    weights = sp.csr_matrix(data.matrix, dtype=np.float64)
+    assert defaults.spectral_ratio(weights) is not None  # large enough to be measured
+    calls: list[int] = []
+    measure = defaults.spectral_ratio
+
+    def counted(matrix: Any) -> float | None:
+        calls.append(1)
+        return measure(matrix)
+
+    monkeypatch.setattr("alsrec.tuning.space.spectral_ratio", counted)
+    space: dict[str, Any] = {
+        "factors": Choice((4,)),
+        "iterations": Choice((2,)),
+        "alpha": Choice((1.0, 4.0, 9.0)),
+        "regularization": ScaledLogUniform(1.0, 1.0),
+    }
+    found = search(data, space, budget=3, random_state=0)
+    assert len(found.trials) == 3 and len(calls) == 1
+    level = home_level(space, data.matrix)  # as before the SVD was shared
+    for trial in found.trials:
+        conf = params_confidence(weights, ALSParams(alpha=trial.params.alpha))
+        assert trial.scale == pytest.approx(auto_regularization(conf, level=level), rel=1e-12)
+
+
 def test_random_draws_never_repeat(small_interactions: Interactions) -> None:
     # 3 x 3 = 9 combinations, budget 8 < 9: random draws, all distinct.
     space: dict[str, Any] = {"factors": [2, 4, 8], "iterations": [2], "alpha": [1.0, 5.0, 20.0]}

@@ -31,7 +31,7 @@ from alsrec.tuning.space import (
     _resolve,
     default_point,
     default_space,
-    home_level,
+    home_multiple,
 )
 from alsrec.tuning.staged import staged_draws
 
@@ -506,7 +506,8 @@ class _Batches:
         self.runner, self.space, self.matrix = runner, space, interactions.matrix
         self.random_state, self.budget, self.progress = random_state, budget, progress
         scaled = isinstance(space.get("regularization"), ScaledLogUniform)
-        self.level = home_level(space, self.matrix) if scaled else None
+        # The rule's multiple, computed once: each trial's own would repeat the SVD.
+        self.multiple = home_multiple(space, self.matrix) if scaled else None
         self.trials: list[Trial] = []
 
     def split_values(self, draw: dict[str, Any]) -> tuple[float, ...]:
@@ -519,7 +520,7 @@ class _Batches:
         """The metric values of ``draws``, each recorded as a trial of ``stage``."""
         first = len(self.trials)
         resolved = [
-            _resolve(d, self.space, self.matrix, self.random_state, self.level) for d in draws
+            _resolve(d, self.space, self.matrix, self.random_state, self.multiple) for d in draws
         ]
         final = stage == "final"
         tasks = [_Task(first + i, p.to_dict(), final) for i, (p, _) in enumerate(resolved)]

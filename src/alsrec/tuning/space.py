@@ -18,8 +18,11 @@ from alsrec.exceptions import ConfigError
 from alsrec.model.defaults import (
     auto_alpha,
     auto_regularization,
+    level_factor,
     matrix_level,
     params_confidence,
+    spectral_ratio,
+    spectral_scale,
 )
 from alsrec.params import ALSParams
 
@@ -428,10 +431,30 @@ def home_level(space: Mapping[str, Dimension], matrix: sp.spmatrix | sp.sparray)
     return matrix_level(params_confidence(matrix, params))
 
 
-def _auto_scale(matrix: sp.csr_matrix, params: ALSParams, level: float | None) -> float:
+def home_multiple(space: Mapping[str, Dimension], matrix: sp.spmatrix | sp.sparray) -> float:
+    """The multiple of the noise scale in every :class:`ScaledLogUniform` trial's automatic
+    regularization: :func:`~alsrec.model.defaults.spectral_scale` of the pattern's
+    :func:`~alsrec.model.defaults.spectral_ratio` times the
+    :func:`~alsrec.model.defaults.level_factor` of :func:`home_level`.
+
+    Computed once per search: every trial's confidence matrix has the pattern of
+    ``matrix`` (confidences are at least 1, none is dropped), so the randomized SVD behind
+    the ratio would give the same value for each.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> home_multiple({}, sp.csr_matrix(np.ones((4, 3))))  # small data: 0.8, level 2
+    0.8
+    """
+    return spectral_scale(spectral_ratio(matrix)) * level_factor(home_level(space, matrix))
+
+
+def _auto_scale(matrix: sp.csr_matrix, params: ALSParams, multiple: float | None) -> float:
     """What ``regularization="auto"`` gives ``matrix`` under ``params`` (alpha, weighting),
-    scaled by the confidence level ``level`` (the trial's own when ``None``)."""
-    return auto_regularization(params_confidence(matrix, params), level=level)
+    with the noise scale's ``multiple`` (:func:`home_multiple`; the trial's own when
+    ``None``)."""
+    return auto_regularization(params_confidence(matrix, params), scale=multiple)
 
 
 def _resolve(
@@ -439,13 +462,14 @@ def _resolve(
     space: dict[str, Dimension],
     matrix: sp.csr_matrix,
     random_state: int,
-    level: float | None = None,
+    multiple: float | None = None,
 ) -> tuple[ALSParams, float | None]:
     """The parameters of a draw (absolute regularization) and the automatic value it scaled.
 
     ``alpha`` is resolved on ``matrix`` when the draw leaves it ``"auto"`` (a space
-    without an ``alpha`` dimension), as :meth:`alsrec.Recommender.fit` would. ``level``:
-    the confidence level of :func:`home_level` (the trial's own when ``None``).
+    without an ``alpha`` dimension), as :meth:`alsrec.Recommender.fit` would.
+    ``multiple``: the noise scale's multiple of :func:`home_multiple` (the trial's own
+    when ``None``).
     """
     values = {**draw, "random_state": random_state}
     scale: float | None = None
@@ -455,7 +479,7 @@ def _resolve(
             values["alpha"] = auto_alpha(matrix, unscaled)
             unscaled = dataclasses.replace(unscaled, alpha=values["alpha"])
         if isinstance(space.get("regularization"), ScaledLogUniform):
-            scale = _auto_scale(matrix, unscaled, level)
+            scale = _auto_scale(matrix, unscaled, multiple)
             values["regularization"] = _round3(draw["regularization"] * scale)
         return ALSParams(**values), scale
     except (ConfigError, TypeError) as exc:
