@@ -654,9 +654,10 @@ class NumpyBackend:
 
     Memory: besides the two factor matrices, the padded blocks of both sides (8 bytes per
     interaction and side, plus a little padding), the transpose of the matrix while
-    its blocks are built, and one block's gathered factors (4 MiB) per worker thread;
-    from 128 factors with ``solver="auto"`` also a copy of the fixed side's factors
-    per sweep (:func:`_solve_dual`).
+    its blocks are built, and one block's gathered factors per worker thread (4 MiB; a
+    block of one long row holds up to 16,384 interactions, 16,384 x ``factors`` x 4
+    bytes), kept for the whole fit; from 128 factors with ``solver="auto"`` also a copy of
+    the fixed side's factors (:func:`_solve_dual`).
 
     Examples
     --------
