@@ -13,10 +13,11 @@ from alsrec import ALSParams, DataError
 from alsrec.backends import Backend, NumpyBackend, available, get_backend, names
 from alsrec.backends._numpy import (
     _DUAL_MIN_FACTORS,
+    _PACK_RATIO,
+    _PACK_SLACK,
     _Block,
     _block_entries,
     _blocks,
-    _bucket_widths,
     _cg,
     _dual_width,
     _init_factors,
@@ -138,14 +139,38 @@ def test_long_rows_and_blocks_of_every_width() -> None:
     assert _normal_equation_residual(items, users, conf.T.tocsr(), 0.1) < 1e-4
 
 
-def test_bucket_widths_pad_at_most_a_third() -> None:
-    widths = _bucket_widths(5000)
-    assert widths[0] == 1 and widths[-1] >= 5000
-    assert np.all(np.diff(widths) > 0)
-    lengths = np.arange(1, 5001)
-    padded = widths[np.searchsorted(widths, lengths)]
-    assert np.all(padded >= lengths)
-    assert np.all(padded <= np.maximum(lengths * 4 // 3, lengths + 1))
+@pytest.mark.parametrize(
+    ("entries", "max_rows", "splits"), [(64, None, ()), (64, None, (7, 20)), (512, 5, ())]
+)
+def test_blocks_hold_every_row_once_nearly_full_and_little_padded(
+    entries: int, max_rows: int | None, splits: tuple[int, ...]
+) -> None:
+    conf = _mixed_widths(7, 300, 200, 90)
+    lengths = np.diff(conf.indptr)
+    assert (lengths == 0).any()  # empty rows between the others
+    blocks = _blocks(conf, max_rows, entries, splits)
+    rows = np.concatenate([b.rows for b in blocks])
+    assert np.array_equal(np.sort(rows), np.flatnonzero(lengths))  # each non-empty row once
+    for block in blocks:
+        width = block.cols.shape[1]
+        in_block = lengths[block.rows]
+        assert width == in_block.max()  # as wide as its longest row
+        assert width <= _PACK_RATIO * in_block.min() + _PACK_SLACK  # padding bounded
+        assert block.cols.size <= entries or block.rows.size == 1
+        assert max_rows is None or block.rows.size <= max_rows
+        for split in splits:  # never across a split
+            assert in_block.max() <= split or in_block.min() > split
+        for row, cols, conf_row in zip(block.rows, block.cols, block.conf, strict=True):
+            start, end = conf.indptr[row], conf.indptr[row + 1]
+            k = end - start
+            assert np.array_equal(cols[:k], conf.indices[start:end])
+            assert np.array_equal(conf_row[:k], conf.data[start:end])
+            assert np.all(cols[k:] == conf.shape[1]) and np.all(conf_row[k:] == 0)
+    # Rows are packed in order of length, so at most one block per run of similar lengths
+    # is short of rows: nearly all slots are used by the blocks that have room.
+    if max_rows is None and not splits:
+        assert sum(b.cols.size for b in blocks) < 1.3 * conf.nnz
+        assert len(blocks) <= 2 * -(-sum(b.cols.size for b in blocks) // entries) + 2
 
 
 def test_registry() -> None:
@@ -181,14 +206,7 @@ def _dual_problem(
     fixed = _init_factors(rng, n_fixed, factors)
     fixed[:n_fixed] = rng.standard_normal((n_fixed, factors)).astype(np.float32)
     start = _init_factors(rng, n_rows, factors)
-    return conf, fixed, start, _blocks(conf, entries=64)
-
-
-def _padded_width(conf: sp.csr_matrix) -> np.ndarray:
-    """Each row's padded block width (what decides the dual solver's path)."""
-    lengths = np.diff(conf.indptr)
-    widths = _bucket_widths(int(lengths.max()))
-    return np.asarray(widths[np.searchsorted(widths, lengths)])
+    return conf, fixed, start, _blocks(conf, entries=64, splits=(_dual_width(factors),))
 
 
 def test_dual_solver_solves_short_rows_exactly_and_long_rows_by_preconditioned_cg() -> None:
@@ -200,10 +218,11 @@ def test_dual_solver_solves_short_rows_exactly_and_long_rows_by_preconditioned_c
     _solve_dual(converged, fixed, blocks, reg, 2 * factors, None)
     _solve_exact(exact, fixed, blocks, reg, None)
     _solve_cg(cg, fixed, blocks, reg, 3, None)
-    # A row is solved exactly when the padded width of its block is within the limit.
-    padded = np.append(_padded_width(conf), 0)  # + the padding row
-    nonempty = np.append(np.diff(conf.indptr) > 0, False)
-    short, long = (padded <= limit) & nonempty, padded > limit
+    # A row is solved exactly when it has at most ``limit`` interactions (the blocks are
+    # split there).
+    lengths = np.append(np.diff(conf.indptr), 0)  # + the padding row
+    nonempty = lengths > 0
+    short, long = (lengths <= limit) & nonempty, lengths > limit
     assert short.sum() > 20 and long.sum() > 20
     np.testing.assert_allclose(dual[short], exact[short], rtol=1e-4, atol=2e-5)
     solved = dual[:120][short[:120]]
@@ -253,7 +272,7 @@ def test_two_preconditioned_steps_land_closer_than_three_plain_ones() -> None:
     _solve_dual(two, fixed, blocks, reg, 3, None)  # cg_steps=3: two preconditioned steps
     _solve_exact(exact, fixed, blocks, reg, None)
     _solve_cg(three, fixed, blocks, reg, 3, None)
-    long = (_padded_width(conf) > _dual_width(factors)) & (np.diff(conf.indptr) > 0)
+    long = np.diff(conf.indptr) > _dual_width(factors)
     rows = np.flatnonzero(long)  # the rows CG solves
     assert rows.size > 20
     error_two = np.linalg.norm(two[rows] - exact[rows], axis=1)

@@ -73,15 +73,10 @@ _CHOLESKY_BLOCK_ROWS = 512
 _SMALL_WIDTH = 4
 """Blocks this narrow use einsum, which beats per-row BLAS calls there (measured)."""
 
-
-def _bucket_widths(max_len: int) -> npt.NDArray[np.int64]:
-    """Padded widths 1, 2, 3, 4, 5, 6, 8, 10, 12, 16, ...: at most a third is padding."""
-    widths = [1, 2, 3]
-    while widths[-1] < max_len:
-        w = widths[-1]
-        step = 1 << max(0, int(w).bit_length() - 3)
-        widths.append(w + step)
-    return np.asarray(widths, dtype=np.int64)
+_PACK_RATIO = 1.25
+_PACK_SLACK = 2
+"""A block's rows are at most ``_PACK_RATIO`` times (plus ``_PACK_SLACK``) as long as its
+shortest row (see :func:`_blocks`)."""
 
 
 @dataclass(frozen=True)
@@ -97,9 +92,19 @@ def _block_entries(factors: int) -> int:
 
 
 def _blocks(
-    matrix: sp.csr_matrix, max_rows: int | None = None, entries: int = _BLOCK_ENTRIES
+    matrix: sp.csr_matrix,
+    max_rows: int | None = None,
+    entries: int = _BLOCK_ENTRIES,
+    splits: tuple[int, ...] = (),
 ) -> list[_Block]:
-    """Group the non-empty rows of ``matrix`` into padded blocks of ``entries`` slots.
+    """Group the non-empty rows of ``matrix`` into padded blocks of at most ``entries``
+    slots (one row per block when a row alone is wider).
+
+    Rows are taken in order of length and a block is filled with the next rows for as long
+    as they fit at the padded width of its longest row, which is at most ``_PACK_RATIO``
+    times (plus ``_PACK_SLACK``) that of its shortest: at most a fifth of a block's slots
+    are padding, and blocks are full. A block never mixes rows of at most and of more than
+    a length in ``splits`` (rows a solver treats differently).
 
     Padded slots point at row ``matrix.shape[1]`` of the fixed side, an all-zero row the
     solver appends, so they add nothing to any product whatever their confidence: a
@@ -110,27 +115,34 @@ def _blocks(
     indices = np.asarray(matrix.indices, dtype=np.int32)
     data = np.asarray(matrix.data, dtype=np.float32)
     lengths = np.diff(indptr)
-    if lengths.size == 0 or int(lengths.max()) == 0:
-        return []
-    widths = _bucket_widths(int(lengths.max()))
-    bucket_of = np.searchsorted(widths, lengths)  # first width >= length
+    order = np.argsort(lengths, kind="stable")
+    order = order[lengths[order] > 0]
+    sorted_lengths = lengths[order]
     out: list[_Block] = []
-    nonempty = lengths > 0
-    for b in np.unique(bucket_of[nonempty]):
-        width = int(widths[b])
-        rows = np.flatnonzero(nonempty & (bucket_of == b)).astype(np.int64)
-        per_block = max(1, entries // width)
+    start = 0
+    while start < order.size:
+        shortest = int(sorted_lengths[start])
+        longest = int(_PACK_RATIO * shortest) + _PACK_SLACK
+        for split in splits:
+            if shortest <= split < longest:
+                longest = split
+        end = int(np.searchsorted(sorted_lengths, longest, side="right"))
+        end = min(end, start + max(1, entries // shortest))
         if max_rows is not None:
-            per_block = min(per_block, max_rows)
-        for start in range(0, rows.size, per_block):
-            r = rows[start : start + per_block]
-            offsets = np.arange(width, dtype=np.int64)
-            pos = indptr[r][:, None] + offsets[None, :]
-            valid = offsets[None, :] < lengths[r][:, None]
-            pos = np.where(valid, pos, 0)
-            cols = np.where(valid, indices[pos], pad_col).astype(np.int32)
-            conf = np.where(valid, data[pos], 0).astype(np.float32)
-            out.append(_Block(r, cols, conf))
+            end = min(end, start + max_rows)
+        # at most ``entries`` slots: the first k rows at the length of the k-th
+        fits = np.arange(1, end - start + 1) * sorted_lengths[start:end] <= entries
+        end = start + (fits.size if fits.all() else max(1, int(np.argmin(fits))))
+        r = order[start:end].astype(np.int64)
+        width = int(sorted_lengths[end - 1])
+        offsets = np.arange(width, dtype=np.int64)
+        pos = indptr[r][:, None] + offsets[None, :]
+        valid = offsets[None, :] < lengths[r][:, None]
+        pos = np.where(valid, pos, 0)
+        cols = np.where(valid, indices[pos], pad_col).astype(np.int32)
+        conf = np.where(valid, data[pos], 0).astype(np.float32)
+        out.append(_Block(r, cols, conf))
+        start = end
     return out
 
 
@@ -705,9 +717,11 @@ class NumpyBackend:
         transposed = matrix.T.tocsr()
         items_empty = np.diff(transposed.indptr) == 0
         entries = _block_entries(params.factors)
-        item_blocks = _blocks(transposed, cap, entries)
+        # The dual solver solves rows up to _dual_width exactly: keep them apart.
+        splits = (_dual_width(params.factors),) if dual else ()
+        item_blocks = _blocks(transposed, cap, entries, splits)
         del transposed
-        user_blocks = _blocks(matrix, cap, entries)
+        user_blocks = _blocks(matrix, cap, entries, splits)
         # Rows with no interactions solve (YᵀY + λI) x = 0, i.e. x = 0.
         users[:n_users][np.diff(matrix.indptr) == 0] = 0
         items[:n_items][items_empty] = 0
