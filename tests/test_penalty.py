@@ -200,7 +200,7 @@ def test_exponent_zero_is_the_constant_penalty_bit_for_bit(solver: str) -> None:
 
 
 def test_auto_solver_trains_per_row_penalties_with_cg_at_large_factors() -> None:
-    """solver='auto' switches to its dual solver from 64 factors, which preconditions
+    """solver='auto' switches to its dual solver from 128 factors, which preconditions
     with one shared YᵀY + λI; with per-row penalties it must fall back to plain CG."""
     conf = _conf(4)
     base = ALSParams(

@@ -100,7 +100,7 @@ class ALSParams:
         ``"cg"``: a few conjugate-gradient steps per row and sweep, warm-started
         from the previous sweep (fast, the usual choice). ``"cholesky"``: an exact
         solve per row (slower, used as a reference). ``"auto"``: the numpy backend's
-        fastest choice for the number of factors: ``"cg"`` below 64 factors; from 64
+        fastest choice for the number of factors: ``"cg"`` below 128 factors; from 128
         on, rows with few interactions (up to ``4 + sqrt(16 + factors)``) are
         solved exactly through their small dual system and the longer rows by CG
         preconditioned by ``YᵀY + λI`` (no ``f x f`` product per step); see the
@@ -109,7 +109,7 @@ class ALSParams:
     cg_steps : int, default 3
         Conjugate-gradient steps per row and sweep (>= 1), used when ``solver`` is
         ``"cg"`` or ``"auto"`` (3: implicit's default). The preconditioned CG of
-        ``"auto"`` from 64 factors takes one step fewer (at least one): its steps are
+        ``"auto"`` from 128 factors takes one step fewer (at least one): its steps are
         worth more, and two of them match three plain ones in NDCG@10.
     num_threads : int, default 0
         Threads for training and for batch queries (``recommend_many``,

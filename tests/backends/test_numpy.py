@@ -241,7 +241,7 @@ def test_dual_solver_solves_short_rows_exactly_and_long_rows_by_preconditioned_c
 def test_auto_solver_is_exact_for_short_rows_at_large_factors() -> None:
     # Every item has few interactions: with solver="auto" at _DUAL_MIN_FACTORS factors the
     # items (solved last) satisfy their normal equations against the final user factors.
-    conf = _random_confidence(6, (60, 80), density=0.08)
+    conf = _random_confidence(6, (60, 80), density=0.1)
     assert np.diff(conf.T.tocsr().indptr).max() <= _dual_width(_DUAL_MIN_FACTORS)
     params = ALSParams(factors=_DUAL_MIN_FACTORS, regularization=0.4, iterations=2)
     users, items = NumpyBackend().fit(conf, params)

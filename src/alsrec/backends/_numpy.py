@@ -55,24 +55,17 @@ within a core's L2 cache) were 10-30% faster on one thread but 10-40% slower on 
 the worker threads then spend more of their time in numpy call overhead, which holds
 the GIL (measured on long-row data at 256 and 512 factors, idle 2-core machine)."""
 
-_DUAL_MIN_FACTORS = 64
-"""``solver="auto"`` uses :func:`_solve_dual` from this many factors on, ``"cg"`` below.
-
-Measured with full blocks (in-process, 2 threads, 15 iterations, medians of 3-7): at 64
-factors the dual sweep took 0.76-1.01x the time of plain CG on eight datasets (long rows,
-MovieLens-100k and synthetic data with 30-80 interactions per user: 0.76-0.88x; short
-rows: 0.93-1.01x), at 96 factors 0.80-1.03x, at 128 0.75-0.99x, with NDCG@10 within
-0.4% of CG's (MovieLens-100k, long-row and short-row synthetic data, alpha 1 and 10).
-The crossover had been 128 when blocks were one per padded width."""
+_DUAL_MIN_FACTORS = 128
+"""``solver="auto"`` uses :func:`_solve_dual` from this many factors on, ``"cg"`` below
+(measured crossover, see :func:`_solve_dual`)."""
 
 _PRECONDITIONED_STEPS_SAVED = 1
 """``solver="auto"`` from ``_DUAL_MIN_FACTORS`` on runs ``cg_steps - 1`` (at least one)
 preconditioned CG steps on long rows. Preconditioned by ``YᵀY + λI``, two steps from a
 cold start land closer to the exact solution than three plain ones (the backend's tests
 check this), and over a fit two reach the NDCG@10 of implicit's three plain steps within
-0.33% (MovieLens-100k and long-row synthetic data, 256 and 512 factors, alpha 1-30;
-within 0.4% of plain CG's at 64 and 96 factors, alpha 1 and 10), while saving 10-15% of
-the fit (``benchmarks/scripts/large_factors.py``, idle 2 cores)."""
+0.33% (MovieLens-100k and long-row synthetic data, 256 and 512 factors, alpha 1-30),
+while saving 10-15% of the fit (``benchmarks/scripts/large_factors.py``, idle 2 cores)."""
 
 _CHOLESKY_BLOCK_ROWS = 512
 """Rows per block for the exact solver, which holds one f x f matrix per row."""
@@ -397,7 +390,7 @@ def _solve_dual(
     eigenbasis of ``YᵀY`` instead (``(YᵀY + λ_u I)⁻¹ = Q diag(1 / (e + λ_u)) Qᵀ``).
 
     Measured (``benchmarks/scripts/large_factors.py``, see ``docs/benchmarks.md``):
-    no slower than ``"cg"`` from 64 factors on (``_DUAL_MIN_FACTORS``).
+    faster than ``"cg"`` from 128 factors on (``_DUAL_MIN_FACTORS``).
     """
     factors = fixed.shape[1]
     cg_steps = steps
@@ -650,8 +643,8 @@ class NumpyBackend:
 
     Deterministic for an int ``random_state``. Uses conjugate gradient (``solver="cg"``,
     ``cg_steps`` steps per row and sweep, warm-started) or an exact solve per row
-    (``solver="cholesky"``); ``solver="auto"`` (the default) is ``"cg"`` below 64
-    factors and from 64 on solves rows with few interactions exactly through their
+    (``solver="cholesky"``); ``solver="auto"`` (the default) is ``"cg"`` below 128
+    factors and from 128 on solves rows with few interactions exactly through their
     ``L x L`` dual system and the others by preconditioned CG (:func:`_solve_dual`),
     ``cg_steps - 1`` steps of it (at least one; ``_PRECONDITIONED_STEPS_SAVED``). Rows without
     interactions get zero factors.
@@ -675,7 +668,7 @@ class NumpyBackend:
     interaction and side, plus a little padding), the transpose of the matrix while
     its blocks are built, and one block's gathered factors per worker thread (4 MiB; a
     block of one long row holds up to 16,384 interactions, 16,384 x ``factors`` x 4
-    bytes), kept for the whole fit; from 64 factors with ``solver="auto"`` also a copy of
+    bytes), kept for the whole fit; from 128 factors with ``solver="auto"`` also a copy of
     the fixed side's factors (:func:`_solve_dual`).
 
     Examples
