@@ -17,16 +17,22 @@ from alsrec.evaluation import PopularityBaseline, holdout_split, ndcg_at_k
 from alsrec.io import inspect_artifact, read_manifest
 from alsrec.model.defaults import (
     AUTO_SCALE,
+    FLAT_POPULARITY,
+    FLAT_SCALE,
+    LEVEL_REFERENCE,
     SPECTRAL_FITTED,
     SPECTRAL_FLAT,
     SPECTRAL_MANY,
     SPECTRAL_MIN_SIZE,
     alpha_from_totals,
     auto_alpha,
+    auto_multiple,
     auto_regularization,
     confidence_level,
     level_factor,
     params_confidence,
+    popularity_gini,
+    popularity_scale,
     regularization_from_masses,
     resolve_params,
     spectral_ratio,
@@ -111,7 +117,7 @@ def test_binary_data_scales_the_rule_by_its_confidence_level(alpha: float) -> No
         1.0 + alpha  # one confidence for every pair: the level is that confidence
     )
     assert level_factor(1.0 + alpha) == pytest.approx(((1.0 + alpha) / 2.0) ** 0.2)
-    plain = auto_regularization(conf, scale=spectral_scale(spectral_ratio(conf)))
+    plain = auto_regularization(conf, scale=auto_multiple(conf, level=LEVEL_REFERENCE))
     assert auto_regularization(conf) == pytest.approx(plain * ((1.0 + alpha) / 2.0) ** 0.2)
     assert (auto_regularization(conf) == pytest.approx(plain)) is (alpha == 1.0)
 
@@ -151,14 +157,20 @@ def test_spectral_ratio_is_a_deterministic_lower_estimate_of_s70_over_s1() -> No
     assert spectral_ratio(scaled) == pytest.approx(ratio)  # the pattern, not the weights
 
 
-def test_small_data_has_no_spectral_ratio_and_keeps_the_constant() -> None:
+def test_small_or_rank_deficient_data_has_no_spectral_ratio() -> None:
     assert spectral_ratio(random_pattern(SPECTRAL_MIN_SIZE - 1, 400)) is None
     assert spectral_ratio(random_pattern(400, SPECTRAL_MIN_SIZE)) is not None
     assert spectral_scale(None) == AUTO_SCALE
     same_items = sp.csr_matrix(np.ones((300, 200)))  # rank 1: no 70th component
     assert spectral_ratio(same_items) is None
     conf = params_confidence(same_items, ALSParams(alpha=1.0))
-    assert auto_regularization(conf) == pytest.approx(expected_auto(same_items, 1.0))
+    # ... but with every item equally popular it takes the flat multiple, not the constant
+    flat = expected_auto(same_items, 1.0) * FLAT_SCALE / AUTO_SCALE
+    assert auto_regularization(conf) == pytest.approx(flat)
+    # Below SPECTRAL_MIN_SIZE users or items neither check applies: the constant.
+    small = sp.csr_matrix(np.ones((SPECTRAL_MIN_SIZE - 1, 300)))
+    conf = params_confidence(small, ALSParams(alpha=1.0))
+    assert auto_regularization(conf) == pytest.approx(expected_auto(small, 1.0))
 
 
 def clustered(n_users: int, n_items: int, n_clusters: int, **shape: float) -> Interactions:
@@ -218,6 +230,58 @@ def test_many_strong_components_get_a_useful_default() -> None:
     default_ndcg = ndcg_at_k(rec, test, k=10)
     assert default_ndcg > 5 * ndcg_at_k(worse, test, k=10)
     assert default_ndcg > 3 * ndcg_at_k(popular, test, k=10)
+
+
+def test_popularity_gini_is_zero_for_equal_items_and_grows_with_concentration() -> None:
+    assert popularity_gini(np.full(SPECTRAL_MIN_SIZE, 3.0)) == pytest.approx(0.0)
+    # Gini from its definition: the mean absolute difference over twice the mean.
+    masses = np.random.default_rng(0).pareto(1.5, 500) + 1.0
+    pairs = np.abs(masses[:, None] - masses[None, :]).mean()
+    assert popularity_gini(masses) == pytest.approx(pairs / (2 * masses.mean()))
+    # Items without mass are left out; too few items with mass give no coefficient.
+    assert popularity_gini(np.r_[masses, np.zeros(300)]) == popularity_gini(masses)
+    assert popularity_gini(np.ones(SPECTRAL_MIN_SIZE - 1)) is None
+    skewed = [popularity_gini(np.arange(1.0, 401.0) ** p) for p in (0.0, 0.5, 1.0, 2.0)]
+    values = [g for g in skewed if g is not None]
+    assert len(values) == 4 and values[0] == pytest.approx(0.0)
+    assert all(a < b for a, b in itertools.pairwise(values))
+
+
+def test_flat_popularity_takes_the_flat_multiple_and_blends_back() -> None:
+    flat, skewed = FLAT_POPULARITY
+    for spectral in (0.25, 0.8, 1.43):
+        assert popularity_scale(spectral, 0.0) == popularity_scale(spectral, flat) == FLAT_SCALE
+        assert popularity_scale(spectral, skewed) == pytest.approx(spectral)
+        assert popularity_scale(spectral, 0.7) == popularity_scale(spectral, None) == spectral
+        between = [popularity_scale(spectral, g) for g in np.linspace(flat, skewed, 9)]
+        assert all(min(spectral, FLAT_SCALE) <= b <= max(spectral, FLAT_SCALE) for b in between)
+        steps = np.diff(np.log(between))  # log-linear in log Gini: monotone towards spectral
+        assert (np.sign(steps) == np.sign(np.log(spectral / FLAT_SCALE))).all()
+
+
+def test_flat_item_popularity_raises_the_default_regularization() -> None:
+    # Planted clusters, every item about equally popular: the spectrum is flat (like
+    # many clusters), but the items' Gini says "flat popularity": the flat multiple.
+    raw = synthetic(
+        2000, 1000, n_clusters=10, mean_interactions=12, random_state=4, popularity_exponent=0.1
+    )
+    data = Interactions.from_arrays(raw.user_ids, raw.item_ids, None, aggregate="max")
+    conf = params_confidence(data.matrix, ALSParams(alpha=1.0))
+    gini = popularity_gini(np.asarray(conf.sum(axis=0)).ravel())
+    assert gini is not None and gini <= FLAT_POPULARITY[0]
+    assert auto_multiple(conf) == pytest.approx(FLAT_SCALE)  # binary at alpha 1: level 2
+    assert auto_regularization(conf) == pytest.approx(
+        regularization_from_masses(conf.sum(axis=1), conf.sum(axis=0), scale=FLAT_SCALE)
+    )
+    # Skewed popularity keeps the spectral multiple.
+    skew = synthetic(
+        2000, 1000, n_clusters=10, mean_interactions=12, random_state=4, popularity_exponent=1.0
+    )
+    skewed = Interactions.from_arrays(skew.user_ids, skew.item_ids, None, aggregate="max")
+    conf = params_confidence(skewed.matrix, ALSParams(alpha=1.0))
+    skewed_gini = popularity_gini(np.asarray(conf.sum(axis=0)).ravel())
+    assert skewed_gini is not None and skewed_gini > FLAT_POPULARITY[1]
+    assert auto_multiple(conf) == pytest.approx(spectral_scale(spectral_ratio(conf)))
 
 
 def test_two_default_fits_of_larger_data_are_identical() -> None:

@@ -203,7 +203,7 @@ def test_the_search_measures_the_spectrum_once(monkeypatch: pytest.MonkeyPatch) 
         calls.append(1)
         return measure(matrix)
 
-    monkeypatch.setattr("alsrec.tuning.space.spectral_ratio", counted)
+    monkeypatch.setattr("alsrec.model.defaults.spectral_ratio", counted)
     space: dict[str, Any] = {
         "factors": Choice((4,)),
         "iterations": Choice((2,)),

@@ -13,9 +13,12 @@ from alsrec.exceptions import ConfigError, DataError, IdTypeError
 from alsrec.mapping import IdMapper
 from alsrec.model.defaults import (
     AUTO_SCALE,
+    SPECTRAL_MIN_SIZE,
     alpha_from_totals,
     confidence_level,
     level_factor,
+    popularity_gini,
+    popularity_scale,
     regularization_from_masses,
 )
 from alsrec.model.fitted import FittedModel, Provenance, as_factors, build_model
@@ -211,7 +214,9 @@ def _resolve_auto(
     per-user pass, each user's pair count and sum of squared confidences) come to the
     driver, and
     :func:`~alsrec.model.defaults.regularization_from_masses` applies the rule to them
-    (the spectral multiple is :data:`~alsrec.model.defaults.AUTO_SCALE` there, times
+    (the spectral multiple is :data:`~alsrec.model.defaults.AUTO_SCALE` there, or
+    :data:`~alsrec.model.defaults.FLAT_SCALE` when the items' masses show flat popularity,
+    :func:`~alsrec.model.defaults.popularity_scale`; times
     :func:`~alsrec.model.defaults.level_factor`).
     """
     if params.is_resolved:
@@ -243,7 +248,9 @@ def _resolve_auto(
         table = ratings.groupBy("item").agg(F.sum(conf).alias("d")).select("d").toArrow()
     masses.append(np.asarray(table.column("d").to_numpy(), dtype=np.float64))
     level = confidence_level(count, float(masses[0].sum()), squares)
-    value = regularization_from_masses(masses[0], masses[1], scale=AUTO_SCALE * level_factor(level))
+    gini = popularity_gini(masses[1]) if min(shape) >= SPECTRAL_MIN_SIZE else None
+    scale = popularity_scale(AUTO_SCALE, gini) * level_factor(level)
+    value = regularization_from_masses(masses[0], masses[1], scale=scale)
     params = dataclasses.replace(params, regularization=value)
     return params, (*names, "regularization")
 

@@ -17,12 +17,10 @@ from alsrec.data.weighting import Weighting
 from alsrec.exceptions import ConfigError
 from alsrec.model.defaults import (
     auto_alpha,
+    auto_multiple,
     auto_regularization,
-    level_factor,
     matrix_level,
     params_confidence,
-    spectral_ratio,
-    spectral_scale,
 )
 from alsrec.params import ALSParams
 
@@ -423,19 +421,26 @@ def home_level(space: Mapping[str, Dimension], matrix: sp.spmatrix | sp.sparray)
     >>> home_level({"alpha": LogUniform(0.1, 50)}, sp.csr_matrix(np.ones((4, 3))))  # c = 2
     2.0
     """
+    return matrix_level(_home_confidence(space, matrix))
+
+
+def _home_confidence(
+    space: Mapping[str, Dimension], matrix: sp.spmatrix | sp.sparray
+) -> sp.csr_matrix:
+    """The confidences of ``matrix`` at the space's default point (see :func:`home_level`)."""
     point = default_point(space, matrix) or {}
     fields = {k: v for k, v in point.items() if k in _WEIGHTING_FIELDS or k == "alpha"}
     params = ALSParams(**fields)
     if isinstance(params.alpha, str):
         params = dataclasses.replace(params, alpha=auto_alpha(matrix, params))
-    return matrix_level(params_confidence(matrix, params))
+    return params_confidence(matrix, params)
 
 
 def home_multiple(space: Mapping[str, Dimension], matrix: sp.spmatrix | sp.sparray) -> float:
     """The multiple of the noise scale in every :class:`ScaledLogUniform` trial's automatic
-    regularization: :func:`~alsrec.model.defaults.spectral_scale` of the pattern's
-    :func:`~alsrec.model.defaults.spectral_ratio` times the
-    :func:`~alsrec.model.defaults.level_factor` of :func:`home_level`.
+    regularization: :func:`~alsrec.model.defaults.auto_multiple` of the confidences at the
+    space's default point (the multiple ``regularization="auto"`` gives them, its level
+    :func:`home_level`).
 
     Computed once per search: every trial's confidence matrix has the pattern of
     ``matrix`` (confidences are at least 1, none is dropped), so the randomized SVD behind
@@ -447,7 +452,7 @@ def home_multiple(space: Mapping[str, Dimension], matrix: sp.spmatrix | sp.sparr
     >>> home_multiple({}, sp.csr_matrix(np.ones((4, 3))))  # small data: 0.8, level 2
     0.8
     """
-    return spectral_scale(spectral_ratio(matrix)) * level_factor(home_level(space, matrix))
+    return auto_multiple(_home_confidence(space, matrix))
 
 
 def _auto_scale(matrix: sp.csr_matrix, params: ALSParams, multiple: float | None) -> float:
