@@ -64,6 +64,8 @@ from alsrec.evaluation import holdout_split, ndcg_at_k, time_split
 from alsrec.model.defaults import (
     AUTO_SCALE,
     auto_regularization,
+    level_factor,
+    matrix_level,
     params_confidence,
     spectral_ratio,
     spectral_scale,
@@ -921,6 +923,105 @@ FROZEN6_DATASETS: dict[str, tuple[str, Callable[[], Split]]] = {
 }
 """The sixth frozen group: flat popularity against many clusters, made before any rule
 separating them was tried."""
+
+
+def _ml100k_frozen7() -> Split:
+    """The MovieLens-100k variant of the seventh frozen group (holdout seed 7): binarized
+    at >= 4 stars, only the items with 20 to 199 such ratings (no blockbusters and no
+    long tail: a flatter popularity than any MovieLens variant before)."""
+    rows = _ml100k_rows()
+    user, item, rating = rows["user"], rows["item"], rows["rating"]
+    liked = rating >= 4.0
+    ids, counts = np.unique(item[liked], return_counts=True)
+    keep = liked & np.isin(item, ids[(counts >= 20) & (counts < 200)])
+    return holdout_split(
+        Interactions.from_arrays(user[keep], item[keep], None), 0.2, random_state=7
+    )
+
+
+FROZEN7_DATASETS: dict[str, tuple[str, Callable[[], Split]]] = {
+    # A seventh frozen group, defined (and its grid started) after the flat-popularity
+    # multiple was chosen (FLAT_POPULARITY, FLAT_SCALE) and before it was scored on any of
+    # them: four sets with flat or nearly flat popularity (one at the edge of the blend,
+    # one with heavy counts), two whose Gini lies just above the blend (100 clusters and
+    # dense binary data at popularity exponents 0.4-0.45), and a flatter MovieLens-100k
+    # variant. New seeds 120-125.
+    "frozen7-flat-binary": (
+        "frozen7",
+        _synthetic(
+            "binary",
+            120,
+            n_users=5000,
+            n_items=2500,
+            n_clusters=16,
+            mean_interactions=10,
+            popularity_exponent=0.25,
+        ),
+    ),
+    "frozen7-flat-lognormal": (
+        "frozen7",
+        _synthetic(
+            "lognormal",
+            121,
+            n_users=4000,
+            n_items=2000,
+            n_clusters=12,
+            mean_interactions=12,
+            popularity_exponent=0.2,
+        ),
+    ),
+    "frozen7-flat-dense-poisson": (
+        "frozen7",
+        _synthetic(
+            "poisson",
+            122,
+            n_users=2500,
+            n_items=1200,
+            n_clusters=8,
+            mean_interactions=30,
+            popularity_exponent=0.3,
+        ),
+    ),
+    "frozen7-flat-sparse-rating": (
+        "frozen7",
+        _synthetic(
+            "rating",
+            123,
+            n_users=8000,
+            n_items=4000,
+            n_clusters=25,
+            mean_interactions=7,
+            popularity_exponent=0.35,
+        ),
+    ),
+    "frozen7-clusters100-binary": (
+        "frozen7",
+        _synthetic(
+            "binary",
+            124,
+            n_users=6000,
+            n_items=3000,
+            n_clusters=100,
+            mean_interactions=10,
+            popularity_exponent=0.4,
+        ),
+    ),
+    "frozen7-dense-binary": (
+        "frozen7",
+        _synthetic(
+            "binary",
+            125,
+            n_users=3000,
+            n_items=1500,
+            n_clusters=10,
+            mean_interactions=25,
+            popularity_exponent=0.45,
+        ),
+    ),
+    "frozen7-ml100k-ge4-mid-items": ("frozen7", _ml100k_frozen7),
+}
+"""The seventh frozen group: made after the flat-popularity multiple was chosen, before it
+was scored on them."""
 CHECKED = {
     **FROZEN_DATASETS,
     **FROZEN2_DATASETS,
@@ -928,6 +1029,7 @@ CHECKED = {
     **FROZEN4_DATASETS,
     **FROZEN5_DATASETS,
     **FROZEN6_DATASETS,
+    **FROZEN7_DATASETS,
 }
 """The out-of-sample groups: ``Recommender()`` scored by a real fit, a grid, an extended
 sweep; left out of the forms and leave-one-out tables."""
@@ -1031,17 +1133,29 @@ def run_dataset(
             sweep[f"{low:g}"] = get(64, low, 1.0)
     rule = auto_regularization(params_confidence(split[0].matrix, ALSParams(alpha=1.0)))
     earlier = entry.get("rule")
-    if earlier and "rule_before_level" not in entry and earlier["regularization"] != rule:
-        entry["rule_before_level"] = dict(earlier)  # alpha 1, before the level factor
+    # What the rule gave before the flat-popularity multiple (the earlier stages of the
+    # rule, "rule_before_level", "before_level" and "before_guard", are already recorded).
+    if earlier and "rule_before_flat" not in entry and earlier["regularization"] != rule:
+        entry["rule_before_flat"] = dict(earlier)  # alpha 1, before the flat multiple
     if name in DATASETS or name in CHECKED:  # every default, alpha="auto" too: a real fit
         model = Recommender().fit(split[0])
         before = entry.get("defaults")
         if (
             before
-            and "before_level" not in entry
+            and "before_flat" not in entry
             and before["regularization"] != float(model.params_.regularization_value)
         ):
-            entry["before_level"] = before  # scored before the confidence-level factor
+            entry["before_flat"] = before  # scored before the flat-popularity multiple
+        if name in FROZEN7_DATASETS and "unflat" not in entry:
+            # the counterfactual: the rule without the flat multiple (a real fit too)
+            conf = params_confidence(split[0].matrix, model.params_)
+            multiple = spectral_scale(spectral_ratio(conf)) * level_factor(matrix_level(conf))
+            value = auto_regularization(conf, scale=multiple)
+            unflat = Recommender(alpha=model.params_.alpha_value, regularization=value)
+            entry["unflat"] = {
+                "regularization": value,
+                "ndcg": ndcg_at_k(unflat.fit(split[0]), split[1], 10),
+            }
         entry["defaults"] = {
             "alpha": float(model.params_.alpha_value),
             "regularization": float(model.params_.regularization_value),
@@ -1051,14 +1165,7 @@ def run_dataset(
         default = Recommender(alpha=1.0).fit(split[0])
         resolved = float(default.params_.regularization_value)
         assert math.isclose(resolved, rule, rel_tol=1e-9), (resolved, rule)
-        before = entry.get("rule")
-        if (
-            name in FROZEN_DATASETS
-            and before
-            and "before_guard" not in entry
-            and before["regularization"] != resolved
-        ):
-            entry["before_guard"] = before  # the first frozen group, scored before the guard
+        # (the first frozen group's rule before the guard is recorded as "before_guard")
         ratio = entry["stats"]["spectral_ratio"]
         if name in FROZEN2_DATASETS and "unguarded" not in entry and math.isfinite(ratio):
             # the counterfactual: the power law without the guard (a real fit too)
@@ -1306,17 +1413,16 @@ def leave_one_out(cache: dict[str, Any]) -> str:
 
 
 def frozen_table(cache: dict[str, Any], group: str = "frozen") -> str:
-    """A frozen out-of-sample check (``group`` "frozen", "frozen2", "frozen3" or "frozen4"): the
+    """A frozen out-of-sample check (``group`` "frozen", "frozen2", ... "frozen7"): the
     regularization rule at alpha 1 (``Recommender(alpha=1.0)``) against the alpha-1 sweep
     and the 70-point grid. The first group also shows what the rule gave before the guard
     on ``s_70/s_1``, which was chosen after seeing it; :func:`defaults_table` has every
     default (``alpha="auto"`` too)."""
     first = group == "frozen"
-    extra = (
-        " before the guard: auto reg, share of grid best |"
-        if first
-        else " unguarded law: reg, share of grid best |"
-    )
+    extra = {
+        "frozen": " before the guard: auto reg, share of grid best |",
+        "frozen7": " `Recommender()` without the flat multiple: reg, share of grid best |",
+    }.get(group, " unguarded law: reg, share of grid best |")
     lines = [
         "| dataset | users x items, nnz | s_70/s_1 | auto reg | best reg at alpha 1 "
         "(best / auto) | 95% window | `Recommender(alpha=1.0)` NDCG@10 | share of sweep best | "
@@ -1330,6 +1436,7 @@ def frozen_table(cache: dict[str, Any], group: str = "frozen") -> str:
         "frozen4": FROZEN4_DATASETS,
         "frozen5": FROZEN5_DATASETS,
         "frozen6": FROZEN6_DATASETS,
+        "frozen7": FROZEN7_DATASETS,
     }
     for name in groups[group]:
         e = cache.get(name)
@@ -1342,7 +1449,7 @@ def frozen_table(cache: dict[str, Any], group: str = "frozen") -> str:
         if "grid_best" in e:
             g = e["grid_best"]
             grid = f"{g['ndcg']:.4f} ({g['params']}) | {rule['ndcg'] / g['ndcg']:.1%}"
-        old = e.get("before_guard" if first else "unguarded")
+        old = e.get({"frozen": "before_guard", "frozen7": "unflat"}.get(group, "unguarded"))
         before = " unchanged |" if first else " - |"
         if old and "grid_best" in e:
             share = old["ndcg"] / e["grid_best"]["ndcg"]
@@ -1358,38 +1465,49 @@ def frozen_table(cache: dict[str, Any], group: str = "frozen") -> str:
 
 def defaults_table(cache: dict[str, Any]) -> str:
     """``Recommender()`` with every default against the 70-point grid on every dataset with
-    a grid, next to the defaults before the confidence-level factor (``before_level``:
-    ``alpha="auto"`` and the regularization rule without the factor) and the
-    regularization rule at alpha 1 before the factor (the defaults before
-    ``alpha="auto"``)."""
+    a grid, next to the defaults without the flat-popularity multiple (``before_flat``,
+    scored before it; on the seventh group ``unflat``, the same rule without it, a real
+    fit), before the confidence-level factor (``before_level``: ``alpha="auto"`` and the
+    regularization rule without either) and the regularization rule at alpha 1 before the
+    factor (the defaults before ``alpha="auto"``)."""
     lines = [
         "| dataset | group | density | s_70/s_1 | auto alpha | auto reg | "
         "`Recommender()` NDCG@10 | grid best (params) | share of grid best | "
-        "before the level factor | alpha 1, no level factor |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "without the flat multiple | before the level factor | alpha 1, no level factor |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    shares: dict[str, list[float]] = {"now": [], "level": [], "alpha1": []}
+    shares: dict[str, list[float]] = {"now": [], "flat": [], "level": [], "alpha1": []}
     for name in {**DATASETS, **CHECKED}:
         e = cache.get(name)
         if not e or "defaults" not in e or "grid_best" not in e:
             continue
         s, d, g = e["stats"], e["defaults"], e["grid_best"]
         share = d["ndcg"] / g["ndcg"]
-        level = e.get("before_level", d)["ndcg"] / g["ndcg"]
+        unflat = e.get("before_flat", e.get("unflat", d))["ndcg"] / g["ndcg"]
+        level = e.get("before_level", e.get("before_flat", d))["ndcg"] / g["ndcg"]
         # The sixth group was made after the level factor: its alpha-1 rule has the factor.
-        made_after = name in FROZEN6_DATASETS and "rule_before_level" not in e
-        alpha1 = e.get("rule_before_level", e["rule"])["ndcg"] / g["ndcg"]
-        for k, v in (("now", share), ("level", level), ("alpha1", alpha1)):
+        made_after = name in {**FROZEN6_DATASETS, **FROZEN7_DATASETS} and (
+            "rule_before_level" not in e
+        )
+        alpha1 = e.get("rule_before_level", e.get("rule_before_flat", e["rule"]))
+        alpha1 = alpha1["ndcg"] / g["ndcg"]
+        if name in FROZEN7_DATASETS:
+            level = math.nan  # made after the level factor
+        for k, v in (("now", share), ("flat", unflat), ("level", level), ("alpha1", alpha1)):
+            if k == "level" and math.isnan(v):
+                continue
             if not (k == "alpha1" and made_after):
                 shares[k].append(v)
         lines.append(
             f"| {name} | {e.get('role', '')} | {s['density']:.2%} | {s['spectral_ratio']:.3f} | "
             f"{d['alpha']:.3g} | {d['regularization']:.3g} | {d['ndcg']:.4f} | "
-            f"{g['ndcg']:.4f} ({g['params']}) | {share:.1%} | {level:.1%} | "
+            f"{g['ndcg']:.4f} ({g['params']}) | {share:.1%} | {unflat:.1%} | "
+            f"{'n/a' if math.isnan(level) else f'{level:.1%}'} | "
             f"{'n/a' if made_after else f'{alpha1:.1%}'} |"
         )
     for k, label in (
         ("now", "Recommender()"),
+        ("flat", "without the flat multiple"),
         ("level", "before the level factor"),
         ("alpha1", "alpha 1, no level factor"),
     ):
@@ -1445,6 +1563,7 @@ def main() -> None:
         frozen_table(cache, "frozen4"),
         frozen_table(cache, "frozen5"),
         frozen_table(cache, "frozen6"),
+        frozen_table(cache, "frozen7"),
         defaults_table(cache),
         sep="\n\n",
     )
