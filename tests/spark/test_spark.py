@@ -353,6 +353,29 @@ def test_fit_spark_maps_ids_on_the_cluster(spark: SparkSession) -> None:
 
 
 @needs_spark
+def test_fit_spark_gives_flat_popularity_the_flat_multiple(spark: SparkSession) -> None:
+    # Items about equally popular: the Gini of the item masses (brought to the driver
+    # anyway) selects the flat multiple, which makes the spectral one irrelevant, so the
+    # cluster's value equals the local rule's exactly.
+    from alsrec.model.defaults import FLAT_SCALE, auto_multiple, auto_regularization
+    from alsrec.model.defaults import params_confidence as local_confidence
+
+    raw = synthetic(
+        300, 200, n_clusters=4, mean_interactions=8, random_state=2, popularity_exponent=0.1
+    )
+    pairs = sorted(set(zip(raw.user_ids.tolist(), raw.item_ids.tolist(), strict=True)))
+    users = np.array([u for u, _ in pairs])
+    items = np.array([i for _, i in pairs])
+    data = Interactions.from_arrays(users, items, None)  # one pair each: weight 1
+    df = _frame(spark, {"u": users, "i": items})
+    params = ALSParams(factors=2, alpha=1.0, iterations=1)
+    rec = Recommender.fit_spark(df, "u", "i", params=params, keep_seen=False)
+    conf = local_confidence(data.matrix, params)
+    assert auto_multiple(conf) == pytest.approx(FLAT_SCALE)  # binary at alpha 1: level 2
+    assert rec.params_.regularization == pytest.approx(auto_regularization(conf), rel=1e-9)
+
+
+@needs_spark
 def test_fit_spark_resolves_auto_on_the_cluster(spark: SparkSession) -> None:
     users = np.array(["a", "a", "b", "b", "c", "c", "a"])
     items = np.array(["x", "y", "x", "z", "y", "z", "x"])
