@@ -102,17 +102,20 @@ class ALSParams:
         ``"cg"``: a few conjugate-gradient steps per row and sweep, warm-started
         from the previous sweep (fast, the usual choice). ``"cholesky"``: an exact
         solve per row (slower, used as a reference). ``"auto"``: the numpy backend's
-        fastest choice for the number of factors: ``"cg"`` below 128 factors; from 128
-        on, rows with few interactions (up to ``4 + sqrt(16 + factors)``) are
+        fastest choice for the number of factors and the data: from 128 factors,
+        rows with few interactions (up to ``4 + sqrt(16 + factors)``) are
         solved exactly through their small dual system and the longer rows by CG
-        preconditioned by ``YᵀY + λI`` (no ``f x f`` product per step); see the
-        "Benchmarks" page for the measured crossover. Other backends treat ``"auto"``
-        as ``"cg"``.
+        preconditioned by ``YᵀY + λI`` (no ``f x f`` product per step); from 64
+        factors the same for each side (users, items) whose rows are mostly long
+        enough that it needs no extra memory beyond one copy of the other side's
+        factors, at most the size of the side's interactions (MovieLens-style data);
+        ``"cg"`` otherwise. See the "Benchmarks" page for the measured crossovers.
+        Other backends treat ``"auto"`` as ``"cg"``.
     cg_steps : int, default 3
         Conjugate-gradient steps per row and sweep (>= 1), used when ``solver`` is
         ``"cg"`` or ``"auto"`` (3: implicit's default). The preconditioned CG of
-        ``"auto"`` from 128 factors takes one step fewer (at least one): its steps are
-        worth more, and two of them match three plain ones in NDCG@10.
+        ``"auto"`` (where it uses the dual system) takes one step fewer (at least one):
+        its steps are worth more, and two of them match three plain ones in NDCG@10.
     num_threads : int, default 0
         Threads for training and for batch queries (``recommend_many``,
         ``similar_*_many``); ``0`` means all cores. Next to single-threaded BLAS

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from concurrent.futures import ThreadPoolExecutor
+from typing import Literal
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ import scipy.sparse as sp
 from alsrec import ALSParams, DataError
 from alsrec.backends import Backend, NumpyBackend, available, get_backend, names
 from alsrec.backends._numpy import (
+    _DUAL_LONG_FACTORS,
     _DUAL_MIN_FACTORS,
     _PACK_RATIO,
     _PACK_SLACK,
@@ -19,6 +21,7 @@ from alsrec.backends._numpy import (
     _block_entries,
     _blocks,
     _cg,
+    _dual_pays,
     _dual_width,
     _init_factors,
     _lower_gram,
@@ -246,6 +249,40 @@ def test_auto_solver_is_exact_for_short_rows_at_large_factors() -> None:
     params = ALSParams(factors=_DUAL_MIN_FACTORS, regularization=0.4, iterations=2)
     users, items = NumpyBackend().fit(conf, params)
     assert _normal_equation_residual(items, users, conf.T.tocsr(), 0.4) < 1e-4
+
+
+def test_below_128_factors_auto_takes_the_dual_sweep_only_where_rows_are_long() -> None:
+    f = _DUAL_LONG_FACTORS
+
+    def pays(conf: sp.csr_matrix) -> tuple[bool, bool]:
+        entries, split = _block_entries(f), (_dual_width(f),)
+        users = _blocks(conf, None, entries, split)
+        items = _blocks(conf.T.tocsr(), None, entries, split)
+        return _dual_pays(users, conf.shape[1], f), _dual_pays(items, conf.shape[0], f)
+
+    long_rows = _random_confidence(3, (80, 60), density=0.6)  # ~36 per user, ~48 per item
+    short_rows = _random_confidence(4, (600, 400), density=0.01)  # ~4 per user, ~6 per item
+    assert pays(long_rows) == (True, True)
+    assert pays(short_rows) == (False, False)  # short rows outnumber the other side
+    # Long user rows, but the items' copy (3000 x 64 floats) outweighs the users' blocks.
+    wide = _random_confidence(5, (20, 3000), density=0.02)  # ~60 per user
+    assert pays(wide)[0] is False
+
+    def fit(conf: sp.csr_matrix, solver: Literal["auto", "cg"]) -> tuple[np.ndarray, np.ndarray]:
+        params = ALSParams(factors=f, regularization=0.5, iterations=3, solver=solver)
+        return NumpyBackend().fit(conf, params)
+
+    # Short rows: "auto" is plain CG (the same numbers up to float rounding).
+    for a, b in zip(fit(short_rows, "auto"), fit(short_rows, "cg"), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    # Long rows: the dual sweep, another path to (about) the same solution.
+    auto_users, auto_items = fit(long_rows, "auto")
+    cg_users, cg_items = fit(long_rows, "cg")
+    assert not np.allclose(auto_items, cg_items, rtol=1e-4, atol=1e-6)
+    transposed = long_rows.T.tocsr()
+    auto_residual = _normal_equation_residual(auto_items, auto_users, transposed, 0.5)
+    cg_residual = _normal_equation_residual(cg_items, cg_users, transposed, 0.5)
+    assert auto_residual < 0.02 and cg_residual < 0.02  # measured 0.006 and 0.003
 
 
 def test_auto_solver_is_deterministic_for_any_thread_count() -> None:

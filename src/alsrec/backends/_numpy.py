@@ -57,7 +57,12 @@ the GIL (measured on long-row data at 256 and 512 factors, idle 2-core machine).
 
 _DUAL_MIN_FACTORS = 128
 """``solver="auto"`` uses :func:`_solve_dual` from this many factors on, ``"cg"`` below
-(measured crossover, see :func:`_solve_dual`)."""
+(measured crossover, see :func:`_solve_dual`), except on long rows (``_DUAL_LONG_FACTORS``)."""
+
+_DUAL_LONG_FACTORS = 64
+"""From this many factors ``solver="auto"`` also uses :func:`_solve_dual` for a side whose
+rows are long enough that it costs no extra copies (:func:`_dual_pays`): there it took
+0.76-0.88x plain CG's time at 64 factors (MovieLens-100k and long-row synthetic data)."""
 
 _PRECONDITIONED_STEPS_SAVED = 1
 """``solver="auto"`` from ``_DUAL_MIN_FACTORS`` on runs ``cg_steps - 1`` (at least one)
@@ -390,7 +395,8 @@ def _solve_dual(
     eigenbasis of ``YᵀY`` instead (``(YᵀY + λ_u I)⁻¹ = Q diag(1 / (e + λ_u)) Qᵀ``).
 
     Measured (``benchmarks/scripts/large_factors.py``, see ``docs/benchmarks.md``):
-    faster than ``"cg"`` from 128 factors on (``_DUAL_MIN_FACTORS``).
+    faster than ``"cg"`` from 128 factors on (``_DUAL_MIN_FACTORS``), and from 64 on a
+    side with long rows (``_DUAL_LONG_FACTORS``, :func:`_dual_pays`).
     """
     factors = fixed.shape[1]
     cg_steps = steps
@@ -591,6 +597,23 @@ def _dual_width(factors: int) -> int:
     return 4 + math.isqrt(16 + factors)
 
 
+def _dual_pays(blocks: list[_Block], fixed_rows: int, factors: int) -> bool:
+    """Whether :func:`_solve_dual` is worth it for a side below ``_DUAL_MIN_FACTORS``.
+
+    Only when it needs no copy beyond ``Ŷ``: the rows short enough for the exact dual
+    solve must not outnumber the fixed side's rows (else it also builds ``W`` and a z-space
+    copy of the long rows), and ``Ŷ`` (``fixed_rows x factors`` floats) must be no larger
+    than the side's blocks (8 bytes per interaction), so that peak memory stays
+    proportional to the input. On short-row data (the other case) the dual sweep was no
+    faster than plain CG at 64 factors, and with those copies it took the suite's
+    peak-memory benchmark from 164 to 265 MiB (``benchmarks/README.md``).
+    """
+    limit = _dual_width(factors)
+    short = sum(b.rows.size for b in blocks if b.cols.shape[1] <= limit)
+    entries = sum(int(np.count_nonzero(b.cols != fixed_rows)) for b in blocks)  # not padding
+    return short <= fixed_rows and fixed_rows * factors * 4 <= 8 * entries
+
+
 def _solve_exact(
     target: FactorMatrix,
     fixed: FactorMatrix,
@@ -643,8 +666,9 @@ class NumpyBackend:
 
     Deterministic for an int ``random_state``. Uses conjugate gradient (``solver="cg"``,
     ``cg_steps`` steps per row and sweep, warm-started) or an exact solve per row
-    (``solver="cholesky"``); ``solver="auto"`` (the default) is ``"cg"`` below 128
-    factors and from 128 on solves rows with few interactions exactly through their
+    (``solver="cholesky"``); ``solver="auto"`` (the default) is ``"cg"`` below 64
+    factors, and from 128 on (from 64 on for a side whose rows are long, see
+    :func:`_dual_pays`) solves rows with few interactions exactly through their
     ``L x L`` dual system and the others by preconditioned CG (:func:`_solve_dual`),
     ``cg_steps - 1`` steps of it (at least one; ``_PRECONDITIONED_STEPS_SAVED``). Rows without
     interactions get zero factors.
@@ -668,8 +692,9 @@ class NumpyBackend:
     interaction and side, plus a little padding), the transpose of the matrix while
     its blocks are built, and one block's gathered factors per worker thread (4 MiB; a
     block of one long row holds up to 16,384 interactions, 16,384 x ``factors`` x 4
-    bytes), kept for the whole fit; from 128 factors with ``solver="auto"`` also a copy of
-    the fixed side's factors (:func:`_solve_dual`).
+    bytes), kept for the whole fit; where ``solver="auto"`` uses :func:`_solve_dual` also a
+    copy of the fixed side's factors (below 128 factors only where that copy is no larger
+    than the side's blocks).
 
     Examples
     --------
@@ -711,7 +736,7 @@ class NumpyBackend:
         users = _init_factors(rng, n_users, params.factors)
         items = _init_factors(rng, n_items, params.factors)
         exact = params.solver == "cholesky"
-        dual = params.solver == "auto" and params.factors >= _DUAL_MIN_FACTORS
+        dual = params.solver == "auto" and params.factors >= _DUAL_LONG_FACTORS
         cap = _CHOLESKY_BLOCK_ROWS if exact else None
         # The transpose lives only while its blocks are built (peak memory).
         transposed = matrix.T.tocsr()
@@ -740,18 +765,25 @@ class NumpyBackend:
             # The dual solver preconditions with one shared YᵀY + λI: per-row penalties
             # (regularization_exponent > 0) train with plain CG instead.
             dual = dual and not isinstance(user_reg, np.ndarray)
+            # Each side on its own: from _DUAL_MIN_FACTORS always, below only on long rows.
+            large = params.factors >= _DUAL_MIN_FACTORS
+            user_dual = dual and (large or _dual_pays(user_blocks, n_items, params.factors))
+            item_dual = dual and (large or _dual_pays(item_blocks, n_users, params.factors))
             steps = params.cg_steps
             work = _Workspace()
             for iteration in range(1, params.iterations + 1):
                 if exact:
                     _solve_exact(users, items, user_blocks, user_reg, pool)
                     _solve_exact(items, users, item_blocks, item_reg, pool)
-                elif dual:
-                    _solve_dual(users, items, user_blocks, float(user_reg), steps, pool, work)
-                    _solve_dual(items, users, item_blocks, float(item_reg), steps, pool, work)
                 else:
-                    _solve_cg(users, items, user_blocks, user_reg, steps, pool, work)
-                    _solve_cg(items, users, item_blocks, item_reg, steps, pool, work)
+                    for target, fixed, blocks, reg, side_dual in (
+                        (users, items, user_blocks, user_reg, user_dual),
+                        (items, users, item_blocks, item_reg, item_dual),
+                    ):
+                        if side_dual:
+                            _solve_dual(target, fixed, blocks, float(reg), steps, pool, work)
+                        else:
+                            _solve_cg(target, fixed, blocks, reg, steps, pool, work)
                 if callback is not None:
                     callback(iteration, users[:n_users], items[:n_items])
         return users[:n_users], items[:n_items]
