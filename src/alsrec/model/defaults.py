@@ -591,7 +591,7 @@ def auto_regularization(
     rows = np.asarray(matrix.sum(axis=1)).ravel()
     cols = np.asarray(matrix.sum(axis=0)).ravel()
     if scale is None:
-        scale = auto_multiple(matrix, level=level)
+        scale = _multiple(matrix, cols, level)
     return regularization_from_masses(rows, cols, scale=scale)
 
 
@@ -616,11 +616,16 @@ def auto_multiple(
     (0.119, 1.4)
     """
     matrix = sp.csr_matrix(confidence_matrix, dtype=np.float64)
+    return _multiple(matrix, np.asarray(matrix.sum(axis=0)).ravel(), level)
+
+
+def _multiple(
+    matrix: sp.csr_matrix, column_masses: npt.NDArray[np.float64], level: float | None
+) -> float:
+    """:func:`auto_multiple` of ``matrix`` given its column sums (computed once by the caller)."""
     if level is None:
         level = matrix_level(matrix)
-    gini = None
-    if min(matrix.shape) >= SPECTRAL_MIN_SIZE:
-        gini = popularity_gini(np.asarray(matrix.sum(axis=0)).ravel())
+    gini = popularity_gini(column_masses) if min(matrix.shape) >= SPECTRAL_MIN_SIZE else None
     return popularity_scale(spectral_scale(spectral_ratio(matrix)), gini) * level_factor(level)
 
 
