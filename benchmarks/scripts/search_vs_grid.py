@@ -165,18 +165,32 @@ def run_grid(split: Split, weightings: tuple[str, ...], entry: dict[str, Any]) -
     entry["grid_best"] = {"params": best, "ndcg": scores[best], "points": len(scores)}
 
 
+def _parse(params: str) -> dict[str, Any]:
+    """``f256_r18.3_a1_linear_i15_nu1`` -> Recommender keywords."""
+    parts = params.split("_")
+    out: dict[str, Any] = {
+        "factors": int(parts[0][1:]),
+        "regularization": float(parts[1][1:]),
+        "alpha": float(parts[2][1:]),
+        "weighting": parts[3],
+    }
+    for part in parts[4:]:
+        if part.startswith("nu"):
+            out["regularization_exponent"] = float(part[2:])
+        elif part.startswith("i"):
+            out["iterations"] = int(part[1:])
+    return out
+
+
 def grid_best_seeds(split: Split, entry: dict[str, Any]) -> None:
     """The grid best's parameters trained with seeds 1..4: how much of its lead is luck."""
     if "grid_best_seeds" in entry or "grid_best" not in entry:
         return
-    f, r, a, w = entry["grid_best"]["params"].split("_")
+    params = _parse(entry["grid_best"]["params"])
     scores = []
     for seed in (1, 2, 3, 4):
         model = Recommender(
-            factors=int(f[1:]),
-            regularization=float(r[1:]),
-            alpha=float(a[1:]),
-            weighting=cast("Weighting", w),
+            **params,
             random_state=seed,
             num_threads=2,
             backend=GRID_BACKEND,
@@ -216,21 +230,10 @@ TRANSFER_TOP = 15
 """The grid's best points (on the seed-0 test split) re-trained on the further splits."""
 
 
-def _parse(params: str) -> dict[str, Any]:
-    """``f256_r18.3_a1_linear_i15_nu1`` -> Recommender keywords."""
-    parts = params.split("_")
-    out: dict[str, Any] = {
-        "factors": int(parts[0][1:]),
-        "regularization": float(parts[1][1:]),
-        "alpha": float(parts[2][1:]),
-        "weighting": parts[3],
-    }
-    for part in parts[4:]:
-        if part.startswith("nu"):
-            out["regularization_exponent"] = float(part[2:])
-        elif part.startswith("i"):
-            out["iterations"] = int(part[1:])
-    return out
+def _grid_top(entry: dict[str, Any]) -> list[str]:
+    """The grid's best points on the seed-0 test split, best first."""
+    scores = entry["scores"]
+    return sorted(scores, key=lambda k: -scores[k])[:TRANSFER_TOP]
 
 
 def run_transfer(build: Callable[[int], Split], entry: dict[str, Any]) -> None:
@@ -240,17 +243,15 @@ def run_transfer(build: Callable[[int], Split], entry: dict[str, Any]) -> None:
     alone, and how far the grid's own best (picked on that split) falls on the others:
     the noise of the ceiling itself.
     """
-    scores = entry["scores"]
-    top = sorted(scores, key=lambda k: -scores[k])[:TRANSFER_TOP]
+    top = _grid_top(entry)
     picks = sorted({r["params"] for r in entry.get("searches", {}).values()})
     done: dict[str, dict[str, float]] = entry.setdefault("transfer", {})
     for seed in TRANSFER_SPLITS:
-        if all(str(seed) in done.get(p, {}) for p in [*top, *picks, "defaults"]):
+        todo = [p for p in (*top, *picks, "defaults") if str(seed) not in done.get(p, {})]
+        if not todo:
             continue
         train, test = build(seed)
-        for params in [*top, *picks, "defaults"]:
-            if str(seed) in done.get(params, {}):
-                continue
+        for params in todo:
             if params == "defaults":
                 model = Recommender(random_state=0)
             else:  # grid points on the grid's backend, picks on the search's (numpy)
@@ -275,8 +276,7 @@ def transfer_table(cache: dict[str, Any]) -> str:
         done = e.get("transfer")
         if not done:
             continue
-        scores = e["scores"]
-        top = sorted(scores, key=lambda k: -scores[k])[:TRANSFER_TOP]
+        top = _grid_top(e)
         picks = [e["searches"][s]["params"] for s in sorted(e.get("searches", {}))[:3]]
         for seed in map(str, TRANSFER_SPLITS):
             ceiling = max(done[p][seed] for p in top)
