@@ -52,8 +52,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import scipy.stats
-
 from alsrec.tuning.space import Choice, Dimension, LogUniform, ScaledLogUniform
 
 if TYPE_CHECKING:
@@ -426,6 +424,8 @@ def within_noise(best: Sequence[float], other: Sequence[float]) -> bool:
     spread = math.sqrt(sum((g - mean) ** 2 for g in gaps) / (len(gaps) - 1))
     if spread == 0:
         return mean <= 0
+    import scipy.stats  # here, not at the top: it takes 0.5-0.7 s to import
+
     limit = float(scipy.stats.t.ppf(1 - _NOISE_LEVEL, len(gaps) - 1))
     return mean / (spread / math.sqrt(len(gaps))) < limit
 
