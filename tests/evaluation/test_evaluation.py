@@ -22,6 +22,7 @@ from alsrec.evaluation import (
     per_user_metrics,
     time_split,
 )
+from alsrec.evaluation.metrics import popularity_ranks
 
 
 def pairs(data: Interactions) -> set[tuple[object, object]]:
@@ -108,6 +109,17 @@ def test_hand_metrics_per_user() -> None:
     # Popularity rank: u1 slots a, c, d -> 1 + 2.5 + 5; u3 slots b, d, e -> 2.5 + 5 + 5;
     # 21 over 6 slots.
     assert m.popularity_rank == pytest.approx(3.5)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_popularity_ranks_match_scipys_average_ranks(seed: int) -> None:
+    from scipy.stats import rankdata
+
+    rng = np.random.default_rng(seed)
+    popularity = rng.integers(0, 12, size=300)  # many ties, zeros included
+    expected = rankdata(-popularity, method="average")
+    np.testing.assert_array_equal(popularity_ranks(popularity), expected)
+    assert popularity_ranks(np.array([7], dtype=np.int64)).tolist() == [1.0]
 
 
 def test_hand_report_means() -> None:
