@@ -22,7 +22,7 @@ from alsrec.evaluation import (
     per_user_metrics,
     time_split,
 )
-from alsrec.evaluation.metrics import popularity_ranks
+from alsrec.evaluation.metrics import _member, popularity_ranks
 
 
 def pairs(data: Interactions) -> set[tuple[object, object]]:
@@ -120,6 +120,17 @@ def test_popularity_ranks_match_scipys_average_ranks(seed: int) -> None:
     expected = rankdata(-popularity, method="average")
     np.testing.assert_array_equal(popularity_ranks(popularity), expected)
     assert popularity_ranks(np.array([7], dtype=np.int64)).tolist() == [1.0]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_membership_of_pair_keys_matches_numpy_isin(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    reference = rng.integers(-5, 400, size=int(rng.integers(1, 300)))  # unsorted, repeats
+    keys = rng.integers(-10, 420, size=(40, 7))  # below, inside and above the reference
+    np.testing.assert_array_equal(_member(keys, reference), np.isin(keys, reference))
+    empty = np.zeros(0, dtype=np.int64)
+    assert _member(keys, empty).shape == keys.shape and not _member(keys, empty).any()
+    assert _member(empty, reference).shape == (0,)
 
 
 def test_hand_report_means() -> None:

@@ -139,6 +139,21 @@ def _keys(rows: IndexArray, cols: IndexArray, width: int) -> IndexArray:
     return rows * max(width, 1) + cols
 
 
+def _member(keys: IndexArray, reference: IndexArray) -> npt.NDArray[np.bool_]:
+    """Whether each of ``keys`` (any shape) is in ``reference``, as ``numpy.isin``, by
+    binary search in the sorted ``reference``.
+
+    numpy's ``isin`` sorts the two arrays together: for the test pairs of a 20,000-user
+    evaluation (60,000 keys against 240,000 training pairs) it took 0.22 s, this 0.02 s.
+    """
+    ordered = np.sort(reference, axis=None)
+    if ordered.size == 0:
+        return np.zeros(np.shape(keys), dtype=bool)
+    at = np.searchsorted(ordered, keys)
+    np.minimum(at, ordered.size - 1, out=at)
+    return np.asarray(ordered[at] == keys, dtype=bool)
+
+
 def _top_k(
     recommender: Recommender,
     model_rows: IndexArray,
@@ -158,7 +173,7 @@ def _top_k(
         t_rows, t_cols = _entries(remove)
         row_of = np.broadcast_to(np.arange(n_users, dtype=np.int64)[:, None], pos.shape)
         width = len(items)
-        drop = (pos >= 0) & np.isin(_keys(row_of, pos, width), _keys(t_rows, t_cols, width))
+        drop = (pos >= 0) & _member(_keys(row_of, pos, width), _keys(t_rows, t_cols, width))
         if drop.any():
             pos[drop] = -1
             pos = np.take_along_axis(pos, np.argsort(pos < 0, axis=1, kind="stable"), axis=1)
@@ -477,7 +492,7 @@ def per_user_metrics(
     if known_item.any():
         t_rows, t_cols = _entries(seen_train)
         train_keys = _keys(t_rows, t_cols, n_catalog)
-        in_train[known_item] = np.isin(
+        in_train[known_item] = _member(
             _keys(user_rows[known_item], item_cols[known_item], n_catalog), train_keys
         )
     relevant = known_item & ~in_train
@@ -547,7 +562,7 @@ def _assemble_metrics(
     mask = top >= 0
     r_rows, r_cols = _entries(relevant)
     row_of_top = np.broadcast_to(np.arange(n_users, dtype=np.int64)[:, None], top.shape)
-    hit = mask & np.isin(_keys(row_of_top, top, n_catalog), _keys(r_rows, r_cols, n_catalog))
+    hit = mask & _member(_keys(row_of_top, top, n_catalog), _keys(r_rows, r_cols, n_catalog))
     pop_rank = popularity_ranks(popularity)
     slot_rank = np.where(mask, pop_rank[np.maximum(top, 0)], np.nan)
     return UserMetrics(
@@ -607,6 +622,6 @@ def per_user_ndcg(recs: BatchRecommendations, test: Interactions, k: int) -> Flo
     n_items = max(len(test.items), 1)
     test_keys = rows * n_items + cols
     keys = np.arange(n_rows, dtype=np.int64)[:, None] * n_items + idx
-    relevant = (idx >= 0) & np.isin(keys, test_keys)
+    relevant = (idx >= 0) & _member(keys, test_keys)
     n_relevant = np.diff(matrix.indptr).astype(np.int64)
     return ndcg_from_hits(relevant, n_relevant, k).astype(np.float32)

@@ -30,6 +30,7 @@ from alsrec.evaluation.metrics import (
     _check_kinds,
     _entries,
     _keys,
+    _member,
     _training_matrix,
 )
 from alsrec.evaluation.report import (
@@ -208,7 +209,7 @@ def heldout_user_metrics(
     wanted, n_unknown = _model_matrix(target, target_rows, items, n_target_users)
     t_rows, t_cols = _entries(wanted)
     h_rows, h_cols = _entries(history)
-    in_history = np.isin(_keys(t_rows, t_cols, n_catalog), _keys(h_rows, h_cols, n_catalog))
+    in_history = _member(_keys(t_rows, t_cols, n_catalog), _keys(h_rows, h_cols, n_catalog))
     eval_rows = np.unique(t_rows[~in_history])
     if eval_rows.size == 0:
         raise DataError(
