@@ -388,6 +388,8 @@ def test_loading_a_model_imports_no_training_backend(tmp_path: Path) -> None:
     assert "alsrec.io" in loaded and "alsrec.recommender" in loaded
     assert loaded & TRAINING_MODULES == set()
     assert {m for m in loaded if m.split(".")[0] in HEAVY_PACKAGES} == set()
+    # Only training needs these (the automatic regularization, the search's final stage).
+    assert {"scipy.linalg", "scipy.stats"} & loaded == set()
 
 
 SLOW_IMPORTS = frozenset({"scipy.stats", "implicit", "pyspark"})

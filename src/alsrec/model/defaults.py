@@ -70,7 +70,6 @@ import math
 from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.linalg
 import scipy.sparse as sp
 
 from alsrec._penalty import reference_scale
@@ -239,6 +238,8 @@ def spectral_ratio(matrix: sp.spmatrix | sp.sparray) -> float | None:
     if min(csr.shape) < SPECTRAL_MIN_SIZE or csr.nnz == 0:
         return None
     pattern = sp.csr_matrix((np.ones(csr.indices.size), csr.indices, csr.indptr), shape=csr.shape)
+    import scipy.linalg  # here: 80 ms at import, which a process that only loads models skips
+
     start = np.random.default_rng(0).standard_normal((csr.shape[1], _SPECTRAL_BLOCK))
     with single_threaded_blas():  # 2 x 80 columns: threaded BLAS only oversubscribes
         # One power iteration, Y = P P^T P start, spans the range the block sees. The
