@@ -479,8 +479,10 @@ def test_from_factors_without_seen_refuses_to_fold_in_with_auto(data: Interactio
     rec = Recommender.from_factors(users, items, data.users, data.items)
     assert rec.params_.regularization == rec.params_.alpha == "auto"
     assert [i for i, _ in rec.recommend("ann", n=2)]  # stored factors need no lambda
-    with pytest.raises(ConfigError, match="is 'auto', which only fit"):
+    with pytest.raises(ConfigError, match=r"alpha='auto', regularization='auto'.*from_factors"):
         rec.recommend_for_history(["tea"])
+    with pytest.raises(ConfigError, match=r"params=ALSParams\(alpha=\.\.\., regularization="):
+        rec.recommend("ann", history=["tea"])
     given = Recommender.from_factors(
         users, items, data.users, data.items, params=ALSParams(regularization=0.5, alpha=1.0)
     )

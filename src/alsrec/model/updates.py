@@ -37,6 +37,18 @@ def fold_in(
     factors and the combined weight matrix (histories x mapped items), whose entries are
     the items each query has interacted with.
     """
+    unresolved = [
+        n for n in ("alpha", "regularization") if isinstance(getattr(model.params, n), str)
+    ]
+    if unresolved:
+        given = ", ".join(f"{n}={getattr(model.params, n)!r}" for n in unresolved)
+        raise ConfigError(
+            "Folding in a history needs the alpha and regularization the factors were "
+            f"trained with, but this model has {given} (a model made by "
+            "Recommender.from_factors without seen= or params=, or loaded from one). Pass "
+            "them: Recommender.from_factors(..., params=ALSParams(alpha=..., "
+            "regularization=...))."
+        )
     n_items = len(model.items)
     m = len(histories)
     lengths = np.fromiter((h[0].size for h in histories), dtype=np.int64, count=m)
