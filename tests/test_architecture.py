@@ -369,22 +369,26 @@ def test_size_exceptions_name_existing_code_with_a_reason() -> None:
         )
 
 
-def test_loading_a_model_imports_no_training_backend(tmp_path: Path) -> None:
-    rec = Recommender.from_factors(np.eye(2), np.eye(2), ["u1", "u2"], ["a", "b"])
-    path = rec.save(tmp_path / "model")
-    code = (
-        "import sys\n"
-        "import alsrec.io\n"
-        "from alsrec import Recommender\n"
-        f"rec = Recommender.load({str(path)!r})\n"
-        "assert rec.recommend('u1', n=1).ids.tolist() == ['a']\n"
-        "print('\\n'.join(sorted(sys.modules)))\n"
-    )
+def modules_after(code: str) -> set[str]:
+    """The modules a fresh interpreter holds after running ``code`` (this checkout's src)."""
+    code += "import sys\nprint('\\n'.join(sorted(sys.modules)))\n"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC.parent), *sys.path])}
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
-    loaded = set(out.stdout.split())
+    return set(out.stdout.split())
+
+
+def test_loading_a_model_imports_no_training_backend(tmp_path: Path) -> None:
+    rec = Recommender.from_factors(np.eye(2), np.eye(2), ["u1", "u2"], ["a", "b"])
+    path = rec.save(tmp_path / "model")
+    code = (
+        "import alsrec.io\n"
+        "from alsrec import Recommender\n"
+        f"rec = Recommender.load({str(path)!r})\n"
+        "assert rec.recommend('u1', n=1).ids.tolist() == ['a']\n"
+    )
+    loaded = modules_after(code)
     assert "alsrec.io" in loaded and "alsrec.recommender" in loaded
     assert loaded & TRAINING_MODULES == set()
     assert {m for m in loaded if m.split(".")[0] in HEAVY_PACKAGES} == set()
@@ -399,16 +403,7 @@ SLOW_IMPORTS = frozenset({"scipy.stats", "implicit", "pyspark"})
 def test_starting_the_cli_imports_no_slow_package() -> None:
     # Every CLI command imports all of these; scipy.stats alone once more than doubled `alsrec
     # --version` (2.05 s against 0.83 s without it) and added 0.9 s to `alsrec train`.
-    code = (
-        "import sys\n"
-        "import alsrec, alsrec.cli.app, alsrec.evaluation, alsrec.tuning\n"
-        "print('\\n'.join(sorted(sys.modules)))\n"
-    )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC.parent), *sys.path])}
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
-    )
-    loaded = set(out.stdout.split())
+    loaded = modules_after("import alsrec, alsrec.cli.app, alsrec.evaluation, alsrec.tuning\n")
     assert "alsrec.cli.app" in loaded and "alsrec.evaluation.metrics" in loaded
     slow = {m for m in loaded if any(m == p or m.startswith(p + ".") for p in SLOW_IMPORTS)}
     assert slow == set()
