@@ -20,6 +20,7 @@ from alsrec.model.defaults import (
     FLAT_POPULARITY,
     FLAT_SCALE,
     LEVEL_REFERENCE,
+    SPECTRAL_EXCESS,
     SPECTRAL_FITTED,
     SPECTRAL_FLAT,
     SPECTRAL_MANY,
@@ -30,11 +31,13 @@ from alsrec.model.defaults import (
     auto_regularization,
     confidence_level,
     level_factor,
+    matrix_level,
     params_confidence,
     popularity_gini,
     popularity_scale,
     regularization_from_masses,
     resolve_params,
+    spectral_excess,
     spectral_ratio,
     spectral_scale,
 )
@@ -222,7 +225,10 @@ def test_many_strong_components_get_a_useful_default() -> None:
     conf = params_confidence(train.matrix, rec.params_)  # under the resolved alpha
     ratio = spectral_ratio(conf)
     assert ratio is not None and ratio > SPECTRAL_FLAT
+    excess = spectral_excess(conf)  # s_70 is signal here: above what chance gives
+    assert excess is not None and excess >= SPECTRAL_EXCESS[1]
     expected = auto_regularization(conf, scale=spectral_scale(ratio) * level_of(conf))
+    assert spectral_scale(ratio, excess) == spectral_scale(ratio)  # the taper
     assert rec.params_.regularization == pytest.approx(expected)
     extrapolated = 7.17 * ratio**1.08 * auto_regularization(conf, scale=1.0)
     worse = Recommender(regularization=extrapolated).fit(train)
@@ -230,6 +236,89 @@ def test_many_strong_components_get_a_useful_default() -> None:
     default_ndcg = ndcg_at_k(rec, test, k=10)
     assert default_ndcg > 5 * ndcg_at_k(worse, test, k=10)
     assert default_ndcg > 3 * ndcg_at_k(popular, test, k=10)
+
+
+def test_spectral_excess_is_about_one_for_noise_and_reads_only_the_pattern() -> None:
+    noise = random_pattern(600, 400)
+    excess = spectral_excess(noise)
+    assert excess is not None and 0.9 < excess < 1.1  # s_70 at the level chance gives
+    assert spectral_excess(noise.copy()) == excess  # seeded: the same number every call
+    scaled = noise.copy()
+    scaled.data = scaled.data**3 + 7.0
+    assert spectral_excess(scaled) == excess  # where pairs are, not their weights
+    assert spectral_excess(random_pattern(SPECTRAL_MIN_SIZE - 1, 400)) is None
+    # A hundred planted blocks: the 70th component is still signal, far above chance.
+    blocks = sp.block_diag([np.ones((6, 4))] * 100, format="csr")
+    shuffled_blocks = spectral_excess(blocks)
+    assert shuffled_blocks is not None and shuffled_blocks > 1.5
+
+
+def test_a_flat_spectrum_rises_or_tapers_by_the_spectral_excess() -> None:
+    chance, signal = SPECTRAL_EXCESS
+    many, floor = SPECTRAL_MANY
+    for ratio in (SPECTRAL_FLAT, 0.33, 0.37, many, 0.6):
+        down = spectral_scale(ratio)
+        assert spectral_scale(ratio, None) == spectral_scale(ratio, signal) == down
+        up = spectral_scale(ratio, chance)
+        assert spectral_scale(ratio, 0.5) == up >= down
+        between = [spectral_scale(ratio, e) for e in np.linspace(chance, signal, 9)]
+        assert all(a >= b for a, b in itertools.pairwise(between))  # monotone, up to down
+    # Both directions leave 0.8 at s_70 / s_1 = 0.3 (continuous with the fitted side) ...
+    assert spectral_scale(SPECTRAL_FLAT, 1.0) == pytest.approx(AUTO_SCALE)
+    # ... and reach their ends at 0.4: the flat multiple, or a quarter of the noise scale.
+    assert spectral_scale(many, 1.0) == spectral_scale(0.9, 1.0) == FLAT_SCALE
+    assert spectral_scale(many, 1.3) == spectral_scale(0.9, 1.3) == floor
+    rising = [spectral_scale(r, 1.0) for r in np.linspace(SPECTRAL_FLAT, many, 9)]
+    assert all(a < b for a, b in itertools.pairwise(rising))
+    # Below 0.3 the excess changes nothing: the power law and its blend.
+    for ratio in (0.05, 0.1, 0.2, 0.26):
+        assert spectral_scale(ratio, 1.0) == spectral_scale(ratio, 1.5) == spectral_scale(ratio)
+
+
+def test_a_few_clusters_over_noise_get_more_shrinkage_than_many_clusters() -> None:
+    # Sparse data, 15 planted clusters, nearly flat popularity (a Gini above the flat
+    # check's blend): the spectrum is as flat as a hundred clusters', but its s_70 is at
+    # chance level. The quarter of the noise scale that many clusters want overfits it.
+    raw = synthetic(
+        2500, 1200, n_clusters=15, mean_interactions=6, popularity_exponent=0.4, random_state=7
+    )
+    data = Interactions.from_arrays(raw.user_ids, raw.item_ids, None, aggregate="max")
+    train, test = holdout_split(data, 0.2, random_state=0)
+    rec = Recommender().fit(train)
+    conf = params_confidence(train.matrix, rec.params_)
+    ratio, excess = spectral_ratio(conf), spectral_excess(conf)
+    gini = popularity_gini(np.asarray(conf.sum(axis=0)).ravel())
+    assert ratio is not None and ratio > SPECTRAL_MANY[0]  # past the end of either blend
+    assert excess is not None and excess <= SPECTRAL_EXCESS[0]
+    assert gini is not None and gini >= FLAT_POPULARITY[1]  # not "flat popularity"
+    assert auto_multiple(conf) == pytest.approx(FLAT_SCALE * level_of(conf))
+    tapered = auto_regularization(conf, scale=spectral_scale(ratio) * level_of(conf))
+    assert rec.params_.regularization_value > 3 * tapered
+    before = Recommender(alpha=rec.params_.alpha, regularization=tapered).fit(train)
+    assert ndcg_at_k(rec, test, k=10) > 1.2 * ndcg_at_k(before, test, k=10)
+
+
+def test_heavy_tailed_counts_keep_the_taper_whatever_the_excess() -> None:
+    # The same planted clusters with Pareto counts: the pattern (and so the excess) is
+    # what it was, but a few huge weights hold most of the confidence (a level below that
+    # of binary data at alpha 1), and the rise is not taken: the taper stays.
+    raw = synthetic(
+        2500, 1200, n_clusters=15, mean_interactions=6, popularity_exponent=0.4, random_state=7
+    )
+    binary = Interactions.from_arrays(raw.user_ids, raw.item_ids, None, aggregate="max").matrix
+    draws = np.random.default_rng(1).random(binary.nnz)
+    heavy = sp.csr_matrix(binary, dtype=np.float64)
+    heavy.data = np.minimum(np.floor(draws ** (-1 / 1.2)), 1e4)  # Pareto counts, same pairs
+    conf = params_confidence(heavy, ALSParams(alpha=1.0))
+    ratio, excess = spectral_ratio(conf), spectral_excess(conf)
+    assert ratio is not None and ratio > SPECTRAL_FLAT  # where the taper or the rise applies
+    assert excess is not None and excess <= SPECTRAL_EXCESS[0]  # s_70 at chance level
+    assert matrix_level(conf) < LEVEL_REFERENCE
+    gini = popularity_gini(np.asarray(conf.sum(axis=0)).ravel())
+    assert gini is not None and gini >= FLAT_POPULARITY[1]  # the spectral multiple decides
+    expected = spectral_scale(ratio) * level_of(conf)
+    assert auto_multiple(conf) == pytest.approx(expected)
+    assert spectral_scale(ratio) < spectral_scale(ratio, excess)  # what the gate declines
 
 
 def test_popularity_gini_is_zero_for_equal_items_and_grows_with_concentration() -> None:

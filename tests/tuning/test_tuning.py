@@ -197,13 +197,13 @@ def test_the_search_measures_the_spectrum_once(monkeypatch: pytest.MonkeyPatch) 
     weights = sp.csr_matrix(data.matrix, dtype=np.float64)
     assert defaults.spectral_ratio(weights) is not None  # large enough to be measured
     calls: list[int] = []
-    measure = defaults.spectral_ratio
+    measure = defaults.auto_multiple  # the search reads the spectrum only through it
 
-    def counted(matrix: Any) -> float | None:
+    def counted(matrix: Any, *, level: float | None = None) -> float:
         calls.append(1)
-        return measure(matrix)
+        return measure(matrix, level=level)
 
-    monkeypatch.setattr("alsrec.model.defaults.spectral_ratio", counted)
+    monkeypatch.setattr("alsrec.tuning.space.auto_multiple", counted)
     space: dict[str, Any] = {
         "factors": Choice((4,)),
         "iterations": Choice((2,)),

@@ -40,13 +40,20 @@ products with 80 columns, a fraction of one ALS sweep), and
 with the constants fitted on 24 datasets (see the "Default hyperparameters" guide and
 ``benchmarks/scripts/defaults_experiment.py``), whose ``rho`` ranged over 0.08-0.224. The law
 is not extrapolated: a smaller ``rho`` counts as 0.08, and above 0.225 the multiple returns
-to the mass-only 0.8 (reached at ``rho = 0.3``), then tapers to 0.25 (reached at 0.4): a
-spectrum that flat comes from many strong components or from no popularity spike, and a
-frozen check on data made after the fit found the extrapolated law regularizing such data
-into a popularity ranker, while 150-300 planted clusters wanted a quarter of the noise
-scale. On data with fewer than 160 users or items, where ``s_70`` is not a noise level,
-and on the Spark backend (which only brings the masses to the driver) the spectral multiple
-is the constant :data:`AUTO_SCALE` (0.8).
+to the mass-only 0.8 (reached at ``rho = 0.3``). A spectrum flatter still comes from many
+strong components or from a few components over a flat noise floor, and a frozen check on
+data made after the fit found the extrapolated law regularizing such data into a popularity
+ranker. :func:`spectral_excess` tells the two apart: ``s_70`` against the ``s_70`` of the
+same pattern with its items shuffled (what the row and column counts give by chance). Where
+``s_70`` stands above chance (100-300 planted clusters), the multiple tapers to 0.25
+(reached at ``rho = 0.4``); where it is at chance level (sparse data with a dozen or two
+planted clusters), it rises to :data:`FLAT_SCALE` (1.4) instead, unless heavy-tailed
+counts hold most of the confidence (a :func:`confidence_level` below 2, that of binary
+data at ``alpha = 1``): the excess reads only the pattern, and such data kept the taper's
+value best. On data with fewer than
+160 users or items, where ``s_70`` is not a noise level, and on the Spark backend (which
+only brings the masses to the driver) the spectral multiple is the constant
+:data:`AUTO_SCALE` (0.8).
 
 Data with flat item popularity (:func:`popularity_gini`, the Gini coefficient of the items'
 confidence masses, at most 0.25) takes the multiple :data:`FLAT_SCALE` (1.4) instead,
@@ -90,6 +97,7 @@ __all__ = [
     "FLAT_SCALE",
     "LEVEL_EXPONENT",
     "LEVEL_REFERENCE",
+    "SPECTRAL_EXCESS",
     "SPECTRAL_FITTED",
     "SPECTRAL_FLAT",
     "SPECTRAL_MANY",
@@ -107,6 +115,7 @@ __all__ = [
     "regularization_from_masses",
     "resolve_params",
     "resolved_confidence",
+    "spectral_excess",
     "spectral_ratio",
     "spectral_scale",
 ]
@@ -131,8 +140,13 @@ to :data:`AUTO_SCALE` (see :func:`spectral_scale`)."""
 SPECTRAL_FLAT = 0.3
 """``s_70 / s_1`` at which the multiple is :data:`AUTO_SCALE` again."""
 SPECTRAL_MANY = (0.4, 0.25)
-"""From ``s_70 / s_1 = 0.4`` on the multiple is 0.25 (many strong components: between
-:data:`SPECTRAL_FLAT` and 0.4 a log-linear blend from :data:`AUTO_SCALE`)."""
+"""From ``s_70 / s_1 = 0.4`` on the multiple is 0.25 when ``s_70`` is signal (many strong
+components: between :data:`SPECTRAL_FLAT` and 0.4 a log-linear blend from
+:data:`AUTO_SCALE`)."""
+SPECTRAL_EXCESS = (1.1, 1.2)
+"""The :func:`spectral_excess` at or below which ``s_70`` counts as chance level (the
+multiple rises to :data:`FLAT_SCALE` from :data:`SPECTRAL_FLAT` on) and at or above which
+it counts as signal (the multiple tapers to 0.25); log-linear between."""
 FLAT_POPULARITY = (0.25, 0.3)
 """The :func:`popularity_gini` at or below which the multiple is :data:`FLAT_SCALE`, and
 at or above which it is the spectral one (a log-linear blend between)."""
@@ -203,6 +217,36 @@ def regularization_from_masses(
     return scale * (math.sqrt(float(rows @ rows) / total) + math.sqrt(float(cols @ cols) / total))
 
 
+def _top_singular_values(pattern: sp.csr_matrix) -> npt.NDArray[np.float64] | None:
+    """The largest 80 singular values of a binary ``pattern``, largest first, by the seeded
+    randomized SVD of :func:`spectral_ratio`; ``None`` when the pattern has fewer than 80
+    independent rows in the block's range."""
+    import scipy.linalg  # here: 80 ms at import, which a process that only loads models skips
+
+    start = np.random.default_rng(0).standard_normal((pattern.shape[1], _SPECTRAL_BLOCK))
+    with single_threaded_blas():  # 2 x 80 columns: threaded BLAS only oversubscribes
+        # One power iteration, Y = P P^T P start, spans the range the block sees. The
+        # singular values of Q^T P with Q = orth(Y) solve (Z^T Z) v = s^2 (Y^T Y) v with
+        # Z = P^T Y: two Gram matrices instead of QR factorizations of the tall blocks.
+        tall = pattern @ (pattern.T @ (pattern @ start))
+        wide = pattern.T @ tall
+        try:
+            squares = scipy.linalg.eigh(wide.T @ wide, tall.T @ tall, eigvals_only=True)
+        except np.linalg.LinAlgError:  # rank below 80: no 70th component to measure
+            return None
+    values = np.sqrt(np.clip(squares, 0.0, None))[::-1]
+    return values if values[0] > 0 else None
+
+
+def _pattern(matrix: sp.spmatrix | sp.sparray) -> sp.csr_matrix | None:
+    """The binary pattern of ``matrix`` (CSR), or ``None`` when it is too small or empty for
+    a spectral statistic (fewer than :data:`SPECTRAL_MIN_SIZE` users or items)."""
+    csr = sp.csr_matrix(matrix)
+    if min(csr.shape) < SPECTRAL_MIN_SIZE or csr.nnz == 0:
+        return None
+    return sp.csr_matrix((np.ones(csr.indices.size), csr.indices, csr.indptr), shape=csr.shape)
+
+
 def spectral_ratio(matrix: sp.spmatrix | sp.sparray) -> float | None:
     """``s_70 / s_1`` of the binary pattern of ``matrix``: how flat its spectrum is.
 
@@ -234,46 +278,105 @@ def spectral_ratio(matrix: sp.spmatrix | sp.sparray) -> float | None:
     >>> spectral_ratio(sp.csr_matrix((4, 3))) is None
     True
     """
-    csr = sp.csr_matrix(matrix)
-    if min(csr.shape) < SPECTRAL_MIN_SIZE or csr.nnz == 0:
-        return None
-    pattern = sp.csr_matrix((np.ones(csr.indices.size), csr.indices, csr.indptr), shape=csr.shape)
-    import scipy.linalg  # here: 80 ms at import, which a process that only loads models skips
-
-    start = np.random.default_rng(0).standard_normal((csr.shape[1], _SPECTRAL_BLOCK))
-    with single_threaded_blas():  # 2 x 80 columns: threaded BLAS only oversubscribes
-        # One power iteration, Y = P P^T P start, spans the range the block sees. The
-        # singular values of Q^T P with Q = orth(Y) solve (Z^T Z) v = s^2 (Y^T Y) v with
-        # Z = P^T Y: two Gram matrices instead of QR factorizations of the tall blocks.
-        tall = pattern @ (pattern.T @ (pattern @ start))
-        wide = pattern.T @ tall
-        try:
-            squares = scipy.linalg.eigh(wide.T @ wide, tall.T @ tall, eigvals_only=True)
-        except np.linalg.LinAlgError:  # rank below 80: no 70th component to measure
-            return None
-    values = np.sqrt(np.clip(squares, 0.0, None))[::-1]
-    if values[0] <= 0:
+    pattern = _pattern(matrix)
+    values = None if pattern is None else _top_singular_values(pattern)
+    if values is None:
         return None
     return float(values[SPECTRAL_RANK - 1] / values[0])
 
 
-def spectral_scale(ratio: float | None) -> float:
+def spectral_excess(matrix: sp.spmatrix | sp.sparray) -> float | None:
+    """How far the 70th component of ``matrix`` stands above chance: ``s_70`` of its binary
+    pattern over ``s_70`` of the same pattern with its items shuffled.
+
+    The shuffle (seeded, so the value is deterministic) moves every observed pair's item to
+    the item of another pair drawn at random: every user keeps the number of items and
+    every item the number of users, and nothing else is kept (pairs that land twice count
+    once). Its spectrum is what these row and column counts give by chance alone. About 1
+    means ``s_70`` is at that chance level, so the signal sits in fewer than 70 components;
+    clearly above 1 (1.2-1.5 with 100-300 planted clusters) means ``s_70`` is still signal.
+    The cost is that of a second :func:`spectral_ratio`.
+
+    Parameters
+    ----------
+    matrix : scipy sparse matrix, users x items
+        The observed pairs; only where entries are stored counts, not their values.
+
+    Returns
+    -------
+    float or None
+        The ratio (> 0), or ``None`` where :func:`spectral_ratio` has none, or the shuffled
+        pattern has too few independent rows to measure it.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> noise = sp.random(400, 300, density=0.05, random_state=1, format="csr")
+    >>> round(spectral_excess(noise), 2)  # a random pattern: chance level
+    1.0
+    >>> blocks = sp.block_diag([sp.random(4, 3, density=0.9, random_state=s) for s in range(100)])
+    >>> spectral_excess(blocks) > 1.2  # a hundred planted blocks: s_70 is signal
+    True
+    """
+    pattern = _pattern(matrix)
+    observed = None if pattern is None else _top_singular_values(pattern)
+    if pattern is None or observed is None:
+        return None
+    return _excess(pattern, observed)
+
+
+def _excess(pattern: sp.csr_matrix, observed: npt.NDArray[np.float64]) -> float | None:
+    """:func:`spectral_excess` given the pattern and its :func:`_top_singular_values`."""
+    coo = pattern.tocoo()
+    items = np.random.default_rng(0).permutation(coo.col)
+    shuffled = sp.csr_matrix((np.ones(items.size), (coo.row, items)), shape=pattern.shape)
+    shuffled.data[:] = 1.0  # pairs drawn twice count once, like any observed pair
+    chance = _top_singular_values(shuffled)
+    if chance is None or chance[SPECTRAL_RANK - 1] <= 0:
+        return None
+    return float(observed[SPECTRAL_RANK - 1] / chance[SPECTRAL_RANK - 1])
+
+
+def _spectral_statistics(
+    matrix: sp.csr_matrix, *, excess: bool
+) -> tuple[float | None, float | None]:
+    """:func:`spectral_ratio` and, when ``excess`` is asked for and the ratio is
+    :data:`SPECTRAL_FLAT` or more (the only place it is read), :func:`spectral_excess`,
+    from one SVD of the pattern."""
+    pattern = _pattern(matrix)
+    observed = None if pattern is None else _top_singular_values(pattern)
+    if pattern is None or observed is None:
+        return None, None
+    ratio = float(observed[SPECTRAL_RANK - 1] / observed[0])
+    return ratio, _excess(pattern, observed) if excess and ratio >= SPECTRAL_FLAT else None
+
+
+def spectral_scale(ratio: float | None, excess: float | None = None) -> float:
     """The multiple of the noise scale that ``regularization="auto"`` uses.
 
     ``7.17 * ratio**1.08`` for a :func:`spectral_ratio` inside the range the law was fitted
     on (:data:`SPECTRAL_FITTED`, 0.08-0.225; a smaller ratio counts as 0.08);
     :data:`AUTO_SCALE` (0.8) without a ratio and at ``ratio = 0.3``
-    (:data:`SPECTRAL_FLAT`), with a log-linear blend between 0.225 and 0.3; then down to
-    0.25 at ``ratio = 0.4`` (:data:`SPECTRAL_MANY`, log-linear) and 0.25 beyond.
+    (:data:`SPECTRAL_FLAT`), with a log-linear blend between 0.225 and 0.3. From 0.3 on,
+    the :func:`spectral_excess` decides where it goes: down to 0.25 at ``ratio = 0.4``
+    (:data:`SPECTRAL_MANY`, log-linear) and 0.25 beyond when ``s_70`` stands clearly
+    above chance (``excess`` 1.2 or more, or not measured); up to :data:`FLAT_SCALE`
+    (1.4) at ``ratio = 0.4`` and 1.4 beyond when ``s_70`` is at chance level (``excess``
+    1.1 or less); log-linear in ``excess`` between (:data:`SPECTRAL_EXCESS`).
 
     A spectrum that flat comes from many strong components (e.g. a hundred planted
-    clusters, where ``s_70`` is still signal) or from no popularity spike. The power law,
-    extrapolated there, regularized far past the cliff where every component is shrunk
-    away (8% and 85% of the grid's best in the first frozen check of the "Default
-    hyperparameters" guide); from ``ratio = 0.4`` every dataset of the checks ranked at
-    least as well with a quarter of the noise scale as with 0.8 (150 and 300 planted
-    clusters: 79% and 48% of the grid's best with 0.8 at alpha 1, 96% and 97% with 0.25
-    and ``alpha="auto"``).
+    clusters, where ``s_70`` is still signal) or from a few components over a flat noise
+    floor. The power law, extrapolated there, regularized far past the cliff where every
+    component is shrunk away (8% and 85% of the grid's best in the first frozen check of
+    the "Default hyperparameters" guide); with 70-300 planted clusters every dataset of the
+    checks ranked at least as well with a quarter of the noise scale as with 0.8 (150 and
+    300 planted clusters: 79% and 48% of the grid's best with 0.8 at alpha 1, 96% and 97%
+    with 0.25 and ``alpha="auto"``). Sparse data with 12-30 planted clusters and nearly flat
+    popularity has as flat a spectrum, but its ``s_70`` is at chance level (excess
+    0.98-1.0, against 1.21-1.46 for 100-300 clusters), and it wants 1.4-2.6 times the
+    noise scale at alpha 1, like data with flat popularity (:func:`popularity_scale`): its
+    best regularization sits just below the cliff where the few planted components are
+    shrunk away.
 
     Examples
     --------
@@ -283,15 +386,26 @@ def spectral_scale(ratio: float | None) -> float:
     (0.8, 0.8, 0.25)
     >>> round(spectral_scale(0.26), 3), round(spectral_scale(0.35), 3)  # the two blends
     (1.069, 0.429)
+    >>> spectral_scale(0.574, excess=1.27), spectral_scale(0.45, excess=1.0)  # many, few
+    (0.25, 1.4)
+    >>> round(spectral_scale(0.35, excess=1.0), 3)  # about halfway up (in log ratio)
+    1.08
     """
     if ratio is None:
         return AUTO_SCALE
     low, high = SPECTRAL_FITTED
-    many, floor = SPECTRAL_MANY
-    if ratio >= many:
-        return floor
     if ratio >= SPECTRAL_FLAT:
-        return _blend(ratio, (SPECTRAL_FLAT, AUTO_SCALE), (many, floor))
+        many, floor = SPECTRAL_MANY
+        down = floor if ratio >= many else _blend(ratio, (SPECTRAL_FLAT, AUTO_SCALE), (many, floor))
+        chance, signal = SPECTRAL_EXCESS
+        if excess is None or excess >= signal:
+            return down
+        up = (
+            FLAT_SCALE
+            if ratio >= many
+            else _blend(ratio, (SPECTRAL_FLAT, AUTO_SCALE), (many, FLAT_SCALE))
+        )
+        return up if excess <= chance else _blend(excess, (chance, up), (signal, down))
     fitted = float(_SPECTRAL_FACTOR * min(max(ratio, low), high) ** _SPECTRAL_EXPONENT)
     if ratio <= high:
         return fitted
@@ -602,8 +716,10 @@ def auto_multiple(
     """The multiple of the noise scale that ``regularization="auto"`` uses for a matrix.
 
     :func:`popularity_scale` of the :func:`spectral_scale` of its :func:`spectral_ratio`
-    and of the :func:`popularity_gini` of its column sums (no popularity check with fewer
-    than :data:`SPECTRAL_MIN_SIZE` users or items, like the spectral one), times the
+    (and of its :func:`spectral_excess`, read where the ratio is :data:`SPECTRAL_FLAT` or
+    more and ``level`` is at least :data:`LEVEL_REFERENCE`) and of the
+    :func:`popularity_gini` of its column sums (no popularity check with fewer than
+    :data:`SPECTRAL_MIN_SIZE` users or items, like the spectral one), times the
     :func:`level_factor` of ``level`` (by default the matrix's own :func:`matrix_level`).
 
     Examples
@@ -627,7 +743,10 @@ def _multiple(
     if level is None:
         level = matrix_level(matrix)
     gini = popularity_gini(column_masses) if min(matrix.shape) >= SPECTRAL_MIN_SIZE else None
-    return popularity_scale(spectral_scale(spectral_ratio(matrix)), gini) * level_factor(level)
+    # The excess reads only the pattern; under heavy-tailed counts (a level below that of
+    # binary data at alpha 1) the weights, not the pattern, decide, and the taper stays.
+    ratio, excess = _spectral_statistics(matrix, excess=level >= LEVEL_REFERENCE)
+    return popularity_scale(spectral_scale(ratio, excess), gini) * level_factor(level)
 
 
 def params_confidence(matrix: sp.spmatrix | sp.sparray, params: ALSParams) -> sp.csr_matrix:
