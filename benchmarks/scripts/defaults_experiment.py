@@ -33,7 +33,10 @@ stay out of the forms and leave-one-out tables. They led to the guard of
 :func:`alsrec.model.defaults.spectral_scale`; a rerun scores them with it (keeping the
 earlier value as ``before_guard``). Nine *frozen2* sets (``FROZEN2_DATASETS``) were made
 after the guard and check it the same way, with the unguarded law (``UNGUARDED_LAW``)
-scored next to it.
+scored next to it. Each later group (``FROZEN3_DATASETS`` ... ``FROZEN9_DATASETS``) was made
+before the change it checks was scored on it; a rerun after a change of the rule keeps the
+earlier defaults as ``before_excess`` (the latest stage; the earlier stages are recorded
+under their own keys).
 
 Command (about 40 minutes on 2 shared cores; ``--table`` prints the Markdown table from
 the cache; ``--only NAME ...`` runs some datasets)::
@@ -1022,6 +1025,220 @@ FROZEN7_DATASETS: dict[str, tuple[str, Callable[[], Split]]] = {
 }
 """The seventh frozen group: made after the flat-popularity multiple was chosen, before it
 was scored on them."""
+FROZEN8_DATASETS: dict[str, tuple[str, Callable[[], Split]]] = {
+    # An eighth frozen group, defined (and its grid computed) on 2026-12-03 before the
+    # spectral-gap check was designed, and not looked at until it was chosen: sparse sets
+    # with flat or nearly flat popularity and 12-30 planted clusters (what the gap check is
+    # for), and sets with 60-180 planted clusters at similar popularity (what it must leave
+    # alone), one with heavy counts. New seeds 130-137.
+    "frozen8-flat-sparse-binary": (
+        "frozen8",
+        _synthetic(
+            "binary",
+            130,
+            n_users=9000,
+            n_items=4500,
+            n_clusters=20,
+            mean_interactions=5,
+            popularity_exponent=0.3,
+        ),
+    ),
+    "frozen8-flat-sparse-poisson": (
+        "frozen8",
+        _synthetic(
+            "poisson",
+            131,
+            n_users=7000,
+            n_items=3500,
+            n_clusters=30,
+            mean_interactions=6,
+            popularity_exponent=0.35,
+        ),
+    ),
+    "frozen8-clusters90-binary": (
+        "frozen8",
+        _synthetic(
+            "binary",
+            132,
+            n_users=7000,
+            n_items=3500,
+            n_clusters=90,
+            mean_interactions=8,
+            popularity_exponent=0.3,
+        ),
+    ),
+    "frozen8-clusters180-rating": (
+        "frozen8",
+        _synthetic(
+            "rating",
+            133,
+            n_users=9000,
+            n_items=4500,
+            n_clusters=180,
+            mean_interactions=6,
+            popularity_exponent=0.35,
+        ),
+    ),
+    "frozen8-clusters40-heavy": (
+        "frozen8",
+        _synthetic(
+            "heavy",
+            134,
+            n_users=8000,
+            n_items=4000,
+            n_clusters=40,
+            mean_interactions=6,
+            popularity_exponent=0.5,
+        ),
+    ),
+    "frozen8-flat-sparse-lognormal": (
+        "frozen8",
+        _synthetic(
+            "lognormal",
+            135,
+            n_users=6000,
+            n_items=3000,
+            n_clusters=15,
+            mean_interactions=8,
+            popularity_exponent=0.25,
+        ),
+    ),
+    "frozen8-clusters60-binary": (
+        "frozen8",
+        _synthetic(
+            "binary",
+            136,
+            n_users=6000,
+            n_items=3000,
+            n_clusters=60,
+            mean_interactions=7,
+            popularity_exponent=0.3,
+        ),
+    ),
+    "frozen8-flat-rating": (
+        "frozen8",
+        _synthetic(
+            "rating",
+            137,
+            n_users=5000,
+            n_items=2500,
+            n_clusters=12,
+            mean_interactions=9,
+            popularity_exponent=0.3,
+        ),
+    ),
+}
+"""The eighth frozen group: made before the spectral-gap check was designed, scored on it
+only after it was chosen."""
+
+
+FROZEN9_DATASETS: dict[str, tuple[str, Callable[[], Split]]] = {
+    # A ninth frozen group, defined (and its grid computed) on 2026-12-03 after the eighth
+    # had been scored with the spectral-excess check, before the check's confidence-level
+    # gate was scored on anything: flat spectra (s_70/s_1 of 0.3 or more expected) with
+    # heavy-tailed or log-normal counts (what the gate is for), sparse flat sets with
+    # binary, rating and Poisson weights (what the check is for) and 120-150 planted
+    # clusters (what it must leave alone). New seeds 140-147.
+    "frozen9-flat-sparse-rating": (
+        "frozen9",
+        _synthetic(
+            "rating",
+            140,
+            n_users=8000,
+            n_items=4000,
+            n_clusters=20,
+            mean_interactions=6,
+            popularity_exponent=0.3,
+        ),
+    ),
+    "frozen9-flat-sparse-heavy": (
+        "frozen9",
+        _synthetic(
+            "heavy",
+            141,
+            n_users=8000,
+            n_items=4000,
+            n_clusters=25,
+            mean_interactions=6,
+            popularity_exponent=0.3,
+        ),
+    ),
+    "frozen9-clusters30-lognormal": (
+        "frozen9",
+        _synthetic(
+            "lognormal",
+            142,
+            n_users=7000,
+            n_items=3500,
+            n_clusters=30,
+            mean_interactions=7,
+            popularity_exponent=0.45,
+        ),
+    ),
+    "frozen9-clusters150-binary": (
+        "frozen9",
+        _synthetic(
+            "binary",
+            143,
+            n_users=8000,
+            n_items=4000,
+            n_clusters=150,
+            mean_interactions=6,
+            popularity_exponent=0.35,
+        ),
+    ),
+    "frozen9-flat-sparse-poisson": (
+        "frozen9",
+        _synthetic(
+            "poisson",
+            144,
+            n_users=9000,
+            n_items=4500,
+            n_clusters=18,
+            mean_interactions=5,
+            popularity_exponent=0.35,
+        ),
+    ),
+    "frozen9-clusters50-heavy": (
+        "frozen9",
+        _synthetic(
+            "heavy",
+            145,
+            n_users=7000,
+            n_items=3500,
+            n_clusters=50,
+            mean_interactions=7,
+            popularity_exponent=0.4,
+        ),
+    ),
+    "frozen9-flat-binary": (
+        "frozen9",
+        _synthetic(
+            "binary",
+            146,
+            n_users=6000,
+            n_items=3000,
+            n_clusters=14,
+            mean_interactions=8,
+            popularity_exponent=0.3,
+        ),
+    ),
+    "frozen9-clusters120-rating": (
+        "frozen9",
+        _synthetic(
+            "rating",
+            147,
+            n_users=7000,
+            n_items=3500,
+            n_clusters=120,
+            mean_interactions=7,
+            popularity_exponent=0.4,
+        ),
+    ),
+}
+"""The ninth frozen group: made before the level gate of the excess check was scored."""
+
+
 CHECKED = {
     **FROZEN_DATASETS,
     **FROZEN2_DATASETS,
@@ -1030,6 +1247,8 @@ CHECKED = {
     **FROZEN5_DATASETS,
     **FROZEN6_DATASETS,
     **FROZEN7_DATASETS,
+    **FROZEN8_DATASETS,
+    **FROZEN9_DATASETS,
 }
 """The out-of-sample groups: ``Recommender()`` scored by a real fit, a grid, an extended
 sweep; left out of the forms and leave-one-out tables."""
@@ -1133,19 +1352,20 @@ def run_dataset(
             sweep[f"{low:g}"] = get(64, low, 1.0)
     rule = auto_regularization(params_confidence(split[0].matrix, ALSParams(alpha=1.0)))
     earlier = entry.get("rule")
-    # What the rule gave before the flat-popularity multiple (the earlier stages of the
-    # rule, "rule_before_level", "before_level" and "before_guard", are already recorded).
-    if earlier and "rule_before_flat" not in entry and earlier["regularization"] != rule:
-        entry["rule_before_flat"] = dict(earlier)  # alpha 1, before the flat multiple
+    # What the rule gave before the spectral-excess check (the earlier stages of the rule,
+    # "rule_before_flat", "rule_before_level", "before_level" and "before_guard", are
+    # already recorded).
+    if earlier and "rule_before_excess" not in entry and earlier["regularization"] != rule:
+        entry["rule_before_excess"] = dict(earlier)  # alpha 1, before the excess check
     if name in DATASETS or name in CHECKED:  # every default, alpha="auto" too: a real fit
         model = Recommender().fit(split[0])
         before = entry.get("defaults")
         if (
             before
-            and "before_flat" not in entry
+            and "before_excess" not in entry
             and before["regularization"] != float(model.params_.regularization_value)
         ):
-            entry["before_flat"] = before  # scored before the flat-popularity multiple
+            entry["before_excess"] = before  # scored before the spectral-excess check
         if name in FROZEN7_DATASETS and "unflat" not in entry:
             # the counterfactual: the rule without the flat multiple (a real fit too)
             conf = params_confidence(split[0].matrix, model.params_)
@@ -1413,7 +1633,7 @@ def leave_one_out(cache: dict[str, Any]) -> str:
 
 
 def frozen_table(cache: dict[str, Any], group: str = "frozen") -> str:
-    """A frozen out-of-sample check (``group`` "frozen", "frozen2", ... "frozen7"): the
+    """A frozen out-of-sample check (``group`` "frozen", "frozen2", ... "frozen8"): the
     regularization rule at alpha 1 (``Recommender(alpha=1.0)``) against the alpha-1 sweep
     and the 70-point grid. The first group also shows what the rule gave before the guard
     on ``s_70/s_1``, which was chosen after seeing it; :func:`defaults_table` has every
@@ -1422,6 +1642,8 @@ def frozen_table(cache: dict[str, Any], group: str = "frozen") -> str:
     extra = {
         "frozen": " before the guard: auto reg, share of grid best |",
         "frozen7": " `Recommender()` without the flat multiple: reg, share of grid best |",
+        "frozen8": " `Recommender()` before the excess check: reg, share of grid best |",
+        "frozen9": " `Recommender()` before the excess check: reg, share of grid best |",
     }.get(group, " unguarded law: reg, share of grid best |")
     lines = [
         "| dataset | users x items, nnz | s_70/s_1 | auto reg | best reg at alpha 1 "
@@ -1437,6 +1659,8 @@ def frozen_table(cache: dict[str, Any], group: str = "frozen") -> str:
         "frozen5": FROZEN5_DATASETS,
         "frozen6": FROZEN6_DATASETS,
         "frozen7": FROZEN7_DATASETS,
+        "frozen8": FROZEN8_DATASETS,
+        "frozen9": FROZEN9_DATASETS,
     }
     for name in groups[group]:
         e = cache.get(name)
@@ -1449,7 +1673,14 @@ def frozen_table(cache: dict[str, Any], group: str = "frozen") -> str:
         if "grid_best" in e:
             g = e["grid_best"]
             grid = f"{g['ndcg']:.4f} ({g['params']}) | {rule['ndcg'] / g['ndcg']:.1%}"
-        old = e.get({"frozen": "before_guard", "frozen7": "unflat"}.get(group, "unguarded"))
+        old = e.get(
+            {
+                "frozen": "before_guard",
+                "frozen7": "unflat",
+                "frozen8": "before_excess",
+                "frozen9": "before_excess",
+            }.get(group, "unguarded")
+        )
         before = " unchanged |" if first else " - |"
         if old and "grid_best" in e:
             share = old["ndcg"] / e["grid_best"]["ndcg"]
@@ -1465,7 +1696,8 @@ def frozen_table(cache: dict[str, Any], group: str = "frozen") -> str:
 
 def defaults_table(cache: dict[str, Any]) -> str:
     """``Recommender()`` with every default against the 70-point grid on every dataset with
-    a grid, next to the defaults without the flat-popularity multiple (``before_flat``,
+    a grid, next to the defaults before the spectral-excess check (``before_excess``,
+    scored before it), without the flat-popularity multiple (``before_flat``,
     scored before it; on the seventh group ``unflat``, the same rule without it, a real
     fit), before the confidence-level factor (``before_level``: ``alpha="auto"`` and the
     regularization rule without either) and the regularization rule at alpha 1 before the
@@ -1473,40 +1705,64 @@ def defaults_table(cache: dict[str, Any]) -> str:
     lines = [
         "| dataset | group | density | s_70/s_1 | auto alpha | auto reg | "
         "`Recommender()` NDCG@10 | grid best (params) | share of grid best | "
-        "without the flat multiple | before the level factor | alpha 1, no level factor |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "before the excess check | without the flat multiple | before the level factor | "
+        "alpha 1, no level factor |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    shares: dict[str, list[float]] = {"now": [], "flat": [], "level": [], "alpha1": []}
+    shares: dict[str, list[float]] = {
+        "now": [],
+        "excess": [],
+        "flat": [],
+        "level": [],
+        "alpha1": [],
+    }
     for name in {**DATASETS, **CHECKED}:
         e = cache.get(name)
         if not e or "defaults" not in e or "grid_best" not in e:
             continue
         s, d, g = e["stats"], e["defaults"], e["grid_best"]
         share = d["ndcg"] / g["ndcg"]
-        unflat = e.get("before_flat", e.get("unflat", d))["ndcg"] / g["ndcg"]
+        unexcess = e.get("before_excess", d)["ndcg"] / g["ndcg"]
+        unflat = e.get("before_flat", e.get("unflat", e.get("before_excess", d)))["ndcg"]
+        unflat /= g["ndcg"]
         level = e.get("before_level", e.get("before_flat", d))["ndcg"] / g["ndcg"]
         # The sixth group was made after the level factor: its alpha-1 rule has the factor.
-        made_after = name in {**FROZEN6_DATASETS, **FROZEN7_DATASETS} and (
-            "rule_before_level" not in e
+        made_after = name in {
+            **FROZEN6_DATASETS,
+            **FROZEN7_DATASETS,
+            **FROZEN8_DATASETS,
+            **FROZEN9_DATASETS,
+        } and ("rule_before_level" not in e)
+        alpha1 = e.get(
+            "rule_before_level", e.get("rule_before_flat", e.get("rule_before_excess", e["rule"]))
         )
-        alpha1 = e.get("rule_before_level", e.get("rule_before_flat", e["rule"]))
         alpha1 = alpha1["ndcg"] / g["ndcg"]
-        if name in FROZEN7_DATASETS:
+        if name in {**FROZEN7_DATASETS, **FROZEN8_DATASETS, **FROZEN9_DATASETS}:
             level = math.nan  # made after the level factor
-        for k, v in (("now", share), ("flat", unflat), ("level", level), ("alpha1", alpha1)):
-            if k == "level" and math.isnan(v):
+        if name in {**FROZEN8_DATASETS, **FROZEN9_DATASETS}:
+            unflat = math.nan  # made after the flat multiple
+        for k, v in (
+            ("now", share),
+            ("excess", unexcess),
+            ("flat", unflat),
+            ("level", level),
+            ("alpha1", alpha1),
+        ):
+            if math.isnan(v):
                 continue
             if not (k == "alpha1" and made_after):
                 shares[k].append(v)
         lines.append(
             f"| {name} | {e.get('role', '')} | {s['density']:.2%} | {s['spectral_ratio']:.3f} | "
             f"{d['alpha']:.3g} | {d['regularization']:.3g} | {d['ndcg']:.4f} | "
-            f"{g['ndcg']:.4f} ({g['params']}) | {share:.1%} | {unflat:.1%} | "
+            f"{g['ndcg']:.4f} ({g['params']}) | {share:.1%} | {unexcess:.1%} | "
+            f"{'n/a' if math.isnan(unflat) else f'{unflat:.1%}'} | "
             f"{'n/a' if math.isnan(level) else f'{level:.1%}'} | "
             f"{'n/a' if made_after else f'{alpha1:.1%}'} |"
         )
     for k, label in (
         ("now", "Recommender()"),
+        ("excess", "before the excess check"),
         ("flat", "without the flat multiple"),
         ("level", "before the level factor"),
         ("alpha1", "alpha 1, no level factor"),
@@ -1564,6 +1820,8 @@ def main() -> None:
         frozen_table(cache, "frozen5"),
         frozen_table(cache, "frozen6"),
         frozen_table(cache, "frozen7"),
+        frozen_table(cache, "frozen8"),
+        frozen_table(cache, "frozen9"),
         defaults_table(cache),
         sep="\n\n",
     )

@@ -3,8 +3,9 @@
 ``Recommender(factors=64)`` (``alpha="auto"``, ``regularization="auto"``,
 ``random_state=0``) against ``Recommender(factors=64, regularization=0.01, alpha=1.0,
 random_state=None)`` (the defaults before ``"auto"``) on training splits of
-the defaults experiment, 7 alternating fits each, medians of wall and CPU time, default
-environment. Command (MovieLens-100k as for ``defaults_experiment.py``)::
+the defaults experiment (its derive, held-out and frozen sets), 7 alternating fits each,
+medians of wall and CPU time, default environment. Command (MovieLens-100k as for
+``defaults_experiment.py``)::
 
     ALSREC_ML100K=/path/to/ml-100k.inter python benchmarks/scripts/defaults_fit_time.py
 """
@@ -30,7 +31,7 @@ def main() -> None:
         "syn-skewed-poisson",
     ]
     for name in names:
-        train, _ = de.DATASETS[name][1]()
+        train, _ = {**de.DATASETS, **de.CHECKED}[name][1]()
         wall: dict[str, list[float]] = {"old": [], "auto": []}
         cpu: dict[str, list[float]] = {"old": [], "auto": []}
         for _ in range(7):
