@@ -68,8 +68,9 @@ class ALSParams:
         ``7.17 * rho**1.08`` on 0.08-0.225, the range it was fitted on (a smaller
         ``rho`` counts as 0.08), 0.8 at ``rho = 0.3``, from 0.4 on 0.25 where ``s_70``
         stands above chance and 1.4 where it does not
-        (:func:`alsrec.model.defaults.spectral_excess`), and log-linear blends in
-        between; 0.8 below 160 users or items and on Spark; 1.4 instead when
+        (:func:`alsrec.model.defaults.spectral_excess`; not read under heavy-tailed
+        counts, a ``level`` below 2), and log-linear blends in between; 0.8 below 160
+        users or items and on Spark; 1.4 instead when
         item popularity is flat (a Gini coefficient of the items' ``d_i`` of 0.25 or
         less, blended back by 0.3: :func:`alsrec.model.defaults.popularity_scale`);
         times ``(level / 2)**0.2`` with ``level = E[c]**3 / E[c**2]`` over the observed

@@ -50,10 +50,9 @@ same pattern with its items shuffled (what the row and column counts give by cha
 planted clusters), it rises to :data:`FLAT_SCALE` (1.4) instead, unless heavy-tailed
 counts hold most of the confidence (a :func:`confidence_level` below 2, that of binary
 data at ``alpha = 1``): the excess reads only the pattern, and such data kept the taper's
-value best. On data with fewer than
-160 users or items, where ``s_70`` is not a noise level, and on the Spark backend (which
-only brings the masses to the driver) the spectral multiple is the constant
-:data:`AUTO_SCALE` (0.8).
+value best. On data with fewer than 160 users or items, where ``s_70`` is not a noise
+level, and on the Spark backend (which only brings the masses to the driver) the spectral
+multiple is the constant :data:`AUTO_SCALE` (0.8).
 
 Data with flat item popularity (:func:`popularity_gini`, the Gini coefficient of the items'
 confidence masses, at most 0.25) takes the multiple :data:`FLAT_SCALE` (1.4) instead,
@@ -294,7 +293,8 @@ def spectral_excess(matrix: sp.spmatrix | sp.sparray) -> float | None:
     every item the number of users, and nothing else is kept (pairs that land twice count
     once). Its spectrum is what these row and column counts give by chance alone. About 1
     means ``s_70`` is at that chance level, so the signal sits in fewer than 70 components;
-    clearly above 1 (1.2-1.5 with 100-300 planted clusters) means ``s_70`` is still signal.
+    clearly above 1 (1.14-1.46 with 90-300 planted clusters in the checks of the "Default
+    hyperparameters" guide) means ``s_70`` is still signal.
     The cost is that of a second :func:`spectral_ratio`.
 
     Parameters
@@ -368,12 +368,12 @@ def spectral_scale(ratio: float | None, excess: float | None = None) -> float:
     clusters, where ``s_70`` is still signal) or from a few components over a flat noise
     floor. The power law, extrapolated there, regularized far past the cliff where every
     component is shrunk away (8% and 85% of the grid's best in the first frozen check of
-    the "Default hyperparameters" guide); with 70-300 planted clusters every dataset of the
+    the "Default hyperparameters" guide); with 100-300 planted clusters every dataset of the
     checks ranked at least as well with a quarter of the noise scale as with 0.8 (150 and
     300 planted clusters: 79% and 48% of the grid's best with 0.8 at alpha 1, 96% and 97%
     with 0.25 and ``alpha="auto"``). Sparse data with 12-30 planted clusters and nearly flat
     popularity has as flat a spectrum, but its ``s_70`` is at chance level (excess
-    0.98-1.0, against 1.21-1.46 for 100-300 clusters), and it wants 1.4-2.6 times the
+    0.96-1.01, against 1.14-1.46 for 90-300 clusters), and it wants 1.2-2.7 times the
     noise scale at alpha 1, like data with flat popularity (:func:`popularity_scale`): its
     best regularization sits just below the cliff where the few planted components are
     shrunk away.
