@@ -237,13 +237,18 @@ def _top_singular_values(pattern: sp.csr_matrix) -> npt.NDArray[np.float64] | No
     return values if values[0] > 0 else None
 
 
-def _pattern(matrix: sp.spmatrix | sp.sparray) -> sp.csr_matrix | None:
-    """The binary pattern of ``matrix`` (CSR), or ``None`` when it is too small or empty for
-    a spectral statistic (fewer than :data:`SPECTRAL_MIN_SIZE` users or items)."""
+def _measured(
+    matrix: sp.spmatrix | sp.sparray,
+) -> tuple[sp.csr_matrix, npt.NDArray[np.float64]] | None:
+    """The binary pattern of ``matrix`` (CSR) and its :func:`_top_singular_values`, or
+    ``None`` when it is too small or empty for a spectral statistic (fewer than
+    :data:`SPECTRAL_MIN_SIZE` users or items) or its values cannot be measured."""
     csr = sp.csr_matrix(matrix)
     if min(csr.shape) < SPECTRAL_MIN_SIZE or csr.nnz == 0:
         return None
-    return sp.csr_matrix((np.ones(csr.indices.size), csr.indices, csr.indptr), shape=csr.shape)
+    pattern = sp.csr_matrix((np.ones(csr.indices.size), csr.indices, csr.indptr), shape=csr.shape)
+    values = _top_singular_values(pattern)
+    return None if values is None else (pattern, values)
 
 
 def spectral_ratio(matrix: sp.spmatrix | sp.sparray) -> float | None:
@@ -277,11 +282,8 @@ def spectral_ratio(matrix: sp.spmatrix | sp.sparray) -> float | None:
     >>> spectral_ratio(sp.csr_matrix((4, 3))) is None
     True
     """
-    pattern = _pattern(matrix)
-    values = None if pattern is None else _top_singular_values(pattern)
-    if values is None:
-        return None
-    return float(values[SPECTRAL_RANK - 1] / values[0])
+    measured = _measured(matrix)
+    return None if measured is None else float(measured[1][SPECTRAL_RANK - 1] / measured[1][0])
 
 
 def spectral_excess(matrix: sp.spmatrix | sp.sparray) -> float | None:
@@ -318,11 +320,8 @@ def spectral_excess(matrix: sp.spmatrix | sp.sparray) -> float | None:
     >>> spectral_excess(blocks) > 1.2  # a hundred planted blocks: s_70 is signal
     True
     """
-    pattern = _pattern(matrix)
-    observed = None if pattern is None else _top_singular_values(pattern)
-    if pattern is None or observed is None:
-        return None
-    return _excess(pattern, observed)
+    measured = _measured(matrix)
+    return None if measured is None else _excess(*measured)
 
 
 def _excess(pattern: sp.csr_matrix, observed: npt.NDArray[np.float64]) -> float | None:
@@ -343,10 +342,10 @@ def _spectral_statistics(
     """:func:`spectral_ratio` and, when ``excess`` is asked for and the ratio is
     :data:`SPECTRAL_FLAT` or more (the only place it is read), :func:`spectral_excess`,
     from one SVD of the pattern."""
-    pattern = _pattern(matrix)
-    observed = None if pattern is None else _top_singular_values(pattern)
-    if pattern is None or observed is None:
+    measured = _measured(matrix)
+    if measured is None:
         return None, None
+    pattern, observed = measured
     ratio = float(observed[SPECTRAL_RANK - 1] / observed[0])
     return ratio, _excess(pattern, observed) if excess and ratio >= SPECTRAL_FLAT else None
 
