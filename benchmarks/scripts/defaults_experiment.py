@@ -1253,6 +1253,111 @@ FROZEN9_DATASETS: dict[str, tuple[str, Callable[[], Split]]] = {
 """The ninth frozen group: made before the level gate of the excess check was scored."""
 
 
+FROZEN10_DATASETS: dict[str, tuple[str, Callable[[], Split]]] = {
+    # A tenth frozen group, defined (and its grid started) on 2026-12-03 before any change
+    # to alpha="auto" on flat data was designed, and not looked at until one was chosen:
+    # flat and sparse-flat sets with every weight distribution (what such a change is
+    # for) and 40 and 200 planted clusters (what it must leave alone). New seeds 150-157.
+    "frozen10-flat-sparse-binary": (
+        "frozen10",
+        _synthetic(
+            "binary",
+            150,
+            n_users=8500,
+            n_items=4200,
+            n_clusters=16,
+            mean_interactions=6,
+            popularity_exponent=0.3,
+        ),
+    ),
+    "frozen10-flat-rating": (
+        "frozen10",
+        _synthetic(
+            "rating",
+            151,
+            n_users=6000,
+            n_items=3000,
+            n_clusters=12,
+            mean_interactions=8,
+            popularity_exponent=0.3,
+        ),
+    ),
+    "frozen10-flat-sparse-lognormal": (
+        "frozen10",
+        _synthetic(
+            "lognormal",
+            152,
+            n_users=9000,
+            n_items=4500,
+            n_clusters=20,
+            mean_interactions=5,
+            popularity_exponent=0.35,
+        ),
+    ),
+    "frozen10-flat-poisson": (
+        "frozen10",
+        _synthetic(
+            "poisson",
+            153,
+            n_users=6500,
+            n_items=3200,
+            n_clusters=15,
+            mean_interactions=9,
+            popularity_exponent=0.25,
+        ),
+    ),
+    "frozen10-flat-sparse-heavy": (
+        "frozen10",
+        _synthetic(
+            "heavy",
+            154,
+            n_users=8000,
+            n_items=4000,
+            n_clusters=22,
+            mean_interactions=6,
+            popularity_exponent=0.3,
+        ),
+    ),
+    "frozen10-flat-binary": (
+        "frozen10",
+        _synthetic(
+            "binary",
+            155,
+            n_users=5500,
+            n_items=2800,
+            n_clusters=10,
+            mean_interactions=9,
+            popularity_exponent=0.25,
+        ),
+    ),
+    "frozen10-clusters40-rating": (
+        "frozen10",
+        _synthetic(
+            "rating",
+            156,
+            n_users=7000,
+            n_items=3500,
+            n_clusters=40,
+            mean_interactions=7,
+            popularity_exponent=0.4,
+        ),
+    ),
+    "frozen10-clusters200-binary": (
+        "frozen10",
+        _synthetic(
+            "binary",
+            157,
+            n_users=8000,
+            n_items=4000,
+            n_clusters=200,
+            mean_interactions=7,
+            popularity_exponent=0.35,
+        ),
+    ),
+}
+"""The tenth frozen group: made before a change of ``alpha="auto"`` on flat data."""
+
+
 CHECKED = {
     **FROZEN_DATASETS,
     **FROZEN2_DATASETS,
@@ -1263,6 +1368,7 @@ CHECKED = {
     **FROZEN7_DATASETS,
     **FROZEN8_DATASETS,
     **FROZEN9_DATASETS,
+    **FROZEN10_DATASETS,
 }
 """The out-of-sample groups: ``Recommender()`` scored by a real fit, a grid, an extended
 sweep; left out of the forms and leave-one-out tables."""
