@@ -1357,6 +1357,9 @@ FROZEN10_DATASETS: dict[str, tuple[str, Callable[[], Split]]] = {
 }
 """The tenth frozen group: made before a change of ``alpha="auto"`` on flat data."""
 
+LATER = {**FROZEN9_DATASETS, **FROZEN10_DATASETS}
+"""The groups made after the excess check's level gate (the ninth) and later."""
+
 
 CHECKED = {
     **FROZEN_DATASETS,
@@ -1472,20 +1475,20 @@ def run_dataset(
             sweep[f"{low:g}"] = get(64, low, 1.0)
     rule = auto_regularization(params_confidence(split[0].matrix, ALSParams(alpha=1.0)))
     earlier = entry.get("rule")
-    # What the rule gave before the spectral-excess check (the earlier stages of the rule,
-    # "rule_before_flat", "rule_before_level", "before_level" and "before_guard", are
-    # already recorded).
-    if earlier and "rule_before_excess" not in entry and earlier["regularization"] != rule:
-        entry["rule_before_excess"] = dict(earlier)  # alpha 1, before the excess check
+    # What the rule gave before the component scale of flat spectra (the earlier stages,
+    # "rule_before_excess", "rule_before_flat", "rule_before_level", "before_level" and
+    # "before_guard", are already recorded).
+    if earlier and "rule_before_plateau" not in entry and earlier["regularization"] != rule:
+        entry["rule_before_plateau"] = dict(earlier)  # alpha 1, before the plateau
     if name in DATASETS or name in CHECKED:  # every default, alpha="auto" too: a real fit
         model = Recommender().fit(split[0])
         before = entry.get("defaults")
         if (
             before
-            and "before_excess" not in entry
+            and "before_plateau" not in entry
             and before["regularization"] != float(model.params_.regularization_value)
         ):
-            entry["before_excess"] = before  # scored before the spectral-excess check
+            entry["before_plateau"] = before  # scored before the component scale
         if name in FROZEN7_DATASETS and "unflat" not in entry:
             # the counterfactual: the rule without the flat multiple (a real fit too)
             conf = params_confidence(split[0].matrix, model.params_)
@@ -1838,6 +1841,7 @@ def frozen_table(cache: dict[str, Any], group: str = "frozen") -> str:
         "frozen7": FROZEN7_DATASETS,
         "frozen8": FROZEN8_DATASETS,
         "frozen9": FROZEN9_DATASETS,
+        "frozen10": FROZEN10_DATASETS,
     }
     for name in groups[group]:
         e = cache.get(name)
@@ -1856,6 +1860,7 @@ def frozen_table(cache: dict[str, Any], group: str = "frozen") -> str:
                 "frozen7": "unflat",
                 "frozen8": "before_excess",
                 "frozen9": "before_excess",
+                "frozen10": "before_plateau",
             }.get(group, "unguarded")
         )
         before = " unchanged |" if first else " - |"
@@ -1873,8 +1878,9 @@ def frozen_table(cache: dict[str, Any], group: str = "frozen") -> str:
 
 def defaults_table(cache: dict[str, Any]) -> str:
     """``Recommender()`` with every default against the 70-point grid on every dataset with
-    a grid, next to the defaults before the spectral-excess check (``before_excess``,
-    scored before it), without the flat-popularity multiple (``before_flat``,
+    a grid, next to the defaults before the component scale of flat spectra
+    (``before_plateau``, scored before it), before the spectral-excess check
+    (``before_excess``, scored before it), without the flat-popularity multiple (``before_flat``,
     scored before it; on the seventh group ``unflat``, the same rule without it, a real
     fit), before the confidence-level factor (``before_level``: ``alpha="auto"`` and the
     regularization rule without either) and the regularization rule at alpha 1 before the
@@ -1882,12 +1888,14 @@ def defaults_table(cache: dict[str, Any]) -> str:
     lines = [
         "| dataset | group | density | s_70/s_1 | auto alpha | auto reg | "
         "`Recommender()` NDCG@10 | grid best (params) | share of grid best | "
-        "before the excess check | without the flat multiple | before the level factor | "
+        "before the component scale | before the excess check | without the flat multiple | "
+        "before the level factor | "
         "alpha 1, no level factor |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     shares: dict[str, list[float]] = {
         "now": [],
+        "plateau": [],
         "excess": [],
         "flat": [],
         "level": [],
@@ -1899,27 +1907,39 @@ def defaults_table(cache: dict[str, Any]) -> str:
             continue
         s, d, g = e["stats"], e["defaults"], e["grid_best"]
         share = d["ndcg"] / g["ndcg"]
-        unexcess = e.get("before_excess", d)["ndcg"] / g["ndcg"]
-        unflat = e.get("before_flat", e.get("unflat", e.get("before_excess", d)))["ndcg"]
-        unflat /= g["ndcg"]
-        level = e.get("before_level", e.get("before_flat", d))["ndcg"] / g["ndcg"]
+        # Each column falls back on the next later stage: a set that a stage did not change
+        # has its value from after that stage.
+        plateau_entry = e.get("before_plateau", d)
+        excess_entry = e.get("before_excess", plateau_entry)
+        flat_entry = e.get("before_flat", e.get("unflat", excess_entry))
+        unplateau = plateau_entry["ndcg"] / g["ndcg"]
+        unexcess = excess_entry["ndcg"] / g["ndcg"]
+        unflat = flat_entry["ndcg"] / g["ndcg"]
+        level = e.get("before_level", e.get("before_flat", excess_entry))["ndcg"] / g["ndcg"]
         # The sixth group was made after the level factor: its alpha-1 rule has the factor.
         made_after = name in {
             **FROZEN6_DATASETS,
             **FROZEN7_DATASETS,
             **FROZEN8_DATASETS,
-            **FROZEN9_DATASETS,
+            **LATER,
         } and ("rule_before_level" not in e)
         alpha1 = e.get(
-            "rule_before_level", e.get("rule_before_flat", e.get("rule_before_excess", e["rule"]))
+            "rule_before_level",
+            e.get(
+                "rule_before_flat",
+                e.get("rule_before_excess", e.get("rule_before_plateau", e["rule"])),
+            ),
         )
         alpha1 = alpha1["ndcg"] / g["ndcg"]
-        if name in {**FROZEN7_DATASETS, **FROZEN8_DATASETS, **FROZEN9_DATASETS}:
+        if name in {**FROZEN7_DATASETS, **FROZEN8_DATASETS, **LATER}:
             level = math.nan  # made after the level factor
-        if name in {**FROZEN8_DATASETS, **FROZEN9_DATASETS}:
+        if name in {**FROZEN8_DATASETS, **LATER}:
             unflat = math.nan  # made after the flat multiple
+        if name in FROZEN10_DATASETS:
+            unexcess = math.nan  # made after the excess check
         for k, v in (
             ("now", share),
+            ("plateau", unplateau),
             ("excess", unexcess),
             ("flat", unflat),
             ("level", level),
@@ -1932,13 +1952,15 @@ def defaults_table(cache: dict[str, Any]) -> str:
         lines.append(
             f"| {name} | {e.get('role', '')} | {s['density']:.2%} | {s['spectral_ratio']:.3f} | "
             f"{d['alpha']:.3g} | {d['regularization']:.3g} | {d['ndcg']:.4f} | "
-            f"{g['ndcg']:.4f} ({g['params']}) | {share:.1%} | {unexcess:.1%} | "
+            f"{g['ndcg']:.4f} ({g['params']}) | {share:.1%} | {unplateau:.1%} | "
+            f"{'n/a' if math.isnan(unexcess) else f'{unexcess:.1%}'} | "
             f"{'n/a' if math.isnan(unflat) else f'{unflat:.1%}'} | "
             f"{'n/a' if math.isnan(level) else f'{level:.1%}'} | "
             f"{'n/a' if made_after else f'{alpha1:.1%}'} |"
         )
     for k, label in (
         ("now", "Recommender()"),
+        ("plateau", "before the component scale"),
         ("excess", "before the excess check"),
         ("flat", "without the flat multiple"),
         ("level", "before the level factor"),
@@ -2011,6 +2033,7 @@ def main() -> None:
         frozen_table(cache, "frozen7"),
         frozen_table(cache, "frozen8"),
         frozen_table(cache, "frozen9"),
+        frozen_table(cache, "frozen10"),
         defaults_table(cache),
         transfer_table(cache),
         sep="\n\n",

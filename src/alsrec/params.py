@@ -66,16 +66,19 @@ class ALSParams:
         a multiple of ``rho = s_70 / s_1`` of the binary pattern (seeded randomized SVD:
         how flat the spectrum is; :func:`alsrec.model.defaults.spectral_scale`):
         ``7.17 * rho**1.08`` on 0.08-0.225, the range it was fitted on (a smaller
-        ``rho`` counts as 0.08), 0.8 at ``rho = 0.3``, from 0.4 on 0.25 where ``s_70``
-        stands above chance and 1.4 where it does not
-        (:func:`alsrec.model.defaults.spectral_excess`; not read under heavy-tailed
-        counts, a ``level`` below 2), and log-linear blends in between; 0.8 below 160
-        users or items and on Spark; 1.4 instead when
+        ``rho`` counts as 0.08), 0.8 at ``rho = 0.3``, 0.25 from 0.4 on, and log-linear
+        blends in between; 0.8 below 160 users or items and on Spark; 1.4 instead when
         item popularity is flat (a Gini coefficient of the items' ``d_i`` of 0.25 or
         less, blended back by 0.3: :func:`alsrec.model.defaults.popularity_scale`);
         times ``(level / 2)**0.2`` with ``level = E[c]**3 / E[c**2]`` over the observed
         pairs (:func:`alsrec.model.defaults.level_factor`: more for binary data at a
-        large ``alpha``, less for heavy-tailed counts). The confidences are those of the
+        large ``alpha``, less for heavy-tailed counts). Where the spectrum is flat
+        (``rho`` of 0.3 or more) but ``s_70`` is at chance level (a few planted
+        components over the noise floor, :func:`alsrec.model.defaults.spectral_excess`;
+        not read under heavy-tailed counts, a ``level`` below 2), the value moves instead
+        to half of ``s_2`` of the pattern times the mean confidence, the scale at which
+        ALS shrinks those components away (:func:`alsrec.model.defaults.component_scale`,
+        :func:`alsrec.model.defaults.flat_spectrum_scale`). The confidences are those of the
         resolved ``alpha``. With ``alpha="auto"`` too, ``Recommender()`` reached 95% of
         the best NDCG@10 of a 70-point grid on 63 of 81 datasets (lowest 77.1%, on flat
         item popularity; see the "Default hyperparameters" guide). The fitted model

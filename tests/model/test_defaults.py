@@ -20,6 +20,7 @@ from alsrec.model.defaults import (
     FLAT_POPULARITY,
     FLAT_SCALE,
     LEVEL_REFERENCE,
+    PLATEAU_SHARE,
     SPECTRAL_EXCESS,
     SPECTRAL_FITTED,
     SPECTRAL_FLAT,
@@ -29,7 +30,9 @@ from alsrec.model.defaults import (
     auto_alpha,
     auto_multiple,
     auto_regularization,
+    component_scale,
     confidence_level,
+    flat_spectrum_scale,
     level_factor,
     matrix_level,
     params_confidence,
@@ -228,8 +231,7 @@ def test_many_strong_components_get_a_useful_default() -> None:
     excess = spectral_excess(conf)  # s_70 is signal here: above what chance gives
     assert excess is not None and excess >= SPECTRAL_EXCESS[1]
     expected = auto_regularization(conf, scale=spectral_scale(ratio) * level_of(conf))
-    assert spectral_scale(ratio, excess) == spectral_scale(ratio)  # the taper
-    assert rec.params_.regularization == pytest.approx(expected)
+    assert rec.params_.regularization == pytest.approx(expected)  # the taper, no plateau
     extrapolated = 7.17 * ratio**1.08 * auto_regularization(conf, scale=1.0)
     worse = Recommender(regularization=extrapolated).fit(train)
     popular = PopularityBaseline(train)
@@ -253,32 +255,57 @@ def test_spectral_excess_is_about_one_for_noise_and_reads_only_the_pattern() -> 
     assert shuffled_blocks is not None and shuffled_blocks > 1.5
 
 
-def test_a_flat_spectrum_rises_or_tapers_by_the_spectral_excess() -> None:
+def test_flat_spectrum_scale_moves_from_the_multiple_to_the_plateau() -> None:
     chance, signal = SPECTRAL_EXCESS
-    many, floor = SPECTRAL_MANY
-    for ratio in (SPECTRAL_FLAT, 0.33, 0.37, many, 0.6):
-        down = spectral_scale(ratio)
-        assert spectral_scale(ratio, None) == spectral_scale(ratio, signal) == down
-        up = spectral_scale(ratio, chance)
-        assert spectral_scale(ratio, 0.5) == up >= down
-        between = [spectral_scale(ratio, e) for e in np.linspace(chance, signal, 9)]
-        assert all(a >= b for a, b in itertools.pairwise(between))  # monotone, up to down
-    # Both directions leave 0.8 at s_70 / s_1 = 0.3 (continuous with the fitted side) ...
-    assert spectral_scale(SPECTRAL_FLAT, 1.0) == pytest.approx(AUTO_SCALE)
-    # ... and reach their ends at 0.4: the flat multiple, or a quarter of the noise scale.
-    assert spectral_scale(many, 1.0) == spectral_scale(0.9, 1.0) == FLAT_SCALE
-    assert spectral_scale(many, 1.3) == spectral_scale(0.9, 1.3) == floor
-    rising = [spectral_scale(r, 1.0) for r in np.linspace(SPECTRAL_FLAT, many, 9)]
-    assert all(a < b for a, b in itertools.pairwise(rising))
-    # Below 0.3 the excess changes nothing: the power law and its blend.
-    for ratio in (0.05, 0.1, 0.2, 0.26):
-        assert spectral_scale(ratio, 1.0) == spectral_scale(ratio, 1.5) == spectral_scale(ratio)
+    many = SPECTRAL_MANY[0]
+    for multiple, plateau in ((0.25, 2.0), (1.4, 0.9), (0.8, 0.8)):
+        # Where the check does not apply: the multiple, unchanged.
+        for ratio, excess in ((None, 1.0), (0.2, 1.0), (SPECTRAL_FLAT, 1.0), (0.5, None)):
+            assert flat_spectrum_scale(multiple, ratio, excess, plateau) == multiple
+        for ratio in (0.35, many, 0.7):
+            assert flat_spectrum_scale(multiple, ratio, signal, plateau) == multiple
+            assert flat_spectrum_scale(multiple, ratio, 1.5, plateau) == multiple
+        # Flat (0.4 or more) and at chance level (1.1 or less): the plateau.
+        for ratio, excess in ((many, chance), (0.6, 0.9), (1.0, 1.0)):
+            assert flat_spectrum_scale(multiple, ratio, excess, plateau) == pytest.approx(plateau)
+        # Between, monotone in both statistics and continuous at the ends.
+        rising = [flat_spectrum_scale(multiple, r, 1.0, plateau) for r in np.linspace(0.3, 0.4, 9)]
+        falling = [
+            flat_spectrum_scale(multiple, 0.5, x, plateau) for x in np.linspace(chance, signal, 9)
+        ]
+        for path in (rising, falling[::-1]):
+            assert path[0] == pytest.approx(multiple) and path[-1] == pytest.approx(plateau)
+            steps = np.diff(np.log(path))
+            assert (steps * np.sign(np.log(plateau / multiple)) >= -1e-12).all()
+    # Geometric: halfway in log ratio and full excess weight gives the geometric mean.
+    half = SPECTRAL_FLAT * (many / SPECTRAL_FLAT) ** 0.5
+    assert flat_spectrum_scale(0.25, half, 1.0, 4.0) == pytest.approx(1.0)
 
 
-def test_a_few_clusters_over_noise_get_more_shrinkage_than_many_clusters() -> None:
+def test_component_scale_is_the_second_singular_value_times_the_mean_confidence() -> None:
+    raw = synthetic(
+        600, 400, n_clusters=8, mean_interactions=10, popularity_exponent=0.3, random_state=2
+    )
+    data = Interactions.from_arrays(raw.user_ids, raw.item_ids, raw.weights)
+    conf = params_confidence(data.matrix, ALSParams(alpha=3.0))
+    pattern = (conf.toarray() > 0).astype(np.float64)
+    second = np.linalg.svd(pattern, compute_uv=False)[1]  # exact, dense
+    scale = component_scale(conf)
+    assert scale is not None
+    assert scale == pytest.approx(second * conf.data.astype(np.float64).mean(), rel=1e-9)
+    assert component_scale(conf.copy()) == scale  # seeded: the same number every call
+    doubled = conf.copy()
+    doubled.data *= 2.0
+    assert component_scale(doubled) == pytest.approx(2 * scale)  # linear in the confidence
+    assert component_scale(random_pattern(SPECTRAL_MIN_SIZE - 1, 400)) is None
+    assert component_scale(sp.csr_matrix((400, 400))) is None
+
+
+def test_a_few_clusters_over_noise_sit_below_the_cliff_of_their_components() -> None:
     # Sparse data, 15 planted clusters, nearly flat popularity (a Gini above the flat
     # check's blend): the spectrum is as flat as a hundred clusters', but its s_70 is at
-    # chance level. The quarter of the noise scale that many clusters want overfits it.
+    # chance level. The quarter of the noise scale that many clusters want overfits it;
+    # the default takes half the scale at which its components are shrunk away.
     raw = synthetic(
         2500, 1200, n_clusters=15, mean_interactions=6, popularity_exponent=0.4, random_state=7
     )
@@ -291,17 +318,29 @@ def test_a_few_clusters_over_noise_get_more_shrinkage_than_many_clusters() -> No
     assert ratio is not None and ratio > SPECTRAL_MANY[0]  # past the end of either blend
     assert excess is not None and excess <= SPECTRAL_EXCESS[0]
     assert gini is not None and gini >= FLAT_POPULARITY[1]  # not "flat popularity"
-    assert auto_multiple(conf) == pytest.approx(FLAT_SCALE * level_of(conf))
+    scale = component_scale(conf)
+    assert scale is not None
+    assert rec.params_.regularization == pytest.approx(PLATEAU_SHARE * scale)
     tapered = auto_regularization(conf, scale=spectral_scale(ratio) * level_of(conf))
     assert rec.params_.regularization_value > 3 * tapered
+    default = ndcg_at_k(rec, test, k=10)
     before = Recommender(alpha=rec.params_.alpha, regularization=tapered).fit(train)
-    assert ndcg_at_k(rec, test, k=10) > 1.2 * ndcg_at_k(before, test, k=10)
+    assert default > 1.2 * ndcg_at_k(before, test, k=10)
+    # Near the best of a sweep around it; past the component scale, the cliff.
+    sweep = {
+        m: ndcg_at_k(
+            Recommender(alpha=rec.params_.alpha, regularization=m * scale).fit(train), test, k=10
+        )
+        for m in (0.25, 0.35, 0.7, 1.4)
+    }
+    assert default >= 0.95 * max(sweep.values())
+    assert sweep[1.4] < 0.5 * default
 
 
 def test_heavy_tailed_counts_keep_the_taper_whatever_the_excess() -> None:
     # The same planted clusters with Pareto counts: the pattern (and so the excess) is
     # what it was, but a few huge weights hold most of the confidence (a level below that
-    # of binary data at alpha 1), and the rise is not taken: the taper stays.
+    # of binary data at alpha 1), and the plateau is not taken: the taper stays.
     raw = synthetic(
         2500, 1200, n_clusters=15, mean_interactions=6, popularity_exponent=0.4, random_state=7
     )
@@ -311,14 +350,15 @@ def test_heavy_tailed_counts_keep_the_taper_whatever_the_excess() -> None:
     heavy.data = np.minimum(np.floor(draws ** (-1 / 1.2)), 1e4)  # Pareto counts, same pairs
     conf = params_confidence(heavy, ALSParams(alpha=1.0))
     ratio, excess = spectral_ratio(conf), spectral_excess(conf)
-    assert ratio is not None and ratio > SPECTRAL_FLAT  # where the taper or the rise applies
+    assert ratio is not None and ratio > SPECTRAL_FLAT  # where the taper or the plateau applies
     assert excess is not None and excess <= SPECTRAL_EXCESS[0]  # s_70 at chance level
     assert matrix_level(conf) < LEVEL_REFERENCE
     gini = popularity_gini(np.asarray(conf.sum(axis=0)).ravel())
     assert gini is not None and gini >= FLAT_POPULARITY[1]  # the spectral multiple decides
     expected = spectral_scale(ratio) * level_of(conf)
     assert auto_multiple(conf) == pytest.approx(expected)
-    assert spectral_scale(ratio) < spectral_scale(ratio, excess)  # what the gate declines
+    # What the gate declines: at the level of binary data the plateau would be taken.
+    assert auto_multiple(conf, level=LEVEL_REFERENCE) > 1.2 * spectral_scale(ratio)
 
 
 def test_popularity_gini_is_zero_for_equal_items_and_grows_with_concentration() -> None:
@@ -349,22 +389,25 @@ def test_flat_popularity_takes_the_flat_multiple_and_blends_back() -> None:
 
 
 def test_flat_item_popularity_raises_the_default_regularization() -> None:
-    # Planted clusters, every item about equally popular: the spectrum is flat (like
-    # many clusters), but the items' Gini says "flat popularity": the flat multiple.
+    # Planted clusters, every item about equally popular: the spectrum is flattish (s_70 /
+    # s_1 about 0.24, where the spectral multiple is about 1), and the items' Gini says
+    # "flat popularity": the flat multiple.
     raw = synthetic(
-        2000, 1000, n_clusters=10, mean_interactions=12, random_state=4, popularity_exponent=0.1
+        2000, 1000, n_clusters=10, mean_interactions=20, random_state=4, popularity_exponent=0.1
     )
     data = Interactions.from_arrays(raw.user_ids, raw.item_ids, None, aggregate="max")
     conf = params_confidence(data.matrix, ALSParams(alpha=1.0))
     gini = popularity_gini(np.asarray(conf.sum(axis=0)).ravel())
     assert gini is not None and gini <= FLAT_POPULARITY[0]
+    ratio = spectral_ratio(conf)
+    assert ratio is not None and ratio < SPECTRAL_FLAT  # no flat-spectrum check
     assert auto_multiple(conf) == pytest.approx(FLAT_SCALE)  # binary at alpha 1: level 2
     assert auto_regularization(conf) == pytest.approx(
         regularization_from_masses(conf.sum(axis=1), conf.sum(axis=0), scale=FLAT_SCALE)
     )
     # Skewed popularity keeps the spectral multiple.
     skew = synthetic(
-        2000, 1000, n_clusters=10, mean_interactions=12, random_state=4, popularity_exponent=1.0
+        2000, 1000, n_clusters=10, mean_interactions=20, random_state=4, popularity_exponent=1.0
     )
     skewed = Interactions.from_arrays(skew.user_ids, skew.item_ids, None, aggregate="max")
     conf = params_confidence(skewed.matrix, ALSParams(alpha=1.0))

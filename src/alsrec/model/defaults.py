@@ -46,13 +46,17 @@ data made after the fit found the extrapolated law regularizing such data into a
 ranker. :func:`spectral_excess` tells the two apart: ``s_70`` against the ``s_70`` of the
 same pattern with its items shuffled (what the row and column counts give by chance). Where
 ``s_70`` stands above chance (100-300 planted clusters), the multiple tapers to 0.25
-(reached at ``rho = 0.4``); where it is at chance level (sparse data with a dozen or two
-planted clusters), it rises to :data:`FLAT_SCALE` (1.4) instead, unless heavy-tailed
-counts hold most of the confidence (a :func:`confidence_level` below 2, that of binary
-data at ``alpha = 1``): the excess reads only the pattern, and such data kept the taper's
-value best. On data with fewer than 160 users or items, where ``s_70`` is not a noise
-level, and on the Spark backend (which only brings the masses to the driver) the spectral
-multiple is the constant :data:`AUTO_SCALE` (0.8).
+(reached at ``rho = 0.4``). Where it is at chance level (sparse data with a dozen or two
+planted clusters of about equal strength), the noise scale is the wrong yardstick: such
+data ranks well only just below the cliff where ALS shrinks its few components away
+together, and the cliff is a property of the components, not of the masses. The
+regularization moves there to :data:`PLATEAU_SHARE` (half) of the :func:`component_scale`,
+``s_2`` of the pattern times the mean confidence (:func:`flat_spectrum_scale`), unless
+heavy-tailed counts hold most of the confidence (a :func:`confidence_level` below 2, that
+of binary data at ``alpha = 1``): the statistics read only the pattern, and such data kept
+the taper's value best. On data with fewer than 160 users or items, where ``s_70`` is not
+a noise level, and on the Spark backend (which only brings the masses to the driver) the
+spectral multiple is the constant :data:`AUTO_SCALE` (0.8).
 
 Data with flat item popularity (:func:`popularity_gini`, the Gini coefficient of the items'
 confidence masses, at most 0.25) takes the multiple :data:`FLAT_SCALE` (1.4) instead,
@@ -96,6 +100,7 @@ __all__ = [
     "FLAT_SCALE",
     "LEVEL_EXPONENT",
     "LEVEL_REFERENCE",
+    "PLATEAU_SHARE",
     "SPECTRAL_EXCESS",
     "SPECTRAL_FITTED",
     "SPECTRAL_FLAT",
@@ -105,7 +110,9 @@ __all__ = [
     "auto_alpha",
     "auto_multiple",
     "auto_regularization",
+    "component_scale",
     "confidence_level",
+    "flat_spectrum_scale",
     "level_factor",
     "matrix_level",
     "params_confidence",
@@ -143,9 +150,13 @@ SPECTRAL_MANY = (0.4, 0.25)
 components: between :data:`SPECTRAL_FLAT` and 0.4 a log-linear blend from
 :data:`AUTO_SCALE`)."""
 SPECTRAL_EXCESS = (1.1, 1.2)
-"""The :func:`spectral_excess` at or below which ``s_70`` counts as chance level (the
-multiple rises to :data:`FLAT_SCALE` from :data:`SPECTRAL_FLAT` on) and at or above which
-it counts as signal (the multiple tapers to 0.25); log-linear between."""
+"""The :func:`spectral_excess` at or below which ``s_70`` counts as chance level (from
+:data:`SPECTRAL_FLAT` on the regularization moves to :data:`PLATEAU_SHARE` of the
+:func:`component_scale`) and at or above which it counts as signal (the multiple tapers to
+0.25); log-linear between (:func:`flat_spectrum_scale`)."""
+PLATEAU_SHARE = 0.5
+"""The share of the :func:`component_scale` that ``regularization="auto"`` takes where the
+spectrum is flat at chance level (:func:`flat_spectrum_scale`)."""
 FLAT_POPULARITY = (0.25, 0.3)
 """The :func:`popularity_gini` at or below which the multiple is :data:`FLAT_SCALE`, and
 at or above which it is the spectral one (a log-linear blend between)."""
@@ -350,18 +361,15 @@ def _spectral_statistics(
     return ratio, _excess(pattern, observed) if excess and ratio >= SPECTRAL_FLAT else None
 
 
-def spectral_scale(ratio: float | None, excess: float | None = None) -> float:
-    """The multiple of the noise scale that ``regularization="auto"`` uses.
+def spectral_scale(ratio: float | None) -> float:
+    """The multiple of the noise scale that ``regularization="auto"`` takes from the
+    :func:`spectral_ratio`, before the popularity and flat-spectrum checks.
 
-    ``7.17 * ratio**1.08`` for a :func:`spectral_ratio` inside the range the law was fitted
-    on (:data:`SPECTRAL_FITTED`, 0.08-0.225; a smaller ratio counts as 0.08);
-    :data:`AUTO_SCALE` (0.8) without a ratio and at ``ratio = 0.3``
-    (:data:`SPECTRAL_FLAT`), with a log-linear blend between 0.225 and 0.3. From 0.3 on,
-    the :func:`spectral_excess` decides where it goes: down to 0.25 at ``ratio = 0.4``
-    (:data:`SPECTRAL_MANY`, log-linear) and 0.25 beyond when ``s_70`` stands clearly
-    above chance (``excess`` 1.2 or more, or not measured); up to :data:`FLAT_SCALE`
-    (1.4) at ``ratio = 0.4`` and 1.4 beyond when ``s_70`` is at chance level (``excess``
-    1.1 or less); log-linear in ``excess`` between (:data:`SPECTRAL_EXCESS`).
+    ``7.17 * ratio**1.08`` for a ratio inside the range the law was fitted on
+    (:data:`SPECTRAL_FITTED`, 0.08-0.225; a smaller ratio counts as 0.08);
+    :data:`AUTO_SCALE` (0.8) without a ratio and at ``ratio = 0.3`` (:data:`SPECTRAL_FLAT`),
+    with a log-linear blend between 0.225 and 0.3; from 0.3 on it tapers to 0.25 at
+    ``ratio = 0.4`` (:data:`SPECTRAL_MANY`, log-linear) and stays there.
 
     A spectrum that flat comes from many strong components (e.g. a hundred planted
     clusters, where ``s_70`` is still signal) or from a few components over a flat noise
@@ -370,12 +378,8 @@ def spectral_scale(ratio: float | None, excess: float | None = None) -> float:
     the "Default hyperparameters" guide); with 100-300 planted clusters every dataset of the
     checks ranked at least as well with a quarter of the noise scale as with 0.8 (150 and
     300 planted clusters: 79% and 48% of the grid's best with 0.8 at alpha 1, 96% and 97%
-    with 0.25 and ``alpha="auto"``). Sparse data with 12-30 planted clusters and nearly flat
-    popularity has as flat a spectrum, but its ``s_70`` is at chance level (excess
-    0.96-1.01, against 1.14-1.46 for 90-300 clusters), and it wants 1.2-2.7 times the
-    noise scale at alpha 1, like data with flat popularity (:func:`popularity_scale`): its
-    best regularization sits just below the cliff where the few planted components are
-    shrunk away.
+    with 0.25 and ``alpha="auto"``). Where ``s_70`` is at chance level instead (a few
+    components over the noise floor), :func:`flat_spectrum_scale` replaces the taper.
 
     Examples
     --------
@@ -385,30 +389,128 @@ def spectral_scale(ratio: float | None, excess: float | None = None) -> float:
     (0.8, 0.8, 0.25)
     >>> round(spectral_scale(0.26), 3), round(spectral_scale(0.35), 3)  # the two blends
     (1.069, 0.429)
-    >>> spectral_scale(0.574, excess=1.27), spectral_scale(0.45, excess=1.0)  # many, few
-    (0.25, 1.4)
-    >>> round(spectral_scale(0.35, excess=1.0), 3)  # about halfway up (in log ratio)
-    1.08
     """
     if ratio is None:
         return AUTO_SCALE
     low, high = SPECTRAL_FITTED
     if ratio >= SPECTRAL_FLAT:
         many, floor = SPECTRAL_MANY
-        down = floor if ratio >= many else _blend(ratio, (SPECTRAL_FLAT, AUTO_SCALE), (many, floor))
-        chance, signal = SPECTRAL_EXCESS
-        if excess is None or excess >= signal:
-            return down
-        up = (
-            FLAT_SCALE
-            if ratio >= many
-            else _blend(ratio, (SPECTRAL_FLAT, AUTO_SCALE), (many, FLAT_SCALE))
-        )
-        return up if excess <= chance else _blend(excess, (chance, up), (signal, down))
+        return floor if ratio >= many else _blend(ratio, (SPECTRAL_FLAT, AUTO_SCALE), (many, floor))
     fitted = float(_SPECTRAL_FACTOR * min(max(ratio, low), high) ** _SPECTRAL_EXPONENT)
     if ratio <= high:
         return fitted
     return _blend(ratio, (high, fitted), (SPECTRAL_FLAT, AUTO_SCALE))
+
+
+def component_scale(confidence_matrix: sp.spmatrix | sp.sparray) -> float | None:
+    """Where ALS starts shrinking away the data's planted components: ``s_2`` of the binary
+    pattern of ``confidence_matrix`` times the mean confidence of its stored entries.
+
+    ALS with the penalty ``lambda`` keeps a component only while its singular value in the
+    confidence-weighted data exceeds about ``lambda``. On data whose spectrum is flat at
+    chance level (a dozen or a few dozen planted components of about equal strength over
+    the noise floor, see :func:`flat_spectrum_scale`) those components die together, so
+    NDCG@10 rises with the regularization up to a cliff and then falls to a popularity
+    ranking. Their strength is about ``s_2`` of the pattern (the first component after the
+    popularity one; with flat popularity the plateau starts at ``s_1``) times the mean
+    confidence ``E[c]``: at ``alpha = 1`` the sweeps of the "Default hyperparameters"
+    guide had their best regularization at 0.50-0.66 times this scale on the twelve such
+    sets, and their cliff at about 1x.
+
+    ``s_2`` is exact (ARPACK, seeded, one BLAS thread: deterministic); the cost is a
+    fraction of one ALS sweep, and :func:`auto_regularization` only asks for it on data
+    with such a spectrum.
+
+    Parameters
+    ----------
+    confidence_matrix : scipy sparse matrix, users x items
+        The confidences ``c = 1 + alpha * f(w)`` of the observed pairs.
+
+    Returns
+    -------
+    float or None
+        The scale (> 0), or ``None`` with fewer than :data:`SPECTRAL_MIN_SIZE` users or
+        items (like :func:`spectral_ratio`) or no stored entry.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> blocks = sp.block_diag([np.ones((100, 100))] * 4, format="csr")  # 4 planted blocks
+    >>> round(component_scale(blocks * 2.0), 6)  # s_2 of the pattern: 100; confidence: 2
+    200.0
+    >>> component_scale(sp.csr_matrix(np.ones((4, 3)))) is None  # small: no spectrum
+    True
+    """
+    from scipy.sparse.linalg import svds  # here, like scipy.linalg in the SVD above
+
+    csr = sp.csr_matrix(confidence_matrix, dtype=np.float64)
+    if min(csr.shape) < SPECTRAL_MIN_SIZE or csr.nnz == 0:
+        return None
+    pattern = sp.csr_matrix((np.ones(csr.indices.size), csr.indices, csr.indptr), shape=csr.shape)
+    with single_threaded_blas():
+        values = svds(pattern, k=2, random_state=0, return_singular_vectors=False)
+    return float(np.min(values)) * float(csr.data.mean())
+
+
+def flat_spectrum_scale(
+    multiple: float, ratio: float | None, excess: float | None, plateau: float
+) -> float:
+    """The multiple of the noise scale after the flat-spectrum check.
+
+    Where the spectrum is flat (:func:`spectral_ratio` ``rho`` of 0.3 or more) and its
+    70th component is at chance level (:func:`spectral_excess` ``x`` of 1.1 or less),
+    ``regularization="auto"`` takes ``plateau`` (what :func:`auto_regularization` passes:
+    :data:`PLATEAU_SHARE` times the :func:`component_scale`, as a multiple of the noise
+    scale) instead of ``multiple`` (the one from :func:`spectral_scale`,
+    :func:`popularity_scale` and :func:`level_factor`). The result is the geometric blend
+    ``multiple**(1 - w) * plateau**w`` with ``w`` the product of a weight in ``rho`` (0 at
+    :data:`SPECTRAL_FLAT`, 1 from 0.4 on: :data:`SPECTRAL_MANY`) and one in ``x`` (1 at 1.1
+    or less, 0 at 1.2 or more: :data:`SPECTRAL_EXCESS`), both log-linear, so the rule is
+    continuous everywhere.
+
+    Such data (sparse, a dozen or two planted clusters, nearly flat popularity) has as
+    flat a spectrum as data with a hundred planted clusters, which wants a quarter of the
+    noise scale, but its ``s_70`` is at chance level (excess 0.96-1.01, against 1.14-1.46
+    for 90-300 clusters) and its best regularization sits just below the cliff where its
+    few components are shrunk away together: a window of 20-30% in ``lambda`` whose place
+    the noise scale (a property of the masses, not of the components) predicted to within
+    only 30-50%. Half the :func:`component_scale` raised the twelve such sets of the
+    experiment from 77-97% of the grid's best to 97-102% (``alpha="auto"``).
+
+    Parameters
+    ----------
+    multiple : float
+        The multiple without the check.
+    ratio, excess : float or None
+        :func:`spectral_ratio` and :func:`spectral_excess` (``None``: no check).
+    plateau : float
+        The multiple that puts the regularization at :data:`PLATEAU_SHARE` of the
+        :func:`component_scale`.
+
+    Returns
+    -------
+    float
+        ``multiple`` where the check does not apply, ``plateau`` where it fully does.
+
+    Examples
+    --------
+    >>> flat_spectrum_scale(0.25, 0.45, 1.0, 2.0)  # flat, s_70 at chance: the plateau
+    2.0
+    >>> flat_spectrum_scale(0.25, 0.45, 1.3, 2.0), flat_spectrum_scale(0.25, 0.2, 1.0, 2.0)
+    (0.25, 0.25)
+    >>> round(flat_spectrum_scale(0.5, 0.45, 1.1 * (1.2 / 1.1) ** 0.5, 2.0), 3)  # halfway
+    1.0
+    """
+    chance, signal = SPECTRAL_EXCESS
+    if ratio is None or excess is None or ratio <= SPECTRAL_FLAT or excess >= signal:
+        return multiple
+    many = SPECTRAL_MANY[0]
+    weight = (
+        1.0 if ratio >= many else math.log(ratio / SPECTRAL_FLAT) / math.log(many / SPECTRAL_FLAT)
+    )
+    if excess > chance:
+        weight *= math.log(signal / excess) / math.log(signal / chance)
+    return float(math.exp((1 - weight) * math.log(multiple) + weight * math.log(plateau)))
 
 
 def _blend(ratio: float, start: tuple[float, float], end: tuple[float, float]) -> float:
@@ -715,11 +817,13 @@ def auto_multiple(
     """The multiple of the noise scale that ``regularization="auto"`` uses for a matrix.
 
     :func:`popularity_scale` of the :func:`spectral_scale` of its :func:`spectral_ratio`
-    (and of its :func:`spectral_excess`, read where the ratio is :data:`SPECTRAL_FLAT` or
-    more and ``level`` is at least :data:`LEVEL_REFERENCE`) and of the
-    :func:`popularity_gini` of its column sums (no popularity check with fewer than
-    :data:`SPECTRAL_MIN_SIZE` users or items, like the spectral one), times the
-    :func:`level_factor` of ``level`` (by default the matrix's own :func:`matrix_level`).
+    and of the :func:`popularity_gini` of its column sums (no popularity check with fewer
+    than :data:`SPECTRAL_MIN_SIZE` users or items, like the spectral one), times the
+    :func:`level_factor` of ``level`` (by default the matrix's own :func:`matrix_level`);
+    then the :func:`flat_spectrum_scale` check, where the ratio is :data:`SPECTRAL_FLAT` or
+    more and ``level`` is at least :data:`LEVEL_REFERENCE`: by its :func:`spectral_excess`,
+    toward :data:`PLATEAU_SHARE` of its :func:`component_scale` (divided by the noise
+    scale, so that the multiple times the noise scale gives that regularization).
 
     Examples
     --------
@@ -745,7 +849,15 @@ def _multiple(
     # The excess reads only the pattern; under heavy-tailed counts (a level below that of
     # binary data at alpha 1) the weights, not the pattern, decide, and the taper stays.
     ratio, excess = _spectral_statistics(matrix, excess=level >= LEVEL_REFERENCE)
-    return popularity_scale(spectral_scale(ratio, excess), gini) * level_factor(level)
+    multiple = popularity_scale(spectral_scale(ratio), gini) * level_factor(level)
+    if excess is None or excess >= SPECTRAL_EXCESS[1]:
+        return multiple
+    scale = component_scale(matrix)
+    if scale is None:
+        return multiple
+    rows = np.asarray(matrix.sum(axis=1)).ravel()
+    noise = regularization_from_masses(rows, column_masses, scale=1.0)
+    return flat_spectrum_scale(multiple, ratio, excess, PLATEAU_SHARE * scale / noise)
 
 
 def params_confidence(matrix: sp.spmatrix | sp.sparray, params: ALSParams) -> sp.csr_matrix:
