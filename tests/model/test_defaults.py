@@ -292,7 +292,7 @@ def test_component_scale_is_the_second_singular_value_times_the_mean_confidence(
     second = np.linalg.svd(pattern, compute_uv=False)[1]  # exact, dense
     scale = component_scale(conf)
     assert scale is not None
-    assert scale == pytest.approx(second * conf.data.astype(np.float64).mean(), rel=1e-9)
+    assert scale == pytest.approx(second * conf.data.astype(np.float64).mean(), rel=1e-4)
     assert component_scale(conf.copy()) == scale  # seeded: the same number every call
     doubled = conf.copy()
     doubled.data *= 2.0
