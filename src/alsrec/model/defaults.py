@@ -418,9 +418,9 @@ def component_scale(confidence_matrix: sp.spmatrix | sp.sparray) -> float | None
     sets, and their cliff at about 1x.
 
     ``s_2`` comes from ARPACK (seeded, one BLAS thread: deterministic) to a relative
-    ``1e-4``; the cost is about that of :func:`spectral_ratio` (0.06-0.11 s on 4,500 x
-    9,000 with 34,000 pairs, 0.8 s on 100,000 x 20,000 with 800,000), and
-    :func:`auto_regularization` only asks for it on data with such a spectrum.
+    ``1e-4``; the cost is about that of :func:`spectral_ratio` (0.02 s on 9,000 x 4,500
+    with 34,000 pairs on an idle core, 0.8 s on 100,000 x 20,000 with 800,000 under
+    load), and :func:`auto_regularization` only asks for it on data with such a spectrum.
 
     Parameters
     ----------
@@ -473,10 +473,11 @@ def flat_spectrum_scale(
     flat a spectrum as data with a hundred planted clusters, which wants a quarter of the
     noise scale, but its ``s_70`` is at chance level (excess 0.96-1.01, against 1.14-1.46
     for 90-300 clusters) and its best regularization sits just below the cliff where its
-    few components are shrunk away together: a window of 20-30% in ``lambda`` whose place
-    the noise scale (a property of the masses, not of the components) predicted to within
-    only 30-50%. Half the :func:`component_scale` raised the twelve such sets of the
-    experiment from 77-97% of the grid's best to 97-102% (``alpha="auto"``).
+    few components are shrunk away together: a window of 20-30% in ``lambda`` that the
+    noise scale (a property of the masses, not of the components) missed by up to 30%.
+    Half the :func:`component_scale` raised the twelve such sets of the experiment from
+    77-97% of the grid's best to 97-102% (``alpha="auto"``), and four of a frozen group
+    made before it was designed from 80-87% to 99.5-101%.
 
     Parameters
     ----------
