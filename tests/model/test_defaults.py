@@ -301,6 +301,30 @@ def test_component_scale_is_the_second_singular_value_times_the_mean_confidence(
     assert component_scale(sp.csr_matrix((400, 400))) is None
 
 
+def test_no_arpack_convergence_keeps_the_rule_without_the_plateau(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from scipy.sparse.linalg import ArpackNoConvergence
+
+    raw = synthetic(
+        2500, 1200, n_clusters=15, mean_interactions=6, popularity_exponent=0.4, random_state=7
+    )
+    data = Interactions.from_arrays(raw.user_ids, raw.item_ids, None, aggregate="max")
+    conf = params_confidence(data.matrix, ALSParams(alpha=5.0))
+    with_plateau = auto_multiple(conf)
+
+    def fails(*args: object, **kwargs: object) -> None:
+        raise ArpackNoConvergence("no convergence", np.zeros(0), np.zeros((0, 0)))
+
+    monkeypatch.setattr("scipy.sparse.linalg.svds", fails)
+    assert component_scale(conf) is None
+    ratio = spectral_ratio(conf)
+    gini = popularity_gini(np.asarray(conf.sum(axis=0)).ravel())
+    without = popularity_scale(spectral_scale(ratio), gini) * level_of(conf)
+    assert auto_multiple(conf) == pytest.approx(without)
+    assert with_plateau != pytest.approx(without)  # the plateau applied before
+
+
 def test_a_few_clusters_over_noise_sit_below_the_cliff_of_their_components() -> None:
     # Sparse data, 15 planted clusters, nearly flat popularity (a Gini above the flat
     # check's blend): the spectrum is as flat as a hundred clusters', but its s_70 is at

@@ -431,7 +431,8 @@ def component_scale(confidence_matrix: sp.spmatrix | sp.sparray) -> float | None
     -------
     float or None
         The scale (> 0), or ``None`` with fewer than :data:`SPECTRAL_MIN_SIZE` users or
-        items (like :func:`spectral_ratio`) or no stored entry.
+        items (like :func:`spectral_ratio`), no stored entry, or when ARPACK does not
+        converge (the rule then keeps its value without the plateau).
 
     Examples
     --------
@@ -442,15 +443,20 @@ def component_scale(confidence_matrix: sp.spmatrix | sp.sparray) -> float | None
     >>> component_scale(sp.csr_matrix(np.ones((4, 3)))) is None  # small: no spectrum
     True
     """
-    from scipy.sparse.linalg import svds  # here, like scipy.linalg in the SVD above
+    # here, like scipy.linalg in the SVD above
+    from scipy.sparse.linalg import ArpackError, svds
 
     csr = sp.csr_matrix(confidence_matrix, dtype=np.float64)
     if min(csr.shape) < SPECTRAL_MIN_SIZE or csr.nnz == 0:
         return None
     pattern = sp.csr_matrix((np.ones(csr.indices.size), csr.indices, csr.indptr), shape=csr.shape)
-    with single_threaded_blas():
-        values = svds(pattern, k=2, tol=1e-4, random_state=0, return_singular_vectors=False)
-    return float(np.min(values)) * float(csr.data.mean())
+    try:
+        with single_threaded_blas():
+            values = svds(pattern, k=2, tol=1e-4, random_state=0, return_singular_vectors=False)
+    except ArpackError:  # no convergence (a subclass) included: keep the rule without it
+        return None
+    second = float(np.min(values))
+    return second * float(csr.data.mean()) if math.isfinite(second) and second > 0 else None
 
 
 def flat_spectrum_scale(
