@@ -1357,7 +1357,113 @@ FROZEN10_DATASETS: dict[str, tuple[str, Callable[[], Split]]] = {
 }
 """The tenth frozen group: made before a change of ``alpha="auto"`` on flat data."""
 
-LATER = {**FROZEN9_DATASETS, **FROZEN10_DATASETS}
+FROZEN11_DATASETS: dict[str, tuple[str, Callable[[], Split]]] = {
+    # An eleventh frozen group, defined (and its grid computed) on 2026-12-03 after the
+    # component scale was fixed and scored, for the next change: sparse and flat data with
+    # log-normal and Pareto counts (where the defaults miss most now), weak clusters, and a
+    # sparse flat rating set and skewed log-normal counts as checks of the rule as it is.
+    # New seeds 160-167. Its defaults are scored with the rule of this stop, which makes it
+    # out of sample for the component scale too.
+    "frozen11-flat-sparse-lognormal": (
+        "frozen11",
+        _synthetic(
+            "lognormal",
+            160,
+            n_users=8500,
+            n_items=4200,
+            n_clusters=18,
+            mean_interactions=6,
+            popularity_exponent=0.3,
+        ),
+    ),
+    "frozen11-flat-lognormal": (
+        "frozen11",
+        _synthetic(
+            "lognormal",
+            161,
+            n_users=6000,
+            n_items=3000,
+            n_clusters=12,
+            mean_interactions=9,
+            popularity_exponent=0.25,
+        ),
+    ),
+    "frozen11-flat-sparse-heavy": (
+        "frozen11",
+        _synthetic(
+            "heavy",
+            162,
+            n_users=9000,
+            n_items=4500,
+            n_clusters=20,
+            mean_interactions=5,
+            popularity_exponent=0.3,
+        ),
+    ),
+    "frozen11-flat-heavy": (
+        "frozen11",
+        _synthetic(
+            "heavy",
+            163,
+            n_users=6000,
+            n_items=3000,
+            n_clusters=14,
+            mean_interactions=8,
+            popularity_exponent=0.25,
+        ),
+    ),
+    "frozen11-clusters35-lognormal": (
+        "frozen11",
+        _synthetic(
+            "lognormal",
+            164,
+            n_users=7000,
+            n_items=3500,
+            n_clusters=35,
+            mean_interactions=7,
+            popularity_exponent=0.45,
+        ),
+    ),
+    "frozen11-skewed-lognormal": (
+        "frozen11",
+        _synthetic(
+            "lognormal",
+            165,
+            n_users=8000,
+            n_items=3000,
+            n_clusters=25,
+            mean_interactions=8,
+            popularity_exponent=0.8,
+        ),
+    ),
+    "frozen11-weak-binary": (
+        "frozen11",
+        _synthetic(
+            "binary",
+            166,
+            n_users=6500,
+            n_items=3200,
+            n_clusters=18,
+            mean_interactions=11,
+            in_cluster=0.3,
+        ),
+    ),
+    "frozen11-flat-sparse-rating": (
+        "frozen11",
+        _synthetic(
+            "rating",
+            167,
+            n_users=9000,
+            n_items=4500,
+            n_clusters=16,
+            mean_interactions=6,
+            popularity_exponent=0.3,
+        ),
+    ),
+}
+"""The eleventh frozen group: made after the component scale, before any later change."""
+
+LATER = {**FROZEN9_DATASETS, **FROZEN10_DATASETS, **FROZEN11_DATASETS}
 """The groups made after the excess check's level gate (the ninth) and later."""
 
 
@@ -1372,6 +1478,7 @@ CHECKED = {
     **FROZEN8_DATASETS,
     **FROZEN9_DATASETS,
     **FROZEN10_DATASETS,
+    **FROZEN11_DATASETS,
 }
 """The out-of-sample groups: ``Recommender()`` scored by a real fit, a grid, an extended
 sweep; left out of the forms and leave-one-out tables."""
@@ -1868,6 +1975,7 @@ def frozen_table(cache: dict[str, Any], group: str = "frozen") -> str:
         "frozen8": FROZEN8_DATASETS,
         "frozen9": FROZEN9_DATASETS,
         "frozen10": FROZEN10_DATASETS,
+        "frozen11": FROZEN11_DATASETS,
     }
     for name in groups[group]:
         e = cache.get(name)
@@ -1887,6 +1995,7 @@ def frozen_table(cache: dict[str, Any], group: str = "frozen") -> str:
                 "frozen8": "before_excess",
                 "frozen9": "before_excess",
                 "frozen10": "before_plateau",
+                "frozen11": "before_plateau",
             }.get(group, "unguarded")
         )
         before = " unchanged |" if first else " - |"
@@ -1961,8 +2070,10 @@ def defaults_table(cache: dict[str, Any]) -> str:
             level = math.nan  # made after the level factor
         if name in {**FROZEN8_DATASETS, **LATER}:
             unflat = math.nan  # made after the flat multiple
-        if name in FROZEN10_DATASETS:
+        if name in {**FROZEN10_DATASETS, **FROZEN11_DATASETS}:
             unexcess = math.nan  # made after the excess check
+        if name in FROZEN11_DATASETS:
+            unplateau = math.nan  # made after the component scale
         for k, v in (
             ("now", share),
             ("plateau", unplateau),
@@ -1978,7 +2089,8 @@ def defaults_table(cache: dict[str, Any]) -> str:
         lines.append(
             f"| {name} | {e.get('role', '')} | {s['density']:.2%} | {s['spectral_ratio']:.3f} | "
             f"{d['alpha']:.3g} | {d['regularization']:.3g} | {d['ndcg']:.4f} | "
-            f"{g['ndcg']:.4f} ({g['params']}) | {share:.1%} | {unplateau:.1%} | "
+            f"{g['ndcg']:.4f} ({g['params']}) | {share:.1%} | "
+            f"{'n/a' if math.isnan(unplateau) else f'{unplateau:.1%}'} | "
             f"{'n/a' if math.isnan(unexcess) else f'{unexcess:.1%}'} | "
             f"{'n/a' if math.isnan(unflat) else f'{unflat:.1%}'} | "
             f"{'n/a' if math.isnan(level) else f'{level:.1%}'} | "
@@ -2060,6 +2172,7 @@ def main() -> None:
         frozen_table(cache, "frozen8"),
         frozen_table(cache, "frozen9"),
         frozen_table(cache, "frozen10"),
+        frozen_table(cache, "frozen11"),
         defaults_table(cache),
         transfer_table(cache),
         sep="\n\n",
