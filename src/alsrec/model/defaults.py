@@ -248,6 +248,11 @@ def _top_singular_values(pattern: sp.csr_matrix) -> npt.NDArray[np.float64] | No
     return values if values[0] > 0 else None
 
 
+def _pattern(csr: sp.csr_matrix) -> sp.csr_matrix:
+    """The binary pattern of a CSR matrix: 1.0 where an entry is stored."""
+    return sp.csr_matrix((np.ones(csr.indices.size), csr.indices, csr.indptr), shape=csr.shape)
+
+
 def _measured(
     matrix: sp.spmatrix | sp.sparray,
 ) -> tuple[sp.csr_matrix, npt.NDArray[np.float64]] | None:
@@ -257,7 +262,7 @@ def _measured(
     csr = sp.csr_matrix(matrix)
     if min(csr.shape) < SPECTRAL_MIN_SIZE or csr.nnz == 0:
         return None
-    pattern = sp.csr_matrix((np.ones(csr.indices.size), csr.indices, csr.indptr), shape=csr.shape)
+    pattern = _pattern(csr)
     values = _top_singular_values(pattern)
     return None if values is None else (pattern, values)
 
@@ -449,7 +454,7 @@ def component_scale(confidence_matrix: sp.spmatrix | sp.sparray) -> float | None
     csr = sp.csr_matrix(confidence_matrix, dtype=np.float64)
     if min(csr.shape) < SPECTRAL_MIN_SIZE or csr.nnz == 0:
         return None
-    pattern = sp.csr_matrix((np.ones(csr.indices.size), csr.indices, csr.indptr), shape=csr.shape)
+    pattern = _pattern(csr)
     try:
         with single_threaded_blas():
             values = svds(pattern, k=2, tol=1e-4, random_state=0, return_singular_vectors=False)
@@ -815,7 +820,7 @@ def auto_regularization(
     rows = np.asarray(matrix.sum(axis=1)).ravel()
     cols = np.asarray(matrix.sum(axis=0)).ravel()
     if scale is None:
-        scale = _multiple(matrix, cols, level)
+        scale = _multiple(matrix, rows, cols, level)
     return regularization_from_masses(rows, cols, scale=scale)
 
 
@@ -844,13 +849,18 @@ def auto_multiple(
     (0.119, 1.4)
     """
     matrix = sp.csr_matrix(confidence_matrix, dtype=np.float64)
-    return _multiple(matrix, np.asarray(matrix.sum(axis=0)).ravel(), level)
+    rows = np.asarray(matrix.sum(axis=1)).ravel()
+    return _multiple(matrix, rows, np.asarray(matrix.sum(axis=0)).ravel(), level)
 
 
 def _multiple(
-    matrix: sp.csr_matrix, column_masses: npt.NDArray[np.float64], level: float | None
+    matrix: sp.csr_matrix,
+    row_masses: npt.NDArray[np.float64],
+    column_masses: npt.NDArray[np.float64],
+    level: float | None,
 ) -> float:
-    """:func:`auto_multiple` of ``matrix`` given its column sums (computed once by the caller)."""
+    """:func:`auto_multiple` of ``matrix`` given its row and column sums (computed once by
+    the caller)."""
     if level is None:
         level = matrix_level(matrix)
     gini = popularity_gini(column_masses) if min(matrix.shape) >= SPECTRAL_MIN_SIZE else None
@@ -863,8 +873,7 @@ def _multiple(
     scale = component_scale(matrix)
     if scale is None:
         return multiple
-    rows = np.asarray(matrix.sum(axis=1)).ravel()
-    noise = regularization_from_masses(rows, column_masses, scale=1.0)
+    noise = regularization_from_masses(row_masses, column_masses, scale=1.0)
     return flat_spectrum_scale(multiple, ratio, excess, PLATEAU_SHARE * scale / noise)
 
 
