@@ -258,3 +258,51 @@ def test_training_is_deterministic_across_threads_and_blas_settings(
         np.testing.assert_allclose(users, results[0][0], rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(items, results[0][1], rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(results[0][0], results[1][0])  # same BLAS: bitwise
+
+
+_LATE_LIBRARY_SCRIPT = """
+import sys
+from threadpoolctl import threadpool_info
+from alsrec import _threads
+
+def counts():
+    return {i["filepath"]: i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+assert "scipy.linalg" not in sys.modules, "the check needs scipy's BLAS loaded late"
+with _threads.single_threaded_blas():  # the first scope: only numpy's BLAS is loaded yet
+    pass
+before = len(counts())
+with _threads.single_threaded_blas():
+    import scipy.linalg  # noqa: F401  # scipy's own BLAS, loaded inside a scope
+    with _threads.single_threaded_blas():
+        assert set(counts().values()) == {1}, counts()
+    assert set(counts().values()) == {1}, counts()
+assert set(counts().values()) == {2}, counts()
+with _threads.single_threaded_blas():
+    assert set(counts().values()) == {1}, counts()
+assert set(counts().values()) == {2}, counts()
+print(before, len(counts()))
+"""
+
+
+def test_a_blas_library_loaded_after_the_first_scope_is_scoped_too() -> None:
+    """scipy's own OpenBLAS (``scipy.linalg``, ARPACK) loads after numpy's; a scope entered
+    after it loads must set it to one thread as well, and restore it."""
+    import os
+    import subprocess
+
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "2"}
+    env.pop(_threads.ENV_VAR, None)
+    done = subprocess.run(
+        [sys.executable, "-c", _LATE_LIBRARY_SCRIPT],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    first, last = (int(n) for n in done.stdout.split())
+    if last == first:
+        pytest.skip("scipy and numpy share one BLAS library here: nothing loads late")
+    assert last > first

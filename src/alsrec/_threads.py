@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -46,21 +47,27 @@ ENV_VAR = "ALSREC_BLAS_THREADS"
 
 _lock = threading.Lock()  # guards the controller, the depth and the saved counts
 _controller: Any = None
+_modules_seen = -1  # len(sys.modules) when the controller was made
 _NO_CONTROLLER = object()
 _depth = 0
 _saved: list[tuple[Any, int]] = []  # (library controller, its thread count before)
 
 
 def _get_controller() -> Any:
-    global _controller
+    """threadpoolctl's view of the loaded libraries, inspected again whenever modules were
+    imported since the last look: a BLAS library loaded later (scipy's own OpenBLAS comes
+    with ``scipy.linalg`` or ``scipy.sparse.linalg``, separate from numpy's) would
+    otherwise keep its threads inside the scope."""
+    global _controller, _modules_seen
     with _lock:
-        if _controller is None:
+        if _controller is not _NO_CONTROLLER and _modules_seen != len(sys.modules):
             try:
                 from threadpoolctl import ThreadpoolController
 
-                _controller = ThreadpoolController()  # inspects the loaded libraries once
+                _controller = ThreadpoolController()  # about 1 ms: inspects loaded libraries
             except Exception:  # pragma: no cover - threadpoolctl comes with implicit
                 _controller = _NO_CONTROLLER
+            _modules_seen = len(sys.modules)
         return None if _controller is _NO_CONTROLLER else _controller
 
 
@@ -122,13 +129,14 @@ def single_threaded_blas() -> Iterator[None]:
     libraries = _blas_libraries()
     with _lock:
         if _depth == 0:
-            saved = []
-            for lib in libraries:
-                before = int(lib.num_threads)
-                if before != 1:
-                    _set_threads(lib, 1)
-                    saved.append((lib, before))
-            _saved = saved
+            _saved = []
+        # At every entry, not only the first: a library loaded inside an outer block (an
+        # import there) is set to one thread too, and restored with the others.
+        for lib in libraries:
+            before = int(lib.num_threads)
+            if before != 1:
+                _set_threads(lib, 1)
+                _saved.append((lib, before))
         _depth += 1
     try:
         yield
