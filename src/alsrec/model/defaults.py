@@ -77,7 +77,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -227,19 +227,34 @@ def regularization_from_masses(
     return scale * (math.sqrt(float(rows @ rows) / total) + math.sqrt(float(cols @ cols) / total))
 
 
-def _top_singular_values(pattern: sp.csr_matrix) -> npt.NDArray[np.float64] | None:
+def _start_block(n_columns: int) -> npt.NDArray[np.float32]:
+    """The seeded Gaussian block of :func:`_top_singular_values` for a pattern with
+    ``n_columns`` items (drawn in double precision, then rounded, so that the numbers do
+    not depend on the dtype)."""
+    block = np.random.default_rng(0).standard_normal((n_columns, _SPECTRAL_BLOCK))
+    return block.astype(np.float32)
+
+
+def _top_singular_values(
+    pattern: sp.csr_matrix, start: npt.NDArray[np.float32]
+) -> npt.NDArray[np.float64] | None:
     """The largest 80 singular values of a binary ``pattern``, largest first, by the seeded
-    randomized SVD of :func:`spectral_ratio`; ``None`` when the pattern has fewer than 80
-    independent rows in the block's range."""
+    randomized SVD of :func:`spectral_ratio` from the block ``start`` (:func:`_start_block`);
+    ``None`` when the pattern has fewer than 80 independent rows in the block's range."""
     import scipy.linalg  # here: 80 ms at import, which a process that only loads models skips
 
-    start = np.random.default_rng(0).standard_normal((pattern.shape[1], _SPECTRAL_BLOCK))
+    # The products are in single precision (the pattern is exact in it, and the 80 values
+    # move by about 1e-8 relative against double precision, at half the time); the Gram
+    # matrices and the eigenvalues in double precision.
+    ones = np.ones(pattern.indices.size, dtype=np.float32)
+    single = sp.csr_matrix((ones, pattern.indices, pattern.indptr), shape=pattern.shape)
     with single_threaded_blas():  # 2 x 80 columns: threaded BLAS only oversubscribes
         # One power iteration, Y = P P^T P start, spans the range the block sees. The
         # singular values of Q^T P with Q = orth(Y) solve (Z^T Z) v = s^2 (Y^T Y) v with
         # Z = P^T Y: two Gram matrices instead of QR factorizations of the tall blocks.
-        tall = pattern @ (pattern.T @ (pattern @ start))
-        wide = pattern.T @ tall
+        tall32 = single @ (single.T @ (single @ start))
+        wide = np.asarray(single.T @ tall32, dtype=np.float64)
+        tall = np.asarray(tall32, dtype=np.float64)
         try:
             squares = scipy.linalg.eigh(wide.T @ wide, tall.T @ tall, eigvals_only=True)
         except np.linalg.LinAlgError:  # rank below 80: no 70th component to measure
@@ -253,18 +268,31 @@ def _pattern(csr: sp.csr_matrix) -> sp.csr_matrix:
     return sp.csr_matrix((np.ones(csr.indices.size), csr.indices, csr.indptr), shape=csr.shape)
 
 
-def _measured(
-    matrix: sp.spmatrix | sp.sparray,
-) -> tuple[sp.csr_matrix, npt.NDArray[np.float64]] | None:
-    """The binary pattern of ``matrix`` (CSR) and its :func:`_top_singular_values`, or
-    ``None`` when it is too small or empty for a spectral statistic (fewer than
-    :data:`SPECTRAL_MIN_SIZE` users or items) or its values cannot be measured."""
+class _Spectrum(NamedTuple):
+    """What one randomized SVD of a pattern gives the statistics that read it."""
+
+    pattern: sp.csr_matrix
+    start: npt.NDArray[np.float32]
+    values: npt.NDArray[np.float64]
+
+    @property
+    def ratio(self) -> float:
+        """``s_70 / s_1``: :func:`spectral_ratio`."""
+        return float(self.values[SPECTRAL_RANK - 1] / self.values[0])
+
+
+def _measured(matrix: sp.spmatrix | sp.sparray) -> _Spectrum | None:
+    """The binary pattern of ``matrix`` (CSR), its start block and its
+    :func:`_top_singular_values`, or ``None`` when it is too small or empty for a spectral
+    statistic (fewer than :data:`SPECTRAL_MIN_SIZE` users or items) or its values cannot be
+    measured."""
     csr = sp.csr_matrix(matrix)
     if min(csr.shape) < SPECTRAL_MIN_SIZE or csr.nnz == 0:
         return None
     pattern = _pattern(csr)
-    values = _top_singular_values(pattern)
-    return None if values is None else (pattern, values)
+    start = _start_block(pattern.shape[1])
+    values = _top_singular_values(pattern, start)
+    return None if values is None else _Spectrum(pattern, start, values)
 
 
 def spectral_ratio(matrix: sp.spmatrix | sp.sparray) -> float | None:
@@ -299,7 +327,7 @@ def spectral_ratio(matrix: sp.spmatrix | sp.sparray) -> float | None:
     True
     """
     measured = _measured(matrix)
-    return None if measured is None else float(measured[1][SPECTRAL_RANK - 1] / measured[1][0])
+    return None if measured is None else measured.ratio
 
 
 def spectral_excess(matrix: sp.spmatrix | sp.sparray) -> float | None:
@@ -337,33 +365,20 @@ def spectral_excess(matrix: sp.spmatrix | sp.sparray) -> float | None:
     True
     """
     measured = _measured(matrix)
-    return None if measured is None else _excess(*measured)
+    return None if measured is None else _excess(measured)
 
 
-def _excess(pattern: sp.csr_matrix, observed: npt.NDArray[np.float64]) -> float | None:
-    """:func:`spectral_excess` given the pattern and its :func:`_top_singular_values`."""
-    coo = pattern.tocoo()
+def _excess(spectrum: _Spectrum) -> float | None:
+    """:func:`spectral_excess` given the pattern's :class:`_Spectrum` (the shuffled pattern
+    has the same shape, so the same start block serves it)."""
+    coo = spectrum.pattern.tocoo()
     items = np.random.default_rng(0).permutation(coo.col)
-    shuffled = sp.csr_matrix((np.ones(items.size), (coo.row, items)), shape=pattern.shape)
+    shuffled = sp.csr_matrix((np.ones(items.size), (coo.row, items)), shape=coo.shape)
     shuffled.data[:] = 1.0  # pairs drawn twice count once, like any observed pair
-    chance = _top_singular_values(shuffled)
+    chance = _top_singular_values(shuffled, spectrum.start)
     if chance is None or chance[SPECTRAL_RANK - 1] <= 0:
         return None
-    return float(observed[SPECTRAL_RANK - 1] / chance[SPECTRAL_RANK - 1])
-
-
-def _spectral_statistics(
-    matrix: sp.csr_matrix, *, excess: bool
-) -> tuple[float | None, float | None]:
-    """:func:`spectral_ratio` and, when ``excess`` is asked for and the ratio is
-    :data:`SPECTRAL_FLAT` or more (the only place it is read), :func:`spectral_excess`,
-    from one SVD of the pattern."""
-    measured = _measured(matrix)
-    if measured is None:
-        return None, None
-    pattern, observed = measured
-    ratio = float(observed[SPECTRAL_RANK - 1] / observed[0])
-    return ratio, _excess(pattern, observed) if excess and ratio >= SPECTRAL_FLAT else None
+    return float(spectrum.values[SPECTRAL_RANK - 1] / chance[SPECTRAL_RANK - 1])
 
 
 def spectral_scale(ratio: float | None) -> float:
@@ -448,20 +463,24 @@ def component_scale(confidence_matrix: sp.spmatrix | sp.sparray) -> float | None
     >>> component_scale(sp.csr_matrix(np.ones((4, 3)))) is None  # small: no spectrum
     True
     """
-    # here, like scipy.linalg in the SVD above
-    from scipy.sparse.linalg import ArpackError, svds
-
     csr = sp.csr_matrix(confidence_matrix, dtype=np.float64)
     if min(csr.shape) < SPECTRAL_MIN_SIZE or csr.nnz == 0:
         return None
-    pattern = _pattern(csr)
+    return _component_scale(_pattern(csr), float(csr.data.mean()))
+
+
+def _component_scale(pattern: sp.csr_matrix, mean_confidence: float) -> float | None:
+    """:func:`component_scale` given the binary pattern and the mean confidence."""
+    # here, like scipy.linalg in the SVD above
+    from scipy.sparse.linalg import ArpackError, svds
+
     try:
         with single_threaded_blas():
             values = svds(pattern, k=2, tol=1e-4, random_state=0, return_singular_vectors=False)
     except ArpackError:  # no convergence (a subclass) included: keep the rule without it
         return None
     second = float(np.min(values))
-    return second * float(csr.data.mean()) if math.isfinite(second) and second > 0 else None
+    return second * mean_confidence if math.isfinite(second) and second > 0 else None
 
 
 def flat_spectrum_scale(
@@ -861,16 +880,35 @@ def _multiple(
 ) -> float:
     """:func:`auto_multiple` of ``matrix`` given its row and column sums (computed once by
     the caller)."""
+    # One scope for all of it: leaving and entering it between the SVDs kept BLAS's other
+    # threads spinning, at twice the CPU time of the work itself.
+    with single_threaded_blas():
+        return _scoped_multiple(matrix, row_masses, column_masses, level)
+
+
+def _scoped_multiple(
+    matrix: sp.csr_matrix,
+    row_masses: npt.NDArray[np.float64],
+    column_masses: npt.NDArray[np.float64],
+    level: float | None,
+) -> float:
+    """:func:`_multiple` inside the BLAS scope."""
     if level is None:
         level = matrix_level(matrix)
     gini = popularity_gini(column_masses) if min(matrix.shape) >= SPECTRAL_MIN_SIZE else None
     # The excess reads only the pattern; under heavy-tailed counts (a level below that of
     # binary data at alpha 1) the weights, not the pattern, decide, and the taper stays.
-    ratio, excess = _spectral_statistics(matrix, excess=level >= LEVEL_REFERENCE)
+    spectrum = _measured(matrix)
+    ratio = None if spectrum is None else spectrum.ratio
     multiple = popularity_scale(spectral_scale(ratio), gini) * level_factor(level)
+    # The excess is read only where the spectrum is flat (one more SVD, of the shuffled
+    # pattern), and the component scale only where the excess is near chance (ARPACK).
+    if spectrum is None or ratio is None or ratio < SPECTRAL_FLAT or level < LEVEL_REFERENCE:
+        return multiple
+    excess = _excess(spectrum)
     if excess is None or excess >= SPECTRAL_EXCESS[1]:
         return multiple
-    scale = component_scale(matrix)
+    scale = _component_scale(spectrum.pattern, float(matrix.data.mean()))
     if scale is None:
         return multiple
     noise = regularization_from_masses(row_masses, column_masses, scale=1.0)
