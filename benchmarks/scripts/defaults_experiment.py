@@ -72,6 +72,7 @@ from alsrec.model.defaults import (
     level_factor,
     matrix_level,
     params_confidence,
+    resolve_params,
     spectral_ratio,
     spectral_scale,
 )
@@ -1690,20 +1691,20 @@ def run_dataset(
             sweep[f"{low:g}"] = get(64, low, 1.0)
     rule = auto_regularization(params_confidence(split[0].matrix, ALSParams(alpha=1.0)))
     earlier = entry.get("rule")
-    # What the rule gave before the component scale of flat spectra (the earlier stages,
-    # "rule_before_excess", "rule_before_flat", "rule_before_level", "before_level" and
-    # "before_guard", are already recorded).
-    if earlier and "rule_before_plateau" not in entry and earlier["regularization"] != rule:
-        entry["rule_before_plateau"] = dict(earlier)  # alpha 1, before the plateau
+    # What the rule gave before the heavy-tail path of flat spectra (the earlier stages,
+    # "rule_before_plateau", "rule_before_excess", "rule_before_flat", "rule_before_level",
+    # "before_level" and "before_guard", are already recorded).
+    if earlier and "rule_before_heavy" not in entry and earlier["regularization"] != rule:
+        entry["rule_before_heavy"] = dict(earlier)  # alpha 1, before the heavy-tail path
     if name in DATASETS or name in CHECKED:  # every default, alpha="auto" too: a real fit
         model = Recommender().fit(split[0])
         before = entry.get("defaults")
         if (
             before
-            and "before_plateau" not in entry
+            and "before_heavy" not in entry
             and before["regularization"] != float(model.params_.regularization_value)
         ):
-            entry["before_plateau"] = before  # scored before the component scale
+            entry["before_heavy"] = before  # scored before the heavy-tail path
         if name in FROZEN7_DATASETS and "unflat" not in entry:
             # the counterfactual: the rule without the flat multiple (a real fit too)
             conf = params_confidence(split[0].matrix, model.params_)
@@ -1774,28 +1775,33 @@ def run_transfer(build: Callable[[], Split], entry: dict[str, Any]) -> None:
     """Is a miss the grid's luck on one split? ``Recommender()`` and the grid-best parameters
     of the first split, both trained on further splits of the same synthetic data
     (:data:`TRANSFER_SPLITS`) and scored on their test parts; for the synthetic sets below
-    95% of the grid best now or before the component scale (MovieLens-100k variants have
-    one fixed split). A cell scored before the component scale keeps that score as
-    ``before_plateau`` when the rule now gives another value."""
+    95% of the grid best now or before the component scale, and every set the heavy-tail
+    path moved (MovieLens-100k variants have one fixed split). A cell scored before the
+    heavy-tail path keeps that score as ``before_heavy`` when the rule now gives another
+    value (cells scored before the component scale keep theirs as ``before_plateau``)."""
     if not isinstance(build, SyntheticSet) or "grid_best" not in entry or "defaults" not in entry:
         return
     bar = 0.95 * entry["grid_best"]["ndcg"]
     before = entry.get("before_plateau", entry["defaults"])
-    if "transfer" not in entry and min(entry["defaults"]["ndcg"], before["ndcg"]) >= bar:
+    moved = "before_heavy" in entry  # every set the heavy-tail path moved, hit or miss
+    hit = min(entry["defaults"]["ndcg"], before["ndcg"]) >= bar
+    if "transfer" not in entry and hit and not moved:
         return
     factors, regularization, alpha = _parse_key(entry["grid_best"]["params"])
     done: dict[str, dict[str, float]] = entry.setdefault("transfer", {})
     for k in TRANSFER_SPLITS:
         cell = done.get(str(k))
-        if cell is not None and "regularization" in cell:
-            continue  # scored with the rule that records its value: this one
         split = build.split(k)
+        resolved = resolve_params(ALSParams(), split[0].matrix)[0].regularization_value
+        if cell is not None and cell.get("regularization") == float(resolved):
+            continue  # scored with this rule
         model = Recommender().fit(split[0])
         default = ndcg_at_k(model, split[1], 10)
         if cell is None:
             cell = {"grid": score(split, factors, regularization, alpha)}
         elif cell["defaults"] != default:
-            cell["before_plateau"] = cell["defaults"]
+            key_before = "before_heavy" if "regularization" in cell else "before_plateau"
+            cell.setdefault(key_before, cell["defaults"])
         cell["defaults"] = default
         cell["regularization"] = float(model.params_.regularization_value)
         done[str(k)] = cell
@@ -1803,12 +1809,13 @@ def run_transfer(build: Callable[[], Split], entry: dict[str, Any]) -> None:
 
 def transfer_table(cache: dict[str, Any]) -> str:
     """The transfer check: ``Recommender()`` as a share of the first split's grid-best
-    parameters, on that split and on the further ones, now and before the component
-    scale."""
+    parameters, on that split and on the further ones, now and before the heavy-tail
+    path (``before_heavy``; the cells' scores before the component scale are kept as
+    ``before_plateau``)."""
     lines = [
         "| dataset | grid best (split 0) | `Recommender()` share, split 0 | "
         + " | ".join(f"split {k}" for k in TRANSFER_SPLITS)
-        + " | before the component scale: split 0 | "
+        + " | before the heavy-tail path: split 0 | "
         + " | ".join(f"split {k}" for k in TRANSFER_SPLITS)
         + " |",
         "|---|---|---|" + "---|" * (1 + 2 * len(TRANSFER_SPLITS)),
@@ -1822,11 +1829,11 @@ def transfer_table(cache: dict[str, Any]) -> str:
             continue
         cells = [done[str(k)] for k in TRANSFER_SPLITS]
         further = [c["defaults"] / c["grid"] for c in cells]
-        earlier = [c.get("before_plateau", c["defaults"]) / c["grid"] for c in cells]
+        earlier = [c.get("before_heavy", c["defaults"]) / c["grid"] for c in cells]
         shares += further
         old += earlier
         first = e["defaults"]["ndcg"] / e["grid_best"]["ndcg"]
-        first_old = e.get("before_plateau", e["defaults"])["ndcg"] / e["grid_best"]["ndcg"]
+        first_old = e.get("before_heavy", e["defaults"])["ndcg"] / e["grid_best"]["ndcg"]
         lines.append(
             f"| {name} | {e['grid_best']['params']} | {first:.1%} | "
             + " | ".join(f"{x:.1%}" for x in further)
@@ -1837,7 +1844,7 @@ def transfer_table(cache: dict[str, Any]) -> str:
     if shares:
         lines.append(
             f"\n{len(shares)} further cells: {min(shares):.1%}-{max(shares):.1%}, "
-            f"{sum(x >= 0.95 for x in shares)} at 95% or more (before the component scale: "
+            f"{sum(x >= 0.95 for x in shares)} at 95% or more (before the heavy-tail path: "
             f"{min(old):.1%}-{max(old):.1%}, {sum(x >= 0.95 for x in old)} at 95% or more)."
         )
     return "\n".join(lines)
@@ -2123,7 +2130,8 @@ def frozen_table(cache: dict[str, Any], group: str = "frozen") -> str:
 
 def defaults_table(cache: dict[str, Any]) -> str:
     """``Recommender()`` with every default against the 70-point grid on every dataset with
-    a grid, next to the defaults before the component scale of flat spectra
+    a grid, next to the defaults before the heavy-tail path (``before_heavy``, scored
+    before it), before the component scale of flat spectra
     (``before_plateau``, scored before it), before the spectral-excess check
     (``before_excess``, scored before it), without the flat-popularity multiple (``before_flat``,
     scored before it; on the seventh group ``unflat``, the same rule without it, a real
@@ -2133,13 +2141,15 @@ def defaults_table(cache: dict[str, Any]) -> str:
     lines = [
         "| dataset | group | density | s_70/s_1 | auto alpha | auto reg | "
         "`Recommender()` NDCG@10 | grid best (params) | share of grid best | "
-        "before the component scale | before the excess check | without the flat multiple | "
+        "before the heavy-tail path | before the component scale | before the excess check | "
+        "without the flat multiple | "
         "before the level factor | "
         "alpha 1, no level factor |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     shares: dict[str, list[float]] = {
         "now": [],
+        "heavy": [],
         "plateau": [],
         "excess": [],
         "flat": [],
@@ -2154,7 +2164,9 @@ def defaults_table(cache: dict[str, Any]) -> str:
         share = d["ndcg"] / g["ndcg"]
         # Each column falls back on the next later stage: a set that a stage did not change
         # has its value from after that stage.
-        plateau_entry = e.get("before_plateau", d)
+        heavy_entry = e.get("before_heavy", d)
+        plateau_entry = e.get("before_plateau", heavy_entry)
+        unheavy = heavy_entry["ndcg"] / g["ndcg"]
         excess_entry = e.get("before_excess", plateau_entry)
         flat_entry = e.get("before_flat", e.get("unflat", excess_entry))
         unplateau = plateau_entry["ndcg"] / g["ndcg"]
@@ -2186,6 +2198,7 @@ def defaults_table(cache: dict[str, Any]) -> str:
             unplateau = math.nan  # made after the component scale
         for k, v in (
             ("now", share),
+            ("heavy", unheavy),
             ("plateau", unplateau),
             ("excess", unexcess),
             ("flat", unflat),
@@ -2199,7 +2212,7 @@ def defaults_table(cache: dict[str, Any]) -> str:
         lines.append(
             f"| {name} | {e.get('role', '')} | {s['density']:.2%} | {s['spectral_ratio']:.3f} | "
             f"{d['alpha']:.3g} | {d['regularization']:.3g} | {d['ndcg']:.4f} | "
-            f"{g['ndcg']:.4f} ({g['params']}) | {share:.1%} | "
+            f"{g['ndcg']:.4f} ({g['params']}) | {share:.1%} | {unheavy:.1%} | "
             f"{'n/a' if math.isnan(unplateau) else f'{unplateau:.1%}'} | "
             f"{'n/a' if math.isnan(unexcess) else f'{unexcess:.1%}'} | "
             f"{'n/a' if math.isnan(unflat) else f'{unflat:.1%}'} | "
@@ -2208,6 +2221,7 @@ def defaults_table(cache: dict[str, Any]) -> str:
         )
     for k, label in (
         ("now", "Recommender()"),
+        ("heavy", "before the heavy-tail path"),
         ("plateau", "before the component scale"),
         ("excess", "before the excess check"),
         ("flat", "without the flat multiple"),

@@ -16,9 +16,12 @@ from alsrec.datasets import synthetic
 from alsrec.evaluation import PopularityBaseline, holdout_split, ndcg_at_k
 from alsrec.io import inspect_artifact, read_manifest
 from alsrec.model.defaults import (
+    ALPHA_RANGE,
     AUTO_SCALE,
     FLAT_POPULARITY,
     FLAT_SCALE,
+    HEAVY_SHARE,
+    HEAVY_UNIFORMITY,
     LEVEL_REFERENCE,
     PLATEAU_SHARE,
     SPECTRAL_EXCESS,
@@ -33,6 +36,7 @@ from alsrec.model.defaults import (
     component_scale,
     confidence_level,
     flat_spectrum_scale,
+    flat_spectrum_weight,
     level_factor,
     matrix_level,
     params_confidence,
@@ -43,10 +47,13 @@ from alsrec.model.defaults import (
     spectral_excess,
     spectral_ratio,
     spectral_scale,
+    weight_uniformity,
 )
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    import numpy.typing as npt
 
 USERS = ["ann", "ann", "ann", "bob", "bob", "cid", "dan", "dan"]
 ITEMS = ["tea", "cup", "pot", "tea", "cup", "tea", "pot", "mug"]
@@ -361,28 +368,103 @@ def test_a_few_clusters_over_noise_sit_below_the_cliff_of_their_components() -> 
     assert sweep[1.4] < 0.5 * default
 
 
-def test_heavy_tailed_counts_keep_the_taper_whatever_the_excess() -> None:
-    # The same planted clusters with Pareto counts: the pattern (and so the excess) is
-    # what it was, but a few huge weights hold most of the confidence (a level below that
-    # of binary data at alpha 1), and the plateau is not taken: the taper stays.
+def _pareto_flat_split() -> tuple[Interactions, Interactions]:
+    """15 planted clusters on a flat, sparse pattern with Pareto counts, split 80/20."""
     raw = synthetic(
         2500, 1200, n_clusters=15, mean_interactions=6, popularity_exponent=0.4, random_state=7
     )
     binary = Interactions.from_arrays(raw.user_ids, raw.item_ids, None, aggregate="max").matrix
     draws = np.random.default_rng(1).random(binary.nnz)
-    heavy = sp.csr_matrix(binary, dtype=np.float64)
-    heavy.data = np.minimum(np.floor(draws ** (-1 / 1.2)), 1e4)  # Pareto counts, same pairs
-    conf = params_confidence(heavy, ALSParams(alpha=1.0))
-    ratio, excess = spectral_ratio(conf), spectral_excess(conf)
-    assert ratio is not None and ratio > SPECTRAL_FLAT  # where the taper or the plateau applies
+    coo = sp.coo_matrix(binary)
+    counts = np.minimum(np.floor(draws ** (-1 / 1.2)), 1e4)  # Pareto counts, same pairs
+    return holdout_split(Interactions.from_arrays(coo.row, coo.col, counts), 0.2, random_state=0)
+
+
+def test_heavy_tailed_weights_on_a_flat_spectrum_take_the_top_alpha_and_their_plateau() -> None:
+    # The planted clusters of the plateau test with Pareto counts: the pattern (and so the
+    # spectrum and the excess) is flat at chance level, and a few pairs hold most of the
+    # weight. alpha="auto" goes to the top of its range and the regularization to
+    # HEAVY_SHARE of the component scale there.
+    train, test = _pareto_flat_split()
+    weights = train.matrix
+    spread = params_confidence(weights, ALSParams(alpha=1.0))
+    uniformity = weight_uniformity(spread)
+    assert uniformity is not None and uniformity < HEAVY_UNIFORMITY
+    ratio, excess = spectral_ratio(spread), spectral_excess(spread)
+    assert ratio is not None and ratio >= SPECTRAL_MANY[0]  # fully flat
     assert excess is not None and excess <= SPECTRAL_EXCESS[0]  # s_70 at chance level
-    assert matrix_level(conf) < LEVEL_REFERENCE
-    gini = popularity_gini(np.asarray(conf.sum(axis=0)).ravel())
-    assert gini is not None and gini >= FLAT_POPULARITY[1]  # the spectral multiple decides
-    expected = spectral_scale(ratio) * level_of(conf)
-    assert auto_multiple(conf) == pytest.approx(expected)
-    # What the gate declines: at the level of binary data the plateau would be taken.
-    assert auto_multiple(conf, level=LEVEL_REFERENCE) > 1.2 * spectral_scale(ratio)
+    assert flat_spectrum_weight(ratio, excess) == 1.0
+    assert auto_alpha(weights) == ALPHA_RANGE[1]
+    rec = Recommender().fit(train)
+    assert rec.params_.alpha_value == ALPHA_RANGE[1]
+    top = params_confidence(weights, ALSParams(alpha=ALPHA_RANGE[1]))
+    scale = component_scale(top)
+    assert scale is not None
+    assert rec.params_.regularization_value == pytest.approx(HEAVY_SHARE * scale, rel=1e-9)
+    # The former default (the taper at the mass-based alpha) ranked far worse.
+    former_alpha = alpha_from_totals(weights.shape[0], weights.shape[1], float(weights.sum()))
+    former = params_confidence(weights, ALSParams(alpha=former_alpha))
+    gini = popularity_gini(np.asarray(former.sum(axis=0)).ravel())
+    taper = popularity_scale(spectral_scale(ratio), gini) * level_factor(matrix_level(former))
+    old = Recommender(alpha=former_alpha, regularization=auto_regularization(former, scale=taper))
+    default = ndcg_at_k(rec, test, k=10)
+    assert default > 1.2 * ndcg_at_k(old.fit(train), test, k=10)
+    # Near the best of the neighbourhood, and below the cliff where the components die.
+    nearby = {
+        m: ndcg_at_k(Recommender(alpha=100.0, regularization=m * scale).fit(train), test, k=10)
+        for m in (0.1, 0.3, 0.5)
+    }
+    assert default >= 0.9 * max(nearby[0.1], nearby[0.3])
+    assert nearby[0.5] < 0.5 * default
+
+
+def test_heavy_tailed_weights_without_a_flat_spectrum_keep_the_mass_alpha() -> None:
+    # Pareto counts on a pattern with a steep spectrum (a few strong clusters, skewed
+    # popularity): no flat-spectrum check, so alpha="auto" is the mass-based one.
+    raw = synthetic(
+        2500, 600, n_clusters=4, mean_interactions=25, popularity_exponent=1.2, random_state=3
+    )
+    binary = Interactions.from_arrays(raw.user_ids, raw.item_ids, None, aggregate="max").matrix
+    heavy = sp.csr_matrix(binary, dtype=np.float64)
+    heavy.data = np.minimum(np.floor(np.random.default_rng(2).random(heavy.nnz) ** (-1 / 1.2)), 1e4)
+    uniformity = weight_uniformity(params_confidence(heavy, ALSParams(alpha=1.0)))
+    assert uniformity is not None and uniformity < HEAVY_UNIFORMITY
+    ratio = spectral_ratio(heavy)
+    assert ratio is not None and ratio < SPECTRAL_FLAT
+    assert auto_alpha(heavy) == alpha_from_totals(
+        heavy.shape[0], heavy.shape[1], float(heavy.sum())
+    )
+
+
+def test_weight_uniformity_separates_heavy_tails_from_ratings_and_ignores_scale() -> None:
+    rng = np.random.default_rng(0)
+    pattern = sp.random(400, 300, density=0.05, random_state=1, format="csr")
+
+    def uniformity_of(values: npt.NDArray[np.float64], alpha: float = 1.0) -> float | None:
+        conf = pattern.copy()
+        conf.data = 1.0 + alpha * values
+        return weight_uniformity(conf)
+
+    n = pattern.nnz
+    assert uniformity_of(np.ones(n)) == pytest.approx(1.0)  # binary
+    stars = rng.integers(1, 6, n).astype(np.float64)
+    assert uniformity_of(stars) == pytest.approx(uniformity_of(stars, alpha=7.0))  # scale-free
+    assert HEAVY_UNIFORMITY < (uniformity_of(stars) or 0.0) < 1.0
+    lognormal = np.ceil(np.exp(rng.normal(0.0, 1.5, n)))
+    pareto = np.minimum(np.floor(rng.random(n) ** (-1 / 1.2)), 1e4)
+    assert (uniformity_of(pareto) or 1.0) < (uniformity_of(lognormal) or 1.0) < HEAVY_UNIFORMITY
+    flat = pattern.copy()
+    flat.data[:] = 1.0  # alpha 0: no weight at all
+    assert weight_uniformity(flat) is None
+
+
+def test_flat_spectrum_scale_is_the_geometric_blend_of_its_weight() -> None:
+    for ratio, excess in [(0.45, 1.0), (0.35, 1.0), (0.45, 1.15), (0.33, 1.12), (0.2, 1.0)]:
+        w = flat_spectrum_weight(ratio, excess)
+        assert 0.0 <= w <= 1.0
+        blended = flat_spectrum_scale(0.3, ratio, excess, 2.0)
+        assert blended == pytest.approx(0.3 ** (1 - w) * 2.0**w)
+    assert flat_spectrum_weight(None, 1.0) == flat_spectrum_weight(0.45, None) == 0.0
 
 
 def test_popularity_gini_is_zero_for_equal_items_and_grows_with_concentration() -> None:

@@ -77,7 +77,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
@@ -98,6 +98,8 @@ __all__ = [
     "AUTO_SCALE",
     "FLAT_POPULARITY",
     "FLAT_SCALE",
+    "HEAVY_SHARE",
+    "HEAVY_UNIFORMITY",
     "LEVEL_EXPONENT",
     "LEVEL_REFERENCE",
     "PLATEAU_SHARE",
@@ -113,6 +115,7 @@ __all__ = [
     "component_scale",
     "confidence_level",
     "flat_spectrum_scale",
+    "flat_spectrum_weight",
     "level_factor",
     "matrix_level",
     "params_confidence",
@@ -124,6 +127,7 @@ __all__ = [
     "spectral_excess",
     "spectral_ratio",
     "spectral_scale",
+    "weight_uniformity",
 ]
 
 AUTO_SCALE = 0.8
@@ -173,6 +177,14 @@ ALPHA_SHARE = 0.03
 this share of the matrix's pairs (:func:`auto_alpha`)."""
 ALPHA_RANGE = (1.0, 100.0)
 """The range ``alpha="auto"`` is kept in (the grid's range; 1 is the former default)."""
+HEAVY_UNIFORMITY = 0.3
+"""The :func:`weight_uniformity` below which the weights count as heavy-tailed (log-normal
+or Pareto counts: 0.003-0.17 on the experiment's sets; 1-5 ratings and Poisson counts about
+0.8, binary data 1)."""
+HEAVY_SHARE = 0.2
+"""The share of the :func:`component_scale` that ``regularization="auto"`` takes on flat data
+with heavy-tailed weights, where ``alpha="auto"`` moves to the top of :data:`ALPHA_RANGE`
+(see :func:`flat_spectrum_weight`)."""
 
 
 def regularization_from_masses(
@@ -268,17 +280,40 @@ def _pattern(csr: sp.csr_matrix) -> sp.csr_matrix:
     return sp.csr_matrix((np.ones(csr.indices.size), csr.indices, csr.indptr), shape=csr.shape)
 
 
-class _Spectrum(NamedTuple):
-    """What one randomized SVD of a pattern gives the statistics that read it."""
+class _Spectrum:
+    """What one randomized SVD of a pattern gives the statistics that read it; the
+    :func:`spectral_excess` is computed once, when first asked for."""
 
-    pattern: sp.csr_matrix
-    start: npt.NDArray[np.float32]
-    values: npt.NDArray[np.float64]
+    def __init__(
+        self,
+        pattern: sp.csr_matrix,
+        start: npt.NDArray[np.float32],
+        values: npt.NDArray[np.float64],
+    ) -> None:
+        self.pattern = pattern
+        self.start = start
+        self.values = values
+        self._excess: tuple[float | None] | None = None
 
     @property
     def ratio(self) -> float:
         """``s_70 / s_1``: :func:`spectral_ratio`."""
         return float(self.values[SPECTRAL_RANK - 1] / self.values[0])
+
+    def excess(self) -> float | None:
+        """:func:`spectral_excess` (the shuffled pattern has the same shape, so the same
+        start block serves it)."""
+        if self._excess is None:
+            coo = self.pattern.tocoo()
+            items = np.random.default_rng(0).permutation(coo.col)
+            shuffled = sp.csr_matrix((np.ones(items.size), (coo.row, items)), shape=coo.shape)
+            shuffled.data[:] = 1.0  # pairs drawn twice count once, like any observed pair
+            chance = _top_singular_values(shuffled, self.start)
+            if chance is None or chance[SPECTRAL_RANK - 1] <= 0:
+                self._excess = (None,)
+            else:
+                self._excess = (float(self.values[SPECTRAL_RANK - 1] / chance[SPECTRAL_RANK - 1]),)
+        return self._excess[0]
 
 
 def _measured(matrix: sp.spmatrix | sp.sparray) -> _Spectrum | None:
@@ -365,20 +400,7 @@ def spectral_excess(matrix: sp.spmatrix | sp.sparray) -> float | None:
     True
     """
     measured = _measured(matrix)
-    return None if measured is None else _excess(measured)
-
-
-def _excess(spectrum: _Spectrum) -> float | None:
-    """:func:`spectral_excess` given the pattern's :class:`_Spectrum` (the shuffled pattern
-    has the same shape, so the same start block serves it)."""
-    coo = spectrum.pattern.tocoo()
-    items = np.random.default_rng(0).permutation(coo.col)
-    shuffled = sp.csr_matrix((np.ones(items.size), (coo.row, items)), shape=coo.shape)
-    shuffled.data[:] = 1.0  # pairs drawn twice count once, like any observed pair
-    chance = _top_singular_values(shuffled, spectrum.start)
-    if chance is None or chance[SPECTRAL_RANK - 1] <= 0:
-        return None
-    return float(spectrum.values[SPECTRAL_RANK - 1] / chance[SPECTRAL_RANK - 1])
+    return None if measured is None else measured.excess()
 
 
 def spectral_scale(ratio: float | None) -> float:
@@ -533,16 +555,70 @@ def flat_spectrum_scale(
     >>> round(flat_spectrum_scale(0.5, 0.45, 1.1 * (1.2 / 1.1) ** 0.5, 2.0), 3)  # halfway
     1.0
     """
+    weight = flat_spectrum_weight(ratio, excess)
+    if weight == 0.0:
+        return multiple
+    return float(math.exp((1 - weight) * math.log(multiple) + weight * math.log(plateau)))
+
+
+def flat_spectrum_weight(ratio: float | None, excess: float | None) -> float:
+    """How fully the flat-spectrum check applies, from 0 to 1: the ``w`` of
+    :func:`flat_spectrum_scale`.
+
+    The product of a weight in the :func:`spectral_ratio` ``rho`` (0 at
+    :data:`SPECTRAL_FLAT`, 1 from 0.4 on) and one in the :func:`spectral_excess` ``x`` (1 at
+    1.1 or less, 0 at 1.2 or more), both log-linear; 0 when either is ``None``. With
+    heavy-tailed weights (:func:`weight_uniformity` below :data:`HEAVY_UNIFORMITY`)
+    ``alpha="auto"`` moves by the same weight toward the top of :data:`ALPHA_RANGE`
+    (:func:`auto_alpha`).
+
+    Examples
+    --------
+    >>> flat_spectrum_weight(0.45, 1.0), flat_spectrum_weight(0.2, 1.0)
+    (1.0, 0.0)
+    >>> round(flat_spectrum_weight(0.3 * (0.4 / 0.3) ** 0.5, 1.0), 3)  # halfway in rho
+    0.5
+    """
     chance, signal = SPECTRAL_EXCESS
     if ratio is None or excess is None or ratio <= SPECTRAL_FLAT or excess >= signal:
-        return multiple
+        return 0.0
     many = SPECTRAL_MANY[0]
     weight = (
         1.0 if ratio >= many else math.log(ratio / SPECTRAL_FLAT) / math.log(many / SPECTRAL_FLAT)
     )
     if excess > chance:
         weight *= math.log(signal / excess) / math.log(signal / chance)
-    return float(math.exp((1 - weight) * math.log(multiple) + weight * math.log(plateau)))
+    return float(weight)
+
+
+def weight_uniformity(confidence_matrix: sp.spmatrix | sp.sparray) -> float | None:
+    """How evenly the observed pairs share their weight: ``E[f]**2 / E[f**2]`` over the
+    stored entries, with ``f = c - 1`` (the weighted ``w`` times ``alpha``, whose scale
+    cancels).
+
+    1 when every observed pair has the same weight (binary data), about 0.8 for 1-5
+    ratings or Poisson counts, 0.1-0.2 for log-normal counts (``sigma = 1.5``) and below 0.02
+    for Pareto counts (tail index 1.2), where a few pairs hold most of the weight. Below
+    :data:`HEAVY_UNIFORMITY` the weights count as heavy-tailed.
+
+    Returns
+    -------
+    float or None
+        The uniformity in (0, 1], or ``None`` when no stored entry has a confidence above 1.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> weight_uniformity(sp.csr_matrix(np.array([[3.0, 0.0], [3.0, 3.0]])))  # all equal
+    1.0
+    >>> round(weight_uniformity(sp.csr_matrix(np.array([[2.0, 0.0], [2.0, 11.0]]))), 3)  # 1, 1, 10
+    0.471
+    """
+    extra = np.asarray(sp.csr_matrix(confidence_matrix).data, dtype=np.float64) - 1.0
+    squares = float(extra @ extra)
+    if extra.size == 0 or not (squares > 0 and math.isfinite(squares)):
+        return None
+    return float(extra.sum()) ** 2 / (extra.size * squares)
 
 
 def _blend(ratio: float, start: tuple[float, float], end: tuple[float, float]) -> float:
@@ -742,12 +818,28 @@ def auto_alpha(matrix: sp.spmatrix | sp.sparray, params: ALSParams | None = None
             "alpha='auto' needs training interactions; the matrix has none. Pass a number "
             "for alpha."
         )
+    return _auto_alpha(weights, params)[0]
+
+
+def _auto_alpha(weights: sp.csr_matrix, params: ALSParams | None) -> tuple[float, _Spectrum | None]:
+    """:func:`auto_alpha` of a non-empty matrix, and the spectrum of its pattern when it was
+    measured (heavy-tailed weights), for the regularization to reuse."""
     if params is None:
         scheme = confidence(weights, 1.0)
     else:
         scheme = confidence(weights, 1.0, params.weighting, **params.weighting_options())
     extra = float(scheme.data.sum()) - scheme.nnz  # sum f(w) over the observed pairs
-    return alpha_from_totals(weights.shape[0], weights.shape[1], extra)
+    alpha = alpha_from_totals(weights.shape[0], weights.shape[1], extra)
+    uniformity = weight_uniformity(scheme)
+    if uniformity is None or uniformity >= HEAVY_UNIFORMITY:
+        return alpha, None
+    with single_threaded_blas():
+        spectrum = _measured(scheme)
+        if spectrum is None or spectrum.ratio <= SPECTRAL_FLAT:
+            return alpha, spectrum
+        weight = flat_spectrum_weight(spectrum.ratio, spectrum.excess())
+    top = ALPHA_RANGE[1]
+    return float(min(alpha ** (1 - weight) * top**weight, top)), spectrum
 
 
 def alpha_from_totals(n_users: int, n_items: int, weight_total: float) -> float:
@@ -830,6 +922,17 @@ def auto_regularization(
     >>> round(auto / auto_regularization(big, scale=1.0), 3)  # 1.4 (flat popularity) * 0.937
     1.312
     """
+    return _auto_regularization(confidence_matrix, scale=scale, level=level, spectrum=None)
+
+
+def _auto_regularization(
+    confidence_matrix: sp.spmatrix | sp.sparray,
+    *,
+    scale: float | None,
+    level: float | None,
+    spectrum: _Spectrum | None,
+) -> float:
+    """:func:`auto_regularization`, reusing the spectrum :func:`_auto_alpha` measured."""
     matrix = sp.csr_matrix(confidence_matrix, dtype=np.float64)
     if matrix.nnz == 0:
         raise DataError(
@@ -839,7 +942,7 @@ def auto_regularization(
     rows = np.asarray(matrix.sum(axis=1)).ravel()
     cols = np.asarray(matrix.sum(axis=0)).ravel()
     if scale is None:
-        scale = _multiple(matrix, rows, cols, level)
+        scale = _multiple(matrix, rows, cols, level, spectrum)
     return regularization_from_masses(rows, cols, scale=scale)
 
 
@@ -877,13 +980,14 @@ def _multiple(
     row_masses: npt.NDArray[np.float64],
     column_masses: npt.NDArray[np.float64],
     level: float | None,
+    spectrum: _Spectrum | None = None,
 ) -> float:
     """:func:`auto_multiple` of ``matrix`` given its row and column sums (computed once by
     the caller)."""
     # One scope for all of it: leaving and entering it between the SVDs kept BLAS's other
     # threads spinning, at twice the CPU time of the work itself.
     with single_threaded_blas():
-        return _scoped_multiple(matrix, row_masses, column_masses, level)
+        return _scoped_multiple(matrix, row_masses, column_masses, level, spectrum)
 
 
 def _scoped_multiple(
@@ -891,28 +995,38 @@ def _scoped_multiple(
     row_masses: npt.NDArray[np.float64],
     column_masses: npt.NDArray[np.float64],
     level: float | None,
+    spectrum: _Spectrum | None,
 ) -> float:
     """:func:`_multiple` inside the BLAS scope."""
     if level is None:
         level = matrix_level(matrix)
     gini = popularity_gini(column_masses) if min(matrix.shape) >= SPECTRAL_MIN_SIZE else None
-    # The excess reads only the pattern; under heavy-tailed counts (a level below that of
-    # binary data at alpha 1) the weights, not the pattern, decide, and the taper stays.
-    spectrum = _measured(matrix)
+    same = spectrum is not None and spectrum.pattern.shape == matrix.shape
+    if not (same and spectrum is not None and spectrum.pattern.nnz == matrix.nnz):
+        spectrum = _measured(matrix)  # none passed, or not this matrix's pattern
     ratio = None if spectrum is None else spectrum.ratio
     multiple = popularity_scale(spectral_scale(ratio), gini) * level_factor(level)
+    # The excess reads only the pattern. Under heavy-tailed counts whose level is below
+    # that of binary data at alpha 1 the weights, not the pattern, decide and the taper
+    # stays, unless the weights are heavy-tailed enough for their own plateau
+    # (HEAVY_SHARE, with alpha="auto" at the top of its range).
+    uniformity = weight_uniformity(matrix)
+    heavy = uniformity is not None and uniformity < HEAVY_UNIFORMITY
     # The excess is read only where the spectrum is flat (one more SVD, of the shuffled
     # pattern), and the component scale only where the excess is near chance (ARPACK).
-    if spectrum is None or ratio is None or ratio < SPECTRAL_FLAT or level < LEVEL_REFERENCE:
+    if spectrum is None or ratio is None or ratio < SPECTRAL_FLAT:
         return multiple
-    excess = _excess(spectrum)
+    if level < LEVEL_REFERENCE and not heavy:
+        return multiple
+    excess = spectrum.excess()
     if excess is None or excess >= SPECTRAL_EXCESS[1]:
         return multiple
     scale = _component_scale(spectrum.pattern, float(matrix.data.mean()))
     if scale is None:
         return multiple
     noise = regularization_from_masses(row_masses, column_masses, scale=1.0)
-    return flat_spectrum_scale(multiple, ratio, excess, PLATEAU_SHARE * scale / noise)
+    share = HEAVY_SHARE if heavy else PLATEAU_SHARE
+    return flat_spectrum_scale(multiple, ratio, excess, share * scale / noise)
 
 
 def params_confidence(matrix: sp.spmatrix | sp.sparray, params: ALSParams) -> sp.csr_matrix:
@@ -999,12 +1113,18 @@ def resolved_confidence(
     if params.is_resolved:
         return params, (), params_confidence(matrix, params)
     names: list[str] = []
+    spectrum = None
     if isinstance(params.alpha, str):
-        params = dataclasses.replace(params, alpha=auto_alpha(matrix, params))
+        weights = sp.csr_matrix(matrix, dtype=np.float64)
+        if weights.nnz == 0:
+            auto_alpha(weights, params)  # raises the DataError that names alpha
+        alpha, spectrum = _auto_alpha(weights, params)
+        params = dataclasses.replace(params, alpha=alpha)
         names.append("alpha")
     conf = params_confidence(matrix, params)
     if isinstance(params.regularization, str):
-        params = dataclasses.replace(params, regularization=auto_regularization(conf))
+        value = _auto_regularization(conf, scale=None, level=None, spectrum=spectrum)
+        params = dataclasses.replace(params, regularization=value)
         names.append("regularization")
     if params.scaled_regularization and isinstance(params.regularization_reference, str):
         reference = reference_scale(conf, params.regularization_scale)
