@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
@@ -306,3 +306,25 @@ def test_a_blas_library_loaded_after_the_first_scope_is_scoped_too() -> None:
     if last == first:
         pytest.skip("scipy and numpy share one BLAS library here: nothing loads late")
     assert last > first
+
+
+@pytest.mark.usefixtures("threaded_blas")
+def test_recommender_fit_resolves_auto_values_inside_the_scope(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The "auto" resolution and the training share one scope: a threaded BLAS call between
+    them (a dot product over the stored entries) left OpenBLAS's threads spinning into the
+    training, against its workers."""
+    from alsrec import Recommender
+    from alsrec.model import training
+
+    seen: list[list[int]] = []
+    from alsrec.model.defaults import resolved_confidence as resolve
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(_blas_threads())
+        return resolve(*args, **kwargs)
+
+    monkeypatch.setattr(training, "resolved_confidence", spy)
+    Recommender(factors=4, iterations=1).fit(_conf())
+    assert seen == [[1] * len(seen[0])]

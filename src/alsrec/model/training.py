@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from alsrec._threads import worker_count
+from alsrec._threads import single_threaded_blas, worker_count
 from alsrec.checks import check_memory, format_bytes
 from alsrec.exceptions import AlsrecError, BackendError, MappingMismatchError
 from alsrec.model.defaults import resolved_confidence
@@ -97,13 +97,17 @@ def train(
         "Use fewer factors.",
     )
     # "auto" hyperparameters become concrete here, once, so every backend trains on numbers.
-    params, auto, conf = resolved_confidence(params, data.matrix)
-    try:
-        users, items = backend.fit(conf, params, callback=callback)
-    except (AlsrecError, MemoryError):
-        raise
-    except Exception as exc:
-        raise BackendError(f"Backend {backend.name!r} failed while training: {exc}") from exc
+    # One BLAS scope for the resolution and the training: a threaded BLAS call between the
+    # two (a dot product over the stored entries is enough) left OpenBLAS's other threads
+    # spinning into the training, against its workers (about 0.08 s on a 0.45 s fit).
+    with single_threaded_blas():
+        params, auto, conf = resolved_confidence(params, data.matrix)
+        try:
+            users, items = backend.fit(conf, params, callback=callback)
+        except (AlsrecError, MemoryError):
+            raise
+        except Exception as exc:
+            raise BackendError(f"Backend {backend.name!r} failed while training: {exc}") from exc
     params, auto = _reported_params(backend, conf, params, auto)
     expected = {"user": (data.shape[0], users), "item": (data.shape[1], items)}
     for axis, (rows, arr) in expected.items():
