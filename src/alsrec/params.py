@@ -75,13 +75,16 @@ class ALSParams:
         large ``alpha``, less for heavy-tailed counts). Where the spectrum is flat
         (``rho`` of 0.3 or more) but ``s_70`` is at chance level (a few planted
         components over the noise floor, :func:`alsrec.model.defaults.spectral_excess`;
-        not read under heavy-tailed counts, a ``level`` below 2), the value moves instead
-        to half of ``s_2`` of the pattern times the mean confidence, the scale at which
-        ALS shrinks those components away (:func:`alsrec.model.defaults.component_scale`,
-        :func:`alsrec.model.defaults.flat_spectrum_scale`). The confidences are those of the
-        resolved ``alpha``. With ``alpha="auto"`` too, ``Recommender()`` reached 95% of
-        the best NDCG@10 of a 70-point grid on 82 of 97 datasets (lowest 67.8%, flat data
-        with Pareto counts; see the "Default hyperparameters" guide). The fitted
+        not read under moderately heavy counts, a ``level`` below 2), the value moves
+        instead to half of ``s_2`` of the pattern times the mean confidence, the scale at
+        which ALS shrinks those components away
+        (:func:`alsrec.model.defaults.component_scale`,
+        :func:`alsrec.model.defaults.flat_spectrum_scale`); with heavy-tailed weights
+        (:func:`alsrec.model.defaults.weight_uniformity` below 0.25) to 0.2 of it, where
+        ``alpha="auto"`` moves toward 100. The confidences are those of the resolved
+        ``alpha``. With ``alpha="auto"`` too, ``Recommender()`` reached 95% of the best
+        NDCG@10 of a 70-point grid on 98 of 105 datasets (lowest 77.0%, flat data with
+        log-normal counts; see the "Default hyperparameters" guide). The fitted
         model holds the concrete value (:attr:`alsrec.Recommender.params_`, the artifact
         manifest, ``inspect``); a refit on other data resolves it again. Pass
         ``regularization=0.01`` for the former default.
@@ -93,8 +96,10 @@ class ALSParams:
         ``0.03 / (density * mean f(w))`` kept within [1, 100], so that the observed
         pairs' extra confidence is about 3% of the whole matrix's (MovieLens-style data
         with 3% or more of the pairs observed keeps 1; sparse data, where unobserved
-        pairs would drown the observed ones, gets more). ``regularization="auto"``
-        follows the resolved value. Pass ``alpha=1.0`` for the former default.
+        pairs would drown the observed ones, gets more); on heavy-tailed weights over a
+        flat spectrum it moves toward 100 (see ``regularization``).
+        ``regularization="auto"`` follows the resolved value. Pass ``alpha=1.0`` for the
+        former default.
     iterations : int, default 15
         Number of alternating sweeps (users, then items). ``0`` keeps the random
         initialization, which is only useful in tests.
