@@ -1570,8 +1570,119 @@ FROZEN12_DATASETS: dict[str, tuple[str, Callable[[], Split]]] = {
 """The twelfth frozen group: made after the fit-time work of 2026-12-03, before any change for
 heavy-tailed counts on flat data."""
 
+FROZEN13_DATASETS: dict[str, tuple[str, Callable[[], Split]]] = {
+    # A thirteenth frozen group, defined on 2026-12-03 after the heavy-tail path was
+    # scored, before any change to where it starts (its misses sat at s_70/s_1 near 0.3):
+    # denser or less flat data with log-normal and Pareto counts, a steeper log-normal set
+    # and a sparse flat one as checks of the path as it is, and Poisson counts near
+    # s_70/s_1 0.3 as a check that other weights are left alone. New seeds 180-187.
+    "frozen13-dense-lognormal": (
+        "frozen13",
+        _synthetic(
+            "lognormal",
+            180,
+            n_users=3500,
+            n_items=1800,
+            n_clusters=10,
+            mean_interactions=14,
+            popularity_exponent=0.3,
+        ),
+    ),
+    "frozen13-denser-lognormal": (
+        "frozen13",
+        _synthetic(
+            "lognormal",
+            181,
+            n_users=2500,
+            n_items=1200,
+            n_clusters=8,
+            mean_interactions=18,
+            popularity_exponent=0.2,
+        ),
+    ),
+    "frozen13-mid-lognormal": (
+        "frozen13",
+        _synthetic(
+            "lognormal",
+            182,
+            n_users=5000,
+            n_items=2500,
+            n_clusters=12,
+            mean_interactions=10,
+            popularity_exponent=0.5,
+        ),
+    ),
+    "frozen13-dense-heavy": (
+        "frozen13",
+        _synthetic(
+            "heavy",
+            183,
+            n_users=3000,
+            n_items=1500,
+            n_clusters=10,
+            mean_interactions=15,
+            popularity_exponent=0.3,
+        ),
+    ),
+    "frozen13-mid-heavy": (
+        "frozen13",
+        _synthetic(
+            "heavy",
+            184,
+            n_users=5000,
+            n_items=2500,
+            n_clusters=14,
+            mean_interactions=10,
+            popularity_exponent=0.5,
+        ),
+    ),
+    "frozen13-skew-lognormal": (
+        "frozen13",
+        _synthetic(
+            "lognormal",
+            185,
+            n_users=6000,
+            n_items=2500,
+            n_clusters=20,
+            mean_interactions=9,
+            popularity_exponent=0.8,
+        ),
+    ),
+    "frozen13-flat-sparse-lognormal": (
+        "frozen13",
+        _synthetic(
+            "lognormal",
+            186,
+            n_users=9000,
+            n_items=4500,
+            n_clusters=18,
+            mean_interactions=6,
+            popularity_exponent=0.3,
+        ),
+    ),
+    "frozen13-dense-poisson": (
+        "frozen13",
+        _synthetic(
+            "poisson",
+            187,
+            n_users=3000,
+            n_items=1500,
+            n_clusters=10,
+            mean_interactions=15,
+            popularity_exponent=0.3,
+        ),
+    ),
+}
+"""The thirteenth frozen group: made after the heavy-tail path, before any change to it."""
 
-LATER = {**FROZEN9_DATASETS, **FROZEN10_DATASETS, **FROZEN11_DATASETS, **FROZEN12_DATASETS}
+
+LATER = {
+    **FROZEN9_DATASETS,
+    **FROZEN10_DATASETS,
+    **FROZEN11_DATASETS,
+    **FROZEN12_DATASETS,
+    **FROZEN13_DATASETS,
+}
 """The groups made after the excess check's level gate (the ninth) and later."""
 
 
@@ -1588,6 +1699,7 @@ CHECKED = {
     **FROZEN10_DATASETS,
     **FROZEN11_DATASETS,
     **FROZEN12_DATASETS,
+    **FROZEN13_DATASETS,
 }
 """The out-of-sample groups: ``Recommender()`` scored by a real fit, a grid, an extended
 sweep; left out of the forms and leave-one-out tables."""
@@ -2092,6 +2204,7 @@ def frozen_table(cache: dict[str, Any], group: str = "frozen") -> str:
         "frozen10": FROZEN10_DATASETS,
         "frozen11": FROZEN11_DATASETS,
         "frozen12": FROZEN12_DATASETS,
+        "frozen13": FROZEN13_DATASETS,
     }
     for name in groups[group]:
         e = cache.get(name)
@@ -2113,6 +2226,7 @@ def frozen_table(cache: dict[str, Any], group: str = "frozen") -> str:
                 "frozen10": "before_plateau",
                 "frozen11": "before_plateau",
                 "frozen12": "before_heavy",
+                "frozen13": "before_heavy",
             }.get(group, "unguarded")
         )
         before = " unchanged |" if first else " - |"
@@ -2192,9 +2306,14 @@ def defaults_table(cache: dict[str, Any]) -> str:
             level = math.nan  # made after the level factor
         if name in {**FROZEN8_DATASETS, **LATER}:
             unflat = math.nan  # made after the flat multiple
-        if name in {**FROZEN10_DATASETS, **FROZEN11_DATASETS, **FROZEN12_DATASETS}:
+        if name in {
+            **FROZEN10_DATASETS,
+            **FROZEN11_DATASETS,
+            **FROZEN12_DATASETS,
+            **FROZEN13_DATASETS,
+        }:
             unexcess = math.nan  # made after the excess check
-        if name in {**FROZEN11_DATASETS, **FROZEN12_DATASETS}:
+        if name in {**FROZEN11_DATASETS, **FROZEN12_DATASETS, **FROZEN13_DATASETS}:
             unplateau = math.nan  # made after the component scale
         for k, v in (
             ("now", share),
@@ -2298,6 +2417,7 @@ def main() -> None:
         frozen_table(cache, "frozen10"),
         frozen_table(cache, "frozen11"),
         frozen_table(cache, "frozen12"),
+        frozen_table(cache, "frozen13"),
         defaults_table(cache),
         transfer_table(cache),
         sep="\n\n",
