@@ -1806,17 +1806,19 @@ def run_dataset(
     # What the rule gave before the heavy-tail path of flat spectra (the earlier stages,
     # "rule_before_plateau", "rule_before_excess", "rule_before_flat", "rule_before_level",
     # "before_level" and "before_guard", are already recorded).
-    if earlier and "rule_before_heavy" not in entry and earlier["regularization"] != rule:
-        entry["rule_before_heavy"] = dict(earlier)  # alpha 1, before the heavy-tail path
+    if earlier and "rule_before_ramp" not in entry and earlier["regularization"] != rule:
+        entry["rule_before_ramp"] = dict(earlier)  # alpha 1, before the heavy-tail ramp
     if name in DATASETS or name in CHECKED:  # every default, alpha="auto" too: a real fit
         model = Recommender().fit(split[0])
         before = entry.get("defaults")
         if (
             before
-            and "before_heavy" not in entry
+            and "before_ramp" not in entry
             and before["regularization"] != float(model.params_.regularization_value)
         ):
-            entry["before_heavy"] = before  # scored before the heavy-tail path
+            # scored before the heavy-tail path started at s_70/s_1 0.25 (the heavy-tail
+            # path itself is recorded as "before_heavy")
+            entry["before_ramp"] = before
         if name in FROZEN7_DATASETS and "unflat" not in entry:
             # the counterfactual: the rule without the flat multiple (a real fit too)
             conf = params_confidence(split[0].matrix, model.params_)
@@ -1895,7 +1897,7 @@ def run_transfer(build: Callable[[], Split], entry: dict[str, Any]) -> None:
         return
     bar = 0.95 * entry["grid_best"]["ndcg"]
     before = entry.get("before_plateau", entry["defaults"])
-    moved = "before_heavy" in entry  # every set the heavy-tail path moved, hit or miss
+    moved = "before_heavy" in entry or "before_ramp" in entry  # every set the path moved
     hit = min(entry["defaults"]["ndcg"], before["ndcg"]) >= bar
     if "transfer" not in entry and hit and not moved:
         return
@@ -1912,7 +1914,7 @@ def run_transfer(build: Callable[[], Split], entry: dict[str, Any]) -> None:
         if cell is None:
             cell = {"grid": score(split, factors, regularization, alpha)}
         elif cell["defaults"] != default:
-            key_before = "before_heavy" if "regularization" in cell else "before_plateau"
+            key_before = "before_ramp" if "regularization" in cell else "before_plateau"
             cell.setdefault(key_before, cell["defaults"])
         cell["defaults"] = default
         cell["regularization"] = float(model.params_.regularization_value)
@@ -2226,7 +2228,7 @@ def frozen_table(cache: dict[str, Any], group: str = "frozen") -> str:
                 "frozen10": "before_plateau",
                 "frozen11": "before_plateau",
                 "frozen12": "before_heavy",
-                "frozen13": "before_heavy",
+                "frozen13": "before_ramp",
             }.get(group, "unguarded")
         )
         before = " unchanged |" if first else " - |"

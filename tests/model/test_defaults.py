@@ -20,6 +20,7 @@ from alsrec.model.defaults import (
     AUTO_SCALE,
     FLAT_POPULARITY,
     FLAT_SCALE,
+    HEAVY_FLAT,
     HEAVY_SHARE,
     HEAVY_UNIFORMITY,
     LEVEL_REFERENCE,
@@ -430,7 +431,7 @@ def test_heavy_tailed_weights_without_a_flat_spectrum_keep_the_mass_alpha() -> N
     uniformity = weight_uniformity(params_confidence(heavy, ALSParams(alpha=1.0)))
     assert uniformity is not None and uniformity < HEAVY_UNIFORMITY
     ratio = spectral_ratio(heavy)
-    assert ratio is not None and ratio < SPECTRAL_FLAT
+    assert ratio is not None and ratio <= HEAVY_FLAT[0]
     assert auto_alpha(heavy) == alpha_from_totals(
         heavy.shape[0], heavy.shape[1], float(heavy.sum())
     )
@@ -465,6 +466,15 @@ def test_flat_spectrum_scale_is_the_geometric_blend_of_its_weight() -> None:
         blended = flat_spectrum_scale(0.3, ratio, excess, 2.0)
         assert blended == pytest.approx(0.3 ** (1 - w) * 2.0**w)
     assert flat_spectrum_weight(None, 1.0) == flat_spectrum_weight(0.45, None) == 0.0
+    # Heavy-tailed weights: the ramp in rho is 0.25-0.3 instead of 0.3-0.4.
+    start, full = HEAVY_FLAT
+    assert flat_spectrum_weight(start, 1.0, heavy=True) == 0.0
+    assert flat_spectrum_weight(full, 1.0, heavy=True) == 1.0
+    middle = (start * full) ** 0.5
+    assert flat_spectrum_weight(middle, 1.0, heavy=True) == pytest.approx(0.5)
+    assert flat_spectrum_weight(middle, 1.0) == 0.0
+    blended = flat_spectrum_scale(0.3, middle, 1.0, 2.0, heavy=True)
+    assert blended == pytest.approx((0.3 * 2.0) ** 0.5)
 
 
 def test_popularity_gini_is_zero_for_equal_items_and_grows_with_concentration() -> None:

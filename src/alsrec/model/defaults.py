@@ -98,6 +98,7 @@ __all__ = [
     "AUTO_SCALE",
     "FLAT_POPULARITY",
     "FLAT_SCALE",
+    "HEAVY_FLAT",
     "HEAVY_SHARE",
     "HEAVY_UNIFORMITY",
     "LEVEL_EXPONENT",
@@ -182,6 +183,12 @@ HEAVY_UNIFORMITY = 0.25
 datasets of the defaults experiment: Pareto counts 0.003-0.017, log-normal counts
 0.11-0.18; Poisson counts summed over repeats 0.38-0.79, 1-5 ratings 0.82-0.92, binary
 data 1. 0.25 is about the geometric middle of the gap."""
+HEAVY_FLAT = (0.25, 0.3)
+"""The :func:`spectral_ratio` over which the heavy-tail path is blended in: not below 0.25,
+fully from 0.3 (log-linear between; the plateau's range is 0.3-0.4). On the experiment's
+sets with heavy-tailed weights the path lost at ``s_70/s_1`` of 0.24 and below (33-91% of
+the grid best against 96-104% without it) and won from 0.30 on (100-102% against 77-85% on
+two of three sets at 0.30-0.35)."""
 HEAVY_SHARE = 0.2
 """The share of the :func:`component_scale` that ``regularization="auto"`` takes on flat data
 with heavy-tailed weights, where ``alpha="auto"`` moves to the top of :data:`ALPHA_RANGE`
@@ -507,7 +514,12 @@ def _component_scale(pattern: sp.csr_matrix, mean_confidence: float) -> float | 
 
 
 def flat_spectrum_scale(
-    multiple: float, ratio: float | None, excess: float | None, plateau: float
+    multiple: float,
+    ratio: float | None,
+    excess: float | None,
+    plateau: float,
+    *,
+    heavy: bool = False,
 ) -> float:
     """The multiple of the noise scale after the flat-spectrum check.
 
@@ -540,7 +552,10 @@ def flat_spectrum_scale(
         :func:`spectral_ratio` and :func:`spectral_excess` (``None``: no check).
     plateau : float
         The multiple that puts the regularization at :data:`PLATEAU_SHARE` of the
-        :func:`component_scale`.
+        :func:`component_scale` (:data:`HEAVY_SHARE` for heavy-tailed weights).
+    heavy : bool
+        Heavy-tailed weights: the weight in ``rho`` of :func:`flat_spectrum_weight` starts
+        at 0.25 and is full from 0.3 (:data:`HEAVY_FLAT`).
 
     Returns
     -------
@@ -556,22 +571,25 @@ def flat_spectrum_scale(
     >>> round(flat_spectrum_scale(0.5, 0.45, 1.1 * (1.2 / 1.1) ** 0.5, 2.0), 3)  # halfway
     1.0
     """
-    weight = flat_spectrum_weight(ratio, excess)
+    weight = flat_spectrum_weight(ratio, excess, heavy=heavy)
     if weight == 0.0:
         return multiple
     return float(math.exp((1 - weight) * math.log(multiple) + weight * math.log(plateau)))
 
 
-def flat_spectrum_weight(ratio: float | None, excess: float | None) -> float:
+def flat_spectrum_weight(
+    ratio: float | None, excess: float | None, *, heavy: bool = False
+) -> float:
     """How fully the flat-spectrum check applies, from 0 to 1: the ``w`` of
     :func:`flat_spectrum_scale`.
 
     The product of a weight in the :func:`spectral_ratio` ``rho`` (0 at
     :data:`SPECTRAL_FLAT`, 1 from 0.4 on) and one in the :func:`spectral_excess` ``x`` (1 at
     1.1 or less, 0 at 1.2 or more), both log-linear; 0 when either is ``None``. With
-    heavy-tailed weights (:func:`weight_uniformity` below :data:`HEAVY_UNIFORMITY`)
-    ``alpha="auto"`` moves by the same weight toward the top of :data:`ALPHA_RANGE`
-    (:func:`auto_alpha`).
+    heavy-tailed weights (:func:`weight_uniformity` below :data:`HEAVY_UNIFORMITY`,
+    ``heavy=True``) the weight in ``rho`` goes from 0 at 0.25 to 1 at 0.3 instead
+    (:data:`HEAVY_FLAT`), and ``alpha="auto"`` moves by the same weight toward the top of
+    :data:`ALPHA_RANGE` (:func:`auto_alpha`).
 
     Examples
     --------
@@ -579,14 +597,14 @@ def flat_spectrum_weight(ratio: float | None, excess: float | None) -> float:
     (1.0, 0.0)
     >>> round(flat_spectrum_weight(0.3 * (0.4 / 0.3) ** 0.5, 1.0), 3)  # halfway in rho
     0.5
+    >>> flat_spectrum_weight(0.3, 1.0), flat_spectrum_weight(0.3, 1.0, heavy=True)
+    (0.0, 1.0)
     """
     chance, signal = SPECTRAL_EXCESS
-    if ratio is None or excess is None or ratio <= SPECTRAL_FLAT or excess >= signal:
+    start, full = HEAVY_FLAT if heavy else (SPECTRAL_FLAT, SPECTRAL_MANY[0])
+    if ratio is None or excess is None or ratio <= start or excess >= signal:
         return 0.0
-    many = SPECTRAL_MANY[0]
-    weight = (
-        1.0 if ratio >= many else math.log(ratio / SPECTRAL_FLAT) / math.log(many / SPECTRAL_FLAT)
-    )
+    weight = 1.0 if ratio >= full else math.log(ratio / start) / math.log(full / start)
     if excess > chance:
         weight *= math.log(signal / excess) / math.log(signal / chance)
     return float(weight)
@@ -843,9 +861,9 @@ def _auto_alpha(weights: sp.csr_matrix, params: ALSParams | None) -> tuple[float
         return alpha, None
     with single_threaded_blas():
         spectrum = _measured(scheme)
-        if spectrum is None or spectrum.ratio <= SPECTRAL_FLAT:
+        if spectrum is None or spectrum.ratio <= HEAVY_FLAT[0]:
             return alpha, spectrum
-        weight = flat_spectrum_weight(spectrum.ratio, spectrum.excess())
+        weight = flat_spectrum_weight(spectrum.ratio, spectrum.excess(), heavy=True)
     top = ALPHA_RANGE[1]
     return float(min(alpha ** (1 - weight) * top**weight, top)), spectrum
 
@@ -1022,7 +1040,7 @@ def _scoped_multiple(
     heavy = uniformity is not None and uniformity < HEAVY_UNIFORMITY
     # The excess is read only where the spectrum is flat (one more SVD, of the shuffled
     # pattern), and the component scale only where the excess is near chance (ARPACK).
-    if spectrum is None or ratio is None or ratio < SPECTRAL_FLAT:
+    if spectrum is None or ratio is None or ratio <= (HEAVY_FLAT[0] if heavy else SPECTRAL_FLAT):
         return multiple
     if level < LEVEL_REFERENCE and not heavy:
         return multiple
@@ -1034,7 +1052,7 @@ def _scoped_multiple(
         return multiple
     noise = regularization_from_masses(row_masses, column_masses, scale=1.0)
     share = HEAVY_SHARE if heavy else PLATEAU_SHARE
-    return flat_spectrum_scale(multiple, ratio, excess, share * scale / noise)
+    return flat_spectrum_scale(multiple, ratio, excess, share * scale / noise, heavy=heavy)
 
 
 def params_confidence(matrix: sp.spmatrix | sp.sparray, params: ALSParams) -> sp.csr_matrix:
