@@ -303,6 +303,11 @@ class _Spectrum:
         self.values = values
         self._excess: tuple[float | None] | None = None
 
+    def measures(self, matrix: sp.csr_matrix) -> bool:
+        """Whether this is the spectrum of ``matrix``'s pattern (same shape and entries;
+        the confidences of one set of weights under another ``alpha`` keep the pattern)."""
+        return bool(self.pattern.shape == matrix.shape and self.pattern.nnz == matrix.nnz)
+
     @property
     def ratio(self) -> float:
         """``s_70 / s_1``: :func:`spectral_ratio`."""
@@ -838,18 +843,20 @@ def auto_alpha(matrix: sp.spmatrix | sp.sparray, params: ALSParams | None = None
     >>> round(auto_alpha(sparse), 1)
     15.0
     """
+    return _auto_alpha(matrix, params)[0]
+
+
+def _auto_alpha(
+    matrix: sp.spmatrix | sp.sparray, params: ALSParams | None
+) -> tuple[float, _Spectrum | None]:
+    """:func:`auto_alpha`, and the spectrum of the pattern when it was measured
+    (heavy-tailed weights), for the regularization to reuse."""
     weights = sp.csr_matrix(matrix, dtype=np.float64)
     if weights.nnz == 0:
         raise DataError(
             "alpha='auto' needs training interactions; the matrix has none. Pass a number "
             "for alpha."
         )
-    return _auto_alpha(weights, params)[0]
-
-
-def _auto_alpha(weights: sp.csr_matrix, params: ALSParams | None) -> tuple[float, _Spectrum | None]:
-    """:func:`auto_alpha` of a non-empty matrix, and the spectrum of its pattern when it was
-    measured (heavy-tailed weights), for the regularization to reuse."""
     if params is None:
         scheme = confidence(weights, 1.0)
     else:
@@ -1027,8 +1034,7 @@ def _scoped_multiple(
     if level is None:
         level = matrix_level(matrix)
     gini = popularity_gini(column_masses) if min(matrix.shape) >= SPECTRAL_MIN_SIZE else None
-    same = spectrum is not None and spectrum.pattern.shape == matrix.shape
-    if not (same and spectrum is not None and spectrum.pattern.nnz == matrix.nnz):
+    if spectrum is None or not spectrum.measures(matrix):
         spectrum = _measured(matrix)  # none passed, or not this matrix's pattern
     ratio = None if spectrum is None else spectrum.ratio
     multiple = popularity_scale(spectral_scale(ratio), gini) * level_factor(level)
@@ -1141,10 +1147,7 @@ def resolved_confidence(
     names: list[str] = []
     spectrum = None
     if isinstance(params.alpha, str):
-        weights = sp.csr_matrix(matrix, dtype=np.float64)
-        if weights.nnz == 0:
-            auto_alpha(weights, params)  # raises the DataError that names alpha
-        alpha, spectrum = _auto_alpha(weights, params)
+        alpha, spectrum = _auto_alpha(matrix, params)
         params = dataclasses.replace(params, alpha=alpha)
         names.append("alpha")
     conf = params_confidence(matrix, params)
