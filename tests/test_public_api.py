@@ -63,6 +63,8 @@ def test_public_submodules_have_sorted_all() -> None:
         "model.ranking",
         "model.updates",
         "model.training",
+        "model.defaults",
+        "model.statistics",
         "io",
         "interop.implicit",
         "spark",

@@ -70,12 +70,11 @@ from alsrec.model.defaults import (
     AUTO_SCALE,
     auto_regularization,
     level_factor,
-    matrix_level,
     params_confidence,
     resolve_params,
-    spectral_ratio,
     spectral_scale,
 )
+from alsrec.model.statistics import matrix_level, spectral_ratio
 
 if TYPE_CHECKING:
     from collections.abc import Callable

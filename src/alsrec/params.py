@@ -74,13 +74,13 @@ class ALSParams:
         pairs (:func:`alsrec.model.defaults.level_factor`: more for binary data at a
         large ``alpha``, less for heavy-tailed counts). Where the spectrum is flat
         (``rho`` of 0.3 or more) but ``s_70`` is at chance level (a few planted
-        components over the noise floor, :func:`alsrec.model.defaults.spectral_excess`;
+        components over the noise floor, :func:`alsrec.model.statistics.spectral_excess`;
         not read under moderately heavy counts, a ``level`` below 2), the value moves
         instead to half of ``s_2`` of the pattern times the mean confidence, the scale at
         which ALS shrinks those components away
-        (:func:`alsrec.model.defaults.component_scale`,
+        (:func:`alsrec.model.statistics.component_scale`,
         :func:`alsrec.model.defaults.flat_spectrum_scale`); with heavy-tailed weights
-        (:func:`alsrec.model.defaults.weight_uniformity` below 0.25) to 0.2 of it, where
+        (:func:`alsrec.model.statistics.weight_uniformity` below 0.25) to 0.2 of it, where
         ``alpha="auto"`` moves toward 100. The confidences are those of the resolved
         ``alpha``. With ``alpha="auto"`` too, ``Recommender()`` reached 95% of the best
         NDCG@10 of a 70-point grid on 107 of 113 datasets (lowest 90.3%, weak binary

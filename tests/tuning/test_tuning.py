@@ -189,13 +189,13 @@ def test_the_level_factor_is_the_datas_at_the_default_point() -> None:
 def test_the_search_measures_the_spectrum_once(monkeypatch: pytest.MonkeyPatch) -> None:
     # Every trial's confidence matrix has the data's pattern: one randomized SVD serves
     # them all, and each trial's scale is still what its own matrix would give.
-    from alsrec.model import defaults
+    from alsrec.model import defaults, statistics
     from alsrec.tuning.space import home_level
 
     raw = synthetic(n_users=600, n_items=400, mean_interactions=6, random_state=3)
     data = Interactions.from_arrays(raw.user_ids, raw.item_ids, raw.weights)
     weights = sp.csr_matrix(data.matrix, dtype=np.float64)
-    assert defaults.spectral_ratio(weights) is not None  # large enough to be measured
+    assert statistics.spectral_ratio(weights) is not None  # large enough to be measured
     calls: list[int] = []
     measure = defaults.auto_multiple  # the search reads the spectrum only through it
 

@@ -13,15 +13,13 @@ from alsrec.exceptions import ConfigError, DataError, IdTypeError
 from alsrec.mapping import IdMapper
 from alsrec.model.defaults import (
     AUTO_SCALE,
-    SPECTRAL_MIN_SIZE,
     alpha_from_totals,
-    confidence_level,
     level_factor,
-    popularity_gini,
     popularity_scale,
     regularization_from_masses,
 )
 from alsrec.model.fitted import FittedModel, Provenance, as_factors, build_model
+from alsrec.model.statistics import SPECTRAL_MIN_SIZE, confidence_level, popularity_gini
 from alsrec.params import ALSParams
 from alsrec.spark.engine import (
     check_spark_penalty,

@@ -19,9 +19,9 @@ from alsrec.model.defaults import (
     auto_alpha,
     auto_multiple,
     auto_regularization,
-    matrix_level,
     params_confidence,
 )
+from alsrec.model.statistics import matrix_level
 from alsrec.params import ALSParams
 
 if TYPE_CHECKING:
@@ -409,7 +409,7 @@ def default_point(
 
 def home_level(space: Mapping[str, Dimension], matrix: sp.spmatrix | sp.sparray) -> float:
     """The confidence level of ``matrix`` at the space's default point: the level
-    (:func:`alsrec.model.defaults.matrix_level`) every :class:`ScaledLogUniform` trial's
+    (:func:`alsrec.model.statistics.matrix_level`) every :class:`ScaledLogUniform` trial's
     automatic regularization is scaled by.
 
     The default point's ``alpha`` and weighting fields (:func:`default_point`), or, for a
