@@ -574,6 +574,24 @@ def test_auto_alpha_follows_the_weighting_scheme() -> None:
     assert auto_alpha(counts) == pytest.approx(0.03 * 2_000_000 / counts.data.sum())
 
 
+def test_auto_alpha_reads_tiny_weights_in_double_precision() -> None:
+    # 1 + 1e-9 is 1.0 in float32: a sum of f(w) read from the confidences would be 0 and
+    # refuse positive weights; the rule reads f(w) in double precision.
+    dense = binary_pattern(200, 100, 0.5)
+    small = dense.copy()
+    small.data[:] = 1e-9
+    assert float(np.float32(1.0) + np.float32(1e-9)) == 1.0
+    assert auto_alpha(dense) == 1.0
+    assert auto_alpha(small) == 100.0  # 0.03 * 20,000 / (10,000 * 1e-9), capped
+    scaled = dense.copy()
+    scaled.data[:] = 1.0e-9 * 2.0e7  # the same slope rule at any scale: 0.03 * 2 / 0.02 = 3
+    assert auto_alpha(scaled) == pytest.approx(0.03 * 20_000 / (dense.nnz * 0.02))
+    rec = Recommender(factors=4, iterations=1).fit(
+        Interactions.from_arrays(*[list(map(str, a)) for a in small.nonzero()], small.data)
+    )
+    assert rec.params_.alpha_value == 100.0
+
+
 def test_auto_alpha_refuses_data_it_cannot_read() -> None:
     with pytest.raises(DataError, match="alpha='auto' needs training interactions"):
         auto_alpha(sp.csr_matrix((3, 2)))

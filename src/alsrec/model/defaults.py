@@ -88,7 +88,7 @@ import scipy.sparse as sp
 
 from alsrec._penalty import reference_scale
 from alsrec._threads import single_threaded_blas
-from alsrec.data.weighting import confidence
+from alsrec.data.weighting import confidence, weigh
 from alsrec.exceptions import DataError
 from alsrec.model.statistics import (
     SPECTRAL_MIN_SIZE,
@@ -502,11 +502,14 @@ def _auto_alpha(
             "alpha='auto' needs training interactions; the matrix has none. Pass a number "
             "for alpha."
         )
-    if params is None:
-        scheme = confidence(weights, 1.0)
-    else:
-        scheme = confidence(weights, 1.0, params.weighting, **params.weighting_options())
-    extra = float(scheme.data.sum()) - scheme.nnz  # sum f(w) over the observed pairs
+    name, options = (
+        ("linear", {}) if params is None else (params.weighting, params.weighting_options())
+    )
+    scheme = confidence(weights, 1.0, name, **options)
+    # sum f(w) over the observed pairs, in double precision: from the float32 confidences
+    # (1 + f) it would round to 0 for weights below about 6e-8 each
+    weighted = weights if name == "linear" and not options else weigh(weights, name, **options)
+    extra = float(weighted.data.sum())
     alpha = alpha_from_totals(weights.shape[0], weights.shape[1], extra)
     uniformity = weight_uniformity(scheme)
     if uniformity is None or uniformity >= HEAVY_UNIFORMITY:
