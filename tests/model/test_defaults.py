@@ -586,9 +586,8 @@ def test_auto_alpha_reads_tiny_weights_in_double_precision() -> None:
     scaled = dense.copy()
     scaled.data[:] = 1.0e-9 * 2.0e7  # the same slope rule at any scale: 0.03 * 2 / 0.02 = 3
     assert auto_alpha(scaled) == pytest.approx(0.03 * 20_000 / (dense.nnz * 0.02))
-    rec = Recommender(factors=4, iterations=1).fit(
-        Interactions.from_arrays(*[list(map(str, a)) for a in small.nonzero()], small.data)
-    )
+    users, items = small.nonzero()
+    rec = Recommender(factors=4, iterations=1).fit(users.astype(str), items.astype(str), small.data)
     assert rec.params_.alpha_value == 100.0
 
 
