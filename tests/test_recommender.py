@@ -272,6 +272,34 @@ def test_unknown_user_strict_raises_naming_the_id(fitted: Recommender) -> None:
     assert strict.recommend("b", policy="safe").source == "fallback"
 
 
+@pytest.mark.parametrize(
+    "collection",
+    [["u", "v"], ("u", "v"), np.array(["u", "v"]), {"u", "v"}],
+    ids=["list", "tuple", "array", "set"],
+)
+def test_single_id_methods_refuse_a_collection_naming_the_batch_method(
+    fitted: Recommender, collection: object
+) -> None:
+    # implicit's recommend takes arrays of users; here the batch has its own method, and
+    # the message names it instead of calling the list one malformed ID
+    user = str(fitted.users_.id_of(0))
+    item = str(fitted.items_.id_of(0))
+    calls: list[tuple[Any, str, str | None]] = [
+        (lambda c: fitted.recommend(c), "user_id", "recommend_many"),
+        (lambda c: fitted.recommend(c, exclude=[item]), "user_id", "recommend_many"),
+        (lambda c: fitted.similar_items(c), "item_id", "similar_items_many"),
+        (lambda c: fitted.similar_users(c, users=[user]), "user_id", "similar_users_many"),
+        (lambda c: fitted.score(c, [item]), "user_id", None),
+        (lambda c: fitted.explain(c, item), "user_id", None),
+    ]
+    for call, name, many in calls:
+        with pytest.raises(IdTypeError, match=f"^{name} takes one ID .*got a \\w+ of 2") as info:
+            call(collection)
+        assert (f"call {many}(...)" in str(info.value)) is (many is not None)
+    # one ID in numpy's types is still one ID
+    assert fitted.recommend(np.str_(user), n=2).query == user
+
+
 def test_queries_do_not_mutate_the_model(fitted: Recommender) -> None:
     before = (fitted.user_factors_.copy(), fitted.item_factors_.copy())
     recs = fitted.recommend("U000000", n=3)

@@ -10,7 +10,7 @@ import numpy.typing as npt
 from alsrec.exceptions import DataError, IdTypeError, UnknownIdError, UnmappedIndexError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable, Iterator, Sized
 
     from alsrec.types import ExternalId, IdArray, IdLike, IndexArray
 
@@ -35,6 +35,44 @@ def _python_scalar(value: object) -> ExternalId:
     if isinstance(value, np.generic):
         return cast("ExternalId", value.item())
     return cast("ExternalId", value)
+
+
+def check_one_id(value: object, what: str, many: str | None = None) -> None:
+    """Refuse a collection where one ID is expected, with :class:`~alsrec.IdTypeError`.
+
+    A list, tuple, set, 1-d array or pandas Series passed as ``user_id`` (implicit's
+    ``recommend`` takes arrays of users) would otherwise be read as one malformed ID. The
+    type of a single value is checked later, where it is looked up.
+
+    Parameters
+    ----------
+    value
+        What the caller passed.
+    what
+        The parameter's name in the caller's words (``"user_id"``).
+    many
+        The method that takes several (``"recommend_many"``), named in the message.
+
+    Examples
+    --------
+    >>> check_one_id("u1", "user_id")  # one ID: nothing to say
+    >>> check_one_id(["u1", "u2"], "user_id", "recommend_many")
+    Traceback (most recent call last):
+    ...
+    alsrec.exceptions.IdTypeError: user_id takes one ID (int or str); got a list of 2. ...
+    """
+    if isinstance(value, (str, bytes, int, np.generic)):
+        return
+    if isinstance(value, np.ndarray):
+        if value.ndim == 0:
+            return
+    elif not (hasattr(value, "__len__") and hasattr(value, "__iter__")):
+        return
+    size = len(cast("Sized", value))
+    hint = f" For several, call {many}(...) instead." if many else ""
+    raise IdTypeError(
+        f"{what} takes one ID (int or str); got a {type(value).__name__} of {size}.{hint}"
+    )
 
 
 def as_id_array(ids: IdLike | Iterable[ExternalId], what: str = "IDs") -> IdArray:

@@ -23,7 +23,7 @@ from alsrec.exceptions import (
 )
 from alsrec.interop.implicit import read_implicit_model
 from alsrec.logs import logger
-from alsrec.mapping import IdMapper, as_id_array
+from alsrec.mapping import IdMapper, as_id_array, check_one_id
 from alsrec.model import controls, lookup, ranking, training, updates
 from alsrec.model.fitted import FittedModel, as_factors, build_model, mapping_check
 from alsrec.model.loss import loss_monitor
@@ -825,6 +825,7 @@ class Recommender:
         >>> sorted(item for item, _ in rec.recommend("dan", n=2, history=["tea"]))
         ['cup', 'pot']
         """
+        check_one_id(user_id, "user_id", "recommend_many")
         if exclude is not None:
             items, excluded = controls.allowed(
                 self.model_, "item", items, exclude, self._policy(policy)
@@ -1073,6 +1074,7 @@ class Recommender:
         >>> rec.similar_items("zzz").skipped
         ('zzz',)
         """
+        check_one_id(item_id, "item_id", "similar_items_many")
         if exclude is not None:
             items, excluded = controls.allowed(
                 self.model_, "item", items, exclude, self._policy(policy)
@@ -1113,6 +1115,7 @@ class Recommender:
         >>> rec.similar_users("u", n=2, exclude=["v"]).ids.tolist()
         ['w']
         """
+        check_one_id(user_id, "user_id", "similar_users_many")
         if users is not None or exclude is not None:
             resolved = self._policy(policy)
             cands, excluded = controls.allowed(self.model_, "user", users, exclude, resolved)
@@ -1222,6 +1225,7 @@ class Recommender:
         >>> rec.score("u1", ["c", "a", "b"], ranked=True).ids.tolist()
         ['a', 'b', 'c']
         """
+        check_one_id(user_id, "user_id")
         resolved = self._policy(policy)
         return controls.score_items(self.model_, user_id, items, resolved, ranked=ranked)
 
@@ -1362,6 +1366,7 @@ class Recommender:
         >>> bool(abs(why.contributions.sum() + why.residual - why.score) < 1e-9)
         True
         """
+        check_one_id(user_id, "user_id")
         return explaining.explain_user(
             self.model_,
             user_id,
