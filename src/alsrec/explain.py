@@ -48,7 +48,7 @@ import scipy.sparse as sp
 from alsrec._foldin import history_confidence
 from alsrec.checks import check_int
 from alsrec.exceptions import ConfigError, UnknownIdError
-from alsrec.mapping import as_id_array
+from alsrec.mapping import one_id_array
 from alsrec.model.fitted import FittedModel, model_of
 from alsrec.model.lookup import resolve_history, rows_of, serving_policy, type_note
 from alsrec.model.updates import fold_in
@@ -283,7 +283,7 @@ def _plain(ids: IdArray) -> ExternalId:
 
 def _item_row(model: FittedModel, item_id: ExternalId) -> tuple[ExternalId, int]:
     """The item ID as a Python scalar and its row; unknown items raise."""
-    given = as_id_array([item_id], "item ID")
+    given = one_id_array(item_id, "item_id")
     row = int(model.items.to_index(given, missing="negative")[0])
     if row < 0:
         note = type_note(model.items, "item", [_plain(given)])
@@ -384,7 +384,7 @@ def explain_user(
     top = _check_top(n)
     model, resolved = _serving(model, policy)
     item_id, item = _item_row(model, item_id)
-    user_given = as_id_array([user_id], "user ID")
+    user_given = one_id_array(user_id, "user_id")
     user_id = _plain(user_given)
     user_row = rows_of(model.users, "user", user_given, resolved, stacklevel=4)
     skipped: tuple[ExternalId, ...] = ()

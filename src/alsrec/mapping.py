@@ -75,6 +75,19 @@ def check_one_id(value: object, what: str, many: str | None = None) -> None:
     )
 
 
+def one_id_array(value: object, what: str, many: str | None = None) -> IdArray:
+    """``value`` as a one-element ID array (:func:`as_id_array`), after
+    :func:`check_one_id`: the lookup of a method that takes one ID.
+
+    Examples
+    --------
+    >>> one_id_array("u1", "user_id").tolist()
+    ['u1']
+    """
+    check_one_id(value, what, many)
+    return as_id_array([cast("ExternalId", value)], what)
+
+
 def as_id_array(ids: IdLike | Iterable[ExternalId], what: str = "IDs") -> IdArray:
     """Convert IDs to a 1-d ``int64`` or unicode numpy array, validating their type.
 

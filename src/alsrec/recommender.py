@@ -23,7 +23,7 @@ from alsrec.exceptions import (
 )
 from alsrec.interop.implicit import read_implicit_model
 from alsrec.logs import logger
-from alsrec.mapping import IdMapper, as_id_array, check_one_id
+from alsrec.mapping import IdMapper, as_id_array, check_one_id, one_id_array
 from alsrec.model import controls, lookup, ranking, training, updates
 from alsrec.model.fitted import FittedModel, as_factors, build_model, mapping_check
 from alsrec.model.loss import loss_monitor
@@ -478,12 +478,16 @@ class Recommender:
         Accepts what you hold (one dispatch, :func:`alsrec.data.inputs.as_interactions`):
 
         - ``fit(user_ids, item_ids, weights)``: one user ID, item ID (and weight) per
-          interaction (also as keywords ``user_ids=``, ``item_ids=``);
+          interaction (also as keywords ``user_ids=``, ``item_ids=``), paired by
+          position; pandas Series with different indexes are refused
+          (:class:`~alsrec.DataError`), since pandas would pair them by label;
         - ``fit(interactions)``: an :class:`~alsrec.Interactions`;
         - ``fit(df, user="user_id", item="item_id", weight="plays")``: a pandas or polars
           DataFrame by column names; without ``user=``/``item=`` a column with a common name
           (``user_id``, ``user``, ``userId``, ...) is used when exactly one is present, and
-          a column ``weight`` is the weight when present (else 1.0 per row);
+          a column ``weight`` is the weight when present (else 1.0 per row, with an
+          :class:`~alsrec.AlsrecWarning` naming any numeric column left unread, such as
+          ``rating``);
         - ``fit(matrix)``: a scipy sparse users x items matrix of weights; the IDs are the
           row and column indices unless ``user_ids=``/``item_ids=`` are given.
 
@@ -1074,7 +1078,6 @@ class Recommender:
         >>> rec.similar_items("zzz").skipped
         ('zzz',)
         """
-        check_one_id(item_id, "item_id", "similar_items_many")
         if exclude is not None:
             items, excluded = controls.allowed(
                 self.model_, "item", items, exclude, self._policy(policy)
@@ -1084,7 +1087,7 @@ class Recommender:
         n = check_int("n", n)
         resolved = self._policy(policy)
         model = self.model_
-        query = as_id_array([item_id], "item ID")
+        query = one_id_array(item_id, "item_id", "similar_items_many")
         _, pos, vals, skipped = ranking.similar_query(
             model, "item", query, n, items, resolved, self._threads
         )
@@ -1115,11 +1118,10 @@ class Recommender:
         >>> rec.similar_users("u", n=2, exclude=["v"]).ids.tolist()
         ['w']
         """
-        check_one_id(user_id, "user_id", "similar_users_many")
         if users is not None or exclude is not None:
             resolved = self._policy(policy)
             cands, excluded = controls.allowed(self.model_, "user", users, exclude, resolved)
-            query = as_id_array([user_id], "user ID")
+            query = one_id_array(user_id, "user_id", "similar_users_many")
             pos, vals, skipped = controls.similar_among(
                 self.model_, "user", query, check_int("n", n), cands, resolved, self._threads
             )
@@ -1129,7 +1131,7 @@ class Recommender:
         n = check_int("n", n)
         resolved = self._policy(policy)
         model = self.model_
-        query = as_id_array([user_id], "user ID")
+        query = one_id_array(user_id, "user_id", "similar_users_many")
         _, pos, vals, skipped = ranking.similar_query(
             model, "user", query, n, None, resolved, self._threads
         )
@@ -1225,7 +1227,6 @@ class Recommender:
         >>> rec.score("u1", ["c", "a", "b"], ranked=True).ids.tolist()
         ['a', 'b', 'c']
         """
-        check_one_id(user_id, "user_id")
         resolved = self._policy(policy)
         return controls.score_items(self.model_, user_id, items, resolved, ranked=ranked)
 
@@ -1366,7 +1367,6 @@ class Recommender:
         >>> bool(abs(why.contributions.sum() + why.residual - why.score) < 1e-9)
         True
         """
-        check_one_id(user_id, "user_id")
         return explaining.explain_user(
             self.model_,
             user_id,

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Literal, TypeVar, cast
 import numpy as np
 
 from alsrec.exceptions import UnknownIdError
-from alsrec.mapping import as_id_array
+from alsrec.mapping import as_id_array, one_id_array
 from alsrec.model.ranking import similar
 from alsrec.results import BatchRecommendations, ItemScores, Recommendations
 
@@ -136,7 +136,7 @@ def score_items(
     """The scores of ``items`` for ``user_id``; see :meth:`alsrec.Recommender.score`."""
     given = as_id_array(items, "item IDs")
     idx, skipped = _known(model.items, given, policy, "item ID(s)")
-    row = int(model.users.to_index(as_id_array([user_id], "user ID"), missing="negative")[0])
+    row = int(model.users.to_index(one_id_array(user_id, "user_id"), missing="negative")[0])
     if row < 0:
         if policy == "strict":
             raise UnknownIdError(
