@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
 import scipy.sparse as sp
 
-from alsrec import ConfigError, Interactions, Recommender
+from alsrec import AlsrecWarning, ConfigError, DataError, Interactions, Recommender
 from alsrec.data.inputs import as_interactions, is_frame
 
 USERS = ["ann", "ann", "bob", "cid"]
 ITEMS = ["x", "y", "x", "z"]
 PLAYS = [3.0, 1.0, 2.0, 5.0]
+
+
+def _pairs(data: Interactions) -> set[tuple[object, object, float]]:
+    """The (user, item, weight) triples, whatever the order of the IDs."""
+    coo = data.matrix.tocoo()
+    users, items = data.users.ids, data.items.ids
+    triples = zip(coo.row, coo.col, coo.data, strict=True)
+    return {(users[u], items[i], float(w)) for u, i, w in triples}
 
 
 def _expected() -> Interactions:
@@ -45,6 +55,46 @@ def test_frame_common_names_when_unambiguous() -> None:
     assert as_interactions(df) == _expected()
     unweighted = pd.DataFrame({"user": USERS, "item": ITEMS})
     assert as_interactions(unweighted).matrix.sum() == len(USERS)
+
+
+@pytest.mark.parametrize("lib", ["pandas", "polars"])
+def test_frame_without_weight_column_warns_about_numeric_columns_left_unread(lib: str) -> None:
+    columns = {
+        "user": USERS,
+        "item": ITEMS,
+        "rating": PLAYS,
+        "title": ["a", "b", "c", "d"],
+        "timestamp": [1, 2, 3, 4],
+    }
+    df = pd.DataFrame(columns) if lib == "pandas" else pl.DataFrame(columns)
+    with pytest.warns(AlsrecWarning, match=r"weighs 1\.0.*\['rating'\].*weight='rating'"):
+        data = as_interactions(df)
+    assert data.matrix.sum() == len(USERS)  # the warning says what was done
+    assert as_interactions(df, weight="rating") == _expected()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a weight named, or no unread number: no warning
+        as_interactions(df, weight="rating")
+        unrated = {key: value for key, value in columns.items() if key != "rating"}
+        as_interactions(pd.DataFrame(unrated) if lib == "pandas" else pl.DataFrame(unrated))
+        as_interactions(pd.DataFrame({"user": USERS, "item": ITEMS, "weight": PLAYS}))
+
+
+def test_series_with_different_indexes_are_refused_not_paired_by_position() -> None:
+    frame = pd.DataFrame({"user": USERS, "item": ITEMS, "plays": PLAYS})
+    shuffled = frame.sample(frac=1.0, random_state=1)  # same rows, other order and index
+    # the same index (one frame, filtered or not): paired as pandas would
+    assert _pairs(as_interactions(shuffled.user, shuffled.item, shuffled.plays)) == _pairs(
+        _expected()
+    )
+    with pytest.raises(DataError, match="user_ids and weights are pandas Series with different"):
+        Recommender(factors=2, iterations=1).fit(frame.user, frame.item, shuffled.plays)
+    with pytest.raises(DataError, match="by position, not by index label"):
+        Interactions.from_arrays(frame.user, shuffled.item)
+    # reset to the same index, the caller says the order is right: paired by position
+    assert as_interactions(frame.user, shuffled.item.reset_index(drop=True)).nnz == len(USERS)
+    # arrays and lists carry no index: paired by position, as documented
+    fitted = as_interactions(frame.user, shuffled.item.to_numpy(), PLAYS)
+    assert fitted.nnz == len(USERS)
 
 
 def test_frame_ambiguous_or_missing_columns_name_the_keywords() -> None:

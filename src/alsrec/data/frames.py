@@ -36,6 +36,43 @@ class _ArrayColumn:
     label: str
 
 
+def check_aligned(**columns: object) -> None:
+    """Refuse pandas Series with different indexes: the columns are paired by position.
+
+    pandas pairs two Series by index label; alsrec, like numpy, by position. When the
+    columns of one interaction table arrive as Series whose indexes differ (one of them
+    sorted or filtered), the two readings disagree, and the rows would be paired silently
+    wrong, so :class:`~alsrec.DataError` asks for aligned columns instead. Columns without
+    an index (lists, numpy arrays, polars Series) are not compared.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> users, items = pd.Series(["a", "b"]), pd.Series(["x", "y"])
+    >>> check_aligned(user_ids=users, item_ids=items)  # the same index: fine
+    >>> check_aligned(user_ids=users, item_ids=items.sort_values(ascending=False))
+    Traceback (most recent call last):
+    ...
+    alsrec.exceptions.DataError: user_ids and item_ids are pandas Series with different indexes; ...
+    """
+    indexes: dict[str, Any] = {
+        name: getattr(column, "index", None)
+        for name, column in columns.items()
+        if hasattr(getattr(column, "index", None), "equals")
+    }
+    if len(indexes) < 2:
+        return
+    (first, reference), *others = indexes.items()
+    for name, index in others:
+        if not reference.equals(index):
+            raise DataError(
+                f"{first} and {name} are pandas Series with different indexes; alsrec pairs "
+                "the columns by position, not by index label, so the rows would not match. "
+                "Align them first (.reset_index(drop=True) on each, if their order is "
+                "right), or pass one DataFrame: fit(df, user=..., item=..., weight=...)."
+            )
+
+
 def _as_column(values: object, label: str) -> Sequence[object] | npt.NDArray[Any]:
     if isinstance(values, np.ndarray):
         if values.ndim != 1:

@@ -4,7 +4,9 @@
 - three columns: ``fit(user_ids, item_ids, weights)``;
 - a pandas or polars DataFrame with column names: ``fit(df, user=..., item=..., weight=...)``
   (read with :meth:`Interactions.from_frame`); without ``user=``/``item=``, a column with a
-  common name (``user_id``, ``user``, ``userId``, ...) is used when exactly one is present;
+  common name (``user_id``, ``user``, ``userId``, ...) is used when exactly one is present
+  (without a ``weight`` column every row weighs 1.0, and numeric columns left unread are
+  named in an :class:`~alsrec.AlsrecWarning`);
 - a scipy sparse matrix, rows users and columns items (read with
   :meth:`Interactions.from_scipy`); the IDs are the row and column indices unless
   ``user_ids=``/``item_ids=`` name them.
@@ -13,12 +15,13 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+import warnings
+from typing import TYPE_CHECKING, Any, cast
 
 import scipy.sparse as sp
 
 from alsrec.data.interactions import Interactions
-from alsrec.exceptions import ConfigError
+from alsrec.exceptions import AlsrecWarning, ConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Hashable, Iterable, Sequence
@@ -78,6 +81,39 @@ def _column(columns: Sequence[Hashable], role: str, given: Hashable | None) -> H
         f"fit(df) could not tell the {role} column: the frame has {what} among its columns "
         f"{list(columns)}; name it with fit(df, user='...', item='...', weight='...')."
     )
+
+
+_TIME_COLUMNS = frozenset({"timestamp", "time", "ts", "date", "datetime"})
+
+
+def _warn_unread(frame: object, columns: Sequence[Hashable], used: set[Hashable | None]) -> None:
+    """Warn when ``fit(df)`` found no weight column but the frame has numeric columns it
+    did not read: the caller may have meant one of them (``rating``, ``plays``) as the
+    weight, and every row weighing 1.0 would be a silent surprise."""
+    unread = [
+        name
+        for name in columns
+        if name not in used and name not in _TIME_COLUMNS and _numeric(frame, name)
+    ]
+    if unread:
+        warnings.warn(
+            f"fit(df) found no column named 'weight', so every row weighs 1.0; the numeric "
+            f"column(s) {unread} were not read. Pass weight={unread[0]!r} to weigh the "
+            "interactions by it, or select the columns you mean (e.g. "
+            "fit(df[[user_column, item_column]])) to silence this.",
+            AlsrecWarning,
+            stacklevel=4,
+        )
+
+
+def _numeric(frame: object, name: Hashable) -> bool:
+    """Whether a pandas or polars column holds numbers (not booleans)."""
+    dtype = getattr(cast("Any", frame)[name], "dtype", None)
+    if dtype is None:
+        return False
+    if callable(getattr(dtype, "is_numeric", None)):  # polars
+        return bool(dtype.is_numeric())
+    return getattr(dtype, "kind", "") in ("i", "u", "f")  # numpy and pandas
 
 
 def as_interactions(
@@ -151,12 +187,12 @@ def as_interactions(
                 "fit(df, user='user column', item='item column', weight='weight column')."
             )
         columns = list(getattr(data, "columns"))  # noqa: B009 - duck-typed frame
+        user, item = _column(columns, "user", user), _column(columns, "item", item)
+        weight = _column(columns, "weight", weight)
+        if weight is None:
+            _warn_unread(data, columns, {user, item, timestamp})
         return Interactions.from_frame(
-            data,
-            user=_column(columns, "user", user),
-            item=_column(columns, "item", item),
-            weight=_column(columns, "weight", weight),
-            timestamp=timestamp,
+            data, user=user, item=item, weight=weight, timestamp=timestamp
         )
     if named:
         raise ConfigError(

@@ -20,7 +20,13 @@ import scipy.sparse as sp
 
 from alsrec.data.assemble import Aggregate, as_weights, assemble, check_options
 from alsrec.data.csv_reader import read_csv
-from alsrec.data.frames import _ArrayColumn, _as_column, collect_arrays, collect_frame
+from alsrec.data.frames import (
+    _ArrayColumn,
+    _as_column,
+    check_aligned,
+    collect_arrays,
+    collect_frame,
+)
 from alsrec.data.rows import REASONS, BadRows, Collected, Column, IdType, check_bad_rows
 from alsrec.data.sql_reader import collect_sql
 from alsrec.data.summary import InteractionsSummary
@@ -202,6 +208,7 @@ class Interactions:
         """
         agg = check_options(aggregate, min_user_interactions, min_item_interactions)
         policy = check_bad_rows(on_bad_rows)
+        check_aligned(user_ids=user_ids, item_ids=item_ids, weights=weights, timestamps=timestamps)
         collected = collect_arrays(
             _ArrayColumn(_as_column(user_ids, "user_ids"), "user_ids"),
             _ArrayColumn(_as_column(item_ids, "item_ids"), "item_ids"),
