@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -77,6 +78,38 @@ def test_frame_without_weight_column_warns_about_numeric_columns_left_unread(lib
         unrated = {key: value for key, value in columns.items() if key != "rating"}
         as_interactions(pd.DataFrame(unrated) if lib == "pandas" else pl.DataFrame(unrated))
         as_interactions(pd.DataFrame({"user": USERS, "item": ITEMS, "weight": PLAYS}))
+
+
+@pytest.mark.parametrize(
+    "convert",
+    [
+        lambda v: pd.Series(v),
+        lambda v: pd.Series(v, dtype="category"),
+        lambda v: pl.Series(v),
+    ],
+    ids=["pandas", "pandas-category", "polars"],
+)
+def test_series_columns_read_like_lists(convert: Any) -> None:
+    # Series are read in one vectorized copy (to_numpy), not one Python object per row;
+    # what comes out is what the same values as lists give
+    expected = Interactions.from_arrays(USERS, ITEMS, PLAYS)
+    got = Interactions.from_arrays(convert(USERS), convert(ITEMS), pd.Series(PLAYS))
+    assert _pairs(got) == _pairs(expected)
+    ints = Interactions.from_arrays(
+        pd.Series([2**60 + 1, None, 7], dtype="Int64"), [1, 2, 3], on_bad_rows="skip"
+    )
+    assert ints.users.ids.tolist() == [2**60 + 1, 7]  # exact beyond 2**53, the null dropped
+    with pytest.raises(DataError, match="position 1, weights"):
+        Interactions.from_arrays(convert(USERS), convert(ITEMS), pd.Series([1.0, -1.0, 1, 1]))
+
+
+def test_pandas_series_are_not_iterated_row_by_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    def row_by_row(self: object) -> None:
+        raise AssertionError("a Series column was read one Python object per row")
+
+    monkeypatch.setattr(pd.Series, "__iter__", row_by_row)
+    got = Interactions.from_arrays(pd.Series(USERS), pd.Series(ITEMS), pd.Series(PLAYS))
+    assert got.nnz == len(USERS)
 
 
 def test_series_with_different_indexes_are_refused_not_paired_by_position() -> None:

@@ -84,6 +84,8 @@ def _as_column(values: object, label: str) -> Sequence[object] | npt.NDArray[Any
         raise IdTypeError(f"{label} must be a sequence, got a single {type(values).__name__}.")
     if isinstance(values, list):
         return values
+    if callable(getattr(values, "to_numpy", None)) and hasattr(values, "dtype"):
+        return _series_values(values, label)  # a pandas or polars Series
     try:
         return list(cast("Any", values))
     except TypeError as exc:
@@ -201,13 +203,17 @@ def _frame_column(frame: Any, name: Hashable, role: str, columns: list[Hashable]
         )
     if hits > 1:
         raise DataError(f"The frame has {hits} columns named {name!r}; rename them apart first.")
-    series = frame[name]
+    return _ArrayColumn(_series_values(frame[name], f"column {name!r}"), f"column {name!r}")
+
+
+def _series_values(series: Any, label: str) -> npt.NDArray[Any]:
+    """A pandas or polars column (a frame's, or a Series passed as one of the three
+    columns) as a 1-d numpy array, in one vectorized copy rather than one Python object
+    per row."""
     to_numpy = getattr(series, "to_numpy", None)
     values = np.asarray(to_numpy() if callable(to_numpy) else series)
     if values.ndim != 1:
-        raise DataError(
-            f"Column {name!r} of the frame is not one-dimensional (shape {values.shape})."
-        )
+        raise DataError(f"{label} is not one-dimensional (shape {values.shape}).")
     if values.dtype.kind in "SVT":  # numpy bytes/void/StringDType: go through Python objects
         values = np.asarray(values.tolist(), dtype=object)
     dtype_name = str(getattr(series, "dtype", values.dtype)).lower()
@@ -219,7 +225,7 @@ def _frame_column(frame: Any, name: Hashable, role: str, columns: list[Hashable]
         exact = np.empty(values.size, dtype=object)
         exact[:] = to_list()
         values = exact
-    return _ArrayColumn(values, f"column {name!r}")
+    return values
 
 
 def collect_frame(
