@@ -68,8 +68,9 @@ def check_aligned(**columns: object) -> None:
             raise DataError(
                 f"{first} and {name} are pandas Series with different indexes; alsrec pairs "
                 "the columns by position, not by index label, so the rows would not match. "
-                "Align them first (.reset_index(drop=True) on each, if their order is "
-                "right), or pass one DataFrame: fit(df, user=..., item=..., weight=...)."
+                "Align them first (reorder them alike, or reset each index if their order "
+                "is already right), or pass one DataFrame: fit(df, user=..., item=..., "
+                "weight=...)."
             )
 
 
