@@ -112,6 +112,19 @@ def test_pandas_series_are_not_iterated_row_by_row(monkeypatch: pytest.MonkeyPat
     assert got.nnz == len(USERS)
 
 
+@pytest.mark.parametrize("odd", ["", None, float("nan"), pd.NA, "x" * 1025])
+def test_string_columns_with_one_odd_id_name_its_row(odd: object) -> None:
+    # an object column of str (a pandas string column) takes a fast screen; one missing,
+    # empty or over-long ID among them must still be found and named by its position
+    users = np.array(["u1", "u2", "u3", odd, "u5"], dtype=object)
+    items = pd.Series(["a", "b", "c", "d", "e"], dtype="str")
+    with pytest.raises(DataError, match="position 3, user_ids"):
+        Interactions.from_arrays(users, items)
+    if not (isinstance(odd, str) and len(odd) > 1024):  # missing or empty: can be skipped
+        kept = Interactions.from_arrays(users, items, on_bad_rows="skip")
+        assert kept.nnz == 4 and sum(kept.summary().dropped.values()) == 1
+
+
 def test_series_with_different_indexes_are_refused_not_paired_by_position() -> None:
     frame = pd.DataFrame({"user": USERS, "item": ITEMS, "plays": PLAYS})
     shuffled = frame.sample(frac=1.0, random_state=1)  # same rows, other order and index
