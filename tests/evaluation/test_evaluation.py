@@ -7,10 +7,11 @@ import math
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from alsrec import ConfigError, DataError, Interactions, Recommender
+from alsrec import AlsrecWarning, ConfigError, DataError, Interactions, Recommender
 from alsrec.datasets import SyntheticData, synthetic
 from alsrec.evaluation import (
     METRICS,
@@ -261,6 +262,32 @@ def test_bad_k_is_a_config_error(bad: object) -> None:
 def test_bad_bootstrap_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="bootstrap"):
         evaluate(hand_model(), hand_test(), bootstrap=-1)
+
+
+def test_arguments_of_the_wrong_kind_are_config_errors_in_the_callers_words() -> None:
+    model, test = hand_model(), hand_test()
+    calls = ((ndcg_at_k, "model"), (evaluate, "recommender"), (per_user_metrics, "recommender"))
+    for call, name in calls:
+        with pytest.raises(ConfigError, match=rf"{name} must be a fitted model.*look swapped"):
+            call(test, model)  # type: ignore[arg-type]
+        with pytest.raises(ConfigError, match=r"test must be an Interactions.*got list"):
+            call(model, [("u1", "a")])  # type: ignore[arg-type]
+    for split_call in (holdout_split, leave_k_out_split):
+        with pytest.raises(ConfigError, match=r"splits an Interactions; got DataFrame"):
+            split_call(pd.DataFrame({"user": ["u1"], "item": ["a"]}))
+
+
+def test_ndcg_on_the_training_data_warns_that_seen_items_score_zero(
+    small_interactions: Interactions,
+) -> None:
+    train, test = holdout_split(small_interactions, 0.25, random_state=3)
+    rec = Recommender(factors=4, iterations=2).fit(train)
+    with pytest.warns(AlsrecWarning, match=r"100% of the test pairs are training interactions"):
+        assert ndcg_at_k(rec, train) == 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the held-out part: no warning
+        assert ndcg_at_k(rec, test) > 0.0
+        ndcg_at_k(PopularityBaseline(train), train)  # a model without seen_: no check
 
 
 # -- report and bootstrap on synthetic data --------------------------------------------------

@@ -5,6 +5,7 @@ The definitions, and which users count, are in :mod:`alsrec.evaluation`.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
@@ -12,10 +13,10 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from alsrec.exceptions import ConfigError, DataError
+from alsrec.data.interactions import Interactions
+from alsrec.exceptions import AlsrecWarning, ConfigError, DataError
 
 if TYPE_CHECKING:
-    from alsrec.data.interactions import Interactions
     from alsrec.mapping import IdMapper
     from alsrec.recommender import Recommender
     from alsrec.results import BatchRecommendations
@@ -91,6 +92,42 @@ def _check_k(k: object) -> int:
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or int(k) < 1:
         raise ConfigError(f"k must be an integer >= 1, got {k!r}.")
     return int(k)
+
+
+def check_arguments(call: str, model: object, test: object, model_name: str = "model") -> None:
+    """Refuse a ``model`` or ``test`` of the wrong kind with :class:`~alsrec.ConfigError`,
+    in the words of ``call`` (the function's name), a swap of the two included."""
+    if not callable(getattr(model, "recommend_many", None)):
+        swapped = callable(getattr(test, "recommend_many", None))
+        raise ConfigError(
+            f"{call}({model_name}, test, ...): {model_name} must be a fitted model (anything "
+            f"with recommend_many: a Recommender, a PopularityBaseline); got "
+            f"{type(model).__name__}." + (" The two arguments look swapped." if swapped else "")
+        )
+    if not isinstance(test, Interactions):
+        raise ConfigError(
+            f"{call}({model_name}, test, ...): test must be an Interactions (e.g. the second "
+            f"part of holdout_split(data)); got {type(test).__name__}."
+        )
+
+
+def _seen_share(model: object, test: Interactions) -> float:
+    """The share of ``test``'s pairs that ``model`` (a fitted :class:`~alsrec.Recommender`)
+    trained on, among those whose user and item it knows; 0 for other models."""
+    seen = getattr(model, "seen_", None)
+    users, items = getattr(model, "users_", None), getattr(model, "items_", None)
+    if seen is None or users is None or items is None or test.nnz == 0:
+        return 0.0
+    coo = test.matrix.tocoo()
+    rows = users.to_index(test.users.ids, missing="negative")[coo.row].astype(np.int64)
+    cols = items.to_index(test.items.ids, missing="negative")[coo.col].astype(np.int64)
+    known = (rows >= 0) & (cols >= 0)
+    if not known.any():
+        return 0.0
+    t_rows, t_cols = _entries(sp.csr_matrix(seen))
+    width = len(items)
+    hits = _member(_keys(rows[known], cols[known], width), _keys(t_rows, t_cols, width))
+    return float(hits.mean())
 
 
 def _training_matrix(recommender: Recommender, train: Interactions | None) -> sp.csr_matrix:
@@ -476,6 +513,7 @@ def per_user_metrics(
     >>> m.items.tolist(), m.hit.tolist(), m.recall.tolist()
     ([['b', 'c']], [[False, True]], [1.0])
     """
+    check_arguments("per_user_metrics", recommender, test, "recommender")
     k = _check_k(k)
     users, items = recommender.users_, recommender.items_
     n_catalog = len(items)
@@ -599,7 +637,17 @@ def ndcg_at_k(model: RecommendsMany, test: Interactions, k: int = 10) -> float:
     >>> round(ndcg_at_k(base, Interactions.from_arrays([2], ["b"]), k=1), 3)
     1.0
     """
+    check_arguments("ndcg_at_k", model, test)
     k = _check_k(k)
+    share = _seen_share(model, test)
+    if share > 0.5:
+        warnings.warn(
+            f"{share:.0%} of the test pairs are training interactions of the model, which its "
+            "recommendations leave out (exclude_seen), so they score 0. Evaluate on held-out "
+            "interactions: train, test = holdout_split(data), fit on train, score on test.",
+            AlsrecWarning,
+            stacklevel=2,
+        )
     recs = model.recommend_many(test.users.ids, n=k)
     return float(per_user_ndcg(recs, test, k).mean())
 

@@ -15,6 +15,7 @@ from alsrec.evaluation.metrics import (
     UserMetrics,
     _check_k,
     _training_matrix,
+    check_arguments,
     per_user_metrics,
 )
 from alsrec.exceptions import ConfigError
@@ -281,6 +282,7 @@ def evaluate(
     >>> est.low <= est.value <= est.high
     True
     """
+    check_arguments("evaluate", recommender, test, "recommender")
     k = _check_k(k)
     if isinstance(bootstrap, bool) or not isinstance(bootstrap, (int, np.integer)):
         raise ConfigError(f"bootstrap must be an integer >= 0, got {bootstrap!r}.")
