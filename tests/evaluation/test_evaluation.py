@@ -273,7 +273,8 @@ def test_arguments_of_the_wrong_kind_are_config_errors_in_the_callers_words() ->
         with pytest.raises(ConfigError, match=r"test must be an Interactions.*got list"):
             call(model, [("u1", "a")])  # type: ignore[arg-type]
     for split_call in (holdout_split, leave_k_out_split):
-        with pytest.raises(ConfigError, match=r"splits an Interactions; got DataFrame"):
+        expected = r"split: data must be an alsrec Interactions, got DataFrame"
+        with pytest.raises(ConfigError, match=expected):
             split_call(pd.DataFrame({"user": ["u1"], "item": ["a"]}))
 
 

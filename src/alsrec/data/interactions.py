@@ -30,7 +30,7 @@ from alsrec.data.frames import (
 from alsrec.data.rows import REASONS, BadRows, Collected, Column, IdType, check_bad_rows
 from alsrec.data.sql_reader import collect_sql
 from alsrec.data.summary import InteractionsSummary
-from alsrec.exceptions import DataError
+from alsrec.exceptions import ConfigError, DataError
 from alsrec.mapping import IdMapper
 
 if TYPE_CHECKING:
@@ -40,7 +40,14 @@ if TYPE_CHECKING:
     from alsrec.progress import ProgressOption
     from alsrec.types import ExternalId, FloatArray, IdLike, IndexArray
 
-__all__ = ["DROP_REASONS", "Aggregate", "Interactions", "InteractionsSummary", "as_weights"]
+__all__ = [
+    "DROP_REASONS",
+    "Aggregate",
+    "Interactions",
+    "InteractionsSummary",
+    "as_weights",
+    "require_interactions",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -688,3 +695,23 @@ class Interactions:
 
 DROP_REASONS: Mapping[str, str] = MappingProxyType(REASONS)
 """Every reason a row can be dropped for (the keys of ``summary().dropped``), explained."""
+
+
+def require_interactions(value: object, name: str, call: str) -> Interactions:
+    """``value`` itself when it is an :class:`Interactions`; otherwise
+    :class:`~alsrec.ConfigError` naming ``call``'s parameter ``name`` and how to build one.
+
+    Examples
+    --------
+    >>> require_interactions([("u", "a")], "data", "holdout_split")
+    Traceback (most recent call last):
+    ...
+    alsrec.exceptions.ConfigError: holdout_split: data must be an alsrec Interactions, got list; ...
+    """
+    if not isinstance(value, Interactions):
+        raise ConfigError(
+            f"{call}: {name} must be an alsrec Interactions, got {type(value).__name__}; "
+            "build one with Interactions.from_arrays(user_ids, item_ids, weights), "
+            "from_frame(df, ...) or from_csv(path, ...)."
+        )
+    return value

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from alsrec.data.interactions import Interactions
+from alsrec.data.interactions import Interactions, require_interactions
 from alsrec.data.timestamps import parse_timestamps, to_seconds
 from alsrec.exceptions import ConfigError, DataError
 from alsrec.mapping import IdMapper, as_id_array
@@ -77,16 +77,6 @@ def _rank_split(
     return part(~is_test), part(is_test)
 
 
-def _check_data(data: object, call: str) -> None:
-    """Refuse anything but :class:`~alsrec.Interactions` as the data to split."""
-    if not isinstance(data, Interactions):
-        raise ConfigError(
-            f"{call}(data, ...) splits an Interactions; got {type(data).__name__}. Build one "
-            "first: Interactions.from_arrays(user_ids, item_ids, weights), from_frame(df, ...) "
-            "or from_csv(path, ...)."
-        )
-
-
 def holdout_split(
     data: Interactions, test_fraction: float = 0.2, *, random_state: int = 0
 ) -> tuple[Interactions, Interactions]:
@@ -125,7 +115,7 @@ def holdout_split(
     >>> train.nnz, test.nnz
     (4, 1)
     """
-    _check_data(data, "holdout_split")
+    require_interactions(data, "data", "holdout_split")
     fraction = _check_fraction(test_fraction)
     lengths = np.diff(data.matrix.indptr).astype(np.int64)
     return _rank_split(data, _n_held_out(lengths, fraction), random_state, "two or more items")
@@ -168,7 +158,7 @@ def leave_k_out_split(
     >>> test.users.ids.tolist(), test.nnz, train.nnz
     (['a'], 2, 2)
     """
-    _check_data(data, "leave_k_out_split")
+    require_interactions(data, "data", "leave_k_out_split")
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ConfigError(f"k must be an integer >= 1, got {k!r}.")
     lengths = np.diff(data.matrix.indptr).astype(np.int64)
@@ -502,7 +492,7 @@ def user_split(
     >>> split.test.fold_in.nnz, split.test.target.nnz  # 4 + 1 of each user's 5 items
     (12, 3)
     """
-    _check_data(data, "user_split")
+    require_interactions(data, "data", "user_split")
     fraction = _check_fraction(fold_in_fraction, "fold_in_fraction")
     matrix = data.matrix.tocsr()
     lengths = np.diff(matrix.indptr).astype(np.int64)

@@ -17,7 +17,7 @@ import numpy as np
 
 from alsrec._threads import single_threaded_blas
 from alsrec.backends import get_backend
-from alsrec.data.interactions import Interactions
+from alsrec.data.interactions import Interactions, require_interactions
 from alsrec.evaluation import METRICS, evaluate, holdout_split
 from alsrec.exceptions import AlsrecWarning, BackendError, ConfigError, DataError
 from alsrec.logs import warn as warn_and_log
@@ -388,11 +388,7 @@ def _check_arguments(
     n_jobs: int,
 ) -> tuple[int, int | None, int, str]:
     """Validate what :func:`search` was given; returns ``k``, ``budget``, seed, backend name."""
-    if not isinstance(interactions, Interactions):
-        raise ConfigError(
-            f"interactions must be an alsrec Interactions, got {type(interactions).__name__}; "
-            "build one with Interactions.from_arrays(user_ids, item_ids, weights)."
-        )
+    require_interactions(interactions, "interactions", "search")
     if metric not in _TUNABLE_METRICS:
         raise ConfigError(
             f"metric must be one of {list(_TUNABLE_METRICS)}, got {metric!r} "
