@@ -153,6 +153,23 @@ def test_bad_n(fitted: Recommender, n: object) -> None:
         fitted.similar_items("I000000", n=n)  # type: ignore[arg-type]
 
 
+def test_implicits_call_shape_gets_a_hint_not_a_matrix_repr(fitted: Recommender) -> None:
+    # implicit: model.recommend(userid, user_items[userid], N=10)
+    seen = fitted.seen_
+    assert seen is not None
+    with pytest.raises(ConfigError) as info:
+        fitted.recommend("U000000", seen[0])
+    message = str(info.value)
+    assert message.startswith("n must be a positive integer, got a csr_matrix of shape (1, ")
+    assert "implicit's recommend(userid, user_items[userid]) is recommend(user_id)" in message
+    assert "\n" not in message  # no multi-line matrix repr
+    with pytest.raises(ConfigError, match=r"got \[0, 1, 2, 3, 4, 5, \.\.\.\] \(list\)"):
+        fitted.recommend("U000000", list(range(10**6)))  # type: ignore[arg-type]
+    with pytest.raises(ConfigError) as scalar:
+        fitted.recommend("U000000", 2.0)  # type: ignore[arg-type]
+    assert "implicit" not in str(scalar.value)  # a wrong scalar is not a wrong call shape
+
+
 def test_queries_before_fit_raise_not_fitted() -> None:
     rec = Recommender()
     with pytest.raises(NotFittedError, match="call fit"):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numbers
 import os
+import reprlib
 from typing import TYPE_CHECKING, cast
 
 from alsrec.exceptions import ConfigError
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from alsrec.types import Policy
 
 __all__ = [
+    "N_AFTER_ID",
     "POLICIES",
     "check_int",
     "check_memory",
@@ -49,17 +51,46 @@ def _expected(minimum: int) -> str:
     return f"an integer >= {minimum}"
 
 
-def check_int(name: str, value: object, minimum: int = 1) -> int:
+N_AFTER_ID = (
+    " recommend(user_id, n) takes the list length second; the model keeps each user's "
+    "training items itself, so implicit's recommend(userid, user_items[userid]) is "
+    "recommend(user_id) here (history= is for interactions since training)."
+)
+"""The hint :meth:`alsrec.Recommender.recommend` adds when ``n`` is a matrix or a list."""
+
+
+def _shown(value: object) -> str:
+    """``value`` for a message: its type and shape for an array or matrix, else a
+    bounded repr (a long list does not make a long message)."""
+    shape = getattr(value, "shape", None)
+    if isinstance(shape, tuple) and len(shape) > 0:
+        return f"a {type(value).__name__} of shape {shape}"
+    return f"{reprlib.repr(value)} ({type(value).__name__})"
+
+
+def check_int(name: str, value: object, minimum: int = 1, hint: str = "") -> int:
     """Return ``value`` as an ``int`` if it is an integer (not a bool) ``>= minimum``.
+
+    ``hint`` is added to the message when ``value`` is a collection (a list, an array, a
+    sparse matrix): such a value usually means the arguments came in another order.
 
     Raises
     ------
     ConfigError
         Naming ``name``, the value and what is expected.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> check_int("n", sp.csr_matrix((1, 3)))
+    Traceback (most recent call last):
+    ...
+    alsrec.exceptions.ConfigError: n must be a positive integer, got a csr_matrix of shape (1, 3).
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        many = hasattr(value, "shape") or (hasattr(value, "__len__") and not isinstance(value, str))
         raise ConfigError(
-            f"{name} must be {_expected(minimum)}, got {value!r} ({type(value).__name__})."
+            f"{name} must be {_expected(minimum)}, got {_shown(value)}." + (hint if many else "")
         )
     if int(value) < minimum:
         raise ConfigError(f"{name} must be >= {minimum}, got {value!r}.")

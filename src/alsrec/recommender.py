@@ -15,7 +15,7 @@ from alsrec import explain as explaining
 from alsrec import io as artifacts
 from alsrec._threads import worker_count
 from alsrec.backends import Backend, ProgressCallback, get_backend, names
-from alsrec.checks import check_int, check_policy
+from alsrec.checks import N_AFTER_ID, check_int, check_policy
 from alsrec.data.inputs import as_interactions
 from alsrec.exceptions import (
     ConfigError,
@@ -846,7 +846,7 @@ class Recommender:
                 ),
                 excluded,
             )
-        n = check_int("n", n)
+        n = check_int("n", n, hint=N_AFTER_ID)
         resolved = self._policy(policy)
         model = self.model_
         candidates, skipped = lookup.candidates(model, items, resolved)
