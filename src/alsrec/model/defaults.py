@@ -95,6 +95,7 @@ from alsrec.model.statistics import (
     _component_scale,
     _measured,
     _Spectrum,
+    _uniformity,
     matrix_level,
     popularity_gini,
     weight_uniformity,
@@ -505,17 +506,15 @@ def _auto_alpha(
     name, options = (
         ("linear", {}) if params is None else (params.weighting, params.weighting_options())
     )
-    scheme = confidence(weights, 1.0, name, **options)
-    # sum f(w) over the observed pairs, in double precision: from the float32 confidences
-    # (1 + f) it would round to 0 for weights below about 6e-8 each
+    # f(w) once, in double precision: read back from the float32 confidences 1 + f, the
+    # sum would round to 0 for weights below about 6e-8 each
     weighted = weights if name == "linear" and not options else weigh(weights, name, **options)
-    extra = float(weighted.data.sum())
-    alpha = alpha_from_totals(weights.shape[0], weights.shape[1], extra)
-    uniformity = weight_uniformity(scheme)
+    alpha = alpha_from_totals(weights.shape[0], weights.shape[1], float(weighted.data.sum()))
+    uniformity = _uniformity(np.asarray(weighted.data, dtype=np.float64))
     if uniformity is None or uniformity >= HEAVY_UNIFORMITY:
         return alpha, None
     with single_threaded_blas():
-        spectrum = _measured(scheme)
+        spectrum = _measured(weighted)  # reads only the pattern
         if spectrum is None or spectrum.ratio <= HEAVY_FLAT[0]:
             return alpha, spectrum
         weight = flat_spectrum_weight(spectrum.ratio, spectrum.excess(), heavy=True)

@@ -302,6 +302,12 @@ def weight_uniformity(confidence_matrix: sp.spmatrix | sp.sparray) -> float | No
     0.471
     """
     extra = np.asarray(sp.csr_matrix(confidence_matrix).data, dtype=np.float64) - 1.0
+    return _uniformity(extra)
+
+
+def _uniformity(extra: npt.NDArray[np.float64]) -> float | None:
+    """:func:`weight_uniformity` of the values ``f`` themselves (the weighted ``w``, at
+    any scale)."""
     squares = float(extra @ extra)
     if extra.size == 0 or not (squares > 0 and math.isfinite(squares)):
         return None
