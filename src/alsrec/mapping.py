@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from alsrec.types import ExternalId, IdArray, IdLike, IndexArray
 
-__all__ = ["IdKind", "IdMapper"]
+__all__ = ["IdKind", "IdMapper", "is_arrow"]
 
 IdKind = Literal["int", "str"]
 
@@ -29,6 +29,20 @@ def _preview(values: Iterable[object]) -> str:
             break
         shown.append(repr(value))
     return ", ".join(shown)
+
+
+def is_arrow(value: object) -> bool:
+    """Whether ``value`` is a pyarrow object (an ``Array`` or ``ChunkedArray``).
+
+    pyarrow arrays have no ``dtype`` and iterate as pyarrow scalars, so the readers convert
+    them with ``np.asarray`` (one vectorized copy) instead.
+
+    Examples
+    --------
+    >>> is_arrow([1, 2]), is_arrow(np.arange(2))
+    (False, False)
+    """
+    return type(value).__module__.partition(".")[0] == "pyarrow"
 
 
 def _python_scalar(value: object) -> ExternalId:
@@ -117,6 +131,8 @@ def as_id_array(ids: IdLike | Iterable[ExternalId], what: str = "IDs") -> IdArra
     """
     if isinstance(ids, (str, bytes)):
         raise IdTypeError(f"{what} must be a sequence of IDs, got a single {type(ids).__name__}.")
+    if is_arrow(ids):
+        ids = np.asarray(ids)
     if isinstance(ids, np.ndarray):
         return _array_ids(ids, what)
     seq = ids if isinstance(ids, (list, tuple)) else list(ids)

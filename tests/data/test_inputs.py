@@ -192,3 +192,23 @@ def test_recommender_fit_accepts_every_form() -> None:
         user_ids=USERS, item_ids=ITEMS, weights=PLAYS
     )
     np.testing.assert_array_equal(by_keywords.user_factors_, by_arrays.user_factors_)
+
+
+def test_pyarrow_arrays_read_like_numpy_arrays() -> None:
+    """pyarrow arrays have no ``dtype`` and iterate as pyarrow scalars; they are read as
+    columns (one vectorized copy), in fit and in queries, nulls reported by position."""
+    pa = pytest.importorskip("pyarrow")
+    chunked = pa.chunked_array([USERS[:1], USERS[1:]])
+    assert as_interactions(chunked, pa.array(ITEMS), pa.array(PLAYS)) == _expected()
+    df = pd.DataFrame({"user": USERS, "item": ITEMS, "weight": PLAYS})
+    arrow_df = df.convert_dtypes(dtype_backend="pyarrow")
+    assert as_interactions(arrow_df) == _expected()
+    big = 2**60 + 1  # above 2**53: a float64 detour would round it
+    exact = Interactions.from_arrays(pa.array([big, big, 7, 8]), ITEMS, PLAYS)
+    assert sorted(exact.users.ids.tolist()) == [7, 8, big]
+    with pytest.raises(DataError, match=r"position 1, user_ids: the user ID is missing"):
+        Interactions.from_arrays(pa.array([1, None, 3, 4]), ITEMS)
+    rec = Recommender(factors=2, iterations=2, random_state=0).fit(USERS, ITEMS, PLAYS)
+    batch = rec.recommend_many(pa.array(["ann", "bob"]), n=1)
+    assert batch.sources.tolist() == ["model", "model"]
+    assert batch.ids.shape == (2, 1)

@@ -20,7 +20,7 @@ from alsrec.data.rows import (
     check_id_lengths,
 )
 from alsrec.exceptions import ConfigError, DataError, IdTypeError
-from alsrec.mapping import IdMapper
+from alsrec.mapping import IdMapper, is_arrow
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable, Sequence
@@ -85,8 +85,10 @@ def _as_column(values: object, label: str) -> Sequence[object] | npt.NDArray[Any
         raise IdTypeError(f"{label} must be a sequence, got a single {type(values).__name__}.")
     if isinstance(values, list):
         return values
-    if callable(getattr(values, "to_numpy", None)) and hasattr(values, "dtype"):
-        return _series_values(values, label)  # a pandas or polars Series
+    if is_arrow(values) or (
+        callable(getattr(values, "to_numpy", None)) and hasattr(values, "dtype")
+    ):
+        return _series_values(values, label)  # a pandas or polars Series, a pyarrow array
     try:
         return list(cast("Any", values))
     except TypeError as exc:
@@ -212,13 +214,14 @@ def _series_values(series: Any, label: str) -> npt.NDArray[Any]:
     columns) as a 1-d numpy array, in one vectorized copy rather than one Python object
     per row."""
     to_numpy = getattr(series, "to_numpy", None)
-    values = np.asarray(to_numpy() if callable(to_numpy) else series)
+    arrow = is_arrow(series)  # pyarrow's to_numpy() refuses nulls and strings by default
+    values = np.asarray(to_numpy() if callable(to_numpy) and not arrow else series)
     if values.ndim != 1:
         raise DataError(f"{label} is not one-dimensional (shape {values.shape}).")
     if values.dtype.kind in "SVT":  # numpy bytes/void/StringDType: go through Python objects
         values = np.asarray(values.tolist(), dtype=object)
-    dtype_name = str(getattr(series, "dtype", values.dtype)).lower()
-    to_list = getattr(series, "to_list", None)
+    dtype_name = str(getattr(series, "type" if arrow else "dtype", values.dtype)).lower()
+    to_list = getattr(series, "to_pylist" if arrow else "to_list", None)
     if values.dtype.kind == "f" and "int" in dtype_name and callable(to_list):
         # A nullable integer column with nulls (pandas/polars Int64): to_numpy() gives
         # float64, which rounds IDs above 2**53. Take the exact Python ints (and the nulls,
