@@ -830,26 +830,12 @@ class Recommender:
         ['cup', 'pot']
         """
         check_one_id(user_id, "user_id", "recommend_many")
-        if exclude is not None:
-            items, excluded = controls.allowed(
-                self.model_, "item", items, exclude, self._policy(policy)
-            )
-            return controls.with_skipped(
-                self.recommend(
-                    user_id,
-                    n,
-                    exclude_seen=exclude_seen,
-                    items=items,
-                    policy=policy,
-                    history=history,
-                    history_weights=history_weights,
-                ),
-                excluded,
-            )
-        n = check_int("n", n, hint=N_AFTER_ID)
         resolved = self._policy(policy)
         model = self.model_
+        items, excluded = controls.allowed(model, "item", items, exclude, resolved)
+        n = check_int("n", n, hint=N_AFTER_ID)
         candidates, skipped = lookup.candidates(model, items, resolved)
+        skipped += excluded
         row = lookup.rows_of(model.users, "user", [user_id], resolved)
         if history is None:
             if history_weights is not None:
@@ -923,25 +909,12 @@ class Recommender:
         >>> rec.recommend_for_history([], n=2).source
         'fallback'
         """
-        if exclude is not None:
-            items, excluded = controls.allowed(
-                self.model_, "item", items, exclude, self._policy(policy)
-            )
-            return controls.with_skipped(
-                self.recommend_for_history(
-                    item_ids,
-                    weights,
-                    n,
-                    exclude_history=exclude_history,
-                    items=items,
-                    policy=policy,
-                ),
-                excluded,
-            )
-        n = check_int("n", n)
         resolved = self._policy(policy)
         model = self.model_
+        items, excluded = controls.allowed(model, "item", items, exclude, resolved)
+        n = check_int("n", n)
         candidates, cand_skipped = lookup.candidates(model, items, resolved)
+        cand_skipped += excluded
         hist, skipped = lookup.resolve_history(model, item_ids, weights, resolved)
         rows = np.full(1, -1, dtype=np.int64)
         pos, vals, sources = ranking.rank_mixed(
@@ -1007,29 +980,14 @@ class Recommender:
         >>> rec.recommend_many(["a", "new", "zed"], n=2, histories={"new": [3]}).sources.tolist()
         ['model', 'fold-in', 'fallback']
         """
-        if exclude is not None:
-            items, excluded = controls.allowed(
-                self.model_, "item", items, exclude, self._policy(policy)
-            )
-            return controls.with_skipped(
-                self.recommend_many(
-                    user_ids,
-                    n,
-                    exclude_seen=exclude_seen,
-                    items=items,
-                    policy=policy,
-                    histories=histories,
-                    history_weights=history_weights,
-                    num_threads=num_threads,
-                ),
-                excluded,
-            )
-        n = check_int("n", n)
         resolved = self._policy(policy)
         model = self.model_
+        items, excluded = controls.allowed(model, "item", items, exclude, resolved)
+        n = check_int("n", n)
         threads = self._threads if num_threads is None else check_int("num_threads", num_threads, 0)
         queries = as_id_array(user_ids, "user IDs")
         candidates, skipped = lookup.candidates(model, items, resolved)
+        skipped += excluded
         rows = lookup.rows_of(model.users, "user", queries, resolved)
         hists: list[History] | None = None
         has_history = np.zeros(queries.size, dtype=bool)
@@ -1078,20 +1036,17 @@ class Recommender:
         >>> rec.similar_items("zzz").skipped
         ('zzz',)
         """
-        if exclude is not None:
-            items, excluded = controls.allowed(
-                self.model_, "item", items, exclude, self._policy(policy)
-            )
-            result = self.similar_items(item_id, n, items=items, policy=policy)
-            return controls.with_skipped(result, excluded)
-        n = check_int("n", n)
         resolved = self._policy(policy)
         model = self.model_
+        items, excluded = controls.allowed(model, "item", items, exclude, resolved)
+        n = check_int("n", n)
         query = one_id_array(item_id, "item_id", "similar_items_many")
         _, pos, vals, skipped = ranking.similar_query(
             model, "item", query, n, items, resolved, self._threads
         )
-        return recommendations_at(item_id, model.items, pos[0], vals[0], "model", skipped)
+        return recommendations_at(
+            item_id, model.items, pos[0], vals[0], "model", skipped + excluded
+        )
 
     def similar_users(
         self,
@@ -1147,21 +1102,16 @@ class Recommender:
         policy: Policy | None = None,
     ) -> BatchRecommendations:
         """:meth:`similar_items` for many items; unknown ones get an empty (padded) row."""
-        if exclude is not None:
-            items, excluded = controls.allowed(
-                self.model_, "item", items, exclude, self._policy(policy)
-            )
-            batch = self.similar_items_many(item_ids, n, items=items, policy=policy)
-            return controls.with_skipped(batch, excluded)
-        n = check_int("n", n)
         resolved = self._policy(policy)
         model = self.model_
+        items, excluded = controls.allowed(model, "item", items, exclude, resolved)
+        n = check_int("n", n)
         queries = as_id_array(item_ids, "item IDs")
         _, pos, vals, skipped = ranking.similar_query(
             model, "item", queries, n, items, resolved, self._threads
         )
         sources = np.full(queries.size, "model", dtype="<U8")
-        return batch_at(queries, model.items, pos, vals, sources, skipped)
+        return batch_at(queries, model.items, pos, vals, sources, skipped + excluded)
 
     def similar_users_many(
         self,

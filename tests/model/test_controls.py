@@ -109,3 +109,26 @@ def test_from_implicit_records_alpha() -> None:
     wrapped = Recommender.from_implicit(model, ["a", "b"], ["x", "y", "z"], seen=data)
     assert wrapped.params_.alpha == 1.0
     assert "alpha" not in wrapped.model_.provenance.auto_params
+
+
+def test_skipped_ids_keep_their_order_across_history_candidates_and_exclude(
+    rec: Recommender,
+) -> None:
+    """Unknown IDs are reported history first, then candidates, then exclusions, on
+    every query that takes them, and each exclusion is applied once."""
+    user, items = rec.users_.ids[0], list(rec.items_.ids[:8])
+    got = rec.recommend(
+        user, n=3, items=[*items, "c?"], exclude=[items[0], "x?"], history=["h?", items[1]]
+    )
+    assert got.source == "fold-in" and got.skipped == ("h?", "c?", "x?")
+    assert items[0] not in got.ids.tolist()
+    anon = rec.recommend_for_history(["h?", items[1]], n=3, items=["c?", *items], exclude=["x?"])
+    assert anon.skipped == ("h?", "c?", "x?")
+    batch = rec.recommend_many(
+        [user, "new"], n=3, items=[*items, "c?"], exclude=["x?"], histories={"new": ["h?"]}
+    )
+    assert batch.skipped == ("h?", "c?", "x?") and batch.sources.tolist()[1] == "fallback"
+    similar = rec.similar_items(items[0], n=3, items=[*items, "c?"], exclude=[items[1], "x?"])
+    assert similar.skipped == ("c?", "x?") and items[1] not in similar.ids.tolist()
+    many = rec.similar_items_many(["q?", items[0]], n=3, items=["c?", *items], exclude=["x?"])
+    assert many.skipped == ("q?", "c?", "x?")

@@ -11,15 +11,14 @@ rest of :mod:`alsrec.model`:
 
 from __future__ import annotations
 
-import dataclasses
-from typing import TYPE_CHECKING, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 import numpy as np
 
 from alsrec.exceptions import UnknownIdError
 from alsrec.mapping import as_id_array, one_id_array
 from alsrec.model.ranking import similar
-from alsrec.results import BatchRecommendations, ItemScores, Recommendations
+from alsrec.results import ItemScores
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -28,10 +27,9 @@ if TYPE_CHECKING:
     from alsrec.model.fitted import FittedModel
     from alsrec.types import ExternalId, FloatArray, IdArray, IdLike, IndexArray, Policy
 
-__all__ = ["allowed", "score_items", "similar_among", "with_skipped"]
+__all__ = ["allowed", "score_items", "similar_among"]
 
 Axis = Literal["user", "item"]
-_Result = TypeVar("_Result", Recommendations, BatchRecommendations)
 
 
 def _mapper(model: FittedModel, axis: Axis) -> IdMapper:
@@ -79,13 +77,6 @@ def allowed(
     if base.size == 0 or idx.size == 0:
         return base, skipped
     return base[~np.isin(base, mapper.ids[idx])], skipped
-
-
-def with_skipped(result: _Result, skipped: tuple[ExternalId, ...]) -> _Result:
-    """``result`` with ``skipped`` appended to its skipped IDs."""
-    if not skipped:
-        return result
-    return dataclasses.replace(result, skipped=result.skipped + skipped)
 
 
 def similar_among(
