@@ -22,16 +22,22 @@ from __future__ import annotations
 import numbers
 import os
 import reprlib
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from alsrec.exceptions import ConfigError
+import numpy as np
+
+from alsrec.exceptions import ConfigError, DataError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from alsrec.types import Policy
 
 __all__ = [
     "N_AFTER_ID",
     "POLICIES",
+    "check_aligned",
+    "check_bool",
     "check_int",
     "check_memory",
     "check_policy",
@@ -95,6 +101,71 @@ def check_int(name: str, value: object, minimum: int = 1, hint: str = "") -> int
     if int(value) < minimum:
         raise ConfigError(f"{name} must be >= {minimum}, got {value!r}.")
     return int(value)
+
+
+def check_bool(name: str, value: object) -> bool:
+    """Return ``value`` if it is ``True`` or ``False`` (a numpy bool too).
+
+    A flag read from a config file or an environment variable arrives as a string, and
+    ``"false"`` is truthy: taken as it is, ``replace="false"`` would replace and
+    ``overwrite="no"`` would overwrite. So only real booleans are accepted.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``name`` and the value.
+
+    Examples
+    --------
+    >>> check_bool("overwrite", False)
+    False
+    >>> check_bool("overwrite", "no")
+    Traceback (most recent call last):
+    ...
+    alsrec.exceptions.ConfigError: overwrite must be True or False, got 'no' (str).
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise ConfigError(f"{name} must be True or False, got {_shown(value)}.")
+
+
+def check_aligned(columns: Mapping[str, object], hint: str = "") -> None:
+    """Refuse pandas Series with different indexes: the columns are paired by position.
+
+    pandas pairs two Series by index label; alsrec, like numpy, by position. When the
+    columns of one interaction table arrive as Series whose indexes differ (one of them
+    sorted or filtered), the two readings disagree, and the rows would be paired silently
+    wrong, so :class:`~alsrec.DataError` asks for aligned columns instead. ``columns``
+    maps each argument name to its value; columns without an index (lists, numpy arrays,
+    polars Series) are not compared. ``hint`` ends the message (another way to pass the
+    data, in the caller's words).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> users, items = pd.Series(["a", "b"]), pd.Series(["x", "y"])
+    >>> check_aligned({"user_ids": users, "item_ids": items})  # the same index: fine
+    >>> check_aligned({"user_ids": users, "item_ids": items.sort_values(ascending=False)})
+    Traceback (most recent call last):
+    ...
+    alsrec.exceptions.DataError: user_ids and item_ids are pandas Series with different indexes; ...
+    """
+    indexes: dict[str, Any] = {
+        name: getattr(column, "index", None)
+        for name, column in columns.items()
+        if hasattr(getattr(column, "index", None), "equals")
+    }
+    if len(indexes) < 2:
+        return
+    (first, reference), *others = indexes.items()
+    for name, index in others:
+        if not reference.equals(index):
+            raise DataError(
+                f"{first} and {name} are pandas Series with different indexes; alsrec pairs "
+                "the columns by position, not by index label, so the rows would not match. "
+                "Align them first (reorder them alike, or reset each index if their order "
+                f"is already right){hint}."
+            )
 
 
 def check_policy(policy: object) -> Policy:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal, cast, final, overload
 
 import numpy as np
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
 
     from alsrec.types import ExternalId, IdArray, IdLike, IndexArray
 
-__all__ = ["IdKind", "IdMapper", "is_arrow"]
+__all__ = ["IdKind", "IdMapper", "check_not_table", "is_arrow"]
 
 IdKind = Literal["int", "str"]
 
@@ -43,6 +44,33 @@ def is_arrow(value: object) -> bool:
     (False, False)
     """
     return type(value).__module__.partition(".")[0] == "pyarrow"
+
+
+def check_not_table(values: object, what: str) -> None:
+    """Refuse a table or a mapping where a sequence of values is expected.
+
+    Iterating a pandas DataFrame yields its column names, and a dict its keys, so
+    ``recommend_many(df)`` or ``exclude={"u1": [...]}`` would quietly read labels as IDs.
+    :class:`~alsrec.IdTypeError` names the argument and says what to pass instead.
+
+    Examples
+    --------
+    >>> check_not_table({"u1": ["a"]}, "excluded item IDs")
+    Traceback (most recent call last):
+    ...
+    alsrec.exceptions.IdTypeError: excluded item IDs must be a sequence, got a dict: ...
+    """
+    if isinstance(values, Mapping):
+        raise IdTypeError(
+            f"{what} must be a sequence, got a {type(values).__name__}: iterating it would "
+            "read its keys as the values. Pass a list (or array) instead."
+        )
+    if hasattr(values, "columns") and not isinstance(values, np.ndarray):
+        raise IdTypeError(
+            f"{what} must be a sequence, got a {type(values).__name__} (a table): iterating "
+            "it would read its column names as the values. Pass one column, e.g. "
+            "df['user_id']."
+        )
 
 
 def _python_scalar(value: object) -> ExternalId:
@@ -131,6 +159,7 @@ def as_id_array(ids: IdLike | Iterable[ExternalId], what: str = "IDs") -> IdArra
     """
     if isinstance(ids, (str, bytes)):
         raise IdTypeError(f"{what} must be a sequence of IDs, got a single {type(ids).__name__}.")
+    check_not_table(ids, what)
     if is_arrow(ids):
         ids = np.asarray(ids)
     if isinstance(ids, np.ndarray):

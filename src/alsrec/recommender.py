@@ -15,7 +15,7 @@ from alsrec import explain as explaining
 from alsrec import io as artifacts
 from alsrec._threads import worker_count
 from alsrec.backends import Backend, ProgressCallback, get_backend, names
-from alsrec.checks import N_AFTER_ID, check_int, check_policy
+from alsrec.checks import N_AFTER_ID, check_bool, check_int, check_policy
 from alsrec.data.inputs import as_interactions
 from alsrec.exceptions import (
     ConfigError,
@@ -834,6 +834,7 @@ class Recommender:
         model = self.model_
         items, excluded = controls.allowed(model, "item", items, exclude, resolved)
         n = check_int("n", n, hint=N_AFTER_ID)
+        exclude_seen = check_bool("exclude_seen", exclude_seen)
         candidates, skipped = lookup.candidates(model, items, resolved)
         skipped += excluded
         row = lookup.rows_of(model.users, "user", [user_id], resolved)
@@ -913,6 +914,7 @@ class Recommender:
         model = self.model_
         items, excluded = controls.allowed(model, "item", items, exclude, resolved)
         n = check_int("n", n)
+        exclude_history = check_bool("exclude_history", exclude_history)
         candidates, cand_skipped = lookup.candidates(model, items, resolved)
         cand_skipped += excluded
         hist, skipped = lookup.resolve_history(model, item_ids, weights, resolved)
@@ -984,6 +986,7 @@ class Recommender:
         model = self.model_
         items, excluded = controls.allowed(model, "item", items, exclude, resolved)
         n = check_int("n", n)
+        exclude_seen = check_bool("exclude_seen", exclude_seen)
         threads = self._threads if num_threads is None else check_int("num_threads", num_threads, 0)
         queries = as_id_array(user_ids, "user IDs")
         candidates, skipped = lookup.candidates(model, items, resolved)

@@ -20,7 +20,7 @@ from alsrec.data.rows import (
     check_id_lengths,
 )
 from alsrec.exceptions import ConfigError, DataError, IdTypeError
-from alsrec.mapping import IdMapper, is_arrow
+from alsrec.mapping import IdMapper, check_not_table, is_arrow
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable, Sequence
@@ -36,44 +36,6 @@ class _ArrayColumn:
     label: str
 
 
-def check_aligned(**columns: object) -> None:
-    """Refuse pandas Series with different indexes: the columns are paired by position.
-
-    pandas pairs two Series by index label; alsrec, like numpy, by position. When the
-    columns of one interaction table arrive as Series whose indexes differ (one of them
-    sorted or filtered), the two readings disagree, and the rows would be paired silently
-    wrong, so :class:`~alsrec.DataError` asks for aligned columns instead. Columns without
-    an index (lists, numpy arrays, polars Series) are not compared.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> users, items = pd.Series(["a", "b"]), pd.Series(["x", "y"])
-    >>> check_aligned(user_ids=users, item_ids=items)  # the same index: fine
-    >>> check_aligned(user_ids=users, item_ids=items.sort_values(ascending=False))
-    Traceback (most recent call last):
-    ...
-    alsrec.exceptions.DataError: user_ids and item_ids are pandas Series with different indexes; ...
-    """
-    indexes: dict[str, Any] = {
-        name: getattr(column, "index", None)
-        for name, column in columns.items()
-        if hasattr(getattr(column, "index", None), "equals")
-    }
-    if len(indexes) < 2:
-        return
-    (first, reference), *others = indexes.items()
-    for name, index in others:
-        if not reference.equals(index):
-            raise DataError(
-                f"{first} and {name} are pandas Series with different indexes; alsrec pairs "
-                "the columns by position, not by index label, so the rows would not match. "
-                "Align them first (reorder them alike, or reset each index if their order "
-                "is already right), or pass one DataFrame: fit(df, user=..., item=..., "
-                "weight=...)."
-            )
-
-
 def _as_column(values: object, label: str) -> Sequence[object] | npt.NDArray[Any]:
     if isinstance(values, np.ndarray):
         if values.ndim != 1:
@@ -85,6 +47,7 @@ def _as_column(values: object, label: str) -> Sequence[object] | npt.NDArray[Any
         raise IdTypeError(f"{label} must be a sequence, got a single {type(values).__name__}.")
     if isinstance(values, list):
         return values
+    check_not_table(values, label)
     if is_arrow(values) or (
         callable(getattr(values, "to_numpy", None)) and hasattr(values, "dtype")
     ):

@@ -18,12 +18,12 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from alsrec.checks import check_aligned
 from alsrec.data.assemble import Aggregate, as_weights, assemble, check_options
 from alsrec.data.csv_reader import read_csv
 from alsrec.data.frames import (
     _ArrayColumn,
     _as_column,
-    check_aligned,
     collect_arrays,
     collect_frame,
 )
@@ -215,7 +215,15 @@ class Interactions:
         """
         agg = check_options(aggregate, min_user_interactions, min_item_interactions)
         policy = check_bad_rows(on_bad_rows)
-        check_aligned(user_ids=user_ids, item_ids=item_ids, weights=weights, timestamps=timestamps)
+        check_aligned(
+            {
+                "user_ids": user_ids,
+                "item_ids": item_ids,
+                "weights": weights,
+                "timestamps": timestamps,
+            },
+            ", or pass one DataFrame: fit(df, user=..., item=..., weight=...)",
+        )
         collected = collect_arrays(
             _ArrayColumn(_as_column(user_ids, "user_ids"), "user_ids"),
             _ArrayColumn(_as_column(item_ids, "item_ids"), "item_ids"),

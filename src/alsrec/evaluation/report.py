@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from alsrec.checks import check_bool
 from alsrec.evaluation.baselines import popularity_recommender
 from alsrec.evaluation.metrics import (
     METRICS,
@@ -284,6 +285,7 @@ def evaluate(
     """
     check_arguments("evaluate", recommender, test, "recommender")
     k = _check_k(k)
+    baseline = check_bool("baseline", baseline)
     if isinstance(bootstrap, bool) or not isinstance(bootstrap, (int, np.integer)):
         raise ConfigError(f"bootstrap must be an integer >= 0, got {bootstrap!r}.")
     if bootstrap < 0:

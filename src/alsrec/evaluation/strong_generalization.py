@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from alsrec.checks import check_bool
 from alsrec.data.interactions import Interactions
 from alsrec.evaluation.baselines import popularity_recommender
 from alsrec.evaluation.metrics import (
@@ -223,7 +224,7 @@ def heldout_user_metrics(
     )[eval_rows]
     history = history[eval_rows]
     user_ids = target.users.ids[eval_rows]
-    if baseline:
+    if check_bool("baseline", baseline):
         binary = sp.csr_matrix(history, copy=True)
         binary.data[:] = 1.0
         popular = popularity_recommender(
@@ -410,6 +411,7 @@ def evaluate_strong_generalization(
     True
     """
     ks = _check_ks(k)
+    baseline = check_bool("baseline", baseline)
     if isinstance(bootstrap, bool) or not isinstance(bootstrap, (int, np.integer)):
         raise ConfigError(f"bootstrap must be an integer >= 0, got {bootstrap!r}.")
     if bootstrap < 0:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, cast
 import numpy as np
 import scipy.sparse as sp
 
-from alsrec.checks import check_policy
+from alsrec.checks import check_bool, check_policy
 from alsrec.exceptions import (
     ConfigError,
     DataError,
@@ -75,6 +75,7 @@ def load(
     (['a', 'b'], 1)
     """
     policy = check_policy(policy)
+    mmap, verify = check_bool("mmap", mmap), check_bool("verify", verify)
     raw = _open_artifact(Path(path), mmap=mmap, verify=verify)
     try:
         model = _model_from(raw, policy)

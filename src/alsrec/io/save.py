@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from alsrec._version import __version__
+from alsrec.checks import check_bool
 from alsrec.exceptions import (
     ArtifactError,
 )
@@ -115,6 +116,7 @@ def check_destination(path: PathArg, *, overwrite: bool = True) -> None:
     ...
     alsrec.exceptions.ArtifactError: Cannot save to ...: it is a non-empty directory ...
     """
+    overwrite = check_bool("overwrite", overwrite)
     path = Path(path)
     if not path.exists() and not path.is_symlink():
         return

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal, cast
 
 import numpy as np
 
+from alsrec.checks import check_bool
 from alsrec.exceptions import UnknownIdError
 from alsrec.mapping import as_id_array, one_id_array
 from alsrec.model.ranking import similar
@@ -146,6 +147,7 @@ def score_items(
         else:
             seen = np.zeros(idx.size, dtype=bool)
         source = "model"
+    ranked = check_bool("ranked", ranked)
     order = np.argsort(-scores, kind="stable") if ranked else np.arange(idx.size)
     return ItemScores(
         user_id,

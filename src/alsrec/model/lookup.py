@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, TypeAlias, TypeVar, cast
 import numpy as np
 import numpy.typing as npt
 
-from alsrec.checks import check_policy
+from alsrec.checks import check_aligned, check_policy
 from alsrec.exceptions import AlsrecWarning, ConfigError, MappingMismatchError, UnknownIdError
 from alsrec.interactions import as_weights
 from alsrec.mapping import as_id_array
@@ -222,6 +222,7 @@ def resolve_history(
     warn: bool = True,
 ) -> tuple[History, tuple[ExternalId, ...]]:
     """Map a history to item indices and weights; unknown items follow the policy."""
+    check_aligned({what: item_ids, "their weights": weights})
     given = as_id_array(item_ids, what)
     w = as_weights(weights, given.size, "history weights")
     idx, known, skipped = item_indices(model, given, policy, what, warn=warn)

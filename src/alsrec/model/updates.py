@@ -13,6 +13,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from alsrec._foldin import FoldInSolver, history_confidence
+from alsrec.checks import check_aligned, check_bool
 from alsrec.exceptions import ConfigError, DataError
 from alsrec.interactions import as_weights
 from alsrec.mapping import IdMapper, as_id_array
@@ -95,6 +96,7 @@ def _fresh_columns(
     item_ids: IdLike | Iterable[ExternalId],
     weights: npt.ArrayLike | None,
 ) -> tuple[IdArray, IdArray, npt.NDArray[np.float32]]:
+    check_aligned({"user_ids": user_ids, "item_ids": item_ids, "weights": weights})
     user_col = as_id_array(user_ids, "user IDs")
     item_col = as_id_array(item_ids, "item IDs")
     if user_col.size != item_col.size:
@@ -132,6 +134,7 @@ def updated(
 ) -> FittedModel:
     """A new model with fresh interactions added (or, with ``replace``, replacing the
     named users' training interactions); see :meth:`alsrec.Recommender.updated`."""
+    replace = check_bool("replace", replace)
     if model.seen is None:
         raise ConfigError(
             "updated() needs the training interactions, but this model has none (it was "

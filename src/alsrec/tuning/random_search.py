@@ -17,6 +17,7 @@ import numpy as np
 
 from alsrec._threads import single_threaded_blas
 from alsrec.backends import get_backend
+from alsrec.checks import check_bool
 from alsrec.data.interactions import Interactions, require_interactions
 from alsrec.evaluation import METRICS, evaluate, holdout_split
 from alsrec.exceptions import AlsrecWarning, BackendError, ConfigError, DataError
@@ -287,6 +288,7 @@ def search(
         interactions, metric, k, budget, random_state, backend, n_jobs
     )
     chosen = _check_strategy(strategy, space)
+    refit = check_bool("refit", refit)
     if budget is None:
         budget = DEFAULT_BUDGET[chosen]
     if splits is None:

@@ -1,0 +1,78 @@
+"""The first wrong inputs of users coming from pandas, config files and implicit: each gets
+a typed error naming the argument, never a silently wrong model or answer."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alsrec import ConfigError, DataError, IdTypeError, Interactions, Recommender
+from alsrec.checks import check_bool
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+USERS = ["u1", "u1", "u2", "u2", "u3", "u3"]
+ITEMS = ["a", "b", "a", "c", "b", "c"]
+
+
+@pytest.fixture(scope="module")
+def rec() -> Recommender:
+    return Recommender(factors=2, iterations=3, random_state=0).fit(USERS, ITEMS)
+
+
+def test_a_table_or_a_dict_is_not_read_as_its_labels(rec: Recommender) -> None:
+    requests = pd.DataFrame({"user_id": ["u1", "u2"]})
+    with pytest.raises(IdTypeError, match=r"got a DataFrame \(a table\).*column names"):
+        rec.recommend_many(requests, n=2)
+    with pytest.raises(IdTypeError, match="got a DataFrame"):
+        rec.updated(requests, pd.DataFrame({"item_id": ["c", "b"]}))
+    with pytest.raises(IdTypeError, match=r"excluded item IDs .* got a dict: .*keys"):
+        rec.recommend_many(["u1", "u2"], n=2, exclude={"u1": ["c"]})
+    with pytest.raises(IdTypeError, match="got a DataFrame"):
+        rec.recommend("u1", history=pd.DataFrame({"item": ["a"]}))
+    with pytest.raises(IdTypeError, match="user_ids must be a sequence, got a DataFrame"):
+        Interactions.from_arrays(requests, ["a", "b"])
+    # the columns themselves are fine
+    assert rec.recommend_many(requests["user_id"], n=2).sources.tolist() == ["model", "model"]
+
+
+def test_updated_and_histories_refuse_misaligned_series(rec: Recommender) -> None:
+    events = pd.DataFrame({"user_id": ["u1", "u2", "u3"], "item_id": ["c", "b", "a"]})
+    users, items = events["user_id"], events["item_id"].sort_values()
+    with pytest.raises(DataError, match="user_ids and item_ids are pandas Series with different"):
+        rec.updated(users, items)
+    history = pd.Series(["b", "c"], index=[5, 6])
+    with pytest.raises(DataError, match="different indexes"):
+        rec.recommend("u1", history=history, history_weights=pd.Series([1.0, 2.0]))
+    with pytest.raises(DataError, match="different indexes"):
+        rec.recommend_for_history(history, pd.Series([1.0, 2.0]))
+    aligned = rec.updated(users, events["item_id"])  # same index: paired as given
+    assert aligned.seen_ is not None
+    row = aligned.users_.to_index(["u1"])[0]
+    assert "c" in aligned.items_.ids[aligned.seen_[row].indices].tolist()
+
+
+@pytest.mark.parametrize("value", ["false", "no", 0, 1, None])
+def test_flags_take_only_booleans(rec: Recommender, value: object, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="replace must be True or False"):
+        rec.updated(["u1"], ["c"], replace=value)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="exclude_seen must be True or False"):
+        rec.recommend("u1", exclude_seen=value)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="exclude_history must be True or False"):
+        rec.recommend_for_history(["a"], exclude_history=value)  # type: ignore[arg-type]
+    path = rec.save(tmp_path / "model")
+    before = sorted(p.name for p in path.iterdir())
+    with pytest.raises(ConfigError, match="overwrite must be True or False"):
+        rec.save(path, overwrite=value)  # type: ignore[arg-type]
+    assert sorted(p.name for p in path.iterdir()) == before
+    with pytest.raises(ConfigError, match="mmap must be True or False"):
+        Recommender.load(path, mmap=value)  # type: ignore[arg-type]
+
+
+def test_check_bool_accepts_numpy_booleans() -> None:
+    assert check_bool("flag", np.bool_(True)) is True
+    assert check_bool("flag", np.array([1, 2])[0] > 1) is False
