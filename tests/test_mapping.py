@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alsrec import DataError, IdMapper, IdTypeError, UnknownIdError, UnmappedIndexError
+from alsrec import DataError, IdMapper, IdTypeError, Recommender, UnknownIdError, UnmappedIndexError
 
 # IDs numpy can store faithfully: non-empty, no trailing NUL.
 str_ids = st.text(min_size=1, max_size=12).filter(lambda s: not s.endswith("\x00"))
@@ -106,10 +106,22 @@ def test_a_single_string_is_not_a_sequence_of_ids() -> None:
 
 
 def test_duplicates_are_refused_by_the_constructor() -> None:
-    with pytest.raises(DataError, match="'b' occurs again at position 2"):
+    with pytest.raises(DataError, match="'b' is at positions 1 and 2"):
         IdMapper(["a", "b", "b"])
-    with pytest.raises(DataError, match="7 occurs again"):
+    with pytest.raises(DataError, match="7 is at positions 0 and 2"):
         IdMapper([7, 8, 7])
+
+
+def test_duplicate_factor_row_ids_name_the_argument_and_do_not_advise_dropping() -> None:
+    """Dropping a repeated row label would shift every later factor row: the message
+    names the argument and warns of that instead of pointing at from_ids()."""
+    with pytest.raises(
+        DataError, match=r"^user_ids must be unique.*'ann' is at positions 0 and 2"
+    ) as err:
+        Recommender.from_factors(np.eye(4), np.eye(4), ["ann", "bob", "ann", "dan"], list("wxyz"))
+    assert "move every later row up" in str(err.value)
+    with pytest.raises(DataError, match=r"^item_ids must be unique"):
+        Recommender.from_factors(np.eye(2), np.eye(2), ["u", "v"], [5, 5])
 
 
 def test_to_id_names_the_bad_index() -> None:

@@ -96,7 +96,7 @@ def test_hash_collisions_never_give_wrong_answers(monkeypatch: pytest.MonkeyPatc
     assert codes.tolist() == [0, 1, 0, 2, 1]
     assert mapper.to_index(["c", "b", "zz"], missing="negative").tolist() == [2, 0, -1]
     assert "a" in mapper and "q" not in mapper
-    with pytest.raises(DataError, match="occurs again at position 2"):
+    with pytest.raises(DataError, match="at positions 0 and 2"):
         IdMapper(["x", "y", "x"])
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 
 from alsrec import ConfigError, DataError, IdTypeError, Interactions, Recommender
 from alsrec.checks import check_bool
@@ -76,3 +77,34 @@ def test_flags_take_only_booleans(rec: Recommender, value: object, tmp_path: Pat
 def test_check_bool_accepts_numpy_booleans() -> None:
     assert check_bool("flag", np.bool_(True)) is True
     assert check_bool("flag", np.array([1, 2])[0] > 1) is False
+
+
+def test_fitting_a_matrix_without_interactions_names_the_empty_input() -> None:
+    """Not the alpha or regularization rule that first trips over it, and never a
+    "fitted" model of zeros."""
+    for kwargs in ({}, {"alpha": 1.0, "regularization": 0.1}):
+        with pytest.raises(DataError, match=r"No interactions to train on.*5 users x 5 items"):
+            Recommender(**kwargs).fit(sp.csr_matrix((5, 5)))  # type: ignore[arg-type]
+    zeros = sp.csr_matrix(([0.0, 0.0], ([0, 1], [0, 1])), shape=(3, 3))
+    with pytest.raises(DataError, match="'explicit_zero': 2"):
+        Recommender().fit(zeros)
+
+
+def test_a_fitted_models_arrays_are_read_only(rec: Recommender) -> None:
+    """An in-place edit (implicit users normalize factors in place) would change
+    recommend() but not the cached unit vectors of similar_items(); it fails instead, as
+    it does on a memory-mapped artifact, and a copy is editable."""
+    model = rec.model_
+    before = rec.similar_items("a", n=2).ids.tolist()
+    for name in ("user_factors", "item_factors", "popularity", "popular_order", "user_norms"):
+        array = getattr(model, name)
+        assert not array.flags.writeable, name
+        with pytest.raises(ValueError, match="read-only"):
+            array[0] = 0
+    assert not model.unit_item_factors.flags.writeable
+    copy = rec.item_factors_.copy()
+    copy[0] = 0.0
+    assert rec.similar_items("a", n=2).ids.tolist() == before
+    sparse = sp.csr_matrix(np.eye(2))
+    with pytest.raises(DataError, match=r"item_factors must be a dense array.*toarray"):
+        Recommender.from_factors(np.eye(2), sparse, ["u", "v"], ["a", "b"])

@@ -406,6 +406,8 @@ class IdMapper:
     ----------
     ids
         Unique IDs in index order.
+    what
+        How to name ``ids`` in error messages (e.g. the argument they came from).
 
     Raises
     ------
@@ -442,9 +444,9 @@ class IdMapper:
     _sorted_keys: IndexArray
     _sorted_pos: IndexArray
 
-    def __init__(self, ids: IdLike | Iterable[ExternalId]) -> None:
-        arr = as_id_array(ids, "IDs")
-        self._init_from_array(arr, check_unique=True)
+    def __init__(self, ids: IdLike | Iterable[ExternalId], *, what: str = "IDs") -> None:
+        arr = as_id_array(ids, what)
+        self._init_from_array(arr, check_unique=True, what=what)
 
     def _init_from_array(
         self,
@@ -452,6 +454,7 @@ class IdMapper:
         *,
         check_unique: bool,
         table: tuple[IndexArray, IndexArray] | None = None,
+        what: str = "IDs",
     ) -> None:
         arr = arr.copy()
         arr.flags.writeable = False
@@ -465,11 +468,11 @@ class IdMapper:
             sorted_keys = keys[sorted_pos]
         if sorted_keys.size > 1 and np.any(sorted_keys[1:] == sorted_keys[:-1]):
             if kind == "int":
-                _raise_duplicate(arr)
+                _raise_duplicate(arr, what)
             # Equal hashes: a duplicate ID, or (very rarely) two IDs that collide.
             lookup = {s: i for i, s in enumerate(arr.tolist())}
             if check_unique and len(lookup) != arr.size:
-                _raise_duplicate(arr)
+                _raise_duplicate(arr, what)
         object.__setattr__(self, "_ids", arr)
         object.__setattr__(self, "_kind", kind)
         object.__setattr__(self, "_lookup", lookup)
@@ -757,12 +760,14 @@ class IdMapper:
         return _python_scalar(self.to_id(np.asarray([index]))[0])
 
 
-def _raise_duplicate(arr: IdArray) -> None:
-    seen: set[object] = set()
+def _raise_duplicate(arr: IdArray, what: str) -> None:
+    first: dict[object, int] = {}
     for pos, value in enumerate(arr.tolist()):
-        if value in seen:
+        if value in first:
             raise DataError(
-                f"IDs must be unique; {value!r} occurs again at position {pos}. "
-                "Use IdMapper.from_ids() to deduplicate."
+                f"{what} must be unique: position k names row k, but {value!r} is at "
+                f"positions {first[value]} and {pos}. Remove or rename the repeat; dropping "
+                "it would move every later row up by one. (IdMapper.from_ids() deduplicates "
+                "a column of interactions, not labels of existing rows.)"
             )
-        seen.add(value)
+        first[value] = pos

@@ -293,8 +293,8 @@ class Recommender:
         # Own the factors: a later change to the caller's array must not change this model.
         uf = _owned(as_factors("user_factors", user_factors), user_factors)
         itf = _owned(as_factors("item_factors", item_factors), item_factors)
-        users = user_ids if isinstance(user_ids, IdMapper) else IdMapper(user_ids)
-        items = item_ids if isinstance(item_ids, IdMapper) else IdMapper(item_ids)
+        users = user_ids if isinstance(user_ids, IdMapper) else IdMapper(user_ids, what="user_ids")
+        items = item_ids if isinstance(item_ids, IdMapper) else IdMapper(item_ids, what="item_ids")
         base = dataclasses.replace(params or ALSParams(), factors=max(1, uf.shape[1]))
         rec = cls(params=base, policy=policy)
         rec._model = build_model(

@@ -326,7 +326,7 @@ def test_from_scipy_counts_zeros_duplicates_and_bad_entries() -> None:
 def test_from_scipy_checks_id_counts() -> None:
     with pytest.raises(DataError, match="2 rows but 3 user IDs"):
         Interactions.from_scipy(sp.csr_matrix((2, 2)), ["a", "b", "c"])
-    with pytest.raises(DataError, match="IDs must be unique"):
+    with pytest.raises(DataError, match="user_ids must be unique"):
         Interactions.from_scipy(sp.csr_matrix((2, 2)), ["a", "a"])
     with pytest.raises(DataError, match="2-d numeric matrix"):
         Interactions.from_scipy(np.array(["a", "b"]))

@@ -173,7 +173,9 @@ def test_load_memory_maps_the_factors_read_only(saved: Path) -> None:
     assert not mapped.user_factors_.flags.writeable
     assert not mapped.item_factors_.flags.owndata
     in_memory = Recommender.load(saved, mmap=False)
-    assert in_memory.user_factors_.flags.writeable
+    assert in_memory.user_factors_.base is None or in_memory.user_factors_.flags.owndata
+    assert not isinstance(in_memory.user_factors_, np.memmap)
+    assert not in_memory.user_factors_.flags.writeable  # like every fitted model's
     np.testing.assert_array_equal(mapped.user_factors_, in_memory.user_factors_)
 
 

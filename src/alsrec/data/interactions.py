@@ -553,8 +553,8 @@ class Interactions:
                 )
             coo = sp.coo_matrix(dense)
         n_users, n_items = coo.shape
-        users = IdMapper(range(n_users) if user_ids is None else user_ids)
-        items = IdMapper(range(n_items) if item_ids is None else item_ids)
+        users = IdMapper(range(n_users) if user_ids is None else user_ids, what="user_ids")
+        items = IdMapper(range(n_items) if item_ids is None else item_ids, what="item_ids")
         for axis, mapper, size in (("user", users, n_users), ("item", items, n_items)):
             if len(mapper) != size:
                 raise DataError(

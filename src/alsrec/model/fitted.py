@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -149,6 +149,11 @@ class FittedModel:
     foldin: FoldInSolver = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        # The learned state is shared by every query and thread: an in-place edit of one
+        # array would desynchronize it from the cached norms and unit vectors, so the
+        # arrays are read-only (as a memory-mapped artifact's are); copy before editing.
+        for name in _ARRAYS:
+            _freeze(getattr(self, name))
         solver = FoldInSolver.for_params(self.item_factors, self.params)
         object.__setattr__(self, "foldin", solver)
 
@@ -178,16 +183,40 @@ class FittedModel:
     @cached_property
     def unit_user_factors(self) -> FactorMatrix:
         """User factors scaled to unit length (zero rows stay zero)."""
-        return normalized(self.user_factors, self.user_norms)
+        return _freeze(normalized(self.user_factors, self.user_norms))
 
     @cached_property
     def unit_item_factors(self) -> FactorMatrix:
         """Item factors scaled to unit length (zero rows stay zero)."""
-        return normalized(self.item_factors, self.item_norms)
+        return _freeze(normalized(self.item_factors, self.item_norms))
+
+
+_ARRAYS = (
+    "user_factors",
+    "item_factors",
+    "popularity",
+    "popular_order",
+    "user_norms",
+    "item_norms",
+)
+"""The array fields of :class:`FittedModel`, made read-only when it is built."""
+
+_A = TypeVar("_A", bound=np.ndarray)
+
+
+def _freeze(arr: _A) -> _A:
+    if arr.flags.writeable:
+        arr.flags.writeable = False
+    return arr
 
 
 def as_factors(name: str, factors: npt.ArrayLike) -> FactorMatrix:
     """``factors`` as a C-contiguous ``float32`` matrix, or :class:`DataError` naming it."""
+    if sp.issparse(factors):
+        raise DataError(
+            f"{name} must be a dense array (rows x factors), got a scipy sparse matrix of "
+            f"shape {cast('Any', factors).shape}; pass factors.toarray()."
+        )
     arr = np.asarray(factors)
     if arr.ndim != 2:
         raise DataError(f"{name} must be a 2-d array (rows x factors), got shape {arr.shape}.")

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from alsrec._threads import single_threaded_blas, worker_count
 from alsrec.checks import check_memory, format_bytes
-from alsrec.exceptions import AlsrecError, BackendError, MappingMismatchError
+from alsrec.exceptions import AlsrecError, BackendError, DataError, MappingMismatchError
 from alsrec.model.defaults import resolved_confidence
 from alsrec.model.fitted import FittedModel, Provenance, as_factors, build_model
 from alsrec.model.provenance import data_provenance
@@ -88,6 +88,18 @@ def train(
         The backend returned factors of the wrong shape.
     """
     n_users, n_items = data.shape
+    if data.nnz == 0:
+        dropped = sum(data.dropped.values())
+        raise DataError(
+            f"No interactions to train on: the data ({n_users} users x {n_items} items) has "
+            "no positive weight"
+            + (
+                f" ({dropped} rows or entries were dropped: {dict(data.dropped)})"
+                if dropped
+                else ""
+            )
+            + ". Pass interactions with weights > 0."
+        )
     need = fit_memory(n_users, n_items, params)
     check_memory(
         need,
