@@ -108,3 +108,19 @@ def test_a_fitted_models_arrays_are_read_only(rec: Recommender) -> None:
     sparse = sp.csr_matrix(np.eye(2))
     with pytest.raises(DataError, match=r"item_factors must be a dense array.*toarray"):
         Recommender.from_factors(np.eye(2), sparse, ["u", "v"], ["a", "b"])
+
+
+def test_frame_habits_lazy_frames_and_column_names_by_position() -> None:
+    import polars as pl
+
+    lazy = pl.DataFrame({"user_id": USERS, "item_id": ITEMS}).lazy()
+    with pytest.raises(ConfigError, match=r"LazyFrame.*frame.collect\(\)"):
+        Recommender().fit(lazy)
+    with pytest.raises(ConfigError, match=r"collect\(\)"):
+        Interactions.from_frame(lazy, user="user_id", item="item_id")
+    df = pd.DataFrame({"customer": USERS, "product": ITEMS})
+    hint = r"as keywords.*fit\(df, user='customer', item='product'\)"
+    with pytest.raises(ConfigError, match=hint):
+        Recommender().fit(df, "customer", "product")
+    with pytest.raises(ConfigError, match="not columns"):
+        Recommender().fit(df, df["product"])

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from alsrec.types import IdArray, IndexArray
 
-__all__ = ["collect_arrays", "collect_frame"]
+__all__ = ["check_eager", "collect_arrays", "collect_frame"]
 
 
 @dataclass
@@ -195,6 +195,16 @@ def _series_values(series: Any, label: str) -> npt.NDArray[Any]:
     return values
 
 
+def check_eager(frame: object) -> None:
+    """Refuse a lazy frame (polars ``LazyFrame``), whose columns cannot be read by name
+    until it is collected."""
+    if callable(getattr(frame, "collect", None)) and type(frame).__name__.startswith("Lazy"):
+        raise ConfigError(
+            f"Got a {type(frame).__name__}, whose columns cannot be read before it is "
+            "computed: pass frame.collect() instead."
+        )
+
+
 def collect_frame(
     frame: object,
     *,
@@ -205,6 +215,7 @@ def collect_frame(
     on_bad_rows: BadRows,
 ) -> Collected:
     """Read columns of a pandas or polars frame (duck-typed: ``.columns``, ``frame[name]``)."""
+    check_eager(frame)
     raw_columns = getattr(frame, "columns", None)
     if raw_columns is None or not hasattr(frame, "__getitem__"):
         raise ConfigError(

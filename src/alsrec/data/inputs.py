@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import scipy.sparse as sp
 
+from alsrec.data.frames import check_eager
 from alsrec.data.interactions import Interactions
 from alsrec.exceptions import AlsrecWarning, ConfigError
 
@@ -58,6 +59,8 @@ def is_frame(value: object) -> bool:
     >>> is_frame(pd.DataFrame({"a": [1]})), is_frame([1, 2])
     (True, False)
     """
+    if type(value).__name__ == "LazyFrame":  # reading .columns would resolve its schema
+        return True
     return (
         hasattr(value, "columns")
         and hasattr(value, "__getitem__")
@@ -114,6 +117,24 @@ def _numeric(frame: object, name: Hashable) -> bool:
     if callable(getattr(dtype, "is_numeric", None)):  # polars
         return bool(dtype.is_numeric())
     return getattr(dtype, "kind", "") in ("i", "u", "f")  # numpy and pandas
+
+
+def _positional_names(item_ids: object, weights: object, user_ids: object) -> str:
+    """The message for ``fit(df, ...)`` with more than the frame given by position."""
+    given = [value for value in (item_ids, weights) if value is not None]
+    if user_ids is None and given and all(isinstance(value, str) for value in given):
+        # fit(df, "customer", "product"): column names, in the order user, item.
+        keywords = ", ".join(
+            f"{role}={name!r}" for role, name in zip(("user", "item"), given, strict=False)
+        )
+        return (
+            "fit(df, ...) takes its column names as keywords, not by position: pass "
+            f"fit(df, {keywords}) (and weight='...' for a weight column)."
+        )
+    return (
+        "fit(df) takes column names, not columns: pass "
+        "fit(df, user='user column', item='item column', weight='weight column')."
+    )
 
 
 def as_interactions(
@@ -181,11 +202,9 @@ def as_interactions(
         _log.debug("fit: reading a scipy sparse matrix of shape %s", getattr(data, "shape", None))
         return Interactions.from_scipy(data, user_ids, item_ids)
     if is_frame(data):
+        check_eager(data)
         if item_ids is not None or weights is not None or user_ids is not None:
-            raise ConfigError(
-                "fit(df) takes column names, not columns: pass "
-                "fit(df, user='user column', item='item column', weight='weight column')."
-            )
+            raise ConfigError(_positional_names(item_ids, weights, user_ids))
         columns = list(getattr(data, "columns"))  # noqa: B009 - duck-typed frame
         user, item = _column(columns, "user", user), _column(columns, "item", item)
         weight = _column(columns, "weight", weight)
