@@ -84,3 +84,31 @@ def test_without_a_timestamp_column_there_are_none_and_a_wrong_length_is_refused
     assert data.timestamps is None
     with pytest.raises(DataError, match="one timestamp per stored pair"):
         Interactions(data.users, data.items, data.matrix, 1, 0, timestamps=np.zeros(2))
+
+
+def test_vectorized_paths_agree_with_the_one_value_parser() -> None:
+    """Plain ISO text is read by numpy at once and a time-zone-aware pandas column as
+    datetime64; both give what to_seconds gives value by value, and an impossible date
+    still marks its own row."""
+    import pandas as pd
+
+    from alsrec.data.timestamps import try_parse_timestamps
+
+    rng = np.random.default_rng(0)
+    stamps = pd.to_datetime(rng.integers(0, 4 * 10**9, 300), unit="s")
+    forms = ["%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S.%f"]
+    text = [stamp.strftime(forms[k % 4]) for k, stamp in enumerate(stamps)]
+    seconds, bad = try_parse_timestamps(text)
+    assert not bad.any()
+    assert seconds.tolist() == [to_seconds(value) for value in text]
+    seconds, bad = try_parse_timestamps([*text[:3], "2024-02-30", "2024-05-01+02:00"])
+    assert bad.tolist() == [False, False, False, True, False]
+    assert seconds[4] == to_seconds("2024-05-01+02:00")
+    zoned = pd.Series(stamps, name="t").dt.tz_localize("UTC").dt.tz_convert("Asia/Kolkata")
+    frame = pd.DataFrame({"user": range(300), "item": 1, "t": zoned})
+    data = Interactions.from_frame(frame, user="user", item="item", timestamp="t")
+    assert data.timestamps is not None
+    expected = {u: to_seconds(ts.to_pydatetime()) for u, ts in zip(range(300), zoned, strict=True)}
+    coo = data.matrix.tocoo()
+    got = {int(data.users.ids[r]): float(data.timestamps[k]) for k, r in enumerate(coo.row)}
+    assert got == expected

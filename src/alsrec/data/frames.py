@@ -176,6 +176,10 @@ def _series_values(series: Any, label: str) -> npt.NDArray[Any]:
     """A pandas or polars column (a frame's, or a Series passed as one of the three
     columns) as a 1-d numpy array, in one vectorized copy rather than one Python object
     per row."""
+    if getattr(getattr(series, "dtype", None), "tz", None) is not None and hasattr(series, "dt"):
+        # A time-zone-aware pandas column: to_numpy() gives one Timestamp object per row;
+        # in UTC without the zone it is one datetime64 array (the same instants).
+        series = series.dt.tz_convert(None)
     to_numpy = getattr(series, "to_numpy", None)
     arrow = is_arrow(series)  # pyarrow's to_numpy() refuses nulls and strings by default
     values = np.asarray(to_numpy() if callable(to_numpy) and not arrow else series)

@@ -182,9 +182,10 @@ def _screen_ids(
         # any other odd value is refused by the ID type checks, naming its row.
         return
     seq = values.tolist() if isinstance(values, np.ndarray) else values
-    if set(map(type, seq)) == {str} and "" not in seq:
-        # Every ID a non-empty str (e.g. a pandas string column): settled in C loops, at a
-        # fraction of the cost of the loop below.
+    if set(map(type, seq)) <= {str, int} and "" not in seq:
+        # Every ID a non-empty str or a Python int (a pandas string column, a list of int
+        # IDs): nothing is missing, settled in C loops at a fraction of the cost of the
+        # loop below. A mixture of the two is refused by the ID type checks.
         return
     missing = np.zeros(len(values), dtype=np.bool_)
     empty = np.zeros(len(values), dtype=np.bool_)
@@ -336,7 +337,8 @@ def check_id_lengths(
                 if max(map(len, cast("list[str]", seq)), default=0) <= MAX_ID_CHARS:
                     return
             except TypeError:  # not all str: find the long ones among the str
-                pass
+                if not any(issubclass(kind, str) for kind in set(map(type, seq))):
+                    return
             lengths = np.fromiter(
                 (len(v) if isinstance(v, str) else 0 for v in seq),
                 dtype=np.int64,
@@ -349,7 +351,8 @@ def check_id_lengths(
             if max(map(len, cast("Sequence[str]", values)), default=0) <= MAX_ID_CHARS:
                 return
         except TypeError:  # not all str: the ID type checks speak about that
-            pass
+            if not any(issubclass(kind, str) for kind in set(map(type, values))):
+                return  # no str at all (e.g. a list of int IDs): nothing to measure
         lengths = np.fromiter(
             (len(v) if isinstance(v, str) else 0 for v in values), dtype=np.int64, count=len(values)
         )

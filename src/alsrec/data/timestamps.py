@@ -15,6 +15,7 @@ means the same everywhere:
 from __future__ import annotations
 
 import math
+import re
 from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,10 @@ if TYPE_CHECKING:
 __all__ = ["parse_timestamps", "to_seconds", "try_parse_timestamps"]
 
 Float64Array = npt.NDArray[np.float64]
+
+_PLAIN_ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?")
+"""ISO 8601 dates and date-times without a zone, which numpy reads exactly as
+``datetime.fromisoformat`` does (a zone, spaces or other forms take the loop)."""
 
 
 def to_seconds(value: object) -> float:
@@ -84,6 +89,8 @@ def try_parse_timestamps(
     if isinstance(values, np.ndarray) and values.dtype.kind in "iuf":
         t = values.astype(np.float64)
         return t, ~np.isfinite(t)
+    if isinstance(values, np.ndarray) and values.dtype.kind in "UO":
+        values = values.tolist()
     if isinstance(values, list) and all(type(v) is str for v in values):
         try:  # numbers written as text: parse them all at once
             t = np.fromiter(map(float, values), dtype=np.float64, count=n)
@@ -91,6 +98,13 @@ def try_parse_timestamps(
             pass
         else:
             return t, ~np.isfinite(t)
+        if all(map(_PLAIN_ISO.fullmatch, values)):
+            try:  # plain ISO dates and date-times (no zone: UTC), parsed at once by numpy
+                stamps = np.asarray(values, dtype="datetime64[us]")
+            except ValueError:
+                pass  # an impossible date somewhere: the loop below finds its row
+            else:
+                return stamps.astype(np.int64).astype(np.float64) / 1e6, np.zeros(n, bool)
     t = np.zeros(n, dtype=np.float64)
     bad = np.zeros(n, dtype=np.bool_)
     for pos, value in enumerate(values):
