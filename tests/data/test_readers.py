@@ -179,7 +179,7 @@ def csv_case(draw: st.DrawFn) -> dict[str, Any]:
         "items": items,
         "weights": weights,
         "delimiter": draw(st.sampled_from([",", ";", "\t", "|"])),
-        "line_end": draw(st.sampled_from(["\n", "\r\n"])),
+        "line_end": draw(st.sampled_from(["\n", "\r\n", "\r"])),
         "quote_all": draw(st.booleans()),
         "bom": draw(st.booleans()),
         "final_newline": draw(st.booleans()),
@@ -262,7 +262,7 @@ _BAD_WEIGHTS = {
         min_size=1,
         max_size=30,
     ),
-    line_end=st.sampled_from(["\n", "\r\n"]),
+    line_end=st.sampled_from(["\n", "\r\n", "\r"]),
     chunk_rows=st.integers(1, 6),
 )
 def test_skipped_rows_are_all_counted(
@@ -659,3 +659,28 @@ def test_polars_frames_with_nulls_and_timestamps() -> None:
     assert data.summary().dropped == {"missing_id": 2}
     with pytest.raises(ConfigError, match="pandas or polars DataFrame"):
         Interactions.from_frame([[1, 2]])
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 7, 1000])
+def test_lone_cr_line_ends_lose_no_row_and_name_the_right_line(
+    chunk_rows: int, tmp_path: Path
+) -> None:
+    """Old Mac / Excel exports end lines with a lone "\\r": every row is read (the first
+    block used to be parsed for the header only, dropping the rest unreported), and a bad
+    row is named by its physical line, as with "\\n" and mixed line ends."""
+    rows = [f"u{k},i{k % 30},{k % 5 + 1}" for k in range(300)]
+    mixed = (
+        "\r".join(rows[:100]) + "\n" + "\r\n".join(rows[100:200]) + "\r\n" + "\n".join(rows[200:])
+    )
+    for body in ("\r".join(rows) + "\r", mixed):
+        path = write(tmp_path / "mac.csv", "user,item,w\r" + body)
+        data = Interactions.from_csv(
+            path, user="user", item="item", weight="w", chunk_rows=chunk_rows
+        )
+        assert data.rows_read == 300 and data.nnz == 300
+        assert data.matrix.sum() == sum(k % 5 + 1 for k in range(300))
+    bad = rows.copy()
+    bad[150] = "u150,i0,-1"
+    path = write(tmp_path / "bad.csv", "user,item,w\r" + "\r".join(bad) + "\r")
+    with pytest.raises(DataError, match=r"bad\.csv, line 152, column .w.: weight .-1. is negative"):
+        Interactions.from_csv(path, user="user", item="item", weight="w", chunk_rows=chunk_rows)

@@ -120,6 +120,12 @@ class _CsvReader:
         """
         if not block or block.endswith("\n"):
             return block
+        if block.endswith("\r"):  # a line end, unless a "\r\n" was cut in two
+            after = self._read(text, 1, raw)
+            block += after
+            if after in ("", "\n"):
+                return block
+            # ``after`` starts the next line: complete that one below
         delimiter = cast("str", self.delimiter)
         pieces = [block]
         piece = block
@@ -138,7 +144,7 @@ class _CsvReader:
             if not piece:
                 break
             pieces.append(piece)
-            if piece.endswith("\n"):
+            if piece.endswith(("\n", "\r")):  # readline keeps a "\r\n" whole
                 break
         return "".join(pieces)
 
@@ -235,7 +241,7 @@ class _CsvReader:
                 f"line break, got {self.delimiter!r}."
             )
         first = self._complete(first, text, raw)
-        records, _, first = self._parse_records(first, 1, text, raw)
+        records, starts, first = self._parse_records(first, 1, text, raw)
         fields = records[0] if records else []
         names = fields if self.header else None
         seen = "the header" if self.header else "line 1"
@@ -269,10 +275,15 @@ class _CsvReader:
         )
         n_fields = len(fields)
         pending = ""
-        if self.header:
-            self.line = _count_lines(first)
-        else:
+        if not self.header:
             pending = first
+        elif len(starts) > 1:
+            # The first block holds more than the header (a lone "\r" line end is only
+            # known as one after the next character): the rest are data lines.
+            self.line = starts[1] - 1
+            pending = "".join(io.StringIO(first, newline="").readlines()[self.line :])
+        else:
+            self.line = _count_lines(first)
         bar = ProgressBar(self.name, total, self.progress)
         size = min(1 << 20, 64 * self.chunk_rows)
         while True:
@@ -304,9 +315,10 @@ class _CsvReader:
         delimiter = cast("str", self.delimiter)
         first_line = self.line + 1
         flat = block
-        if "\r" in flat:
-            flat = flat.replace("\r\n", "\n")
-        if '"' not in flat and "\r" not in flat:
+        if '"' not in flat and "\r" in flat:
+            # Unquoted, so every "\r" ends a line: "\r\n" (Windows) or alone (old Mac).
+            flat = flat.replace("\r\n", "\n").replace("\r", "\n")
+        if '"' not in flat:
             # Fast path: no quoting, one record per line; split the whole block at once.
             self.line += _count_lines(block)
             lines = flat.split("\n")
