@@ -134,8 +134,10 @@ def test_the_chosen_draw_is_the_best_grown_size() -> None:
     recorder = run(lambda d: peak(d, factors_gain=0.2), final_splits=True)
     best = max(recorder.trials(), key=lambda t: t[2])[1]
     assert recorder.chosen == best and best["factors"] == 256
-    # Without a final stage nothing is chosen here: the search takes the best trial.
-    assert run(lambda d: peak(d, factors_gain=0.2)).chosen is None
+    # Without a final stage the choice is the best trial trained with every iteration.
+    plain = run(lambda d: peak(d, factors_gain=0.2))
+    full = [t for t in plain.trials() if t[1]["iterations"] == 15]
+    assert plain.chosen == max(full, key=lambda t: t[2])[1]
 
 
 def test_an_added_dimension_is_searched_locally() -> None:
@@ -543,3 +545,23 @@ def test_among_finalistswithin_noise_the_one_closest_to_the_start_wins() -> None
 def test_a_finalist_clearly_below_the_best_is_not_chosen() -> None:
     chosen, finals = final_pick(noise=0.0)  # no noise: every gap is significant
     assert chosen == max(finals, key=lambda r: r[0])[1]
+
+
+@pytest.mark.parametrize("budget", [6, 9, 14])
+def test_without_a_final_stage_the_pick_is_a_full_fidelity_point(budget: int) -> None:
+    """A small budget leaves no final stage: the pick is still the best point trained
+    with every iteration, never an exploring trial at a third of them, even when the
+    cheap trials score higher (as a noisy or differently converged metric may)."""
+    stages: list[str] = []
+
+    def evaluate(draws: Sequence[dict[str, Any]], stage: str) -> list[float]:
+        stages.append(stage)
+        # the exploring (short) trials look better than any full one
+        return [
+            (2.0 if d["iterations"] < 15 else 1.0) - abs(math.log(d["alpha"] / 3)) for d in draws
+        ]
+
+    space: dict[str, Dimension] = {"alpha": LogUniform(0.1, 100), "iterations": Choice([15])}
+    chosen = staged_draws(space, budget, np.random.default_rng(0), evaluate)
+    assert "promote" in stages and "final" not in stages
+    assert chosen is not None and chosen["iterations"] == 15

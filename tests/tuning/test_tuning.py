@@ -434,3 +434,25 @@ def test_public_names_are_sorted_and_resolve() -> None:
     for module in (alsrec.tuning, alsrec.explain):
         assert list(module.__all__) == sorted(module.__all__)
         assert all(hasattr(module, name) for name in module.__all__)
+
+
+def test_effect_levels_never_split_equal_values() -> None:
+    """A continuous dimension is shown in up to three bins by rank; trials with the same
+    value stay in one level (two levels labelled "1" made an effect out of nothing)."""
+    from alsrec import ALSParams
+    from alsrec.tuning import LogUniform
+    from alsrec.tuning.report import _effects
+
+    alphas = [1.0, 1.0, 1.0, 1.0, 2.0, 5.0]
+    trials = [
+        Trial(k, ALSParams(alpha=a), 0.1 * k, (0.1 * k,), {"alpha": a}, None, 0.0, 0.0)
+        for k, a in enumerate(alphas)
+    ]
+    (effect,) = _effects(trials, {"alpha": LogUniform(0.5, 10.0)})
+    assert len(effect.levels) == len(set(effect.levels))
+    assert effect.levels[0] == "1" and effect.counts[0] == 4
+    assert sum(effect.counts) == 6
+    same = [
+        Trial(k, ALSParams(), 0.1 * k, (0.1,), {"alpha": 1.0}, None, 0.0, 0.0) for k in range(4)
+    ]
+    assert _effects(same, {"alpha": LogUniform(0.5, 10.0)}) == ()

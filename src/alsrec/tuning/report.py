@@ -163,9 +163,15 @@ def _effects(trials: Sequence[Trial], space: dict[str, Dimension]) -> tuple[Para
                     groups.append((str(value), vals))
         else:
             ordered = sorted(scored, key=lambda t: (t.sampled[name], t.index))
-            bins = min(3, len(ordered))
-            for part in np.array_split(np.arange(len(ordered)), bins) if bins else []:
-                members = [ordered[i] for i in part.tolist()]
+            bins = min(3, len({t.sampled[name] for t in ordered}))
+            # Up to three bins of about equal size by rank; equal values share the bin of
+            # the first of them (a level is never split, and no two levels show one value).
+            bin_of: dict[Any, int] = {}
+            for b, part in enumerate(np.array_split(np.arange(len(ordered)), bins)):
+                for i in part.tolist():
+                    bin_of.setdefault(ordered[i].sampled[name], b)
+            for b in range(bins):
+                members = [t for t in ordered if bin_of[t.sampled[name]] == b]
                 if not members:
                     continue
                 lo, hi = members[0].sampled[name], members[-1].sampled[name]

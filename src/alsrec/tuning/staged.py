@@ -169,7 +169,6 @@ class _Search:
         self.values: dict[tuple[tuple[str, str], ...], float] = {}
         self.draws: dict[tuple[tuple[str, str], ...], dict[str, Any]] = {}
         self.used = 0
-        self.final_ran = False
         factors = space.get("factors")
         self.sizes: tuple[Any, ...] = ()
         if isinstance(factors, Choice) and _numeric(factors.values):
@@ -343,7 +342,6 @@ class _Search:
             return best
         means = self.evaluate(finalists, "final")
         self.used += len(finalists)
-        self.final_ran = True
         ranked = [(m, d) for m, d in zip(means, finalists, strict=True) if not math.isnan(m)]
         if not ranked:
             return best
@@ -474,9 +472,11 @@ def staged_draws(
     Returns
     -------
     dict or None
-        The chosen draw (the winner of the final and growing stages) when the final stage
-        ran; ``None`` otherwise (then the trial with the best value is the choice, as in
-        a random search).
+        The chosen draw: the winner of the final and growing stages, or, when the budget
+        left no final stage, the best point trained with every iteration (promoted or
+        local). ``None`` when nothing was promoted (a budget too small for a second
+        stage explores at full fidelity; then the trial with the best value is the
+        choice, as in a random search).
 
     Examples
     --------
@@ -517,4 +517,6 @@ def staged_draws(
     stop_at = budget - grow_reserve - state.budget.final
     best = state.local(best, state.first_steps(_FIRST_STEP_SHARE), stop_at)
     best = state.grow(state.final(best, size))
-    return best[1] if state.final_ran else None
+    # Without a final stage (a small budget) this is still the best full-fidelity point:
+    # an exploring trial's value, at a third of the iterations, is not comparable.
+    return best[1]
