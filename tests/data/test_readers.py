@@ -401,7 +401,9 @@ def test_empty_header_only_and_undecodable_files(tmp_path: Path) -> None:
         Interactions.from_csv(write(tmp_path / "head.csv", "user_id,item_id\n"))
     latin = tmp_path / "latin.csv"
     latin.write_bytes("user_id,item_id\nJosé,a\n".encode("latin-1"))
-    with pytest.raises(DataError, match=r"not valid utf-8-sig text.*encoding="):
+    with pytest.raises(
+        DataError, match=r"latin\.csv, line 2 \(byte 19\): not valid UTF-8 .*encoding="
+    ):
         Interactions.from_csv(latin)
     assert Interactions.from_csv(latin, encoding="latin-1").users.ids.tolist() == ["José"]
     with pytest.raises(DataError, match="Cannot open the CSV file"):
@@ -684,3 +686,43 @@ def test_lone_cr_line_ends_lose_no_row_and_name_the_right_line(
     path = write(tmp_path / "bad.csv", "user,item,w\r" + "\r".join(bad) + "\r")
     with pytest.raises(DataError, match=r"bad\.csv, line 152, column .w.: weight .-1. is negative"):
         Interactions.from_csv(path, user="user", item="item", weight="w", chunk_rows=chunk_rows)
+
+
+def test_compressed_files_are_read_and_decoding_errors_are_located(tmp_path: Path) -> None:
+    """gzip, bzip2 and xz files are read as they are, whatever their name; a damaged one,
+    a zip archive and an unknown encoding get typed errors; an undecodable byte is named
+    by its line and byte offset, compressed or not."""
+    import bz2
+    import gzip
+    import lzma
+    import zipfile
+
+    rows = [f"u{k},i{k % 7},{k % 3 + 1}" for k in range(3000)]
+    text = "user_id,item_id,w\n" + "\n".join(rows) + "\n"
+    plain = Interactions.from_csv(write(tmp_path / "plain.csv", text), weight="w")
+    for name, opener in (("a.csv.gz", gzip.open), ("b.bz2", bz2.open), ("c.dat", lzma.open)):
+        with opener(tmp_path / name, "wt", newline="") as fh:
+            fh.write(text)
+        assert Interactions.from_csv(tmp_path / name, weight="w") == plain
+    damaged = tmp_path / "cut.csv.gz"
+    damaged.write_bytes((tmp_path / "a.csv.gz").read_bytes()[:200])
+    with pytest.raises(DataError, match=r"cut\.csv\.gz: cannot read the gzip data.*truncated"):
+        Interactions.from_csv(damaged, weight="w")
+    with zipfile.ZipFile(tmp_path / "d.zip", "w") as archive:
+        archive.writestr("d.csv", text)
+    with pytest.raises(DataError, match="is a zip archive, not CSV text"):
+        Interactions.from_csv(tmp_path / "d.zip")
+    with pytest.raises(ConfigError, match="encoding 'latin9x' is not a known text encoding"):
+        Interactions.from_csv(tmp_path / "plain.csv", encoding="latin9x")
+    bad = rows.copy()
+    bad[2500] = "u\xe9,i1,1"
+    body = ("user_id,item_id,w\n" + "\n".join(bad) + "\n").encode("latin-1")
+    offset = body.index(b"\xe9")
+    (tmp_path / "latin.csv").write_bytes(body)
+    where = rf"line 2502 \(byte {offset:,}\): not valid UTF-8"
+    with pytest.raises(DataError, match=where):
+        Interactions.from_csv(tmp_path / "latin.csv", weight="w")
+    with gzip.open(tmp_path / "latin.csv.gz", "wb") as fh:
+        fh.write(body)
+    with pytest.raises(DataError, match=rf"line 2502 \(byte {offset:,} uncompressed\)"):
+        Interactions.from_csv(tmp_path / "latin.csv.gz", weight="w")

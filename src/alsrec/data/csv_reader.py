@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import bz2
+import codecs
 import csv
+import gzip
 import io
+import lzma
 import os
 from itertools import compress
 from typing import TYPE_CHECKING, cast
@@ -26,7 +30,7 @@ from alsrec.exceptions import ConfigError, DataError
 from alsrec.progress import ProgressBar
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from alsrec.progress import ProgressOption
     from alsrec.types import IndexArray
@@ -35,6 +39,22 @@ __all__ = ["read_csv"]
 
 
 _GUESSES = (",", "\t", ";", "|")
+
+
+_OPENERS: dict[bytes, tuple[str, Callable[[io.BufferedReader], io.BufferedIOBase]]] = {
+    b"\x1f\x8b": ("gzip", lambda raw: gzip.GzipFile(fileobj=raw, mode="rb")),
+    b"BZh": ("bzip2", lambda raw: bz2.BZ2File(raw, mode="rb")),
+    b"\xfd7zXZ\x00": ("xz", lambda raw: lzma.LZMAFile(raw, mode="rb")),  # noqa: SIM115
+}
+"""Compressed files read as they are: magic bytes -> format name, reader."""
+
+_UNREADABLE = {b"PK\x03\x04": "a zip archive", b"\x28\xb5\x2f\xfd": "zstd-compressed"}
+"""Other formats, refused with a hint: magic bytes -> what the file is."""
+
+
+def _encoding_name(encoding: str) -> str:
+    """How to show ``encoding`` in a message (the default ``utf-8-sig`` is just UTF-8)."""
+    return "UTF-8" if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig") else encoding
 
 
 def _count_lines(text: str) -> int:
@@ -96,6 +116,7 @@ class _CsvReader:
         self.progress = progress
         self.name = os.path.basename(path) or path
         self.line = 0  # physical lines consumed so far
+        self.opener = ""  # the compression the file was read through, if any
 
     # the file -------------------------------------------------------------------------------
 
@@ -104,11 +125,60 @@ class _CsvReader:
         try:
             return text.read(size) if size >= 0 else text.readline(MAX_FIELD_CHARS + 1)
         except UnicodeDecodeError as exc:
-            near = f"near byte {raw.tell()}, " if raw.seekable() else ""
+            found = self._locate_bad_byte() if raw.seekable() else None
+            where = (
+                f", line {found[0]} (byte {found[1]:,}{' uncompressed' if self.opener else ''})"
+                if found is not None
+                else f", after line {self.line}"
+            )
             raise DataError(
-                f"{self.path}: not valid {self.encoding} text ({near}after line {self.line}): "
-                f"{exc.reason}. Pass the file's encoding as encoding=..."
+                f"{self.path}{where}: not valid {_encoding_name(self.encoding)} text: "
+                f"{exc.reason}. Pass the file's encoding as encoding=... (e.g. 'latin-1' or "
+                "'cp1252' for Western European text from older systems)."
             ) from exc
+
+    def _open(self) -> tuple[io.BufferedReader, io.BufferedIOBase]:
+        """The file and the byte stream to decode (decompressed, for gzip/bzip2/xz)."""
+        try:
+            raw = open(self.path, "rb")  # noqa: SIM115 - the caller closes it
+        except OSError as exc:
+            raise DataError(f"Cannot open the CSV file {self.path!r}: {exc.strerror}.") from exc
+        head = raw.peek(8)[:8]
+        for magic, what in _UNREADABLE.items():
+            if head.startswith(magic):
+                raw.close()
+                raise DataError(
+                    f"{self.path} is {what}, not CSV text: extract or decompress it first "
+                    "(gzip, bzip2 and xz files are read as they are)."
+                )
+        for magic, (name, opener) in _OPENERS.items():
+            if head.startswith(magic):
+                self.opener = name
+                return raw, opener(raw)
+        return raw, raw
+
+    def _locate_bad_byte(self) -> tuple[int, int] | None:
+        """The line (1-based) and byte offset of the first undecodable byte, found by
+        reading the file again line by line (only after a decoding error); ``None`` where
+        lines cannot be split on bytes (UTF-16/32) or the file cannot be read again."""
+        name = codecs.lookup(self.encoding).name
+        if "16" in name or "32" in name:
+            return None
+        line, offset = 1, 0
+        try:
+            raw, data = self._open()
+        except DataError:
+            return None
+        with raw, data:
+            for chunk in data:
+                try:
+                    chunk.decode(self.encoding if offset == 0 else name.replace("-sig", ""))
+                except UnicodeDecodeError as exc:
+                    before = chunk[: exc.start]
+                    return line + before.count(b"\r") - before.count(b"\r\n"), offset + exc.start
+                offset += len(chunk)
+                line += chunk.count(b"\n") + chunk.count(b"\r") - chunk.count(b"\r\n")
+        return None
 
     def _complete(self, block: str, text: io.TextIOWrapper, raw: io.BufferedReader) -> str:
         """Extend ``block`` to the end of its last line.
@@ -212,17 +282,24 @@ class _CsvReader:
         return records, starts, block + "".join(more) if more else block
 
     def read(self) -> Collected:
-        try:
-            raw = open(self.path, "rb")  # noqa: SIM115 - closed in the finally below
-        except OSError as exc:
-            raise DataError(f"Cannot open the CSV file {self.path!r}: {exc.strerror}.") from exc
+        raw, data = self._open()
         try:
             # A pipe, FIFO or /dev/stdin cannot tell() its position: stream it, with a bar
-            # that counts rows only.
+            # that counts rows only. The bar follows the file, compressed or not.
             total = os.fstat(raw.fileno()).st_size if raw.seekable() else None
-            text = io.TextIOWrapper(raw, encoding=self.encoding, newline="")
+            text = io.TextIOWrapper(
+                cast("io.BufferedReader", data), encoding=self.encoding, newline=""
+            )
             return self._read_all(text, raw, total)
+        except (OSError, EOFError, lzma.LZMAError) as exc:
+            if not self.opener:
+                raise
+            raise DataError(  # a damaged compressed stream
+                f"{self.path}: cannot read the {self.opener} data ({exc}); the file may be "
+                "truncated or damaged."
+            ) from exc
         finally:
+            data.close()
             raw.close()
 
     def _read_all(
@@ -426,6 +503,13 @@ def read_csv(
         raise ConfigError(f"chunk_rows must be an integer >= 1, got {chunk_rows!r}.")
     if not isinstance(header, bool):
         raise ConfigError(f"header must be True or False, got {header!r}.")
+    try:
+        codecs.lookup(encoding)
+    except (LookupError, TypeError) as exc:
+        raise ConfigError(
+            f"encoding {encoding!r} is not a known text encoding; use e.g. 'utf-8', "
+            "'latin-1' or 'cp1252'."
+        ) from exc
     return _CsvReader(
         os.fspath(path),
         user=user,

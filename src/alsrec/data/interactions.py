@@ -334,7 +334,10 @@ class Interactions:
         quote, line breaks inside quotes), strictly: text after a closing quote
         (``"a"b``) and a quote that never closes are errors. ``\\n``, ``\\r\\n`` and
         ``\\r`` line ends and a UTF-8 byte-order mark are accepted. Fields are not
-        stripped: ``" u1"`` and ``"u1"`` are different IDs.
+        stripped: ``" u1"`` and ``"u1"`` are different IDs. gzip, bzip2 and xz files are
+        read as they are (recognized by their first bytes, whatever their name); a zip or
+        zstd file is refused with a hint. A byte the encoding cannot decode is reported
+        with its line and byte offset.
 
         Limits, so that memory and time stay in proportion to the file: a field is at
         most 131,072 characters (``alsrec.data.rows.MAX_FIELD_CHARS``, the csv
