@@ -124,3 +124,31 @@ def test_frame_habits_lazy_frames_and_column_names_by_position() -> None:
         Recommender().fit(df, "customer", "product")
     with pytest.raises(ConfigError, match="not columns"):
         Recommender().fit(df, df["product"])
+
+
+def test_smaller_habits_batch_lookup_tiny_search_and_null_weights(rec: Recommender) -> None:
+    batch = rec.recommend_many(["u1", "u2"], n=2)
+    with pytest.raises(IdTypeError, match=r"indexed by position \(0 to 1\).*to_dict\(\)\['u1'\]"):
+        batch["u1"]  # type: ignore[index]
+    assert batch[1].query == "u2"
+    from alsrec.tuning import search
+
+    tiny = Interactions.from_arrays(["a", "a", "b", "b", "c"], ["x", "y", "x", "z", "y"])
+    with pytest.raises(DataError, match=r"search could not score a trial on validation split 0"):
+        search(tiny, budget=2)
+    import polars as pl
+
+    for nullable in (
+        pd.Series(pd.array([1.0, None, 2.0], dtype="Float64")),
+        pl.Series([1.0, None, 2.0]),
+    ):
+        with pytest.raises(DataError, match="position 1, weights: weight None is missing"):
+            Interactions.from_arrays(["a", "b", "c"], ["x", "y", "z"], nullable)
+        skipped = Interactions.from_arrays(
+            ["a", "b", "c"], ["x", "y", "z"], nullable, on_bad_rows="skip"
+        )
+        assert skipped.summary().dropped == {"bad_weight": 1}
+    plain = Interactions.from_arrays(
+        ["a", "b"], ["x", "y"], pd.Series([1.0, np.nan]), on_bad_rows="skip"
+    )
+    assert plain.summary().dropped == {"nonfinite_weight": 1}  # a NaN of a numpy column

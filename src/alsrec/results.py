@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, cast, overload
 import numpy as np
 import numpy.typing as npt
 
+from alsrec.exceptions import IdTypeError
 from alsrec.logs import logger
 from alsrec.tables import to_frame
 from alsrec.types import ExternalId, FloatArray, IdArray, IndexArray, Source
@@ -224,6 +225,11 @@ class BatchRecommendations:
 
     def __getitem__(self, row: int) -> Recommendations:
         """Return row ``row`` as a :class:`Recommendations`, padding removed."""
+        if isinstance(row, (bool, np.bool_)) or not isinstance(row, (int, np.integer)):
+            raise IdTypeError(
+                f"Rows of a batch are indexed by position (0 to {len(self) - 1}), got "
+                f"{row!r}; to look a query up by ID, use batch.to_dict()[{row!r}]."
+            )
         if not -len(self) <= row < len(self):
             raise IndexError(f"row {row} out of range for {len(self)} queries")
         keep = self.mask[row]

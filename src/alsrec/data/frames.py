@@ -196,7 +196,26 @@ def _series_values(series: Any, label: str) -> npt.NDArray[Any]:
         exact = np.empty(values.size, dtype=object)
         exact[:] = to_list()
         values = exact
+    elif values.dtype.kind == "f" and np.isnan(values).any():
+        nulls = _null_mask(series, arrow)
+        if nulls is not None and nulls.any():
+            # Nulls of a nullable float column (pandas Float64, polars, pyarrow) became NaN:
+            # mark them missing again, so the row is reported as missing, not as NaN.
+            marked = values.astype(object)
+            marked[nulls] = None
+            values = marked
     return values
+
+
+def _null_mask(series: Any, arrow: bool) -> npt.NDArray[np.bool_] | None:
+    """Where a nullable column holds nulls (``None`` for a column that cannot)."""
+    if arrow or type(series).__module__.partition(".")[0] == "polars":
+        return np.asarray(series.is_null(), dtype=bool)
+    if hasattr(getattr(series, "dtype", None), "na_value") and callable(
+        getattr(series, "isna", None)
+    ):
+        return np.asarray(series.isna(), dtype=bool)  # a pandas extension (nullable) dtype
+    return None
 
 
 def check_eager(frame: object) -> None:

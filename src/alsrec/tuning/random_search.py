@@ -96,12 +96,21 @@ def _run(setup: _Setup, task: _Task) -> tuple[int, tuple[float, ...], float, flo
     fit_seconds = 0.0
     values = []
     params = ALSParams.from_dict(_fit_params(task.params, setup.single_threaded_backend))
-    for train, valid in setup.final_splits if task.final else setup.splits:
+    for pos, (train, valid) in enumerate(setup.final_splits if task.final else setup.splits):
         rec = _recommender(params, setup.backend)
         tick = time.perf_counter()
         rec.fit(train)
         fit_seconds += time.perf_counter() - tick
-        report = evaluate(rec, valid, setup.k, bootstrap=0, baseline=False)
+        try:
+            report = evaluate(rec, valid, setup.k, bootstrap=0, baseline=False)
+        except DataError as exc:
+            raise DataError(
+                f"search could not score a trial on validation split {pos} ({train.shape[0]} "
+                f"users, {train.nnz} training and {valid.nnz} validation interactions): {exc} "
+                "The splits are carved from the data given to search: with so few "
+                "interactions per user and item, give it more data, or pass "
+                "splits=[(train, validation), ...] made yourself."
+            ) from exc
         values.append(float(report.metrics[setup.metric].value))
     return task.index, tuple(values), fit_seconds, time.perf_counter() - start
 
