@@ -152,3 +152,25 @@ def test_smaller_habits_batch_lookup_tiny_search_and_null_weights(rec: Recommend
         ["a", "b"], ["x", "y"], pd.Series([1.0, np.nan]), on_bad_rows="skip"
     )
     assert plain.summary().dropped == {"nonfinite_weight": 1}  # a NaN of a numpy column
+
+
+def test_a_date_cutoff_on_numeric_timestamps_names_the_unit() -> None:
+    """Numeric timestamps are kept as given and a date cutoff becomes seconds since 1970,
+    so epoch milliseconds or yyyymmdd numbers put every row on one side: the error says
+    why instead of "are all timestamps equal?"."""
+    from alsrec.evaluation import time_split
+
+    millis = [1577836800000, 1580515200000, 1578441600000]
+    data = Interactions.from_arrays(["a", "a", "b"], ["x", "y", "x"], timestamps=millis)
+    with pytest.raises(DataError, match=r"training set empty.*look like milliseconds"):
+        time_split(data, cutoff="2020-01-15")
+    train, test = time_split(data, cutoff=1578000000000)  # the cutoff in their unit
+    assert train.nnz == 1 and test.nnz == 2
+    dates = Interactions.from_arrays(
+        ["a", "a", "b"], ["x", "y", "x"], timestamps=[20200101, 20200201, 20200110]
+    )
+    with pytest.raises(DataError, match=r"test set empty.*numbers like 20200115"):
+        time_split(dates, cutoff="2020-01-15")
+    flat = Interactions.from_arrays(["a", "b"], ["x", "y"], timestamps=[5, 5])
+    with pytest.raises(DataError, match=r"training set empty \(timestamps 5 to 5\): are all"):
+        time_split(flat)

@@ -225,6 +225,27 @@ def _latest_per_user(users: IdArray, times: FloatArray64, fraction: float) -> np
     return is_test
 
 
+def _unit_hint(cutoff: object, cut: float, times: npt.NDArray[np.float64]) -> str:
+    """A note when a date cutoff meets numeric timestamps in another unit: numbers are
+    kept as given, a date becomes seconds since 1970."""
+    if isinstance(cutoff, (int, float, np.number)) and not isinstance(cutoff, bool):
+        return ""
+    lo, hi = float(times.min()), float(times.max())
+    if lo > 1e11:  # after the year 5138 in seconds: milliseconds or finer
+        unit = "milliseconds" if lo < 1e14 else "microseconds or nanoseconds"
+        return (
+            f". The cutoff {cutoff!r} is {cut:.6g} seconds since 1970, but the timestamps "
+            f"look like {unit}: convert them to seconds, or give the cutoff in their unit"
+        )
+    if lo >= 1e7 and hi < 3e7:  # e.g. 20200115 (yyyymmdd) written as a number
+        return (
+            f". The cutoff {cutoff!r} is {cut:.6g} seconds since 1970, but the timestamps are "
+            "numbers like 20200115 (kept as given): write them as dates (2020-01-15), or "
+            "give the cutoff as such a number"
+        )
+    return ""
+
+
 def time_split(
     data: Interactions | IdLike | Iterable[ExternalId],
     item_ids: IdLike | Iterable[ExternalId] | None = None,
@@ -325,12 +346,19 @@ def time_split(
             is_test = times >= float(np.sort(times, kind="stable")[n - n_test])
         else:
             is_test = _latest_per_user(users, times, fraction)
-    if not is_test.any():
-        raise DataError("The time split left the test set empty; lower the cutoff.")
-    if is_test.all():
+    if not is_test.any() or is_test.all():
+        side = "test" if not is_test.any() else "training"
+        hint = "lower the cutoff" if side == "test" else "raise the cutoff"
+        if cutoff is not None:
+            hint += _unit_hint(cutoff, cut, times)
+        elif side == "training":
+            hint = "are all timestamps equal?"
         raise DataError(
-            "The time split left the training set empty: every row is at or after the "
-            "cutoff (are all timestamps equal?)."
+            f"The time split left the {side} set empty (timestamps {times.min():.6g} to "
+            f"{times.max():.6g}"
+            + (f", cutoff {cut:.6g}" if cutoff is not None else "")
+            + f"): {hint}"
+            + ("" if hint.endswith("?") else ".")
         )
     train = Interactions.from_arrays(
         users[~is_test], items[~is_test], w[~is_test], timestamps=times[~is_test]
