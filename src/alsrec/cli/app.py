@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import signal
 import sys
 import threading
@@ -42,6 +41,7 @@ from alsrec.cli.options import (
     Parents,
     Streams,
 )
+from alsrec.cli.output import silence_stdout
 
 if TYPE_CHECKING:
     import argparse
@@ -154,7 +154,9 @@ def main(
         return EXIT_USAGE
     try:
         with _sigterm_unwinds():
-            return handler(args, streams)
+            code = handler(args, streams)
+            streams.out.flush()  # here, so that a closed pipe is handled below
+            return code
     except KeyboardInterrupt:
         print("alsrec: interrupted", file=streams.err)
         return 130
@@ -162,11 +164,9 @@ def main(
         print("alsrec: terminated", file=streams.err)
         return EXIT_TERMINATED
     except BrokenPipeError:
-        # The reader went away (e.g. '| head'): stop quietly. Point stdout at devnull so
-        # that the interpreter's final flush does not fail again.
-        if streams.out is sys.stdout:
-            with contextlib.suppress(OSError, ValueError):
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        # The reader went away (e.g. '| head'): stop quietly. (Commands that write files
+        # report through output.Report, which drops the report but not the work.)
+        silence_stdout(streams.out)
         return EXIT_ERROR
     except (AlsrecError, OSError) as exc:
         if args.debug:

@@ -101,7 +101,21 @@ def _held_out(interactions: Interactions, params: ALSParams, say: Callable[[str]
     say("Held-out evaluation (20% of each user's items hidden during training):")
     say(f"  NDCG@10 model      {model_ndcg:.4f}")
     say(f"  NDCG@10 popularity {pop_ndcg:.4f}")
-    say(f"  the model is {model_ndcg / pop_ndcg:.2f}x better than recommending popular items")
+    say(f"  {_comparison(model_ndcg, pop_ndcg)}")
+
+
+def _comparison(model_ndcg: float, pop_ndcg: float) -> str:
+    """The model against popularity in words, as ``evaluate`` says it (a loss is a loss)."""
+    if model_ndcg > pop_ndcg:
+        if pop_ndcg > 0:
+            return (
+                f"the model is {model_ndcg / pop_ndcg:.2f}x better than recommending popular items"
+            )
+        return "the model beats recommending popular items (which score 0)"
+    return (
+        "the model LOSES to recommending popular items: the most popular items would serve "
+        "these users at least as well (try more --iterations or other hyperparameters)"
+    )
 
 
 def run(args: argparse.Namespace, io: Streams) -> int:

@@ -4,6 +4,7 @@ saved model on a separate test file (``--test``)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from alsrec import ConfigError, evaluation
@@ -85,12 +86,20 @@ def _unknown(rec: Recommender, test: Interactions) -> dict[str, int]:
     }
 
 
-def _saved_model(args: argparse.Namespace, io: Streams) -> int:
-    """``evaluate MODEL_DIR --test FILE``: score a saved model on a test file."""
+def _check_test_options(args: argparse.Namespace) -> None:
+    """With ``--test``: a model directory as DATA, and no split or training options."""
     if args.sql is not None or args.db is not None:
         raise ConfigError("--test reads a CSV file; --sql and --db do not apply to it.")
     if args.data is None:
         raise ConfigError("--test needs the saved model: alsrec evaluate MODEL_DIR --test FILE.")
+    names = ("test_fraction", "leave_k", "time_col", "time_mode")
+    split = [n for n in names if getattr(args, n) is not None]
+    if split:
+        flags = ", ".join("--" + n.replace("_", "-") for n in split)
+        raise ConfigError(
+            f"{flags}: split options do not apply with --test, which scores the saved model on "
+            "the test file as it is."
+        )
     given = sorted(set(getattr(args, "given_params", ())) - {"random_state"})
     if given or args.params is not None:
         flags = ", ".join("--" + g.replace("_", "-") for g in given) or "--params"
@@ -98,6 +107,11 @@ def _saved_model(args: argparse.Namespace, io: Streams) -> int:
             f"{flags}: hyperparameters do not apply with --test, which scores the saved model "
             "as it is."
         )
+
+
+def _saved_model(args: argparse.Namespace, io: Streams) -> int:
+    """``evaluate MODEL_DIR --test FILE``: score a saved model on a test file."""
+    _check_test_options(args)
     rec = load_model(args.data, args.policy)
     # Read the test IDs as the model stores them (integers or text), unless told otherwise.
     if args.user_type == "auto":
@@ -141,8 +155,13 @@ def run(args: argparse.Namespace, io: Streams) -> int:
     if args.test is not None:
         return _saved_model(args, io)
     check_source(args)
+    if args.data is not None and Path(args.data).is_dir():
+        raise ConfigError(
+            f"DATA {args.data!r} is a directory. To score a saved model, pass the test data: "
+            f"alsrec evaluate {args.data} --test FILE; to split and train, give a CSV file."
+        )
     rec = make_recommender(args)
-    train, test, split = split_interactions(args, args.split)
+    train, test, split = split_interactions(args, args.split, "--split")
     split.update(train_interactions=train.nnz, test_interactions=test.nnz)
     seconds = fit(rec, train, args.progress, io.err)
     report = evaluation.evaluate(

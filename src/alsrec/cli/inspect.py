@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from alsrec.cli.options import EXIT_OK, FORMATTER, add_formats
+from alsrec.cli.options import EXIT_DATA, EXIT_OK, FORMATTER, add_formats
 from alsrec.cli.sources import inspect_model
 
 if TYPE_CHECKING:
@@ -22,7 +22,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], parents
         "inspect",
         parents=[parents.common],
         help="describe a saved model",
-        description="Show a saved model's format, hyperparameters, sizes and mapping check.",
+        description="Show a saved model's format, hyperparameters, sizes and mapping check. "
+        "Exits with code 3 (data or artifact error) when the report finds problems "
+        '(status PROBLEMS, "ok": false in JSON), after printing it, so that '
+        "'alsrec inspect model/ && deploy' stops at a model that cannot serve.",
         epilog="Example: alsrec inspect model/ --format json",
         formatter_class=FORMATTER,
     )
@@ -32,10 +35,18 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], parents
 
 
 def run(args: argparse.Namespace, io: Streams) -> int:
-    """Print the artifact report as a table or JSON."""
+    """Print the artifact report as a table or JSON; exit code 3 when it finds problems."""
     text, info = inspect_model(args.model_dir)
     if args.format == "json":
         io.out.write(json.dumps(info, indent=2, default=str) + "\n")
     else:
         io.out.write(text + "\n")
-    return EXIT_OK
+    if info.get("ok") is True:
+        return EXIT_OK
+    problems = info.get("problems") or []
+    print(
+        f"alsrec: error: {args.model_dir}: the model has {len(problems)} problem(s), listed "
+        "in the report; fix or retrain it before serving it.",
+        file=io.err,
+    )
+    return EXIT_DATA

@@ -23,7 +23,16 @@ from alsrec import ALSParams
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["DELIMITER_NAMES", "FLAGS", "NO_FLAG", "PHRASES", "cli_words", "flag_of"]
+__all__ = [
+    "DELIMITER_NAMES",
+    "FLAGS",
+    "HELP_PHRASES",
+    "NO_FLAG",
+    "PHRASES",
+    "cli_words",
+    "flag_of",
+    "help_words",
+]
 
 _READER_FLAGS = {
     "user": "--user-col",
@@ -49,8 +58,10 @@ _COMMAND_FLAGS = {
     "splits": "--splits",
     "bootstrap": "--bootstrap",
     "k": "-k",
+    "history": "--history",
 }
-"""Keywords of ``tuning.search`` and ``evaluation.evaluate`` that commands set from flags."""
+"""Keywords of ``tuning.search``, ``evaluation.evaluate`` and the query methods that commands
+set from flags."""
 
 FLAGS: Mapping[str, str] = MappingProxyType(
     {
@@ -88,14 +99,42 @@ PHRASES: tuple[tuple[str, str], ...] = (
     ("summary().dropped", "the 'rows dropped' part of the summary"),
     ("user and item must be different columns", "--user-col and --item-col must differ"),
     ("Recommender.save(path)", "alsrec train -o DIR"),
+    ("rec.save(path) or 'alsrec train ... -o DIR'", "alsrec train -o DIR"),
+    ("rec.save(path)", "alsrec train -o DIR"),
+    (" or pass an object implementing alsrec.backends.Backend", ""),
+    (
+        "Remove or rename the repeat; dropping it would move every later row up by one. "
+        "(IdMapper.from_ids() deduplicates a column of interactions, not labels of existing "
+        "rows.)",
+        "The model's files are damaged or were edited: retrain it (alsrec train -o DIR).",
+    ),
     ("=<one of the columns>", "=<column>"),
     ("=<one of them>", "=<column>"),
 )
 """Whole phrases rewritten before the keyword rules."""
 
+HELP_PHRASES: tuple[tuple[str, str], ...] = (
+    (" at alsrec.Recommender.fit", ""),
+    ("batch queries (recommend_many, similar_*_many)", "queries of many IDs at once"),
+    (
+        "see alsrec.weighting for each scheme and when to use it",
+        "the guide's 'From weights to confidence' describes each scheme and when to use it",
+    ),
+)
+"""Phrases of the ``ALSParams`` field descriptions (the flags' help) that name Python API."""
+
 _KEYWORDS = "|".join(sorted(map(re.escape, FLAGS), key=len, reverse=True))
 _QUOTED = r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\""
 _ASSIGNED = re.compile(rf"(?<![\w.-])({_KEYWORDS})=({_QUOTED}|<[^>]*>|\.\.\.|[\w.+-]+)")
+_BARE = re.compile(rf"(?<![\w.-])({_KEYWORDS})=(?=\s|$)")
+_FIELDS = "|".join(f.name for f in dataclasses.fields(ALSParams) if "_" in f.name)
+_FIELD = re.compile(rf"(?<![\w.-])({_FIELDS})(?![\w-])")
+_PLAIN_INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
+_INT64 = (-(2**63), 2**63 - 1)
+_NOT_PLAIN = re.compile(
+    r"ID '(-?[0-9]+)' is not an integer written plainly \(digits, optional '-', no leading "
+    r"zeros\)"
+)
 _SUBJECT = re.compile(rf"(^|[.:;!?] |\()({_KEYWORDS})( must be | names a column)")
 
 
@@ -139,4 +178,34 @@ def cli_words(message: str) -> str:
     for old, new in PHRASES:
         message = message.replace(old, new)
     message = _ASSIGNED.sub(_assigned, message)
-    return _SUBJECT.sub(lambda m: f"{m.group(1)}{flag_of(m.group(2))}{m.group(3)}", message)
+    message = _BARE.sub(lambda m: flag_of(m.group(1)), message)
+    message = _SUBJECT.sub(lambda m: f"{m.group(1)}{flag_of(m.group(2))}{m.group(3)}", message)
+    return _out_of_range(message)
+
+
+def _out_of_range(message: str) -> str:
+    """An integer ID too large for 64 bits is written plainly: say that it is out of range.
+
+    (The reader calls every ID that is not an int64 "not an integer written plainly".)
+    """
+    match = _NOT_PLAIN.search(message)
+    if match is None or not _PLAIN_INT.fullmatch(value := match.group(1)):
+        return message
+    if _INT64[0] <= int(value) <= _INT64[1]:
+        return message
+    range_ = f"ID '{value}' is outside the 64-bit integer range ({_INT64[0]} to {_INT64[1]})"
+    message = message[: match.start()] + range_ + message[match.end() :]
+    return message.replace("Mixed ID types in one column: pass", "Pass")
+
+
+def help_words(text: str) -> str:
+    """A hyperparameter's description as flag help: Python names replaced by flags.
+
+    Examples
+    --------
+    >>> help_words("the row's scale (regularization_scale)")
+    "the row's scale (--regularization-scale)"
+    """
+    for old, new in HELP_PHRASES:
+        text = text.replace(old, new)
+    return _FIELD.sub(lambda m: flag_of(m.group(1)), text)

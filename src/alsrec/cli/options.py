@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import io
 import json
 import re
 import typing
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from alsrec import ALSParams, ConfigError, DataError
 from alsrec.backends import names as backend_names
+from alsrec.cli.messages import help_words
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -30,6 +32,7 @@ __all__ = [
     "EXIT_OK",
     "EXIT_UNKNOWN_ID",
     "EXIT_USAGE",
+    "SPLIT_DEFAULTS",
     "CliParser",
     "Parents",
     "Streams",
@@ -37,6 +40,7 @@ __all__ = [
     "add_hyperparameters",
     "add_split_options",
     "delimiter",
+    "encoding",
     "fraction",
     "hyperparameters",
     "nonnegative_int",
@@ -129,6 +133,18 @@ def delimiter(text: str) -> str | None:
         ) from None
 
 
+def encoding(text: str) -> str:
+    """An argparse type: a text encoding Python knows (``utf-8``, ``latin-1``, ...)."""
+    try:
+        io.TextIOWrapper(io.BytesIO(), encoding=text)  # also refuses 'rot13', 'base64'
+    except LookupError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a known text encoding; give one such as utf-8, latin-1, "
+            "cp1252 or utf-16"
+        ) from None
+    return text
+
+
 class _WordOrNumber:
     """An argparse type: one of some words (e.g. ``auto``) or a number of ``kind``."""
 
@@ -180,8 +196,17 @@ def add_formats(parser: argparse.ArgumentParser, choices: Sequence[str]) -> None
     )
 
 
+SPLIT_DEFAULTS: Mapping[str, object] = {"test_fraction": 0.2, "leave_k": 1, "time_mode": "global"}
+"""The split settings' defaults. The flags default to None, so that a setting the chosen
+method does not use is refused only when it was given (see ``split_interactions``)."""
+
+
 def add_split_options(group: argparse._ArgumentGroup, method_flag: str) -> None:
-    """How to split the data: ``method_flag`` (holdout, leave-k-out, time) and its settings."""
+    """How to split the data: ``method_flag`` (holdout, leave-k-out, time) and its settings.
+
+    The settings default to None (given: a value); :data:`SPLIT_DEFAULTS` holds the values
+    used when they are not given.
+    """
     group.add_argument(
         method_flag,
         dest=method_flag.lstrip("-"),
@@ -192,11 +217,14 @@ def add_split_options(group: argparse._ArgumentGroup, method_flag: str) -> None:
     group.add_argument(
         "--test-fraction",
         type=fraction,
-        default=0.2,
+        default=None,
         help="share held out per user (holdout) or of all pairs (time); default: 0.2",
     )
     group.add_argument(
-        "--leave-k", type=positive_int, default=1, help="items per user for leave-k-out"
+        "--leave-k",
+        type=positive_int,
+        default=None,
+        help="items per user for leave-k-out (default: 1)",
     )
     group.add_argument(
         "--time-col", help="timestamp column (numbers or ISO dates) for a time split"
@@ -204,7 +232,7 @@ def add_split_options(group: argparse._ArgumentGroup, method_flag: str) -> None:
     group.add_argument(
         "--time-mode",
         choices=("global", "per-user"),
-        default="global",
+        default=None,
         help="time split: one cutoff for everyone, or each user's latest pairs (default: global)",
     )
 
@@ -225,7 +253,7 @@ def _field_help() -> dict[str, str]:
         first = re.split(r"(?<=\.)\s", text, maxsplit=1)[0].rstrip(".")
         if first[1:2].islower():
             first = first[:1].lower() + first[1:]
-        out[match.group(1)] = first.replace("%", "%%")
+        out[match.group(1)] = help_words(first).replace("%", "%%")
     return out
 
 
@@ -372,6 +400,7 @@ def _source_options() -> CliParser:
     )
     group.add_argument(
         "--encoding",
+        type=encoding,
         default="utf-8-sig",
         help="CSV text encoding (default: UTF-8, with or without a byte-order mark)",
     )

@@ -7,10 +7,13 @@ import csv
 import json
 import math
 import os
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
+
+from alsrec import DataError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -20,10 +23,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Answer",
+    "Report",
     "SimilarWriter",
     "Writer",
     "atomic_files",
     "score",
+    "silence_stdout",
     "verdict",
     "write_json",
 ]
@@ -78,39 +83,104 @@ def _umask() -> int:
     return mask
 
 
+def _cannot_write(paths: Sequence[Path], exc: OSError) -> DataError:
+    """An error writing a command's output, naming the paths the user gave (not a temporary
+    file, and also when the system names no file, as for a full disk)."""
+    names = " and ".join(repr(str(p)) for p in paths)
+    why = exc.strerror or " ".join(str(exc).split()) or type(exc).__name__
+    return DataError(f"Cannot write {names}: {why}.")
+
+
 @contextlib.contextmanager
 def atomic_files(paths: Sequence[Path]) -> Iterator[list[TextIO]]:
     """Text files written next to their destinations, moved into place only on success.
 
     The command line's one file writer: if anything fails (or is interrupted) before the
     end, the temporary files are removed and no destination is touched, so a reader never
-    sees a half-written file.
+    sees a half-written file. An OS error writing them (a full disk, a missing permission)
+    is raised as a ``DataError`` naming the destinations.
     """
     handles: list[TextIO] = []
     temps: list[Path] = []
+    current: Sequence[Path] = paths  # what is being written, for the error message
+    in_body = False
     try:
         for path in paths:
+            current = [path]
             fd, name = tempfile.mkstemp(
                 prefix=f".{path.name}.", suffix=".tmp", dir=path.absolute().parent
             )
             temps.append(Path(name))
             handles.append(os.fdopen(fd, "w", encoding="utf-8", newline=""))
+        current, in_body = paths, True
         yield handles
-        for handle in handles:
+        in_body = False
+        for handle, path in zip(handles, paths, strict=True):
+            current = [path]
             handle.flush()
             os.fsync(handle.fileno())
             handle.close()
         mode = 0o666 & ~_umask()
         for tmp, path in zip(temps, paths, strict=True):
+            current = [path]
             tmp.chmod(mode)
             tmp.replace(path)
-    except BaseException:
+    except BaseException as exc:
         for handle in handles:
             with contextlib.suppress(OSError):
                 handle.close()
         for tmp in temps:
             tmp.unlink(missing_ok=True)
+        # In the caller's block, only errors on the temporary files are the writer's.
+        if isinstance(exc, OSError) and (
+            not in_body or exc.filename is None or str(exc.filename) in map(str, temps)
+        ):
+            raise _cannot_write(current, exc) from exc
         raise
+
+
+def silence_stdout(stream: TextIO) -> None:
+    """After a broken pipe on standard output, point it at the null device, so that later
+    writes and the interpreter's final flush do not fail again."""
+    if stream is sys.stdout:
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+class Report:
+    """The report of a command whose work is a file (``train``, ``tune``, ``split``).
+
+    Written line by line to ``out``; when the reader goes away (``alsrec train ... |
+    head -1``), the rest of the report is dropped quietly and the work goes on: the report
+    is incidental, the saved file is not.
+    """
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.broken = False
+
+    def write(self, text: str) -> int:
+        """Write ``text`` (flushed at each line end), unless the reader went away."""
+        if not self.broken:
+            try:
+                self.out.write(text)
+                if text.endswith("\n"):
+                    self.out.flush()
+            except BrokenPipeError:
+                self._stop()
+        return len(text)
+
+    def flush(self) -> None:
+        """Flush ``out``, unless the reader went away."""
+        if not self.broken:
+            try:
+                self.out.flush()
+            except BrokenPipeError:
+                self._stop()
+
+    def _stop(self) -> None:
+        self.broken = True
+        silence_stdout(self.out)
 
 
 def write_json(path: Path, data: object) -> None:

@@ -9,6 +9,7 @@ command line.
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import sqlite3
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "as_model_id",
+    "check_file_output",
     "check_output",
     "check_source",
     "check_writable",
@@ -38,6 +40,7 @@ __all__ = [
     "read_interactions",
     "read_sql",
     "reason",
+    "same_file",
     "save_model",
     "unknown_ids",
 ]
@@ -77,9 +80,39 @@ def _cleaning(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+_NO_HEADER_HINT = (
+    " The first row looks like data: if the file has no header row, pass --no-header with "
+    "0-based column numbers (--user-col 0 --item-col 1)."
+)
+_HEADER_NAMES = re.compile(r"columns (\[[^\]]*\])")
+_NUMBER_LIKE = re.compile(r"[-+0-9.:eET ]*[0-9][-+0-9.:eET ]*")  # 3, -1.5, 2024-05-01T12:00
+
+
+def _header_is_data(message: str) -> bool:
+    """Whether the header a missing-column message quotes holds a number (a data row)."""
+    match = _HEADER_NAMES.search(message)
+    try:
+        names = ast.literal_eval(match.group(1)) if match else []
+    except (ValueError, SyntaxError):
+        return False
+    return any(isinstance(n, str) and _NUMBER_LIKE.fullmatch(n) for n in names)
+
+
 def read_csv(args: argparse.Namespace, path: str, timestamp: str | None = None) -> Interactions:
     """Interactions from a CSV file, read by ``Interactions.from_csv`` as the flags say."""
     header = not args.no_header
+    try:
+        return _from_csv(args, path, header, timestamp)
+    except DataError as exc:
+        if header and str(exc).startswith("There is no column ") and _header_is_data(str(exc)):
+            # The first row may be data, not a header: --no-header is then the fix.
+            raise DataError(f"{reason(exc)}.{_NO_HEADER_HINT}") from exc
+        raise
+
+
+def _from_csv(
+    args: argparse.Namespace, path: str, header: bool, timestamp: str | None
+) -> Interactions:
     return Interactions.from_csv(
         path,
         user=_column(args.user_col, header, "user"),
@@ -191,6 +224,38 @@ def check_writable(target: Path, flag: str = "-o") -> None:
         raise ConfigError(f"{flag} {str(target)!r}: not writable here; choose another {flag}.")
 
 
+def same_file(first: Path, second: Path) -> bool:
+    """Whether two paths name one file: the same inode when both exist (links, ``..``),
+    else the same resolved path."""
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # one of them does not exist (yet)
+        return first.resolve() == second.resolve()
+
+
+def check_file_output(
+    target: Path, force: bool, flag: str, data: str | None = None, what: str = "file"
+) -> None:
+    """Refuse a file output (``split -o``, ``tune --params-out``) before any work: a missing
+    or read-only directory, a directory, the input ``data`` itself (even with ``--force``),
+    or an existing file without ``--force``."""
+    check_writable(target, flag)
+    if target.is_dir():
+        raise ConfigError(
+            f"{flag} {str(target)!r} is a directory; give the path of a {what} to write."
+        )
+    if data is not None and same_file(target, Path(data)):
+        raise ConfigError(
+            f"{flag} {str(target)!r} is the input data {data!r}; writing there would replace "
+            f"it. Choose another {flag} {what}."
+        )
+    if target.exists() and not force:
+        raise ConfigError(
+            f"{str(target)!r} already exists; choose another {flag} {what} or pass --force "
+            "to replace it."
+        )
+
+
 def check_output(target: Path, force: bool, data: str | None = None) -> None:
     """Refuse an existing, non-empty ``-o`` target unless ``--force`` (before any work).
 
@@ -276,16 +341,33 @@ def gather_ids(given: list[str], path: str | None, flag: str = "--users-file") -
         if path == "-":
             if sys.stdin is None:
                 raise DataError(
-                    "--users-file -: standard input is closed; pipe the IDs in or give a file."
+                    f"{flag} -: standard input is closed; pipe the IDs in or give a file."
                 )
-            lines = sys.stdin.read().splitlines()
+            try:
+                lines = sys.stdin.read().splitlines()
+            except UnicodeDecodeError as exc:
+                raise DataError(_not_utf8(f"{flag} -: standard input", exc)) from exc
         else:
             try:
-                lines = Path(path).read_text(encoding="utf-8").splitlines()
-            except (OSError, UnicodeDecodeError) as exc:
+                raw = Path(path).read_bytes()
+            except OSError as exc:
                 raise DataError(f"Cannot read the IDs file {path!r}: {reason(exc)}.") from exc
+            try:
+                lines = raw.decode("utf-8").splitlines()
+            except UnicodeDecodeError as exc:
+                line = raw[: exc.start].count(b"\n") + 1
+                raise DataError(_not_utf8(f"The IDs file {path!r}, line {line},", exc)) from exc
         ids.extend(lines)
     ids = [s for s in ids if s]
     if not ids:
         raise ConfigError(f"No IDs given: pass them as arguments or with {flag} FILE|-.")
     return ids
+
+
+def _not_utf8(where: str, exc: UnicodeDecodeError) -> str:
+    """An IDs file that is not UTF-8 text, said without the codec's own words."""
+    byte = exc.object[exc.start : exc.start + 1].hex()
+    return (
+        f"{where} is not UTF-8 text (byte 0x{byte}). ID files are read as UTF-8, one ID "
+        "per line; convert it first (e.g. iconv -f <its encoding> -t utf-8)."
+    )

@@ -10,12 +10,13 @@ import numpy as np
 
 from alsrec import ConfigError
 from alsrec.cli.options import EXIT_OK, FORMATTER, add_split_options
-from alsrec.cli.output import atomic_files
-from alsrec.cli.sources import check_source, check_writable
+from alsrec.cli.output import Report, atomic_files
+from alsrec.cli.sources import check_file_output, check_source, same_file
 from alsrec.cli.training import split_interactions
 
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Sequence
     from typing import TextIO
 
     from alsrec import Interactions
@@ -57,58 +58,95 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], parents
         nargs=2,
         required=True,
         metavar=("TRAIN_CSV", "TEST_CSV"),
-        help="where to write the training and the test part",
+        help="where to write the training and the test part (two different files, neither "
+        "of them DATA)",
     )
     parser.add_argument("--force", action="store_true", help="replace the files if they exist")
     parser.set_defaults(handler=run)
 
 
-def _names(args: argparse.Namespace) -> list[str]:
-    """Output column names: the input's, or user/item/weight/timestamp without a header."""
-    if args.no_header:
-        names = ["user", "item", "weight"]
-        return names + (["timestamp"] if args.time_col is not None else [])
-    names = [args.user_col, args.item_col, args.weight_col or "weight"]
-    return names + ([args.time_col] if args.time_col is not None else [])
+def _layout(args: argparse.Namespace) -> tuple[list[str] | None, list[str | None]]:
+    """The header row to write (None for a header-less input) and each column's role.
+
+    With a header, the columns are user, item, weight (and timestamp) under the input's
+    names. Without one, the ``--*-col`` numbers are positions, and each column goes back to
+    its position (a column not read is left empty; the weight goes last when no
+    ``--weight-col`` was given), so that the same flags read the output as they read the
+    input.
+    """
+    timed = args.time_col is not None
+    roles: list[str | None] = ["user", "item", "weight"]
+    if timed:
+        roles.append("timestamp")
+    if not args.no_header:
+        header = [args.user_col, args.item_col, args.weight_col or "weight"]
+        return header + ([args.time_col] if timed else []), roles
+    given = {"user": args.user_col, "item": args.item_col, "weight": args.weight_col}
+    given["timestamp"] = args.time_col
+    positions = {role: int(v) for role, v in given.items() if v is not None}
+    if min(positions.values()) < 0:
+        return None, roles
+    if args.weight_col is None:
+        positions["weight"] = max(positions.values()) + 1
+    placed: list[str | None] = [None] * (max(positions.values()) + 1)
+    for role, position in positions.items():
+        placed[position] = role
+    return None, placed
 
 
-def write_csv(data: Interactions, out: TextIO, names: list[str]) -> None:
-    """One row per stored pair: user, item, weight (and timestamp when ``names`` has 4)."""
+def write_csv(
+    data: Interactions,
+    out: TextIO,
+    roles: Sequence[str | None],
+    header: Sequence[str] | None = None,
+) -> None:
+    """One row per stored pair, a column per role (``user``, ``item``, ``weight``,
+    ``timestamp``; None: an empty column), after the ``header`` row if given."""
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(names)
+    if header is not None:
+        writer.writerow(header)
     matrix = data.matrix
     rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
-    columns = [
-        data.users.ids[rows].tolist(),
-        data.items.ids[matrix.indices].tolist(),
-        [f"{w:.9g}" for w in matrix.data.tolist()],
-    ]
-    if len(names) == 4:
+    values: dict[str | None, list[object]] = {
+        "user": data.users.ids[rows].tolist(),
+        "item": data.items.ids[matrix.indices].tolist(),
+        "weight": [f"{w:.9g}" for w in matrix.data.tolist()],
+        None: [""] * len(rows),
+    }
+    if "timestamp" in roles:
         times = data.timestamps if data.timestamps is not None else np.full(len(rows), np.nan)
-        columns.append([f"{t:.17g}" for t in times.tolist()])
-    writer.writerows(zip(*columns, strict=True))
+        values["timestamp"] = [f"{t:.17g}" for t in times.tolist()]
+    writer.writerows(zip(*(values[role] for role in roles), strict=True))
+
+
+def _check_targets(args: argparse.Namespace, targets: list[Path]) -> None:
+    """Refuse, before any work, outputs that are one file, a directory, the input data, or
+    existing files without ``--force``."""
+    if same_file(targets[0], targets[1]):
+        same = (
+            ""
+            if args.output[0] == args.output[1]
+            else (f" ({args.output[0]!r} and {args.output[1]!r} are the same file)")
+        )
+        raise ConfigError(f"-o needs two different files: TRAIN_CSV TEST_CSV{same}.")
+    for target in targets:
+        check_file_output(target, args.force, "-o", args.data)
 
 
 def run(args: argparse.Namespace, io: Streams) -> int:
     """Split and write both parts, atomically."""
     check_source(args)
     targets = [Path(p) for p in args.output]
-    if targets[0].absolute() == targets[1].absolute():
-        raise ConfigError("-o needs two different files: TRAIN_CSV TEST_CSV.")
-    for target in targets:
-        check_writable(target)
-        if target.exists() and not args.force:
-            raise ConfigError(
-                f"{str(target)!r} already exists; choose another -o file or pass --force "
-                "to replace it."
-            )
-    train, test, split = split_interactions(args, args.method)
-    names = _names(args)
+    _check_targets(args, targets)
+    train, test, split = split_interactions(args, args.method, "--method")
+    header, roles = _layout(args)
     with atomic_files(targets) as (train_out, test_out):
-        write_csv(train, train_out, names)
-        write_csv(test, test_out, names)
+        write_csv(train, train_out, roles, header)
+        write_csv(test, test_out, roles, header)
+    report = Report(io.out)
     desc = ", ".join(f"{k} {v}" for k, v in split.items() if k != "kind")
-    print(f"Split: {split['kind']} ({desc})", file=io.out)
-    print(f"Wrote {train.nnz} training pairs to {targets[0]}", file=io.out)
-    print(f"Wrote {test.nnz} test pairs to {targets[1]}", file=io.out)
+    print(f"Split: {split['kind']} ({desc})", file=report)
+    print(f"Wrote {train.nnz} training pairs to {targets[0]}", file=report)
+    print(f"Wrote {test.nnz} test pairs to {targets[1]}", file=report)
+    report.flush()
     return EXIT_OK

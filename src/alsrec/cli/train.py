@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from alsrec.cli.options import EXIT_OK, FORMATTER
+from alsrec.cli.output import Report
 from alsrec.cli.sources import check_output, read_interactions, save_model
 from alsrec.cli.training import fit, make_recommender
 
@@ -42,11 +43,12 @@ def run(args: argparse.Namespace, io: Streams) -> int:
     target = Path(args.output)
     check_output(target, args.force, args.data)
     rec = make_recommender(args)  # validates the hyperparameters before reading data
+    report = Report(io.out)  # a closed pipe ('| head -1') stops the report, not the save
     data = read_interactions(args)
-    print(f"Read {data.summary()}", file=io.out)
+    print(f"Read {data.summary()}", file=report)
     seconds = fit(rec, data, args.progress, io.err)
-    print(f"Trained in {seconds:.2f} s", file=io.out)
-    print(rec.summary(), file=io.out)
+    print(f"Trained in {seconds:.2f} s", file=report)
+    print(rec.summary(), file=report)
     save_model(rec, target, args.force)
-    print(f"Saved to {target}", file=io.out)
+    print(f"Saved to {target}", file=report)
     return EXIT_OK

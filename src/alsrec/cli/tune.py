@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from alsrec import evaluation, tuning
+from alsrec import ConfigError, evaluation, tuning
 from alsrec.cli.options import (
     EXIT_OK,
     FORMATTER,
@@ -17,13 +18,12 @@ from alsrec.cli.options import (
     nonnegative_int,
     positive_int,
 )
-from alsrec.cli.output import verdict, write_json
-from alsrec.cli.sources import check_output, check_writable, read_interactions, save_model
+from alsrec.cli.output import Report, verdict, write_json
+from alsrec.cli.sources import check_file_output, check_output, read_interactions, save_model
 from alsrec.evaluation import METRICS
 from alsrec.progress import ProgressBar
 
 if TYPE_CHECKING:
-    import argparse
     from collections.abc import Callable
     from typing import TextIO
 
@@ -65,11 +65,16 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], parents
         metavar="MODEL_DIR",
         help="train the best parameters on all the data and save the model here",
     )
-    parser.add_argument("--force", action="store_true", help="replace MODEL_DIR if it exists")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace MODEL_DIR and the --params-out FILE if they exist",
+    )
     parser.add_argument(
         "--params-out",
         metavar="FILE",
-        help="write the chosen hyperparameters to FILE as JSON, for 'alsrec train --params'",
+        help="write the chosen hyperparameters to FILE as JSON, for 'alsrec train --params' "
+        "(an existing FILE is refused unless --force; never DATA)",
     )
     add_formats(parser, ("table", "json"))
     parser.set_defaults(handler=run)
@@ -126,7 +131,7 @@ def _search_options(group: argparse._ArgumentGroup) -> None:
     )
     group.add_argument(
         "--jobs",
-        type=int,
+        type=_jobs,
         default=1,
         help="trials run at once in worker processes, -1 for one per core (default: 1)",
     )
@@ -134,6 +139,19 @@ def _search_options(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "--no-progress", action="store_true", help="do not draw the progress bar on stderr"
     )
+
+
+def _jobs(text: str) -> int:
+    """An argparse type: worker processes, a whole number >= 1 or -1 (one per core)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1 and value != -1:
+        raise argparse.ArgumentTypeError(
+            f"expected a number >= 1, or -1 for every core, got {value}"
+        )
+    return value
 
 
 def _trial_bar(label: str, err: TextIO) -> Callable[[int, int, tuning.Trial], None]:
@@ -159,15 +177,11 @@ def _trial_bar(label: str, err: TextIO) -> Callable[[int, int, tuning.Trial], No
 
 def run(args: argparse.Namespace, io: Streams) -> int:
     """Search, print the report, score on the final test split, write what was asked."""
-    target = None if args.output is None else Path(args.output)
-    if target is not None:
-        check_output(target, args.force, args.data)
-    params_out = None if args.params_out is None else Path(args.params_out)
-    if params_out is not None:
-        check_writable(params_out, "--params-out")
+    target, params_out = _check_outputs(args)
+    out = Report(io.out)  # a closed pipe ('| head') stops the report, not the saves
     data = read_interactions(args)
     if args.format == "table":
-        print(f"Read {data.summary()}", file=io.out)
+        print(f"Read {data.summary()}", file=out)
     final_test = None
     if args.test_fraction is not None:
         data, final_test = evaluation.holdout_split(
@@ -178,7 +192,7 @@ def run(args: argparse.Namespace, io: Streams) -> int:
                 f"Final test split: {final_test.nnz} interactions set aside "
                 f"({args.test_fraction:g} of each user's items); the search uses the other "
                 f"{data.nnz}.",
-                file=io.out,
+                file=out,
             )
     report = tuning.search(
         data,
@@ -209,13 +223,30 @@ def run(args: argparse.Namespace, io: Streams) -> int:
     if target is not None:
         assert report.best_model is not None
         save_model(report.best_model, target, args.force)
-    _print(args, io, report, final, target, params_out)
+    _print(args, out, report, final, target, params_out)
+    out.flush()
     return EXIT_OK
+
+
+def _check_outputs(args: argparse.Namespace) -> tuple[Path | None, Path | None]:
+    """``-o`` and ``--params-out``, checked before the data is read."""
+    target = None if args.output is None else Path(args.output)
+    if target is not None:
+        check_output(target, args.force, args.data)
+    params_out = None if args.params_out is None else Path(args.params_out)
+    if params_out is not None:
+        check_file_output(params_out, args.force, "--params-out", args.data)
+        if target is not None and params_out.resolve().is_relative_to(target.resolve()):
+            raise ConfigError(
+                f"--params-out {args.params_out!r} is inside the -o directory "
+                f"{args.output!r}, which saving the model replaces; write it elsewhere."
+            )
+    return target, params_out
 
 
 def _print(
     args: argparse.Namespace,
-    io: Streams,
+    out: Report,
     report: tuning.TuningReport,
     final: evaluation.EvaluationReport | None,
     target: Path | None,
@@ -234,16 +265,16 @@ def _print(
             }
         payload["params_out"] = None if params_out is None else str(params_out)
         payload["saved_to"] = None if target is None else str(target)
-        io.out.write(json.dumps(payload, indent=2) + "\n")
+        out.write(json.dumps(payload, indent=2) + "\n")
         return
-    io.out.write(f"{report}\n")
+    out.write(f"{report}\n")
     if final is not None:
-        io.out.write(
+        out.write(
             "\nThe chosen parameters, trained on all but the final test split and scored once "
             "on it (never seen by the search):\n"
         )
-        io.out.write(f"{final}\n{verdict(final, args.metric)['text']}\n")
+        out.write(f"{final}\n{verdict(final, args.metric)['text']}\n")
     if params_out is not None:
-        io.out.write(f"Wrote the chosen hyperparameters to {params_out}\n")
+        out.write(f"Wrote the chosen hyperparameters to {params_out}\n")
     if target is not None:
-        io.out.write(f"Refit the best parameters on {what}; saved to {target}\n")
+        out.write(f"Refit the best parameters on {what}; saved to {target}\n")
