@@ -726,3 +726,17 @@ def test_compressed_files_are_read_and_decoding_errors_are_located(tmp_path: Pat
         fh.write(body)
     with pytest.raises(DataError, match=rf"line 2502 \(byte {offset:,} uncompressed\)"):
         Interactions.from_csv(tmp_path / "latin.csv.gz", weight="w")
+
+
+def test_an_integer_id_beyond_64_bits_is_called_out_of_range(tmp_path: Path) -> None:
+    """It is written plainly; the reason it cannot be an int64 is its size."""
+    path = write(tmp_path / "huge.csv", "user_id,item_id\n5,a\n9223372036854775808,b\n")
+    with pytest.raises(
+        IdTypeError, match=r"line 3, .*'9223372036854775808' is outside the 64-bit"
+    ) as err:
+        Interactions.from_csv(path)
+    assert "written plainly" not in str(err.value) and "user_type='str'" in str(err.value)
+    assert Interactions.from_csv(path, user_type="str").users.ids.tolist() == [
+        "5",
+        "9223372036854775808",
+    ]
