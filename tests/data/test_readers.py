@@ -740,3 +740,21 @@ def test_an_integer_id_beyond_64_bits_is_called_out_of_range(tmp_path: Path) -> 
         "5",
         "9223372036854775808",
     ]
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 1000])
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
+def test_blank_lines_at_the_end_of_the_file_are_counted_not_refused(
+    chunk_rows: int, end: str, tmp_path: Path
+) -> None:
+    """An editor's blank lines after the last row are dropped and counted
+    (``blank_line``), under on_bad_rows='raise' too; a blank line between rows still
+    raises, naming its line."""
+    rows = end.join(f"u{k},i{k % 3}" for k in range(20))
+    path = write(tmp_path / "t.csv", "user_id,item_id" + end + rows + end * 3)
+    data = Interactions.from_csv(path, chunk_rows=chunk_rows)
+    assert data.nnz == 20 and data.rows_read == 22
+    assert data.summary().dropped == {"blank_line": 2}
+    inner = write(tmp_path / "i.csv", "user_id,item_id" + end + "u1,a" + end * 2 + "u2,b" + end)
+    with pytest.raises(DataError, match=r"line 3: the line is blank"):
+        Interactions.from_csv(inner, chunk_rows=chunk_rows)

@@ -57,6 +57,20 @@ def _encoding_name(encoding: str) -> str:
     return "UTF-8" if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig") else encoding
 
 
+def _split_trailing_blanks(block: str) -> tuple[str, str]:
+    """``block`` without its trailing blank lines, and those lines (held back until it is
+    known whether more follows). Only for blocks without quotes, where a line end cannot be
+    inside a field."""
+    if '"' in block:
+        return block, ""
+    body = block.rstrip("\r\n")
+    tail = block[len(body) :]
+    if not body:
+        return "", block
+    cut = len(body) + (2 if tail.startswith("\r\n") else 1 if tail else 0)
+    return block[:cut], block[cut:]
+
+
 def _count_lines(text: str) -> int:
     """Physical lines in ``text`` (``\\n``, ``\\r\\n`` or a lone ``\\r`` ends a line)."""
     n = text.count("\n") + text.count("\r") - text.count("\r\n")
@@ -363,12 +377,21 @@ class _CsvReader:
             self.line = _count_lines(first)
         bar = ProgressBar(self.name, total, self.progress)
         size = min(1 << 20, 64 * self.chunk_rows)
+        held = ""  # blank lines that ended the last block: forgiven if they end the file
         while True:
-            block = pending + self._read(text, size, raw)
-            pending = ""
-            if not block:
+            fresh = self._read(text, size, raw)
+            if not fresh and not pending:
+                if held:  # an editor's blank lines at the end: dropped and counted, no error
+                    blanks = _count_lines(held)
+                    self.line += blanks
+                    stream.rows_read += blanks
+                    stream.drop("blank_line", blanks)
                 break
-            block = self._complete(block, text, raw)
+            block = self._complete(held + pending + fresh, text, raw)
+            pending = ""
+            block, held = _split_trailing_blanks(block)
+            if not block:
+                continue
             n_before = stream.rows_read
             self._block(block, n_fields, positions, stream, text, raw)
             n_records = stream.rows_read - n_before

@@ -369,7 +369,8 @@ class Interactions:
             types), naming the line; pass ``"str"`` to read such a column as text.
         aggregate, min_user_interactions, min_item_interactions, on_bad_rows
             As in :meth:`from_arrays`. With ``on_bad_rows="skip"``, blank lines and lines
-            with the wrong number of fields are dropped (and counted) too.
+            with the wrong number of fields are dropped (and counted) too. Blank lines
+            after the last row are always dropped and counted, never an error.
         chunk_rows : int, default 200_000
             About how many records each block holds (memory vs. overhead).
         progress : bool, text stream or None
