@@ -375,6 +375,22 @@ class _CsvReader:
             pending = "".join(io.StringIO(first, newline="").readlines()[self.line :])
         else:
             self.line = _count_lines(first)
+        self._blocks(pending, n_fields, positions, stream, text, raw, total)
+        return stream.finish(
+            has_weights="weight" in positions, has_timestamps="timestamp" in positions
+        )
+
+    def _blocks(
+        self,
+        pending: str,
+        n_fields: int,
+        positions: dict[str, int],
+        stream: _Stream,
+        text: io.TextIOWrapper,
+        raw: io.BufferedReader,
+        total: int | None,
+    ) -> None:
+        """Read the rest of the file in blocks of whole lines, ``pending`` first."""
         bar = ProgressBar(self.name, total, self.progress)
         size = min(1 << 20, 64 * self.chunk_rows)
         held = ""  # blank lines that ended the last block: forgiven if they end the file
@@ -399,9 +415,6 @@ class _CsvReader:
                 size = max(1, min(1 << 28, len(block) * self.chunk_rows // n_records))
             bar.update(raw.tell() if total is not None else 0, stream.rows_read)
         bar.close(raw.tell() if total is not None else 0, stream.rows_read)
-        return stream.finish(
-            has_weights="weight" in positions, has_timestamps="timestamp" in positions
-        )
 
     def _block(
         self,
