@@ -174,3 +174,31 @@ def test_a_date_cutoff_on_numeric_timestamps_names_the_unit() -> None:
     flat = Interactions.from_arrays(["a", "b"], ["x", "y"], timestamps=[5, 5])
     with pytest.raises(DataError, match=r"training set empty \(timestamps 5 to 5\): are all"):
         time_split(flat)
+
+
+def test_seen_weights_of_from_factors_are_checked_when_the_model_is_built() -> None:
+    """Not only when it is saved, after it has served and been updated with them."""
+    for bad in (-4.0, np.nan, 0.0):
+        seen = sp.csr_matrix(np.array([[1.0, 0.0], [0.0, 1.0]]))
+        seen.data[1] = bad
+        with pytest.raises(DataError, match=r"seen holds .*entry \(row 1, column 1\)"):
+            Recommender.from_factors(np.eye(2), np.eye(2), ["u", "v"], ["a", "b"], seen=seen)
+
+
+@pytest.mark.parametrize("seed", ["42", 1.5, -1, True])
+def test_seeds_of_splits_and_evaluate_are_checked(seed: object) -> None:
+    from alsrec.datasets import synthetic
+    from alsrec.evaluation import evaluate, holdout_split, leave_k_out_split, user_split
+
+    d = synthetic(n_users=60, n_items=30, random_state=0)
+    data = Interactions.from_arrays(d.user_ids, d.item_ids, d.weights)
+    for split in (holdout_split, leave_k_out_split):
+        with pytest.raises(ConfigError, match="random_state must be"):
+            split(data, random_state=seed)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="random_state must be"):
+        user_split(data, 5, 5, random_state=seed)  # type: ignore[arg-type]
+    train, test = holdout_split(data)
+    rec = Recommender(factors=2, iterations=2).fit(train)
+    with pytest.raises(ConfigError, match="random_state must be"):
+        evaluate(rec, test, train=train, random_state=seed)  # type: ignore[arg-type]
+    assert holdout_split(data, random_state=None)[1].nnz == test.nnz  # None: fresh draws

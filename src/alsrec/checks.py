@@ -41,6 +41,7 @@ __all__ = [
     "check_int",
     "check_memory",
     "check_policy",
+    "check_seed",
     "format_bytes",
     "memory_limits",
 ]
@@ -166,6 +167,21 @@ def check_aligned(columns: Mapping[str, object], hint: str = "") -> None:
                 "Align them first (reorder them alike, or reset each index if their order "
                 f"is already right){hint}."
             )
+
+
+def check_seed(name: str, value: object) -> int | None:
+    """Return a seed: ``None`` (fresh randomness) or an integer ``>= 0`` (not a bool).
+
+    Examples
+    --------
+    >>> check_seed("random_state", 7), check_seed("random_state", None)
+    (7, None)
+    >>> check_seed("random_state", "42")
+    Traceback (most recent call last):
+    ...
+    alsrec.exceptions.ConfigError: random_state must be a non-negative integer, got '42' (str).
+    """
+    return None if value is None else check_int(name, value, 0)
 
 
 def check_policy(policy: object) -> Policy:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from alsrec.checks import check_bool
+from alsrec.checks import check_bool, check_seed
 from alsrec.evaluation.baselines import popularity_recommender
 from alsrec.evaluation.metrics import (
     METRICS,
@@ -211,7 +211,7 @@ def _estimates(
 
 def _bootstrap_counts(n: int, resamples: int, random_state: int | None) -> list[npt.NDArray[Any]]:
     """How often each user is drawn in each resample, in blocks of resamples."""
-    rng = np.random.default_rng(random_state)
+    rng = np.random.default_rng(check_seed("random_state", random_state))
     per_block = max(1, _BOOTSTRAP_BLOCK // max(n, 1))
     blocks = []
     for start in range(0, resamples, per_block):

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from alsrec.checks import check_seed
 from alsrec.data.interactions import Interactions, require_interactions
 from alsrec.data.timestamps import parse_timestamps, to_seconds
 from alsrec.exceptions import ConfigError, DataError
@@ -47,12 +48,12 @@ def _n_held_out(lengths: npt.NDArray[np.int64], fraction: float) -> npt.NDArray[
 
 
 def _rank_split(
-    data: Interactions, n_test: npt.NDArray[np.int64], random_state: int, what: str
+    data: Interactions, n_test: npt.NDArray[np.int64], random_state: int | None, what: str
 ) -> tuple[Interactions, Interactions]:
     """Send ``n_test[u]`` random distinct items of each user ``u`` to the test set."""
     matrix = data.matrix.tocsr()
     lengths = np.diff(matrix.indptr).astype(np.int64)
-    rng = np.random.default_rng(random_state)
+    rng = np.random.default_rng(check_seed("random_state", random_state))
     keys = rng.random(matrix.nnz)
     rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), lengths)
     # Rank each user's entries by a random key; the lowest ranks go to the test set.
@@ -78,7 +79,7 @@ def _rank_split(
 
 
 def holdout_split(
-    data: Interactions, test_fraction: float = 0.2, *, random_state: int = 0
+    data: Interactions, test_fraction: float = 0.2, *, random_state: int | None = 0
 ) -> tuple[Interactions, Interactions]:
     """Hold out a random fraction of each user's distinct items.
 
@@ -92,8 +93,9 @@ def holdout_split(
         The interactions to split.
     test_fraction : float, default 0.2
         Fraction of each user's distinct items to hold out, strictly between 0 and 1.
-    random_state : int, default 0
-        Seed; equal seeds give equal splits.
+    random_state : int or None, default 0
+        Seed; equal seeds give equal splits (``None``: fresh randomness, a different
+        split on each call).
 
     Returns
     -------
@@ -122,7 +124,7 @@ def holdout_split(
 
 
 def leave_k_out_split(
-    data: Interactions, k: int = 1, *, random_state: int = 0
+    data: Interactions, k: int = 1, *, random_state: int | None = 0
 ) -> tuple[Interactions, Interactions]:
     """Hold out ``k`` random distinct items of every user who has more than ``k``.
 
@@ -136,8 +138,9 @@ def leave_k_out_split(
         The interactions to split.
     k : int, default 1
         Items to hold out per eligible user (>= 1).
-    random_state : int, default 0
-        Seed; equal seeds give equal splits.
+    random_state : int or None, default 0
+        Seed; equal seeds give equal splits (``None``: fresh randomness, a different
+        split on each call).
 
     Returns
     -------
@@ -458,7 +461,7 @@ def user_split(
     n_test: int | float,
     *,
     fold_in_fraction: float = 0.8,
-    random_state: int = 0,
+    random_state: int | None = 0,
 ) -> UserSplit:
     """Hold out whole users: the strong-generalization split of Liang et al. (2018).
 
@@ -490,8 +493,9 @@ def user_split(
         Test users: a number (>= 1) or a share, as ``n_validation``.
     fold_in_fraction : float, default 0.8
         Share of each held-out user's items to fold in, strictly between 0 and 1.
-    random_state : int, default 0
-        Seed; equal seeds give equal splits.
+    random_state : int or None, default 0
+        Seed; equal seeds give equal splits (``None``: fresh randomness, a different
+        split on each call).
 
     Returns
     -------
@@ -534,7 +538,7 @@ def user_split(
             f"held-out users, but only {eligible.size} of the {n_users} users have two or "
             "more items, and at least one user must stay to train on. Hold out fewer users."
         )
-    rng = np.random.default_rng(random_state)
+    rng = np.random.default_rng(check_seed("random_state", random_state))
     drawn = rng.permutation(eligible)
     group = np.zeros(n_users, dtype=np.int8)  # 0 train, 1 validation, 2 test
     group[drawn[:n_val]] = 1

@@ -53,6 +53,7 @@ from alsrec._version import __version__
 from alsrec.exceptions import AlsrecWarning, ArtifactError, DataError
 from alsrec.io._files import ArtifactDir, Swapped, file_sha256, read_at
 from alsrec.mapping import IdMapper
+from alsrec.model.fitted import seen_weights_problem
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -735,18 +736,6 @@ def _check_seen(
             f"holds {problem}; interaction weights are finite and positive. The artifact is "
             "damaged: save the model again.",
         )
-
-
-def seen_weights_problem(data: npt.NDArray[Any]) -> str | None:
-    """What is wrong with a seen matrix's weights (finite and > 0), or ``None``."""
-    if not data.size:
-        return None
-    if not np.isfinite(data).all():
-        return "NaN or infinite weights"
-    low = float(data.min())
-    if low <= 0:
-        return f"non-positive weights (as low as {low:g})"
-    return None
 
 
 def _mapper(root: Path, name: str, ids: npt.NDArray[Any]) -> IdMapper:

@@ -38,6 +38,7 @@ __all__ = [
     "default_ranges",
     "mapping_check",
     "model_of",
+    "seen_weights_problem",
 ]
 
 Ranges = tuple[tuple[int, int], ...]
@@ -273,6 +274,24 @@ def _check_factors(user_factors: FactorMatrix, item_factors: FactorMatrix) -> No
             )
 
 
+def seen_weights_problem(data: npt.NDArray[Any]) -> str | None:
+    """What is wrong with a seen matrix's weights (finite and > 0), or ``None``.
+
+    Examples
+    --------
+    >>> seen_weights_problem(np.array([1.0, 0.0])), seen_weights_problem(np.ones(2))
+    ('non-positive weights (as low as 0)', None)
+    """
+    if not data.size:
+        return None
+    if not np.isfinite(data).all():
+        return "NaN or infinite weights"
+    low = float(data.min())
+    if low <= 0:
+        return f"non-positive weights (as low as {low:g})"
+    return None
+
+
 def _seen_and_popularity(
     seen: sp.csr_matrix | None, item_factors: FactorMatrix, n_users: int, n_items: int
 ) -> tuple[sp.csr_matrix | None, FloatArray]:
@@ -284,6 +303,16 @@ def _seen_and_popularity(
         raise DataError(
             f"seen has shape {seen.shape} but the model maps {n_users} users and "
             f"{n_items} items; pass the training matrix the factors came from."
+        )
+    problem = seen_weights_problem(seen.data)
+    if problem is not None:
+        bad = int(np.flatnonzero(~np.isfinite(seen.data) | (seen.data <= 0))[0])
+        row = int(np.searchsorted(seen.indptr, bad, side="right") - 1)
+        raise DataError(
+            f"seen holds {problem}: entry (row {row}, column {int(seen.indices[bad])}) is "
+            f"{float(seen.data[bad])!r}. seen is the training interaction matrix, and fold-in, "
+            "explain() and updated() weigh its entries as confidences: every stored weight "
+            "must be finite and > 0 (drop stored zeros with seen.eliminate_zeros())."
         )
     if seen.shape != (n_users, n_items):
         seen = seen[:n_users][:, :n_items].tocsr()
