@@ -27,7 +27,7 @@ import pytest
 import scipy.sparse as sp
 
 import alsrec
-from alsrec import AlsrecWarning, ArtifactError, Recommender
+from alsrec import AlsrecWarning, ArtifactError, DataError, Recommender
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -300,9 +300,14 @@ def test_invalid_seen_data_is_refused_at_load(tmp_path: Path, bad: float) -> Non
 
 
 def test_save_refuses_invalid_seen_weights(tmp_path: Path) -> None:
-    """What load refuses, save does not write."""
+    """What load refuses, save does not write (building the model refuses it first; a
+    seen matrix edited in place afterwards is still caught)."""
     seen = sp.csr_matrix(np.array([[1.0, -2.0], [0.0, 3.0]], dtype=np.float32))
-    rec = Recommender.from_factors(np.eye(2), np.eye(2), [1, 2], [3, 4], seen=seen)
+    with pytest.raises(DataError, match=r"seen holds non-positive weights.*row 0, column 1"):
+        Recommender.from_factors(np.eye(2), np.eye(2), [1, 2], [3, 4], seen=seen)
+    rec = Recommender.from_factors(np.eye(2), np.eye(2), [1, 2], [3, 4], seen=abs(seen))
+    assert rec.seen_ is not None
+    rec.seen_.data[1] = -2.0
     with pytest.raises(ArtifactError, match="non-positive weights"):
         rec.save(tmp_path / "model")
     assert list(tmp_path.iterdir()) == []
