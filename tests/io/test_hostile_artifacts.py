@@ -410,3 +410,42 @@ def test_an_artifact_reached_through_a_symlinked_directory_loads(tmp_path: Path)
     path = rec.save(tmp_path / "v1")
     (tmp_path / "current").symlink_to(path, target_is_directory=True)
     assert identical(Recommender.load(tmp_path / "current"), rec)
+
+
+def test_a_save_that_loses_the_race_to_a_new_path_replaces_the_winner(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two saves to one new path: both see it absent, the first rename wins, and the
+    second, finding an artifact there, replaces it as it would an existing one (it used
+    to fail with the rename's "[Errno 39] Directory not empty")."""
+    first = Recommender.from_factors(np.eye(2), np.eye(2), ["u", "v"], ["a", "b"])
+    second = Recommender.from_factors(2 * np.eye(2), np.eye(2), ["u", "v"], ["a", "b"])
+    dest = tmp_path / "m"
+    real_replace = os.replace
+    raced: list[bool] = []
+
+    def racing(src: Any, dst: Any) -> None:
+        if Path(dst) == dest and not raced:
+            raced.append(True)
+            first.save(dest)  # the other save lands first
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", racing)
+    second.save(dest)
+    monkeypatch.undo()
+    assert raced
+    np.testing.assert_array_equal(Recommender.load(dest).user_factors_, 2 * np.eye(2))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+
+
+def test_a_save_inside_an_artifact_is_refused(tmp_path: Path) -> None:
+    rec = Recommender.from_factors(np.eye(2), np.eye(2), ["u", "v"], ["a", "b"])
+    outer = rec.save(tmp_path / "model")
+    with pytest.raises(ArtifactError, match=r"model is an alsrec artifact.*Save next to it"):
+        rec.save(outer / "backup")
+    with pytest.raises(ArtifactError, match="is an alsrec artifact"):
+        rec.save(outer / "deeper" / "backup")
+    assert sorted(p.name for p in outer.iterdir()) == sorted(
+        p.name for p in rec.save(tmp_path / "again").iterdir()
+    )
+    rec.save(outer)  # the re-save of the artifact itself still works

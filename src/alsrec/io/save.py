@@ -118,6 +118,13 @@ def check_destination(path: PathArg, *, overwrite: bool = True) -> None:
     """
     overwrite = check_bool("overwrite", overwrite)
     path = Path(path)
+    for parent in path.absolute().parents:
+        if _is_artifact(parent):
+            raise ArtifactError(
+                f"Cannot save to {path}: {parent} is an alsrec artifact, and a save inside it "
+                "would make it an artifact with other files, which no later save replaces. "
+                "Save next to it instead."
+            )
     if not path.exists() and not path.is_symlink():
         return
     if path.is_symlink() or not path.is_dir():
@@ -414,9 +421,15 @@ def _swap_into_place(tmp: Path, dest: Path, token: str) -> None:
     a crash between the two renames leaves it there, and :func:`~alsrec.io.load` recovers it.
     """
     if not dest.exists():
-        os.replace(tmp, dest)
-        _fsync_dir(dest.parent)
-        return
+        try:
+            os.replace(tmp, dest)
+        except OSError as exc:
+            # Another save put an artifact there since the check: replace it as below.
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST) or not dest.is_dir():
+                raise
+        else:
+            _fsync_dir(dest.parent)
+            return
     if _exchange(tmp, dest):
         _fsync_dir(dest.parent)
         shutil.rmtree(tmp, ignore_errors=True)  # now the previous artifact
