@@ -202,3 +202,28 @@ def test_seeds_of_splits_and_evaluate_are_checked(seed: object) -> None:
     with pytest.raises(ConfigError, match="random_state must be"):
         evaluate(rec, test, train=train, random_state=seed)  # type: ignore[arg-type]
     assert holdout_split(data, random_state=None)[1].nnz == test.nnz  # None: fresh draws
+
+
+def test_paths_metadata_and_a_closed_connection(rec: Recommender, tmp_path: Path) -> None:
+    import os
+    import sqlite3
+
+    from alsrec import ArtifactError
+
+    saved = rec.save(os.fsencode(tmp_path / "m"))  # type: ignore[arg-type]  # bytes, as os takes
+    assert Recommender.load(os.fsencode(saved)).users_ == rec.users_  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"path must be a str or os\.PathLike, got int"):
+        rec.save(5)  # type: ignore[arg-type]
+    metrics = {"ndcg": np.float32(0.5), "users": np.int64(3), "ok": np.bool_(True)}
+    again = Recommender.load(rec.save(tmp_path / "n", metadata=metrics))
+    assert again.model_.provenance.metadata == {"ndcg": 0.5, "users": 3, "ok": True}
+    loop: dict[str, object] = {}
+    loop["self"] = loop
+    with pytest.raises(ConfigError, match="levels deep; does it contain itself"):
+        rec.save(tmp_path / "o", metadata=loop)
+    with pytest.raises((ConfigError, ArtifactError)):
+        rec.save(tmp_path / "p", metadata={"when": np.datetime64("2020-01-01")})
+    connection = sqlite3.connect(":memory:")
+    connection.close()
+    with pytest.raises(DataError, match=r"Could not open a cursor.*is the connection closed"):
+        Interactions.from_sql(connection, "SELECT 1")

@@ -24,7 +24,13 @@ __all__ = ["collect_sql"]
 def _cursor_of(connection: object) -> tuple[Any, bool]:
     """A cursor, and whether it is ours to close (a passed cursor is not)."""
     if callable(getattr(connection, "cursor", None)):
-        return cast("Any", connection).cursor(), True
+        try:
+            return cast("Any", connection).cursor(), True
+        except Exception as exc:  # the driver's own error types (a closed connection, ...)
+            raise DataError(
+                f"Could not open a cursor on the connection ({type(exc).__name__}: {exc}); "
+                "is the connection closed? Pass an open connection."
+            ) from exc
     if callable(getattr(connection, "execute", None)) and callable(
         getattr(connection, "fetchmany", None)
     ):

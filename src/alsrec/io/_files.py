@@ -16,14 +16,11 @@ import errno
 import hashlib
 import os
 import stat
-from typing import TYPE_CHECKING
+from pathlib import Path
 
-from alsrec.exceptions import ArtifactError
+from alsrec.exceptions import ArtifactError, ConfigError
 
-if TYPE_CHECKING:
-    from pathlib import Path
-
-__all__ = ["ArtifactDir", "Swapped", "file_sha256", "read_at"]
+__all__ = ["ArtifactDir", "Swapped", "as_path", "file_sha256", "read_at"]
 
 _DIR_FD = hasattr(os, "O_DIRECTORY") and os.open in os.supports_dir_fd
 _MEMBER_FLAGS = (
@@ -144,3 +141,12 @@ def file_sha256(fd: int) -> str:
         digest.update(view[:n])
         offset += n
     return digest.hexdigest()
+
+
+def as_path(path: object) -> Path:
+    """``path`` (a ``str``, ``bytes`` or ``os.PathLike``) as a :class:`~pathlib.Path`."""
+    if isinstance(path, bytes):
+        return Path(os.fsdecode(path))
+    if isinstance(path, (str, os.PathLike)):
+        return Path(path)
+    raise ConfigError(f"path must be a str or os.PathLike, got {type(path).__name__}: {path!r}.")

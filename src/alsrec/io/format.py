@@ -43,7 +43,6 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -51,12 +50,13 @@ import numpy.typing as npt
 
 from alsrec._version import __version__
 from alsrec.exceptions import AlsrecWarning, ArtifactError, DataError
-from alsrec.io._files import ArtifactDir, Swapped, file_sha256, read_at
+from alsrec.io._files import ArtifactDir, Swapped, as_path, file_sha256, read_at
 from alsrec.mapping import IdMapper
 from alsrec.model.fitted import seen_weights_problem
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from pathlib import Path
 
     from alsrec.types import ExternalId, IndexArray
 
@@ -265,7 +265,7 @@ def read_manifest(path: PathArg) -> dict[str, Any]:
         If ``path`` is not an artifact directory, the manifest is missing or malformed,
         or it was written in a newer format (then upgrade alsrec).
     """
-    root = Path(path)
+    root = as_path(path)
     for _ in range(_ATTEMPTS):
         with _open_dir(root) as handle:
             try:

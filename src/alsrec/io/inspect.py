@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -15,6 +14,7 @@ from alsrec.exceptions import (
     ArtifactError,
     ConfigError,
 )
+from alsrec.io._files import as_path
 from alsrec.params import ALSParams
 
 if TYPE_CHECKING:
@@ -387,7 +387,7 @@ def inspect_artifact(path: PathArg, *, verify: bool = True) -> InspectionReport:
     >>> report.ok, report.format_version
     (True, 1)
     """
-    raw = _open_artifact(Path(path), mmap=True, verify=verify)
+    raw = _open_artifact(as_path(path), mmap=True, verify=verify)
     try:
         report = _report_from(raw)
     except BaseException:

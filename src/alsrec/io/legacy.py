@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pickle
 import warnings
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -23,10 +22,13 @@ from alsrec.exceptions import (
     MappingMismatchError,
     NotFittedError,
 )
+from alsrec.io._files import as_path
 from alsrec.logs import warn as warn_and_log
 from alsrec.mapping import IdMapper, as_id_array
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from alsrec.types import IdArray, IndexArray, Policy
 from alsrec.interop.implicit import ImplicitModel, read_implicit_model
 from alsrec.io.format import (
@@ -221,7 +223,7 @@ def import_legacy_pickle(path: PathArg, *, trusted: bool, policy: Policy = "safe
     MappingMismatchError
         Under ``"strict"``, when factor rows and IDs do not match one to one.
     """
-    src = Path(path)
+    src = as_path(path)
     policy = check_policy(policy)
     if trusted is not True:
         raise _refuse_untrusted(src)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 import numpy as np
@@ -15,6 +14,7 @@ from alsrec.exceptions import (
     DataError,
     MappingMismatchError,
 )
+from alsrec.io._files import as_path
 from alsrec.params import ALSParams
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def load(
     """
     policy = check_policy(policy)
     mmap, verify = check_bool("mmap", mmap), check_bool("verify", verify)
-    raw = _open_artifact(Path(path), mmap=mmap, verify=verify)
+    raw = _open_artifact(as_path(path), mmap=mmap, verify=verify)
     try:
         model = _model_from(raw, policy)
     except BaseException:

@@ -13,7 +13,6 @@ import re
 import shutil
 import sys
 import uuid
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -24,6 +23,7 @@ from alsrec.checks import check_bool
 from alsrec.exceptions import (
     ArtifactError,
 )
+from alsrec.io._files import as_path
 from alsrec.io.format import (
     _SPECS,
     FORMAT_NAME,
@@ -42,6 +42,7 @@ if sys.platform != "win32":
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
     from alsrec.mapping import IdMapper
 
@@ -117,7 +118,7 @@ def check_destination(path: PathArg, *, overwrite: bool = True) -> None:
     alsrec.exceptions.ArtifactError: Cannot save to ...: it is a non-empty directory ...
     """
     overwrite = check_bool("overwrite", overwrite)
-    path = Path(path)
+    path = as_path(path)
     for parent in path.absolute().parents:
         if _is_artifact(parent):
             raise ArtifactError(
@@ -223,7 +224,7 @@ def save(
     """
     state = model_of(model)
     meta = check_metadata(metadata) if metadata is not None else state.provenance.metadata
-    dest = Path(path)
+    dest = as_path(path)
     check_destination(dest, overwrite=overwrite)
     arrays = _arrays_of(state, dest)
     token = uuid.uuid4().hex[:12]

@@ -16,6 +16,8 @@ import math
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from alsrec.exceptions import ConfigError
 
 if TYPE_CHECKING:
@@ -56,26 +58,38 @@ def data_provenance(data: Interactions) -> dict[str, Any]:
     }
 
 
-def _check_value(value: object, where: str) -> None:
+_MAX_DEPTH = 64
+"""How deep metadata may nest (a structure that contains itself never ends)."""
+
+
+def _plain(value: object, where: str, depth: int = 0) -> object:
+    """``value`` as JSON-ready Python values (numpy scalars become Python ones), or a
+    :class:`ConfigError` naming where it cannot be."""
+    if depth > _MAX_DEPTH:
+        shown = where if len(where) <= 60 else where[:60] + "..."
+        raise ConfigError(
+            f"metadata{shown} nests more than {_MAX_DEPTH} levels deep; does it contain itself?"
+        )
+    if isinstance(value, np.generic) and not isinstance(value, (np.datetime64, np.timedelta64)):
+        value = value.item()  # np.float32(0.31), np.int64(3), np.bool_(True): numbers
     if value is None or isinstance(value, (bool, int, str)):
-        return
+        return value
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ConfigError(f"metadata{where} is {value!r}; JSON allows only finite numbers.")
-        return
+        return value
     if isinstance(value, (list, tuple)):
-        for i, item in enumerate(value):
-            _check_value(item, f"{where}[{i}]")
-        return
+        return [_plain(item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value)]
     if isinstance(value, dict):
+        out: dict[str, object] = {}
         for key, item in value.items():
             if not isinstance(key, str):
                 raise ConfigError(f"metadata{where} has the key {key!r}; keys must be strings.")
-            _check_value(item, f"{where}[{key!r}]")
-        return
+            out[key] = _plain(item, f"{where}[{key!r}]", depth + 1)
+        return out
     raise ConfigError(
         f"metadata{where} is a {type(value).__name__}, which JSON cannot hold; use strings, "
-        "numbers, booleans, None, lists and dicts (e.g. str() or .isoformat() it)."
+        "numbers, booleans, None, lists and dicts (e.g. str() or .isoformat() a date)."
     )
 
 
@@ -103,6 +117,5 @@ def check_metadata(metadata: object) -> dict[str, Any] | None:
         raise ConfigError(
             f"metadata must be a dict of JSON-serialisable values, got {type(metadata).__name__}."
         )
-    _check_value(metadata, "")
-    copied: dict[str, Any] = json.loads(json.dumps(metadata, allow_nan=False))
+    copied: dict[str, Any] = json.loads(json.dumps(_plain(metadata, ""), allow_nan=False))
     return copied
