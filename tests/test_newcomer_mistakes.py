@@ -227,3 +227,12 @@ def test_paths_metadata_and_a_closed_connection(rec: Recommender, tmp_path: Path
     connection.close()
     with pytest.raises(DataError, match=r"Could not open a cursor.*is the connection closed"):
         Interactions.from_sql(connection, "SELECT 1")
+
+
+def test_weights_past_float32_and_a_count_in_the_weights_position(rec: Recommender) -> None:
+    with pytest.raises(DataError, match=r"single number 5\.0.*recommend_for_history\(item_ids, n="):
+        rec.recommend_for_history(["a", "b"], 5)
+    with pytest.raises(DataError, match=r"history weights must be at most 3\.403e\+38.*row 0"):
+        rec.recommend("u1", history=["a"], history_weights=[1e39])
+    with pytest.raises(DataError, match=r"^weights must be at most .*row 1 is 1e\+39"):
+        rec.updated(["u1", "u2"], ["c", "a"], [1.0, 1e39])

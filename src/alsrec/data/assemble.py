@@ -30,10 +30,16 @@ Aggregate = Literal["sum", "max", "last", "count"]
 AGGREGATES = ("sum", "max", "last", "count")
 
 
-def as_weights(weights: npt.ArrayLike | None, n: int, what: str = "weights") -> FloatArray:
-    """Validate interaction weights: finite, strictly positive, one per row.
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
-    ``None`` means weight 1.0 for every row.
+
+def as_weights(
+    weights: npt.ArrayLike | None, n: int, what: str = "weights", hint: str = ""
+) -> FloatArray:
+    """Validate interaction weights: finite, strictly positive, within float32, one per row.
+
+    ``None`` means weight 1.0 for every row. ``hint`` is added when a single number was
+    given (e.g. how to pass a count that went to the weights' position instead).
     """
     if weights is None:
         return np.ones(n, dtype=np.float32)
@@ -41,6 +47,11 @@ def as_weights(weights: npt.ArrayLike | None, n: int, what: str = "weights") -> 
         arr = np.asarray(weights, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise DataError(f"{what} must be numbers: {exc}") from exc
+    if arr.ndim == 0:
+        raise DataError(
+            f"{what} must be a sequence with one weight per entry, got the single number "
+            f"{float(arr)!r}.{hint}"
+        )
     if arr.ndim != 1:
         raise DataError(f"{what} must be one-dimensional, got shape {arr.shape}.")
     if arr.size != n:
@@ -57,6 +68,12 @@ def as_weights(weights: npt.ArrayLike | None, n: int, what: str = "weights") -> 
             f"{what} must be > 0; row {int(bad[0])} is {float(arr[bad[0]])!r} "
             f"({bad.size} such rows). "
             "A pair that was not observed needs no row; drop rows with weight <= 0."
+        )
+    bad = np.flatnonzero(arr > _FLOAT32_MAX)
+    if bad.size:
+        raise DataError(
+            f"{what} must be at most {_FLOAT32_MAX:.4g} (weights are stored as float32); row "
+            f"{int(bad[0])} is {float(arr[bad[0]])!r} ({bad.size} such rows). Rescale them."
         )
     return arr.astype(np.float32)
 

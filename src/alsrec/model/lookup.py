@@ -224,7 +224,12 @@ def resolve_history(
     """Map a history to item indices and weights; unknown items follow the policy."""
     check_aligned({what: item_ids, "their weights": weights})
     given = as_id_array(item_ids, what)
-    w = as_weights(weights, given.size, "history weights")
+    w = as_weights(
+        weights,
+        given.size,
+        "history weights",
+        " (If it was meant as the number of items: recommend_for_history(item_ids, n=...).)",
+    )
     idx, known, skipped = item_indices(model, given, policy, what, warn=warn)
     if skipped:
         idx, w = idx[known], w[known]
