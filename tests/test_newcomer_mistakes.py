@@ -236,3 +236,12 @@ def test_weights_past_float32_and_a_count_in_the_weights_position(rec: Recommend
         rec.recommend("u1", history=["a"], history_weights=[1e39])
     with pytest.raises(DataError, match=r"^weights must be at most .*row 1 is 1e\+39"):
         rec.updated(["u1", "u2"], ["c", "a"], [1.0, 1e39])
+
+
+def test_repr_and_summary_show_every_setting_that_differs_from_the_default() -> None:
+    plain = Recommender(factors=4)
+    assert "weighting" not in repr(plain) and ", ," not in repr(plain)
+    tuned = Recommender(factors=4, weighting="bm25", solver="cg", cg_steps=1)
+    for text in (repr(tuned), tuned.summary()):
+        assert "weighting='bm25'" in text and "solver='cg'" in text and "cg_steps=1" in text
+    assert repr(plain) != repr(tuned)

@@ -96,6 +96,20 @@ def _merge_params(params: ALSParams | None, given: dict[str, Any]) -> ALSParams:
     return params
 
 
+_SHOWN = frozenset({"factors", "regularization", "alpha", "iterations", "regularization_exponent"})
+
+
+def _other_settings(p: ALSParams) -> str:
+    """``, name=value`` for every hyperparameter that differs from the default and that
+    the repr and summary do not show on their own (weighting, solver, ...)."""
+    default = ALSParams()
+    return "".join(
+        f", {f.name}={getattr(p, f.name)!r}"
+        for f in dataclasses.fields(p)
+        if f.name not in _SHOWN and getattr(p, f.name) != getattr(default, f.name)
+    )
+
+
 def _checked_backend(backend: str | Backend) -> str | Backend:
     """``backend`` if it names or is a usable backend (a name stays a name, so that the
     engine is imported on first use); a :class:`ConfigError` listing the names otherwise."""
@@ -1384,7 +1398,7 @@ class Recommender:
             f"ALS model: {p.factors} factors, regularization {self._param_text('regularization')}"
             f"{nu * p.scaled_regularization}, alpha {self._param_text('alpha')}, "
             f"{p.iterations} iterations, "
-            f"policy {self.policy!r}"
+            f"policy {self.policy!r}{_other_settings(p)}"
         )
         if self._model is None:
             return head + "; not fitted"
@@ -1414,8 +1428,8 @@ class Recommender:
             reg += f", regularization_exponent={p.regularization_exponent:g}"
         return (
             f"Recommender(factors={p.factors}, regularization={reg}, "
-            f"alpha={self._param_text('alpha', quote=True)}, iterations={p.iterations}, "
-            f"backend={backend!r}, policy={self.policy!r}{fitted})"
+            f"alpha={self._param_text('alpha', quote=True)}, iterations={p.iterations}"
+            f"{_other_settings(p)}, backend={backend!r}, policy={self.policy!r}{fitted})"
         )
 
     # -- artifacts: thin delegates to alsrec.io -------------------------------------------------
