@@ -236,6 +236,8 @@ def test_weights_past_float32_and_a_count_in_the_weights_position(rec: Recommend
         rec.recommend("u1", history=["a"], history_weights=[1e39])
     with pytest.raises(DataError, match=r"^weights must be at most .*row 1 is 1e\+39"):
         rec.updated(["u1", "u2"], ["c", "a"], [1.0, 1e39])
+    with pytest.raises(DataError, match=r"summed where it repeats.*float32 range"):
+        rec.recommend_for_history(["a", "a"], [3e38, 3e38])  # each fine, their sum is not
 
 
 def test_repr_and_summary_show_every_setting_that_differs_from_the_default() -> None:

@@ -243,7 +243,11 @@ class FoldInSolver:
                 "factor rows exist."
             )
         if conf.nnz and not np.all(np.isfinite(conf.data)):
-            raise DataError("Confidence values of the histories contain NaN or inf.")
+            raise DataError(
+                "The confidences to fold in are not finite: a weight (an item's weights summed "
+                "where it repeats, times alpha) passed the float32 range of about 3.4e38. "
+                "Rescale the weights."
+            )
         out = np.zeros((n_rows, f), dtype=np.float32)
         conf.sum_duplicates()
         indptr = conf.indptr.astype(np.int64)

@@ -118,7 +118,7 @@ def test_solver_rejects_bad_input() -> None:
     with pytest.raises(DataError, match="4 columns but only 3"):
         solver.solve(sp.csr_matrix((1, 4), dtype=np.float32))
     bad = sp.csr_matrix(np.array([[np.nan, 1.0, 0.0]], dtype=np.float32))
-    with pytest.raises(DataError, match="NaN or inf"):
+    with pytest.raises(DataError, match="confidences to fold in are not finite"):
         solver.solve(bad)
 
 
