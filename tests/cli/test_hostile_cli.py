@@ -131,8 +131,9 @@ def test_force_still_replaces_an_artifact_and_an_empty_directory(
 # -- item 14: training from a pipe -------------------------------------------------------------
 
 
-def test_train_reads_a_pipe_on_dev_stdin(events: Path, tmp_path: Path) -> None:
-    proc = run("train", "/dev/stdin", "-o", "piped", *TRAIN, cwd=tmp_path, stdin=events.read_text())
+@pytest.mark.parametrize("stdin_name", ["/dev/stdin", "-"])
+def test_train_reads_a_pipe_on_dev_stdin(events: Path, tmp_path: Path, stdin_name: str) -> None:
+    proc = run("train", stdin_name, "-o", "piped", *TRAIN, cwd=tmp_path, stdin=events.read_text())
     assert proc.returncode == 0, proc.stderr
     info = json.loads(run("inspect", "piped", "--format", "json", cwd=tmp_path).stdout)
     direct = train(events, "direct", cwd=tmp_path)

@@ -375,7 +375,9 @@ def _common_options() -> CliParser:
 def _source_options() -> CliParser:
     source = CliParser(add_help=False)
     group = source.add_argument_group("data")
-    group.add_argument("data", nargs="?", metavar="DATA", help="CSV file of interactions")
+    group.add_argument(
+        "data", nargs="?", metavar="DATA", help="CSV file of interactions ('-' for standard input)"
+    )
     group.add_argument("--sql", metavar="QUERY", help="read the result of a SQL query instead")
     group.add_argument(
         "--db", metavar="DATABASE", help="SQLite file path or sqlite:///path URL (with --sql)"

@@ -113,6 +113,8 @@ def read_csv(args: argparse.Namespace, path: str, timestamp: str | None = None) 
 def _from_csv(
     args: argparse.Namespace, path: str, header: bool, timestamp: str | None
 ) -> Interactions:
+    if path == "-" and os.path.exists("/dev/stdin"):  # the usual spelling of standard input
+        path = "/dev/stdin"
     return Interactions.from_csv(
         path,
         user=_column(args.user_col, header, "user"),
