@@ -57,6 +57,7 @@ def test_public_submodules_have_sorted_all() -> None:
         "types",
         "backends",
         "checks",
+        "containers",
         "model",
         "model.fitted",
         "model.lookup",

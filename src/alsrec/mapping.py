@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal, cast, final, overload
 
 import numpy as np
 import numpy.typing as npt
 
+from alsrec.containers import check_not_table, is_arrow
 from alsrec.exceptions import DataError, IdTypeError, UnknownIdError, UnmappedIndexError
 
 if TYPE_CHECKING:
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from alsrec.types import ExternalId, IdArray, IdLike, IndexArray
 
-__all__ = ["IdKind", "IdMapper", "check_not_table", "is_arrow"]
+__all__ = ["IdKind", "IdMapper"]
 
 IdKind = Literal["int", "str"]
 
@@ -30,47 +30,6 @@ def _preview(values: Iterable[object]) -> str:
             break
         shown.append(repr(value))
     return ", ".join(shown)
-
-
-def is_arrow(value: object) -> bool:
-    """Whether ``value`` is a pyarrow object (an ``Array`` or ``ChunkedArray``).
-
-    pyarrow arrays have no ``dtype`` and iterate as pyarrow scalars, so the readers convert
-    them with ``np.asarray`` (one vectorized copy) instead.
-
-    Examples
-    --------
-    >>> is_arrow([1, 2]), is_arrow(np.arange(2))
-    (False, False)
-    """
-    return type(value).__module__.partition(".")[0] == "pyarrow"
-
-
-def check_not_table(values: object, what: str) -> None:
-    """Refuse a table or a mapping where a sequence of values is expected.
-
-    Iterating a pandas DataFrame yields its column names, and a dict its keys, so
-    ``recommend_many(df)`` or ``exclude={"u1": [...]}`` would quietly read labels as IDs.
-    :class:`~alsrec.IdTypeError` names the argument and says what to pass instead.
-
-    Examples
-    --------
-    >>> check_not_table({"u1": ["a"]}, "excluded item IDs")
-    Traceback (most recent call last):
-    ...
-    alsrec.exceptions.IdTypeError: excluded item IDs must be a sequence, got a dict: ...
-    """
-    if isinstance(values, Mapping):
-        raise IdTypeError(
-            f"{what} must be a sequence, got a {type(values).__name__}: iterating it would "
-            "read its keys as the values. Pass a list (or array) instead."
-        )
-    if hasattr(values, "columns") and not isinstance(values, np.ndarray):
-        raise IdTypeError(
-            f"{what} must be a sequence, got a {type(values).__name__} (a table): iterating "
-            "it would read its column names as the values. Pass one column, e.g. "
-            "df['user_id']."
-        )
 
 
 def _python_scalar(value: object) -> ExternalId:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import numpy.typing as npt
 
+from alsrec.containers import check_not_table, is_arrow, library_of
 from alsrec.data.rows import (
     BadRows,
     Collected,
@@ -20,7 +21,7 @@ from alsrec.data.rows import (
     check_id_lengths,
 )
 from alsrec.exceptions import ConfigError, DataError, IdTypeError
-from alsrec.mapping import IdMapper, check_not_table, is_arrow
+from alsrec.mapping import IdMapper
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable, Sequence
@@ -209,7 +210,7 @@ def _series_values(series: Any, label: str) -> npt.NDArray[Any]:
 
 def _null_mask(series: Any, arrow: bool) -> npt.NDArray[np.bool_] | None:
     """Where a nullable column holds nulls (``None`` for a column that cannot)."""
-    if arrow or type(series).__module__.partition(".")[0] == "polars":
+    if arrow or library_of(series) == "polars":
         return np.asarray(series.is_null(), dtype=bool)
     if hasattr(getattr(series, "dtype", None), "na_value") and callable(
         getattr(series, "isna", None)
@@ -246,7 +247,7 @@ def collect_frame(
             f"frame[name]); got {type(frame).__name__}."
         )
     columns = list(raw_columns)
-    kind = type(frame).__module__.split(".")[0]
+    kind = library_of(frame)
     return collect_arrays(
         _frame_column(frame, user, "user", columns),
         _frame_column(frame, item, "item", columns),

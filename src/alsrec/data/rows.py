@@ -479,10 +479,10 @@ class _IdEncoder:
                 else f"its first ID ({first_where}: {first_value!r}) is an integer, so the "
                 "column is read as integers"
             )
-            if re.fullmatch(r"-?(?:0|[1-9][0-9]*)", cast("str", value)):
+            if _CANONICAL_INT.fullmatch(cast("str", value)):
                 raise IdTypeError(  # written plainly, but too large for 64 bits
                     f"{where}, {self.label}: {self.axis} ID {value!r} is outside the 64-bit "
-                    f"integer range ({-(2**63)} to {2**63 - 1}), but {why}. Pass "
+                    f"integer range ({_INT64_MIN} to {_INT64_MAX}), but {why}. Pass "
                     f"{self.option}='str' to read every ID in it as text."
                 )
             raise IdTypeError(

@@ -1,0 +1,68 @@
+"""Recognizing the containers users pass: tables, mappings and pyarrow arrays.
+
+IDs and weights arrive as lists, numpy arrays, pandas or polars Series and pyarrow arrays;
+a table or a dict given in their place would iterate as its labels. These checks let the
+readers (:mod:`alsrec.mapping`, :mod:`alsrec.data.frames`) tell them apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from alsrec.exceptions import IdTypeError
+
+__all__ = ["check_not_table", "is_arrow", "library_of"]
+
+
+def library_of(value: object) -> str:
+    """The top-level package that defines ``value``'s type (``"pandas"``, ``"polars"``...).
+
+    Examples
+    --------
+    >>> library_of(np.arange(2)), library_of([1])
+    ('numpy', 'builtins')
+    """
+    return type(value).__module__.partition(".")[0]
+
+
+def is_arrow(value: object) -> bool:
+    """Whether ``value`` is a pyarrow object (an ``Array`` or ``ChunkedArray``).
+
+    pyarrow arrays have no ``dtype`` and iterate as pyarrow scalars, so the readers convert
+    them with ``np.asarray`` (one vectorized copy) instead.
+
+    Examples
+    --------
+    >>> is_arrow([1, 2]), is_arrow(np.arange(2))
+    (False, False)
+    """
+    return library_of(value) == "pyarrow"
+
+
+def check_not_table(values: object, what: str) -> None:
+    """Refuse a table or a mapping where a sequence of values is expected.
+
+    Iterating a pandas DataFrame yields its column names, and a dict its keys, so
+    ``recommend_many(df)`` or ``exclude={"u1": [...]}`` would quietly read labels as IDs.
+    :class:`~alsrec.IdTypeError` names the argument and says what to pass instead.
+
+    Examples
+    --------
+    >>> check_not_table({"u1": ["a"]}, "excluded item IDs")
+    Traceback (most recent call last):
+    ...
+    alsrec.exceptions.IdTypeError: excluded item IDs must be a sequence, got a dict: ...
+    """
+    if isinstance(values, Mapping):
+        raise IdTypeError(
+            f"{what} must be a sequence, got a {type(values).__name__}: iterating it would "
+            "read its keys as the values. Pass a list (or array) instead."
+        )
+    if hasattr(values, "columns") and not isinstance(values, np.ndarray):
+        raise IdTypeError(
+            f"{what} must be a sequence, got a {type(values).__name__} (a table): iterating "
+            "it would read its column names as the values. Pass one column, e.g. "
+            "df['user_id']."
+        )
