@@ -10,7 +10,7 @@ import io
 import lzma
 import os
 from itertools import compress
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -57,18 +57,12 @@ def _encoding_name(encoding: str) -> str:
     return "UTF-8" if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig") else encoding
 
 
-def _split_trailing_blanks(block: str) -> tuple[str, str]:
-    """``block`` without its trailing blank lines, and those lines (held back until it is
-    known whether more follows). Only for blocks without quotes, where a line end cannot be
-    inside a field."""
-    if '"' in block:
-        return block, ""
-    body = block.rstrip("\r\n")
-    tail = block[len(body) :]
-    if not body:
-        return "", block
-    cut = len(body) + (2 if tail.startswith("\r\n") else 1 if tail else 0)
-    return block[:cut], block[cut:]
+def _trailing(entries: list[Any], blank: object) -> int:
+    """How many entries at the end of ``entries`` equal ``blank``."""
+    count = 0
+    while count < len(entries) and entries[-1 - count] == blank:
+        count += 1
+    return count
 
 
 def _count_lines(text: str) -> int:
@@ -393,23 +387,18 @@ class _CsvReader:
         """Read the rest of the file in blocks of whole lines, ``pending`` first."""
         bar = ProgressBar(self.name, total, self.progress)
         size = min(1 << 20, 64 * self.chunk_rows)
-        held = ""  # blank lines that ended the last block: forgiven if they end the file
+        held = (0, 0)  # blank lines that ended the last block (count, first line)
         while True:
             fresh = self._read(text, size, raw)
-            if not fresh and not pending:
-                if held:  # an editor's blank lines at the end: dropped and counted, no error
-                    blanks = _count_lines(held)
-                    self.line += blanks
-                    stream.rows_read += blanks
-                    stream.drop("blank_line", blanks)
+            end = not fresh and not pending
+            if held[0]:  # an editor's blank lines at the end are dropped and counted
+                self._blank_lines(*held, n_fields, stream, at_end=end)
+            if end:
                 break
-            block = self._complete(held + pending + fresh, text, raw)
+            block = self._complete(pending + fresh, text, raw)
             pending = ""
-            block, held = _split_trailing_blanks(block)
-            if not block:
-                continue
             n_before = stream.rows_read
-            self._block(block, n_fields, positions, stream, text, raw)
+            held = self._block(block, n_fields, positions, stream, text, raw)
             n_records = stream.rows_read - n_before
             if n_records:
                 size = max(1, min(1 << 28, len(block) * self.chunk_rows // n_records))
@@ -424,7 +413,9 @@ class _CsvReader:
         stream: _Stream,
         text: io.TextIOWrapper,
         raw: io.BufferedReader,
-    ) -> None:
+    ) -> tuple[int, int]:
+        """Read the records of ``block``; return the blank lines that end it (their count
+        and first line), left to :meth:`_blank_lines` once it is known whether more follows."""
         delimiter = cast("str", self.delimiter)
         first_line = self.line + 1
         flat = block
@@ -437,6 +428,9 @@ class _CsvReader:
             lines = flat.split("\n")
             if lines[-1] == "":
                 lines.pop()
+            blanks = _trailing(lines, "")
+            trailing = (blanks, first_line + len(lines) - blanks)
+            lines = lines[: len(lines) - blanks]
             stream.rows_read += len(lines)
             line_of = np.arange(first_line, first_line + len(lines), dtype=np.int64)
             counts = [line.count(delimiter) for line in lines]
@@ -446,7 +440,7 @@ class _CsvReader:
                 lines = list(compress(lines, keep.tolist()))
                 line_of = line_of[keep]
             if not lines:
-                return
+                return trailing
             values = delimiter.join(lines).split(delimiter)
             # the csv module's field limit, on this path too (a field is within one line)
             if max(map(len, lines)) > MAX_FIELD_CHARS and max(map(len, values)) > MAX_FIELD_CHARS:
@@ -460,6 +454,9 @@ class _CsvReader:
         else:
             records, starts, parsed = self._parse_records(block, first_line, text, raw)
             self.line += _count_lines(parsed)
+            blanks = _trailing(records, [])
+            trailing = (blanks, starts[len(records) - blanks] if blanks else 0)
+            records, starts = records[: len(records) - blanks], starts[: len(starts) - blanks]
             stream.rows_read += len(records)
             line_of = np.asarray(starts, dtype=np.int64)
             lengths = [len(r) for r in records]
@@ -469,7 +466,7 @@ class _CsvReader:
                 records = list(compress(records, keep.tolist()))
                 line_of = line_of[keep]
             if not records:
-                return
+                return trailing
             columns = {role: [r[pos] for r in records] for role, pos in positions.items()}
 
         path = self.path
@@ -480,6 +477,19 @@ class _CsvReader:
         stream.add(
             columns["user"], columns["item"], columns.get("weight"), columns.get("timestamp"), where
         )
+        return trailing
+
+    def _blank_lines(
+        self, count: int, first: int, n_fields: int, stream: _Stream, *, at_end: bool
+    ) -> None:
+        """``count`` blank lines from line ``first``: at the end of the file dropped and
+        counted, never an error; elsewhere bad rows like any other."""
+        stream.rows_read += count
+        if at_end:
+            stream.drop("blank_line", count)
+        else:
+            lines = np.arange(first, first + count, dtype=np.int64)
+            self._bad_lines(np.zeros(count, dtype=bool), [[]] * count, lines, n_fields, stream)
 
     def _bad_lines(
         self,
