@@ -291,6 +291,60 @@ def test_an_unbalanced_quote_in_a_small_file_names_its_line(tmp_path: Path) -> N
         Interactions.from_csv(path)
 
 
+# -- one line of millions of short quoted fields ---------------------------------------------
+
+
+def _many_fields_file(path: Path, n_fields: int) -> Path:
+    with path.open("w") as fh:
+        fh.write("user_id,item_id\nu1,i1\n")
+        fh.write(",".join(['"ab"'] * n_fields) + "\n")
+        fh.write("u3,i3\n")
+    return path
+
+
+def test_a_line_of_many_quoted_fields_is_reported_without_building_them(tmp_path: Path) -> None:
+    # 400,000 fields on one 2 MB line: the csv module builds a str per field before anything
+    # can count them (about 20 times the line's size); the reader counts them first.
+    path = _many_fields_file(tmp_path / "wide.csv", 400_000)
+    size = path.stat().st_size
+    with peak_bytes() as peak, pytest.raises(DataError, match="line 3: 400000 field") as info:
+        Interactions.from_csv(path)
+    assert peak[0] < 8 * size, f"peak {peak[0] / size:.1f}x the file's size"
+    assert '"ab","ab"' in str(info.value)  # the line as written
+
+
+def test_a_line_of_many_quoted_fields_is_skipped_and_counted(tmp_path: Path) -> None:
+    path = _many_fields_file(tmp_path / "wide.csv", 400_000)
+    with peak_bytes() as peak:
+        data = Interactions.from_csv(path, on_bad_rows="skip")
+    assert sorted(data.users.ids.tolist()) == ["u1", "u3"]
+    assert data.summary().dropped == {"wrong_field_count": 1}
+    assert peak[0] < 8 * path.stat().st_size
+
+
+def test_long_lines_of_the_right_length_still_parse(tmp_path: Path) -> None:
+    # Past the length where lines are counted first: a long quoted note, and a quoted note
+    # that opens on a long line and closes on the next one (one record over two lines).
+    note = "x" * 100_000
+    path = tmp_path / "long.csv"
+    path.write_text(
+        f'user_id,item_id,note\nu1,i1,"{note}"\n"u,2",i2,"{note}\nend"\nu3,i3,"{note}",\nu4,i4,\n'
+    )
+    with pytest.raises(DataError, match="line 5: 4 field"):
+        Interactions.from_csv(path)
+    data = Interactions.from_csv(path, on_bad_rows="skip")
+    assert sorted(data.users.ids.tolist()) == ["u,2", "u1", "u4"]
+    assert data.summary().dropped == {"wrong_field_count": 1}
+
+
+def test_a_malformed_long_line_is_still_malformed(tmp_path: Path) -> None:
+    # Text after a closing quote is an error whatever the field count (as on short lines).
+    path = tmp_path / "bad.csv"
+    path.write_text("user_id,item_id\nu1,i1\n" + ",".join(['"ab"'] * 40_000) + 'x,"c"\n')
+    with pytest.raises(DataError, match="line 3: the CSV is malformed"):
+        Interactions.from_csv(path, on_bad_rows="skip")
+
+
 # -- item 14: non-seekable input ------------------------------------------------------------
 
 

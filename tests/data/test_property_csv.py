@@ -117,3 +117,41 @@ def test_rows_of_typical_pieces_parse_like_the_reference(rows: list[tuple[str, s
 @given(st.binary(max_size=60))
 def test_random_bytes_are_a_data_error_or_parse_like_the_reference(body: bytes) -> None:
     check(body)
+
+
+@SETTINGS
+@given(
+    st.lists(st.sampled_from(["a", "b", ",", '"', " ", ";"]), max_size=30).map("".join),
+    st.sampled_from(["", "\n", "\r\n", "\r"]),
+    st.sampled_from([",", ";"]),
+)
+@example('"a"b', "\n", ",")  # text after a closing quote
+@example('a"b,"c""d"', "", ",")  # a literal quote in an unquoted field, an escaped one
+@example('"a,b', "\r\n", ",")  # a quoted field that goes on to the next line
+def test_field_count_agrees_with_the_csv_module(body: str, end: str, delimiter: str) -> None:
+    """The reader counts a long line's fields before the csv module builds them
+    (``_field_count``): the count must be the csv module's, or ``None`` where the csv module
+    rejects the line or goes on to the next one."""
+    from alsrec.data.csv_reader import _field_count
+
+    line = body + end
+    try:
+        records = list(csv.reader([line], delimiter=delimiter, strict=True))
+    except csv.Error:
+        records = None
+    count = _field_count(line, delimiter)
+    if records is None:
+        assert count is None
+    else:
+        assert count == (len(records[0]) if records else 0)
+
+
+@SETTINGS
+@given(st.lists(st.sampled_from(["a", "\r", "\n", "\v", "\x85", "\u2028", "\x1c"]), max_size=30))
+def test_physical_lines_split_like_stringio(chars: list[str]) -> None:
+    """The reader splits a block into lines without StringIO's copy (``_physical_lines``):
+    the same lines as ``io.StringIO(text, newline="")``, whatever other breaks it holds."""
+    from alsrec.data.csv_reader import _physical_lines
+
+    text = "".join(chars)
+    assert list(_physical_lines(text)) == list(io.StringIO(text, newline=""))

@@ -9,6 +9,7 @@ import gzip
 import io
 import lzma
 import os
+import re
 from itertools import compress
 from typing import TYPE_CHECKING, Any, cast
 
@@ -30,7 +31,7 @@ from alsrec.exceptions import ConfigError, DataError
 from alsrec.progress import ProgressBar
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
     from alsrec.progress import ProgressOption
     from alsrec.types import IndexArray
@@ -50,6 +51,53 @@ _OPENERS: dict[bytes, tuple[str, Callable[[io.BufferedReader], io.BufferedIOBase
 
 _UNREADABLE = {b"PK\x03\x04": "a zip archive", b"\x28\xb5\x2f\xfd": "zstd-compressed"}
 """Other formats, refused with a hint: magic bytes -> what the file is."""
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+"""One physical line with its line end: ``\r\n``, a lone ``\r`` or ``\n``."""
+
+_OTHER_BREAKS = "\v\f\x1c\x1d\x1e\x85\u2028\u2029"
+"""What ``str.splitlines`` also splits at, and a CSV line does not end at."""
+
+
+def _physical_lines(text: str) -> Iterable[str]:
+    """The lines of ``text`` with their line ends, as ``io.StringIO(text, newline="")``
+    splits it, without the copy of the whole text that StringIO keeps (4 bytes a character:
+    160 MB for a block of one 40 MB line): ``str.splitlines`` where it splits the same way,
+    else a regex (slower)."""
+    if any(c in text for c in _OTHER_BREAKS):
+        return (found[0] for found in _LINE.finditer(text))
+    return text.splitlines(keepends=True)
+
+
+_MAX_BLOCK_CHARS = 1 << 24
+"""The most characters one read asks for. ``TextIOWrapper.read(n)`` allocates ``n``
+characters before it reads: a size estimated from one block of a few long lines (``block
+length x chunk_rows / records``) had asked for 268 MB on a 2 MB file."""
+
+_LONG_LINE = 1 << 16
+"""Lines longer than this are counted field by field before the csv module sees them."""
+
+
+def _field_count(line: str, delimiter: str) -> int | None:
+    """The fields of ``line`` read as one whole record the csv module's way (strict RFC 4180
+    quoting), counted without building them; ``None`` where the csv module must decide: a
+    quoted field left open (the record goes on to the next line) or text after a closing
+    quote (malformed).
+
+    The csv module builds every field of a record before anything can count them: one line
+    of millions of short fields took about 20 times its size in memory. Counted first, a
+    record of the wrong length is reported or skipped from its count alone. (As on the
+    unquoted fast path, the field length limit applies to records of the right length.)
+    """
+    if not line.rstrip("\r\n"):
+        return 0  # a blank line: the csv module's empty record
+    sep = re.escape(delimiter)
+    # every well-formed quoted field: it starts a field and ends at a delimiter or line end
+    quoted = re.compile(f'(?:^|(?<={sep}))"[^"]*(?:""[^"]*)*"(?={sep}|\\r|\\n|$)')
+    rest = quoted.sub("", line)
+    if re.search(f'(?:^|{sep})"', rest):  # a field opens with a quote it does not close
+        return None
+    return rest.count(delimiter) + 1
 
 
 def _encoding_name(encoding: str) -> str:
@@ -125,6 +173,9 @@ class _CsvReader:
         self.name = os.path.basename(path) or path
         self.line = 0  # physical lines consumed so far
         self.opener = ""  # the compression the file was read through, if any
+        # records of the block being parsed that were counted, not built (_field_count):
+        # first line -> (fields, the line as written)
+        self.counted: dict[int, tuple[int, str]] = {}
 
     # the file -------------------------------------------------------------------------------
 
@@ -232,6 +283,7 @@ class _CsvReader:
         first_line: int,
         text: io.TextIOWrapper,
         raw: io.BufferedReader,
+        n_fields: int = 0,
     ) -> tuple[list[list[str]], list[int], str]:
         """Parse ``block`` with the csv module: records, their first lines, the text parsed.
 
@@ -241,12 +293,21 @@ class _CsvReader:
         lines from the file (returned as part of the text parsed), in linear time, up to
         ``MAX_FIELD_CHARS`` characters: then a :class:`DataError` names the record's line.
         """
-        assert self.delimiter is not None
+        delimiter = cast("str", self.delimiter)
         more: list[str] = []
         previous = 0  # lines used by the records parsed so far
+        self.counted.clear()
 
         def lines() -> Iterator[str]:
-            yield from io.StringIO(block, newline="")
+            for line in _physical_lines(block):
+                if n_fields and len(line) > _LONG_LINE and reader.line_num == previous:
+                    count = _field_count(line, delimiter)
+                    if count is not None and count != n_fields:
+                        # a wrong-length record, known without its fields: a stand-in
+                        # of one field takes its place, reported as this one
+                        self.counted[first_line + previous] = (count, line.rstrip("\r\n"))
+                        line = "\x00\n"
+                yield line
             extra = 0
             while reader.line_num > previous:  # the csv module is inside a record: go on
                 line = self._read(text, -1, raw)
@@ -262,7 +323,7 @@ class _CsvReader:
                 more.append(line)
                 yield line
 
-        reader = csv.reader(lines(), delimiter=self.delimiter, strict=True)
+        reader = csv.reader(lines(), delimiter=delimiter, strict=True)
         records: list[list[str]] = []
         starts: list[int] = []
         try:
@@ -388,6 +449,7 @@ class _CsvReader:
         bar = ProgressBar(self.name, total, self.progress)
         size = min(1 << 20, 64 * self.chunk_rows)
         held = (0, 0)  # blank lines that ended the last block (count, first line)
+        chars = records = 0  # read so far, for the average record length
         while True:
             fresh = self._read(text, size, raw)
             end = not fresh and not pending
@@ -399,9 +461,11 @@ class _CsvReader:
             pending = ""
             n_before = stream.rows_read
             held = self._block(block, n_fields, positions, stream, text, raw)
-            n_records = stream.rows_read - n_before
-            if n_records:
-                size = max(1, min(1 << 28, len(block) * self.chunk_rows // n_records))
+            chars, records = chars + len(block), records + stream.rows_read - n_before
+            if records:  # chunk_rows records of the average length so far, within a cap
+                size = max(1, min(_MAX_BLOCK_CHARS, chars * self.chunk_rows // records))
+            if total is not None and not self.opener:  # nor more than the file has left
+                size = min(size, max(0, total - raw.tell()) + (1 << 16))
             bar.update(raw.tell() if total is not None else 0, stream.rows_read)
         bar.close(raw.tell() if total is not None else 0, stream.rows_read)
 
@@ -452,7 +516,7 @@ class _CsvReader:
                 )
             columns = {role: values[pos::n_fields] for role, pos in positions.items()}
         else:
-            records, starts, parsed = self._parse_records(block, first_line, text, raw)
+            records, starts, parsed = self._parse_records(block, first_line, text, raw, n_fields)
             self.line += _count_lines(parsed)
             blanks = _trailing(records, [])
             trailing = (blanks, starts[len(records) - blanks] if blanks else 0)
@@ -513,6 +577,7 @@ class _CsvReader:
             n_seen = (
                 len(record) if len(record) > 1 else shown.count(cast("str", self.delimiter)) + 1
             )
+            n_seen, shown = self.counted.get(int(line_of[pos]), (n_seen, shown))
             raise DataError(
                 f"{self.path}, line {int(line_of[pos])}: {n_seen} field(s) where the "
                 f"{'header has' if self.header else 'first line has'} {n_fields}; the line "
