@@ -3,10 +3,12 @@ a typed error naming the argument, never a silently wrong model or answer."""
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import polars as pl
 import pytest
 import scipy.sparse as sp
 
@@ -37,6 +39,11 @@ def test_a_table_or_a_dict_is_not_read_as_its_labels(rec: Recommender) -> None:
         rec.recommend("u1", history=pd.DataFrame({"item": ["a"]}))
     with pytest.raises(IdTypeError, match="user_ids must be a sequence, got a DataFrame"):
         Interactions.from_arrays(requests, ["a", "b"])
+    lazy = pl.DataFrame({"user_id": ["u1", "u2"]}).lazy()  # no polars warning, a hint
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(IdTypeError, match=r"LazyFrame .*lf\.collect\(\)\['user_id'\]"):
+            rec.recommend_many(lazy, n=2)
     # the columns themselves are fine
     assert rec.recommend_many(requests["user_id"], n=2).sources.tolist() == ["model", "model"]
 

@@ -60,6 +60,11 @@ def check_not_table(values: object, what: str) -> None:
             f"{what} must be a sequence, got a {type(values).__name__}: iterating it would "
             "read its keys as the values. Pass a list (or array) instead."
         )
+    if type(values).__name__ == "LazyFrame":  # before hasattr: its columns cost a query plan
+        raise IdTypeError(
+            f"{what} must be a sequence, got a polars LazyFrame (a query plan): collect it "
+            "and pass one column, e.g. lf.collect()['user_id']."
+        )
     if hasattr(values, "columns") and not isinstance(values, np.ndarray):
         raise IdTypeError(
             f"{what} must be a sequence, got a {type(values).__name__} (a table): iterating "
