@@ -12,7 +12,15 @@ import polars as pl
 import pytest
 import scipy.sparse as sp
 
-from alsrec import ConfigError, DataError, IdTypeError, Interactions, Recommender
+from alsrec import (
+    AlsrecWarning,
+    ConfigError,
+    DataError,
+    IdTypeError,
+    Interactions,
+    Recommender,
+    UnknownIdError,
+)
 from alsrec.checks import check_bool
 
 if TYPE_CHECKING:
@@ -254,3 +262,23 @@ def test_repr_and_summary_show_every_setting_that_differs_from_the_default() -> 
     for text in (repr(tuned), tuned.summary()):
         assert "weighting='bm25'" in text and "solver='cg'" in text and "cg_steps=1" in text
     assert repr(plain) != repr(tuned)
+
+
+def test_excluded_ids_of_the_wrong_type_are_named() -> None:
+    # Out-of-stock item IDs read from a CSV as text, for a model of int IDs: excluding
+    # nothing silently would recommend exactly those items.
+    ui = sp.csr_matrix(np.eye(6, dtype=np.float32) + np.eye(6, k=1, dtype=np.float32))
+    rec = Recommender(factors=2, iterations=3, random_state=0).fit(ui)
+    with pytest.warns(AlsrecWarning, match=r"'4', '5' are str IDs .* int\('4'\)"):
+        rec.recommend(0, n=3, exclude=["4", "5"])
+    with pytest.warns(AlsrecWarning, match="'4' is a str ID"):
+        rec.recommend_many([0, 1], n=3, exclude=["4"])
+    with pytest.warns(AlsrecWarning, match="'4' is a str ID"):
+        rec.similar_items(0, n=3, exclude=["4"])
+    with pytest.warns(AlsrecWarning, match="'4' is a str ID"):
+        rec.score(0, ["4"])
+    with pytest.raises(UnknownIdError, match=r"'4' is a str ID .* int\('4'\)"):
+        rec.recommend(0, n=3, exclude=["4"], policy="strict")
+    with warnings.catch_warnings():  # unknown IDs of the right type: skipped, no warning
+        warnings.simplefilter("error")
+        assert rec.recommend(0, n=3, exclude=[99]).skipped == (99,)

@@ -18,6 +18,7 @@ import numpy as np
 from alsrec.checks import check_bool
 from alsrec.exceptions import UnknownIdError
 from alsrec.mapping import as_id_array, one_id_array
+from alsrec.model.lookup import indices_of
 from alsrec.model.ranking import similar
 from alsrec.results import ItemScores
 
@@ -38,19 +39,11 @@ def _mapper(model: FittedModel, axis: Axis) -> IdMapper:
 
 
 def _known(
-    mapper: IdMapper, given: IdArray, policy: Policy, what: str
+    mapper: IdMapper, given: IdArray, policy: Policy, what: str, axis: Axis, stacklevel: int = 4
 ) -> tuple[IndexArray, tuple[ExternalId, ...]]:
-    """Indices of the known IDs of ``given`` (in order) and the unknown IDs."""
-    idx = mapper.to_index(given, missing="negative")
-    known = idx >= 0
-    skipped = tuple(cast("list[ExternalId]", given[~known].tolist()))
-    if skipped and policy == "strict":
-        raise UnknownIdError(
-            f"{len(skipped)} {what} unknown to the model: "
-            f"{', '.join(map(repr, skipped[:5]))}. Remove them, or use policy='safe' to "
-            "skip them.",
-            ids=skipped,
-        )
+    """Indices of the known IDs of ``given`` (in order) and the unknown IDs; IDs of the
+    wrong type (``"6"`` for a model of int IDs) are named (warned under ``"safe"``)."""
+    idx, known, skipped = indices_of(mapper, axis, given, policy, what, stacklevel=stacklevel + 1)
     return idx[known], skipped
 
 
@@ -73,7 +66,7 @@ def allowed(
     excluded = as_id_array(exclude, f"excluded {axis} IDs")
     if excluded.size == 0:
         return candidates, ()
-    idx, skipped = _known(mapper, excluded, policy, f"excluded {axis} ID(s)")
+    idx, skipped = _known(mapper, excluded, policy, f"excluded {axis} ID(s)", axis)
     base = mapper.ids if candidates is None else as_id_array(candidates, f"candidate {axis} IDs")
     if base.size == 0 or idx.size == 0:
         return base, skipped
@@ -93,7 +86,7 @@ def similar_among(
     skipped IDs (unknown queries get an empty row under ``"safe"``)."""
     mapper = _mapper(model, axis)
     cand_ids = mapper.ids if candidates is None else as_id_array(candidates, f"{axis} IDs")
-    cand, skipped = _known(mapper, cand_ids, policy, f"candidate {axis} ID(s)")
+    cand, skipped = _known(mapper, cand_ids, policy, f"candidate {axis} ID(s)", axis)
     _, first = np.unique(cand, return_index=True)
     cand = cand[np.sort(first)]
     rows = mapper.to_index(query_ids, missing="negative")
@@ -127,7 +120,7 @@ def score_items(
 ) -> ItemScores:
     """The scores of ``items`` for ``user_id``; see :meth:`alsrec.Recommender.score`."""
     given = as_id_array(items, "item IDs")
-    idx, skipped = _known(model.items, given, policy, "item ID(s)")
+    idx, skipped = _known(model.items, given, policy, "item ID(s)", "item")
     row = int(model.users.to_index(one_id_array(user_id, "user_id"), missing="negative")[0])
     if row < 0:
         if policy == "strict":

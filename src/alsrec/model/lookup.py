@@ -36,7 +36,7 @@ __all__ = [
     "History",
     "candidates",
     "empty_history",
-    "item_indices",
+    "indices_of",
     "refuse_unknown_users",
     "resolve_histories",
     "resolve_history",
@@ -173,20 +173,28 @@ def refuse_unknown_users(
     )
 
 
-def item_indices(
-    model: FittedModel, given: IdArray, policy: Policy, what: str, *, warn: bool = True
+def indices_of(
+    mapper: IdMapper,
+    axis: str,
+    given: IdArray,
+    policy: Policy,
+    what: str,
+    *,
+    warn: bool = True,
+    stacklevel: int = 4,
 ) -> tuple[IndexArray, npt.NDArray[np.bool_], tuple[ExternalId, ...]]:
-    """Item indices of ``given`` (``-1`` where unknown), the known mask, and the unknown
-    IDs; under ``"strict"``, unknown IDs raise :class:`UnknownIdError` naming them (and
-    their type, when it is not the model's). ``warn``: warn about IDs of the wrong type
-    under ``"safe"`` (a caller resolving many lists warns once itself)."""
-    idx = model.items.to_index(given, missing="negative")
+    """Indices of ``given`` in ``mapper`` (``-1`` where unknown), the known mask, and the
+    unknown IDs; under ``"strict"``, unknown IDs raise :class:`UnknownIdError` naming them
+    (and their type, when it is not the model's). ``warn``: warn about IDs of the wrong type
+    under ``"safe"`` (a caller resolving many lists warns once itself), ``stacklevel``
+    counted as in :func:`warn_wrong_type`."""
+    idx = mapper.to_index(given, missing="negative")
     known = idx >= 0
     skipped: tuple[ExternalId, ...] = ()
     if not known.all():
         skipped = tuple(cast("list[ExternalId]", given[~known].tolist()))
         if policy == "strict":
-            note = type_note(model.items, "item", skipped)
+            note = type_note(mapper, axis, skipped)
             raise UnknownIdError(
                 f"{len(skipped)} {what} unknown to the model: "
                 f"{', '.join(map(repr, skipped[:5]))}.{' ' + note if note else ''} Remove "
@@ -194,19 +202,25 @@ def item_indices(
                 ids=skipped,
             )
         if warn:
-            warn_wrong_type(model.items, "item", given, policy, stacklevel=4)
+            warn_wrong_type(mapper, axis, given[~known], policy, stacklevel=stacklevel)
     return idx, known, skipped
 
 
 def candidates(
-    model: FittedModel, items: IdLike | Iterable[ExternalId] | None, policy: Policy
+    model: FittedModel,
+    items: IdLike | Iterable[ExternalId] | None,
+    policy: Policy,
+    stacklevel: int = 4,
 ) -> tuple[IndexArray | None, tuple[ExternalId, ...]]:
     """Unique indices of the known candidate items (first occurrence order) and the
-    unknown ones; ``None`` when ``items`` is ``None`` (every item is a candidate)."""
+    unknown ones; ``None`` when ``items`` is ``None`` (every item is a candidate).
+    ``stacklevel``: as in :func:`warn_wrong_type`, for the warning about wrong types."""
     if items is None:
         return None, ()
     given = as_id_array(items, "candidate item IDs")
-    idx, known, skipped = item_indices(model, given, policy, "candidate item ID(s)")
+    idx, known, skipped = indices_of(
+        model.items, "item", given, policy, "candidate item ID(s)", stacklevel=stacklevel
+    )
     idx = idx[known]
     _, first = np.unique(idx, return_index=True)
     return idx[np.sort(first)], skipped
@@ -230,7 +244,7 @@ def resolve_history(
         "history weights",
         " (If it was meant as the number of items: recommend_for_history(item_ids, n=...).)",
     )
-    idx, known, skipped = item_indices(model, given, policy, what, warn=warn)
+    idx, known, skipped = indices_of(model.items, "item", given, policy, what, warn=warn)
     if skipped:
         idx, w = idx[known], w[known]
     return (idx, w), skipped

@@ -291,7 +291,7 @@ def similar_query(
             )
     cand: IndexArray | None = None
     if axis == "item":
-        cand, cand_skipped = resolve_candidates(model, items, policy)
+        cand, cand_skipped = resolve_candidates(model, items, policy, stacklevel=5)
         skipped += cand_skipped
     unit = model.unit_item_factors if axis == "item" else model.unit_user_factors
     norms = model.item_norms if axis == "item" else model.user_norms
