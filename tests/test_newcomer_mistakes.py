@@ -51,7 +51,7 @@ def test_a_table_or_a_dict_is_not_read_as_its_labels(rec: Recommender) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with pytest.raises(IdTypeError, match=r"LazyFrame .*lf\.collect\(\)\['user_id'\]"):
-            rec.recommend_many(lazy, n=2)
+            rec.recommend_many(lazy, n=2)  # type: ignore[arg-type]
     # the columns themselves are fine
     assert rec.recommend_many(requests["user_id"], n=2).sources.tolist() == ["model", "model"]
 

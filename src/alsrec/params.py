@@ -97,7 +97,10 @@ class ALSParams:
         pairs' extra confidence is about 3% of the whole matrix's (MovieLens-style data
         with 3% or more of the pairs observed keeps 1; sparse data, where unobserved
         pairs would drown the observed ones, gets more); on heavy-tailed weights over a
-        flat spectrum it moves toward 100 (see ``regularization``).
+        flat spectrum it moves toward 100 (see ``regularization``). Weights whose mean
+        ``f(w)`` is outside [0.5, 10] are read at the nearer end of that range and the
+        slope scaled back, so a change of unit (seconds to milliseconds) does not change
+        the model.
         ``regularization="auto"`` follows the resolved value. Pass ``alpha=1.0`` for the
         former default.
     iterations : int, default 15

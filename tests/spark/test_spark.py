@@ -403,18 +403,23 @@ def test_fit_spark_resolves_auto_on_the_cluster(spark: SparkSession) -> None:
 
 
 @needs_spark
-def test_fit_spark_resolves_alpha_on_the_cluster_as_fit_does(spark: SparkSession) -> None:
+@pytest.mark.parametrize(("factor", "expected"), [(1.0, 2.0), (1000.0, 10.0 / 1500.0)])
+def test_fit_spark_resolves_alpha_on_the_cluster_as_fit_does(
+    spark: SparkSession, factor: float, expected: float
+) -> None:
     # 200 users x 200 items, two pairs per user (weights 1 and 2): 1% observed, mean
     # weight 1.5, so alpha="auto" is 0.03 * 40,000 / 600 = 2 (the rule of a local fit).
+    # In another unit (x1000, mean 1500) the weights are read at mean 10, where the rule
+    # gives its floor of 1: alpha 10 / 1500.
     index = np.arange(200)
     users = np.repeat(index, 2).astype(str)
     items = np.stack([index, (index + 7) % 200], axis=1).ravel().astype(str)
-    weights = np.tile([1.0, 2.0], 200)
+    weights = np.tile([1.0, 2.0], 200) * factor
     df = _frame(spark, {"u": users, "i": items, "w": weights})
     params = ALSParams(factors=2, iterations=2, random_state=0)
     rec = Recommender.fit_spark(df, "u", "i", "w", params=params, keep_seen=False)
     assert rec.params.alpha == "auto"
-    assert rec.params_.alpha == pytest.approx(2.0)
+    assert rec.params_.alpha == pytest.approx(expected)
     assert rec.model_.provenance.auto_params[:2] == ("alpha", "regularization")
     local = Recommender(factors=2, iterations=2).fit(users, items, weights)
     assert local.params_.alpha == pytest.approx(rec.params_.alpha)

@@ -122,6 +122,7 @@ __all__ = [
     "SPECTRAL_FITTED",
     "SPECTRAL_FLAT",
     "SPECTRAL_MANY",
+    "WEIGHT_RANGE",
     "alpha_from_totals",
     "auto_alpha",
     "auto_multiple",
@@ -135,6 +136,7 @@ __all__ = [
     "resolve_params",
     "resolved_confidence",
     "spectral_scale",
+    "weight_unit",
 ]
 
 AUTO_SCALE = 0.8
@@ -176,7 +178,13 @@ ALPHA_SHARE = 0.03
 """``alpha="auto"`` makes the observed pairs' extra confidence ``alpha * sum f(w)`` about
 this share of the matrix's pairs (:func:`auto_alpha`)."""
 ALPHA_RANGE = (1.0, 100.0)
-"""The range ``alpha="auto"`` is kept in (the grid's range; 1 is the former default)."""
+"""The range ``alpha="auto"`` is kept in (the grid's range; 1 is the former default), for
+weights whose mean ``f(w)`` lies in :data:`WEIGHT_RANGE`."""
+WEIGHT_RANGE = (0.5, 10.0)
+"""The mean ``f(w)`` of the data ``alpha="auto"`` was calibrated on (binary data 1, 1-5
+ratings about 3.5, the heaviest counts of the defaults experiment 9.8). Weights whose mean
+lies outside are first scaled to the nearer end (:func:`weight_unit`), so that a change of
+unit (seconds to milliseconds) does not push the confidences far outside that range."""
 HEAVY_UNIFORMITY = 0.25
 """The :func:`weight_uniformity` below which the weights count as heavy-tailed. On the 97
 datasets of the defaults experiment: Pareto counts 0.003-0.017, log-normal counts
@@ -509,7 +517,8 @@ def _auto_alpha(
     # f(w) once, in double precision: read back from the float32 confidences 1 + f, the
     # sum would round to 0 for weights below about 6e-8 each
     weighted = weights if name == "linear" and not options else weigh(weights, name, **options)
-    alpha = alpha_from_totals(weights.shape[0], weights.shape[1], float(weighted.data.sum()))
+    total = float(weighted.data.sum())
+    alpha = alpha_from_totals(weights.shape[0], weights.shape[1], total, n_pairs=weighted.nnz)
     uniformity = _uniformity(np.asarray(weighted.data, dtype=np.float64))
     if uniformity is None or uniformity >= HEAVY_UNIFORMITY:
         return alpha, None
@@ -519,14 +528,36 @@ def _auto_alpha(
             return alpha, spectrum
         weight = flat_spectrum_weight(spectrum.ratio, spectrum.excess(), heavy=True)
     top = ALPHA_RANGE[1]
-    return float(min(alpha ** (1 - weight) * top**weight, top)), spectrum
+    unit = weight_unit(total, weighted.nnz)  # the blend is in the rule's own range
+    return unit * float(min((alpha / unit) ** (1 - weight) * top**weight, top)), spectrum
 
 
-def alpha_from_totals(n_users: int, n_items: int, weight_total: float) -> float:
-    """:func:`auto_alpha` from three totals: the one implementation of the rule.
+def weight_unit(weight_total: float, n_pairs: int) -> float:
+    """The factor that brings the mean ``f(w)`` into :data:`WEIGHT_RANGE` (1 inside it).
 
-    ``0.03 * n_users * n_items / weight_total`` within [1, 100]; the Spark backend
-    calls it with totals summed on the cluster.
+    ``alpha="auto"`` applies its rule to the weights times this factor, then multiplies the
+    slope by it: the confidences ``1 + alpha * f(w)`` are those of the scaled weights.
+
+    Examples
+    --------
+    >>> weight_unit(350.0, 100), weight_unit(3500.0, 100)  # mean 3.5, mean 35 (a new unit)
+    (1.0, 0.2857142857142857)
+    """
+    mean = weight_total / n_pairs
+    low, high = WEIGHT_RANGE
+    return min(max(mean, low), high) / mean
+
+
+def alpha_from_totals(
+    n_users: int, n_items: int, weight_total: float, *, n_pairs: int | None = None
+) -> float:
+    """:func:`auto_alpha` from totals: the one implementation of the rule.
+
+    ``0.03 * n_users * n_items / weight_total`` within [1, 100], for weights whose mean
+    ``f(w)`` is in :data:`WEIGHT_RANGE`; outside it the rule is applied to the weights
+    scaled into that range (:func:`weight_unit`) and the slope scaled back, so the result
+    is outside [1, 100] in proportion. The Spark backend calls it with totals summed on
+    the cluster.
 
     Parameters
     ----------
@@ -535,6 +566,9 @@ def alpha_from_totals(n_users: int, n_items: int, weight_total: float) -> float:
     weight_total : float
         ``sum f(w)`` over the observed pairs (the weighting scheme applied to the raw
         weights; the sum of the weights for ``"linear"``).
+    n_pairs : int, optional
+        The number of observed pairs, for the mean ``f(w)``; without it the weights are
+        taken to be in :data:`WEIGHT_RANGE` (the rule before 2026-12-04).
 
     Raises
     ------
@@ -551,8 +585,10 @@ def alpha_from_totals(n_users: int, n_items: int, weight_total: float) -> float:
             "alpha='auto' needs observed weights with a positive, finite sum after "
             f"weighting; got {weight_total!r}. Pass a number for alpha."
         )
+    unit = 1.0 if n_pairs is None else weight_unit(weight_total, n_pairs)
     low, high = ALPHA_RANGE
-    return float(min(max(ALPHA_SHARE * float(n_users) * float(n_items) / weight_total, low), high))
+    share = ALPHA_SHARE * float(n_users) * float(n_items) / (unit * weight_total)
+    return unit * float(min(max(share, low), high))
 
 
 def auto_regularization(

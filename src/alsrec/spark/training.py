@@ -224,9 +224,12 @@ def _resolve_auto(
     names: list[str] = []
     if isinstance(params.alpha, str):
         with spark_errors("summing the weights (alpha='auto')"):
-            total = ratings.agg(F.sum(F.col("rating").cast("double")).alias("t")).first()
+            total = ratings.agg(
+                F.sum(F.col("rating").cast("double")).alias("t"), F.count(F.lit(1)).alias("n")
+            ).first()
         weight_total = float(total["t"]) if total is not None and total["t"] is not None else 0.0
-        alpha = alpha_from_totals(shape[0], shape[1], weight_total)
+        n_pairs = int(total["n"]) if total is not None and total["n"] else None
+        alpha = alpha_from_totals(shape[0], shape[1], weight_total, n_pairs=n_pairs)
         params = dataclasses.replace(params, alpha=alpha)
         names.append("alpha")
     if not isinstance(params.regularization, str):
