@@ -115,6 +115,30 @@ def test_a_fitted_model_deep_copies(fitted: Recommender) -> None:
     same_answers(fitted, twin)
 
 
+@pytest.mark.parametrize("copier", [lambda r: pickle.loads(pickle.dumps(r)), copy.deepcopy])
+def test_a_copied_model_is_as_read_only_as_the_original(
+    fitted: Recommender, copier: Callable[[Recommender], Recommender]
+) -> None:
+    # What multiprocessing, joblib and Ray workers receive: its arrays must refuse an
+    # in-place edit, or recommend and the cached unit vectors of similar_items disagree.
+    fitted.similar_items(fitted.items_.ids[0].item(), n=2)  # the unit vectors are cached
+    twin = copier(fitted)
+    model = twin.model_
+    assert model.seen is not None
+    for arr in (
+        twin.user_factors_,
+        twin.item_factors_,
+        model.popularity,
+        model.item_norms,
+        model.seen.data,
+        model.seen.indptr,
+    ):
+        with pytest.raises(ValueError, match="read-only"):
+            arr[:1] = 0
+    assert "unit_item_factors" not in twin.model_.__getstate__()
+    same_answers(fitted, twin)
+
+
 def test_an_unfitted_model_pickles(fitted: Recommender) -> None:
     """Only hyperparameters: this holds today."""
     fresh = Recommender(factors=4, iterations=2, random_state=1)
@@ -299,3 +323,44 @@ def test_a_loaded_model_pickles_into_memory(fitted: Recommender, tmp_path: Path)
     with ThreadPoolExecutor(max_workers=4) as pool:
         answers = list(pool.map(lambda _: twin.recommend_for_history(history, n=5), range(8)))
     assert all(a == answers[0] for a in answers)
+
+
+def _wide_model() -> Recommender:
+    rng = np.random.default_rng(0)
+    return Recommender.from_factors(
+        rng.normal(size=(300, 8)),
+        rng.normal(size=(100, 8)),
+        [f"U{i}" for i in range(300)],
+        [f"I{i}" for i in range(100)],
+    )
+
+
+def test_similar_users_caps_n_at_the_candidates_before_allocating() -> None:
+    # n larger than the candidates is an ordinary call (like similar_items(items=...)):
+    # fewer results, never a numpy shape error, never an n-sized allocation.
+    rec = _wide_model()
+    five = [f"U{i}" for i in range(5)]
+    assert len(rec.similar_users("U0", n=10, users=five)) == 4  # the query itself left out
+    assert len(rec.similar_users("U0", n=300, exclude=["U1"])) == 298
+    assert rec.similar_users_many(["U0", "U9"], n=10, users=five).ids.shape == (2, 5)
+    assert len(rec.similar_users("U0", n=10**18, users=five)) == 4
+
+
+def test_cosine_scores_stay_within_minus_one_and_one() -> None:
+    # Parallel and anti-parallel vectors of very different lengths: float32 unit rows can
+    # round the cosine past 1, which math.acos refuses.
+    rng = np.random.default_rng(0)
+    items = rng.normal(size=(500, 8)).astype(np.float32)
+    items *= rng.uniform(1e-3, 1e3, size=(500, 1)).astype(np.float32)
+    items[1], items[2] = items[0] * 3, -items[0] * 7
+    rec = Recommender.from_factors(
+        rng.normal(size=(500, 8)),
+        items,
+        [f"u{i}" for i in range(500)],
+        [f"i{i}" for i in range(500)],
+    )
+    scores = rec.similar_items_many(rec.items_.ids, n=499)
+    values = scores.scores[scores.mask]
+    assert values.max() <= 1.0 and values.min() >= -1.0
+    top = rec.similar_items("i0", n=499)
+    assert (top.ids[0], top.ids[-1]) == ("i1", "i2")

@@ -89,6 +89,7 @@ def similar_among(
     cand, skipped = _known(mapper, cand_ids, policy, f"candidate {axis} ID(s)", axis)
     _, first = np.unique(cand, return_index=True)
     cand = cand[np.sort(first)]
+    n = min(n, int(cand.size))  # before anything of size n is allocated
     rows = mapper.to_index(query_ids, missing="negative")
     unknown = rows < 0
     if unknown.any():

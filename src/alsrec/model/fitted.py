@@ -158,6 +158,21 @@ class FittedModel:
         solver = FoldInSolver.for_params(self.item_factors, self.params)
         object.__setattr__(self, "foldin", solver)
 
+    # pickle and copy.deepcopy (joblib, multiprocessing, Ray) carry the learned state only:
+    # the copy rebuilds its caches and freezes its arrays, as a freshly built model does.
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        for derived in _DERIVED:
+            state.pop(derived, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if self.seen is not None:  # the copy's own matrix: read-only like its factors
+            for part in (self.seen.data, self.seen.indices, self.seen.indptr):
+                _freeze(part)
+        self.__post_init__()
+
     @property
     def mismatched(self) -> bool:
         """Whether some factor rows have no ID."""
@@ -201,6 +216,9 @@ _ARRAYS = (
     "item_norms",
 )
 """The array fields of :class:`FittedModel`, made read-only when it is built."""
+
+_DERIVED = ("foldin", "unit_user_factors", "unit_item_factors")
+"""Attributes of :class:`FittedModel` computed from the others (caches), not pickled."""
 
 _A = TypeVar("_A", bound=np.ndarray)
 

@@ -260,6 +260,7 @@ def similar(
         block_entries=SCORE_BLOCK_ENTRIES,
         workers=_workers(model, threads),
     )
+    np.clip(val, -1.0, 1.0, out=val)  # unit rows in float32: |cosine| can round past 1
     empty = ~(norms[rows] > 0)
     pos[empty], val[empty] = -1, np.nan
     return np.where(pos >= 0, cand[np.maximum(pos, 0)], -1), val
