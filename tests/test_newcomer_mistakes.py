@@ -282,3 +282,55 @@ def test_excluded_ids_of_the_wrong_type_are_named() -> None:
     with warnings.catch_warnings():  # unknown IDs of the right type: skipped, no warning
         warnings.simplefilter("error")
         assert rec.recommend(0, n=3, exclude=[99]).skipped == (99,)
+
+
+def test_one_id_where_a_list_is_expected_says_to_wrap_it(rec: Recommender) -> None:
+    ints = Recommender(factors=2, iterations=2, random_state=0).fit([1, 1, 2], [7, 8, 7])
+    single = "must be a sequence of IDs, got a single"
+    with pytest.raises(IdTypeError, match=rf"excluded item IDs {single} int \(8\): .*\[8\]"):
+        ints.recommend(1, exclude=8)  # type: ignore[arg-type]
+    with pytest.raises(IdTypeError, match=rf"candidate item IDs {single} int32 \(8\)"):
+        ints.recommend(1, items=np.int32(8))
+    with pytest.raises(IdTypeError, match=f"history item IDs {single}"):
+        ints.recommend_for_history(7)  # type: ignore[arg-type]
+    with pytest.raises(IdTypeError, match=f"user IDs {single}"):
+        ints.recommend_many(np.int64(1))
+    with pytest.raises(IdTypeError, match=f"item IDs {single}"):
+        ints.score(1, 7)  # type: ignore[arg-type]
+
+
+def test_a_sparse_row_as_ids_points_at_its_indices(rec: Recommender) -> None:
+    # implicit's user_items[u] passed where item IDs are expected
+    row = sp.csr_matrix(np.array([[1.0, 0.0, 2.0]]))
+    sparse = r"sparse matrix of shape \(1, 3\).*row\.indices"
+    with pytest.raises(IdTypeError, match=sparse):
+        rec.recommend("u1", history=row)
+    with pytest.raises(IdTypeError, match=sparse):
+        rec.recommend_for_history(row)
+    with pytest.raises(IdTypeError, match=sparse):
+        rec.score("u1", row)
+    with pytest.raises(ConfigError, match=r"recommend_many\(user_ids\) here"):
+        rec.recommend_many(["u1", "u2"], row)
+
+
+def test_a_series_indexed_by_user_and_item_is_told_to_reset_its_index() -> None:
+    events = pd.DataFrame({"user_id": USERS, "item_id": ITEMS})
+    counts = events.groupby(["user_id", "item_id"]).size()
+    with pytest.raises(ConfigError, match=r"reset_index\(name='weight'\)"):
+        Recommender(factors=2).fit(counts)
+    fitted = Recommender(factors=2, iterations=2).fit(counts.reset_index(name="weight"))
+    assert len(fitted.users_) == 3
+
+
+def test_scikit_learn_searches_are_refused_and_other_libraries_names_hint(
+    rec: Recommender,
+) -> None:
+    with pytest.raises(ConfigError, match=r"alsrec\.tuning\.search"):
+        rec.__sklearn_tags__()
+    with pytest.raises(AttributeError, match=r"user_factors_ \(with a trailing underscore\)"):
+        getattr(rec, "user_factors")  # noqa: B009 - the name a user types
+    with pytest.raises(AttributeError, match=r"history="):
+        getattr(rec, "recalculate_user")  # noqa: B009
+    assert not hasattr(rec, "item_factors")
+    with pytest.raises(AttributeError, match=r"has no attribute 'no_such_name'$"):
+        getattr(rec, "no_such_name")  # noqa: B009

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "N_AFTER_ID",
+    "N_AFTER_IDS",
+    "OTHER_NAMES",
     "POLICIES",
     "check_aligned",
     "check_bool",
@@ -64,6 +66,29 @@ N_AFTER_ID = (
     "recommend(user_id) here (history= is for interactions since training)."
 )
 """The hint :meth:`alsrec.Recommender.recommend` adds when ``n`` is a matrix or a list."""
+
+N_AFTER_IDS = (
+    " recommend_many(user_ids, n) takes the list length second; the model keeps each user's "
+    "training items itself, so implicit's recommend(userids, user_items[userids]) is "
+    "recommend_many(user_ids) here (histories= is for interactions since training)."
+)
+"""The same hint for :meth:`alsrec.Recommender.recommend_many`."""
+
+OTHER_NAMES = {
+    "user_factors": "the fitted factors are rec.user_factors_ (with a trailing underscore)",
+    "item_factors": "the fitted factors are rec.item_factors_ (with a trailing underscore)",
+    "recalculate_user": "fold in fresh interactions with recommend(user_id, history=[...]) or "
+    "recommend_for_history([...])",
+    "partial_fit_users": "add or replace users' interactions with updated(user_ids, item_ids)",
+    "partial_fit_items": "add interactions with updated(user_ids, item_ids); new items need a "
+    "refit",
+    "rank_items": "score given items for a user with score(user_id, item_ids)",
+    "similar_items_batch": "batch queries are similar_items_many(item_ids, n)",
+    "predict": "scores come from recommend(user_id, n) or score(user_id, item_ids)",
+    "transform": "the factors are user_factors_ and item_factors_",
+}
+"""implicit's and scikit-learn's names a newcomer tries first, with what alsrec calls them
+(:class:`alsrec.Recommender`'s ``AttributeError`` adds the hint)."""
 
 
 def _shown(value: object) -> str:

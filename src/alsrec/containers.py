@@ -7,13 +7,13 @@ readers (:mod:`alsrec.mapping`, :mod:`alsrec.data.frames`) tell them apart.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
 from alsrec.exceptions import IdTypeError
 
-__all__ = ["check_not_table", "is_arrow", "library_of"]
+__all__ = ["check_not_table", "check_sequence", "is_arrow", "library_of"]
 
 
 def library_of(value: object) -> str:
@@ -70,4 +70,37 @@ def check_not_table(values: object, what: str) -> None:
             f"{what} must be a sequence, got a {type(values).__name__} (a table): iterating "
             "it would read its column names as the values. Pass one column, e.g. "
             "df['user_id']."
+        )
+
+
+def check_sequence(values: object, what: str) -> None:
+    """Refuse what is not a sequence of values: one value, a sparse matrix, a table or a
+    mapping (:func:`check_not_table`), with :class:`~alsrec.IdTypeError` naming the
+    argument and what to pass.
+
+    A single ID where a list is expected (``recommend_many(7)``, ``exclude=5``) and a row
+    of a sparse user-item matrix (implicit's ``user_items[u]``) are the usual slips.
+
+    Examples
+    --------
+    >>> check_sequence(5, "excluded item IDs")
+    Traceback (most recent call last):
+    ...
+    alsrec.exceptions.IdTypeError: excluded item IDs must be a sequence of IDs, got a single int ...
+    >>> check_sequence([5], "excluded item IDs")
+    """
+    check_not_table(values, what)
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        one = values.decode(errors="replace") if isinstance(values, bytes) else values
+        one = one.item() if isinstance(one, np.generic) else one
+        raise IdTypeError(
+            f"{what} must be a sequence of IDs, got a single {type(values).__name__} "
+            f"({one!r}): wrap it in a list, [{one!r}]."
+        )
+    if library_of(values) == "scipy" and hasattr(values, "tocsr"):
+        raise IdTypeError(
+            f"{what} must be a sequence of IDs, got a scipy sparse matrix of shape "
+            f"{getattr(values, 'shape', '?')}: pass the IDs of its stored columns, e.g. "
+            "rec.items_.ids[row.indices] for a row of a user-item matrix (its weights: "
+            "row.data)."
         )

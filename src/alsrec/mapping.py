@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Literal, cast, final, overload
 import numpy as np
 import numpy.typing as npt
 
-from alsrec.containers import check_not_table, is_arrow
+from alsrec.containers import check_sequence, is_arrow
 from alsrec.exceptions import DataError, IdTypeError, UnknownIdError, UnmappedIndexError
 
 if TYPE_CHECKING:
@@ -116,9 +116,7 @@ def as_id_array(ids: IdLike | Iterable[ExternalId], what: str = "IDs") -> IdArra
     ...
     alsrec.exceptions.IdTypeError: IDs mix int and str: ...
     """
-    if isinstance(ids, (str, bytes)):
-        raise IdTypeError(f"{what} must be a sequence of IDs, got a single {type(ids).__name__}.")
-    check_not_table(ids, what)
+    check_sequence(ids, what)
     if is_arrow(ids):
         ids = np.asarray(ids)
     if isinstance(ids, np.ndarray):

@@ -15,7 +15,14 @@ from alsrec import explain as explaining
 from alsrec import io as artifacts
 from alsrec._threads import worker_count
 from alsrec.backends import Backend, ProgressCallback, get_backend, names
-from alsrec.checks import N_AFTER_ID, check_bool, check_int, check_policy
+from alsrec.checks import (
+    N_AFTER_ID,
+    N_AFTER_IDS,
+    OTHER_NAMES,
+    check_bool,
+    check_int,
+    check_policy,
+)
 from alsrec.data.inputs import as_interactions
 from alsrec.exceptions import (
     ConfigError,
@@ -599,9 +606,12 @@ class Recommender:
 
         Every :class:`~alsrec.ALSParams` field, ``backend`` and ``policy``; ``params`` is
         reported as ``None`` because the fields carry it. ``type(rec)(**rec.get_params())``
-        builds an equal, unfitted recommender, so ``sklearn.base.clone`` and grid-search
-        tools work without alsrec depending on scikit-learn. ``deep`` is accepted for the
-        protocol; there are no nested estimators.
+        builds an equal, unfitted recommender, so ``sklearn.base.clone`` works without
+        alsrec depending on scikit-learn. ``deep`` is accepted for the protocol; there are
+        no nested estimators. scikit-learn's searches (``GridSearchCV``,
+        ``cross_val_score``) are refused with a :class:`~alsrec.ConfigError`: they split
+        rows of ``X``, not each user's items, and score with :meth:`score`, which here
+        scores items for a user; use :func:`alsrec.tuning.search`.
 
         Examples
         --------
@@ -615,6 +625,16 @@ class Recommender:
         out: dict[str, Any] = {name: getattr(self._params, name) for name in PARAM_NAMES}
         out.update(backend=self.backend, policy=self.policy, params=None)
         return out
+
+    def __sklearn_tags__(self) -> Any:
+        """Called by scikit-learn's searches and checks, which do not apply (see
+        :meth:`get_params`): a :class:`~alsrec.ConfigError` that says what to use."""
+        raise ConfigError(
+            "scikit-learn's model selection (GridSearchCV, cross_val_score) does not apply to "
+            "a Recommender: it splits rows, not each user's items, and its score() is not a "
+            "metric here. Use alsrec.tuning.search(interactions, {...}) to tune, and "
+            "alsrec.evaluation.evaluate to score."
+        )
 
     def set_params(self, **params: Any) -> Self:
         """Set constructor arguments by name; returns ``self`` (scikit-learn's protocol).
@@ -999,7 +1019,7 @@ class Recommender:
         resolved = self._policy(policy)
         model = self.model_
         items, excluded = controls.allowed(model, "item", items, exclude, resolved)
-        n = check_int("n", n)
+        n = check_int("n", n, hint=N_AFTER_IDS)
         exclude_seen = check_bool("exclude_seen", exclude_seen)
         threads = self._threads if num_threads is None else check_int("num_threads", num_threads, 0)
         queries = as_id_array(user_ids, "user IDs")
@@ -1412,6 +1432,16 @@ class Recommender:
             f"  training interactions: {nnz}\n"
             f"  mapping check: {status}"
         )
+
+    if not TYPE_CHECKING:  # invisible to type checkers, which would accept any name
+
+        def __getattr__(self, name: str) -> Any:
+            hint = OTHER_NAMES.get(name)
+            if hint is None:  # the original error again (a property's NotFittedError too)
+                return object.__getattribute__(self, name)
+            raise AttributeError(
+                f"'Recommender' object has no attribute {name!r}; {hint}", name=name, obj=self
+            )
 
     def __repr__(self) -> str:
         p = self.params if self._model is None else self._model.params

@@ -221,7 +221,14 @@ def as_interactions(
     if user_ids is not None:
         raise ConfigError(f"fit() got the user IDs twice (positional and user_ids=); {_FORMS}.")
     if item_ids is None:
+        levels = getattr(getattr(data, "index", None), "nlevels", 1)
+        pairs = (  # df.groupby(["user", "item"]).size(): the pairs are the index's levels
+            " Its index has the (user, item) levels: pass fit(series.reset_index(name='weight'))."
+            if levels == 2
+            else ""
+        )
         raise ConfigError(
-            f"fit() got a {type(data).__name__} without item_ids; the accepted forms are {_FORMS}."
+            f"fit() got a {type(data).__name__} without item_ids; the accepted forms are "
+            f"{_FORMS}.{pairs}"
         )
     return Interactions.from_arrays(data, item_ids, weights)  # type: ignore[arg-type]
