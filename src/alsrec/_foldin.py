@@ -54,6 +54,11 @@ _BLOCK_ROWS = 256
 _GRAM_CHUNK = 1 << 16
 """Factor rows converted to ``float64`` at once while accumulating ``YᵀY``."""
 
+_STIFF_RATIO = 1e8
+"""A history whose largest ``c - 1`` passes this multiple of its penalty is solved through
+its dual system (:func:`_solve_dual`): the normal equations keep about ``16 - log10(ratio)``
+digits of ``YᵀY + λI``, and at 1e20 none (the top items of a fold-in were noise)."""
+
 
 def history_confidence(
     weights: sp.csr_matrix, params: ALSParams, reference: sp.csr_matrix | None = None
@@ -260,6 +265,12 @@ class FoldInSolver:
         rows = rows[np.argsort(lengths[rows], kind="stable")]
         indices = conf.indices.astype(np.int64)
         data = conf.data.astype(np.float64)
+        stiff = self._stiff_rows(data, indptr, rows, extra_diag)
+        for row in rows[stiff]:
+            span = slice(int(indptr[row]), int(indptr[row + 1]))
+            own = 0.0 if extra_diag is None else float(extra_diag[row])
+            out[row] = _solve_dual(gram, self._fixed[indices[span]], data[span], own)
+        rows = rows[~stiff]
         # A batch (many small solves) runs with single-threaded BLAS (alsrec._threads):
         # threaded OpenBLAS is much slower for them on busy cores. One history (a single
         # query) leaves BLAS as it is: entering the scope costs more than it saves there
@@ -279,6 +290,25 @@ class FoldInSolver:
                 )
                 start += take
         return out
+
+    def _stiff_rows(
+        self,
+        data: npt.NDArray[np.float64],
+        indptr: npt.NDArray[np.int64],
+        rows: npt.NDArray[np.int64],
+        extra_diag: npt.NDArray[np.float64] | None,
+    ) -> npt.NDArray[np.bool_]:
+        """Which of ``rows`` hold a confidence so far above their penalty that the normal
+        equations lose ``YᵀY + λI`` to rounding (:data:`_STIFF_RATIO`)."""
+        top = np.maximum.reduceat(data, indptr[rows]) - 1.0
+        lam = self._regularization
+        if lam is None:  # a primed YᵀY + λI: its smallest diagonal entry bounds λ from above
+            lam = float(np.min(np.diag(self.gram)))
+        penalty = lam + (0.0 if extra_diag is None else extra_diag[rows])
+        # without a penalty G may be singular, and the dual needs G⁻¹: the normal path's
+        # least-squares fallback takes those
+        stiff: npt.NDArray[np.bool_] = (penalty > 0) & (top > _STIFF_RATIO * penalty)
+        return stiff
 
     def _solve_block(
         self,
@@ -312,3 +342,26 @@ class FoldInSolver:
             return np.stack(
                 [np.linalg.lstsq(a, b, rcond=None)[0] for a, b in zip(lhs, rhs, strict=True)]
             )
+
+
+def _solve_dual(
+    gram: Float64Matrix, history: FactorMatrix, conf: npt.NDArray[np.float64], extra: float
+) -> npt.NDArray[np.float64]:
+    """One fold-in through its ``L x L`` dual system, for confidences far above the penalty.
+
+    The normal equations ``(G + Yₕᵀ D Yₕ) x = Yₕᵀ c`` (``G = YᵀY + λI``, ``D = diag(c - 1)``)
+    lose ``G`` to rounding once ``c`` passes about 1e16 times it. By the Woodbury identity
+    the same ``x`` is ``Z (D⁻¹ + Yₕ Z)⁻¹ (c / (c - 1))`` with ``Z = G⁻¹ Yₕᵀ``, whose
+    ``L x L`` matrix only gains a smaller diagonal as ``c`` grows.
+    """
+    lhs = gram + extra * np.eye(gram.shape[0]) if extra else gram
+    factors = history.astype(np.float64)  # (L, f)
+    z = np.linalg.solve(lhs, factors.T)  # (f, L)
+    spread = np.maximum(conf - 1.0, 1e-300)  # c = 1 adds nothing to G: an infinite D⁻¹
+    dual = factors @ z
+    dual[np.diag_indices_from(dual)] += 1.0 / spread
+    try:
+        weights = np.linalg.solve(dual, conf / spread)
+    except np.linalg.LinAlgError:
+        weights = np.linalg.lstsq(dual, conf / spread, rcond=None)[0]
+    return cast("npt.NDArray[np.float64]", z @ weights)

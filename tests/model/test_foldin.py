@@ -102,6 +102,65 @@ def test_solver_matches_dense_formula_across_blocks(monkeypatch: pytest.MonkeyPa
     assert whole.shape == (len(lengths), 5)
 
 
+def test_the_dual_solve_matches_the_dense_formula(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every history through the dual system (the path of confidences far above the
+    penalty) gives the normal equations' solution, short histories and long ones."""
+    rng = np.random.default_rng(1)
+    fixed = rng.standard_normal((60, 5)).astype(np.float32)
+    lengths = [1, 2, 4, 5, 9, 60]
+    rows, cols, vals = [], [], []
+    for r, length in enumerate(lengths):
+        cols.extend(rng.choice(60, size=length, replace=False).tolist())
+        rows.extend([r] * length)
+        vals.extend((1.0 + 3.0 * rng.random(length)).tolist())
+    conf = sp.csr_matrix((vals, (rows, cols)), shape=(len(lengths), 60), dtype=np.float32)
+    expected = np.stack(
+        [_dense_reference(fixed, conf[r].toarray()[0], 0.3) for r in range(len(lengths))]
+    )
+    monkeypatch.setattr(foldin_module, "_STIFF_RATIO", 0.0)
+    np.testing.assert_allclose(FoldInSolver(fixed, 0.3).solve(conf), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "implicit"])
+def test_huge_history_weights_fold_in_at_their_limit(backend: str) -> None:
+    # With c - 1 near 1e20 times the penalty the normal equations lost YᵀY + λI to
+    # rounding and the top items were noise. The answer tends to a limit as the weights
+    # grow: 1e6, 1e20 and 1e30 must rank alike.
+    rng = np.random.default_rng(0)
+    users = rng.integers(0, 60, 600)
+    items = (users * 7 + rng.integers(0, 8, 600)) % 40
+    weights = rng.integers(1, 5, 600).astype(float)
+    rec = Recommender(factors=8, iterations=10, backend=backend, random_state=0)
+    rec.fit(users, items, weights)
+    history = [int(items[0]), int(items[1])]
+    answers = [rec.recommend_for_history(history, [w, w], n=5) for w in (1e6, 1e20, 1e30)]
+    for answer in answers[1:]:
+        assert answer.ids.tolist() == answers[0].ids.tolist()
+        np.testing.assert_allclose(answer.scores, answers[0].scores, rtol=1e-3)
+
+
+def test_frequency_scaled_penalties_take_the_dual_path_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = synthetic(n_users=200, n_items=80, random_state=2)
+    rec = Recommender(factors=6, iterations=5, regularization_exponent=1.0, random_state=0)
+    rec.fit(data.user_ids, data.item_ids, data.weights)
+    history = rec.items_.ids[:7].tolist()
+    normal = rec.recommend_for_history(history, n=10)
+    monkeypatch.setattr(foldin_module, "_STIFF_RATIO", 0.0)
+    fresh = Recommender.from_factors(
+        rec.user_factors_,
+        rec.item_factors_,
+        rec.users_.ids,
+        rec.items_.ids,
+        params=rec.params_,
+        seen=rec.seen_,
+    )
+    dual = fresh.recommend_for_history(history, n=10)
+    assert dual.ids.tolist() == normal.ids.tolist()
+    np.testing.assert_allclose(dual.scores, normal.scores, rtol=1e-4, atol=1e-6)
+
+
 def test_solver_singular_system_gives_minimum_norm_solution() -> None:
     """With regularization 0 and rank-deficient factors the solve falls back to lstsq."""
     fixed = np.zeros((4, 3), dtype=np.float32)
