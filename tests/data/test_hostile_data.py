@@ -29,6 +29,7 @@ from alsrec import (
     Recommender,
     UnknownIdError,
 )
+from alsrec.io.format import manifest_digest
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -166,6 +167,7 @@ def rewrite_array(artifact: Path, name: str, arr: np.ndarray[Any, Any]) -> None:
         bytes=len(raw),
         sha256=hashlib.sha256(raw).hexdigest(),
     )
+    manifest["manifest_sha256"] = manifest_digest(manifest)
     (artifact / "manifest.json").write_text(json.dumps(manifest))
 
 

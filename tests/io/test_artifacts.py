@@ -40,6 +40,7 @@ from alsrec.artifacts import (
     read_manifest,
     save,
 )
+from alsrec.io.format import MANIFEST_DIGEST, manifest_digest
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -87,6 +88,9 @@ def _manifest(path: Path) -> dict[str, Any]:
 
 
 def _write_manifest(path: Path, manifest: dict[str, Any]) -> None:
+    """Write an edited manifest with its own checksum updated, as a careful forger would."""
+    if MANIFEST_DIGEST in manifest:
+        manifest = {**manifest, MANIFEST_DIGEST: manifest_digest(manifest)}
     (path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
 
 

@@ -28,6 +28,7 @@ import scipy.sparse as sp
 
 import alsrec
 from alsrec import AlsrecWarning, ArtifactError, DataError, Recommender
+from alsrec.io.format import MANIFEST_DIGEST, manifest_digest
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -87,6 +88,7 @@ def rewrite_array(artifact: Path, name: str, arr: np.ndarray[Any, Any]) -> None:
         bytes=len(raw),
         sha256=hashlib.sha256(raw).hexdigest(),
     )
+    manifest[MANIFEST_DIGEST] = manifest_digest(manifest)
     (artifact / "manifest.json").write_text(json.dumps(manifest))
 
 

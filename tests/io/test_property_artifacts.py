@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from alsrec import ArtifactError, Recommender
+from alsrec.io.format import MANIFEST_DIGEST, manifest_digest
 
 SETTINGS = settings(
     max_examples=120,
@@ -140,6 +141,7 @@ def refresh_manifest_entry(root: Path, name: str, *, checksum: bool) -> None:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(block)
         entry["sha256"] = digest.hexdigest()
+        manifest[MANIFEST_DIGEST] = manifest_digest(manifest)
     (root / "manifest.json").write_text(json.dumps(manifest))
 
 

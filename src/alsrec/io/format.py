@@ -5,6 +5,8 @@ An artifact is a directory that holds only data, never code::
     model/
       manifest.json          format version, alsrec version, hyperparameters, backend,
                              dtype, shapes, ID kinds, SHA-256 of every array file, creation time;
+                             "manifest_sha256" is the SHA-256 of the manifest's own content
+                             (absent in artifacts written before alsrec checked it);
                              "auto_params" names the hyperparameters resolved from "auto"
                              (their concrete values are in "params"; absent = none)
       user_factors.npy       float32 (user rows, factors)
@@ -32,6 +34,7 @@ file is trusted. :func:`inspect_model` and :func:`inspect_artifact` report a mod
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import math
@@ -64,9 +67,13 @@ __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "MANIFEST",
+    "MANIFEST_DIGEST",
     "MAX_ID_WIDTH",
     "MAX_MANIFEST_BYTES",
     "PathArg",
+    "check_manifest_digest",
+    "fallback_problem",
+    "manifest_digest",
     "read_manifest",
     "seen_weights_problem",
 ]
@@ -87,6 +94,10 @@ one is refused before it is read."""
 MAX_ID_WIDTH = 1 << 16
 """The widest string ID (65,536 characters) an artifact may store; a wider ``*_ids.npy``
 header is refused before its data is read."""
+
+MANIFEST_DIGEST = "manifest_sha256"
+"""The manifest entry holding the SHA-256 of the manifest's content without that entry
+(see :func:`manifest_digest`)."""
 
 _SHOWN = 5
 _MAX_HEADER = 1 << 16  # bytes of a .npy header; alsrec writes about 128
@@ -241,14 +252,89 @@ def _read_manifest_in(handle: ArtifactDir, *, any_version: bool = False) -> dict
     return _parse_manifest(mpath, data, any_version=any_version)
 
 
-def _is_artifact(path: Path) -> bool:
-    """Whether ``path`` is an alsrec artifact directory (of any format version)."""
+def _artifact_refusal(path: Path) -> str | None:
+    """Why ``path`` is not an alsrec artifact directory (of any format version), or ``None``."""
     try:
         with ArtifactDir(path) as handle:
             _read_manifest_in(handle, any_version=True)
-    except (OSError, ArtifactError, Swapped):
-        return False
-    return True
+    except ArtifactError as exc:
+        return str(exc)
+    except Swapped:
+        return f"{path}: was replaced while being read."
+    except OSError as exc:
+        return f"{path}: cannot be opened ({exc.strerror or exc})."
+    return None
+
+
+def _is_artifact(path: Path) -> bool:
+    """Whether ``path`` is an alsrec artifact directory (of any format version)."""
+    return _artifact_refusal(path) is None
+
+
+def manifest_digest(manifest: dict[str, Any]) -> str:
+    """The SHA-256 of the manifest's content, without its :data:`MANIFEST_DIGEST` entry.
+
+    The content is hashed in a canonical JSON form (sorted keys, no whitespace, ASCII), so
+    the digest depends on the values, not on how the file is laid out.
+    """
+    content = {k: v for k, v in manifest.items() if k != MANIFEST_DIGEST}
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def check_manifest_digest(mpath: Path, manifest: dict[str, Any]) -> None:
+    """Refuse a manifest whose content differs from its :data:`MANIFEST_DIGEST` entry.
+
+    A manifest without the entry (written before alsrec recorded it) passes.
+    """
+    if MANIFEST_DIGEST not in manifest:
+        return
+    stored = manifest[MANIFEST_DIGEST]
+    try:
+        digest = manifest_digest(manifest)
+    except (TypeError, ValueError, RecursionError) as exc:  # pragma: no cover - parsed JSON
+        raise _fail(mpath, f"unreadable manifest ({exc}); the artifact is damaged.") from exc
+    if stored != digest:
+        shown = f"{stored[:16]}..." if isinstance(stored, str) else repr(stored)[:40]
+        raise _fail(
+            mpath,
+            f"checksum mismatch (SHA-256 of its content {digest[:16]}..., recorded "
+            f"{shown}): the manifest changed after it was saved. Restore it from a good copy "
+            "or save the model again.",
+        )
+
+
+def fallback_problem(
+    popularity: npt.NDArray[Any], order: npt.NDArray[Any], n_items: int
+) -> tuple[str, str] | None:
+    """``(file name, problem)`` when the fallback arrays are inconsistent, else ``None``.
+
+    ``popular_order`` must be a permutation of the ``n_items`` item indices that ranks
+    ``popularity`` (finite and non-negative) from most to least popular.
+    """
+    if order.shape != (n_items,) or (
+        order.size
+        and (
+            int(order.min()) < 0
+            or int(order.max()) >= n_items
+            or np.any(np.bincount(order, minlength=n_items) != 1)
+        )
+    ):
+        return "popular_order.npy", "is not a permutation of the item indices."
+    if popularity.shape != (n_items,):
+        return "popularity.npy", f"has shape {popularity.shape} for {n_items} items."
+    if not np.isfinite(popularity).all():
+        return "popularity.npy", "contains NaN or infinity."
+    negative = int(np.count_nonzero(popularity < 0))
+    if negative:
+        return "popularity.npy", f"holds {negative} negative values; popularity is >= 0."
+    ranked = popularity[order]
+    if np.any(ranked[1:] > ranked[:-1]):
+        return (
+            "popular_order.npy",
+            "does not rank the items from most to least popular (by popularity.npy).",
+        )
+    return None
 
 
 def read_manifest(path: PathArg) -> dict[str, Any]:

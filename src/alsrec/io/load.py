@@ -27,6 +27,8 @@ from alsrec.io.format import (
     _mapper,
     _open_artifact,
     _RawArtifact,
+    check_manifest_digest,
+    fallback_problem,
 )
 from alsrec.model.fitted import FittedModel, Provenance, as_factors, build_model
 
@@ -53,14 +55,20 @@ def load(
         and IDs disagree (:class:`~alsrec.MappingMismatchError`); ``"safe"`` loads it with an
         :class:`~alsrec.AlsrecWarning`.
     verify : bool, default True
-        Check the SHA-256 of every array file. ``False`` skips only this check (faster on
-        large models); all structural checks still run.
+        Check the SHA-256 of every array file, and that of the manifest's own content
+        (its ``manifest_sha256`` entry; checked after the structural checks, which name
+        what they find). ``False`` skips only these checks (faster on large models); all
+        structural checks still run. A manifest without ``manifest_sha256`` (written by an
+        earlier alsrec, which did not record it) loads as before, without this check.
 
     Raises
     ------
     ArtifactError
-        Missing, truncated, altered or inconsistent files, object arrays, duplicate IDs,
-        non-finite factors, a directory that is not an artifact, or a newer format version.
+        Missing, truncated, altered or inconsistent files (including a manifest whose
+        content differs from its checksum), object arrays, duplicate IDs, non-finite
+        factors, a ``popular_order`` that does not rank ``popularity`` (finite, >= 0) from
+        most to least popular, a directory that is not an artifact, or a newer format
+        version.
 
     Examples
     --------
@@ -83,6 +91,8 @@ def load(
         raw.finish()  # a checksum mismatch explains the failure best: it is raised first
         raise
     raw.finish()
+    if verify:
+        check_manifest_digest(raw.path / MANIFEST, raw.manifest)
     return model
 
 
@@ -98,14 +108,9 @@ def _model_from(raw: _RawArtifact, policy: Policy) -> FittedModel:
                 f"has {arrays[name].shape[0]} rows for {len(mapper)} mapped {axis} IDs.",
             )
     order = arrays["popular_order"]
-    if order.size and (
-        int(order.min()) < 0
-        or int(order.max()) >= len(items)
-        or np.any(np.bincount(order, minlength=len(items)) != 1)
-    ):
-        raise _fail(root / "popular_order.npy", "is not a permutation of the item indices.")
-    if not np.isfinite(arrays["popularity"]).all():
-        raise _fail(root / "popularity.npy", "contains NaN or infinity.")
+    problem = fallback_problem(arrays["popularity"], order, len(items))
+    if problem is not None:
+        raise _fail(root / problem[0], f"{problem[1]} The artifact is damaged or was edited.")
     try:
         params = ALSParams.from_dict(raw.manifest["params"])
     except (ConfigError, TypeError) as exc:

@@ -10,7 +10,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import sys
 import uuid
 from typing import IO, TYPE_CHECKING, Any, cast
@@ -20,18 +19,22 @@ import numpy.typing as npt
 
 from alsrec._version import __version__
 from alsrec.checks import check_bool
-from alsrec.exceptions import (
-    ArtifactError,
-)
+from alsrec.exceptions import ArtifactError, ConfigError, DataError
 from alsrec.io._files import as_path
 from alsrec.io.format import (
     _SPECS,
     FORMAT_NAME,
     FORMAT_VERSION,
     MANIFEST,
+    MANIFEST_DIGEST,
+    MAX_ID_WIDTH,
+    MAX_MANIFEST_BYTES,
     PathArg,
+    _artifact_refusal,
     _is_artifact,
     _now,
+    fallback_problem,
+    manifest_digest,
     seen_weights_problem,
 )
 from alsrec.model.fitted import FittedModel, model_of
@@ -126,33 +129,70 @@ def check_destination(path: PathArg, *, overwrite: bool = True) -> None:
                 "would make it an artifact with other files, which no later save replaces. "
                 "Save next to it instead."
             )
-    if not path.exists() and not path.is_symlink():
-        return
+    problem = _refusal(path, overwrite=overwrite)
+    if problem is not None:
+        raise ArtifactError(f"Cannot save to {path}: {problem}")
+
+
+def _refusal(path: Path, *, overwrite: bool = True) -> str | None:
+    """Why a save may not replace what is at ``path`` now; ``None`` when it may.
+
+    It may replace nothing (``path`` absent), an empty directory, or (with ``overwrite``) an
+    alsrec artifact that holds no other files.
+    """
+    if not os.path.lexists(path):
+        return None
     if path.is_symlink() or not path.is_dir():
         what = "a symbolic link" if path.is_symlink() else "not a directory"
-        raise ArtifactError(f"Cannot save to {path}: it exists and is {what}. Choose another path.")
+        return f"it exists and is {what}. Choose another path."
     if not overwrite:
-        raise ArtifactError(
-            f"Cannot save to {path}: it already exists and overwrite=False. Pass "
-            "overwrite=True to replace it, or choose another path."
+        return (
+            "it already exists and overwrite=False. Pass overwrite=True to replace it, or "
+            "choose another path."
         )
     try:
         names = sorted(os.listdir(path))
     except OSError as exc:
-        raise ArtifactError(f"Cannot save to {path}: cannot list it ({exc}).") from exc
-    if names and not _is_artifact(path):
-        raise ArtifactError(
-            f"Cannot save to {path}: it is a non-empty directory that is not an alsrec "
-            "artifact, and alsrec only replaces its own artifacts. Choose another path."
+        return f"cannot list it ({exc})."
+    if not names:
+        return None
+    why = _artifact_refusal(path)
+    if why is not None:
+        # Name the reason when it holds a manifest (say, one an older alsrec wrote too large).
+        reason = f" ({why})" if MANIFEST in names else ""
+        return (
+            f"it is a non-empty directory that is not an alsrec artifact{reason}, and alsrec "
+            "only replaces its own artifacts. Choose another path."
         )
     others = [name for name in names if name not in _ARTIFACT_FILES]
-    if names and others:
+    if others:
         shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
-        raise ArtifactError(
-            f"Cannot save to {path}: it is an alsrec artifact but also holds other files "
-            f"({shown}), which replacing it would delete. Move them away or choose another "
-            "path."
+        return (
+            f"it is an alsrec artifact but also holds other files ({shown}), which replacing "
+            "it would delete. Move them away or choose another path."
         )
+    return None
+
+
+def _discard(directory: Path) -> bool:
+    """Remove ``directory`` if it holds nothing but artifact files; return whether it did.
+
+    Only files with the names of an artifact's files are unlinked, and the directory is then
+    removed with ``rmdir``, which fails if anything else appeared in it meanwhile: a directory
+    of someone else's files is left where it is.
+    """
+    try:
+        names = os.listdir(directory)
+        if any(name not in _ARTIFACT_FILES for name in names):
+            return False
+        for name in names:
+            os.unlink(directory / name)
+        os.rmdir(directory)
+    except FileNotFoundError:
+        return not os.path.lexists(directory)
+    except OSError:
+        return False
+    return True
 
 
 def _manifest_axis(
@@ -163,6 +203,78 @@ def _manifest_axis(
         "count": len(mapper),
         "factor_rows": rows,
         "unmapped_ranges": [list(r) for r in ranges],
+    }
+
+
+def _check_ids(state: FittedModel) -> None:
+    """Refuse string IDs wider than a reader accepts (:data:`~alsrec.io.MAX_ID_WIDTH`)."""
+    for axis, mapper in (("user", state.users), ("item", state.items)):
+        dtype = np.asarray(mapper.ids).dtype
+        width = dtype.itemsize // 4 if dtype.kind == "U" else 0
+        if width > MAX_ID_WIDTH:
+            raise DataError(
+                f"Cannot save the model: its {axis} IDs include one {width:,} characters wide, "
+                f"and an artifact stores string IDs of at most {MAX_ID_WIDTH:,} characters "
+                "(alsrec.io.MAX_ID_WIDTH), so load would refuse it. Shorten or hash those "
+                f"{axis} IDs and rebuild the model (fit() accepts IDs up to 1,024 characters)."
+            )
+
+
+def _manifest_of(
+    state: FittedModel, meta: dict[str, Any] | None, entries: dict[str, Any]
+) -> dict[str, Any]:
+    """The manifest's content (without its checksum)."""
+    return {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "alsrec_version": __version__,
+        "created": _now(),
+        "backend": state.backend,
+        "params": state.params.to_dict(),
+        "auto_params": list(state.provenance.auto_params),
+        "dtype": "float32",
+        "factors": int(state.user_factors.shape[1]),
+        "users": _manifest_axis(state.users, state.user_factors.shape[0], state.user_ranges),
+        "items": _manifest_axis(state.items, state.item_factors.shape[0], state.item_ranges),
+        "seen": None
+        if state.seen is None
+        else {"shape": list(state.seen.shape), "nnz": int(state.seen.nnz)},
+        "origin": state.provenance.origin,
+        "training": state.provenance.training,
+        "metadata": meta,
+        "arrays": entries,
+    }
+
+
+def _encode_manifest(manifest: dict[str, Any]) -> bytes:
+    """``manifest`` with its checksum, as the bytes of ``manifest.json``.
+
+    Raises :class:`~alsrec.ConfigError` when they exceed what a reader accepts
+    (:data:`~alsrec.io.MAX_MANIFEST_BYTES`); only ``metadata`` can make them that large.
+    """
+    manifest = {**manifest, MANIFEST_DIGEST: manifest_digest(manifest)}
+    text = json.dumps(manifest, indent=2, sort_keys=True, allow_nan=False) + "\n"
+    data = text.encode("utf-8")
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise ConfigError(
+            f"metadata is too large: the manifest would be {len(data):,} bytes, more than the "
+            f"{MAX_MANIFEST_BYTES:,} a reader accepts (alsrec.io.MAX_MANIFEST_BYTES), so load "
+            "would refuse the artifact. Store large data in a file of its own and put only "
+            "its name or a summary in metadata."
+        )
+    return data
+
+
+def _placeholder_entries(arrays: dict[str, npt.NDArray[Any]]) -> dict[str, Any]:
+    """Array entries at least as long as the real ones will be (for the size check)."""
+    return {
+        name: {
+            "dtype": np.lib.format.dtype_to_descr(arr.dtype),
+            "shape": list(arr.shape),
+            "bytes": 10**20 - 1,
+            "sha256": "0" * 64,
+        }
+        for name, arr in arrays.items()
     }
 
 
@@ -203,10 +315,19 @@ def save(
     NotFittedError
         If ``model`` is an unfitted Recommender.
     ArtifactError
-        If ``path`` cannot be written or is something other than an artifact, or the
-        model's seen matrix holds weights that are not finite and positive.
+        If ``path`` cannot be written or is something other than an artifact (also when
+        that changed while the arrays were written: nothing is replaced then), or the
+        model's seen matrix holds weights that are not finite and positive, or its
+        fallback popularity is not finite and >= 0 and ranked by its ``popular_order``.
     ConfigError
-        If ``metadata`` is not JSON-serialisable (the message says where).
+        If ``metadata`` is not JSON-serialisable (the message says where), or so large that
+        ``manifest.json`` would exceed :data:`~alsrec.io.MAX_MANIFEST_BYTES`.
+    DataError
+        If a string ID is wider than :data:`~alsrec.io.MAX_ID_WIDTH` characters.
+
+    Every check of what :func:`~alsrec.io.load` would refuse runs before ``path`` is
+    touched; ``manifest.json`` records the SHA-256 of its own content
+    (``manifest_sha256``), which ``load(verify=True)`` checks.
 
     Examples
     --------
@@ -226,41 +347,23 @@ def save(
     meta = check_metadata(metadata) if metadata is not None else state.provenance.metadata
     dest = as_path(path)
     check_destination(dest, overwrite=overwrite)
+    _check_ids(state)
     arrays = _arrays_of(state, dest)
+    _encode_manifest(_manifest_of(state, meta, _placeholder_entries(arrays)))  # size check
     token = uuid.uuid4().hex[:12]
     tmp = dest.parent / f".{dest.name}.tmp-{token}"
     lock = _make_tmp(dest, tmp)
     try:
         entries = {name: _write_array(tmp, name, arr) for name, arr in arrays.items()}
-        manifest: dict[str, Any] = {
-            "format": FORMAT_NAME,
-            "format_version": FORMAT_VERSION,
-            "alsrec_version": __version__,
-            "created": _now(),
-            "backend": state.backend,
-            "params": state.params.to_dict(),
-            "auto_params": list(state.provenance.auto_params),
-            "dtype": "float32",
-            "factors": int(state.user_factors.shape[1]),
-            "users": _manifest_axis(state.users, state.user_factors.shape[0], state.user_ranges),
-            "items": _manifest_axis(state.items, state.item_factors.shape[0], state.item_ranges),
-            "seen": None
-            if state.seen is None
-            else {"shape": list(state.seen.shape), "nnz": int(state.seen.nnz)},
-            "origin": state.provenance.origin,
-            "training": state.provenance.training,
-            "metadata": meta,
-            "arrays": entries,
-        }
-        with (tmp / MANIFEST).open("x", encoding="utf-8") as fh:
-            json.dump(manifest, fh, indent=2, sort_keys=True, allow_nan=False)
-            fh.write("\n")
+        data = _encode_manifest(_manifest_of(state, meta, entries))
+        with (tmp / MANIFEST).open("xb") as fh:
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         _fsync_dir(tmp)
-        _swap_into_place(tmp, dest, token)
+        _swap_into_place(tmp, dest, token, overwrite=overwrite)
     except BaseException as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _discard(tmp)
         if isinstance(exc, OSError):
             raise ArtifactError(f"Cannot save to {dest}: {exc}") from exc
         raise
@@ -291,6 +394,13 @@ def _arrays_of(state: FittedModel, dest: Path) -> dict[str, npt.NDArray[Any]]:
         arrays["seen_indptr"] = state.seen.indptr
         arrays["seen_indices"] = state.seen.indices
         arrays["seen_data"] = data
+    fallback = fallback_problem(arrays["popularity"], arrays["popular_order"], len(state.items))
+    if fallback is not None:
+        raise ArtifactError(
+            f"Cannot save to {dest}: the model's fallback arrays are inconsistent: "
+            f"{fallback[0]} {fallback[1]} popular_order must rank popularity (finite, >= 0) "
+            "from most to least popular; rebuild the model (e.g. Recommender.from_factors)."
+        )
     return arrays
 
 
@@ -382,7 +492,7 @@ def _remove_leftovers(dest: Path) -> None:
         _unlock(parent)
     for name, fd in victims:
         try:
-            shutil.rmtree(dest.parent / name, ignore_errors=True)
+            _discard(dest.parent / name)  # leaves one that somebody put files of their own in
         finally:
             _unlock(fd)
 
@@ -414,26 +524,36 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
-def _swap_into_place(tmp: Path, dest: Path, token: str) -> None:
+def _swap_into_place(tmp: Path, dest: Path, token: str, *, overwrite: bool = True) -> None:
     """Put ``tmp`` at ``dest``; an existing ``dest`` survives any failure.
 
-    On Linux the two directories are exchanged atomically, so ``dest`` is never absent. Elsewhere
-    the old one is first renamed aside (as ``.NAME.old-TOKEN``, locked while this save runs), so
-    a crash between the two renames leaves it there, and :func:`~alsrec.io.load` recovers it.
+    What is at ``dest`` is checked again right before the swap, and what the swap took away
+    is checked once more right after it (before anything is deleted): if another process put
+    a directory of its own files there meanwhile, it is put back, and the save fails with
+    :class:`~alsrec.ArtifactError`. On Linux the two directories are exchanged atomically, so
+    ``dest`` is never absent. Elsewhere the old one is first renamed aside (as
+    ``.NAME.old-TOKEN``, locked while this save runs), so a crash between the two renames
+    leaves it there, and :func:`~alsrec.io.load` recovers it.
     """
-    if not dest.exists():
+    if not os.path.lexists(dest):
         try:
-            os.replace(tmp, dest)
+            os.replace(tmp, dest)  # atomic; replaces at most an empty directory
         except OSError as exc:
-            # Another save put an artifact there since the check: replace it as below.
+            # Something appeared there since the check: it is checked below.
             if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST) or not dest.is_dir():
                 raise
         else:
             _fsync_dir(dest.parent)
             return
+    _refuse_if_taken(dest, dest, overwrite=overwrite)
     if _exchange(tmp, dest):
+        # ``tmp`` now names what was at ``dest``: it may have changed since the check above.
+        problem = _refusal(tmp)
+        if problem is not None:
+            _exchange(tmp, dest)  # put it back; ``tmp`` is our new artifact again
+            raise _changed(dest, problem)
         _fsync_dir(dest.parent)
-        shutil.rmtree(tmp, ignore_errors=True)  # now the previous artifact
+        _discard(tmp)  # the previous artifact
         return
     old = dest.parent / f".{dest.name}.old-{token}"
     held = _open_directory(dest)
@@ -442,6 +562,7 @@ def _swap_into_place(tmp: Path, dest: Path, token: str) -> None:
             _lock(held, fcntl.LOCK_EX)
         os.replace(dest, old)
         try:
+            _refuse_if_taken(old, dest)
             os.replace(tmp, dest)
         except BaseException:
             os.replace(old, dest)
@@ -449,6 +570,21 @@ def _swap_into_place(tmp: Path, dest: Path, token: str) -> None:
         try:
             _fsync_dir(dest.parent)
         finally:
-            shutil.rmtree(old, ignore_errors=True)
+            _discard(old)
     finally:
         _unlock(held)
+
+
+def _refuse_if_taken(where: Path, dest: Path, *, overwrite: bool = True) -> None:
+    """Raise :class:`~alsrec.ArtifactError` if what is at ``where`` (what was at ``dest``)
+    may not be replaced."""
+    problem = _refusal(where, overwrite=overwrite)
+    if problem is not None:
+        raise _changed(dest, problem)
+
+
+def _changed(dest: Path, problem: str) -> ArtifactError:
+    return ArtifactError(
+        f"Cannot save to {dest}: it changed while the model was being written, and now "
+        f"{problem} Nothing was replaced."
+    )
