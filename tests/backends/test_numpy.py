@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from alsrec import ALSParams, DataError
+from alsrec import ALSParams, BackendError, DataError, Recommender
 from alsrec.backends import Backend, NumpyBackend, available, get_backend, names
 from alsrec.backends._numpy import (
     _DUAL_LONG_FACTORS,
@@ -448,3 +449,31 @@ def test_workspace_gather_matches_fancy_indexing_and_reuses_its_buffer() -> None
     np.testing.assert_array_equal(second, fixed[small])
     assert np.shares_memory(first, second)  # the same per-thread memory
     assert work.array("a", (3, 2), np.float64) is work.array("a", (3, 2), np.float64)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "implicit"])
+def test_an_overflow_names_what_is_too_large_without_numpy_warnings(backend: str) -> None:
+    rng = np.random.default_rng(0)
+    users = rng.integers(0, 60, 600)
+    items = (users * 7 + rng.integers(0, 8, 600)) % 40
+    weights = rng.integers(1, 5, 600).astype(float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's RuntimeWarnings used to come first
+        with pytest.raises(BackendError, match=r"regularization=1e\+30 is too large: lower it"):
+            Recommender(factors=8, iterations=3, regularization=1e30, backend=backend).fit(
+                users, items, weights
+            )
+        with pytest.raises(
+            BackendError,
+            match=r"largest confidence \(1 \+ alpha \* f\(w\)\) is 1.5e\+31: rescale the weights",
+        ):
+            Recommender(factors=8, iterations=3, alpha=1.0, backend=backend).fit(
+                users, items, weights * 1e30
+            )
+        # alpha="auto" reads such weights in its own range: a model, not an overflow
+        Recommender(factors=8, iterations=3, backend=backend).fit(users, items, weights * 1e30)
+    if backend == "numpy":
+        with pytest.raises(BackendError, match=r"regularization_exponent=1000 makes a row's"):
+            Recommender(factors=8, iterations=3, regularization_exponent=1000).fit(
+                users, items, weights
+            )

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.sparse as sp
 
+from alsrec.backends._protocol import diverged
 from alsrec.exceptions import (
     AlsrecError,
     BackendError,
@@ -90,13 +91,6 @@ def _confidence_csr(confidence: sp.spmatrix | sp.sparray) -> sp.csr_matrix:
 
 def _translate(exc: Exception, backend: str) -> BackendError:
     """Map an exception raised inside implicit to alsrec's error tree (caller chains it)."""
-    name = type(exc).__name__
-    if name == "ModelFitError":
-        return BackendError(
-            f"Backend {backend!r}: implicit's training diverged ({exc}). The confidence "
-            "values are probably too large for float32: lower alpha or rescale the "
-            "weights, or raise regularization."
-        )
     if backend == "implicit-gpu" and isinstance(exc, ValueError) and "GPU" in str(exc):
         return BackendUnavailableError(
             f"Backend 'implicit-gpu': implicit refused to build a GPU model ({exc}). To "
@@ -107,6 +101,7 @@ def _translate(exc: Exception, backend: str) -> BackendError:
             f"Backend 'implicit-gpu': CUDA failed while training ({exc}). If the GPU ran "
             "out of memory, lower factors or train with backend='implicit'."
         )
+    name = type(exc).__name__
     return BackendError(f"Backend {backend!r}: implicit failed while training: {name}: {exc}")
 
 
@@ -256,13 +251,16 @@ class ImplicitBackend:
             except (AlsrecError, MemoryError):
                 raise
             except Exception as exc:
+                if type(exc).__name__ == "ModelFitError":  # implicit's own NaN check
+                    raise self._diverged(matrix, params) from exc
                 raise _translate(exc, self.name) from exc
         if not (np.isfinite(users).all() and np.isfinite(items).all()):
-            raise BackendError(
-                f"Backend {self.name!r}: training produced NaN or inf factors. Lower alpha "
-                "or rescale the weights, or raise regularization."
-            )
+            raise self._diverged(matrix, params)
         return users, items
+
+    def _diverged(self, matrix: sp.csr_matrix, params: ALSParams) -> BackendError:
+        top = float(matrix.data.max()) if matrix.nnz else 1.0
+        return diverged(self.name, top, params.regularization_value, 0.0)
 
 
 def unwrap_implicit_model(model: object) -> tuple[FactorMatrix, FactorMatrix, ALSParams, str]:

@@ -29,6 +29,7 @@ import scipy.linalg
 
 from alsrec._penalty import side_penalties
 from alsrec._threads import single_threaded_blas, worker_count
+from alsrec.backends._protocol import diverged
 from alsrec.exceptions import DataError
 
 if TYPE_CHECKING:
@@ -190,6 +191,11 @@ def _wide_system(
         a += g.T @ (g * (c - 1)[:, None])
         b += c @ g
     return a, b
+
+
+def _quiet_overflow() -> None:
+    """Worker initializer: the training thread's ``np.errstate`` (numpy keeps it per thread)."""
+    np.seterr(over="ignore", invalid="ignore", divide="ignore")
 
 
 def _each(
@@ -755,8 +761,13 @@ class NumpyBackend:
         threads = worker_count(params.num_threads)
         with contextlib.ExitStack() as stack:
             stack.enter_context(single_threaded_blas())
+            # An overflow is reported once, after training, naming its cause (diverged);
+            # numpy's per-operation warnings would come first, from every thread.
+            stack.enter_context(np.errstate(over="ignore", invalid="ignore", divide="ignore"))
             pool = (
-                stack.enter_context(ThreadPoolExecutor(threads, "alsrec-als"))
+                stack.enter_context(
+                    ThreadPoolExecutor(threads, "alsrec-als", initializer=_quiet_overflow)
+                )
                 if threads > 1
                 else None
             )
@@ -786,4 +797,8 @@ class NumpyBackend:
                             _solve_cg(target, fixed, blocks, reg, steps, pool, work)
                 if callback is not None:
                     callback(iteration, users[:n_users], items[:n_items])
+        if not (np.isfinite(users).all() and np.isfinite(items).all()):
+            top = float(matrix.data.max()) if matrix.nnz else 1.0
+            penalty = max(float(np.max(user_reg)), float(np.max(item_reg)))
+            raise diverged(self.name, top, penalty, params.regularization_exponent)
         return users[:n_users], items[:n_items]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from alsrec.exceptions import BackendError
 
 if TYPE_CHECKING:
     import scipy.sparse as sp
@@ -11,12 +14,50 @@ if TYPE_CHECKING:
     from alsrec.params import ALSParams
     from alsrec.types import FactorMatrix
 
-__all__ = ["Backend", "ProgressCallback"]
+__all__ = ["Backend", "ProgressCallback", "diverged"]
 
 ProgressCallback = Callable[[int, "FactorMatrix", "FactorMatrix"], None]
 """Called after each sweep with ``(iteration, user_factors, item_factors)``; iteration is
 1-based. The factor arrays are the backend's working copies: read them, never keep or
 modify them."""
+
+
+_HUGE = 1e15
+"""A confidence or a penalty above this makes float32 sums of squares overflow or lose
+everything else (the normal equations square them)."""
+
+
+def diverged(
+    backend: str, top_confidence: float, top_penalty: float, exponent: float
+) -> BackendError:
+    """The error for training that produced NaN or inf factors, naming what was too large.
+
+    ``top_confidence``: the largest ``1 + alpha * f(w)``; ``top_penalty``: the largest
+    regularization of a row (``regularization`` itself, or the largest frequency-scaled one);
+    ``exponent``: ``regularization_exponent``.
+    """
+    causes = []
+    if not math.isfinite(top_confidence) or top_confidence > _HUGE:
+        causes.append(
+            f"the largest confidence (1 + alpha * f(w)) is {top_confidence:.3g}: rescale the "
+            "weights or lower alpha (alpha='auto' rescales them for you)"
+        )
+    # a penalty is named only when the confidences are not the cause ("auto" follows them)
+    if not causes and (not math.isfinite(top_penalty) or top_penalty > _HUGE):
+        causes.append(
+            f"regularization_exponent={exponent:g} makes a row's regularization "
+            f"{top_penalty:.3g}: lower the exponent or raise regularization_reference"
+            if exponent
+            else f"regularization={top_penalty:.3g} is too large: lower it "
+            "(regularization='auto' derives one from the data)"
+        )
+    if not causes:
+        causes.append("lower alpha or rescale the weights, or change regularization")
+    return BackendError(
+        f"Backend {backend!r}: training diverged to NaN or inf factors (float32 overflowed): "
+        + "; ".join(causes)
+        + "."
+    )
 
 
 @runtime_checkable
