@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from alsrec import ALSParams, BackendError, DataError, Recommender
+from alsrec import ALSParams, AlsrecWarning, BackendError, DataError, Recommender
 from alsrec.backends import Backend, NumpyBackend, available, get_backend, names
 from alsrec.backends._numpy import (
     _DUAL_LONG_FACTORS,
@@ -477,3 +477,26 @@ def test_an_overflow_names_what_is_too_large_without_numpy_warnings(backend: str
             Recommender(factors=8, iterations=3, regularization_exponent=1000).fit(
                 users, items, weights
             )
+
+
+@pytest.mark.parametrize("backend", ["numpy", "implicit"])
+def test_a_model_the_regularization_shrank_to_nothing_is_flagged(backend: str) -> None:
+    # regularization=1000 on 600 interactions (auto: about 12): the factors end near 1e-26
+    # (numpy) or 1e-15 (implicit); fit warns, and inspect() counts rows whose float32 norm
+    # is 0 as zero rows and reports a model that cannot rank.
+    rng = np.random.default_rng(0)
+    users = rng.integers(0, 60, 600)
+    items = (users * 7 + rng.integers(0, 8, 600)) % 40
+    weights = rng.integers(1, 5, 600).astype(float)
+    rec = Recommender(factors=8, iterations=10, regularization=1000.0, backend=backend)
+    with pytest.warns(AlsrecWarning, match=r"shrank to nothing.*regularization=1000 is too"):
+        rec.fit(users, items, weights)
+    if backend == "numpy":
+        report = rec.inspect()
+        assert report.users.zero_rows == 60
+        assert not report.ok
+        assert any("cannot rank" in problem for problem in report.problems)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        healthy = Recommender(factors=8, iterations=10, backend=backend)
+        assert healthy.fit(users, items, weights).inspect().ok

@@ -8,6 +8,7 @@ import math
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +161,20 @@ def test_a_small_finite_space_is_run_as_a_grid(small_interactions: Interactions)
     combos = {(t.params.factors, t.params.alpha) for t in found.trials}
     assert len(found.trials) == 6 and len(combos) == 6
     assert all(t.params.iterations == 3 for t in found.trials)
+
+
+def test_a_trial_that_shrinks_to_nothing_scores_low_without_a_warning(
+    small_interactions: Interactions,
+) -> None:
+    # Wide regularization ranges reach values that shrink a model to nothing; such a trial
+    # is a low score, not a warning per trial (fit alone warns about it).
+    space: dict[str, Any] = {"factors": [4], "iterations": [3], "regularization": [1e9, 1.0]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        found = search(small_interactions, space, budget=2, random_state=0)
+    by_reg = {t.params.regularization: t.value for t in found.trials}
+    assert by_reg[1e9] < by_reg[1.0]
+    assert found.best.params.regularization == 1.0
 
 
 def test_the_level_factor_is_the_datas_at_the_default_point() -> None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import numpy.typing as npt
 
+from alsrec._scoring import row_norms
 from alsrec.exceptions import (
     ArtifactError,
     ConfigError,
@@ -62,7 +63,8 @@ class AxisReport:
     nan_rows : int
         Factor rows holding NaN or infinity (only a damaged artifact has any).
     zero_rows : int
-        Factor rows that are all zero (such a user or item scores 0 against everything).
+        Factor rows of norm 0 in ``float32``: all zero, or so small that the norm rounds to
+        0 (such a user or item scores 0 against everything).
     """
 
     factor_rows: int
@@ -178,6 +180,11 @@ class InspectionReport:
                 out.append(f"{axis.duplicate_count} duplicate {name} IDs (e.g. {shown})")
             if axis.nan_rows:
                 out.append(f"{axis.nan_rows} {name} factor rows contain NaN or infinity")
+            if axis.factor_rows and axis.zero_rows == axis.factor_rows:
+                out.append(
+                    f"every {name} factor row is zero (or so small that its norm rounds to 0): "
+                    "the model cannot rank; retrain with a smaller regularization"
+                )
         return tuple(out)
 
     @property
@@ -278,7 +285,7 @@ def _axis_report(
 ) -> AxisReport:
     rows = int(factors.shape[0])
     finite = np.isfinite(factors).all(axis=1)
-    zero = ~np.any(factors != 0, axis=1)
+    zero = finite & ~(row_norms(factors) > 0)  # as the scorer sees them (float32)
     duplicates: tuple[ExternalId, ...] = ()
     dup_count = 0
     if ids.size > 1:

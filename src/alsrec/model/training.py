@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING
 
 from alsrec._threads import single_threaded_blas, worker_count
 from alsrec.checks import check_memory, format_bytes
-from alsrec.exceptions import AlsrecError, BackendError, DataError, MappingMismatchError
+from alsrec.exceptions import (
+    AlsrecError,
+    AlsrecWarning,
+    BackendError,
+    DataError,
+    MappingMismatchError,
+)
 from alsrec.model.defaults import resolved_confidence
 from alsrec.model.fitted import FittedModel, Provenance, as_factors, build_model
 from alsrec.model.provenance import data_provenance
@@ -128,7 +135,7 @@ def train(
                 f"Backend {backend.name!r} returned {axis} factors of shape {arr.shape}; "
                 f"expected ({rows}, {params.factors})."
             )
-    return build_model(
+    model = build_model(
         as_factors("user factors", users),
         as_factors("item factors", items),
         data.users,
@@ -138,3 +145,31 @@ def train(
         params=params,
         provenance=Provenance(auto_params=auto, training=data_provenance(data)),
     )
+    _warn_if_collapsed(model)
+    return model
+
+
+COLLAPSED_WARNING = "The model shrank to nothing"
+"""The start of the warning :func:`train` gives for a collapsed model (a search's trials,
+which only score it, filter it by this)."""
+
+_COLLAPSED = 1e-10
+"""Below this largest possible score (the largest user norm times the largest item norm)
+a model has shrunk to nothing: its scores are float32 rounding, not preferences."""
+
+
+def _warn_if_collapsed(model: FittedModel) -> None:
+    """One :class:`~alsrec.AlsrecWarning` when the regularization shrank every factor to
+    (nearly) zero: fit returned, but every query would fall back or rank by noise."""
+    users, items = model.user_norms, model.item_norms
+    top = float(users.max()) * float(items.max()) if users.size and items.size else 1.0
+    if top < _COLLAPSED:
+        lam = model.params.regularization_value
+        warnings.warn(
+            f"{COLLAPSED_WARNING}: its largest possible score is {top:.1e}, so it "
+            f"cannot rank (queries fall back to popularity or rank by rounding noise). "
+            f"regularization={lam:.4g} is too strong for this data: lower it (or leave "
+            "regularization='auto', which derives it from the data).",
+            AlsrecWarning,
+            stacklevel=4,
+        )

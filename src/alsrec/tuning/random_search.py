@@ -6,6 +6,7 @@ import contextlib
 import math
 import os
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -22,6 +23,7 @@ from alsrec.data.interactions import Interactions, require_interactions
 from alsrec.evaluation import METRICS, evaluate, holdout_split
 from alsrec.exceptions import AlsrecWarning, BackendError, ConfigError, DataError
 from alsrec.logs import warn as warn_and_log
+from alsrec.model.training import COLLAPSED_WARNING
 from alsrec.params import ALSParams
 from alsrec.recommender import Recommender
 from alsrec.tuning.report import Trial, TuningReport, _effects
@@ -99,7 +101,9 @@ def _run(setup: _Setup, task: _Task) -> tuple[int, tuple[float, ...], float, flo
     for pos, (train, valid) in enumerate(setup.final_splits if task.final else setup.splits):
         rec = _recommender(params, setup.backend)
         tick = time.perf_counter()
-        rec.fit(train)
+        with warnings.catch_warnings():  # a trial that collapsed just scores low
+            warnings.filterwarnings("ignore", COLLAPSED_WARNING, AlsrecWarning)
+            rec.fit(train)
         fit_seconds += time.perf_counter() - tick
         try:
             report = evaluate(rec, valid, setup.k, bootstrap=0, baseline=False)
