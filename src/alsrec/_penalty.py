@@ -117,7 +117,8 @@ def row_penalties(
     [1.0, 2.0, 3.0]
     """
     s = np.asarray(scales, dtype=np.float64)
-    out: npt.NDArray[np.float64] = regularization * np.power(s / reference, exponent)
+    with np.errstate(over="ignore"):  # inf: training names it (diverged), fold-in falls back
+        out: npt.NDArray[np.float64] = regularization * np.power(s / reference, exponent)
     return out
 
 

@@ -840,7 +840,9 @@ class Recommender:
         -------
         Recommendations
             ``(item_id, score)`` pairs with ``source`` ``"model"``, ``"fold-in"`` or
-            ``"fallback"``.
+            ``"fallback"``. It iterates as pairs, so implicit's ``ids, scores =
+            model.recommend(...)`` does not apply: take ``result.ids`` and
+            ``result.scores`` (arrays).
 
         Raises
         ------
@@ -1004,7 +1006,9 @@ class Recommender:
             ``ids``, ``scores`` and ``mask`` of shape ``(len(user_ids), k)`` and a
             ``sources`` entry per user, where ``k`` is ``n`` capped at the number of
             candidate items (``0`` when no candidate is known); padding is described
-            there. ``skipped`` lists unknown candidates and unknown history items.
+            there. ``skipped`` lists unknown candidates and unknown history items. It
+            iterates as one :class:`Recommendations` per user: implicit's ``ids, scores =
+            model.recommend(userids, ...)`` is ``batch.ids, batch.scores`` here.
 
         Examples
         --------

@@ -1022,3 +1022,24 @@ def test_legacy_params_are_carried_over_only_when_valid(
     origin = read_manifest(saved)["origin"]
     assert origin["implicit_params"] == {"alpha": 40.0, "iterations": -3}
     assert origin["model_class"] == "test_artifacts._CpuModel"
+
+
+@pytest.mark.parametrize("mmap", [True, False])
+def test_a_loaded_models_seen_matrix_is_read_only(saved: Path, mmap: bool) -> None:
+    # The served state is immutable, the seen items it excludes included.
+    seen = Recommender.load(saved, mmap=mmap).seen_
+    assert seen is not None
+    for part in (seen.data, seen.indices, seen.indptr):
+        with pytest.raises(ValueError, match="read-only"):
+            part[:1] = 0
+
+
+def test_a_file_suffix_on_the_artifact_path_is_warned_about(tmp_path: Path) -> None:
+    # implicit's habit: model.save("model.npz"). The artifact is a directory all the same.
+    with pytest.warns(AlsrecWarning, match=r"ends in '\.npz', but an alsrec artifact is a dir"):
+        path = _small().save(tmp_path / "model.npz")
+    assert path.is_dir()
+    assert Recommender.load(path).is_fitted
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _small().save(tmp_path / "model")  # no suffix: no warning

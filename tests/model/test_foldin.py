@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import threading
+import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -734,3 +735,19 @@ def test_updated_drops_unmapped_factor_rows() -> None:
     }
     assert not np.allclose(new.user_factors_[2], [9.0, 9.0])
     assert not np.allclose(new.item_factors_[2], [5.0, 5.0])
+
+
+def test_an_overflowing_frequency_penalty_leaks_no_numpy_warning() -> None:
+    # lambda * (s / reference) ** 50 for a history of weight 1e30 overflows to inf: the
+    # fold-in is a zero row and the answer the popularity fallback, without numpy's
+    # "overflow encountered in power" on the way.
+    rng = np.random.default_rng(0)
+    users = rng.integers(0, 60, 600)
+    items = (users * 7 + rng.integers(0, 8, 600)) % 40
+    weights = rng.integers(1, 5, 600).astype(float)
+    rec = Recommender(factors=8, iterations=10, regularization_exponent=50.0, random_state=0)
+    rec.fit(users, items, weights)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        answer = rec.recommend_for_history([int(items[0]), int(items[1])], [1e30, 1e30], n=3)
+    assert answer.source == "fallback"

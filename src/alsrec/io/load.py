@@ -30,7 +30,13 @@ from alsrec.io.format import (
     check_manifest_digest,
     fallback_problem,
 )
-from alsrec.model.fitted import FittedModel, Provenance, as_factors, build_model
+from alsrec.model.fitted import (
+    FittedModel,
+    Provenance,
+    as_factors,
+    build_model,
+    freeze_matrix,
+)
 
 __all__ = ["load"]
 
@@ -151,6 +157,8 @@ def _model_from(raw: _RawArtifact, policy: Policy) -> FittedModel:
         raise MappingMismatchError(f"{root}: {exc}") from exc
     except DataError as exc:
         raise _fail(root, f"the stored model is invalid: {exc}") from exc
+    if model.seen is not None:  # the served state is immutable, seen items included
+        freeze_matrix(model.seen)
     # The fallback ranking the model was saved with, not a recomputed one.
     return dataclasses.replace(
         model,

@@ -12,6 +12,7 @@ import os
 import re
 import sys
 import uuid
+import warnings
 from typing import IO, TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -19,7 +20,7 @@ import numpy.typing as npt
 
 from alsrec._version import __version__
 from alsrec.checks import check_bool
-from alsrec.exceptions import ArtifactError, ConfigError, DataError
+from alsrec.exceptions import AlsrecWarning, ArtifactError, ConfigError, DataError
 from alsrec.io._files import as_path
 from alsrec.io.format import (
     _SPECS,
@@ -90,6 +91,10 @@ def _write_array(directory: Path, name: str, arr: npt.NDArray[Any]) -> dict[str,
         "sha256": writer.sha256.hexdigest(),
     }
 
+
+_FILE_SUFFIXES = (".npz", ".npy", ".pkl", ".pickle", ".joblib", ".json")
+"""Suffixes of single-file formats that a path for an artifact (a directory) is given by
+habit (implicit's ``model.save("model.npz")``)."""
 
 _ARTIFACT_FILES = frozenset({MANIFEST, *(f"{name}.npy" for name in _SPECS)})
 
@@ -346,6 +351,14 @@ def save(
     state = model_of(model)
     meta = check_metadata(metadata) if metadata is not None else state.provenance.metadata
     dest = as_path(path)
+    if dest.suffix.lower() in _FILE_SUFFIXES:
+        warnings.warn(
+            f"{dest} ends in {dest.suffix!r}, but an alsrec artifact is a directory (.npy "
+            "arrays and manifest.json), created at that path: np.load or pickle cannot read "
+            "it; Recommender.load can. Prefer a path without a file suffix.",
+            AlsrecWarning,
+            stacklevel=3,
+        )
     check_destination(dest, overwrite=overwrite)
     _check_ids(state)
     arrays = _arrays_of(state, dest)

@@ -36,6 +36,7 @@ __all__ = [
     "as_factors",
     "build_model",
     "default_ranges",
+    "freeze_matrix",
     "mapping_check",
     "model_of",
     "seen_weights_problem",
@@ -169,8 +170,7 @@ class FittedModel:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         if self.seen is not None:  # the copy's own matrix: read-only like its factors
-            for part in (self.seen.data, self.seen.indices, self.seen.indptr):
-                _freeze(part)
+            freeze_matrix(self.seen)
         self.__post_init__()
 
     @property
@@ -221,6 +221,14 @@ _DERIVED = ("foldin", "unit_user_factors", "unit_item_factors")
 """Attributes of :class:`FittedModel` computed from the others (caches), not pickled."""
 
 _A = TypeVar("_A", bound=np.ndarray)
+
+
+def freeze_matrix(matrix: sp.csr_matrix) -> None:
+    """Make a seen matrix's arrays read-only, for a model that owns them (a loaded or
+    copied one; a freshly trained model shares them with the caller's ``Interactions``,
+    whose arrays stay writeable for compiled code such as implicit's)."""
+    for part in (matrix.data, matrix.indices, matrix.indptr):
+        _freeze(part)
 
 
 def _freeze(arr: _A) -> _A:
