@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from alsrec import ALSParams, AlsrecWarning, BackendError, DataError, Recommender
+from alsrec import ALSParams, AlsrecWarning, BackendError, ConfigError, DataError, Recommender
 from alsrec.backends import Backend, NumpyBackend, available, get_backend, names
 from alsrec.backends._numpy import (
     _DUAL_LONG_FACTORS,
@@ -500,3 +500,18 @@ def test_a_model_the_regularization_shrank_to_nothing_is_flagged(backend: str) -
         warnings.simplefilter("error")
         healthy = Recommender(factors=8, iterations=10, backend=backend)
         assert healthy.fit(users, items, weights).inspect().ok
+
+
+@pytest.mark.parametrize("backend", ["numpy", "implicit"])
+def test_exact_solves_of_singular_systems_are_refused_alike(backend: str) -> None:
+    # No regularization and more factors than items: implicit's Cholesky failed on row 0,
+    # the numpy backend returned user factors of 6e6; both now refuse before training.
+    rng = np.random.default_rng(0)
+    users = rng.integers(0, 60, 600)
+    items = (users * 7 + rng.integers(0, 8, 600)) % 40
+    rec = Recommender(factors=64, regularization=0.0, solver="cholesky", backend=backend)
+    with pytest.raises(ConfigError, match=r"factors=64 on 60 users x 40 items.*at most 40"):
+        rec.fit(users, items)
+    Recommender(factors=32, regularization=0.0, solver="cholesky", backend=backend).fit(
+        users, items
+    )

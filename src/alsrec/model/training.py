@@ -11,6 +11,7 @@ from alsrec.exceptions import (
     AlsrecError,
     AlsrecWarning,
     BackendError,
+    ConfigError,
     DataError,
     MappingMismatchError,
 )
@@ -121,6 +122,7 @@ def train(
     # spinning into the training, against its workers (about 0.08 s on a 0.45 s fit).
     with single_threaded_blas():
         params, auto, conf = resolved_confidence(params, data.matrix)
+        _check_solvable(params, data.shape)
         try:
             users, items = backend.fit(conf, params, callback=callback)
         except (AlsrecError, MemoryError):
@@ -147,6 +149,19 @@ def train(
     )
     _warn_if_collapsed(model)
     return model
+
+
+def _check_solvable(params: ALSParams, shape: tuple[int, int]) -> None:
+    """Refuse exact solves of systems that are singular whatever the data: with no
+    regularization, ``YᵀY`` has rank at most the other side's row count."""
+    rows = min(shape)
+    if params.solver == "cholesky" and params.regularization_value == 0 and params.factors > rows:
+        raise ConfigError(
+            f"solver='cholesky' with regularization=0 and factors={params.factors} on "
+            f"{shape[0]} users x {shape[1]} items: with more factors than {rows} the "
+            "least-squares systems are singular and have no unique solution. Give "
+            f"regularization > 0 (or 'auto'), or use at most {rows} factors."
+        )
 
 
 COLLAPSED_WARNING = "The model shrank to nothing"
