@@ -32,7 +32,7 @@ from alsrec.interop.implicit import read_implicit_model
 from alsrec.logs import logger
 from alsrec.mapping import IdMapper, as_id_array, check_one_id, one_id_array
 from alsrec.model import controls, lookup, ranking, training, updates
-from alsrec.model.fitted import FittedModel, as_factors, build_model, mapping_check
+from alsrec.model.fitted import FittedModel, as_factors, build_model, mapping_check, new_mapper
 from alsrec.model.loss import loss_monitor
 from alsrec.params import ALSParams
 from alsrec.results import (
@@ -314,8 +314,8 @@ class Recommender:
         # Own the factors: a later change to the caller's array must not change this model.
         uf = _owned(as_factors("user_factors", user_factors), user_factors)
         itf = _owned(as_factors("item_factors", item_factors), item_factors)
-        users = user_ids if isinstance(user_ids, IdMapper) else IdMapper(user_ids, what="user_ids")
-        items = item_ids if isinstance(item_ids, IdMapper) else IdMapper(item_ids, what="item_ids")
+        users = user_ids if isinstance(user_ids, IdMapper) else new_mapper(user_ids, "user")
+        items = item_ids if isinstance(item_ids, IdMapper) else new_mapper(item_ids, "item")
         base = dataclasses.replace(params or ALSParams(), factors=max(1, uf.shape[1]))
         rec = cls(params=base, policy=policy)
         rec._model = build_model(

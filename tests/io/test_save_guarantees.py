@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from alsrec import ArtifactError, ConfigError, DataError, Recommender
+from alsrec import ArtifactError, ConfigError, DataError, IdMapper, Recommender
 from alsrec.io import MAX_ID_WIDTH, MAX_MANIFEST_BYTES, load, save
 from alsrec.io.format import MANIFEST_DIGEST, manifest_digest
 
@@ -116,7 +116,8 @@ def test_save_refuses_ids_wider_than_load_accepts(tmp_path: Path, axis: str) -> 
     wide = "x" * (MAX_ID_WIDTH + 1)
     users, items = ["u1", "u2"], ["a", "b"]
     (users if axis == "user" else items)[1] = wide
-    rec = Recommender.from_factors(np.eye(2), np.eye(2), users, items)
+    # from_factors refuses raw IDs over fit's 1,024 characters; mappers pass as they are
+    rec = Recommender.from_factors(np.eye(2), np.eye(2), IdMapper(users), IdMapper(items))
     dest = _small().save(tmp_path / "model")
     before = _snapshot(dest)
     with pytest.raises(DataError, match=rf"{axis} IDs .*65,537 characters.*MAX_ID_WIDTH"):
@@ -127,17 +128,20 @@ def test_save_refuses_ids_wider_than_load_accepts(tmp_path: Path, axis: str) -> 
 
 def test_ids_as_wide_as_load_accepts_round_trip(tmp_path: Path) -> None:
     widest = "y" * MAX_ID_WIDTH
-    rec = Recommender.from_factors(np.eye(2), np.eye(2), ["u1", widest], ["a", "b"])
+    rec = Recommender.from_factors(np.eye(2), np.eye(2), IdMapper(["u1", widest]), ["a", "b"])
     assert load(rec.save(tmp_path / "model")).users.ids.tolist() == ["u1", widest]
 
 
-def test_updated_with_a_too_wide_id_cannot_replace_the_served_artifact(tmp_path: Path) -> None:
+def test_updated_and_from_factors_hold_ids_to_fits_limit(tmp_path: Path) -> None:
+    # A 70,000-character ID added by updated() made a model whose save replaced the served
+    # artifact with one load refused; updated() and from_factors refuse it as fit does.
     rec = Recommender(factors=2, iterations=2, random_state=0).fit(["u1", "u2"], ["a", "b"])
     dest = rec.save(tmp_path / "model")
     before = _snapshot(dest)
-    new = rec.updated(["x" * 70_000], ["a"])
-    with pytest.raises(DataError, match=r"70,000 characters wide"):
-        new.save(dest)
+    with pytest.raises(DataError, match=r"user_ids\[0\]: a user ID of 70,000 characters"):
+        rec.updated(["x" * 70_000], ["a"])
+    with pytest.raises(DataError, match=r"item_ids\[1\]: an item ID of 1,025 characters"):
+        Recommender.from_factors(np.eye(2), np.eye(2), ["u1", "u2"], ["a", "b" * 1_025])
     assert _snapshot(dest) == before
     Recommender.load(dest)
 

@@ -311,11 +311,14 @@ def _take(values: Sequence[object] | npt.NDArray[Any], keep: npt.NDArray[np.bool
 # -- ID encoding ----------------------------------------------------------------------------
 
 
-def raise_long_id(value: str, axis: str, where: str) -> None:
-    """Raise the :class:`DataError` for an ID longer than :data:`MAX_ID_CHARS`."""
+def raise_long_id(value: str, axis: str, where: str, *, column: bool = True) -> None:
+    """Raise the :class:`DataError` for an ID longer than :data:`MAX_ID_CHARS` (``column``:
+    ask whether the right column was read, for IDs read from a table)."""
+    article = "an" if axis == "item" else "a"
     raise DataError(
-        f"{where}: a {axis} ID of {len(value):,} characters ({_short(value, 40)!r}); IDs are "
-        f"at most {MAX_ID_CHARS:,} characters. Is the right column the {axis} column?"
+        f"{where}: {article} {axis} ID of {len(value):,} characters ({_short(value, 40)!r}); "
+        f"IDs are at most {MAX_ID_CHARS:,} characters."
+        + (f" Is the right column the {axis} column?" if column else "")
     )
 
 
@@ -324,8 +327,11 @@ def check_id_lengths(
     keep: npt.NDArray[np.bool_] | None,
     axis: str,
     where: Callable[[int], str],
+    *,
+    column: bool = True,
 ) -> None:
-    """Refuse a (kept) str ID longer than :data:`MAX_ID_CHARS`, naming its row."""
+    """Refuse a (kept) str ID longer than :data:`MAX_ID_CHARS`, naming its row (see
+    :func:`raise_long_id` for ``column``)."""
     if isinstance(values, np.ndarray):
         if values.dtype.kind == "U":
             if values.dtype.itemsize // 4 <= MAX_ID_CHARS:
@@ -361,7 +367,7 @@ def check_id_lengths(
         too_long &= keep
     if too_long.any():
         pos = int(np.flatnonzero(too_long)[0])
-        raise_long_id(str(values[pos]), axis, where(pos))
+        raise_long_id(str(values[pos]), axis, where(pos), column=column)
 
 
 _CANONICAL_INT = re.compile(r"0|-?[1-9][0-9]*")

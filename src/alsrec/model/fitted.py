@@ -20,14 +20,17 @@ import scipy.sparse as sp
 from alsrec._foldin import FoldInSolver
 from alsrec._scoring import normalized, row_norms
 from alsrec.checks import check_memory
+from alsrec.data.rows import check_id_lengths
 from alsrec.exceptions import AlsrecWarning, ConfigError, DataError, MappingMismatchError
 from alsrec.logs import warn as warn_and_log
+from alsrec.mapping import IdMapper
 from alsrec.model.defaults import resolve_params
 from alsrec.params import ALSParams
 
 if TYPE_CHECKING:
-    from alsrec.mapping import IdMapper
-    from alsrec.types import FactorMatrix, FloatArray, IndexArray, Policy
+    from collections.abc import Iterable
+
+    from alsrec.types import ExternalId, FactorMatrix, FloatArray, IdLike, IndexArray, Policy
 
 __all__ = [
     "FittedModel",
@@ -39,6 +42,7 @@ __all__ = [
     "freeze_matrix",
     "mapping_check",
     "model_of",
+    "new_mapper",
     "seen_weights_problem",
 ]
 
@@ -221,6 +225,14 @@ _DERIVED = ("foldin", "unit_user_factors", "unit_item_factors")
 """Attributes of :class:`FittedModel` computed from the others (caches), not pickled."""
 
 _A = TypeVar("_A", bound=np.ndarray)
+
+
+def new_mapper(ids: IdLike | Iterable[ExternalId], axis: str) -> IdMapper:
+    """An :class:`~alsrec.IdMapper` of a new model's ``axis`` IDs (``from_factors``), held
+    to fit's rules: unique, and string IDs of at most ``MAX_ID_CHARS`` characters."""
+    mapper = IdMapper(ids, what=f"{axis}_ids")
+    check_id_lengths(mapper.ids, None, axis, f"{axis}_ids[{{}}]".format, column=False)
+    return mapper
 
 
 def freeze_matrix(matrix: sp.csr_matrix) -> None:

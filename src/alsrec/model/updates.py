@@ -14,6 +14,7 @@ import scipy.sparse as sp
 
 from alsrec._foldin import FoldInSolver, history_confidence
 from alsrec.checks import check_aligned, check_bool
+from alsrec.data.rows import check_id_lengths
 from alsrec.exceptions import ConfigError, DataError
 from alsrec.interactions import as_weights
 from alsrec.mapping import IdMapper, as_id_array
@@ -99,6 +100,8 @@ def _fresh_columns(
     check_aligned({"user_ids": user_ids, "item_ids": item_ids, "weights": weights})
     user_col = as_id_array(user_ids, "user IDs")
     item_col = as_id_array(item_ids, "item IDs")
+    for axis, col in (("user", user_col), ("item", item_col)):  # as fit: at most 1,024
+        check_id_lengths(col, None, axis, f"{axis}_ids[{{}}]".format, column=False)
     if user_col.size != item_col.size:
         raise DataError(
             f"user_ids has {user_col.size} entries but item_ids has {item_col.size}; "
