@@ -21,7 +21,9 @@ from alsrec.evaluation import (
     leave_k_out_split,
     ndcg_at_k,
     per_user_metrics,
+    per_user_ndcg,
     time_split,
+    user_split,
 )
 from alsrec.evaluation.metrics import _member, popularity_ranks
 
@@ -581,3 +583,56 @@ def test_time_split_on_synthetic_timestamps_evaluates() -> None:
     assert report.n_users > 0
     total = report.n_users + report.skipped_unknown_users + report.skipped_users_without_relevant
     assert total == len(test.users)
+
+
+def test_test_users_without_test_items_are_left_out_and_counted() -> None:
+    # Same-shape train/test matrices wrapped with from_scipy (implicit's train_test_split
+    # habit) give test users with empty rows: ndcg_at_k averaged them in as 0 (0.5 here
+    # instead of 1.0) and evaluate did not count them as skipped.
+    users, items = ["a", "b", "c", "d"], ["w", "x", "y", "z"]
+    train = Interactions.from_scipy(
+        sp.csr_matrix(np.array([[0, 0, 1, 1], [1, 0, 1, 0], [1, 1, 0, 0], [0, 1, 1, 0]])),
+        users,
+        items,
+    )
+    test = Interactions.from_scipy(
+        sp.csr_matrix(np.array([[1, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0], [1, 0, 0, 0]])),
+        users,
+        items,
+    )
+    rec = Recommender(factors=2, iterations=5, random_state=0).fit(train)
+    report = evaluate(rec, test, k=2, bootstrap=0)
+    assert report.n_users == 2
+    assert report.skipped_users_without_relevant == 2
+    assert ndcg_at_k(rec, test, k=2) == pytest.approx(report.metrics["ndcg"].value, abs=1e-12)
+    base = PopularityBaseline(train)
+    values = per_user_ndcg(base.recommend_many(users, n=2), test, 2)
+    assert values.dtype == np.float64
+    assert ndcg_at_k(base, test, k=2) == pytest.approx(values[[0, 3]].mean())
+
+
+def test_ndcg_at_k_refuses_ids_of_the_other_kind_as_evaluate_does() -> None:
+    rec = Recommender(factors=2, iterations=3, random_state=0).fit([1, 1, 2, 3], [7, 8, 7, 9])
+    test = Interactions.from_arrays(["1", "2"], ["9", "8"])
+    with pytest.raises(DataError, match="test user IDs are strs but the model's are ints"):
+        ndcg_at_k(rec, test)
+    with pytest.raises(DataError, match="test user IDs are strs but the model's are ints"):
+        evaluate(rec, test)
+
+
+def test_a_matrix_where_interactions_are_expected_points_at_from_scipy() -> None:
+    train = Interactions.from_arrays(["a", "a", "b"], ["x", "y", "x"])
+    rec = Recommender(factors=2, iterations=3, random_state=0).fit(train)
+    with pytest.raises(ConfigError, match=r"evaluate: train must be .*Interactions\.from_scipy"):
+        evaluate(rec, train, train=train.matrix)
+    with pytest.raises(ConfigError, match=r"PopularityBaseline: train .*from_scipy"):
+        PopularityBaseline(train.matrix)
+
+
+def test_numpy_float_fractions_are_numbers() -> None:
+    data = Interactions.from_arrays(np.repeat(np.arange(20), 5), np.tile(np.arange(5), 20))
+    a = holdout_split(data, np.float32(0.2), random_state=0)
+    b = holdout_split(data, 0.2, random_state=0)
+    assert a[1].nnz == b[1].nnz
+    split = user_split(data, 0, np.float32(0.1), fold_in_fraction=np.float32(0.8))
+    assert len(split.test.fold_in.users) == 2

@@ -126,6 +126,8 @@ def test_report_by_hand_at_two_lengths() -> None:
     json.dumps(report.to_dict())
     with pytest.raises(ConfigError, match="k=20 was not measured"):
         report.metric("ndcg", 20)
+    with pytest.raises(ConfigError, match=r"got '20'"):  # one value, not '2' and '0'
+        evaluate_strong_generalization(hand_model(), hand_heldout(), k="20")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="Unknown metric"):
         report.metric("nope", 3)
 

@@ -471,3 +471,21 @@ def test_effect_levels_never_split_equal_values() -> None:
         Trial(k, ALSParams(), 0.1 * k, (0.1,), {"alpha": 1.0}, None, 0.0, 0.0) for k in range(4)
     ]
     assert _effects(same, {"alpha": LogUniform(0.5, 10.0)}) == ()
+
+
+def test_progress_that_is_not_a_function_is_refused_before_any_trial(
+    small_interactions: Interactions,
+) -> None:
+    with pytest.raises(ConfigError, match=r"progress must be a function .* got 5"):
+        search(small_interactions, SMALL, budget=2, progress=5)  # type: ignore[arg-type]
+
+
+def test_effects_read_the_full_fidelity_trials_only(small_interactions: Interactions) -> None:
+    # Exploring trials train a third of the iterations and finalists are scored twice:
+    # mixed in, they ranked a weighting by its cheap trials.
+    found = search(small_interactions, budget=20, random_state=0)
+    stages = {t.stage for t in found.trials}
+    assert "explore" in stages
+    counted = [t for t in found.trials if t.stage not in ("explore", "final")]
+    for effect in found.effects:
+        assert sum(effect.counts) == len(counted)

@@ -721,9 +721,14 @@ def require_interactions(value: object, name: str, call: str) -> Interactions:
     alsrec.exceptions.ConfigError: holdout_split: data must be an alsrec Interactions, got list; ...
     """
     if not isinstance(value, Interactions):
+        how = (
+            "wrap a users x items matrix with Interactions.from_scipy(matrix, user_ids, "
+            "item_ids) (the IDs of its rows and columns)"
+            if sp.issparse(value)
+            else "build one with Interactions.from_arrays(user_ids, item_ids, weights), "
+            "from_frame(df, ...) or from_csv(path, ...)"
+        )
         raise ConfigError(
-            f"{call}: {name} must be an alsrec Interactions, got {type(value).__name__}; "
-            "build one with Interactions.from_arrays(user_ids, item_ids, weights), "
-            "from_frame(df, ...) or from_csv(path, ...)."
+            f"{call}: {name} must be an alsrec Interactions, got {type(value).__name__}; {how}."
         )
     return value

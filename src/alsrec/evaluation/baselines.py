@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import scipy.sparse as sp
 
+from alsrec.data.interactions import require_interactions
 from alsrec.recommender import Recommender
 
 if TYPE_CHECKING:
@@ -67,6 +68,9 @@ class PopularityBaseline:
     """
 
     train: Interactions
+
+    def __post_init__(self) -> None:
+        require_interactions(self.train, "train", "PopularityBaseline")
 
     def recommend_many(self, user_ids: IdLike, n: int = 10) -> BatchRecommendations:
         """Top-``n`` popular items per user, the user's training items excluded."""

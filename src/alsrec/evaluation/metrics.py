@@ -15,12 +15,12 @@ import scipy.sparse as sp
 
 from alsrec.data.interactions import Interactions
 from alsrec.exceptions import AlsrecWarning, ConfigError, DataError
+from alsrec.mapping import IdMapper
 
 if TYPE_CHECKING:
-    from alsrec.mapping import IdMapper
     from alsrec.recommender import Recommender
     from alsrec.results import BatchRecommendations
-    from alsrec.types import FloatArray, IdArray, IndexArray
+    from alsrec.types import IdArray, IndexArray
 
 __all__ = [
     "METRICS",
@@ -533,7 +533,7 @@ def per_user_metrics(
             _keys(user_rows[known_item], item_cols[known_item], n_catalog), train_keys
         )
     relevant = known_item & ~in_train
-    n_known_test_users = int(np.unique(coo.row[known_user]).size)
+    n_known_test_users = int((test_user_rows >= 0).sum())  # empty rows included
     skipped_unknown = int((test_user_rows < 0).sum())
 
     eval_test_rows = np.unique(coo.row[relevant]).astype(np.int64)  # test order
@@ -638,6 +638,9 @@ def ndcg_at_k(model: RecommendsMany, test: Interactions, k: int = 10) -> float:
     """
     check_arguments("ndcg_at_k", model, test)
     k = _check_k(k)
+    mappers = (getattr(model, "users_", None), getattr(model, "items_", None))
+    if all(isinstance(m, IdMapper) for m in mappers):  # as evaluate: int and str never match
+        _check_kinds(cast("Recommender", model), [("test", test)])
     share = _seen_share(model, test)
     if share > 0.5:
         warnings.warn(
@@ -648,13 +651,22 @@ def ndcg_at_k(model: RecommendsMany, test: Interactions, k: int = 10) -> float:
             stacklevel=2,
         )
     recs = model.recommend_many(test.users.ids, n=k)
-    return float(per_user_ndcg(recs, test, k).mean())
+    # a test user with no test item (an empty row, e.g. from_scipy of a same-shape test
+    # matrix) has no NDCG: left out, as evaluate leaves it out
+    has_items = np.diff(test.matrix.indptr) > 0
+    if not has_items.any():
+        raise DataError("ndcg_at_k: test holds no interaction; there is nothing to score.")
+    return float(per_user_ndcg(recs, test, k)[has_items].mean())
 
 
-def per_user_ndcg(recs: BatchRecommendations, test: Interactions, k: int) -> FloatArray:
-    """NDCG@k of each row of ``recs`` against the items of ``test`` (row order: test users).
+def per_user_ndcg(
+    recs: BatchRecommendations, test: Interactions, k: int
+) -> npt.NDArray[np.float64]:
+    """NDCG@k of each row of ``recs`` against the items of ``test`` (row order: test users),
+    in ``float64``.
 
-    Computed by :func:`ndcg_from_hits`; every test item of the user is relevant.
+    Computed by :func:`ndcg_from_hits`; every test item of the user is relevant. A test user
+    with no test item (an empty row) gets 0; :func:`ndcg_at_k` leaves such users out.
     """
     matrix = test.matrix
     n_rows, width = recs.ids.shape
@@ -671,4 +683,4 @@ def per_user_ndcg(recs: BatchRecommendations, test: Interactions, k: int) -> Flo
     keys = np.arange(n_rows, dtype=np.int64)[:, None] * n_items + idx
     relevant = (idx >= 0) & _member(keys, test_keys)
     n_relevant = np.diff(matrix.indptr).astype(np.int64)
-    return ndcg_from_hits(relevant, n_relevant, k).astype(np.float32)
+    return ndcg_from_hits(relevant, n_relevant, k).astype(np.float64)

@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from alsrec.checks import check_bool, check_seed
+from alsrec.data.interactions import require_interactions
 from alsrec.evaluation.baselines import popularity_recommender
 from alsrec.evaluation.metrics import (
     METRICS,
@@ -284,6 +285,8 @@ def evaluate(
     True
     """
     check_arguments("evaluate", recommender, test, "recommender")
+    if train is not None:
+        require_interactions(train, "train", "evaluate")
     k = _check_k(k)
     baseline = check_bool("baseline", baseline)
     if isinstance(bootstrap, bool) or not isinstance(bootstrap, (int, np.integer)):

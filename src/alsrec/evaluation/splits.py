@@ -33,8 +33,10 @@ __all__ = [
 FloatArray64 = npt.NDArray[np.float64]
 
 
-def _check_fraction(value: float, name: str = "test_fraction") -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+def _check_fraction(value: object, name: str = "test_fraction") -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (int, float, np.integer, np.floating)
+    ):
         raise ConfigError(f"{name} must be a number, got {value!r}.")
     if not 0.0 < value < 1.0:
         raise ConfigError(f"{name} must be strictly between 0 and 1, got {value!r}.")
@@ -429,12 +431,14 @@ class UserSplit(NamedTuple):
 
 def _n_users(value: object, name: str, n_eligible: int, minimum: int) -> int:
     """A count of users, given as a count (int) or as a share of the eligible users (float)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer, float)):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (int, np.integer, float, np.floating)
+    ):
         raise ConfigError(
             f"{name} must be a number of users (an int) or a share of them (a float "
             f"between 0 and 1), got {value!r}."
         )
-    if isinstance(value, float):
+    if isinstance(value, (float, np.floating)):
         fraction = _check_fraction(value, name)
         return max(1, round(fraction * n_eligible))
     if int(value) < minimum:

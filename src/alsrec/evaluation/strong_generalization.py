@@ -336,7 +336,8 @@ class StrongGeneralizationReport:
 
 
 def _check_ks(k: int | Iterable[int]) -> list[int]:
-    given = [k] if not isinstance(k, Iterable) else list(k)
+    # a str is one (wrong) value, not a sequence of characters
+    given = [k] if isinstance(k, (str, bytes)) or not isinstance(k, Iterable) else list(k)
     if not given:
         raise ConfigError("k must be an integer >= 1 or a non-empty sequence of them, got [].")
     return sorted({_check_k(value) for value in given})

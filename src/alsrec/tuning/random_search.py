@@ -264,10 +264,13 @@ def search(
     Returns
     -------
     TuningReport
-        Its ``best`` is the trial with the highest metric, except for a staged search
-        with a final stage: there it is the winning finalist's ``"final"`` trial (its
-        mean over more splits) or, when a larger size won the growing stage, that
-        ``"grow"`` trial.
+        Its ``best`` is the trial with the highest metric for a random search. For a
+        staged search it is the winning finalist's ``"final"`` trial (its mean over more
+        splits; without a final stage, the full-fidelity trial with the highest metric)
+        or, when the growing stage found a larger ``factors`` within 0.5% of it, that
+        ``"grow"`` trial. A staged search treats ``iterations`` as a fidelity (trained at
+        the middle choice) and only grows ``factors`` from 64; ``strategy="random"``
+        searches them as values. ``effects`` reads the full-fidelity trials only.
 
     Raises
     ------
@@ -302,6 +305,11 @@ def search(
     )
     chosen = _check_strategy(strategy, space)
     refit = check_bool("refit", refit)
+    if progress is not None and not callable(progress):
+        raise ConfigError(
+            f"progress must be a function called as progress(done, total, trial) after each "
+            f"trial, or None; got {progress!r}."
+        )
     if budget is None:
         budget = DEFAULT_BUDGET[chosen]
     if splits is None:
@@ -344,7 +352,11 @@ def search(
         k=k,
         trials=tuple(trials),
         best=best,
-        effects=_effects(trials, resolved_space),
+        # the exploring trials (fewer iterations) and the finalists' re-scorings would
+        # weigh some points twice and mix fidelities
+        effects=_effects(
+            [t for t in trials if t.stage not in ("explore", "final")], resolved_space
+        ),
         space=MappingProxyType({n: d.describe() for n, d in resolved_space.items()}),
         n_splits=len(made_splits),
         test_fraction=fraction,

@@ -212,7 +212,9 @@ class TuningReport:
     trials : tuple of Trial
         Every trial, in draw order.
     best : Trial
-        The trial with the highest mean metric (the earliest one on ties).
+        The chosen trial: the one with the highest mean metric (the earliest on ties)
+        for a random search; for a staged search its winner (see
+        :func:`alsrec.tuning.search`).
     effects : tuple of ParameterEffect
         Per-parameter sensitivity, largest effect first.
     space : Mapping[str, str]
