@@ -465,7 +465,10 @@ def test_memory_error_and_callback_errors_pass_through(monkeypatch: pytest.Monke
 
 
 def test_recommender_fit_reports_backend_errors_with_the_cause() -> None:
-    rec = Recommender(factors=4, regularization=0.0, iterations=2, solver="cholesky")
+    # Three identical users: after one sweep their factors are equal and, with no
+    # regularization, the items' systems singular. (More factors than users or items is
+    # refused before training, whatever the data.)
+    rec = Recommender(factors=3, regularization=0.0, iterations=2, solver="cholesky")
     rec.backend = "implicit"
     with pytest.raises(BackendError) as info:
         rec.fit([1, 1, 1, 2, 2, 2, 3, 3, 3], [1, 2, 3] * 3)
