@@ -169,8 +169,10 @@ class Recommendations(Sequence[tuple[ExternalId, float]]):
 class BatchRecommendations:
     """Results for many queries at once, as fixed-shape arrays.
 
-    Row ``i`` answers query ``i``. Its shape is always ``(len(queries), n)`` whatever the
-    input; a row with fewer than ``n`` eligible results is padded at the end.
+    Row ``i`` answers query ``i``. Its shape is ``(len(queries), k)``, where ``k`` is the
+    ``n`` asked for capped at the number of candidates (the model's items, or the known
+    ``items=`` candidates); a row with fewer than ``k`` eligible results is padded at the
+    end.
 
     Padding: :attr:`mask` is ``False``; :attr:`scores` is ``NaN``; :attr:`ids` holds
     ``""`` (string IDs, never a valid ID) or the smallest ``int64`` (integer IDs). Use
@@ -180,11 +182,11 @@ class BatchRecommendations:
     ----------
     queries : numpy.ndarray
         The queried user or item IDs, in the given order.
-    ids : numpy.ndarray, shape (n_queries, n)
+    ids : numpy.ndarray, shape (n_queries, k)
         Recommended or similar IDs, best first per row.
-    scores : numpy.ndarray of float32, shape (n_queries, n)
+    scores : numpy.ndarray of float32, shape (n_queries, k)
         Scores, as in :class:`Recommendations`.
-    mask : numpy.ndarray of bool, shape (n_queries, n)
+    mask : numpy.ndarray of bool, shape (n_queries, k)
         ``True`` where a slot holds a result.
     sources : numpy.ndarray of str, shape (n_queries,)
         ``"model"``, ``"fold-in"`` or ``"fallback"`` per row.

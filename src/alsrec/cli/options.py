@@ -380,7 +380,9 @@ def _source_options() -> CliParser:
     )
     group.add_argument("--sql", metavar="QUERY", help="read the result of a SQL query instead")
     group.add_argument(
-        "--db", metavar="DATABASE", help="SQLite file path or sqlite:///path URL (with --sql)"
+        "--db",
+        metavar="DATABASE",
+        help="SQLite file path, sqlite:///path or postgresql://user@host/dbname URL (with --sql)",
     )
     group.add_argument("--user-col", default="user", help="user ID column (default: user)")
     group.add_argument("--item-col", default="item", help="item ID column (default: item)")
