@@ -28,7 +28,7 @@ from alsrec.exceptions import (
     ConfigError,
     NotFittedError,
 )
-from alsrec.interop.implicit import read_implicit_model
+from alsrec.interop.implicit import params_with_seen, read_implicit_model
 from alsrec.logs import logger
 from alsrec.mapping import IdMapper, as_id_array, check_one_id, one_id_array
 from alsrec.model import controls, lookup, ranking, training, updates
@@ -338,9 +338,8 @@ class Recommender:
 
         The factors are copied out as numpy ``float32`` (from the GPU with implicit's
         ``to_numpy()``); the recommender holds no implicit object. ``factors``,
-        ``regularization`` and ``iterations`` are read from the model's attributes;
-        implicit's ``alpha`` is not recorded (it has another meaning, see
-        :class:`~alsrec.backends.ImplicitBackend`). Everything else is as in
+        ``regularization`` and ``iterations`` are read from the model's attributes, and
+        its ``alpha`` is translated to alsrec's (see ``alpha`` below). Everything else is as in
         :meth:`from_factors`: position ``k`` of ``user_ids`` names factor row ``k``.
 
         Parameters
@@ -354,13 +353,15 @@ class Recommender:
         policy : {"safe", "strict"}
             Default policy of the returned recommender.
         alpha : float, optional
-            The confidence scale the model was trained with, recorded as
-            ``params.alpha`` so that fold-in (``history=``, :meth:`recommend_for_history`,
-            :meth:`updated`) weighs fresh interactions as training did: alsrec's confidence
-            is ``1 + alpha * w``. For a model trained by implicit on the weights ``w`` of
-            ``seen`` with implicit's ``alpha``, pass that ``alpha`` (implicit's ``alpha * w``
-            differs by the constant 1). Default: 1.0, implicit's default (not
-            ``"auto"``: the factors were trained with a number).
+            alsrec's confidence slope for this model, recorded as ``params.alpha`` so
+            that fold-in (``history=``, :meth:`recommend_for_history`, :meth:`updated`)
+            and :meth:`explain` weigh interactions as training did. alsrec's confidence
+            is ``1 + alpha * w``, implicit's ``implicit_alpha * w``. By default it is
+            translated from the model's own ``alpha``: exactly when the weights of
+            ``seen`` are all equal (``implicit_alpha - 1`` on binary data, so 0 for
+            implicit's default), else ``implicit_alpha`` with an
+            :class:`~alsrec.AlsrecWarning` that the two differ by 1 per pair
+            (:func:`alsrec.interop.implicit.alpha_for`).
 
         Raises
         ------
@@ -382,7 +383,11 @@ class Recommender:
         ('implicit', ['z'])
         """
         read = read_implicit_model(model)
-        params = read.params if alpha is None else dataclasses.replace(read.params, alpha=alpha)
+        params = (
+            params_with_seen(read, seen)
+            if alpha is None
+            else dataclasses.replace(read.params, alpha=alpha)
+        )
         return cls.from_factors(
             read.user_factors,
             read.item_factors,

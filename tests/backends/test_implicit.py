@@ -742,7 +742,11 @@ def test_from_implicit_wraps_a_cpu_model() -> None:
     model = _raw_implicit(conf, factors=7, regularization=0.4, iterations=6, random_state=1)
     users = [f"u{k}" for k in range(weights.shape[0])]
     items = [f"i{k}" for k in range(weights.shape[1])]
-    rec = Recommender.from_implicit(model, users, items, seen=weights)
+    # implicit was given alsrec's confidences 1 + 2w: alpha 2 says so (with seen's varying
+    # weights no translation of implicit's own alpha could, and from_implicit warns)
+    with pytest.warns(AlsrecWarning, match="differ from training by a confidence of 1"):
+        Recommender.from_implicit(model, users, items, seen=weights)
+    rec = Recommender.from_implicit(model, users, items, seen=weights, alpha=2.0)
     assert rec.backend_ == "implicit"
     assert (rec.params.factors, rec.params.regularization, rec.params.iterations) == (7, 0.4, 6)
     assert (rec.params.solver, rec.params.random_state) == ("cg", 1)

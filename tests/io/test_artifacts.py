@@ -755,7 +755,9 @@ def test_implicit_pickle_with_str_ids_matches_implicit(
     assert rec.params.factors == 4
     assert rec.params.regularization == pytest.approx(0.1)
     assert rec.params.iterations == 7
-    assert rec.params.alpha == 1.0  # trained with a number: never resolved as "auto"
+    # implicit's default alpha 1 on unit weights is alsrec's 0 (confidence 1); a number,
+    # never resolved as "auto"
+    assert rec.params.alpha == 0.0
     assert "alpha" not in rec.model_.provenance.auto_params
     for u in range(5):
         want, _ = model.recommend(u, None, N=5, filter_already_liked_items=False)  # type: ignore[attr-defined]

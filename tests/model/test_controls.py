@@ -104,11 +104,16 @@ def test_from_implicit_records_alpha() -> None:
     model.fit(data, show_progress=False)
     rec = Recommender.from_implicit(model, ["a", "b"], ["x", "y", "z"], seen=data, alpha=40.0)
     assert rec.params.alpha == 40.0
-    assert Recommender.from_implicit(model, ["a", "b"], ["x", "y", "z"]).params.alpha == 1.0
-    # with seen=, alpha stays the number the factors were trained with (no "auto" here)
+    # implicit's confidence is alpha * w (1 for its default on binary data), alsrec's
+    # 1 + alpha * w: translated, alpha 0 (a number, never resolved as "auto")
+    assert Recommender.from_implicit(model, ["a", "b"], ["x", "y", "z"]).params.alpha == 0.0
     wrapped = Recommender.from_implicit(model, ["a", "b"], ["x", "y", "z"], seen=data)
-    assert wrapped.params_.alpha == 1.0
+    assert wrapped.params_.alpha == 0.0
     assert "alpha" not in wrapped.model_.provenance.auto_params
+    model.alpha = 40.0  # as if trained with AlternatingLeastSquares(alpha=40)
+    assert Recommender.from_implicit(
+        model, ["a", "b"], ["x", "y", "z"], seen=data
+    ).params.alpha == (39.0)
 
 
 def test_skipped_ids_keep_their_order_across_history_candidates_and_exclude(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import importlib
 import math
 import sys
@@ -19,9 +20,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
+import numpy.typing as npt
 
 from alsrec._threads import single_threaded_blas
-from alsrec.exceptions import BackendUnavailableError, ConfigError, DataError, NotFittedError
+from alsrec.exceptions import (
+    AlsrecWarning,
+    BackendUnavailableError,
+    ConfigError,
+    DataError,
+    NotFittedError,
+)
 from alsrec.logs import logger
 from alsrec.params import ALSParams
 
@@ -35,11 +43,13 @@ __all__ = [
     "CUDA_LIBRARIES",
     "GPU_INSTALL_HINT",
     "ImplicitModel",
+    "alpha_for",
     "as_numpy",
     "blas_single_threaded",
     "gpu_status",
     "implicit_status",
     "import_implicit",
+    "params_with_seen",
     "read_implicit_model",
     "version",
 ]
@@ -273,15 +283,65 @@ def _raw_params(model: object) -> dict[str, Any]:
     return raw
 
 
-def _params(raw: dict[str, Any], factors: int) -> ALSParams:
-    """The parameters whose meaning is identical in alsrec; invalid values are dropped.
+def alpha_for(
+    implicit_alpha: float, weights: npt.NDArray[Any] | None = None
+) -> tuple[float, str | None]:
+    """alsrec's ``alpha`` for a model implicit trained with ``implicit_alpha`` on
+    ``weights`` (the stored values of its training matrix; ``None``: unit weights), and
+    what is not exact, or ``None``.
 
-    implicit's ``alpha`` scales the matrix implicit was given (``c = alpha * value``),
-    which has no counterpart in alsrec's ``c = 1 + alpha * w``: it is not carried over,
-    and the model records alpha 1 (a number, not ``"auto"``: the factors were trained
-    with one, whatever the data would resolve to now).
+    implicit's confidence of an observed pair is ``implicit_alpha * w`` (unobserved pairs
+    1); alsrec's is ``1 + alpha * w``. They agree exactly when every weight is the same
+    ``w0``, with ``alpha = (implicit_alpha * w0 - 1) / w0`` (``implicit_alpha - 1`` on
+    binary data), as long as that is not negative. With varying weights no ``alpha``
+    makes them agree: ``implicit_alpha`` is kept, and the confidences differ by 1 per pair.
+
+    Examples
+    --------
+    >>> alpha_for(1.0), alpha_for(40.0)  # implicit's default on binary data: c = 1
+    ((0.0, None), (39.0, None))
+    >>> alpha_for(2.0, np.array([1.0, 3.0]))[0]
+    2.0
     """
-    base: dict[str, Any] = {"factors": max(1, factors), "alpha": 1.0}
+    values = np.ones(1) if weights is None or np.size(weights) == 0 else np.asarray(weights)
+    low, high = float(values.min()), float(values.max())
+    if low == high:
+        alpha = (implicit_alpha * low - 1.0) / low
+        if alpha >= 0:
+            return alpha, None
+        return 0.0, (
+            f"implicit trained with confidence {implicit_alpha:g} x {low:g} < 1 per observed "
+            "pair, below alsrec's smallest (1): fold-in and explain use alpha 0 (confidence 1)"
+        )
+    return implicit_alpha, (
+        f"implicit trained with confidence alpha x w ({implicit_alpha:g} x w), alsrec's is "
+        "1 + alpha x w: with weights that vary no alpha makes them equal, so fold-in and "
+        "explain differ from training by a confidence of 1 per pair (pass alpha= to choose)"
+    )
+
+
+def params_with_seen(read: ImplicitModel, seen: object) -> ALSParams:
+    """``read.params`` with ``alpha`` translated for the weights of ``seen`` (the training
+    matrix, or ``None``: unit weights), and an :class:`~alsrec.AlsrecWarning` when no
+    ``alpha`` reproduces implicit's confidences (:func:`alpha_for`)."""
+    implicit_alpha = read.raw_params.get("alpha", 1.0)
+    if not isinstance(implicit_alpha, (int, float)) or not implicit_alpha > 0:
+        implicit_alpha = 1.0
+    weights = None if seen is None else getattr(seen, "data", None)
+    alpha, note = alpha_for(float(implicit_alpha), weights)
+    if note:
+        warnings.warn(f"from_implicit: {note}.", AlsrecWarning, stacklevel=3)
+    return dataclasses.replace(read.params, alpha=alpha)
+
+
+def _params(raw: dict[str, Any], factors: int) -> ALSParams:
+    """The parameters whose meaning is the same in alsrec (invalid values are dropped),
+    and ``alpha`` translated for unit weights (:func:`alpha_for`; a number, not
+    ``"auto"``: the factors were trained with one, whatever the data would resolve to)."""
+    implicit_alpha = raw.get("alpha", 1.0)
+    if not isinstance(implicit_alpha, (int, float)) or not implicit_alpha > 0:
+        implicit_alpha = 1.0
+    base: dict[str, Any] = {"factors": max(1, factors), "alpha": alpha_for(implicit_alpha)[0]}
     candidates = {
         "regularization": raw.get("regularization"),
         "iterations": raw.get("iterations"),
@@ -352,7 +412,7 @@ def read_implicit_model(model: object, *, check_class: bool = True) -> ImplicitM
     neither is converted with ``to_cpu()`` first), ``factors``, ``regularization``,
     ``iterations``, ``use_cg``, ``cg_steps``, ``num_threads`` and an int
     ``random_state``; invalid values are left at alsrec's defaults. implicit's ``alpha``
-    is recorded only in ``raw_params`` (see :func:`_params`).
+    is translated for unit weights (:func:`alpha_for`) and kept as read in ``raw_params``.
 
     Parameters
     ----------
