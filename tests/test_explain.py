@@ -189,7 +189,9 @@ def test_without_training_interactions_only_histories_are_explained() -> None:
         [10, 20, 30],
         params=ALSParams(regularization=0.01, alpha=1.0),  # without seen=, "auto" cannot resolve
     )
-    with pytest.raises(ConfigError, match="no training interactions"):
+    # the way out names the paths that build such a model (a legacy pickle holds none)
+    with pytest.raises(ConfigError, match=r"no training interactions .*legacy pickle.*"
+                       r"Rebuild it with seen=.*explain_history"):  # fmt: skip
         rec.explain(1, 30)
     why = rec.explain_history([10, 20], 30, [2.0, 1.0])
     assert why.items.tolist() == [10, 20]  # plain ints, largest first

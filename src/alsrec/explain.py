@@ -49,7 +49,7 @@ from alsrec._foldin import history_confidence
 from alsrec.checks import check_int
 from alsrec.exceptions import ConfigError, UnknownIdError
 from alsrec.mapping import one_id_array
-from alsrec.model.fitted import FittedModel, model_of
+from alsrec.model.fitted import FittedModel, model_of, no_seen_error
 from alsrec.model.lookup import resolve_history, rows_of, serving_policy, type_note
 from alsrec.model.updates import fold_in
 
@@ -438,11 +438,9 @@ def _explain_stored(
     if model.user_norms[row] <= 0:  # recommend() gives such a user the fallback
         return _fallback(model, user_id, item_id, item, skipped)
     if model.seen is None:
-        raise ConfigError(
-            "This model has no training interactions (it was built without seen=), so "
-            "the user's history is unknown and the score cannot be split over it. Pass "
-            "seen= to Recommender.from_factors, or use explain_history() with the "
-            "user's items."
+        raise no_seen_error(
+            "the user's history is unknown and the score cannot be split over it",
+            "use explain_history() with the user's items",
         )
     seen = model.seen
     lo, hi = int(seen.indptr[row]), int(seen.indptr[row + 1])

@@ -509,7 +509,9 @@ def test_history_for_known_user_needs_training_interactions() -> None:
     with pytest.raises(ConfigError, match="seen="):
         model.recommend("u", history=["a"])
     assert model.recommend("w", history=["a"], n=1).source == "fold-in"
-    with pytest.raises(ConfigError, match="seen="):
+    with pytest.raises(
+        ConfigError, match=r"updated\(\) cannot add to them\. Rebuild it with seen="
+    ):
         model.updated(["u"], ["a"])
 
 

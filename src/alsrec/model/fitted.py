@@ -43,6 +43,7 @@ __all__ = [
     "mapping_check",
     "model_of",
     "new_mapper",
+    "no_seen_error",
     "seen_weights_problem",
 ]
 
@@ -225,6 +226,17 @@ _DERIVED = ("foldin", "unit_user_factors", "unit_item_factors")
 """Attributes of :class:`FittedModel` computed from the others (caches), not pickled."""
 
 _A = TypeVar("_A", bound=np.ndarray)
+
+
+def no_seen_error(consequence: str, alternative: str) -> ConfigError:
+    """The error for a query that needs the training interactions of a model without them
+    (built without ``seen=``, or imported from a legacy pickle, which holds none)."""
+    return ConfigError(
+        "This model has no training interactions (built without seen=, or imported from a "
+        f"legacy pickle, which holds none), so {consequence}. Rebuild it with seen=<its users "
+        "x items training matrix> (Recommender.from_factors or from_implicit), or "
+        f"{alternative}."
+    )
 
 
 def new_mapper(ids: IdLike | Iterable[ExternalId], axis: str) -> IdMapper:

@@ -18,7 +18,7 @@ from alsrec.data.rows import check_id_lengths
 from alsrec.exceptions import ConfigError, DataError
 from alsrec.interactions import as_weights
 from alsrec.mapping import IdMapper, as_id_array
-from alsrec.model.fitted import FittedModel, Provenance, build_model
+from alsrec.model.fitted import FittedModel, Provenance, build_model, no_seen_error
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -60,11 +60,9 @@ def fold_in(
     known = np.flatnonzero(user_rows >= 0)
     if known.size:
         if model.seen is None:
-            raise ConfigError(
-                "This model has no training interactions (it was built without seen=), so "
-                "a known user's fresh history cannot be combined with their past. Pass "
-                "seen= to Recommender.from_factors, or use recommend_for_history() to fold "
-                "in the given history alone."
+            raise no_seen_error(
+                "a known user's fresh history cannot be combined with their past",
+                "use recommend_for_history() to fold in the given history alone",
             )
         old = model.seen[user_rows[known]].tocoo()
         rows.append(known[old.row])
@@ -139,10 +137,7 @@ def updated(
     named users' training interactions); see :meth:`alsrec.Recommender.updated`."""
     replace = check_bool("replace", replace)
     if model.seen is None:
-        raise ConfigError(
-            "updated() needs the training interactions, but this model has none (it was "
-            "built without seen=). Pass seen= to Recommender.from_factors, or refit."
-        )
+        raise no_seen_error("updated() cannot add to them", "refit")
     user_col, item_col, w = _fresh_columns(user_ids, item_ids, weights)
     old_users, old_items = len(model.users), len(model.items)
     users, row_of = _grow(model.users, user_col)
