@@ -146,3 +146,31 @@ def test_delimiter_is_sniffed_by_default(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     bad = run("train", "pipes.csv", "--delimiter", "x", "-o", "m", cwd=tmp_path)
     assert bad.returncode == 2 and "--delimiter" in bad.stderr
+
+
+def test_library_warnings_are_shown_as_cli_notes(tmp_path: Path) -> None:
+    # A model whose item factors have rows without IDs: loading warns. The CLI shows it as
+    # its other notes, not with the library's file and source line.
+    import subprocess
+    import sys
+    import warnings
+
+    import numpy as np
+
+    from alsrec import AlsrecWarning, IdMapper, Recommender
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AlsrecWarning)
+        rec = Recommender.from_factors(
+            np.eye(2, 3), np.eye(5, 3), IdMapper(["u1", "u2"]), IdMapper(["a", "b", "c"])
+        )
+        path = rec.save(tmp_path / "model")
+    done = subprocess.run(
+        [sys.executable, "-m", "alsrec", "recommend", str(path), "u1", "-n", "2"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "alsrec: note: The item factors have 5 rows but only 3 item IDs" in done.stderr
+    assert ".py:" not in done.stderr

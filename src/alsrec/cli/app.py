@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 import traceback
+import warnings
 from typing import TYPE_CHECKING, TextIO
 
 import alsrec
@@ -22,6 +23,7 @@ import alsrec.cli.train as train
 import alsrec.cli.tune as tune
 from alsrec import (
     AlsrecError,
+    AlsrecWarning,
     ArtifactError,
     BackendUnavailableError,
     ConfigError,
@@ -120,6 +122,30 @@ def _sigterm_unwinds() -> Iterator[None]:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+@contextlib.contextmanager
+def _warnings_as_notes(streams: Streams) -> Iterator[None]:
+    """Show alsrec's warnings as ``alsrec: note:`` lines, as the CLI's own notes are, not
+    with the library's file and source line; other warnings as Python shows them."""
+    with warnings.catch_warnings():
+        shown = warnings.showwarning
+
+        def show(
+            message: Warning | str,
+            category: type[Warning],
+            filename: str,
+            lineno: int,
+            file: TextIO | None = None,
+            line: str | None = None,
+        ) -> None:
+            if issubclass(category, AlsrecWarning):
+                streams.note(str(message))
+            else:
+                shown(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        yield
+
+
 def main(
     argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
@@ -153,7 +179,7 @@ def main(
         parser.print_help(streams.out)
         return EXIT_USAGE
     try:
-        with _sigterm_unwinds():
+        with _sigterm_unwinds(), _warnings_as_notes(streams):
             code = handler(args, streams)
             streams.out.flush()  # here, so that a closed pipe is handled below
             return code
