@@ -441,7 +441,9 @@ class Recommender:
             Session to train on; default ``df.sparkSession``. Never stopped.
         params : ALSParams, optional
             Hyperparameters (default ``ALSParams()``); ``solver`` and ``cg_steps`` do not
-            apply (Spark solves each row exactly).
+            apply (Spark solves each row exactly), and ``weighting`` must be ``"linear"``
+            (the weight column is sent as given: transform it on the cluster first, or use
+            ``Recommender(backend=SparkBackend(spark))``, which weighs the data itself).
         policy : {"safe", "strict"}, default "safe"
             Default policy of the returned model.
         keep_seen : bool, default True

@@ -492,6 +492,19 @@ def test_sql_streams_in_batches_and_closes_its_cursor(
     assert conn.closed == 1
 
 
+def test_sql_rows_as_mappings_are_read_by_column_name(
+    rows: list[Row], expected: Interactions
+) -> None:
+    # psycopg's dict_row, or sqlite3 with a dict row_factory: rows keyed by column name
+    # (positions raised a raw KeyError: 0)
+    db = sqlite_with(rows)
+    db.row_factory = lambda cursor, row: {
+        d[0]: value for d, value in zip(cursor.description, row, strict=True)
+    }
+    data = Interactions.from_sql(db, "SELECT * FROM plays", weight="weight", batch_size=40)
+    assert data == expected
+
+
 def test_sql_params_positions_and_a_passed_cursor(rows: list[Row]) -> None:
     db = sqlite_with(rows)
     data = Interactions.from_sql(

@@ -426,6 +426,15 @@ def test_fit_spark_resolves_alpha_on_the_cluster_as_fit_does(
 
 
 @needs_spark
+def test_fit_spark_refuses_a_weighting_it_would_not_train_with(spark: SparkSession) -> None:
+    # fit_spark sends the column as given: a model that said weighting='log' and folded in
+    # with it had factors trained on the linear weights.
+    df = _frame(spark, {"u": np.array(["a", "b"]), "i": np.array(["x", "y"]), "w": [1.0, 3.0]})
+    with pytest.raises(ConfigError, match=r"weighting='log'.*SparkBackend"):
+        Recommender.fit_spark(df, "u", "i", "w", params=ALSParams(factors=2, weighting="log"))
+
+
+@needs_spark
 def test_spark_refuses_other_exponents_before_training(spark: SparkSession) -> None:
     df = _frame(spark, {"u": np.array(["a", "b"]), "i": np.array(["x", "y"])})
     params = ALSParams(factors=2, regularization_exponent=0.5)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from alsrec.data.rows import (
@@ -75,9 +76,15 @@ def _execute(
 
 
 def _fetch_all(
-    cursor: Any, positions: dict[str, int], stream: _Stream, batch_size: int, bar: ProgressBar
+    cursor: Any,
+    positions: dict[str, int],
+    names: list[str],
+    stream: _Stream,
+    batch_size: int,
+    bar: ProgressBar,
 ) -> None:
-    """Fetch and screen every row, ``batch_size`` at a time."""
+    """Fetch and screen every row, ``batch_size`` at a time. Rows are sequences, or
+    mappings by column name (psycopg's ``dict_row``, a dict ``row_factory``)."""
     while True:
         try:
             batch = cursor.fetchmany(batch_size)
@@ -90,7 +97,12 @@ def _fetch_all(
             break
         offset = stream.rows_read
         stream.rows_read += len(batch)
-        columns = {role: [r[pos] for r in batch] for role, pos in positions.items()}
+        keys: dict[str, Any] = (
+            {role: names[pos] for role, pos in positions.items()}
+            if isinstance(batch[0], Mapping)
+            else dict(positions)
+        )
+        columns = {role: [r[key] for r in batch] for role, key in keys.items()}
 
         def where(pos: int, offset: int = offset) -> str:
             return f"query result row {offset + pos + 1}"
@@ -133,7 +145,9 @@ def collect_sql(
         labels.setdefault("weight", "")
         labels.setdefault("timestamp", "")
         stream = _Stream("query", labels, on_bad_rows, text=False)
-        _fetch_all(cursor, positions, stream, batch_size, ProgressBar("query", None, progress))
+        _fetch_all(
+            cursor, positions, names, stream, batch_size, ProgressBar("query", None, progress)
+        )
         if stream.rows_read == 0:
             raise DataError(
                 f"The query returned no rows: {_short(query)!r}. Check its WHERE clause and "

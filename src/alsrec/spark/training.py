@@ -285,12 +285,27 @@ def fit_dataframe(
     if user == item:
         raise ConfigError(f"user and item must be different columns, both are {user!r}.")
     check_spark_penalty(params)  # before any work on the cluster
+    if params.weighting != "linear":
+        raise ConfigError(
+            f"fit_spark trains on the weight column as given (weighting='linear'), not "
+            f"weighting={params.weighting!r}: the model would say {params.weighting!r} and "
+            "fold in with it while its factors were trained without it. Transform the "
+            "column on the cluster first (e.g. F.log1p for 'log'), or train through "
+            "Recommender(backend=SparkBackend(spark)), which weighs the data before Spark "
+            "sees it."
+        )
     session = spark if spark is not None else df.sparkSession
-    kinds = {"u": _id_kind(df, user, "user"), "i": _id_kind(df, item, "item")}
+    try:
+        kinds = {"u": _id_kind(df, user, "user"), "i": _id_kind(df, item, "item")}
+        rows = df.select(
+            F.col(user).alias("u"), F.col(item).alias("i"), _weight_column(df, weight).alias("w")
+        )
+    except AssertionError as exc:  # pyspark asserts a live Spark context
+        raise ConfigError(
+            "The Spark session of this DataFrame has been stopped (or never started): "
+            "create a session and the DataFrame in it again, then call fit_spark."
+        ) from exc
     names = {"u": user, "i": item, "w": weight or "weight"}
-    rows = df.select(
-        F.col(user).alias("u"), F.col(item).alias("i"), _weight_column(df, weight).alias("w")
-    )
     _validate_rows(rows, kinds, names)
     persisted: list[DataFrame] = []
     try:
