@@ -435,6 +435,18 @@ def test_fit_spark_refuses_a_weighting_it_would_not_train_with(spark: SparkSessi
 
 
 @needs_spark
+def test_fit_spark_reads_dotted_column_names_and_checks_num_blocks(spark: SparkSession) -> None:
+    # A dot is a struct-field path in Spark's column syntax: 'user.id' raised a raw
+    # AnalysisException. num_blocks=0 failed as "Spark failed" after the work on the cluster.
+    df = _frame(spark, {"user.id": np.array(["a", "b", "a"]), "item": np.array(["x", "y", "y"])})
+    params = ALSParams(factors=2, iterations=2, random_state=0)
+    rec = Recommender.fit_spark(df, "user.id", "item", params=params)
+    assert sorted(rec.users_.ids.tolist()) == ["a", "b"]
+    with pytest.raises(ConfigError, match="num_blocks must be >= 1, got 0"):
+        Recommender.fit_spark(df, "user.id", "item", params=params, num_blocks=0)
+
+
+@needs_spark
 def test_spark_refuses_other_exponents_before_training(spark: SparkSession) -> None:
     df = _frame(spark, {"u": np.array(["a", "b"]), "i": np.array(["x", "y"])})
     params = ALSParams(factors=2, regularization_exponent=0.5)

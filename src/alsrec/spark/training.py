@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import scipy.sparse as sp
 
+from alsrec.checks import check_int
 from alsrec.exceptions import ConfigError, DataError, IdTypeError
 from alsrec.mapping import IdMapper
 from alsrec.model.defaults import (
@@ -66,6 +67,14 @@ def _id_kind(df: DataFrame, column: str, what: str) -> Literal["int", "str"]:
     )
 
 
+def _named(name: str) -> Column:
+    """The column called ``name`` literally: a dot or backtick in it is part of the name,
+    not Spark's struct-field path or quoting (``user.id`` is one column)."""
+    from pyspark.sql import functions as F
+
+    return F.col("`" + name.replace("`", "``") + "`")
+
+
 def _weight_column(df: DataFrame, weight: str | None) -> Column:
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
@@ -83,7 +92,7 @@ def _weight_column(df: DataFrame, weight: str | None) -> Column:
             f"The weight column {weight!r} has type {dtype.simpleString()}; weights must be "
             "numeric (> 0, finite)."
         )
-    return F.col(weight).cast("double")
+    return _named(weight).cast("double")
 
 
 def _validate_rows(rows: DataFrame, kinds: Mapping[str, str], names: Mapping[str, str]) -> int:
@@ -285,6 +294,8 @@ def fit_dataframe(
     if user == item:
         raise ConfigError(f"user and item must be different columns, both are {user!r}.")
     check_spark_penalty(params)  # before any work on the cluster
+    if num_blocks is not None:
+        check_int("num_blocks", num_blocks)
     if params.weighting != "linear":
         raise ConfigError(
             f"fit_spark trains on the weight column as given (weighting='linear'), not "
@@ -298,7 +309,7 @@ def fit_dataframe(
     try:
         kinds = {"u": _id_kind(df, user, "user"), "i": _id_kind(df, item, "item")}
         rows = df.select(
-            F.col(user).alias("u"), F.col(item).alias("i"), _weight_column(df, weight).alias("w")
+            _named(user).alias("u"), _named(item).alias("i"), _weight_column(df, weight).alias("w")
         )
     except AssertionError as exc:  # pyspark asserts a live Spark context
         raise ConfigError(
