@@ -447,6 +447,21 @@ def test_fit_spark_reads_dotted_column_names_and_checks_num_blocks(spark: SparkS
 
 
 @needs_spark
+def test_fit_spark_refuses_what_float32_and_id_arrays_cannot_hold(spark: SparkSession) -> None:
+    # Spark trains on float32 (1e39 is infinite there, 1e-46 is 0: a row silently lost);
+    # a str ID ending in NUL cannot be stored, one over 1,024 characters is refused by fit.
+    users, items = np.array(["a", "b"]), np.array(["x", "y"])
+    for weight in (1e39, 1e-46):
+        df = _frame(spark, {"u": users, "i": items, "w": [1.0, weight]})
+        with pytest.raises(DataError, match="1 of 2 rows have a weight outside float32's range"):
+            Recommender.fit_spark(df, "u", "i", "w")
+    for bad in ("b\x00", "b" * 1_025):
+        df = _frame(spark, {"u": ["a", bad], "i": items})  # a list: numpy drops the NUL
+        with pytest.raises(DataError, match="user ID longer than 1,024 characters or ending"):
+            Recommender.fit_spark(df, "u", "i")
+
+
+@needs_spark
 def test_spark_refuses_other_exponents_before_training(spark: SparkSession) -> None:
     df = _frame(spark, {"u": np.array(["a", "b"]), "i": np.array(["x", "y"])})
     params = ALSParams(factors=2, regularization_exponent=0.5)

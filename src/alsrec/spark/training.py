@@ -10,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from alsrec.checks import check_int
+from alsrec.data.rows import MAX_ID_CHARS
 from alsrec.exceptions import ConfigError, DataError, IdTypeError
 from alsrec.mapping import IdMapper
 from alsrec.model.defaults import (
@@ -95,6 +96,10 @@ def _weight_column(df: DataFrame, weight: str | None) -> Column:
     return _named(weight).cast("double")
 
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+_FLOAT32_TINY = float(np.finfo(np.float32).smallest_subnormal)
+
+
 def _validate_rows(rows: DataFrame, kinds: Mapping[str, str], names: Mapping[str, str]) -> int:
     """Check every row on the cluster in one pass; return the number of rows."""
     from pyspark.sql import functions as F
@@ -108,10 +113,22 @@ def _validate_rows(rows: DataFrame, kinds: Mapping[str, str], names: Mapping[str
             F.col("w").isNull() | F.isnan("w") | (F.abs(F.col("w")) == F.lit(inf)),
         ),
         ("a weight <= 0 (an unobserved pair needs no row)", F.col("w") <= 0),
+        # Spark trains on float32: beyond its range a weight is infinite, below its
+        # smallest positive value it is 0 (a row silently lost)
+        (
+            "a weight outside float32's range (beyond 3.4e38, or below 1.4e-45, which is 0)",
+            (F.abs(F.col("w")) > F.lit(_FLOAT32_MAX)) | (F.col("w") < F.lit(_FLOAT32_TINY)),
+        ),
     ]
     for key, what in (("u", "user"), ("i", "item")):
         if kinds[key] == "str":
             checks.append((f"an empty-string {what} ID", F.col(key) == ""))
+            checks.append(
+                (
+                    f"a {what} ID longer than {MAX_ID_CHARS:,} characters or ending in NUL",
+                    (F.length(key) > MAX_ID_CHARS) | F.col(key).endswith("\x00"),
+                )
+            )
     counts = [
         F.sum(F.when(cond, 1).otherwise(0)).alias(f"c{k}") for k, (_, cond) in enumerate(checks)
     ]
