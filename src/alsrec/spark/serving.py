@@ -229,11 +229,6 @@ def recommend_all(
         Spark failed (out of memory, lost executors, ...); Spark's error is chained.
     """
     fitted = _resolve_model(model)
-    if not callable(getattr(spark, "createDataFrame", None)):
-        raise ConfigError(
-            f"recommend_all needs the SparkSession to write with as spark=, got "
-            f"{type(spark).__name__}."
-        )
     n = min(check_int("n", n), max(1, len(fitted.items)))  # capped before allocating
     user_block_rows = check_int("user_block_rows", user_block_rows)
     if mode not in ("error", "overwrite"):
@@ -249,6 +244,8 @@ def recommend_all(
             "pass exclude_seen=False or refit with keep_seen=True."
         )
     require_spark(need_java=False)
+    if spark is None:
+        raise ConfigError("recommend_all needs the SparkSession to write with as spark=.")
     from pyspark.sql import Window
     from pyspark.sql import functions as F
     from pyspark.sql import types as T

@@ -282,6 +282,48 @@ def _resolve_auto(
     return params, (*names, "regularization")
 
 
+def _checked_params(
+    params: ALSParams | None, user: str, item: str, num_blocks: int | None
+) -> ALSParams:
+    """The call's arguments checked before any work on the cluster."""
+    if params is None:
+        params = ALSParams()
+    if not isinstance(params, ALSParams):
+        raise ConfigError(f"params must be an ALSParams, got {type(params).__name__}.")
+    if user == item:
+        raise ConfigError(f"user and item must be different columns, both are {user!r}.")
+    check_spark_penalty(params)
+    if num_blocks is not None:
+        check_int("num_blocks", num_blocks)
+    if params.weighting != "linear":
+        raise ConfigError(
+            f"fit_spark trains on the weight column as given (weighting='linear'), not "
+            f"weighting={params.weighting!r}: the model would say {params.weighting!r} and "
+            "fold in with it while its factors were trained without it. Transform the "
+            "column on the cluster first (e.g. F.log1p for 'log'), or train through "
+            "Recommender(backend=SparkBackend(spark)), which weighs the data before Spark "
+            "sees it."
+        )
+    return params
+
+
+def _selected(
+    df: DataFrame, user: str, item: str, weight: str | None
+) -> tuple[dict[str, Literal["int", "str"]], DataFrame]:
+    """The ID kinds and the rows as columns ``u``, ``i``, ``w``."""
+    try:
+        kinds = {"u": _id_kind(df, user, "user"), "i": _id_kind(df, item, "item")}
+        rows = df.select(
+            _named(user).alias("u"), _named(item).alias("i"), _weight_column(df, weight).alias("w")
+        )
+    except AssertionError as exc:  # pyspark asserts a live Spark context
+        raise ConfigError(
+            "The Spark session of this DataFrame has been stopped (or never started): "
+            "create a session and the DataFrame in it again, then call fit_spark."
+        ) from exc
+    return kinds, rows
+
+
 def fit_dataframe(
     df: DataFrame,
     *,
@@ -304,35 +346,9 @@ def fit_dataframe(
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
-    if params is None:
-        params = ALSParams()
-    if not isinstance(params, ALSParams):
-        raise ConfigError(f"params must be an ALSParams, got {type(params).__name__}.")
-    if user == item:
-        raise ConfigError(f"user and item must be different columns, both are {user!r}.")
-    check_spark_penalty(params)  # before any work on the cluster
-    if num_blocks is not None:
-        check_int("num_blocks", num_blocks)
-    if params.weighting != "linear":
-        raise ConfigError(
-            f"fit_spark trains on the weight column as given (weighting='linear'), not "
-            f"weighting={params.weighting!r}: the model would say {params.weighting!r} and "
-            "fold in with it while its factors were trained without it. Transform the "
-            "column on the cluster first (e.g. F.log1p for 'log'), or train through "
-            "Recommender(backend=SparkBackend(spark)), which weighs the data before Spark "
-            "sees it."
-        )
+    params = _checked_params(params, user, item, num_blocks)
     session = spark if spark is not None else df.sparkSession
-    try:
-        kinds = {"u": _id_kind(df, user, "user"), "i": _id_kind(df, item, "item")}
-        rows = df.select(
-            _named(user).alias("u"), _named(item).alias("i"), _weight_column(df, weight).alias("w")
-        )
-    except AssertionError as exc:  # pyspark asserts a live Spark context
-        raise ConfigError(
-            "The Spark session of this DataFrame has been stopped (or never started): "
-            "create a session and the DataFrame in it again, then call fit_spark."
-        ) from exc
+    kinds, rows = _selected(df, user, item, weight)
     names = {"u": user, "i": item, "w": weight or "weight"}
     _validate_rows(rows, kinds, names)
     persisted: list[DataFrame] = []

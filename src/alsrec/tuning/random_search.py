@@ -194,6 +194,14 @@ def _jobs(n_jobs: object, n_trials: int) -> int:
     return max(1, min(int(n_jobs), n_trials))
 
 
+def _check_progress(progress: object) -> None:
+    if progress is not None and not callable(progress):
+        raise ConfigError(
+            f"progress must be a function called as progress(done, total, trial) after each "
+            f"trial, or None; got {progress!r}."
+        )
+
+
 def search(
     interactions: Interactions,
     space: SpaceArg | None = None,
@@ -305,11 +313,7 @@ def search(
     )
     chosen = _check_strategy(strategy, space)
     refit = check_bool("refit", refit)
-    if progress is not None and not callable(progress):
-        raise ConfigError(
-            f"progress must be a function called as progress(done, total, trial) after each "
-            f"trial, or None; got {progress!r}."
-        )
+    _check_progress(progress)
     if budget is None:
         budget = DEFAULT_BUDGET[chosen]
     if splits is None:
