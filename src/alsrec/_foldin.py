@@ -300,7 +300,13 @@ class FoldInSolver:
     ) -> npt.NDArray[np.bool_]:
         """Which of ``rows`` hold a confidence so far above their penalty that the normal
         equations lose ``YᵀY + λI`` to rounding (:data:`_STIFF_RATIO`)."""
-        top = np.maximum.reduceat(data, indptr[rows]) - 1.0
+        # reduceat needs increasing starts: take every non-empty row's maximum in storage
+        # order (``rows`` are sorted by length), then pick
+        starts = indptr[:-1]
+        filled = np.flatnonzero(np.diff(indptr) > 0)
+        row_max = np.zeros(starts.size, dtype=np.float64)
+        row_max[filled] = np.maximum.reduceat(data, starts[filled])
+        top = row_max[rows] - 1.0
         lam = self._regularization
         if lam is None:  # a primed YᵀY + λI: its smallest diagonal entry bounds λ from above
             lam = float(np.min(np.diag(self.gram)))

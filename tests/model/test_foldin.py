@@ -122,6 +122,18 @@ def test_the_dual_solve_matches_the_dense_formula(monkeypatch: pytest.MonkeyPatc
     np.testing.assert_allclose(FoldInSolver(fixed, 0.3).solve(conf), expected, rtol=1e-5, atol=1e-6)
 
 
+def test_a_batch_finds_its_stiff_histories_whatever_their_order() -> None:
+    # Rows are solved in order of length: each row's largest confidence must be its own
+    # (here the long row 0 comes after the short row 1, whose huge value is its second).
+    rng = np.random.default_rng(3)
+    fixed = rng.standard_normal((30, 4)).astype(np.float32)
+    rows, cols = [0] * 6 + [1] * 2, [*range(6), 10, 11]
+    conf = sp.csr_matrix(([2.0] * 6 + [2.0, 1e20], (rows, cols)), shape=(2, 30))
+    solver = FoldInSolver(fixed, 0.5)
+    single = np.vstack([solver.solve(conf[[0]]), solver.solve(conf[[1]])])
+    np.testing.assert_allclose(solver.solve(conf), single, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("backend", ["numpy", "implicit"])
 def test_huge_history_weights_fold_in_at_their_limit(backend: str) -> None:
     # With c - 1 near 1e20 times the penalty the normal equations lost YᵀY + λI to
