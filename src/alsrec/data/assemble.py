@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from alsrec.data.rows import Collected
     from alsrec.types import FloatArray, IdArray, IndexArray
 
-__all__ = ["AGGREGATES", "Aggregate", "as_weights", "assemble", "check_options"]
+__all__ = ["AGGREGATES", "FLOAT32_MAX", "Aggregate", "as_weights", "assemble", "check_options"]
 
 Aggregate = Literal["sum", "max", "last", "count"]
 """How duplicate ``(user, item)`` rows become one value: their ``"sum"`` of weights, their
@@ -30,7 +30,8 @@ Aggregate = Literal["sum", "max", "last", "count"]
 AGGREGATES = ("sum", "max", "last", "count")
 
 
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+"""The largest weight a reader keeps (weights are stored as float32)."""
 
 
 def as_weights(
@@ -69,10 +70,10 @@ def as_weights(
             f"({bad.size} such rows). "
             "A pair that was not observed needs no row; drop rows with weight <= 0."
         )
-    bad = np.flatnonzero(arr > _FLOAT32_MAX)
+    bad = np.flatnonzero(arr > FLOAT32_MAX)
     if bad.size:
         raise DataError(
-            f"{what} must be at most {_FLOAT32_MAX:.4g} (weights are stored as float32); row "
+            f"{what} must be at most {FLOAT32_MAX:.4g} (weights are stored as float32); row "
             f"{int(bad[0])} is {float(arr[bad[0]])!r} ({bad.size} such rows). Rescale them."
         )
     return arr.astype(np.float32)

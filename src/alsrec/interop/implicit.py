@@ -320,15 +320,18 @@ def alpha_for(
     )
 
 
+def _implicit_alpha(raw: dict[str, Any]) -> float:
+    """implicit's ``alpha`` as read (1, implicit's default, where absent or invalid)."""
+    value = raw.get("alpha", 1.0)
+    return float(value) if isinstance(value, (int, float)) and value > 0 else 1.0
+
+
 def params_with_seen(read: ImplicitModel, seen: object) -> ALSParams:
     """``read.params`` with ``alpha`` translated for the weights of ``seen`` (the training
     matrix, or ``None``: unit weights), and an :class:`~alsrec.AlsrecWarning` when no
     ``alpha`` reproduces implicit's confidences (:func:`alpha_for`)."""
-    implicit_alpha = read.raw_params.get("alpha", 1.0)
-    if not isinstance(implicit_alpha, (int, float)) or not implicit_alpha > 0:
-        implicit_alpha = 1.0
     weights = None if seen is None else getattr(seen, "data", None)
-    alpha, note = alpha_for(float(implicit_alpha), weights)
+    alpha, note = alpha_for(_implicit_alpha(read.raw_params), weights)
     if note:
         warnings.warn(f"from_implicit: {note}.", AlsrecWarning, stacklevel=3)
     return dataclasses.replace(read.params, alpha=alpha)
@@ -338,10 +341,7 @@ def _params(raw: dict[str, Any], factors: int) -> ALSParams:
     """The parameters whose meaning is the same in alsrec (invalid values are dropped),
     and ``alpha`` translated for unit weights (:func:`alpha_for`; a number, not
     ``"auto"``: the factors were trained with one, whatever the data would resolve to)."""
-    implicit_alpha = raw.get("alpha", 1.0)
-    if not isinstance(implicit_alpha, (int, float)) or not implicit_alpha > 0:
-        implicit_alpha = 1.0
-    base: dict[str, Any] = {"factors": max(1, factors), "alpha": alpha_for(implicit_alpha)[0]}
+    base: dict[str, Any] = {"factors": max(1, factors), "alpha": alpha_for(_implicit_alpha(raw))[0]}
     candidates = {
         "regularization": raw.get("regularization"),
         "iterations": raw.get("iterations"),

@@ -10,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from alsrec.checks import check_int
+from alsrec.data.assemble import FLOAT32_MAX
 from alsrec.data.rows import MAX_ID_CHARS
 from alsrec.exceptions import ConfigError, DataError, IdTypeError
 from alsrec.mapping import IdMapper
@@ -96,7 +97,6 @@ def _weight_column(df: DataFrame, weight: str | None) -> Column:
     return _named(weight).cast("double")
 
 
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
 _FLOAT32_TINY = float(np.finfo(np.float32).smallest_subnormal)
 
 
@@ -117,7 +117,7 @@ def _validate_rows(rows: DataFrame, kinds: Mapping[str, str], names: Mapping[str
         # smallest positive value it is 0 (a row silently lost)
         (
             "a weight outside float32's range (beyond 3.4e38, or below 1.4e-45, which is 0)",
-            (F.abs(F.col("w")) > F.lit(_FLOAT32_MAX)) | (F.col("w") < F.lit(_FLOAT32_TINY)),
+            (F.abs(F.col("w")) > F.lit(FLOAT32_MAX)) | (F.col("w") < F.lit(_FLOAT32_TINY)),
         ),
     ]
     for key, what in (("u", "user"), ("i", "item")):
