@@ -7,8 +7,10 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import numpy.typing as npt
 import pytest
 
 from alsrec import Interactions, Recommender
@@ -39,6 +41,20 @@ def fitted(small_interactions: Interactions) -> Recommender:
 
 
 _STATUSES = {status.name: status for status in available()}
+
+
+Events = tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]]
+"""The ``banded_events`` fixture: user IDs, item IDs, weights."""
+
+
+@pytest.fixture(scope="session")
+def banded_events() -> Events:
+    """600 (user, item, weight) rows: 60 users, each on a band of 8 of 40 items, weights
+    1-4; small enough for extreme settings (regularization 1e30, weights 1e30)."""
+    rng = np.random.default_rng(0)
+    users = rng.integers(0, 60, 600)
+    items = (users * 7 + rng.integers(0, 8, 600)) % 40
+    return users, items, rng.integers(1, 5, 600).astype(float)
 
 
 @pytest.fixture(scope="session")

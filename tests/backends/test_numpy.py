@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 import scipy.sparse as sp
 
@@ -43,6 +44,10 @@ def _random_confidence(
     mask = sp.random(*shape, density=density, random_state=seed, format="csr")
     mask.data = (1.0 + rng.integers(1, 5, mask.nnz)).astype(np.float32)
     return sp.csr_matrix(mask, dtype=np.float32)
+
+
+Events = tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]]
+"""The ``banded_events`` fixture: user IDs, item IDs, weights."""
 
 
 def _normal_equation_residual(
@@ -452,11 +457,10 @@ def test_workspace_gather_matches_fancy_indexing_and_reuses_its_buffer() -> None
 
 
 @pytest.mark.parametrize("backend", ["numpy", "implicit"])
-def test_an_overflow_names_what_is_too_large_without_numpy_warnings(backend: str) -> None:
-    rng = np.random.default_rng(0)
-    users = rng.integers(0, 60, 600)
-    items = (users * 7 + rng.integers(0, 8, 600)) % 40
-    weights = rng.integers(1, 5, 600).astype(float)
+def test_an_overflow_names_what_is_too_large_without_numpy_warnings(
+    backend: str, banded_events: Events
+) -> None:
+    users, items, weights = banded_events
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # numpy's RuntimeWarnings used to come first
         with pytest.raises(BackendError, match=r"regularization=1e\+30 is too large: lower it"):
@@ -480,14 +484,13 @@ def test_an_overflow_names_what_is_too_large_without_numpy_warnings(backend: str
 
 
 @pytest.mark.parametrize("backend", ["numpy", "implicit"])
-def test_a_model_the_regularization_shrank_to_nothing_is_flagged(backend: str) -> None:
+def test_a_model_the_regularization_shrank_to_nothing_is_flagged(
+    backend: str, banded_events: Events
+) -> None:
     # regularization=1000 on 600 interactions (auto: about 12): the factors end near 1e-26
     # (numpy) or 1e-15 (implicit); fit warns, and inspect() counts rows whose float32 norm
     # is 0 as zero rows and reports a model that cannot rank.
-    rng = np.random.default_rng(0)
-    users = rng.integers(0, 60, 600)
-    items = (users * 7 + rng.integers(0, 8, 600)) % 40
-    weights = rng.integers(1, 5, 600).astype(float)
+    users, items, weights = banded_events
     rec = Recommender(factors=8, iterations=10, regularization=1000.0, backend=backend)
     with pytest.warns(AlsrecWarning, match=r"shrank to nothing.*regularization=1000 is too"):
         rec.fit(users, items, weights)
@@ -503,12 +506,12 @@ def test_a_model_the_regularization_shrank_to_nothing_is_flagged(backend: str) -
 
 
 @pytest.mark.parametrize("backend", ["numpy", "implicit"])
-def test_exact_solves_of_singular_systems_are_refused_alike(backend: str) -> None:
+def test_exact_solves_of_singular_systems_are_refused_alike(
+    backend: str, banded_events: Events
+) -> None:
     # No regularization and more factors than items: implicit's Cholesky failed on row 0,
     # the numpy backend returned user factors of 6e6; both now refuse before training.
-    rng = np.random.default_rng(0)
-    users = rng.integers(0, 60, 600)
-    items = (users * 7 + rng.integers(0, 8, 600)) % 40
+    users, items, _ = banded_events
     rec = Recommender(factors=64, regularization=0.0, solver="cholesky", backend=backend)
     with pytest.raises(ConfigError, match=r"factors=64 on 60 users x 40 items.*at most 40"):
         rec.fit(users, items)

@@ -17,6 +17,7 @@ import hashlib
 import importlib
 import json
 import os
+import re
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -252,6 +253,25 @@ def test_the_manifest_checksum_covers_content_not_layout(tmp_path: Path) -> None
 # -- 4. a directory that appears at the path while a save writes ----------------------------
 
 
+def _refused_and_put_back(
+    rec: Recommender,
+    dest: Path,
+    before: dict[str, bytes],
+    name: str,
+    content: bytes,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The save over ``dest`` fails naming ``name``, a file someone put there while it ran,
+    and leaves ``dest`` as it was plus that file, with no sibling left behind."""
+    with pytest.raises(ArtifactError, match=rf"also holds other files \({re.escape(name)}\)"):
+        rec.save(dest)
+    monkeypatch.undo()
+    after = _snapshot(dest)
+    assert after.pop(name) == content
+    assert after == before
+    assert _siblings(dest) == ["model"]
+
+
 def _appearing_while_writing(monkeypatch: pytest.MonkeyPatch, dest: Path) -> None:
     """Make another "process" put its own file at ``dest`` after the save checked it."""
     real = save_module._write_array
@@ -291,13 +311,7 @@ def test_a_file_added_to_the_artifact_during_the_save_is_not_deleted(
     dest = rec.save(tmp_path / "model")
     before = _snapshot(dest)
     _appearing_while_writing(monkeypatch, dest)
-    with pytest.raises(ArtifactError, match=r"also holds other files \(my_results\.csv\)"):
-        rec.save(dest)
-    monkeypatch.undo()
-    after = _snapshot(dest)
-    assert after.pop("my_results.csv") == b"important,data\n"
-    assert after == before
-    assert _siblings(dest) == ["model"]
+    _refused_and_put_back(rec, dest, before, "my_results.csv", b"important,data\n", monkeypatch)
 
 
 def test_a_file_added_between_the_last_check_and_the_exchange_is_put_back(
@@ -319,13 +333,7 @@ def test_a_file_added_between_the_last_check_and_the_exchange_is_put_back(
         return result
 
     monkeypatch.setattr(save_module, "_exchange", exchange)
-    with pytest.raises(ArtifactError, match=r"also holds other files \(late\.txt\)"):
-        rec.save(dest)
-    monkeypatch.undo()
-    after = _snapshot(dest)
-    assert after.pop("late.txt") == b"mine"
-    assert after == before
-    assert _siblings(dest) == ["model"]
+    _refused_and_put_back(rec, dest, before, "late.txt", b"mine", monkeypatch)
     assert len(calls) == 2  # the swap, and the swap back
 
 
@@ -345,13 +353,7 @@ def test_a_file_added_before_the_two_rename_swap_is_put_back(
         return result
 
     monkeypatch.setattr(save_module, "_open_directory", open_directory)
-    with pytest.raises(ArtifactError, match=r"also holds other files \(late\.txt\)"):
-        rec.save(dest)
-    monkeypatch.undo()
-    after = _snapshot(dest)
-    assert after.pop("late.txt") == b"mine"
-    assert after == before
-    assert _siblings(dest) == ["model"]
+    _refused_and_put_back(rec, dest, before, "late.txt", b"mine", monkeypatch)
 
 
 def test_a_leftover_holding_foreign_files_is_not_removed(tmp_path: Path) -> None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import threading
 import warnings
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 import scipy.sparse as sp
 
@@ -38,6 +39,9 @@ ALPHA = 2.0
 # must agree to float32 rounding; conjugate gradient with as many steps as factors is
 # exact in exact arithmetic, but runs in float32, so it gets a looser bound.
 TOLERANCE = {"cholesky": 1e-4, "cg": 1e-2}
+
+Events = tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]]
+"""The ``banded_events`` fixture: user IDs, item IDs, weights."""
 
 
 @pytest.fixture(scope="module")
@@ -76,12 +80,11 @@ def _dense_reference(fixed: FactorMatrix, conf_row: np.ndarray, reg: float) -> n
 # -- the solver ---------------------------------------------------------------------------------
 
 
-def test_solver_matches_dense_formula_across_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Batched, padded solves equal the dense textbook formula row by row, also when
-    histories of very different lengths are split over many small blocks."""
-    rng = np.random.default_rng(0)
-    fixed = rng.standard_normal((60, 5)).astype(np.float32)
-    lengths = [0, 1, 2, 3, 7, 20, 60, 5, 0, 33]
+def _histories_and_solutions(
+    rng: np.random.Generator, fixed: FactorMatrix, lengths: list[int]
+) -> tuple[sp.csr_matrix, npt.NDArray[np.float64]]:
+    """Random confidences (1-4) of histories of ``lengths`` over the 60 rows of ``fixed``,
+    and their solutions by the dense textbook formula at regularization 0.3."""
     rows, cols, vals = [], [], []
     for r, length in enumerate(lengths):
         cols.extend(rng.choice(60, size=length, replace=False).tolist())
@@ -91,6 +94,16 @@ def test_solver_matches_dense_formula_across_blocks(monkeypatch: pytest.MonkeyPa
     expected = np.stack(
         [_dense_reference(fixed, conf[r].toarray()[0], 0.3) for r in range(len(lengths))]
     )
+    return conf, expected
+
+
+def test_solver_matches_dense_formula_across_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batched, padded solves equal the dense textbook formula row by row, also when
+    histories of very different lengths are split over many small blocks."""
+    rng = np.random.default_rng(0)
+    fixed = rng.standard_normal((60, 5)).astype(np.float32)
+    lengths = [0, 1, 2, 3, 7, 20, 60, 5, 0, 33]
+    conf, expected = _histories_and_solutions(rng, fixed, lengths)
     expected[[0, 8]] = 0.0  # empty histories get zero factors
     whole = FoldInSolver(fixed, 0.3).solve(conf)
     monkeypatch.setattr(foldin_module, "_BLOCK_ENTRIES", 16)
@@ -109,15 +122,7 @@ def test_the_dual_solve_matches_the_dense_formula(monkeypatch: pytest.MonkeyPatc
     rng = np.random.default_rng(1)
     fixed = rng.standard_normal((60, 5)).astype(np.float32)
     lengths = [1, 2, 4, 5, 9, 60]
-    rows, cols, vals = [], [], []
-    for r, length in enumerate(lengths):
-        cols.extend(rng.choice(60, size=length, replace=False).tolist())
-        rows.extend([r] * length)
-        vals.extend((1.0 + 3.0 * rng.random(length)).tolist())
-    conf = sp.csr_matrix((vals, (rows, cols)), shape=(len(lengths), 60), dtype=np.float32)
-    expected = np.stack(
-        [_dense_reference(fixed, conf[r].toarray()[0], 0.3) for r in range(len(lengths))]
-    )
+    conf, expected = _histories_and_solutions(rng, fixed, lengths)
     monkeypatch.setattr(foldin_module, "_STIFF_RATIO", 0.0)
     np.testing.assert_allclose(FoldInSolver(fixed, 0.3).solve(conf), expected, rtol=1e-5, atol=1e-6)
 
@@ -135,14 +140,11 @@ def test_a_batch_finds_its_stiff_histories_whatever_their_order() -> None:
 
 
 @pytest.mark.parametrize("backend", ["numpy", "implicit"])
-def test_huge_history_weights_fold_in_at_their_limit(backend: str) -> None:
+def test_huge_history_weights_fold_in_at_their_limit(backend: str, banded_events: Events) -> None:
     # With c - 1 near 1e20 times the penalty the normal equations lost YᵀY + λI to
     # rounding and the top items were noise. The answer tends to a limit as the weights
     # grow: 1e6, 1e20 and 1e30 must rank alike.
-    rng = np.random.default_rng(0)
-    users = rng.integers(0, 60, 600)
-    items = (users * 7 + rng.integers(0, 8, 600)) % 40
-    weights = rng.integers(1, 5, 600).astype(float)
+    users, items, weights = banded_events
     rec = Recommender(factors=8, iterations=10, backend=backend, random_state=0)
     rec.fit(users, items, weights)
     history = [int(items[0]), int(items[1])]
@@ -751,14 +753,11 @@ def test_updated_drops_unmapped_factor_rows() -> None:
     assert not np.allclose(new.item_factors_[2], [5.0, 5.0])
 
 
-def test_an_overflowing_frequency_penalty_leaks_no_numpy_warning() -> None:
+def test_an_overflowing_frequency_penalty_leaks_no_numpy_warning(banded_events: Events) -> None:
     # lambda * (s / reference) ** 50 for a history of weight 1e30 overflows to inf: the
     # fold-in is a zero row and the answer the popularity fallback, without numpy's
     # "overflow encountered in power" on the way.
-    rng = np.random.default_rng(0)
-    users = rng.integers(0, 60, 600)
-    items = (users * 7 + rng.integers(0, 8, 600)) % 40
-    weights = rng.integers(1, 5, 600).astype(float)
+    users, items, weights = banded_events
     rec = Recommender(factors=8, iterations=10, regularization_exponent=50.0, random_state=0)
     rec.fit(users, items, weights)
     with warnings.catch_warnings():
