@@ -82,7 +82,7 @@ def _message_strings(path: Path) -> list[str]:
                     out.append(inner.value)
         elif isinstance(node, ast.Assign) and any(
             isinstance(t, ast.Name) and t.id.isupper() for t in node.targets
-        ):  # message constants such as _SKIP_HINT
+        ):  # message constants such as SKIP_HINT
             for inner in ast.walk(node.value):
                 if isinstance(inner, ast.Constant) and isinstance(inner.value, str):
                     out.append(inner.value)

@@ -25,7 +25,7 @@ from alsrec.evaluation import (
     time_split,
     user_split,
 )
-from alsrec.evaluation.metrics import _member, popularity_ranks
+from alsrec.evaluation.metrics import is_member, popularity_ranks
 
 
 def pairs(data: Interactions) -> set[tuple[object, object]]:
@@ -130,10 +130,10 @@ def test_membership_of_pair_keys_matches_numpy_isin(seed: int) -> None:
     rng = np.random.default_rng(seed)
     reference = rng.integers(-5, 400, size=int(rng.integers(1, 300)))  # unsorted, repeats
     keys = rng.integers(-10, 420, size=(40, 7))  # below, inside and above the reference
-    np.testing.assert_array_equal(_member(keys, reference), np.isin(keys, reference))
+    np.testing.assert_array_equal(is_member(keys, reference), np.isin(keys, reference))
     empty = np.zeros(0, dtype=np.int64)
-    assert _member(keys, empty).shape == keys.shape and not _member(keys, empty).any()
-    assert _member(empty, reference).shape == (0,)
+    assert is_member(keys, empty).shape == keys.shape and not is_member(keys, empty).any()
+    assert is_member(empty, reference).shape == (0,)
 
 
 def test_hand_report_means() -> None:

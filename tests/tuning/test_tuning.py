@@ -456,21 +456,21 @@ def test_effect_levels_never_split_equal_values() -> None:
     value stay in one level (two levels labelled "1" made an effect out of nothing)."""
     from alsrec import ALSParams
     from alsrec.tuning import LogUniform
-    from alsrec.tuning.report import _effects
+    from alsrec.tuning.report import parameter_effects
 
     alphas = [1.0, 1.0, 1.0, 1.0, 2.0, 5.0]
     trials = [
         Trial(k, ALSParams(alpha=a), 0.1 * k, (0.1 * k,), {"alpha": a}, None, 0.0, 0.0)
         for k, a in enumerate(alphas)
     ]
-    (effect,) = _effects(trials, {"alpha": LogUniform(0.5, 10.0)})
+    (effect,) = parameter_effects(trials, {"alpha": LogUniform(0.5, 10.0)})
     assert len(effect.levels) == len(set(effect.levels))
     assert effect.levels[0] == "1" and effect.counts[0] == 4
     assert sum(effect.counts) == 6
     same = [
         Trial(k, ALSParams(), 0.1 * k, (0.1,), {"alpha": 1.0}, None, 0.0, 0.0) for k in range(4)
     ]
-    assert _effects(same, {"alpha": LogUniform(0.5, 10.0)}) == ()
+    assert parameter_effects(same, {"alpha": LogUniform(0.5, 10.0)}) == ()
 
 
 def test_progress_that_is_not_a_function_is_refused_before_any_trial(

@@ -17,15 +17,15 @@ import numpy as np
 import numpy.typing as npt
 
 from alsrec.data.rows import (
-    _SKIP_HINT,
     MAX_FIELD_CHARS,
+    SKIP_HINT,
     BadRows,
     Collected,
     Column,
     IdType,
-    _resolve,
-    _short,
-    _Stream,
+    RowStream,
+    resolve_column,
+    shorten,
 )
 from alsrec.exceptions import ConfigError, DataError
 from alsrec.progress import ProgressBar
@@ -396,13 +396,13 @@ class _CsvReader:
             hint = ""
             if len(fields) < 2:
                 hint = _delimiter_hint(first_line_text, cast("str", self.delimiter), guessed)
-            text = f"{self.path}: {seen} reads {_short(first_line_text)!r}, columns {fields!r}"
+            text = f"{self.path}: {seen} reads {shorten(first_line_text)!r}, columns {fields!r}"
             return text, hint
 
         positions: dict[str, int] = {}
         for role, spec in self.specs.items():
             if spec is not None:
-                positions[role] = _resolve(spec, role, names, len(fields), describe)
+                positions[role] = resolve_column(spec, role, names, len(fields), describe)
         if positions["user"] == positions["item"]:
             raise ConfigError("user and item must be different columns.")
         labels = {
@@ -411,7 +411,7 @@ class _CsvReader:
         }
         labels.setdefault("weight", "")
         labels.setdefault("timestamp", "")
-        stream = _Stream(
+        stream = RowStream(
             self.path,
             labels,
             self.on_bad_rows,
@@ -440,7 +440,7 @@ class _CsvReader:
         pending: str,
         n_fields: int,
         positions: dict[str, int],
-        stream: _Stream,
+        stream: RowStream,
         text: io.TextIOWrapper,
         raw: io.BufferedReader,
         total: int | None,
@@ -474,7 +474,7 @@ class _CsvReader:
         block: str,
         n_fields: int,
         positions: dict[str, int],
-        stream: _Stream,
+        stream: RowStream,
         text: io.TextIOWrapper,
         raw: io.BufferedReader,
     ) -> tuple[int, int]:
@@ -544,7 +544,7 @@ class _CsvReader:
         return trailing
 
     def _blank_lines(
-        self, count: int, first: int, n_fields: int, stream: _Stream, *, at_end: bool
+        self, count: int, first: int, n_fields: int, stream: RowStream, *, at_end: bool
     ) -> None:
         """``count`` blank lines from line ``first``: at the end of the file dropped and
         counted, never an error; elsewhere bad rows like any other."""
@@ -561,7 +561,7 @@ class _CsvReader:
         records: list[list[str]],
         line_of: IndexArray,
         n_fields: int,
-        stream: _Stream,
+        stream: RowStream,
     ) -> None:
         bad = np.flatnonzero(~keep)
         blank = [records[pos] in ([""], []) for pos in bad.tolist()]
@@ -581,7 +581,7 @@ class _CsvReader:
             raise DataError(
                 f"{self.path}, line {int(line_of[pos])}: {n_seen} field(s) where the "
                 f"{'header has' if self.header else 'first line has'} {n_fields}; the line "
-                f"reads {_short(shown)!r}. {_SKIP_HINT}"
+                f"reads {shorten(shown)!r}. {SKIP_HINT}"
             )
         n_blank = sum(blank)
         if n_blank:

@@ -12,13 +12,13 @@ from alsrec.containers import check_not_table, is_arrow, library_of
 from alsrec.data.rows import (
     BadRows,
     Collected,
-    _a,
-    _Batch,
-    _raise_all_dropped,
-    _screen,
-    _show,
-    _take,
+    RawBatch,
     check_id_lengths,
+    raise_all_dropped,
+    screen_batch,
+    show_value,
+    take_kept,
+    type_with_article,
 )
 from alsrec.exceptions import ConfigError, DataError, IdTypeError
 from alsrec.mapping import IdMapper
@@ -32,12 +32,15 @@ __all__ = ["check_eager", "collect_arrays", "collect_frame"]
 
 
 @dataclass
-class _ArrayColumn:
+class ArrayColumn:
+    """One in-memory column of IDs, weights or timestamps, with the label its messages use."""
+
     values: Sequence[object] | npt.NDArray[Any]
     label: str
 
 
-def _as_column(values: object, label: str) -> Sequence[object] | npt.NDArray[Any]:
+def as_column(values: object, label: str) -> Sequence[object] | npt.NDArray[Any]:
+    """The values of an in-memory column (a 1-d array, a list, a Series), checked to be one."""
     if isinstance(values, np.ndarray):
         if values.ndim != 1:
             raise DataError(
@@ -62,7 +65,7 @@ def _as_column(values: object, label: str) -> Sequence[object] | npt.NDArray[Any
 
 
 def _relocate_id_error(
-    column: _ArrayColumn,
+    column: ArrayColumn,
     keep: npt.NDArray[np.bool_] | None,
     axis: str,
     where: Callable[[int], str],
@@ -85,30 +88,31 @@ def _relocate_id_error(
                 else ""
             )
             return IdTypeError(
-                f"{where(pos)}, {column.label}: {axis} ID {_show(value)} is {_a(value)}; "
-                f"IDs must be int or str. Convert the column to str (or to int) first.{hint}"
+                f"{where(pos)}, {column.label}: {axis} ID {show_value(value)} is "
+                f"{type_with_article(value)}; IDs must be int or str. Convert the column to str "
+                f"(or to int) first.{hint}"
             )
         kind = "str" if is_str else "int"
         if first_pos is None:
             first_pos, first_kind = pos, kind
         elif kind != first_kind:
             return IdTypeError(
-                f"{where(pos)}, {column.label}: {axis} IDs mix int and str: {_show(value)} is "
+                f"{where(pos)}, {column.label}: {axis} IDs mix int and str: {show_value(value)} is "
                 f"{kind} but the first ID ({where(first_pos)}: "
-                f"{_show(column.values[first_pos])}) is {first_kind}. Use one type per column, "
-                "e.g. convert all its IDs to str."
+                f"{show_value(column.values[first_pos])}) is {first_kind}. Use one type per "
+                "column, e.g. convert all its IDs to str."
             )
     return IdTypeError(f"{column.label}: {exc}")
 
 
 def _encode_column(
-    column: _ArrayColumn,
+    column: ArrayColumn,
     keep: npt.NDArray[np.bool_] | None,
     axis: str,
     where: Callable[[int], str],
 ) -> tuple[IdArray, IndexArray]:
     check_id_lengths(column.values, keep, axis, lambda pos: f"{where(pos)}, {column.label}")
-    values = column.values if keep is None else _take(column.values, keep)
+    values = column.values if keep is None else take_kept(column.values, keep)
     try:
         mapper, codes = IdMapper.factorize(cast("Any", values), f"{axis} IDs ({column.label})")
     except IdTypeError as exc:
@@ -117,10 +121,10 @@ def _encode_column(
 
 
 def collect_arrays(
-    users: _ArrayColumn,
-    items: _ArrayColumn,
-    weights: _ArrayColumn | None,
-    timestamps: _ArrayColumn | None,
+    users: ArrayColumn,
+    items: ArrayColumn,
+    weights: ArrayColumn | None,
+    timestamps: ArrayColumn | None,
     *,
     on_bad_rows: BadRows,
     where: Callable[[int], str],
@@ -136,7 +140,7 @@ def collect_arrays(
             )
     if n == 0:
         raise DataError(f"No interactions given: {users.label} and {items.label} are empty.")
-    batch = _Batch(
+    batch = RawBatch(
         users.values,
         items.values,
         None if weights is None else weights.values,
@@ -150,9 +154,9 @@ def collect_arrays(
         },
     )
     dropped: dict[str, int] = {}
-    keep, w, t = _screen(batch, on_bad_rows, dropped)
+    keep, w, t = screen_batch(batch, on_bad_rows, dropped)
     if keep is not None and not keep.any():
-        _raise_all_dropped(n, dropped, source)
+        raise_all_dropped(n, dropped, source)
     user_ids, rows = _encode_column(users, keep, "user", where)
     item_ids, cols = _encode_column(items, keep, "item", where)
     if keep is not None:
@@ -161,7 +165,7 @@ def collect_arrays(
     return Collected(user_ids, item_ids, rows, cols, w, t, n, dropped, source)
 
 
-def _frame_column(frame: Any, name: Hashable, role: str, columns: list[Hashable]) -> _ArrayColumn:
+def _frame_column(frame: Any, name: Hashable, role: str, columns: list[Hashable]) -> ArrayColumn:
     hits = sum(1 for c in columns if c == name)
     if hits == 0:
         raise DataError(
@@ -170,7 +174,7 @@ def _frame_column(frame: Any, name: Hashable, role: str, columns: list[Hashable]
         )
     if hits > 1:
         raise DataError(f"The frame has {hits} columns named {name!r}; rename them apart first.")
-    return _ArrayColumn(_series_values(frame[name], f"column {name!r}"), f"column {name!r}")
+    return ArrayColumn(_series_values(frame[name], f"column {name!r}"), f"column {name!r}")
 
 
 def _series_values(series: Any, label: str) -> npt.NDArray[Any]:

@@ -22,8 +22,8 @@ from alsrec.checks import check_aligned
 from alsrec.data.assemble import Aggregate, as_weights, assemble, check_options
 from alsrec.data.csv_reader import read_csv
 from alsrec.data.frames import (
-    _ArrayColumn,
-    _as_column,
+    ArrayColumn,
+    as_column,
     collect_arrays,
     collect_frame,
 )
@@ -225,12 +225,12 @@ class Interactions:
             ", or pass one DataFrame: fit(df, user=..., item=..., weight=...)",
         )
         collected = collect_arrays(
-            _ArrayColumn(_as_column(user_ids, "user_ids"), "user_ids"),
-            _ArrayColumn(_as_column(item_ids, "item_ids"), "item_ids"),
-            None if weights is None else _ArrayColumn(_as_column(weights, "weights"), "weights"),
+            ArrayColumn(as_column(user_ids, "user_ids"), "user_ids"),
+            ArrayColumn(as_column(item_ids, "item_ids"), "item_ids"),
+            None if weights is None else ArrayColumn(as_column(weights, "weights"), "weights"),
             None
             if timestamps is None
-            else _ArrayColumn(_as_column(timestamps, "timestamps"), "timestamps"),
+            else ArrayColumn(as_column(timestamps, "timestamps"), "timestamps"),
             on_bad_rows=policy,
             where=lambda pos: f"position {pos}",
             source="arrays",

@@ -91,10 +91,11 @@ REASONS: dict[str, str] = {
 }
 """Every reason a row can be dropped for, as counted in ``InteractionsSummary.dropped``."""
 
-_SKIP_HINT = (
+SKIP_HINT = (
     "Fix or remove the row, or pass on_bad_rows='skip' to drop such rows "
     "(they are counted in summary().dropped)."
 )
+"""The advice that ends the message of a bad row under ``on_bad_rows="raise"``."""
 
 
 @dataclass
@@ -139,14 +140,14 @@ def _is_missing(value: object) -> bool:
     )
 
 
-def _show(value: object) -> str:
+def show_value(value: object) -> str:
     """``repr`` of a value, numpy scalars shown as the Python value they hold."""
     if isinstance(value, np.generic):
         value = value.item()
     return repr(value)
 
 
-def _a(value: object) -> str:
+def type_with_article(value: object) -> str:
     """``"an int"``, ``"a float"``: the type of ``value`` with its article."""
     name = type(value).__name__
     return f"{'an' if name[:1] in 'aeiou' else 'a'} {name}"
@@ -241,7 +242,7 @@ def _screen_timestamps(
 
 
 @dataclass
-class _Batch:
+class RawBatch:
     """One batch of raw columns from a source, with how to name its rows and columns."""
 
     users: Sequence[object] | npt.NDArray[Any]
@@ -252,13 +253,13 @@ class _Batch:
     labels: dict[str, str]
 
 
-def _describe(batch: _Batch, pos: int, code: int) -> str:
+def _describe(batch: RawBatch, pos: int, code: int) -> str:
     where, labels = batch.where(pos), batch.labels
     if code in (_MISSING_USER, _EMPTY_USER, _MISSING_ITEM, _EMPTY_ITEM):
         axis = "user" if code in (_MISSING_USER, _EMPTY_USER) else "item"
         values = batch.users if axis == "user" else batch.items
         state = "missing" if code in (_MISSING_USER, _MISSING_ITEM) else "empty"
-        return f"{where}, {labels[axis]}: the {axis} ID is {state} ({_show(values[pos])})"
+        return f"{where}, {labels[axis]}: the {axis} ID is {state} ({show_value(values[pos])})"
     if code == _BAD_TIMESTAMP:
         assert batch.timestamps is not None
         return (
@@ -273,11 +274,11 @@ def _describe(batch: _Batch, pos: int, code: int) -> str:
         _NEGATIVE_WEIGHT: "is negative; weights must be > 0",
         _ZERO_WEIGHT: "is zero; a pair that was not observed needs no row",
     }[code]
-    return f"{where}, {labels['weight']}: weight {_show(value)} {problem}"
+    return f"{where}, {labels['weight']}: weight {show_value(value)} {problem}"
 
 
-def _screen(
-    batch: _Batch, on_bad_rows: BadRows, dropped: dict[str, int], *, quick: bool = False
+def screen_batch(
+    batch: RawBatch, on_bad_rows: BadRows, dropped: dict[str, int], *, quick: bool = False
 ) -> tuple[npt.NDArray[np.bool_] | None, Float64Array | None, Float64Array | None]:
     """Screen a batch: returns (keep mask or None when all rows are fine, weights, times)."""
     n = len(batch.users)
@@ -291,7 +292,7 @@ def _screen(
         return None, w, t
     if on_bad_rows == "raise":
         first = int(bad[0])
-        raise DataError(f"{_describe(batch, first, int(reasons[first]))}. {_SKIP_HINT}")
+        raise DataError(f"{_describe(batch, first, int(reasons[first]))}. {SKIP_HINT}")
     for code, count in enumerate(np.bincount(reasons[bad]).tolist()):
         if count:
             _count(dropped, _REASON_OF_CODE[code], count)
@@ -302,7 +303,8 @@ def _count(dropped: dict[str, int], reason: str, n: int) -> None:
     dropped[reason] = dropped.get(reason, 0) + int(n)
 
 
-def _take(values: Sequence[object] | npt.NDArray[Any], keep: npt.NDArray[np.bool_]) -> Any:
+def take_kept(values: Sequence[object] | npt.NDArray[Any], keep: npt.NDArray[np.bool_]) -> Any:
+    """The values of ``values`` where ``keep`` is true (an array stays an array)."""
     if isinstance(values, np.ndarray):
         return values[keep]
     return list(compress(values, keep.tolist()))
@@ -316,7 +318,7 @@ def raise_long_id(value: str, axis: str, where: str, *, column: bool = True) -> 
     ask whether the right column was read, for IDs read from a table)."""
     article = "an" if axis == "item" else "a"
     raise DataError(
-        f"{where}: {article} {axis} ID of {len(value):,} characters ({_short(value, 40)!r}); "
+        f"{where}: {article} {axis} ID of {len(value):,} characters ({shorten(value, 40)!r}); "
         f"IDs are at most {MAX_ID_CHARS:,} characters."
         + (f" Is the right column the {axis} column?" if column else "")
     )
@@ -471,8 +473,9 @@ class _IdEncoder:
 
     def _raise_type(self, value: object, where: str) -> Literal["int", "str"]:
         raise IdTypeError(
-            f"{where}, {self.label}: {self.axis} ID {_show(value)} is {_a(value)}; "
-            "IDs must be int or str. Convert the column in the query (e.g. CAST(... AS TEXT))."
+            f"{where}, {self.label}: {self.axis} ID {show_value(value)} is "
+            f"{type_with_article(value)}; IDs must be int or str. Convert the column in the "
+            "query (e.g. CAST(... AS TEXT))."
         )
 
     def _raise_mixed(self, value: object, where: str) -> None:
@@ -497,10 +500,10 @@ class _IdEncoder:
                 f"one column: pass {self.option}='str' to read every ID in it as text."
             )
         raise IdTypeError(
-            f"{where}, {self.label}: {self.axis} ID {_show(value)} is {_a(value)} but the "
-            f"column's first ID ({first_where}: {_show(first_value)}) is "
-            f"{_a(first_value)}. Mixed ID types in one column: make the column one "
-            "type (e.g. CAST(... AS TEXT) in the query)."
+            f"{where}, {self.label}: {self.axis} ID {show_value(value)} is "
+            f"{type_with_article(value)} but the column's first ID ({first_where}: "
+            f"{show_value(first_value)}) is {type_with_article(first_value)}. Mixed ID types "
+            "in one column: make the column one type (e.g. CAST(... AS TEXT) in the query)."
         )
 
     def uniques(self) -> IdArray:
@@ -531,14 +534,15 @@ class _IdEncoder:
 # -- streaming sources (CSV, SQL) -----------------------------------------------------------
 
 
-def _raise_all_dropped(n: int, dropped: dict[str, int], source: str) -> None:
+def raise_all_dropped(n: int, dropped: dict[str, int], source: str) -> None:
+    """Raise the :class:`DataError` for a source whose rows were all dropped as bad."""
     reasons = ", ".join(f"{k}: {v}" for k, v in sorted(dropped.items()))
     raise DataError(
         f"{source}: all {n} rows were dropped as bad rows ({reasons}); nothing to load."
     )
 
 
-class _Stream:
+class RowStream:
     """Accumulates screened, encoded batches from a streaming source."""
 
     def __init__(
@@ -571,11 +575,11 @@ class _Stream:
         timestamps: list[Any] | None,
         where: Callable[[int], str],
     ) -> None:
-        batch = _Batch(users, items, weights, timestamps, where, self.labels)
-        keep, w, t = _screen(batch, self.on_bad_rows, self.dropped, quick=True)
+        batch = RawBatch(users, items, weights, timestamps, where, self.labels)
+        keep, w, t = screen_batch(batch, self.on_bad_rows, self.dropped, quick=True)
         kept_where = where
         if keep is not None:
-            users, items = _take(users, keep), _take(items, keep)
+            users, items = take_kept(users, keep), take_kept(items, keep)
             w = None if w is None else w[keep]
             t = None if t is None else t[keep]
             index = np.flatnonzero(keep)
@@ -597,7 +601,7 @@ class _Stream:
         rows = _concat(self.rows, np.int64)
         if rows.size == 0:
             if self.dropped:
-                _raise_all_dropped(self.rows_read, self.dropped, self.source)
+                raise_all_dropped(self.rows_read, self.dropped, self.source)
             raise DataError(f"{self.source}: no data rows to load.")
         return Collected(
             self.users.uniques(),
@@ -623,7 +627,7 @@ def _concat(parts: list[npt.NDArray[Any]], dtype: type[np.generic]) -> Any:
 Column = str | int
 
 
-def _resolve(
+def resolve_column(
     spec: Column,
     role: str,
     names: list[str] | None,
@@ -658,6 +662,7 @@ def _resolve(
     return hits[0]
 
 
-def _short(text: str, limit: int = 120) -> str:
+def shorten(text: str, limit: int = 120) -> str:
+    """``text`` on one line (whitespace collapsed), cut to ``limit`` characters with "..."."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -9,9 +9,9 @@ from alsrec.data.rows import (
     BadRows,
     Collected,
     Column,
-    _resolve,
-    _short,
-    _Stream,
+    RowStream,
+    resolve_column,
+    shorten,
 )
 from alsrec.exceptions import ConfigError, DataError
 from alsrec.progress import ProgressBar
@@ -46,7 +46,7 @@ def _execute(
     cursor: Any, query: str, params: object, specs: dict[str, Column | None]
 ) -> dict[str, int]:
     """Run the query; return the result position of each requested column."""
-    shown = _short(query)
+    shown = shorten(query)
     try:
         if params is None:
             cursor.execute(query)
@@ -55,7 +55,7 @@ def _execute(
     except Exception as exc:
         raise DataError(
             f"The query failed ({type(exc).__module__}.{type(exc).__name__}: "
-            f"{_short(str(exc), 300)}). Query: {shown!r}"
+            f"{shorten(str(exc), 300)}). Query: {shown!r}"
         ) from exc
     description = cursor.description
     if not description:
@@ -66,7 +66,7 @@ def _execute(
         return f"the query's result has columns {names!r}", ""
 
     positions = {
-        role: _resolve(spec, role, names, len(names), describe)
+        role: resolve_column(spec, role, names, len(names), describe)
         for role, spec in specs.items()
         if spec is not None
     }
@@ -79,7 +79,7 @@ def _fetch_all(
     cursor: Any,
     positions: dict[str, int],
     names: list[str],
-    stream: _Stream,
+    stream: RowStream,
     batch_size: int,
     bar: ProgressBar,
 ) -> None:
@@ -91,7 +91,7 @@ def _fetch_all(
         except Exception as exc:
             raise DataError(
                 f"Fetching the query's rows failed after row {stream.rows_read} "
-                f"({type(exc).__name__}: {_short(str(exc), 300)})."
+                f"({type(exc).__name__}: {shorten(str(exc), 300)})."
             ) from exc
         if not batch:
             break
@@ -144,13 +144,13 @@ def collect_sql(
         labels = {role: f"column {names[pos]!r}" for role, pos in positions.items()}
         labels.setdefault("weight", "")
         labels.setdefault("timestamp", "")
-        stream = _Stream("query", labels, on_bad_rows, text=False)
+        stream = RowStream("query", labels, on_bad_rows, text=False)
         _fetch_all(
             cursor, positions, names, stream, batch_size, ProgressBar("query", None, progress)
         )
         if stream.rows_read == 0:
             raise DataError(
-                f"The query returned no rows: {_short(query)!r}. Check its WHERE clause and "
+                f"The query returned no rows: {shorten(query)!r}. Check its WHERE clause and "
                 "parameters."
             )
         return stream.finish(

@@ -82,13 +82,14 @@ def ndcg_from_hits(
     return cast("npt.NDArray[np.float64]", np.where(n_ideal > 0, dcg / ideal, 0.0))
 
 
-def _entries(matrix: sp.csr_matrix) -> tuple[IndexArray, IndexArray]:
+def stored_entries(matrix: sp.csr_matrix) -> tuple[IndexArray, IndexArray]:
     """``(row, column)`` of every stored entry of a CSR matrix, in storage order."""
     rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
     return rows, np.asarray(matrix.indices, dtype=np.int64)
 
 
-def _check_k(k: object) -> int:
+def check_k(k: object) -> int:
+    """Validate a cutoff ``k`` (an integer >= 1) and return it as an ``int``."""
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or int(k) < 1:
         raise ConfigError(f"k must be an integer >= 1, got {k!r}.")
     return int(k)
@@ -129,7 +130,7 @@ def _seen_share(model: object, test: Interactions) -> float:
     return float(hits.mean())
 
 
-def _training_matrix(recommender: Recommender, train: Interactions | None) -> sp.csr_matrix:
+def training_matrix(recommender: Recommender, train: Interactions | None) -> sp.csr_matrix:
     """Training pairs in the model's index space: (model users x model items), binary."""
     users, items = recommender.users_, recommender.items_
     if train is None:
@@ -171,11 +172,12 @@ def popularity_ranks(popularity: npt.NDArray[np.int64]) -> npt.NDArray[np.float6
     return (above + (counts + 1) / 2.0)[position.ravel()].astype(np.float64)
 
 
-def _keys(rows: IndexArray, cols: IndexArray, width: int) -> IndexArray:
+def pair_keys(rows: IndexArray, cols: IndexArray, width: int) -> IndexArray:
+    """One ``int64`` key per ``(row, column)`` pair of a matrix ``width`` columns wide."""
     return rows * max(width, 1) + cols
 
 
-def _member(keys: IndexArray, reference: IndexArray) -> npt.NDArray[np.bool_]:
+def is_member(keys: IndexArray, reference: IndexArray) -> npt.NDArray[np.bool_]:
     """Whether each of ``keys`` (any shape) is in ``reference``, as ``numpy.isin``, by
     binary search in the sorted ``reference``.
 
@@ -206,10 +208,12 @@ def _top_k(
         pos[batch.mask] = items.to_index(batch.ids[batch.mask])
     if remove is not None:
         # Remove training items the model did not exclude itself, then close the gaps.
-        t_rows, t_cols = _entries(remove)
+        t_rows, t_cols = stored_entries(remove)
         row_of = np.broadcast_to(np.arange(n_users, dtype=np.int64)[:, None], pos.shape)
         width = len(items)
-        drop = (pos >= 0) & _member(_keys(row_of, pos, width), _keys(t_rows, t_cols, width))
+        drop = (pos >= 0) & is_member(
+            pair_keys(row_of, pos, width), pair_keys(t_rows, t_cols, width)
+        )
         if drop.any():
             pos[drop] = -1
             pos = np.take_along_axis(pos, np.argsort(pos < 0, axis=1, kind="stable"), axis=1)
@@ -368,7 +372,7 @@ class UserMetrics:
         >>> m.truncated(1).items.tolist(), m.truncated(1).recall.tolist()
         ([['b']], [0.0])
         """
-        k = _check_k(k)
+        k = check_k(k)
         if k > self.k:
             raise ConfigError(f"k={k} is longer than these lists (k={self.k}); rank again.")
         return replace(
@@ -401,7 +405,7 @@ class UserMetrics:
         }
 
 
-def _check_kinds(recommender: Recommender, sides: list[tuple[str, Interactions | None]]) -> None:
+def check_id_kinds(recommender: Recommender, sides: list[tuple[str, Interactions | None]]) -> None:
     """IDs of each named part must be of the model's kind (int or str), or none would match."""
     models = {"user": recommender.users_, "item": recommender.items_}
     for name, part in sides:
@@ -513,11 +517,11 @@ def per_user_metrics(
     ([['b', 'c']], [[False, True]], [1.0])
     """
     check_arguments("per_user_metrics", recommender, test, "recommender")
-    k = _check_k(k)
+    k = check_k(k)
     users, items = recommender.users_, recommender.items_
     n_catalog = len(items)
-    _check_kinds(recommender, [("test", test), ("training", train)])
-    seen_train = _training_matrix(recommender, train)
+    check_id_kinds(recommender, [("test", test), ("training", train)])
+    seen_train = training_matrix(recommender, train)
 
     coo = test.matrix.tocoo()
     test_user_rows = users.to_index(test.users.ids, missing="negative")
@@ -527,10 +531,10 @@ def per_user_metrics(
     known_item = known_user & (item_cols >= 0)
     in_train = np.zeros(coo.nnz, dtype=bool)
     if known_item.any():
-        t_rows, t_cols = _entries(seen_train)
-        train_keys = _keys(t_rows, t_cols, n_catalog)
-        in_train[known_item] = _member(
-            _keys(user_rows[known_item], item_cols[known_item], n_catalog), train_keys
+        t_rows, t_cols = stored_entries(seen_train)
+        train_keys = pair_keys(t_rows, t_cols, n_catalog)
+        in_train[known_item] = is_member(
+            pair_keys(user_rows[known_item], item_cols[known_item], n_catalog), train_keys
         )
     relevant = known_item & ~in_train
     n_known_test_users = int((test_user_rows >= 0).sum())  # empty rows included
@@ -560,7 +564,7 @@ def per_user_metrics(
     train_counts = np.diff(train_eval.indptr).astype(np.int64)
 
     top = _fetch_lists(recommender, model_rows, train_eval, train is None, k)
-    return _assemble_metrics(
+    return assemble_metrics(
         k,
         test.users.ids[eval_test_rows],
         items,
@@ -575,7 +579,7 @@ def per_user_metrics(
     )
 
 
-def _assemble_metrics(
+def assemble_metrics(
     k: int,
     users: IdArray,
     items: IdMapper,
@@ -597,9 +601,11 @@ def _assemble_metrics(
     """
     n_users, n_catalog = relevant.shape
     mask = top >= 0
-    r_rows, r_cols = _entries(relevant)
+    r_rows, r_cols = stored_entries(relevant)
     row_of_top = np.broadcast_to(np.arange(n_users, dtype=np.int64)[:, None], top.shape)
-    hit = mask & _member(_keys(row_of_top, top, n_catalog), _keys(r_rows, r_cols, n_catalog))
+    hit = mask & is_member(
+        pair_keys(row_of_top, top, n_catalog), pair_keys(r_rows, r_cols, n_catalog)
+    )
     pop_rank = popularity_ranks(popularity)
     slot_rank = np.where(mask, pop_rank[np.maximum(top, 0)], np.nan)
     return UserMetrics(
@@ -637,10 +643,10 @@ def ndcg_at_k(model: RecommendsMany, test: Interactions, k: int = 10) -> float:
     1.0
     """
     check_arguments("ndcg_at_k", model, test)
-    k = _check_k(k)
+    k = check_k(k)
     mappers = (getattr(model, "users_", None), getattr(model, "items_", None))
     if all(isinstance(m, IdMapper) for m in mappers):  # as evaluate: int and str never match
-        _check_kinds(cast("Recommender", model), [("test", test)])
+        check_id_kinds(cast("Recommender", model), [("test", test)])
     share = _seen_share(model, test)
     if share > 0.5:
         warnings.warn(
@@ -677,10 +683,10 @@ def per_user_ndcg(
     mask = recs.mask[:, :width]
     if mask.any():
         idx[mask] = test.items.to_index(recs.ids[:, :width][mask], missing="negative")
-    rows, cols = _entries(matrix)
+    rows, cols = stored_entries(matrix)
     n_items = max(len(test.items), 1)
     test_keys = rows * n_items + cols
     keys = np.arange(n_rows, dtype=np.int64)[:, None] * n_items + idx
-    relevant = (idx >= 0) & _member(keys, test_keys)
+    relevant = (idx >= 0) & is_member(keys, test_keys)
     n_relevant = np.diff(matrix.indptr).astype(np.int64)
     return ndcg_from_hits(relevant, n_relevant, k).astype(np.float64)

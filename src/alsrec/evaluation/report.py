@@ -15,10 +15,10 @@ from alsrec.evaluation.baselines import popularity_recommender
 from alsrec.evaluation.metrics import (
     METRICS,
     UserMetrics,
-    _check_k,
-    _training_matrix,
     check_arguments,
+    check_k,
     per_user_metrics,
+    training_matrix,
 )
 from alsrec.exceptions import ConfigError
 
@@ -66,7 +66,8 @@ _LABELS = {
 }
 
 
-def _fmt(value: float | None) -> str:
+def format_estimate(value: float | None) -> str:
+    """A metric value as a report shows it (``""`` for ``None``)."""
     if value is None:
         return ""
     if not np.isfinite(value):
@@ -74,10 +75,11 @@ def _fmt(value: float | None) -> str:
     return f"{value:.4f}" if abs(value) < 100 else f"{value:.1f}"
 
 
-def _fmt_ci(est: MetricEstimate) -> str:
+def format_interval(est: MetricEstimate) -> str:
+    """The interval of an estimate as a report shows it (``""`` when it has none)."""
     if est.low is None or est.high is None:
         return ""
-    return f"[{_fmt(est.low)}, {_fmt(est.high)}]"
+    return f"[{format_estimate(est.low)}, {format_estimate(est.high)}]"
 
 
 @dataclass(frozen=True)
@@ -146,10 +148,14 @@ dropped_unknown_item_pairs : int
             header += ["popularity", level]
         rows = [header]
         for name, est in self.metrics.items():
-            row = [f"{_LABELS.get(name, name)}@{self.k}", _fmt(est.value), _fmt_ci(est)]
+            row = [
+                f"{_LABELS.get(name, name)}@{self.k}",
+                format_estimate(est.value),
+                format_interval(est),
+            ]
             if self.baseline is not None:
                 base = self.baseline[name]
-                row += [_fmt(base.value), _fmt_ci(base)]
+                row += [format_estimate(base.value), format_interval(base)]
             rows.append(row)
         value_columns = set(range(1, len(header), 2))
         if not self.bootstrap:  # no intervals: no empty interval columns
@@ -183,9 +189,10 @@ dropped_unknown_item_pairs : int
         return "\n".join(lines)
 
 
-def _estimates(
+def metric_estimates(
     metrics: UserMetrics, counts_blocks: list[npt.NDArray[np.float64]]
 ) -> dict[str, MetricEstimate]:
+    """Each metric of ``metrics`` with its bootstrap interval over ``counts_blocks``."""
     terms = metrics.ratio_terms()
     out: dict[str, MetricEstimate] = {}
     tail = (1.0 - _CONFIDENCE_LEVEL) / 2.0 * 100.0
@@ -210,7 +217,7 @@ def _estimates(
     return out
 
 
-def _bootstrap_counts(n: int, resamples: int, random_state: int | None) -> list[npt.NDArray[Any]]:
+def bootstrap_counts(n: int, resamples: int, random_state: int | None) -> list[npt.NDArray[Any]]:
     """How often each user is drawn in each resample, in blocks of resamples."""
     rng = np.random.default_rng(check_seed("random_state", random_state))
     per_block = max(1, _BOOTSTRAP_BLOCK // max(n, 1))
@@ -287,7 +294,7 @@ def evaluate(
     check_arguments("evaluate", recommender, test, "recommender")
     if train is not None:
         require_interactions(train, "train", "evaluate")
-    k = _check_k(k)
+    k = check_k(k)
     baseline = check_bool("baseline", baseline)
     if isinstance(bootstrap, bool) or not isinstance(bootstrap, (int, np.integer)):
         raise ConfigError(f"bootstrap must be an integer >= 0, got {bootstrap!r}.")
@@ -296,18 +303,18 @@ def evaluate(
     model_metrics = per_user_metrics(recommender, test, k, train=train)
     base_metrics: UserMetrics | None = None
     if baseline:
-        seen = _training_matrix(recommender, train)
+        seen = training_matrix(recommender, train)
         popular = popularity_recommender(
             recommender.users_, recommender.items_, seen, recommender.policy
         )
         base_metrics = per_user_metrics(popular, test, k, train=train)
-    counts = _bootstrap_counts(len(model_metrics), int(bootstrap), random_state)
+    counts = bootstrap_counts(len(model_metrics), int(bootstrap), random_state)
     return EvaluationReport(
         k=k,
-        metrics=MappingProxyType(_estimates(model_metrics, counts)),
+        metrics=MappingProxyType(metric_estimates(model_metrics, counts)),
         baseline=None
         if base_metrics is None
-        else MappingProxyType(_estimates(base_metrics, counts)),
+        else MappingProxyType(metric_estimates(base_metrics, counts)),
         n_users=len(model_metrics),
         n_items=model_metrics.n_catalog,
         skipped_unknown_users=model_metrics.skipped_unknown_users,

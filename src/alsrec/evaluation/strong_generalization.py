@@ -26,21 +26,21 @@ from alsrec.data.interactions import Interactions
 from alsrec.evaluation.baselines import popularity_recommender
 from alsrec.evaluation.metrics import (
     UserMetrics,
-    _assemble_metrics,
-    _check_k,
-    _check_kinds,
-    _entries,
-    _keys,
-    _member,
-    _training_matrix,
+    assemble_metrics,
+    check_id_kinds,
+    check_k,
+    is_member,
+    pair_keys,
+    stored_entries,
+    training_matrix,
 )
 from alsrec.evaluation.report import (
     EvaluationReport,
     MetricEstimate,
-    _bootstrap_counts,
-    _estimates,
-    _fmt,
-    _fmt_ci,
+    bootstrap_counts,
+    format_estimate,
+    format_interval,
+    metric_estimates,
 )
 from alsrec.exceptions import ConfigError, DataError
 from alsrec.mapping import IdMapper
@@ -184,9 +184,9 @@ def heldout_user_metrics(
     ...     baseline=True).ndcg.mean())
     (50, 20, True)
     """
-    k = _check_k(k)
+    k = check_k(k)
     fold_in, target = _heldout_parts(heldout)
-    _check_kinds(recommender, [("fold-in", fold_in), ("target", target), ("training", train)])
+    check_id_kinds(recommender, [("fold-in", fold_in), ("target", target), ("training", train)])
     users, items = recommender.users_, recommender.items_
     n_catalog = len(items)
     for name, part in (("fold-in", fold_in), ("target", target)):
@@ -198,7 +198,7 @@ def heldout_user_metrics(
                 "strong generalization scores users the model was not trained on. Fit "
                 "on user_split(...).train."
             )
-    seen_train = _training_matrix(recommender, train)
+    seen_train = training_matrix(recommender, train)
     n_target_users = len(target.users)
     target_rows = np.arange(n_target_users, dtype=np.int64)
     history, _ = _model_matrix(
@@ -208,9 +208,11 @@ def heldout_user_metrics(
         n_target_users,
     )
     wanted, n_unknown = _model_matrix(target, target_rows, items, n_target_users)
-    t_rows, t_cols = _entries(wanted)
-    h_rows, h_cols = _entries(history)
-    in_history = _member(_keys(t_rows, t_cols, n_catalog), _keys(h_rows, h_cols, n_catalog))
+    t_rows, t_cols = stored_entries(wanted)
+    h_rows, h_cols = stored_entries(history)
+    in_history = is_member(
+        pair_keys(t_rows, t_cols, n_catalog), pair_keys(h_rows, h_cols, n_catalog)
+    )
     eval_rows = np.unique(t_rows[~in_history])
     if eval_rows.size == 0:
         raise DataError(
@@ -233,7 +235,7 @@ def heldout_user_metrics(
         top = _ranked(popular, user_ids, k, None)
     else:
         top = _ranked(recommender, user_ids, k, history)
-    return _assemble_metrics(
+    return assemble_metrics(
         k,
         user_ids,
         items,
@@ -306,10 +308,10 @@ class StrongGeneralizationReport:
         for k, report in self.reports.items():
             for name, label in _HEADLINE:
                 est = report.metrics[name]
-                row = [f"{label}@{k}", _fmt(est.value), _fmt_ci(est)]
+                row = [f"{label}@{k}", format_estimate(est.value), format_interval(est)]
                 if report.baseline is not None:
                     base = report.baseline[name]
-                    row += [_fmt(base.value), _fmt_ci(base)]
+                    row += [format_estimate(base.value), format_interval(base)]
                 rows.append(row)
         if not first.bootstrap:  # no intervals: no empty interval columns
             rows = [[row[0], *row[1::2]] for row in rows]
@@ -340,7 +342,7 @@ def _check_ks(k: int | Iterable[int]) -> list[int]:
     given = [k] if isinstance(k, (str, bytes)) or not isinstance(k, Iterable) else list(k)
     if not given:
         raise ConfigError("k must be an integer >= 1 or a non-empty sequence of them, got [].")
-    return sorted({_check_k(value) for value in given})
+    return sorted({check_k(value) for value in given})
 
 
 def evaluate_strong_generalization(
@@ -423,15 +425,15 @@ def evaluate_strong_generalization(
         if baseline
         else None
     )
-    counts = _bootstrap_counts(len(longest), int(bootstrap), random_state)
+    counts = bootstrap_counts(len(longest), int(bootstrap), random_state)
     reports: dict[int, EvaluationReport] = {}
     for length in ks:
         model_k = longest.truncated(length)
         base_k = None if base is None else base.truncated(length)
         reports[length] = EvaluationReport(
             k=length,
-            metrics=MappingProxyType(_estimates(model_k, counts)),
-            baseline=None if base_k is None else MappingProxyType(_estimates(base_k, counts)),
+            metrics=MappingProxyType(metric_estimates(model_k, counts)),
+            baseline=None if base_k is None else MappingProxyType(metric_estimates(base_k, counts)),
             n_users=len(longest),
             n_items=longest.n_catalog,
             skipped_unknown_users=0,

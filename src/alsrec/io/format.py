@@ -99,20 +99,23 @@ MANIFEST_DIGEST = "manifest_sha256"
 """The manifest entry holding the SHA-256 of the manifest's content without that entry
 (see :func:`manifest_digest`)."""
 
-_SHOWN = 5
+MAX_LISTED = 5
+"""How many ranges or IDs a message lists before it summarizes the rest."""
 _MAX_HEADER = 1 << 16  # bytes of a .npy header; alsrec writes about 128
 _ATTEMPTS = 8  # opens of an artifact that a concurrent save may swap away
 
 
-def _python_id(value: object) -> ExternalId:
+def python_id(value: object) -> ExternalId:
+    """A stored ID as a plain Python ``int`` or ``str`` (numpy scalars unwrapped)."""
     return cast("ExternalId", value.item() if isinstance(value, np.generic) else value)
 
 
-def _now() -> str:
+def utc_timestamp() -> str:
+    """The current UTC time in ISO 8601, to the second (``2024-01-31T12:00:00Z``)."""
     return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _ranges(indices: IndexArray) -> tuple[tuple[int, int], ...]:
+def index_ranges(indices: IndexArray) -> tuple[tuple[int, int], ...]:
     """Inclusive ``(first, last)`` runs of consecutive values of a sorted index array."""
     if indices.size == 0:
         return ()
@@ -122,14 +125,16 @@ def _ranges(indices: IndexArray) -> tuple[tuple[int, int], ...]:
     return tuple(zip(firsts.tolist(), lasts.tolist(), strict=True))
 
 
-def _format_ranges(ranges: tuple[tuple[int, int], ...], limit: int = _SHOWN) -> str:
+def format_ranges(ranges: tuple[tuple[int, int], ...], limit: int = MAX_LISTED) -> str:
+    """Index ranges as ``"0, 3..7"``, the first ``limit`` of them."""
     parts = [str(a) if a == b else f"{a}..{b}" for a, b in ranges[:limit]]
     if len(ranges) > limit:
         parts.append(f"... ({len(ranges)} ranges)")
     return ", ".join(parts)
 
 
-def _fail(path: Path, problem: str) -> ArtifactError:
+def artifact_error(path: Path, problem: str) -> ArtifactError:
+    """The :class:`~alsrec.ArtifactError` for ``problem`` with the file at ``path``."""
     return ArtifactError(f"{path}: {problem}")
 
 
@@ -160,7 +165,7 @@ def _stale_hint(path: Path) -> str:
 
 
 def _missing(root: Path) -> ArtifactError:
-    return _fail(
+    return artifact_error(
         root,
         "no such artifact directory; save a model there with rec.save(path) or "
         "'alsrec train ... -o DIR'." + _stale_hint(root),
@@ -180,11 +185,11 @@ def _open_dir(root: Path) -> ArtifactDir:
             if root.suffix in (".pkl", ".pickle")
             else ""
         )
-        raise _fail(
+        raise artifact_error(
             root, "not an alsrec artifact: an artifact is a directory, this is a file." + hint
         ) from None
     except OSError as exc:
-        raise _fail(root, f"cannot be opened ({exc.strerror or exc}).") from exc
+        raise artifact_error(root, f"cannot be opened ({exc.strerror or exc}).") from exc
 
 
 def _parse_manifest(mpath: Path, data: bytes, *, any_version: bool = False) -> dict[str, Any]:
@@ -193,13 +198,15 @@ def _parse_manifest(mpath: Path, data: bytes, *, any_version: bool = False) -> d
     try:
         manifest = json.loads(data.decode("utf-8"))
     except RecursionError:
-        raise _fail(
+        raise artifact_error(
             mpath, "unreadable manifest (nested too deeply); the artifact is damaged."
         ) from None
     except (UnicodeDecodeError, ValueError, MemoryError) as exc:
-        raise _fail(mpath, f"unreadable manifest ({exc}); the artifact is damaged.") from exc
+        raise artifact_error(
+            mpath, f"unreadable manifest ({exc}); the artifact is damaged."
+        ) from exc
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
-        raise _fail(
+        raise artifact_error(
             mpath,
             f'not an alsrec artifact manifest (expected "format": "{FORMAT_NAME}").',
         )
@@ -207,14 +214,14 @@ def _parse_manifest(mpath: Path, data: bytes, *, any_version: bool = False) -> d
     if any_version:
         return manifest
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise _fail(
+        raise artifact_error(
             mpath,
             f"invalid format_version {version!r}; expected an integer from 1 to "
             f"{FORMAT_VERSION}. The artifact is damaged.",
         )
     if version > FORMAT_VERSION:
         writer = manifest.get("alsrec_version", "a newer alsrec")
-        raise _fail(
+        raise artifact_error(
             mpath,
             f"format version {version} (written by alsrec {writer}) is newer than this "
             f"alsrec {__version__} can read (up to version {FORMAT_VERSION}). Upgrade alsrec "
@@ -229,7 +236,7 @@ def _read_manifest_in(handle: ArtifactDir, *, any_version: bool = False) -> dict
     mpath = root / MANIFEST
     fd = handle.open(MANIFEST)
     if fd is None:
-        raise _fail(
+        raise artifact_error(
             root,
             f"not an alsrec artifact: it has no {MANIFEST}. Save a model there with "
             "Recommender.save(path) first.",
@@ -237,22 +244,26 @@ def _read_manifest_in(handle: ArtifactDir, *, any_version: bool = False) -> dict
     try:
         size = os.fstat(fd).st_size
         if size > MAX_MANIFEST_BYTES:
-            raise _fail(
+            raise artifact_error(
                 mpath,
                 f"is {size:,} bytes, more than any alsrec manifest (at most "
                 f"{MAX_MANIFEST_BYTES:,}); the artifact is damaged or not an alsrec artifact.",
             )
         data = read_at(fd, 0, size + 1)  # a file growing meanwhile stops at the check below
     except OSError as exc:
-        raise _fail(mpath, f"unreadable manifest ({exc}); the artifact is damaged.") from exc
+        raise artifact_error(
+            mpath, f"unreadable manifest ({exc}); the artifact is damaged."
+        ) from exc
     finally:
         os.close(fd)
     if len(data) > MAX_MANIFEST_BYTES:
-        raise _fail(mpath, f"is more than {MAX_MANIFEST_BYTES:,} bytes; the artifact is damaged.")
+        raise artifact_error(
+            mpath, f"is more than {MAX_MANIFEST_BYTES:,} bytes; the artifact is damaged."
+        )
     return _parse_manifest(mpath, data, any_version=any_version)
 
 
-def _artifact_refusal(path: Path) -> str | None:
+def artifact_refusal(path: Path) -> str | None:
     """Why ``path`` is not an alsrec artifact directory (of any format version), or ``None``."""
     try:
         with ArtifactDir(path) as handle:
@@ -266,9 +277,9 @@ def _artifact_refusal(path: Path) -> str | None:
     return None
 
 
-def _is_artifact(path: Path) -> bool:
+def is_artifact(path: Path) -> bool:
     """Whether ``path`` is an alsrec artifact directory (of any format version)."""
-    return _artifact_refusal(path) is None
+    return artifact_refusal(path) is None
 
 
 def manifest_digest(manifest: dict[str, Any]) -> str:
@@ -293,10 +304,12 @@ def check_manifest_digest(mpath: Path, manifest: dict[str, Any]) -> None:
     try:
         digest = manifest_digest(manifest)
     except (TypeError, ValueError, RecursionError) as exc:  # pragma: no cover - parsed JSON
-        raise _fail(mpath, f"unreadable manifest ({exc}); the artifact is damaged.") from exc
+        raise artifact_error(
+            mpath, f"unreadable manifest ({exc}); the artifact is damaged."
+        ) from exc
     if stored != digest:
         shown = f"{stored[:16]}..." if isinstance(stored, str) else repr(stored)[:40]
-        raise _fail(
+        raise artifact_error(
             mpath,
             f"checksum mismatch (SHA-256 of its content {digest[:16]}..., recorded "
             f"{shown}): the manifest changed after it was saved. Restore it from a good copy "
@@ -362,7 +375,7 @@ def read_manifest(path: PathArg) -> dict[str, Any]:
 
 
 def _replaced(root: Path) -> ArtifactError:
-    return _fail(
+    return artifact_error(
         root,
         f"was replaced by other saves {_ATTEMPTS} times while being read; load it again "
         "when the saves are done.",
@@ -373,7 +386,7 @@ _FLOAT = ("f4",)
 _INT64 = ("i8",)
 _ID = ("i8", "U")
 _INDEX = ("i4", "i8")
-_SPECS: dict[str, tuple[int, tuple[str, ...]]] = {
+ARRAY_SPECS: dict[str, tuple[int, tuple[str, ...]]] = {
     "user_factors": (2, _FLOAT),
     "item_factors": (2, _FLOAT),
     "user_ids": (1, _ID),
@@ -384,6 +397,7 @@ _SPECS: dict[str, tuple[int, tuple[str, ...]]] = {
     "seen_indices": (1, _INDEX),
     "seen_data": (1, _FLOAT),
 }
+"""The number of dimensions and the allowed dtypes of each array file of an artifact."""
 _SEEN = ("seen_indptr", "seen_indices", "seen_data")
 _MMAPPED = ("user_factors", "item_factors")
 
@@ -429,9 +443,9 @@ class _Checksums:
                 try:
                     digest = job.result()
                 except OSError as exc:
-                    raise _fail(file.path, f"cannot be read ({exc}).") from exc
+                    raise artifact_error(file.path, f"cannot be read ({exc}).") from exc
                 if digest != file.sha256:
-                    raise _fail(
+                    raise artifact_error(
                         file.path,
                         f"checksum mismatch (SHA-256 {digest[:16]}..., manifest "
                         f"{file.sha256[:16]}...): the file changed after it was saved. Restore "
@@ -442,7 +456,9 @@ class _Checksums:
 
 
 @dataclass(frozen=True)
-class _RawArtifact:
+class RawArtifact:
+    """The checked files of an open artifact, before they become a model."""
+
     path: Path
     manifest: dict[str, Any]
     arrays: dict[str, npt.NDArray[Any]]
@@ -486,11 +502,13 @@ def _read_header(fpath: Path, fd: int) -> tuple[tuple[int, ...], bool, np.dtype[
     """Parse a ``.npy`` header read through ``fd``, reading at most :data:`_MAX_HEADER` bytes."""
     prefix = read_at(fd, 0, 12)
     if len(prefix) < 10 or prefix[:6] != b"\x93NUMPY" or prefix[6] not in (1, 2):
-        raise _fail(fpath, "not a readable .npy array file (no .npy version 1 or 2 header).")
+        raise artifact_error(
+            fpath, "not a readable .npy array file (no .npy version 1 or 2 header)."
+        )
     start = 10 if prefix[6] == 1 else 12
     length = int.from_bytes(prefix[8:start], "little")
     if length > _MAX_HEADER:
-        raise _fail(fpath, f"not a readable .npy array file (a {length:,}-byte header).")
+        raise artifact_error(fpath, f"not a readable .npy array file (a {length:,}-byte header).")
     raw = read_at(fd, 0, start + length)
     try:
         fh = io.BytesIO(raw)
@@ -501,66 +519,66 @@ def _read_header(fpath: Path, fd: int) -> tuple[tuple[int, ...], bool, np.dtype[
             shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh, _MAX_HEADER)
         dims = tuple(operator.index(s) for s in shape)
     except _HEADER_ERRORS as exc:
-        raise _fail(fpath, f"not a readable .npy array file ({exc}).") from None
+        raise artifact_error(fpath, f"not a readable .npy array file ({exc}).") from None
     if any(d < 0 for d in dims):
-        raise _fail(fpath, f"not a readable .npy array file (shape {dims}).")
+        raise artifact_error(fpath, f"not a readable .npy array file (shape {dims}).")
     return dims, bool(fortran), dtype, fh.tell()
 
 
 def _check_array_file(fpath: Path, fd: int, name: str, entry: object) -> _ArrayFile:
     """Check one array file's header and size against its manifest entry (no data read)."""
     mpath = fpath.parent / MANIFEST
-    ndim, allowed = _SPECS[name]
+    ndim, allowed = ARRAY_SPECS[name]
     if (
         not isinstance(entry, dict)
         or not isinstance(entry.get("dtype"), str)
         or not isinstance(entry.get("sha256"), str)
         or not isinstance(entry.get("shape"), list)
     ):
-        raise _fail(mpath, f"the entry for {name!r} lacks a valid dtype, shape or sha256.")
+        raise artifact_error(mpath, f"the entry for {name!r} lacks a valid dtype, shape or sha256.")
     shape, fortran, dtype, offset = _read_header(fpath, fd)
     actual = os.fstat(fd).st_size
     if dtype.hasobject:
-        raise _fail(
+        raise artifact_error(
             fpath,
             f"holds an object array (dtype {dtype}); alsrec never unpickles array "
             "contents. The artifact was not written by alsrec or was tampered with.",
         )
     if fortran:
-        raise _fail(fpath, "holds a Fortran-ordered array; alsrec writes C order only.")
+        raise artifact_error(fpath, "holds a Fortran-ordered array; alsrec writes C order only.")
     described = np.lib.format.dtype_to_descr(dtype)
     if described != entry["dtype"] or list(shape) != entry["shape"]:
-        raise _fail(
+        raise artifact_error(
             fpath,
             f"holds a {described} array of shape {shape}, but the manifest says "
             f"{entry['dtype']} of shape {tuple(entry['shape'])}; the files disagree.",
         )
     if len(shape) != ndim or _dtype_code(dtype) not in allowed:
-        raise _fail(
+        raise artifact_error(
             fpath,
             f"expected a {ndim}-d array of {' or '.join(allowed)}, found {described} "
             f"of shape {shape}.",
         )
     if dtype.kind == "U" and dtype.itemsize // 4 > MAX_ID_WIDTH:
-        raise _fail(
+        raise artifact_error(
             fpath, f"holds IDs {dtype.itemsize // 4:,} characters wide (at most {MAX_ID_WIDTH:,})."
         )
     expected = offset + math.prod(shape) * dtype.itemsize
     if actual < expected:
-        raise _fail(
+        raise artifact_error(
             fpath,
             f"truncated: {actual} bytes, but a {described} array of shape {shape} needs "
             f"{expected}. The artifact is damaged; save it again.",
         )
     if actual > expected:
-        raise _fail(fpath, f"{actual - expected} unexpected bytes after the array data.")
+        raise artifact_error(fpath, f"{actual - expected} unexpected bytes after the array data.")
     return _ArrayFile(fpath, fd, shape, dtype, offset, str(entry["sha256"]))
 
 
 def _count(mpath: Path, info: dict[str, Any], where: str, key: str) -> int:
     value = info.get(key)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise _fail(mpath, f"{where}.{key} is {value!r}, not a count.")
+        raise artifact_error(mpath, f"{where}.{key} is {value!r}, not a count.")
     return value
 
 
@@ -570,7 +588,7 @@ def _expected_shapes(mpath: Path, manifest: dict[str, Any]) -> dict[str, tuple[i
     for axis in ("users", "items"):
         info = manifest[axis]
         if not isinstance(info, dict):
-            raise _fail(mpath, f"the {axis!r} entry is missing or not an object.")
+            raise artifact_error(mpath, f"the {axis!r} entry is missing or not an object.")
         rows = _count(mpath, info, axis, "factor_rows")
         counts[axis] = (_count(mpath, info, axis, "count"), rows)
     factors = _count(mpath, manifest, "manifest", "factors")
@@ -586,7 +604,7 @@ def _expected_shapes(mpath: Path, manifest: dict[str, Any]) -> dict[str, tuple[i
     seen = manifest["seen"]
     if seen is not None:
         if not isinstance(seen, dict) or seen.get("shape") != [n_users, n_items]:
-            raise _fail(
+            raise artifact_error(
                 mpath,
                 f"the 'seen' entry {seen!r} does not match {n_users} users x {n_items} items.",
             )
@@ -600,7 +618,7 @@ def _check_layout(root: Path, manifest: dict[str, Any], files: dict[str, _ArrayF
     want = _expected_shapes(root / MANIFEST, manifest)
     shape = {n: f.shape for n, f in files.items()}
     if shape["user_factors"][1] != shape["item_factors"][1]:
-        raise _fail(
+        raise artifact_error(
             files["item_factors"].path,
             f"has {shape['item_factors'][1]} factor columns but user_factors.npy has "
             f"{shape['user_factors'][1]}.",
@@ -609,26 +627,26 @@ def _check_layout(root: Path, manifest: dict[str, Any], files: dict[str, _ArrayF
         info = manifest[axis]
         kind = "str" if files[name].dtype.kind == "U" else "int"
         if info.get("kind") != kind or shape[name] != want[name]:
-            raise _fail(
+            raise artifact_error(
                 files[name].path,
                 f"holds {shape[name][0]} {kind} IDs but the manifest's {axis!r} entry says "
                 f"{info!r}.",
             )
     for name in ("popularity", "popular_order"):
         if shape[name] != want[name]:
-            raise _fail(
+            raise artifact_error(
                 files[name].path,
                 f"has {shape[name][0]} entries for {want[name][0]} mapped items.",
             )
     if "seen_indptr" in want and shape["seen_indptr"] != want["seen_indptr"]:
         n_users = want["user_ids"][0]
-        raise _fail(
+        raise artifact_error(
             files["seen_indptr"].path,
             f"has {shape['seen_indptr'][0]} entries for {n_users} users (expected {n_users + 1}).",
         )
     for name, expected in want.items():
         if shape[name] != expected:
-            raise _fail(
+            raise artifact_error(
                 files[name].path,
                 f"holds an array of shape {shape[name]}, but the manifest's counts describe "
                 f"{expected}; the files disagree. The artifact is damaged or was tampered with.",
@@ -650,10 +668,12 @@ def _read_array(file: _ArrayFile, *, mmap: bool) -> npt.NDArray[Any]:
             while got < len(view):
                 n = fh.readinto(view[got:])
                 if not n:
-                    raise _fail(file.path, "truncated while being read; the artifact is damaged.")
+                    raise artifact_error(
+                        file.path, "truncated while being read; the artifact is damaged."
+                    )
                 got += n
     except (OSError, ValueError) as exc:
-        raise _fail(file.path, f"cannot be read as an array ({exc}).") from exc
+        raise artifact_error(file.path, f"cannot be read as an array ({exc}).") from exc
     return arr
 
 
@@ -661,18 +681,18 @@ def _manifest_ranges(
     mpath: Path, axis: str, info: object, rows: int, mapped: int
 ) -> tuple[tuple[int, int], ...]:
     if not isinstance(info, dict):
-        raise _fail(mpath, f"the {axis!r} entry is missing or not an object.")
+        raise artifact_error(mpath, f"the {axis!r} entry is missing or not an object.")
     raw = info.get("unmapped_ranges", [])
     try:
         ranges = tuple((int(a), int(b)) for a, b in raw)
     except (TypeError, ValueError) as exc:
-        raise _fail(mpath, f"{axis}.unmapped_ranges is malformed ({exc}).") from exc
+        raise artifact_error(mpath, f"{axis}.unmapped_ranges is malformed ({exc}).") from exc
     total = sum(b - a + 1 for a, b in ranges)
     ordered = all(0 <= a <= b < rows for a, b in ranges) and all(
         ranges[i][1] < ranges[i + 1][0] for i in range(len(ranges) - 1)
     )
     if not ordered or total != max(0, rows - mapped):
-        raise _fail(
+        raise artifact_error(
             mpath,
             f"{axis}.unmapped_ranges {raw!r} does not describe the {max(0, rows - mapped)} "
             f"unmapped rows of {rows}.",
@@ -684,22 +704,22 @@ def _array_names(mpath: Path, manifest: dict[str, Any]) -> list[str]:
     """The arrays the manifest lists, after checking its top-level entries."""
     entries = manifest.get("arrays")
     if not isinstance(entries, dict):
-        raise _fail(mpath, "lacks the 'arrays' table.")
+        raise artifact_error(mpath, "lacks the 'arrays' table.")
     for key in ("params", "backend", "users", "items", "seen", "factors"):
         if key not in manifest:
-            raise _fail(mpath, f"lacks the {key!r} entry.")
+            raise artifact_error(mpath, f"lacks the {key!r} entry.")
     has_seen = manifest["seen"] is not None
     listed = [n for n in _SEEN if n in entries]
     if not has_seen and listed:
-        raise _fail(
+        raise artifact_error(
             mpath,
             f"says the model has no seen items ('seen': null) but lists {', '.join(listed)}; "
             "the artifact is damaged or was edited.",
         )
-    names = [n for n in _SPECS if has_seen or n not in _SEEN]
+    names = [n for n in ARRAY_SPECS if has_seen or n not in _SEEN]
     missing = [n for n in names if n not in entries]
     if missing:
-        raise _fail(mpath, f"lists no entry for {', '.join(missing)}.")
+        raise artifact_error(mpath, f"lists no entry for {', '.join(missing)}.")
     return names
 
 
@@ -712,7 +732,7 @@ def _open_members(handle: ArtifactDir) -> tuple[dict[str, Any], dict[str, int]]:
         for name in names:
             fd = handle.open(f"{name}.npy")
             if fd is None:
-                raise _fail(
+                raise artifact_error(
                     handle.path / f"{name}.npy",
                     "missing array file; the artifact is incomplete. Save it again.",
                 )
@@ -758,12 +778,12 @@ def _open_consistent(root: Path) -> tuple[Path, dict[str, Any], dict[str, int]]:
     raise _replaced(root)
 
 
-def _open_artifact(root: Path, *, mmap: bool, verify: bool) -> _RawArtifact:
+def open_artifact(root: Path, *, mmap: bool, verify: bool) -> RawArtifact:
     """Read and check the files of an artifact (structure, sizes, shapes; checksums started).
 
     Every file is opened through one handle on the directory, so a concurrent save over
     ``root`` never mixes two artifacts. All headers are checked against the manifest and
-    each other before any data is read. The caller must call :meth:`_RawArtifact.finish`
+    each other before any data is read. The caller must call :meth:`RawArtifact.finish`
     (also when it fails later: a damaged file explains a failure best, so a checksum error
     takes precedence).
     """
@@ -785,7 +805,7 @@ def _open_artifact(root: Path, *, mmap: bool, verify: bool) -> _RawArtifact:
         finally:
             _close_all(fds.values())
         raise
-    return _RawArtifact(
+    return RawArtifact(
         root, manifest, arrays, user_ranges, item_ranges, checksums, tuple(fds.values())
     )
 
@@ -809,35 +829,38 @@ def _check_seen(
 ) -> None:
     indptr, indices, data = (arrays[n] for n in _SEEN)
     if indptr[0] != 0 or indptr[-1] != indices.size or np.any(np.diff(indptr) < 0):
-        raise _fail(
+        raise artifact_error(
             root / "seen_indptr.npy",
             "is not a valid CSR row pointer (not increasing from 0 to nnz).",
         )
     if indices.size and (int(indices.min()) < 0 or int(indices.max()) >= n_items):
-        raise _fail(root / "seen_indices.npy", f"holds item indices outside 0..{n_items - 1}.")
+        raise artifact_error(
+            root / "seen_indices.npy", f"holds item indices outside 0..{n_items - 1}."
+        )
     problem = seen_weights_problem(data)
     if problem is not None:
-        raise _fail(
+        raise artifact_error(
             root / "seen_data.npy",
             f"holds {problem}; interaction weights are finite and positive. The artifact is "
             "damaged: save the model again.",
         )
 
 
-def _mapper(root: Path, name: str, ids: npt.NDArray[Any]) -> IdMapper:
+def artifact_mapper(root: Path, name: str, ids: npt.NDArray[Any]) -> IdMapper:
+    """The :class:`~alsrec.IdMapper` of a stored ID array; invalid IDs are an artifact error."""
     try:
         return IdMapper(ids)
     except DataError as exc:
-        raise _fail(root / f"{name}.npy", f"invalid IDs: {exc}") from exc
+        raise artifact_error(root / f"{name}.npy", f"invalid IDs: {exc}") from exc
 
 
-def _manifest_auto_params(root: Path, manifest: dict[str, Any]) -> tuple[str, ...]:
+def manifest_auto_params(root: Path, manifest: dict[str, Any]) -> tuple[str, ...]:
     """The manifest's ``auto_params``: hyperparameter names resolved from ``"auto"``."""
     value = manifest.get("auto_params", [])
     params = manifest.get("params")
     known = set(params) if isinstance(params, dict) else set()
     if not isinstance(value, list) or not all(isinstance(v, str) and v in known for v in value):
-        raise _fail(
+        raise artifact_error(
             root / MANIFEST,
             f"invalid 'auto_params' {value!r}; expected a list of hyperparameter names.",
         )

@@ -23,15 +23,15 @@ if TYPE_CHECKING:
 
     from alsrec.types import ExternalId, FactorMatrix, IdArray
 from alsrec.io.format import (
-    _SHOWN,
     FORMAT_VERSION,
     MANIFEST,
+    MAX_LISTED,
     PathArg,
-    _format_ranges,
-    _manifest_auto_params,
-    _open_artifact,
-    _python_id,
-    _RawArtifact,
+    RawArtifact,
+    format_ranges,
+    manifest_auto_params,
+    open_artifact,
+    python_id,
 )
 from alsrec.model.fitted import FittedModel, default_ranges, model_of
 
@@ -171,7 +171,7 @@ class InspectionReport:
             if axis.unmapped_rows:
                 out.append(
                     f"{axis.unmapped_rows} {name} factor rows have no ID "
-                    f"(indices {_format_ranges(axis.unmapped_ranges)}); they are never returned"
+                    f"(indices {format_ranges(axis.unmapped_ranges)}); they are never returned"
                 )
             if axis.ids_without_rows:
                 out.append(f"{axis.ids_without_rows} {name} IDs have no factor row")
@@ -238,10 +238,10 @@ class InspectionReport:
                 f"{axis.id_kind} IDs"
             )
             if axis.unmapped_rows:
-                line += f"; unmapped rows: {_format_ranges(axis.unmapped_ranges)}"
+                line += f"; unmapped rows: {format_ranges(axis.unmapped_ranges)}"
                 here = default_ranges(axis.factor_rows, axis.mapped_ids)
                 if axis.unmapped_ranges != here:
-                    line += f" (source indices; rows {_format_ranges(here)} in this model)"
+                    line += f" (source indices; rows {format_ranges(here)} in this model)"
             line += f"; NaN rows {axis.nan_rows}, zero rows {axis.zero_rows}"
             if axis.duplicate_count:
                 line += f"; {axis.duplicate_count} duplicate IDs"
@@ -292,7 +292,7 @@ def _axis_report(
         ordered = np.sort(ids, kind="stable")
         repeated = ordered[1:][ordered[1:] == ordered[:-1]]
         dup_count = int(repeated.size)
-        duplicates = tuple(_python_id(v) for v in np.unique(repeated)[:_SHOWN])
+        duplicates = tuple(python_id(v) for v in np.unique(repeated)[:MAX_LISTED])
     return AxisReport(
         factor_rows=rows,
         mapped_ids=int(ids.size),
@@ -394,7 +394,7 @@ def inspect_artifact(path: PathArg, *, verify: bool = True) -> InspectionReport:
     >>> report.ok, report.format_version
     (True, 1)
     """
-    raw = _open_artifact(as_path(path), mmap=True, verify=verify)
+    raw = open_artifact(as_path(path), mmap=True, verify=verify)
     try:
         report = _report_from(raw)
     except BaseException:
@@ -404,7 +404,7 @@ def inspect_artifact(path: PathArg, *, verify: bool = True) -> InspectionReport:
     return report
 
 
-def _report_from(raw: _RawArtifact) -> InspectionReport:
+def _report_from(raw: RawArtifact) -> InspectionReport:
     m = raw.manifest
     arrays = raw.arrays
     user_ids = cast("IdArray", arrays["user_ids"])
@@ -424,7 +424,7 @@ def _report_from(raw: _RawArtifact) -> InspectionReport:
         backend=str(m["backend"]),
         params=params,
         origin=_origin_text(m.get("origin")),
-        auto_params=_manifest_auto_params(raw.path, m),
+        auto_params=manifest_auto_params(raw.path, m),
         created=_text(m.get("created")),
         alsrec_version=_text(m.get("alsrec_version")),
         training=_mapping(m.get("training")),

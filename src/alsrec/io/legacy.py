@@ -34,10 +34,10 @@ from alsrec.interop.implicit import ImplicitModel, read_implicit_model
 from alsrec.io.format import (
     FORMAT_VERSION,
     PathArg,
-    _fail,
-    _format_ranges,
-    _python_id,
-    _ranges,
+    artifact_error,
+    format_ranges,
+    index_ranges,
+    python_id,
 )
 from alsrec.model.fitted import FittedModel, Provenance, as_factors, build_model
 
@@ -61,7 +61,7 @@ def _unpickle(path: Path) -> object:
         with path.open("rb") as fh:
             return pickle.load(fh)  # trusted: only reached after trusted=True was checked
     except OSError as exc:
-        raise _fail(path, f"cannot be read ({exc}).") from exc
+        raise artifact_error(path, f"cannot be read ({exc}).") from exc
     except Exception as exc:  # unpickling can raise anything the file's code raises
         text = f"{type(exc).__name__}: {exc}"
         hint = ""
@@ -71,24 +71,24 @@ def _unpickle(path: Path) -> object:
                 "extension to unpickle. On a GPU machine, replace the model by "
                 "model.to_cpu() and pickle the dict again."
             )
-        raise _fail(path, f"cannot be unpickled ({text}).{hint}") from exc
+        raise artifact_error(path, f"cannot be unpickled ({text}).{hint}") from exc
 
 
 def _read_model(path: Path, model: object) -> ImplicitModel:
     try:
         return read_implicit_model(model, check_class=False)
     except (NotFittedError, DataError) as exc:
-        raise _fail(path, str(exc)) from exc
+        raise artifact_error(path, str(exc)) from exc
 
 
 def _as_index(path: Path, what: str, value: object) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise _fail(
+        raise artifact_error(
             path,
             f"{what} is {value!r} ({type(value).__name__}); indices must be non-negative integers.",
         )
     if int(value) < 0:
-        raise _fail(path, f"{what} is {value!r}; indices must be non-negative.")
+        raise artifact_error(path, f"{what} is {value!r}; indices must be non-negative.")
     return int(value)
 
 
@@ -103,14 +103,14 @@ def _legacy_axis(
     fwd_name, back_name = f"{axis}_id_to_idx", f"idx_to_{axis}_id"
     for name, value in ((fwd_name, id_to_idx), (back_name, idx_to_id)):
         if not isinstance(value, dict):
-            raise _fail(path, f"{name!r} is a {type(value).__name__}, expected a dict.")
+            raise artifact_error(path, f"{name!r} is a {type(value).__name__}, expected a dict.")
     fwd = cast("dict[object, object]", id_to_idx)
     back = cast("dict[object, object]", idx_to_id)
     claimed: dict[int, object] = {}
     for id_, idx in fwd.items():
         index = _as_index(path, f"{fwd_name}[{id_!r}]", idx)
         if index in claimed:
-            raise _fail(
+            raise artifact_error(
                 path,
                 f"{fwd_name} maps both {claimed[index]!r} and {id_!r} to index {index}; "
                 "an index can name only one ID.",
@@ -136,7 +136,7 @@ def _legacy_axis(
         if index not in back_indices
     )
     if problems:
-        raise _fail(
+        raise artifact_error(
             path,
             f"{fwd_name} and {back_name} are not inverse of each other: {len(problems)} "
             f"disagreement(s), e.g. {'; '.join(problems[:3])}. Fix the dicts so that both "
@@ -148,7 +148,7 @@ def _legacy_axis(
     try:
         ids = as_id_array([id_list[i] for i in order.tolist()], f"{axis} IDs in {fwd_name}")
     except DataError as exc:
-        raise _fail(path, str(exc)) from exc
+        raise artifact_error(path, str(exc)) from exc
     return ids, indices[order]
 
 
@@ -166,7 +166,7 @@ def _legacy_side(
     rows = int(factors.shape[0])
     beyond = indices >= rows
     if beyond.any():
-        first = _python_id(ids[np.flatnonzero(beyond)[0]])
+        first = python_id(ids[np.flatnonzero(beyond)[0]])
         msg = (
             f"{src}: {int(beyond.sum())} {axis} IDs point past the {rows} {axis} factor "
             f"rows (e.g. {first!r} -> index {int(indices[beyond][0])}); they have no "
@@ -181,7 +181,7 @@ def _legacy_side(
         ordered = factors
     else:
         ordered = factors[np.concatenate((indices, unmapped))]
-    return ids, ordered, _ranges(unmapped), int(beyond.sum())
+    return ids, ordered, index_ranges(unmapped), int(beyond.sum())
 
 
 def import_legacy_pickle(path: PathArg, *, trusted: bool, policy: Policy = "safe") -> FittedModel:
@@ -228,16 +228,16 @@ def import_legacy_pickle(path: PathArg, *, trusted: bool, policy: Policy = "safe
     if trusted is not True:
         raise _refuse_untrusted(src)
     if not src.is_file():
-        raise _fail(src, "no such file.")
+        raise artifact_error(src, "no such file.")
     payload = _unpickle(src)
     if not isinstance(payload, dict):
-        raise _fail(
+        raise artifact_error(
             src,
             f"holds a {type(payload).__name__}, expected the dict with keys {list(_LEGACY_KEYS)}.",
         )
     absent = [k for k in _LEGACY_KEYS if k not in payload]
     if absent:
-        raise _fail(
+        raise artifact_error(
             src,
             f"the pickled dict lacks {absent}; found keys {sorted(map(str, payload))}. "
             f"Expected {list(_LEGACY_KEYS)}.",
@@ -250,7 +250,7 @@ def import_legacy_pickle(path: PathArg, *, trusted: bool, policy: Policy = "safe
     }
     holes = [
         f"{len(ordered) - ids.size} of the {len(ordered)} {axis} factor rows have no ID "
-        f"(the pickle's indices {_format_ranges(ranges)})"
+        f"(the pickle's indices {format_ranges(ranges)})"
         for axis, (ids, ordered, ranges, _) in sides.items()
         if ranges
     ]
@@ -294,4 +294,4 @@ def import_legacy_pickle(path: PathArg, *, trusted: bool, policy: Policy = "safe
                 provenance=provenance,
             )
     except DataError as exc:
-        raise _fail(src, f"the pickled model is unusable: {exc}") from exc
+        raise artifact_error(src, f"the pickled model is unusable: {exc}") from exc

@@ -22,13 +22,13 @@ if TYPE_CHECKING:
 from alsrec.io.format import (
     MANIFEST,
     PathArg,
-    _fail,
-    _manifest_auto_params,
-    _mapper,
-    _open_artifact,
-    _RawArtifact,
+    RawArtifact,
+    artifact_error,
+    artifact_mapper,
     check_manifest_digest,
     fallback_problem,
+    manifest_auto_params,
+    open_artifact,
 )
 from alsrec.model.fitted import (
     FittedModel,
@@ -90,7 +90,7 @@ def load(
     """
     policy = check_policy(policy)
     mmap, verify = check_bool("mmap", mmap), check_bool("verify", verify)
-    raw = _open_artifact(as_path(path), mmap=mmap, verify=verify)
+    raw = open_artifact(as_path(path), mmap=mmap, verify=verify)
     try:
         model = _model_from(raw, policy)
     except BaseException:
@@ -102,25 +102,27 @@ def load(
     return model
 
 
-def _model_from(raw: _RawArtifact, policy: Policy) -> FittedModel:
+def _model_from(raw: RawArtifact, policy: Policy) -> FittedModel:
     root = raw.path
     arrays = raw.arrays
-    users = _mapper(root, "user_ids", arrays["user_ids"])
-    items = _mapper(root, "item_ids", arrays["item_ids"])
+    users = artifact_mapper(root, "user_ids", arrays["user_ids"])
+    items = artifact_mapper(root, "item_ids", arrays["item_ids"])
     for axis, mapper, name in (("user", users, "user_factors"), ("item", items, "item_factors")):
         if len(mapper) > arrays[name].shape[0]:
-            raise _fail(
+            raise artifact_error(
                 root / f"{name}.npy",
                 f"has {arrays[name].shape[0]} rows for {len(mapper)} mapped {axis} IDs.",
             )
     order = arrays["popular_order"]
     problem = fallback_problem(arrays["popularity"], order, len(items))
     if problem is not None:
-        raise _fail(root / problem[0], f"{problem[1]} The artifact is damaged or was edited.")
+        raise artifact_error(
+            root / problem[0], f"{problem[1]} The artifact is damaged or was edited."
+        )
     try:
         params = ALSParams.from_dict(raw.manifest["params"])
     except (ConfigError, TypeError) as exc:
-        raise _fail(root / MANIFEST, f"invalid 'params': {exc}") from exc
+        raise artifact_error(root / MANIFEST, f"invalid 'params': {exc}") from exc
     seen = None
     if "seen_indptr" in arrays:
         seen = sp.csr_matrix(
@@ -135,7 +137,7 @@ def _model_from(raw: _RawArtifact, policy: Policy) -> FittedModel:
         raw.user_ranges,
         raw.item_ranges,
         origin if isinstance(origin, dict) else None,
-        auto_params=_manifest_auto_params(root, raw.manifest),
+        auto_params=manifest_auto_params(root, raw.manifest),
         training=training if isinstance(training, dict) else None,
         metadata=metadata if isinstance(metadata, dict) else None,
         created=created if isinstance(created, str) else None,
@@ -156,7 +158,7 @@ def _model_from(raw: _RawArtifact, policy: Policy) -> FittedModel:
     except MappingMismatchError as exc:
         raise MappingMismatchError(f"{root}: {exc}") from exc
     except DataError as exc:
-        raise _fail(root, f"the stored model is invalid: {exc}") from exc
+        raise artifact_error(root, f"the stored model is invalid: {exc}") from exc
     if model.seen is not None:  # the served state is immutable, seen items included
         freeze_matrix(model.seen)
     # The fallback ranking the model was saved with, not a recomputed one.

@@ -23,7 +23,7 @@ from alsrec.checks import check_bool
 from alsrec.exceptions import AlsrecWarning, ArtifactError, ConfigError, DataError
 from alsrec.io._files import as_path
 from alsrec.io.format import (
-    _SPECS,
+    ARRAY_SPECS,
     FORMAT_NAME,
     FORMAT_VERSION,
     MANIFEST,
@@ -31,12 +31,12 @@ from alsrec.io.format import (
     MAX_ID_WIDTH,
     MAX_MANIFEST_BYTES,
     PathArg,
-    _artifact_refusal,
-    _is_artifact,
-    _now,
+    artifact_refusal,
     fallback_problem,
+    is_artifact,
     manifest_digest,
     seen_weights_problem,
+    utc_timestamp,
 )
 from alsrec.model.fitted import FittedModel, model_of
 from alsrec.model.provenance import check_metadata
@@ -96,7 +96,7 @@ _FILE_SUFFIXES = (".npz", ".npy", ".pkl", ".pickle", ".joblib", ".json")
 """Suffixes of single-file formats that a path for an artifact (a directory) is given by
 habit (implicit's ``model.save("model.npz")``)."""
 
-_ARTIFACT_FILES = frozenset({MANIFEST, *(f"{name}.npy" for name in _SPECS)})
+_ARTIFACT_FILES = frozenset({MANIFEST, *(f"{name}.npy" for name in ARRAY_SPECS)})
 
 
 def check_destination(path: PathArg, *, overwrite: bool = True) -> None:
@@ -128,7 +128,7 @@ def check_destination(path: PathArg, *, overwrite: bool = True) -> None:
     overwrite = check_bool("overwrite", overwrite)
     path = as_path(path)
     for parent in path.absolute().parents:
-        if _is_artifact(parent):
+        if is_artifact(parent):
             raise ArtifactError(
                 f"Cannot save to {path}: {parent} is an alsrec artifact, and a save inside it "
                 "would make it an artifact with other files, which no later save replaces. "
@@ -161,7 +161,7 @@ def _refusal(path: Path, *, overwrite: bool = True) -> str | None:
         return f"cannot list it ({exc})."
     if not names:
         return None
-    why = _artifact_refusal(path)
+    why = artifact_refusal(path)
     if why is not None:
         # Name the reason when it holds a manifest (say, one an older alsrec wrote too large).
         reason = f" ({why})" if MANIFEST in names else ""
@@ -233,7 +233,7 @@ def _manifest_of(
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
         "alsrec_version": __version__,
-        "created": _now(),
+        "created": utc_timestamp(),
         "backend": state.backend,
         "params": state.params.to_dict(),
         "auto_params": list(state.provenance.auto_params),

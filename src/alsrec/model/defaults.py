@@ -92,12 +92,12 @@ from alsrec.data.weighting import confidence, weigh
 from alsrec.exceptions import DataError
 from alsrec.model.statistics import (
     SPECTRAL_MIN_SIZE,
-    _component_scale,
-    _measured,
-    _Spectrum,
-    _uniformity,
+    PatternSpectrum,
     matrix_level,
+    measure_spectrum,
+    pattern_component_scale,
     popularity_gini,
+    values_uniformity,
     weight_uniformity,
 )
 
@@ -502,7 +502,7 @@ def auto_alpha(matrix: sp.spmatrix | sp.sparray, params: ALSParams | None = None
 
 def _auto_alpha(
     matrix: sp.spmatrix | sp.sparray, params: ALSParams | None
-) -> tuple[float, _Spectrum | None]:
+) -> tuple[float, PatternSpectrum | None]:
     """:func:`auto_alpha`, and the spectrum of the pattern when it was measured
     (heavy-tailed weights), for the regularization to reuse."""
     weights = sp.csr_matrix(matrix, dtype=np.float64)
@@ -519,11 +519,11 @@ def _auto_alpha(
     weighted = weights if name == "linear" and not options else weigh(weights, name, **options)
     total = float(weighted.data.sum())
     alpha = alpha_from_totals(weights.shape[0], weights.shape[1], total, n_pairs=weighted.nnz)
-    uniformity = _uniformity(np.asarray(weighted.data, dtype=np.float64))
+    uniformity = values_uniformity(np.asarray(weighted.data, dtype=np.float64))
     if uniformity is None or uniformity >= HEAVY_UNIFORMITY:
         return alpha, None
     with single_threaded_blas():
-        spectrum = _measured(weighted)  # reads only the pattern
+        spectrum = measure_spectrum(weighted)  # reads only the pattern
         if spectrum is None or spectrum.ratio <= HEAVY_FLAT[0]:
             return alpha, spectrum
         weight = flat_spectrum_weight(spectrum.ratio, spectrum.excess(), heavy=True)
@@ -646,7 +646,7 @@ def _auto_regularization(
     *,
     scale: float | None,
     level: float | None,
-    spectrum: _Spectrum | None,
+    spectrum: PatternSpectrum | None,
 ) -> float:
     """:func:`auto_regularization`, reusing the spectrum :func:`_auto_alpha` measured."""
     matrix = sp.csr_matrix(confidence_matrix, dtype=np.float64)
@@ -696,7 +696,7 @@ def _multiple(
     row_masses: npt.NDArray[np.float64],
     column_masses: npt.NDArray[np.float64],
     level: float | None,
-    spectrum: _Spectrum | None = None,
+    spectrum: PatternSpectrum | None = None,
 ) -> float:
     """:func:`auto_multiple` of ``matrix`` given its row and column sums (computed once by
     the caller)."""
@@ -711,14 +711,14 @@ def _scoped_multiple(
     row_masses: npt.NDArray[np.float64],
     column_masses: npt.NDArray[np.float64],
     level: float | None,
-    spectrum: _Spectrum | None,
+    spectrum: PatternSpectrum | None,
 ) -> float:
     """:func:`_multiple` inside the BLAS scope."""
     if level is None:
         level = matrix_level(matrix)
     gini = popularity_gini(column_masses) if min(matrix.shape) >= SPECTRAL_MIN_SIZE else None
     if spectrum is None or not spectrum.measures(matrix):
-        spectrum = _measured(matrix)  # none passed, or not this matrix's pattern
+        spectrum = measure_spectrum(matrix)  # none passed, or not this matrix's pattern
     ratio = None if spectrum is None else spectrum.ratio
     multiple = popularity_scale(spectral_scale(ratio), gini) * level_factor(level)
     # The excess reads only the pattern. Under heavy-tailed counts whose level is below
@@ -736,7 +736,7 @@ def _scoped_multiple(
     excess = spectrum.excess()
     if excess is None or excess >= SPECTRAL_EXCESS[1]:
         return multiple
-    scale = _component_scale(spectrum.pattern, float(matrix.data.mean()))
+    scale = pattern_component_scale(spectrum.pattern, float(matrix.data.mean()))
     if scale is None:
         return multiple
     noise = regularization_from_masses(row_masses, column_masses, scale=1.0)

@@ -88,7 +88,7 @@ def _pattern(csr: sp.csr_matrix) -> sp.csr_matrix:
     return sp.csr_matrix((np.ones(csr.indices.size), csr.indices, csr.indptr), shape=csr.shape)
 
 
-class _Spectrum:
+class PatternSpectrum:
     """What one randomized SVD of a pattern gives the statistics that read it; the
     :func:`spectral_excess` is computed once, when first asked for."""
 
@@ -129,7 +129,7 @@ class _Spectrum:
         return self._excess[0]
 
 
-def _measured(matrix: sp.spmatrix | sp.sparray) -> _Spectrum | None:
+def measure_spectrum(matrix: sp.spmatrix | sp.sparray) -> PatternSpectrum | None:
     """The binary pattern of ``matrix`` (CSR), its start block and its
     :func:`_top_singular_values`, or ``None`` when it is too small or empty for a spectral
     statistic (fewer than :data:`SPECTRAL_MIN_SIZE` users or items) or its values cannot be
@@ -140,7 +140,7 @@ def _measured(matrix: sp.spmatrix | sp.sparray) -> _Spectrum | None:
     pattern = _pattern(csr)
     start = _start_block(pattern.shape[1])
     values = _top_singular_values(pattern, start)
-    return None if values is None else _Spectrum(pattern, start, values)
+    return None if values is None else PatternSpectrum(pattern, start, values)
 
 
 def spectral_ratio(matrix: sp.spmatrix | sp.sparray) -> float | None:
@@ -174,7 +174,7 @@ def spectral_ratio(matrix: sp.spmatrix | sp.sparray) -> float | None:
     >>> spectral_ratio(sp.csr_matrix((4, 3))) is None
     True
     """
-    measured = _measured(matrix)
+    measured = measure_spectrum(matrix)
     return None if measured is None else measured.ratio
 
 
@@ -212,7 +212,7 @@ def spectral_excess(matrix: sp.spmatrix | sp.sparray) -> float | None:
     >>> spectral_excess(blocks) > 1.2  # a hundred planted blocks: s_70 is signal
     True
     """
-    measured = _measured(matrix)
+    measured = measure_spectrum(matrix)
     return None if measured is None else measured.excess()
 
 
@@ -261,10 +261,10 @@ def component_scale(confidence_matrix: sp.spmatrix | sp.sparray) -> float | None
     csr = sp.csr_matrix(confidence_matrix, dtype=np.float64)
     if min(csr.shape) < SPECTRAL_MIN_SIZE or csr.nnz == 0:
         return None
-    return _component_scale(_pattern(csr), float(csr.data.mean()))
+    return pattern_component_scale(_pattern(csr), float(csr.data.mean()))
 
 
-def _component_scale(pattern: sp.csr_matrix, mean_confidence: float) -> float | None:
+def pattern_component_scale(pattern: sp.csr_matrix, mean_confidence: float) -> float | None:
     """:func:`component_scale` given the binary pattern and the mean confidence."""
     # here, like scipy.linalg in the SVD above
     from scipy.sparse.linalg import ArpackError, svds
@@ -302,10 +302,10 @@ def weight_uniformity(confidence_matrix: sp.spmatrix | sp.sparray) -> float | No
     0.471
     """
     extra = np.asarray(sp.csr_matrix(confidence_matrix).data, dtype=np.float64) - 1.0
-    return _uniformity(extra)
+    return values_uniformity(extra)
 
 
-def _uniformity(extra: npt.NDArray[np.float64]) -> float | None:
+def values_uniformity(extra: npt.NDArray[np.float64]) -> float | None:
     """:func:`weight_uniformity` of the values ``f`` themselves (the weighted ``w``, at
     any scale)."""
     squares = float(extra @ extra)

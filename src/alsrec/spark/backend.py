@@ -11,13 +11,13 @@ import numpy.typing as npt
 from alsrec.checks import check_int
 from alsrec.exceptions import DataError
 from alsrec.spark.engine import (
-    _TINY_RATING,
-    _seed,
+    TINY_RATING,
     require_spark,
     session_scope,
     spark_errors,
     spark_penalty,
     train_als,
+    training_seed,
 )
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ def confidence_to_ratings(
             "unobserved one. Use weights >= 0 with c = 1 + alpha * w, or another backend."
         )
     ratings: npt.NDArray[np.float32] = conf - np.float32(1)
-    ratings[ratings <= 0] = np.float32(_TINY_RATING)
+    ratings[ratings <= 0] = np.float32(TINY_RATING)
     return ratings
 
 
@@ -186,7 +186,7 @@ class SparkBackend:
                 return train(params)
             # Spark hands back factors only at the end of a fit, so progress means
             # refitting with 1, 2, ..., n sweeps from the same seed (same trajectory).
-            fixed = dataclasses.replace(params, random_state=_seed(params))
+            fixed = dataclasses.replace(params, random_state=training_seed(params))
             for iteration in range(1, params.iterations + 1):
                 users, items = train(dataclasses.replace(fixed, iterations=iteration))
                 callback(iteration, users, items)

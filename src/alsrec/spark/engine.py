@@ -86,7 +86,7 @@ MIN_PYSPARK = (4, 0)
 MIN_JAVA = 17
 """Spark 4 runs on Java 17 or later."""
 
-_TINY_RATING = float(np.nextafter(np.float32(0), np.float32(1)))
+TINY_RATING = float(np.nextafter(np.float32(0), np.float32(1)))
 """Smallest positive float32: a positive preference whose confidence rounds to 1."""
 
 _CHECKPOINT_WARN_ITERATIONS = 20
@@ -546,7 +546,8 @@ def check_spark_penalty(params: ALSParams) -> bool:
     return explicit
 
 
-def _seed(params: ALSParams) -> int:
+def training_seed(params: ALSParams) -> int:
+    """The seed of a Spark training: ``params.random_state``, or a random one if ``None``."""
     if params.random_state is not None:
         return int(params.random_state)
     return int(np.random.default_rng().integers(0, 2**31 - 1))
@@ -612,7 +613,7 @@ def train_als(
         numUserBlocks=blocks,
         numItemBlocks=blocks,
         checkpointInterval=10,
-        seed=_seed(params),
+        seed=training_seed(params),
     )
     with spark_errors("training Spark ALS"):
         model = als.fit(ratings)

@@ -26,15 +26,15 @@ from alsrec.logs import warn as warn_and_log
 from alsrec.model.training import COLLAPSED_WARNING
 from alsrec.params import ALSParams
 from alsrec.recommender import Recommender
-from alsrec.tuning.report import Trial, TuningReport, _effects
+from alsrec.tuning.report import Trial, TuningReport, parameter_effects
 from alsrec.tuning.space import (
     ScaledLogUniform,
-    _draw,
-    _normalize_space,
-    _resolve,
     default_point,
     default_space,
+    draw_parameters,
     home_multiple,
+    normalize_space,
+    resolve_draw,
 )
 from alsrec.tuning.staged import staged_draws
 
@@ -318,7 +318,7 @@ def search(
         budget = DEFAULT_BUDGET[chosen]
     if splits is None:
         splits = DEFAULT_SPLITS[chosen]
-    resolved_space = _normalize_space(
+    resolved_space = normalize_space(
         default_space(interactions, backend=backend) if space is None else space
     )
     sample_seq, split_seq = np.random.SeedSequence(random_state).spawn(2)
@@ -332,7 +332,7 @@ def search(
     ) as runner:
         batches = _Batches(runner, resolved_space, interactions, random_state, budget, progress)
         if chosen == "random":
-            batches(_draw(resolved_space, budget, rng), "random")
+            batches(draw_parameters(resolved_space, budget, rng), "random")
         else:
             chosen_draw = staged_draws(
                 resolved_space,
@@ -358,7 +358,7 @@ def search(
         best=best,
         # the exploring trials (fewer iterations) and the finalists' re-scorings would
         # weigh some points twice and mix fidelities
-        effects=_effects(
+        effects=parameter_effects(
             [t for t in trials if t.stage not in ("explore", "final")], resolved_space
         ),
         space=MappingProxyType({n: d.describe() for n, d in resolved_space.items()}),
@@ -547,7 +547,8 @@ class _Batches:
         """The metric values of ``draws``, each recorded as a trial of ``stage``."""
         first = len(self.trials)
         resolved = [
-            _resolve(d, self.space, self.matrix, self.random_state, self.multiple) for d in draws
+            resolve_draw(d, self.space, self.matrix, self.random_state, self.multiple)
+            for d in draws
         ]
         final = stage == "final"
         tasks = [_Task(first + i, p.to_dict(), final) for i, (p, _) in enumerate(resolved)]

@@ -149,7 +149,10 @@ class ParameterEffect:
         }
 
 
-def _effects(trials: Sequence[Trial], space: dict[str, Dimension]) -> tuple[ParameterEffect, ...]:
+def parameter_effects(
+    trials: Sequence[Trial], space: dict[str, Dimension]
+) -> tuple[ParameterEffect, ...]:
+    """The mean score per level (or value bin) of each searched parameter that varied."""
     scored = [t for t in trials if not math.isnan(t.value)]
     out = []
     for name, dim in space.items():

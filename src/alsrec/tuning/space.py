@@ -303,7 +303,8 @@ def _as_dimension(name: str, value: object) -> Dimension:
     )
 
 
-def _normalize_space(space: SpaceArg) -> dict[str, Dimension]:
+def normalize_space(space: SpaceArg) -> dict[str, Dimension]:
+    """Validate a search space and return its dimensions in ``ALSParams`` field order."""
     if not isinstance(space, Mapping):
         raise ConfigError(f"space must be a mapping of parameter names, got {space!r}.")
     known = _param_fields()
@@ -322,7 +323,7 @@ def _normalize_space(space: SpaceArg) -> dict[str, Dimension]:
     return {name: _as_dimension(name, space[name]) for name in known if name in space}
 
 
-def _draw(
+def draw_parameters(
     space: dict[str, Dimension], budget: int, rng: np.random.Generator
 ) -> list[dict[str, Any]]:
     """Parameter draws: the whole grid when it fits the budget, else distinct random draws."""
@@ -462,7 +463,7 @@ def _auto_scale(matrix: sp.csr_matrix, params: ALSParams, multiple: float | None
     return auto_regularization(params_confidence(matrix, params), scale=multiple)
 
 
-def _resolve(
+def resolve_draw(
     draw: dict[str, Any],
     space: dict[str, Dimension],
     matrix: sp.csr_matrix,
