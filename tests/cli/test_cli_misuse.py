@@ -123,7 +123,8 @@ def test_tune_output_checks_come_before_reading_the_data(
 def test_tune_params_out_with_force_replaces_the_file(events: Path, tmp_path: Path) -> None:
     best = tmp_path / "best.json"
     best.write_text("old")
-    got = main("tune", events, "--budget", "2", "--no-progress", "--params-out", best, "--force")
+    got = main("tune", events, "--weight-col", "weight", "--budget", "2", "--no-progress",
+               "--params-out", best, "--force")  # fmt: skip
     assert got.code == 0, got.err
     assert "factors" in json.loads(best.read_text())
 
@@ -192,7 +193,10 @@ def closed_stdout(*argv: str | Path, buffered: bool, cwd: Path) -> subprocess.Co
 def test_train_saves_the_model_when_stdout_is_closed(
     events: Path, tmp_path: Path, buffered: bool
 ) -> None:
-    proc = closed_stdout("train", events, "-o", "m", *SMALL, buffered=buffered, cwd=tmp_path)
+    proc = closed_stdout(
+        "train", events, "--weight-col", "weight", "-o", "m", *SMALL, buffered=buffered,
+        cwd=tmp_path,
+    )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     assert Recommender.load(tmp_path / "m").params.factors == 2
@@ -250,9 +254,11 @@ def test_split_options_the_method_uses_are_accepted_even_at_their_defaults(
         ["--method", "time", "--time-col", "ts", "--time-mode", "global", "--test-fraction", "0.2"],
         ["--test-fraction", "0.2"],
     ):
-        got = main("split", events, *extra, "-o", tmp_path / "a.csv", tmp_path / "b.csv", "--force")
+        got = main("split", events, "--weight-col", "weight", *extra, "-o", tmp_path / "a.csv",
+                   tmp_path / "b.csv", "--force")  # fmt: skip
         assert got.code == 0, (extra, got.err)
-    got = main("split", events, "--method", "leave-k-out", "-o", tmp_path / "a.csv",
+    got = main("split", events, "--weight-col", "weight", "--method", "leave-k-out", "-o",
+               tmp_path / "a.csv",
                tmp_path / "b.csv", "--force")  # fmt: skip
     assert "Split: leave-k-out (k 1" in got.out
 
@@ -304,7 +310,8 @@ def test_an_unknown_encoding_is_a_usage_error(
 
 
 def test_a_known_encoding_is_accepted(events: Path, tmp_path: Path) -> None:
-    got = main("train", events, "-o", tmp_path / "m", *SMALL, "--encoding", "latin-1")
+    got = main("train", events, "--weight-col", "weight", "-o", tmp_path / "m", *SMALL,
+               "--encoding", "latin-1")  # fmt: skip
     assert got.code == 0, got.err
 
 
@@ -330,7 +337,8 @@ def test_a_full_disk_names_the_output(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", full)
-    got = main("split", events, "-o", tmp_path / "a.csv", tmp_path / "b.csv")
+    got = main("split", events, "--weight-col", "weight", "-o", tmp_path / "a.csv",
+               tmp_path / "b.csv")  # fmt: skip
     assert got.code == 3
     assert f"Cannot write '{tmp_path / 'a.csv'}': No space left on device" in got.err
     assert list(tmp_path.iterdir()) == []

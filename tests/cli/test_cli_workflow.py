@@ -89,8 +89,8 @@ def test_split_time_and_errors(root: Path) -> None:
     proc = run("split", "events.csv", *COLS, "--method", "time", "--time-col", "ts",
                "-o", "tt.csv", "te.csv", cwd=root)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    train = Interactions.from_csv(root / "tt.csv", "user_id", "item_id", timestamp="ts")
-    test = Interactions.from_csv(root / "te.csv", "user_id", "item_id", timestamp="ts")
+    train = Interactions.from_csv(root / "tt.csv", "user_id", "item_id", "weight", timestamp="ts")
+    test = Interactions.from_csv(root / "te.csv", "user_id", "item_id", "weight", timestamp="ts")
     assert train.timestamps is not None and test.timestamps is not None
     assert train.timestamps.max() <= test.timestamps.min()
     exists = run("split", "events.csv", *COLS, "-o", "tt.csv", "new.csv", cwd=root)
@@ -119,7 +119,8 @@ def test_split_writer_removes_temporaries_when_writing_fails(
     monkeypatch.setattr(split_command, "write_csv", boom)
     err = io.StringIO()
     code = cli.main(
-        ["split", str(root / "events.csv"), *COLS, "-o", str(tmp_path / "a.csv"),
+        ["split", str(root / "events.csv"), *COLS, "--weight-col", "plays", "-o",
+         str(tmp_path / "a.csv"),
          str(tmp_path / "b.csv")], out=io.StringIO(), err=err,
     )  # fmt: skip
     assert code == 3 and "No space left" in err.getvalue()

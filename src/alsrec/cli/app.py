@@ -125,7 +125,8 @@ def _sigterm_unwinds() -> Iterator[None]:
 @contextlib.contextmanager
 def _warnings_as_notes(streams: Streams) -> Iterator[None]:
     """Show alsrec's warnings as ``alsrec: note:`` lines, as the CLI's own notes are, not
-    with the library's file and source line; other warnings as Python shows them."""
+    with the library's file and source line, and in flags, as errors are; other warnings
+    as Python shows them."""
     with warnings.catch_warnings():
         shown = warnings.showwarning
 
@@ -138,7 +139,7 @@ def _warnings_as_notes(streams: Streams) -> Iterator[None]:
             line: str | None = None,
         ) -> None:
             if issubclass(category, AlsrecWarning):
-                streams.note(str(message))
+                streams.note(cli_words(str(message)))
             else:
                 shown(message, category, filename, lineno, file, line)
 

@@ -27,6 +27,7 @@ from alsrec.data.rows import (
     resolve_column,
     shorten,
 )
+from alsrec.data.unread import is_time_name, looks_numeric, warn_unread
 from alsrec.exceptions import ConfigError, DataError
 from alsrec.progress import ProgressBar
 
@@ -40,6 +41,9 @@ __all__ = ["read_csv"]
 
 
 _GUESSES = (",", "\t", ";", "|")
+
+_SAMPLE_ROWS = 100
+"""Data rows whose unread fields are checked for numbers (see ``unread_numeric``)."""
 
 
 _OPENERS: dict[bytes, tuple[str, Callable[[io.BufferedReader], io.BufferedIOBase]]] = {
@@ -176,6 +180,10 @@ class _CsvReader:
         # records of the block being parsed that were counted, not built (_field_count):
         # first line -> (fields, the line as written)
         self.counted: dict[int, tuple[int, str]] = {}
+        # without a weight column: the columns read by no role (name, position), to be
+        # checked on the first data block for numbers (see unread_numeric)
+        self.unchecked: list[tuple[str | int, int]] = []
+        self.unread_numeric: list[str | int] = []
 
     # the file -------------------------------------------------------------------------------
 
@@ -409,6 +417,12 @@ class _CsvReader:
             role: (f"column {names[pos]!r}" if names is not None else f"column {pos} (0-based)")
             for role, pos in positions.items()
         }
+        if "weight" not in positions:
+            self.unchecked = [
+                (names[k] if names is not None else k, k)
+                for k in range(len(fields))
+                if k not in positions.values() and not (names and is_time_name(names[k]))
+            ]
         labels.setdefault("weight", "")
         labels.setdefault("timestamp", "")
         stream = RowStream(
@@ -515,6 +529,7 @@ class _CsvReader:
                     "characters."
                 )
             columns = {role: values[pos::n_fields] for role, pos in positions.items()}
+            self._check_unread(lambda k: values[k : k + n_fields * _SAMPLE_ROWS : n_fields])
         else:
             records, starts, parsed = self._parse_records(block, first_line, text, raw, n_fields)
             self.line += _count_lines(parsed)
@@ -532,6 +547,7 @@ class _CsvReader:
             if not records:
                 return trailing
             columns = {role: [r[pos] for r in records] for role, pos in positions.items()}
+            self._check_unread(lambda k: [r[k] for r in records[:_SAMPLE_ROWS]])
 
         path = self.path
 
@@ -542,6 +558,12 @@ class _CsvReader:
             columns["user"], columns["item"], columns.get("weight"), columns.get("timestamp"), where
         )
         return trailing
+
+    def _check_unread(self, sample: Callable[[int], list[str]]) -> None:
+        """On the first block with data rows: which unread columns hold numbers."""
+        if self.unchecked:
+            self.unread_numeric = [name for name, k in self.unchecked if looks_numeric(sample(k))]
+            self.unchecked = []
 
     def _blank_lines(
         self, count: int, first: int, n_fields: int, stream: RowStream, *, at_end: bool
@@ -621,7 +643,7 @@ def read_csv(
             f"encoding {encoding!r} is not a known text encoding; use e.g. 'utf-8', "
             "'latin-1' or 'cp1252'."
         ) from exc
-    return _CsvReader(
+    reader = _CsvReader(
         os.fspath(path),
         user=user,
         item=item,
@@ -635,4 +657,10 @@ def read_csv(
         chunk_rows=chunk_rows,
         on_bad_rows=on_bad_rows,
         progress=progress,
-    ).read()
+    )
+    collected = reader.read()
+    # user -> Interactions.from_csv -> read_csv
+    warn_unread(
+        f"{reader.path}: no weight column was given", reader.unread_numeric, None, stacklevel=3
+    )
+    return collected

@@ -15,14 +15,14 @@
 from __future__ import annotations
 
 import logging
-import warnings
 from typing import TYPE_CHECKING, Any, cast
 
 import scipy.sparse as sp
 
 from alsrec.data.frames import check_eager
 from alsrec.data.interactions import Interactions
-from alsrec.exceptions import AlsrecWarning, ConfigError
+from alsrec.data.unread import is_time_name, warn_unread
+from alsrec.exceptions import ConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Hashable, Iterable, Sequence
@@ -86,27 +86,19 @@ def _column(columns: Sequence[Hashable], role: str, given: Hashable | None) -> H
     )
 
 
-_TIME_COLUMNS = frozenset({"timestamp", "time", "ts", "date", "datetime"})
-
-
 def _warn_unread(frame: object, columns: Sequence[Hashable], used: set[Hashable | None]) -> None:
-    """Warn when ``fit(df)`` found no weight column but the frame has numeric columns it
-    did not read: the caller may have meant one of them (``rating``, ``plays``) as the
-    weight, and every row weighing 1.0 would be a silent surprise."""
+    """Name the numeric columns ``fit(df)`` did not read when it found no weight column."""
     unread = [
         name
         for name in columns
-        if name not in used and name not in _TIME_COLUMNS and _numeric(frame, name)
+        if name not in used and not is_time_name(name) and _numeric(frame, name)
     ]
-    if unread:
-        warnings.warn(
-            f"fit(df) found no column named 'weight', so every row weighs 1.0; the numeric "
-            f"column(s) {unread} were not read. Pass weight={unread[0]!r} to weigh the "
-            "interactions by it, or select the columns you mean (e.g. "
-            "fit(df[[user_column, item_column]])) to silence this.",
-            AlsrecWarning,
-            stacklevel=4,
-        )
+    warn_unread(
+        "fit(df) found no column named 'weight'",
+        unread,
+        "select the columns you mean (e.g. fit(df[[user_column, item_column]]))",
+        stacklevel=4,
+    )
 
 
 def _numeric(frame: object, name: Hashable) -> bool:

@@ -1,0 +1,80 @@
+"""Numeric columns a reader was not asked to read, when it reads no weight column.
+
+Without a weight column every interaction weighs 1.0. If the data also holds a numeric
+column (``rating``, ``plays``), the caller may well have meant it as the weight, and
+training on 1.0 per row would be a silent surprise. ``fit(df)`` and
+:meth:`~alsrec.Interactions.from_csv` name such columns in one
+:class:`~alsrec.AlsrecWarning`, written here; a column named like a timestamp is not
+counted.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import TYPE_CHECKING
+
+from alsrec.exceptions import AlsrecWarning
+
+if TYPE_CHECKING:
+    from collections.abc import Hashable, Iterable, Sequence
+
+__all__ = ["TIME_COLUMNS", "is_time_name", "looks_numeric", "warn_unread"]
+
+TIME_COLUMNS = frozenset({"timestamp", "time", "ts", "date", "datetime"})
+"""Column names read as times, not as candidate weights (compared in lower case)."""
+
+
+def is_time_name(name: Hashable) -> bool:
+    """Whether a column's name says it holds times."""
+    return isinstance(name, str) and name.strip().lower() in TIME_COLUMNS
+
+
+def looks_numeric(texts: Iterable[str]) -> bool:
+    """Whether sample fields of a text column all read as finite numbers (blanks aside),
+    not all the same one: a column of one value (the 1.0 that ``alsrec split`` writes
+    for unweighted data) would weigh every row alike.
+
+    Examples
+    --------
+    >>> looks_numeric(["4", "3.5", ""])
+    True
+    >>> looks_numeric(["4", "five"])
+    False
+    >>> looks_numeric(["1.0", "1.0"])
+    False
+    """
+    values = set()
+    for text in texts:
+        if not text.strip():
+            continue
+        try:
+            value = float(text)
+        except ValueError:
+            return False
+        if not math.isfinite(value):
+            return False
+        values.add(value)
+    return len(values) > 1
+
+
+def warn_unread(
+    lead: str, unread: Sequence[Hashable], silence: str | None, stacklevel: int
+) -> None:
+    """Warn, after ``lead`` (what read no weight column), that the numeric ``unread``
+    columns exist; nothing if there are none.
+
+    ``silence`` says how to drop the columns on purpose, if the source has a way;
+    ``stacklevel`` counts from the caller of this function, as :func:`warnings.warn` does.
+    """
+    if not unread:
+        return
+    names = list(unread)
+    tail = f", or {silence} to silence this" if silence else ""
+    warnings.warn(
+        f"{lead}, so every row weighs 1.0; the numeric column(s) {names} were not read."
+        f" Pass weight={names[0]!r} to weigh the interactions by "
+        f"it{tail}.",
+        AlsrecWarning,
+        stacklevel=stacklevel + 1,
+    )

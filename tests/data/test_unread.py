@@ -1,0 +1,89 @@
+"""A reader that reads no weight column names the numeric columns it left unread.
+
+Without a weight every row weighs 1.0; a ``rating`` or ``plays`` column beside the IDs was
+probably meant as the weight, so ``from_csv`` (and the command line, in flags) says so,
+as ``fit(df)`` does.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from typing import TYPE_CHECKING
+
+import pytest
+
+from alsrec import AlsrecWarning, Interactions, cli
+from alsrec.data.unread import looks_numeric
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def _read_quietly(path: Path, **kwargs: object) -> Interactions:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return Interactions.from_csv(path, **kwargs)  # type: ignore[arg-type]
+
+
+RATED = "user_id,item_id,rating,timestamp\nu1,i1,5,100\nu1,i2,3,101\nu2,i1,4,102\n"
+
+
+def test_a_numeric_column_left_unread_is_named_with_the_keyword(tmp_path: Path) -> None:
+    path = _write(tmp_path / "r.csv", RATED)
+    with pytest.warns(AlsrecWarning, match=r"weighs 1\.0.*\['rating'\].*weight='rating'") as got:
+        data = Interactions.from_csv(path)
+    assert set(data.matrix.data.tolist()) == {1.0}
+    assert "timestamp" not in str(got[0].message)  # a time column is not a candidate weight
+    assert got[0].filename == __file__  # points at the caller's line
+
+
+def test_no_warning_when_the_weight_is_read_or_nothing_else_is_numeric(tmp_path: Path) -> None:
+    rated = _write(tmp_path / "r.csv", RATED)
+    assert _read_quietly(rated, weight="rating").nnz == 3
+    labelled = _write(tmp_path / "l.csv", "user_id,item_id,label\nu1,i1,a\nu2,i2,b\n")
+    assert _read_quietly(labelled).nnz == 2
+    constant = _write(tmp_path / "c.csv", "user_id,item_id,weight\nu1,i1,1.0\nu2,i2,1.0\n")
+    assert _read_quietly(constant).nnz == 2  # one value everywhere weighs rows alike
+
+
+def test_quoted_and_headerless_files_are_checked_too(tmp_path: Path) -> None:
+    quoted = _write(tmp_path / "q.csv", 'user_id,item_id,plays\n"u,1",i1,7\nu2,"i,2",2\n')
+    with pytest.warns(AlsrecWarning, match=r"\['plays'\]"):
+        Interactions.from_csv(quoted)
+    bare = _write(tmp_path / "b.csv", "u1,i1,5\nu2,i1,2\n")
+    with pytest.warns(AlsrecWarning, match=r"\[2\].*weight=2"):
+        Interactions.from_csv(bare, user=0, item=1, header=False)
+
+
+def test_the_command_line_says_it_in_flags(tmp_path: Path) -> None:
+    path = _write(tmp_path / "r.csv", RATED)
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["train", str(path), "--user-col", "user_id", "--item-col", "item_id"]
+    argv += ["--factors", "2", "--iterations", "2", "-o", str(tmp_path / "m")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # the note, not pytest's error filter
+        code = cli.main(argv, out=out, err=err)
+    assert code == 0, err.getvalue()
+    assert "alsrec: note:" in err.getvalue()
+    assert "--weight-col rating" in err.getvalue()
+    assert "weight='rating'" not in err.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("texts", "expected"),
+    [
+        (["4", "3.5", ""], True),
+        (["4", "five"], False),
+        (["1", "1.0"], False),
+        (["", " "], False),
+        (["2", "inf"], False),
+    ],
+)
+def test_looks_numeric(texts: list[str], expected: bool) -> None:
+    assert looks_numeric(texts) is expected
