@@ -87,3 +87,21 @@ def test_the_command_line_says_it_in_flags(tmp_path: Path) -> None:
 )
 def test_looks_numeric(texts: list[str], expected: bool) -> None:
     assert looks_numeric(texts) is expected
+
+
+def test_from_sql_names_a_numeric_column_it_left_unread() -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (user_id TEXT, item_id TEXT, rating REAL, ts INTEGER, note TEXT)")
+    rows = [("u1", "i1", 5.0, 1, "x"), ("u1", "i2", 3.0, 2, "y"), ("u2", "i1", 4.0, 3, "z")]
+    conn.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?)", rows)
+    query = "SELECT user_id, item_id, rating, ts, note FROM t"
+    with pytest.warns(AlsrecWarning, match=r"\['rating'\].*weight='rating'") as got:
+        Interactions.from_sql(conn, query)
+    assert "'ts'" not in str(got[0].message) and "'note'" not in str(got[0].message)
+    assert got[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert Interactions.from_sql(conn, query, weight="rating").nnz == 3
+        assert Interactions.from_sql(conn, "SELECT user_id, item_id, note FROM t").nnz == 3

@@ -144,6 +144,18 @@ def _delimiter_hint(line: str, delimiter: str, guessed: bool) -> str:
     return hint
 
 
+def _unread_candidates(
+    names: list[str] | None, n_fields: int, positions: dict[str, int]
+) -> list[tuple[str | int, int]]:
+    """The columns no role reads (by name, or number without a header) and their positions,
+    time-named ones aside: the candidate weights to check for numbers."""
+    return [
+        (names[k] if names is not None else k, k)
+        for k in range(n_fields)
+        if k not in positions.values() and not (names and is_time_name(names[k]))
+    ]
+
+
 class _CsvReader:
     """Streams one CSV file in blocks of whole records (see :func:`read_csv`)."""
 
@@ -418,11 +430,7 @@ class _CsvReader:
             for role, pos in positions.items()
         }
         if "weight" not in positions:
-            self.unchecked = [
-                (names[k] if names is not None else k, k)
-                for k in range(len(fields))
-                if k not in positions.values() and not (names and is_time_name(names[k]))
-            ]
+            self.unchecked = _unread_candidates(names, len(fields), positions)
         labels.setdefault("weight", "")
         labels.setdefault("timestamp", "")
         stream = RowStream(

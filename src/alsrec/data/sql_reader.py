@@ -13,6 +13,7 @@ from alsrec.data.rows import (
     resolve_column,
     shorten,
 )
+from alsrec.data.unread import is_time_name, looks_numeric, warn_unread
 from alsrec.exceptions import ConfigError, DataError
 from alsrec.progress import ProgressBar
 
@@ -82,9 +83,13 @@ def _fetch_all(
     stream: RowStream,
     batch_size: int,
     bar: ProgressBar,
-) -> None:
+) -> list[str]:
     """Fetch and screen every row, ``batch_size`` at a time. Rows are sequences, or
-    mappings by column name (psycopg's ``dict_row``, a dict ``row_factory``)."""
+    mappings by column name (psycopg's ``dict_row``, a dict ``row_factory``).
+
+    Return the numeric columns that no role reads, if no column is the weight (judged
+    on the first batch's first rows)."""
+    unread: list[str] | None = None if "weight" not in positions else []
     while True:
         try:
             batch = cursor.fetchmany(batch_size)
@@ -103,6 +108,8 @@ def _fetch_all(
             else dict(positions)
         )
         columns = {role: [r[key] for r in batch] for role, key in keys.items()}
+        if unread is None:
+            unread = _unread_numeric(batch[:_SAMPLE_ROWS], positions, names)
 
         def where(pos: int, offset: int = offset) -> str:
             return f"query result row {offset + pos + 1}"
@@ -116,6 +123,27 @@ def _fetch_all(
         )
         bar.update(0, stream.rows_read)
     bar.close(0, stream.rows_read)
+    return unread or []
+
+
+_SAMPLE_ROWS = 100
+"""Rows whose unread fields are checked for numbers (see :func:`_unread_numeric`)."""
+
+
+def _unread_numeric(rows: list[Any], positions: dict[str, int], names: list[str]) -> list[str]:
+    """The columns no role reads whose values in ``rows`` are numbers (not booleans) that
+    differ: weights the caller may have meant (text such as ``'4'`` counts as well)."""
+    found = []
+    for k, name in enumerate(names):
+        if k in positions.values() or is_time_name(name):
+            continue
+        key = name if isinstance(rows[0], Mapping) else k
+        values = [row[key] for row in rows]
+        if any(isinstance(v, (bool, bytes)) for v in values):
+            continue
+        if looks_numeric("" if v is None else str(v) for v in values):
+            found.append(name)
+    return found
 
 
 def collect_sql(
@@ -145,7 +173,7 @@ def collect_sql(
         labels.setdefault("weight", "")
         labels.setdefault("timestamp", "")
         stream = RowStream("query", labels, on_bad_rows, text=False)
-        _fetch_all(
+        unread = _fetch_all(
             cursor, positions, names, stream, batch_size, ProgressBar("query", None, progress)
         )
         if stream.rows_read == 0:
@@ -153,6 +181,8 @@ def collect_sql(
                 f"The query returned no rows: {shorten(query)!r}. Check its WHERE clause and "
                 "parameters."
             )
+        # user -> Interactions.from_sql -> collect_sql
+        warn_unread("The query has no weight column given", unread, None, stacklevel=3)
         return stream.finish(
             has_weights="weight" in positions, has_timestamps="timestamp" in positions
         )
