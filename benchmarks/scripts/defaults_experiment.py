@@ -73,8 +73,9 @@ from alsrec.model.defaults import (
     params_confidence,
     resolve_params,
     spectral_scale,
+    weak_signal_factor,
 )
-from alsrec.model.statistics import matrix_level, spectral_ratio
+from alsrec.model.statistics import matrix_level, signal_energy, spectral_ratio
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -1675,12 +1676,123 @@ FROZEN13_DATASETS: dict[str, tuple[str, Callable[[], Split]]] = {
 """The thirteenth frozen group: made after the heavy-tail path, before any change to it."""
 
 
+FROZEN14_DATASETS: dict[str, tuple[str, Callable[[], Split]]] = {
+    # A fourteenth frozen group, defined on 2026-12-04 after the weak-signal check
+    # (signal_energy, WEAK_SIGNAL, WEAK_SCALE) was fixed on the eight weak sets of the
+    # earlier groups, before its grid was computed: weak clusters and steep popularity with
+    # every kind of weight, and two checks just stronger than the weak sets. New seeds
+    # 200-207.
+    "frozen14-weak-binary": (
+        "frozen14",
+        _synthetic(
+            "binary",
+            200,
+            n_users=5500,
+            n_items=2800,
+            n_clusters=16,
+            mean_interactions=12,
+            in_cluster=0.35,
+        ),
+    ),
+    "frozen14-weak-poisson": (
+        "frozen14",
+        _synthetic(
+            "poisson",
+            201,
+            n_users=4500,
+            n_items=2000,
+            n_clusters=22,
+            mean_interactions=14,
+            popularity_exponent=0.9,
+            in_cluster=0.3,
+        ),
+    ),
+    "frozen14-weak-rating": (
+        "frozen14",
+        _synthetic(
+            "rating",
+            202,
+            n_users=6000,
+            n_items=2500,
+            n_clusters=18,
+            mean_interactions=11,
+            in_cluster=0.3,
+        ),
+    ),
+    "frozen14-weak-heavy": (
+        "frozen14",
+        _synthetic(
+            "heavy",
+            203,
+            n_users=5000,
+            n_items=2500,
+            n_clusters=20,
+            mean_interactions=12,
+            in_cluster=0.3,
+        ),
+    ),
+    "frozen14-skew18-binary": (
+        "frozen14",
+        _synthetic(
+            "binary",
+            204,
+            n_users=7000,
+            n_items=2800,
+            n_clusters=12,
+            mean_interactions=9,
+            popularity_exponent=1.8,
+            in_cluster=0.45,
+        ),
+    ),
+    "frozen14-skew16-lognormal": (
+        "frozen14",
+        _synthetic(
+            "lognormal",
+            205,
+            n_users=6000,
+            n_items=2500,
+            n_clusters=15,
+            mean_interactions=9,
+            popularity_exponent=1.6,
+            in_cluster=0.5,
+        ),
+    ),
+    "frozen14-mid-binary": (
+        "frozen14",
+        _synthetic(
+            "binary",
+            206,
+            n_users=5000,
+            n_items=2500,
+            n_clusters=20,
+            mean_interactions=12,
+            in_cluster=0.5,
+        ),
+    ),
+    "frozen14-skew13-rating": (
+        "frozen14",
+        _synthetic(
+            "rating",
+            207,
+            n_users=6000,
+            n_items=2500,
+            n_clusters=20,
+            mean_interactions=10,
+            popularity_exponent=1.3,
+            in_cluster=0.6,
+        ),
+    ),
+}
+"""The fourteenth frozen group: made after the weak-signal check, before its grid."""
+
+
 LATER = {
     **FROZEN9_DATASETS,
     **FROZEN10_DATASETS,
     **FROZEN11_DATASETS,
     **FROZEN12_DATASETS,
     **FROZEN13_DATASETS,
+    **FROZEN14_DATASETS,
 }
 """The groups made after the excess check's level gate (the ninth) and later."""
 
@@ -1699,6 +1811,7 @@ CHECKED = {
     **FROZEN11_DATASETS,
     **FROZEN12_DATASETS,
     **FROZEN13_DATASETS,
+    **FROZEN14_DATASETS,
 }
 """The out-of-sample groups: ``Recommender()`` scored by a real fit, a grid, an extended
 sweep; left out of the forms and leave-one-out tables."""
@@ -1802,16 +1915,25 @@ def run_dataset(
             sweep[f"{low:g}"] = get(64, low, 1.0)
     rule = auto_regularization(params_confidence(split[0].matrix, ALSParams(alpha=1.0)))
     earlier = entry.get("rule")
-    # What the rule gave before the heavy-tail path of flat spectra (the earlier stages,
-    # "rule_before_plateau", "rule_before_excess", "rule_before_flat", "rule_before_level",
-    # "before_level" and "before_guard", are already recorded).
-    if earlier and "rule_before_ramp" not in entry and earlier["regularization"] != rule:
-        entry["rule_before_ramp"] = dict(earlier)  # alpha 1, before the heavy-tail ramp
+    # The weak-signal check's factor (1 where it does not apply; the pattern's statistic,
+    # the same under every alpha).
+    entry["signal_energy"] = signal_energy(split[0].matrix)
+    weak = weak_signal_factor(entry["signal_energy"])
+    # What the rule gave before the weak-signal check, or before the heavy-tail path of
+    # flat spectra (the earlier stages, "rule_before_plateau", "rule_before_excess",
+    # "rule_before_flat", "rule_before_level", "before_level" and "before_guard", are
+    # already recorded).
+    if earlier and earlier["regularization"] != rule:
+        if weak != 1.0:
+            entry.setdefault("rule_before_weak", dict(earlier))
+        elif "rule_before_ramp" not in entry:
+            entry["rule_before_ramp"] = dict(earlier)  # alpha 1, before the heavy-tail ramp
     if name in DATASETS or name in CHECKED:  # every default, alpha="auto" too: a real fit
         model = Recommender().fit(split[0])
         before = entry.get("defaults")
         if (
             before
+            and weak == 1.0
             and "before_ramp" not in entry
             and before["regularization"] != float(model.params_.regularization_value)
         ):
@@ -1833,6 +1955,17 @@ def run_dataset(
             "regularization": float(model.params_.regularization_value),
             "ndcg": ndcg_at_k(model, split[1], 10),
         }
+        # The weak-signal check (the last stage): where it applies, the defaults without
+        # it, a real fit with the regularization divided by its factor.
+        if weak != 1.0:
+            value = float(model.params_.regularization_value) / weak
+            unweak = Recommender(alpha=model.params_.alpha_value, regularization=value)
+            entry["before_weak"] = {
+                "regularization": value,
+                "ndcg": ndcg_at_k(unweak.fit(split[0]), split[1], 10),
+            }
+        else:
+            entry.pop("before_weak", None)
     if name in CHECKED:  # the regularization rule at alpha 1: a real fit
         default = Recommender(alpha=1.0).fit(split[0])
         resolved = float(default.params_.regularization_value)
@@ -1914,6 +2047,8 @@ def run_transfer(build: Callable[[], Split], entry: dict[str, Any]) -> None:
             cell = {"grid": score(split, factors, regularization, alpha)}
         elif cell["defaults"] != default:
             key_before = "before_ramp" if "regularization" in cell else "before_plateau"
+            if "before_weak" in entry:  # the weak-signal check moved this set
+                key_before = "before_weak"
             cell.setdefault(key_before, cell["defaults"])
         cell["defaults"] = default
         cell["regularization"] = float(model.params_.regularization_value)
@@ -1942,11 +2077,16 @@ def transfer_table(cache: dict[str, Any]) -> str:
             continue
         cells = [done[str(k)] for k in TRANSFER_SPLITS]
         further = [c["defaults"] / c["grid"] for c in cells]
-        earlier = [c.get("before_heavy", c["defaults"]) / c["grid"] for c in cells]
+        # before the heavy-tail path, a set the weak-signal check moved had its value
+        # from before that check
+        earlier = [
+            c.get("before_heavy", c.get("before_weak", c["defaults"])) / c["grid"] for c in cells
+        ]
         shares += further
         old += earlier
         first = e["defaults"]["ndcg"] / e["grid_best"]["ndcg"]
-        first_old = e.get("before_heavy", e["defaults"])["ndcg"] / e["grid_best"]["ndcg"]
+        first_old = e.get("before_heavy", e.get("before_weak", e["defaults"]))["ndcg"]
+        first_old /= e["grid_best"]["ndcg"]
         lines.append(
             f"| {name} | {e['grid_best']['params']} | {first:.1%} | "
             + " | ".join(f"{x:.1%}" for x in further)
@@ -2256,14 +2396,16 @@ def defaults_table(cache: dict[str, Any]) -> str:
     lines = [
         "| dataset | group | density | s_70/s_1 | auto alpha | auto reg | "
         "`Recommender()` NDCG@10 | grid best (params) | share of grid best | "
-        "before the heavy-tail path | before the component scale | before the excess check | "
+        "before the weak check | before the heavy-tail path | before the component scale | "
+        "before the excess check | "
         "without the flat multiple | "
         "before the level factor | "
         "alpha 1, no level factor |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     shares: dict[str, list[float]] = {
         "now": [],
+        "weak": [],
         "heavy": [],
         "plateau": [],
         "excess": [],
@@ -2279,7 +2421,9 @@ def defaults_table(cache: dict[str, Any]) -> str:
         share = d["ndcg"] / g["ndcg"]
         # Each column falls back on the next later stage: a set that a stage did not change
         # has its value from after that stage.
-        heavy_entry = e.get("before_heavy", d)
+        weak_entry = e.get("before_weak", d)
+        unweak = weak_entry["ndcg"] / g["ndcg"]
+        heavy_entry = e.get("before_heavy", weak_entry)
         plateau_entry = e.get("before_plateau", heavy_entry)
         unheavy = heavy_entry["ndcg"] / g["ndcg"]
         excess_entry = e.get("before_excess", plateau_entry)
@@ -2312,12 +2456,21 @@ def defaults_table(cache: dict[str, Any]) -> str:
             **FROZEN11_DATASETS,
             **FROZEN12_DATASETS,
             **FROZEN13_DATASETS,
+            **FROZEN14_DATASETS,
         }:
             unexcess = math.nan  # made after the excess check
-        if name in {**FROZEN11_DATASETS, **FROZEN12_DATASETS, **FROZEN13_DATASETS}:
+        if name in {
+            **FROZEN11_DATASETS,
+            **FROZEN12_DATASETS,
+            **FROZEN13_DATASETS,
+            **FROZEN14_DATASETS,
+        }:
             unplateau = math.nan  # made after the component scale
+        if name in FROZEN14_DATASETS:
+            unheavy = math.nan  # made after the heavy-tail path
         for k, v in (
             ("now", share),
+            ("weak", unweak),
             ("heavy", unheavy),
             ("plateau", unplateau),
             ("excess", unexcess),
@@ -2332,7 +2485,8 @@ def defaults_table(cache: dict[str, Any]) -> str:
         lines.append(
             f"| {name} | {e.get('role', '')} | {s['density']:.2%} | {s['spectral_ratio']:.3f} | "
             f"{d['alpha']:.3g} | {d['regularization']:.3g} | {d['ndcg']:.4f} | "
-            f"{g['ndcg']:.4f} ({g['params']}) | {share:.1%} | {unheavy:.1%} | "
+            f"{g['ndcg']:.4f} ({g['params']}) | {share:.1%} | {unweak:.1%} | "
+            f"{'n/a' if math.isnan(unheavy) else f'{unheavy:.1%}'} | "
             f"{'n/a' if math.isnan(unplateau) else f'{unplateau:.1%}'} | "
             f"{'n/a' if math.isnan(unexcess) else f'{unexcess:.1%}'} | "
             f"{'n/a' if math.isnan(unflat) else f'{unflat:.1%}'} | "
@@ -2341,6 +2495,7 @@ def defaults_table(cache: dict[str, Any]) -> str:
         )
     for k, label in (
         ("now", "Recommender()"),
+        ("weak", "before the weak check"),
         ("heavy", "before the heavy-tail path"),
         ("plateau", "before the component scale"),
         ("excess", "before the excess check"),

@@ -69,6 +69,13 @@ popular items to fall back on, such data ranks well only just below the cliff wh
 planted components are shrunk away, and its flat spectrum made ``rho`` give it the
 quarter of the noise scale that many planted clusters want (65-81% of the grid's best).
 
+Data whose pattern holds little personal signal above chance (the
+:func:`~alsrec.model.statistics.signal_energy` of its 2nd to 21st components, 0.22 or
+less; every dataset where ALS did best as a popularity ranker measured 0.14-0.22, every
+other one 0.25 or more) takes up to :data:`WEAK_SCALE` (1.6) times the multiple
+(:func:`weak_signal_factor`; not on flat spectra, which the checks above handle): the
+rule's value had left such models half-way down the cliff to the popularity ranker.
+
 Last, the multiple is scaled by :func:`level_factor`, ``(level / 2) ** 0.2`` with the
 :func:`confidence_level` ``E[c]**3 / E[c**2]`` of the observed pairs: the best
 regularization grew faster with a uniform confidence than the noise scale's square root
@@ -122,6 +129,8 @@ __all__ = [
     "SPECTRAL_FITTED",
     "SPECTRAL_FLAT",
     "SPECTRAL_MANY",
+    "WEAK_SCALE",
+    "WEAK_SIGNAL",
     "WEIGHT_RANGE",
     "alpha_from_totals",
     "auto_alpha",
@@ -136,6 +145,7 @@ __all__ = [
     "resolve_params",
     "resolved_confidence",
     "spectral_scale",
+    "weak_signal_factor",
     "weight_unit",
 ]
 
@@ -200,6 +210,14 @@ HEAVY_SHARE = 0.2
 """The share of the :func:`component_scale` that ``regularization="auto"`` takes on flat data
 with heavy-tailed weights, where ``alpha="auto"`` moves to the top of :data:`ALPHA_RANGE`
 (see :func:`flat_spectrum_weight`)."""
+
+WEAK_SIGNAL = (0.19, 0.22)
+"""The :func:`~alsrec.model.statistics.signal_energy` at and below which the regularization
+takes :data:`WEAK_SCALE` times its value, and from which on it takes none of it
+(log-linear between): data whose personal signal ALS cannot use better than popularity."""
+
+WEAK_SCALE = 1.6
+"""The factor of the weak-signal check (:func:`weak_signal_factor`)."""
 
 
 def regularization_from_masses(
@@ -450,6 +468,37 @@ def level_factor(level: float) -> float:
     return float((level / LEVEL_REFERENCE) ** LEVEL_EXPONENT)
 
 
+def weak_signal_factor(energy: float | None) -> float:
+    """The factor of ``regularization="auto"`` for data whose personal signal is weak:
+    :data:`WEAK_SCALE` (1.6) at a :func:`~alsrec.model.statistics.signal_energy` of 0.19 or
+    less, 1 from 0.22 on or without a value, log-linear between (:data:`WEAK_SIGNAL`).
+
+    Where the pattern's components after the first hardly stand above chance, the best
+    ALS model is the one regularized into a popularity ranker (the first component alone),
+    or close to it: on the eight such datasets of the checks (energies 0.14-0.22),
+    popularity was within 91-100% of the grid's best, and the rule's value sat on the
+    slope of the cliff below that plateau, where a model keeps its weak components
+    half-shrunk (90-99% of the grid's best). 1.6 times the value gave 96.5-100.4% on all
+    eight; 1.3 and 1.8 times missed 95% on one each, and 2 times on four. The next energy
+    of the checks was 0.249 (all other datasets: 0.25-12), left alone.
+
+    Examples
+    --------
+    >>> weak_signal_factor(0.15), weak_signal_factor(0.5), weak_signal_factor(None)
+    (1.6, 1.0, 1.0)
+    >>> round(weak_signal_factor(0.205), 3)  # about halfway (in log energy) between
+    1.254
+    """
+    if energy is None:
+        return 1.0
+    weak, strong = WEAK_SIGNAL
+    if energy <= weak:
+        return WEAK_SCALE
+    if energy >= strong:
+        return 1.0
+    return _blend(energy, (weak, WEAK_SCALE), (strong, 1.0))
+
+
 def auto_alpha(matrix: sp.spmatrix | sp.sparray, params: ALSParams | None = None) -> float:
     """The data-aware confidence slope (``alpha="auto"``) of an interaction matrix.
 
@@ -635,8 +684,8 @@ def auto_regularization(
     4.2223
     >>> big = confidence(sp.random(400, 300, density=0.05, random_state=1), alpha=1.0)
     >>> auto = auto_regularization(big)  # the multiple times the noise scale
-    >>> round(auto / auto_regularization(big, scale=1.0), 3)  # 1.4 (flat popularity) * 0.937
-    1.312
+    >>> round(auto / auto_regularization(big, scale=1.0), 3)  # 1.4 * 0.937 (level) * 1.6 (weak)
+    2.099
     """
     return _auto_regularization(confidence_matrix, scale=scale, level=level, spectrum=None)
 
@@ -674,7 +723,9 @@ def auto_multiple(
     then the :func:`flat_spectrum_scale` check, where the ratio is :data:`SPECTRAL_FLAT` or
     more and ``level`` is at least :data:`LEVEL_REFERENCE`: by its :func:`spectral_excess`,
     toward :data:`PLATEAU_SHARE` of its :func:`component_scale` (divided by the noise
-    scale, so that the multiple times the noise scale gives that regularization).
+    scale, so that the multiple times the noise scale gives that regularization); below
+    that ratio instead, times the :func:`weak_signal_factor` of its
+    :func:`~alsrec.model.statistics.signal_energy`.
 
     Examples
     --------
@@ -683,8 +734,11 @@ def auto_multiple(
     0.8
     >>> flat = sp.random(400, 300, density=0.05, random_state=1, format="csr")
     >>> flat.data[:] = 2.0  # binary at alpha 1: every item about equally popular
-    >>> round(popularity_gini(np.asarray(flat.sum(axis=0))), 3), auto_multiple(flat)
-    (0.119, 1.4)
+    >>> round(popularity_gini(np.asarray(flat.sum(axis=0))), 3), round(auto_multiple(flat), 3)
+    (0.119, 2.24)
+
+    (1.4 for flat popularity, times 1.6 from the weak-signal check: a random pattern holds
+    no signal above chance.)
     """
     matrix = sp.csr_matrix(confidence_matrix, dtype=np.float64)
     rows = np.asarray(matrix.sum(axis=1)).ravel()
@@ -729,8 +783,11 @@ def _scoped_multiple(
     heavy = uniformity is not None and uniformity < HEAVY_UNIFORMITY
     # The excess is read only where the spectrum is flat (one more SVD, of the shuffled
     # pattern), and the component scale only where the excess is near chance (ARPACK).
-    if spectrum is None or ratio is None or ratio <= (HEAVY_FLAT[0] if heavy else SPECTRAL_FLAT):
+    if spectrum is None or ratio is None:
         return multiple
+    if ratio <= (HEAVY_FLAT[0] if heavy else SPECTRAL_FLAT):
+        # not flat: the weak-signal check (the same shuffled pattern's SVD)
+        return multiple * weak_signal_factor(spectrum.signal_energy())
     if level < LEVEL_REFERENCE and not heavy:
         return multiple
     excess = spectrum.excess()
