@@ -1786,6 +1786,116 @@ FROZEN14_DATASETS: dict[str, tuple[str, Callable[[], Split]]] = {
 """The fourteenth frozen group: made after the weak-signal check, before its grid."""
 
 
+FROZEN15_DATASETS: dict[str, tuple[str, Callable[[], Split]]] = {
+    # A fifteenth frozen group, defined on 2026-12-04 after the weak-signal check was made
+    # to undo the level factor of heavy-tailed counts (chosen on frozen14-weak-heavy, the
+    # fourteenth group's miss), before its grid was computed: weak clusters and steep
+    # popularity with Pareto and log-normal counts, where that change applies, and two
+    # checks: clustered Pareto counts with a clear signal, and weak binary data (which the
+    # change leaves alone). New seeds 210-217.
+    "frozen15-weak-heavy": (
+        "frozen15",
+        _synthetic(
+            "heavy",
+            210,
+            n_users=5500,
+            n_items=2600,
+            n_clusters=20,
+            mean_interactions=12,
+            in_cluster=0.35,
+        ),
+    ),
+    "frozen15-weak-lognormal": (
+        "frozen15",
+        _synthetic(
+            "lognormal",
+            211,
+            n_users=6000,
+            n_items=2500,
+            n_clusters=18,
+            mean_interactions=11,
+            in_cluster=0.3,
+        ),
+    ),
+    "frozen15-weak-sparse-heavy": (
+        "frozen15",
+        _synthetic(
+            "heavy",
+            212,
+            n_users=8000,
+            n_items=3500,
+            n_clusters=25,
+            mean_interactions=8,
+            in_cluster=0.3,
+        ),
+    ),
+    "frozen15-skew17-heavy": (
+        "frozen15",
+        _synthetic(
+            "heavy",
+            213,
+            n_users=7000,
+            n_items=2500,
+            n_clusters=15,
+            mean_interactions=8,
+            popularity_exponent=1.7,
+            in_cluster=0.5,
+        ),
+    ),
+    "frozen15-skew15-lognormal": (
+        "frozen15",
+        _synthetic(
+            "lognormal",
+            214,
+            n_users=6500,
+            n_items=2500,
+            n_clusters=16,
+            mean_interactions=9,
+            popularity_exponent=1.5,
+            in_cluster=0.45,
+        ),
+    ),
+    "frozen15-weak-dense-lognormal": (
+        "frozen15",
+        _synthetic(
+            "lognormal",
+            215,
+            n_users=4000,
+            n_items=1500,
+            n_clusters=20,
+            mean_interactions=18,
+            in_cluster=0.35,
+        ),
+    ),
+    "frozen15-mid-heavy": (
+        "frozen15",
+        _synthetic(
+            "heavy",
+            216,
+            n_users=5000,
+            n_items=2500,
+            n_clusters=20,
+            mean_interactions=12,
+            in_cluster=0.6,
+        ),
+    ),
+    "frozen15-weak-binary": (
+        "frozen15",
+        _synthetic(
+            "binary",
+            217,
+            n_users=6000,
+            n_items=3000,
+            n_clusters=18,
+            mean_interactions=12,
+            in_cluster=0.32,
+        ),
+    ),
+}
+"""The fifteenth frozen group: made after the weak check's heavy-count change, before its
+grid."""
+
+
 LATER = {
     **FROZEN9_DATASETS,
     **FROZEN10_DATASETS,
@@ -1793,6 +1903,7 @@ LATER = {
     **FROZEN12_DATASETS,
     **FROZEN13_DATASETS,
     **FROZEN14_DATASETS,
+    **FROZEN15_DATASETS,
 }
 """The groups made after the excess check's level gate (the ninth) and later."""
 
@@ -1812,6 +1923,7 @@ CHECKED = {
     **FROZEN12_DATASETS,
     **FROZEN13_DATASETS,
     **FROZEN14_DATASETS,
+    **FROZEN15_DATASETS,
 }
 """The out-of-sample groups: ``Recommender()`` scored by a real fit, a grid, an extended
 sweep; left out of the forms and leave-one-out tables."""
@@ -1958,7 +2070,11 @@ def run_dataset(
         # The weak-signal check (the last stage): where it applies, the defaults without
         # it, a real fit with the regularization divided by its factor.
         if weak != 1.0:
-            value = float(model.params_.regularization_value) / weak
+            # the factor at the resolved alpha's confidence level (it undoes a level
+            # factor below 1 too)
+            level = matrix_level(params_confidence(split[0].matrix, model.params_))
+            factor = weak_signal_factor(entry["signal_energy"], level)
+            value = float(model.params_.regularization_value) / factor
             unweak = Recommender(alpha=model.params_.alpha_value, regularization=value)
             entry["before_weak"] = {
                 "regularization": value,
@@ -2457,6 +2573,7 @@ def defaults_table(cache: dict[str, Any]) -> str:
             **FROZEN12_DATASETS,
             **FROZEN13_DATASETS,
             **FROZEN14_DATASETS,
+            **FROZEN15_DATASETS,
         }:
             unexcess = math.nan  # made after the excess check
         if name in {
@@ -2464,9 +2581,10 @@ def defaults_table(cache: dict[str, Any]) -> str:
             **FROZEN12_DATASETS,
             **FROZEN13_DATASETS,
             **FROZEN14_DATASETS,
+            **FROZEN15_DATASETS,
         }:
             unplateau = math.nan  # made after the component scale
-        if name in FROZEN14_DATASETS:
+        if name in {**FROZEN14_DATASETS, **FROZEN15_DATASETS}:
             unheavy = math.nan  # made after the heavy-tail path
         for k, v in (
             ("now", share),

@@ -8,6 +8,7 @@ cliff to it; the check multiplies the value by up to ``WEAK_SCALE``.
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -17,9 +18,11 @@ from alsrec import ALSParams, Interactions, Recommender
 from alsrec.datasets import synthetic
 from alsrec.evaluation import holdout_split, ndcg_at_k
 from alsrec.model.defaults import (
+    LEVEL_REFERENCE,
     WEAK_SCALE,
     WEAK_SIGNAL,
     auto_regularization,
+    level_factor,
     params_confidence,
     weak_signal_factor,
 )
@@ -61,6 +64,22 @@ def test_weak_signal_factor_is_the_scale_below_the_band_one_above_it_and_monoton
     between = [weak_signal_factor(e) for e in np.linspace(weak, strong, 9)]
     assert between[0] == pytest.approx(WEAK_SCALE) and between[-1] == pytest.approx(1.0)
     assert all(a > b for a, b in itertools.pairwise(between))
+
+
+def test_on_weak_data_a_level_factor_below_one_is_undone_in_the_same_share() -> None:
+    weak, strong = WEAK_SIGNAL
+    heavy = 0.2  # the confidence level of Pareto counts: level factor about 0.63
+    assert level_factor(heavy) < 1.0
+    assert weak_signal_factor(weak, heavy) == pytest.approx(WEAK_SCALE / level_factor(heavy))
+    # uniform confidences at or above the reference level keep the plain factor
+    assert weak_signal_factor(weak, LEVEL_REFERENCE) == weak_signal_factor(weak, 8.0) == WEAK_SCALE
+    assert weak_signal_factor(strong, heavy) == 1.0  # not weak: nothing to undo
+    middle = math.sqrt(weak * strong)
+    plain = weak_signal_factor(middle)
+    share = math.log(plain) / math.log(WEAK_SCALE)  # about half of the way
+    assert 0.4 < share < 0.6
+    expected = plain * (1.0 / level_factor(heavy)) ** share
+    assert weak_signal_factor(middle, heavy) == pytest.approx(expected)
 
 
 def test_weak_data_takes_the_factor_and_ranks_at_least_as_well(weak: Interactions) -> None:
