@@ -29,6 +29,7 @@ EXPECTED = {
     "Recommender",
     "UnknownIdError",
     "UnmappedIndexError",
+    "UnreadColumnWarning",
     "__version__",
 }
 

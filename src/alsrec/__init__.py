@@ -25,6 +25,7 @@ from alsrec.exceptions import (
     NotFittedError,
     UnknownIdError,
     UnmappedIndexError,
+    UnreadColumnWarning,
 )
 from alsrec.interactions import Interactions, InteractionsSummary
 from alsrec.mapping import IdMapper
@@ -55,5 +56,6 @@ __all__ = [
     "Recommender",
     "UnknownIdError",
     "UnmappedIndexError",
+    "UnreadColumnWarning",
     "__version__",
 ]

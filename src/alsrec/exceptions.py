@@ -18,6 +18,7 @@ ID is a ``KeyError``, bad data is a ``ValueError``, ...)::
         └── BackendUnavailableError (ImportError)    the backend cannot run here
 
     AlsrecWarning (UserWarning)              something worked, but not as asked
+    └── UnreadColumnWarning                  no weight read; numeric columns left unread
 
 Messages say what happened, name the offending value, and say what to do next.
 """
@@ -37,6 +38,7 @@ __all__ = [
     "NotFittedError",
     "UnknownIdError",
     "UnmappedIndexError",
+    "UnreadColumnWarning",
 ]
 
 
@@ -100,3 +102,12 @@ class BackendUnavailableError(BackendError, ImportError):
 
 class AlsrecWarning(UserWarning):
     """A call succeeded, but not exactly as asked (e.g. a model with unmapped factor rows)."""
+
+
+class UnreadColumnWarning(AlsrecWarning):
+    """A reader read no weight column, so every row weighs 1.0, while the data has numeric
+    columns it did not read (a ``rating`` or ``plays`` column meant as the weight?).
+
+    Pass the column as ``weight=`` to use it; to weigh rows 1.0 on purpose, ignore this
+    category: ``warnings.simplefilter("ignore", alsrec.UnreadColumnWarning)``.
+    """

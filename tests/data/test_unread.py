@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from alsrec import AlsrecWarning, Interactions, cli
+from alsrec import AlsrecWarning, Interactions, Recommender, UnreadColumnWarning, cli
 from alsrec.data.unread import looks_numeric
 
 if TYPE_CHECKING:
@@ -73,6 +73,31 @@ def test_the_command_line_says_it_in_flags(tmp_path: Path) -> None:
     assert "alsrec: note:" in err.getvalue()
     assert "--weight-col rating" in err.getvalue()
     assert "weight='rating'" not in err.getvalue()
+
+
+def test_the_warning_has_its_own_category_to_filter_and_evaluate_test_skips_it(
+    tmp_path: Path,
+) -> None:
+    path = _write(tmp_path / "r.csv", RATED)
+    with pytest.warns(UnreadColumnWarning) as got:
+        Interactions.from_csv(path)
+    assert issubclass(got[0].category, AlsrecWarning)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.simplefilter("ignore", UnreadColumnWarning)  # weighing 1.0 on purpose
+        assert Interactions.from_csv(path).nnz == 3
+    # A test file's weights change no metric (relevance is binary): no note there.
+    users, items = ["u1", "u2", "u3", "u3"], ["i3", "i3", "i1", "i2"]  # the test pairs unseen
+    model = Recommender(factors=2, iterations=2).fit(users, items)
+    model.save(tmp_path / "m")
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["evaluate", str(tmp_path / "m"), "--test", str(path)]
+    argv += ["--user-col", "user_id", "--item-col", "item_id"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        code = cli.main(argv, out=out, err=err)
+    assert code == 0, err.getvalue()
+    assert "weight" not in err.getvalue()
 
 
 @pytest.mark.parametrize(

@@ -4,10 +4,11 @@ saved model on a separate test file (``--test``)."""
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from alsrec import ConfigError, evaluation
+from alsrec import ConfigError, UnreadColumnWarning, evaluation
 from alsrec.cli.options import (
     EXIT_OK,
     FORMATTER,
@@ -118,7 +119,11 @@ def _saved_model(args: argparse.Namespace, io: Streams) -> int:
         args.user_type = rec.users_.kind
     if args.item_type == "auto":
         args.item_type = rec.items_.kind
-    test = read_csv(args, args.test)
+    with warnings.catch_warnings():
+        # relevance is binary: a test file's weights change no metric, so a note that
+        # names an unread numeric column (--weight-col) would only mislead here
+        warnings.simplefilter("ignore", UnreadColumnWarning)
+        test = read_csv(args, args.test)
     counts = _unknown(rec, test)
     report = evaluation.evaluate(
         rec, test, args.k, bootstrap=args.bootstrap, random_state=args.random_state

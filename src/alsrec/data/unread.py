@@ -2,10 +2,10 @@
 
 Without a weight column every interaction weighs 1.0. If the data also holds a numeric
 column (``rating``, ``plays``), the caller may well have meant it as the weight, and
-training on 1.0 per row would be a silent surprise. ``fit(df)`` and
-:meth:`~alsrec.Interactions.from_csv` name such columns in one
-:class:`~alsrec.AlsrecWarning`, written here; a column named like a timestamp is not
-counted.
+training on 1.0 per row would be a silent surprise. ``fit(df)``,
+:meth:`~alsrec.Interactions.from_csv` and :meth:`~alsrec.Interactions.from_sql` name such
+columns in one :class:`~alsrec.UnreadColumnWarning`, written here; a column named like a
+timestamp is not counted.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import math
 import warnings
 from typing import TYPE_CHECKING
 
-from alsrec.exceptions import AlsrecWarning
+from alsrec.exceptions import UnreadColumnWarning
 
 if TYPE_CHECKING:
     from collections.abc import Hashable, Iterable, Sequence
@@ -75,6 +75,6 @@ def warn_unread(
         f"{lead}, so every row weighs 1.0; the numeric column(s) {names} were not read."
         f" Pass weight={names[0]!r} to weigh the interactions by "
         f"it{tail}.",
-        AlsrecWarning,
+        UnreadColumnWarning,
         stacklevel=stacklevel + 1,
     )
