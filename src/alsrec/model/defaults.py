@@ -72,9 +72,10 @@ quarter of the noise scale that many planted clusters want (65-81% of the grid's
 Data whose pattern holds little personal signal above chance (the
 :func:`~alsrec.model.statistics.signal_energy` of its 2nd to 21st components, 0.22 or
 less; every dataset where ALS did best as a popularity ranker measured 0.14-0.22, every
-other one 0.25 or more) takes up to :data:`WEAK_SCALE` (1.6) times the multiple
-(:func:`weak_signal_factor`; not on flat spectra, which the checks above handle): the
-rule's value had left such models half-way down the cliff to the popularity ranker.
+other one 0.249 or more) takes up to :data:`WEAK_SCALE` (1.6) times the multiple, and a
+:func:`level_factor` below 1 is undone there (:func:`weak_signal_factor`; not on flat
+spectra, which the checks above handle): the rule's value had left such models half-way
+down the cliff to the popularity ranker.
 
 Last, the multiple is scaled by :func:`level_factor`, ``(level / 2) ** 0.2`` with the
 :func:`confidence_level` ``E[c]**3 / E[c**2]`` of the observed pairs: the best
