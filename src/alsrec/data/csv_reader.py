@@ -27,12 +27,12 @@ from alsrec.data.rows import (
     resolve_column,
     shorten,
 )
-from alsrec.data.unread import is_time_name, looks_numeric, warn_unread
+from alsrec.data.unread import SAMPLE_ROWS, candidate_columns, looks_numeric, warn_unread
 from alsrec.exceptions import ConfigError, DataError
 from alsrec.progress import ProgressBar
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Hashable, Iterable, Iterator
 
     from alsrec.progress import ProgressOption
     from alsrec.types import IndexArray
@@ -41,9 +41,6 @@ __all__ = ["read_csv"]
 
 
 _GUESSES = (",", "\t", ";", "|")
-
-_SAMPLE_ROWS = 100
-"""Data rows whose unread fields are checked for numbers (see ``unread_numeric``)."""
 
 
 _OPENERS: dict[bytes, tuple[str, Callable[[io.BufferedReader], io.BufferedIOBase]]] = {
@@ -144,18 +141,6 @@ def _delimiter_hint(line: str, delimiter: str, guessed: bool) -> str:
     return hint
 
 
-def _unread_candidates(
-    names: list[str] | None, n_fields: int, positions: dict[str, int]
-) -> list[tuple[str | int, int]]:
-    """The columns no role reads (by name, or number without a header) and their positions,
-    time-named ones aside: the candidate weights to check for numbers."""
-    return [
-        (names[k] if names is not None else k, k)
-        for k in range(n_fields)
-        if k not in positions.values() and not (names and is_time_name(names[k]))
-    ]
-
-
 class _CsvReader:
     """Streams one CSV file in blocks of whole records (see :func:`read_csv`)."""
 
@@ -194,8 +179,8 @@ class _CsvReader:
         self.counted: dict[int, tuple[int, str]] = {}
         # without a weight column: the columns read by no role (name, position), to be
         # checked on the first data block for numbers (see unread_numeric)
-        self.unchecked: list[tuple[str | int, int]] = []
-        self.unread_numeric: list[str | int] = []
+        self.unchecked: list[tuple[Hashable, int]] = []
+        self.unread_numeric: list[Hashable] = []
 
     # the file -------------------------------------------------------------------------------
 
@@ -430,7 +415,7 @@ class _CsvReader:
             for role, pos in positions.items()
         }
         if "weight" not in positions:
-            self.unchecked = _unread_candidates(names, len(fields), positions)
+            self.unchecked = candidate_columns(names, len(fields), set(positions.values()))
         labels.setdefault("weight", "")
         labels.setdefault("timestamp", "")
         stream = RowStream(
@@ -537,7 +522,7 @@ class _CsvReader:
                     "characters."
                 )
             columns = {role: values[pos::n_fields] for role, pos in positions.items()}
-            self._check_unread(lambda k: values[k : k + n_fields * _SAMPLE_ROWS : n_fields])
+            self._check_unread(lambda k: values[k : k + n_fields * SAMPLE_ROWS : n_fields])
         else:
             records, starts, parsed = self._parse_records(block, first_line, text, raw, n_fields)
             self.line += _count_lines(parsed)
@@ -555,7 +540,7 @@ class _CsvReader:
             if not records:
                 return trailing
             columns = {role: [r[pos] for r in records] for role, pos in positions.items()}
-            self._check_unread(lambda k: [r[k] for r in records[:_SAMPLE_ROWS]])
+            self._check_unread(lambda k: [r[k] for r in records[:SAMPLE_ROWS]])
 
         path = self.path
 

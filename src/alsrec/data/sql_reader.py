@@ -13,11 +13,13 @@ from alsrec.data.rows import (
     resolve_column,
     shorten,
 )
-from alsrec.data.unread import is_time_name, looks_numeric, warn_unread
+from alsrec.data.unread import SAMPLE_ROWS, candidate_columns, looks_numeric, warn_unread
 from alsrec.exceptions import ConfigError, DataError
 from alsrec.progress import ProgressBar
 
 if TYPE_CHECKING:
+    from collections.abc import Hashable
+
     from alsrec.progress import ProgressOption
 
 __all__ = ["collect_sql"]
@@ -83,13 +85,13 @@ def _fetch_all(
     stream: RowStream,
     batch_size: int,
     bar: ProgressBar,
-) -> list[str]:
+) -> list[Hashable]:
     """Fetch and screen every row, ``batch_size`` at a time. Rows are sequences, or
     mappings by column name (psycopg's ``dict_row``, a dict ``row_factory``).
 
     Return the numeric columns that no role reads, if no column is the weight (judged
     on the first batch's first rows)."""
-    unread: list[str] | None = None if "weight" not in positions else []
+    unread: list[Hashable] | None = None if "weight" not in positions else []
     while True:
         try:
             batch = cursor.fetchmany(batch_size)
@@ -109,7 +111,7 @@ def _fetch_all(
         )
         columns = {role: [r[key] for r in batch] for role, key in keys.items()}
         if unread is None:
-            unread = _unread_numeric(batch[:_SAMPLE_ROWS], positions, names)
+            unread = _unread_numeric(batch[:SAMPLE_ROWS], positions, names)
 
         def where(pos: int, offset: int = offset) -> str:
             return f"query result row {offset + pos + 1}"
@@ -126,17 +128,11 @@ def _fetch_all(
     return unread or []
 
 
-_SAMPLE_ROWS = 100
-"""Rows whose unread fields are checked for numbers (see :func:`_unread_numeric`)."""
-
-
-def _unread_numeric(rows: list[Any], positions: dict[str, int], names: list[str]) -> list[str]:
+def _unread_numeric(rows: list[Any], positions: dict[str, int], names: list[str]) -> list[Hashable]:
     """The columns no role reads whose values in ``rows`` are numbers (not booleans) that
     differ: weights the caller may have meant (text such as ``'4'`` counts as well)."""
-    found = []
-    for k, name in enumerate(names):
-        if k in positions.values() or is_time_name(name):
-            continue
+    found: list[Hashable] = []
+    for name, k in candidate_columns(names, len(names), set(positions.values())):
         key = name if isinstance(rows[0], Mapping) else k
         values = [row[key] for row in rows]
         if any(isinstance(v, (bool, bytes)) for v in values):

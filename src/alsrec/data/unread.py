@@ -17,17 +17,48 @@ from typing import TYPE_CHECKING
 from alsrec.exceptions import UnreadColumnWarning
 
 if TYPE_CHECKING:
-    from collections.abc import Hashable, Iterable, Sequence
+    from collections.abc import Collection, Hashable, Iterable, Sequence
 
-__all__ = ["TIME_COLUMNS", "is_time_name", "looks_numeric", "warn_unread"]
+__all__ = [
+    "SAMPLE_ROWS",
+    "TIME_COLUMNS",
+    "candidate_columns",
+    "is_time_name",
+    "looks_numeric",
+    "warn_unread",
+]
 
 TIME_COLUMNS = frozenset({"timestamp", "time", "ts", "date", "datetime"})
 """Column names read as times, not as candidate weights (compared in lower case)."""
 
 
+SAMPLE_ROWS = 100
+"""The first data rows whose unread fields the readers check for numbers."""
+
+
 def is_time_name(name: Hashable) -> bool:
     """Whether a column's name says it holds times."""
     return isinstance(name, str) and name.strip().lower() in TIME_COLUMNS
+
+
+def candidate_columns(
+    names: Sequence[Hashable] | None, n_columns: int, used: Collection[int]
+) -> list[tuple[Hashable, int]]:
+    """The columns no role reads, time-named ones aside, as (name, position): the ones to
+    check for numbers. Without names (a CSV without a header) a column is its position.
+
+    Examples
+    --------
+    >>> candidate_columns(["user", "item", "rating", "ts"], 4, {0, 1})
+    [('rating', 2)]
+    >>> candidate_columns(None, 3, {0, 1})
+    [(2, 2)]
+    """
+    return [
+        (names[k] if names is not None else k, k)
+        for k in range(n_columns)
+        if k not in used and not (names is not None and is_time_name(names[k]))
+    ]
 
 
 def looks_numeric(texts: Iterable[str]) -> bool:
