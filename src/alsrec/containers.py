@@ -2,7 +2,7 @@
 
 IDs and weights arrive as lists, numpy arrays, pandas or polars Series and pyarrow arrays;
 a table or a dict given in their place would iterate as its labels. These checks let the
-readers (:mod:`alsrec.mapping`, :mod:`alsrec.data.frames`) tell them apart.
+readers (:mod:`alsrec.ids`, :mod:`alsrec.data.frames`) tell them apart.
 """
 
 from __future__ import annotations

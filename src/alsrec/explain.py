@@ -48,7 +48,7 @@ import scipy.sparse as sp
 from alsrec._foldin import history_confidence
 from alsrec.checks import check_int
 from alsrec.exceptions import ConfigError, UnknownIdError
-from alsrec.mapping import one_id_array
+from alsrec.ids import one_id_array
 from alsrec.model.fitted import FittedModel, model_of, no_seen_error
 from alsrec.model.lookup import resolve_history, rows_of, serving_policy, type_note
 from alsrec.model.updates import fold_in

@@ -28,9 +28,10 @@ from alsrec.exceptions import (
     ConfigError,
     NotFittedError,
 )
+from alsrec.ids import as_id_array, check_one_id, one_id_array
 from alsrec.interop.implicit import params_with_seen, read_implicit_model
 from alsrec.logs import logger
-from alsrec.mapping import IdMapper, as_id_array, check_one_id, one_id_array
+from alsrec.mapping import IdMapper
 from alsrec.model import controls, lookup, ranking, training, updates
 from alsrec.model.fitted import FittedModel, as_factors, build_model, mapping_check, new_mapper
 from alsrec.model.loss import loss_monitor

@@ -6,6 +6,8 @@ Modules, each one job (imports point down the list):
 - :mod:`~alsrec.data.rows`: what every reader shares (screening bad rows, encoding IDs);
 - :mod:`~alsrec.data.frames`, :mod:`~alsrec.data.csv_reader`,
   :mod:`~alsrec.data.sql_reader`: the sources (arrays and data frames, CSV files, SQL);
+- :mod:`~alsrec.data.matrices`: the sources already in matrix form (a sparse matrix,
+  mapped indices), which keep every given ID;
 - :mod:`~alsrec.data.assemble`: merging duplicates, filters, the CSR matrix;
 - :mod:`~alsrec.data.summary` and :mod:`~alsrec.data.interactions`: :class:`Interactions`,
   the validated dataset, and its :class:`InteractionsSummary`;

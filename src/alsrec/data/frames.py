@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import numpy.typing as npt
 
+from alsrec.checks import check_aligned
 from alsrec.containers import check_not_table, is_arrow, library_of
 from alsrec.data.rows import (
     BadRows,
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
     from alsrec.types import IdArray, IndexArray
 
-__all__ = ["check_eager", "collect_arrays", "collect_frame"]
+__all__ = ["check_eager", "collect_arrays", "collect_columns", "collect_frame"]
 
 
 @dataclass
@@ -163,6 +164,38 @@ def collect_arrays(
         w = None if w is None else w[keep]
         t = None if t is None else t[keep]
     return Collected(user_ids, item_ids, rows, cols, w, t, n, dropped, source)
+
+
+def collect_columns(
+    user_ids: object,
+    item_ids: object,
+    weights: object,
+    timestamps: object,
+    *,
+    on_bad_rows: BadRows,
+) -> Collected:
+    """Read the columns given to ``from_arrays`` (``weights`` and ``timestamps`` may be
+    ``None``), paired by position: pandas Series with different indexes are refused."""
+    check_aligned(
+        {
+            "user_ids": user_ids,
+            "item_ids": item_ids,
+            "weights": weights,
+            "timestamps": timestamps,
+        },
+        ", or pass one DataFrame: fit(df, user=..., item=..., weight=...)",
+    )
+    return collect_arrays(
+        ArrayColumn(as_column(user_ids, "user_ids"), "user_ids"),
+        ArrayColumn(as_column(item_ids, "item_ids"), "item_ids"),
+        None if weights is None else ArrayColumn(as_column(weights, "weights"), "weights"),
+        None
+        if timestamps is None
+        else ArrayColumn(as_column(timestamps, "timestamps"), "timestamps"),
+        on_bad_rows=on_bad_rows,
+        where=lambda pos: f"position {pos}",
+        source="arrays",
+    )
 
 
 def _frame_column(frame: Any, name: Hashable, role: str, columns: list[Hashable]) -> ArrayColumn:

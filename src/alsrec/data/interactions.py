@@ -12,31 +12,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from alsrec.checks import check_aligned
 from alsrec.data.assemble import Aggregate, as_weights, assemble, check_options
 from alsrec.data.csv_reader import read_csv
-from alsrec.data.frames import (
-    ArrayColumn,
-    as_column,
-    collect_arrays,
-    collect_frame,
-)
-from alsrec.data.rows import REASONS, BadRows, Collected, Column, IdType, check_bad_rows
+from alsrec.data.frames import collect_columns, collect_frame
+from alsrec.data.matrices import read_indices, read_matrix
+from alsrec.data.rows import REASONS, BadRows, Column, IdType, check_bad_rows
 from alsrec.data.sql_reader import collect_sql
 from alsrec.data.summary import InteractionsSummary
 from alsrec.exceptions import ConfigError, DataError
-from alsrec.mapping import IdMapper
 
 if TYPE_CHECKING:
     import os
     from collections.abc import Hashable, Iterable, Mapping
 
+    from alsrec.mapping import IdMapper
     from alsrec.progress import ProgressOption
     from alsrec.types import ExternalId, FloatArray, IdLike, IndexArray
 
@@ -215,26 +210,7 @@ class Interactions:
         """
         agg = check_options(aggregate, min_user_interactions, min_item_interactions)
         policy = check_bad_rows(on_bad_rows)
-        check_aligned(
-            {
-                "user_ids": user_ids,
-                "item_ids": item_ids,
-                "weights": weights,
-                "timestamps": timestamps,
-            },
-            ", or pass one DataFrame: fit(df, user=..., item=..., weight=...)",
-        )
-        collected = collect_arrays(
-            ArrayColumn(as_column(user_ids, "user_ids"), "user_ids"),
-            ArrayColumn(as_column(item_ids, "item_ids"), "item_ids"),
-            None if weights is None else ArrayColumn(as_column(weights, "weights"), "weights"),
-            None
-            if timestamps is None
-            else ArrayColumn(as_column(timestamps, "timestamps"), "timestamps"),
-            on_bad_rows=policy,
-            where=lambda pos: f"position {pos}",
-            source="arrays",
-        )
+        collected = collect_columns(user_ids, item_ids, weights, timestamps, on_bad_rows=policy)
         return cls(
             **assemble(
                 collected,
@@ -545,61 +521,9 @@ class Interactions:
         >>> data.shape, data.users.ids.tolist()
         ((3, 2), ['u1', 'u2', 'u3'])
         """
-        policy = check_bad_rows(on_bad_rows)
-        if sp.issparse(matrix):
-            coo = sp.coo_matrix(cast("Any", matrix))
-        else:
-            dense = np.asarray(matrix)
-            if dense.ndim != 2 or dense.dtype.kind not in "iufb":
-                raise DataError(
-                    f"from_scipy needs a 2-d numeric matrix, got {type(matrix).__name__} "
-                    f"of shape {dense.shape} and dtype {dense.dtype}."
-                )
-            coo = sp.coo_matrix(dense)
-        n_users, n_items = coo.shape
-        users = IdMapper(range(n_users) if user_ids is None else user_ids, what="user_ids")
-        items = IdMapper(range(n_items) if item_ids is None else item_ids, what="item_ids")
-        for axis, mapper, size in (("user", users, n_users), ("item", items, n_items)):
-            if len(mapper) != size:
-                raise DataError(
-                    f"The matrix has {size} {'rows' if axis == 'user' else 'columns'} but "
-                    f"{len(mapper)} {axis} IDs were given; give one ID per "
-                    f"{'row' if axis == 'user' else 'column'}."
-                )
-        rows = coo.row.astype(np.int64)
-        cols = coo.col.astype(np.int64)
-        data = np.asarray(coo.data, dtype=np.float64)
-        rows_read = int(data.size)
-        dropped: dict[str, int] = {}
-        zero = data == 0
-        if zero.any():
-            dropped["explicit_zero"] = int(zero.sum())
-        bad = ~np.isfinite(data) | (data < 0)
-        if bad.any():
-            k = int(np.flatnonzero(bad)[0])
-            if policy == "raise":
-                raise DataError(
-                    f"matrix entry (row {int(rows[k])}, column {int(cols[k])}): weight "
-                    f"{float(data[k])!r} is {'negative' if data[k] < 0 else 'not finite'}; "
-                    "weights must be finite and > 0. Fix the matrix, or pass "
-                    "on_bad_rows='skip' to drop such entries (counted in summary().dropped)."
-                )
-            for reason, mask in (
-                ("nonfinite_weight", ~np.isfinite(data)),
-                ("negative_weight", data < 0),
-            ):
-                if mask.any():
-                    dropped[reason] = int(mask.sum())
-        keep = ~(zero | bad)
-        if not keep.all():
-            rows, cols, data = rows[keep], cols[keep], data[keep]
-        collected = Collected(
-            users.ids, items.ids, rows, cols, data, None, rows_read, dropped, "scipy matrix"
+        return cls(
+            **read_matrix(matrix, user_ids, item_ids, on_bad_rows=check_bad_rows(on_bad_rows))
         )
-        if data.size == 0:
-            matrix_out = sp.csr_matrix((n_users, n_items), dtype=np.float32)
-            return cls(users, items, matrix_out, rows_read, 0, dropped, "sum", "scipy matrix")
-        return cls(**assemble(collected, aggregate="sum", min_user=1, min_item=1, compact=False))
 
     @classmethod
     def from_indices(
@@ -614,22 +538,7 @@ class Interactions:
 
         The mappers are kept as given, including IDs without interactions.
         """
-        rows = np.asarray(rows)
-        cols = np.asarray(cols)
-        for name, idx, size in (("rows", rows, len(users)), ("cols", cols, len(items))):
-            if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= size):
-                raise DataError(
-                    f"{name} holds indices outside 0..{size - 1} (min {int(idx.min())}, "
-                    f"max {int(idx.max())}); they must index the given mapper."
-                )
-        coo = sp.coo_matrix(
-            (np.asarray(weights).astype(np.float32), (rows, cols)),
-            shape=(len(users), len(items)),
-        )
-        matrix = coo.tocsr()
-        matrix.sum_duplicates()
-        matrix.sort_indices()
-        return cls(users, items, matrix, int(rows.size), int(rows.size - matrix.nnz))
+        return cls(**read_indices(users, items, rows, cols, weights))
 
     # -- inspection ---------------------------------------------------------------------------
 

@@ -14,7 +14,8 @@ from alsrec.checks import check_seed
 from alsrec.data.interactions import Interactions, require_interactions
 from alsrec.data.timestamps import parse_timestamps, to_seconds
 from alsrec.exceptions import ConfigError, DataError
-from alsrec.mapping import IdMapper, as_id_array
+from alsrec.ids import as_id_array
+from alsrec.mapping import IdMapper
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

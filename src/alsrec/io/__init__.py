@@ -5,7 +5,8 @@ Every function here works on a :class:`~alsrec.model.FittedModel`; the
 ``from_legacy_pickle``) delegate to them. Importing this package (and loading a model)
 imports no training backend.
 
-- :mod:`alsrec.io.format`: the on-disk layout, the manifest, checked array reading;
+- :mod:`alsrec.io.format`: the on-disk layout and the manifest;
+- :mod:`alsrec.io.arrays`: opening an artifact and the checked reading of its arrays;
 - :mod:`alsrec.io.save`: :func:`save`, atomic, and :func:`check_destination`;
 - :mod:`alsrec.io.load`: :func:`load`;
 - :mod:`alsrec.io.inspect`: :func:`inspect_model`, :func:`inspect_artifact`;

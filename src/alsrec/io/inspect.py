@@ -22,15 +22,14 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from alsrec.types import ExternalId, FactorMatrix, IdArray
+from alsrec.io.arrays import RawArtifact, open_artifact
 from alsrec.io.format import (
     FORMAT_VERSION,
     MANIFEST,
     MAX_LISTED,
     PathArg,
-    RawArtifact,
     format_ranges,
     manifest_auto_params,
-    open_artifact,
     python_id,
 )
 from alsrec.model.fitted import FittedModel, default_ranges, model_of

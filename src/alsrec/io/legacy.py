@@ -22,9 +22,10 @@ from alsrec.exceptions import (
     MappingMismatchError,
     NotFittedError,
 )
+from alsrec.ids import as_id_array
 from alsrec.io._files import as_path
 from alsrec.logs import warn as warn_and_log
-from alsrec.mapping import IdMapper, as_id_array
+from alsrec.mapping import IdMapper
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -19,16 +19,15 @@ from alsrec.params import ALSParams
 
 if TYPE_CHECKING:
     from alsrec.types import FloatArray, IndexArray, Policy
+from alsrec.io.arrays import RawArtifact, open_artifact
 from alsrec.io.format import (
     MANIFEST,
     PathArg,
-    RawArtifact,
     artifact_error,
     artifact_mapper,
     check_manifest_digest,
     fallback_problem,
     manifest_auto_params,
-    open_artifact,
 )
 from alsrec.model.fitted import (
     FittedModel,

@@ -17,7 +17,7 @@ import numpy as np
 
 from alsrec.checks import check_bool
 from alsrec.exceptions import UnknownIdError
-from alsrec.mapping import as_id_array, one_id_array
+from alsrec.ids import as_id_array, one_id_array
 from alsrec.model.lookup import indices_of
 from alsrec.model.ranking import similar
 from alsrec.results import ItemScores

@@ -22,8 +22,8 @@ import numpy.typing as npt
 
 from alsrec.checks import check_aligned, check_policy
 from alsrec.exceptions import AlsrecWarning, ConfigError, MappingMismatchError, UnknownIdError
+from alsrec.ids import as_id_array
 from alsrec.interactions import as_weights
-from alsrec.mapping import as_id_array
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

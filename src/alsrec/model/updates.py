@@ -16,8 +16,9 @@ from alsrec._foldin import FoldInSolver, history_confidence
 from alsrec.checks import check_aligned, check_bool
 from alsrec.data.rows import check_id_lengths
 from alsrec.exceptions import ConfigError, DataError
+from alsrec.ids import as_id_array
 from alsrec.interactions import as_weights
-from alsrec.mapping import IdMapper, as_id_array
+from alsrec.mapping import IdMapper
 from alsrec.model.fitted import FittedModel, Provenance, build_model, no_seen_error
 
 if TYPE_CHECKING:
