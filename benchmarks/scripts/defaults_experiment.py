@@ -55,6 +55,7 @@ import json
 import math
 import statistics
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -98,6 +99,17 @@ group scores it too, to show what the guard changes."""
 
 # -- datasets -------------------------------------------------------------------------------------
 
+FURTHER_SPLIT: ContextVar[int] = ContextVar("FURTHER_SPLIT", default=0)
+"""Added to the holdout seed of the MovieLens-100k variants (0: the tables' split); the
+multi-split check (``defaults_multisplit.py``) sets it to draw further splits of the same
+data. Synthetic sets take the offset as :meth:`SyntheticSet.split`'s argument instead."""
+
+
+def _holdout(data: Interactions, seed: int) -> Split:
+    """The 80/20 per-user holdout of a MovieLens-100k variant, seed ``seed`` plus
+    :data:`FURTHER_SPLIT`."""
+    return holdout_split(data, 0.2, random_state=seed + FURTHER_SPLIT.get())
+
 
 def _ml100k_rows() -> dict[str, np.ndarray]:
     return ml100k_columns()
@@ -113,7 +125,7 @@ def _ml100k(kind: str) -> Split:
     else:
         keep = rating >= {"ge5": 5.0, "ge4": 4.0}.get(kind, 3.0)
         data = Interactions.from_arrays(user[keep], item[keep], None)
-    return holdout_split(data, 0.2, random_state=0)
+    return _holdout(data, 0)
 
 
 @dataclass(frozen=True)
@@ -250,7 +262,7 @@ def _ml100k_half(kind: str) -> Split:
         data = Interactions.from_arrays(user[keep], item[keep], None)
     else:
         data = Interactions.from_arrays(user[keep], item[keep], rating[keep])
-    return holdout_split(data, 0.2, random_state=0)
+    return _holdout(data, 0)
 
 
 SIZE_DATASETS: dict[str, tuple[str, Callable[[], Split]]] = {
@@ -370,7 +382,7 @@ def _ml100k_variant(kind: str) -> Split:
         )
     else:
         raise ValueError(kind)
-    return holdout_split(data, 0.2, random_state=0)
+    return _holdout(data, 0)
 
 
 FROZEN_DATASETS: dict[str, tuple[str, Callable[[], Split]]] = {
@@ -592,7 +604,7 @@ def _ml100k_frozen3(kind: str) -> Split:
         data = Interactions.from_arrays(user[keep], item[keep], rating[keep])
     else:
         raise ValueError(kind)
-    return holdout_split(data, 0.2, random_state=3)
+    return _holdout(data, 3)
 
 
 FROZEN3_DATASETS: dict[str, tuple[str, Callable[[], Split]]] = {
@@ -695,7 +707,7 @@ def _ml100k_frozen4(kind: str) -> Split:
         ids, counts = np.unique(user, return_counts=True)
         keep = np.isin(user, ids[counts >= 100])
         data = Interactions.from_arrays(user[keep], item[keep], rating[keep])
-        return holdout_split(data, 0.2, random_state=4)
+        return _holdout(data, 4)
     raise ValueError(kind)
 
 
@@ -773,9 +785,7 @@ def _ml100k_frozen5(kind: str) -> Split:
         keep = (rating >= 4.0) & np.isin(user, chosen)
     else:
         raise ValueError(kind)
-    return holdout_split(
-        Interactions.from_arrays(user[keep], item[keep], None), 0.2, random_state=5
-    )
+    return _holdout(Interactions.from_arrays(user[keep], item[keep], None), 5)
 
 
 FROZEN5_DATASETS: dict[str, tuple[str, Callable[[], Split]]] = {
@@ -952,9 +962,7 @@ def _ml100k_frozen7() -> Split:
     liked = rating >= 4.0
     ids, counts = np.unique(item[liked], return_counts=True)
     keep = liked & np.isin(item, ids[(counts >= 20) & (counts < 200)])
-    return holdout_split(
-        Interactions.from_arrays(user[keep], item[keep], None), 0.2, random_state=7
-    )
+    return _holdout(Interactions.from_arrays(user[keep], item[keep], None), 7)
 
 
 FROZEN7_DATASETS: dict[str, tuple[str, Callable[[], Split]]] = {
