@@ -26,14 +26,16 @@ from alsrec.backends._numpy import (
     _dual_pays,
     _dual_width,
     _init_factors,
-    _lower_gram,
-    _lower_products,
-    _product_chunks,
     _solve_cg,
     _solve_dual,
     _solve_exact,
-    _times_lower_in_place,
-    _Workspace,
+)
+from alsrec.backends._products import (
+    Workspace,
+    lower_gram,
+    lower_products,
+    product_chunks,
+    times_lower_in_place,
 )
 
 
@@ -390,7 +392,7 @@ def test_triangular_products_match_the_general_product(transpose: bool, n_rows: 
     lower = np.asfortranarray(np.tril(rng.standard_normal((16, 16))), dtype=np.float32)
     rows = rng.standard_normal((n_rows, 16)).astype(np.float32)
     want = rows @ (lower.T if transpose else lower)
-    _times_lower_in_place(rows, lower, transpose=transpose)
+    times_lower_in_place(rows, lower, transpose=transpose)
     np.testing.assert_allclose(rows, want, rtol=1e-5, atol=1e-5)
 
 
@@ -400,16 +402,16 @@ def test_chunked_triangular_products_copy_their_source_and_cover_every_row() -> 
     source = rng.standard_normal((21, 8)).astype(np.float32)
     chunks = [slice(0, 5), slice(5, 16), slice(16, 40)]  # the last runs past the end
     out = np.full_like(source, np.nan)
-    _lower_products(out, lower, chunks, source=lambda rows: source[rows])
+    lower_products(out, lower, chunks, source=lambda rows: source[rows])
     np.testing.assert_allclose(out, source @ lower, rtol=1e-5, atol=1e-5)
     in_place = source.copy()
-    _lower_products(in_place, lower, chunks, transpose=True)
+    lower_products(in_place, lower, chunks, transpose=True)
     np.testing.assert_allclose(in_place, source @ lower.T, rtol=1e-5, atol=1e-5)
 
 
 def test_product_chunks_cover_the_rows_in_fixed_sizes() -> None:
-    assert _product_chunks(0) == []
-    chunks = _product_chunks(20_000)
+    assert product_chunks(0) == []
+    chunks = product_chunks(20_000)
     assert [c.start for c in chunks] == [0, 8192, 16384]
     assert np.arange(20_000)[chunks[-1]].size == 20_000 - 16384
 
@@ -420,7 +422,7 @@ def test_split_gram_holds_the_lower_triangle_of_the_gram_matrix(factors: int) ->
     fixed = rng.standard_normal((50, factors)).astype(np.float32)
     want = np.tril(fixed.astype(np.float64).T @ fixed)
     for pool in (None, ThreadPoolExecutor(2)):
-        gram = _lower_gram(fixed, pool, _Workspace())
+        gram = lower_gram(fixed, pool, Workspace())
         np.testing.assert_allclose(np.tril(gram), want, rtol=1e-4, atol=1e-3)
         assert gram.flags.f_contiguous and gram.dtype == np.float64
 
@@ -445,7 +447,7 @@ def test_last_cg_step_by_its_curvature_equals_the_full_product() -> None:
 def test_workspace_gather_matches_fancy_indexing_and_reuses_its_buffer() -> None:
     rng = np.random.default_rng(6)
     fixed = rng.standard_normal((30, 4)).astype(np.float32)
-    work = _Workspace()
+    work = Workspace()
     big = rng.integers(0, 30, (5, 7)).astype(np.int32)
     small = rng.integers(0, 30, (2, 3)).astype(np.int32)
     first = work.gather(fixed, big)

@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import math
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -29,11 +28,12 @@ import scipy.linalg
 
 from alsrec._penalty import side_penalties
 from alsrec._threads import single_threaded_blas, worker_count
+from alsrec.backends._products import Workspace, lower_gram, lower_products, product_chunks
 from alsrec.backends._protocol import diverged
 from alsrec.exceptions import DataError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
 
     import scipy.sparse as sp
 
@@ -211,29 +211,6 @@ def _each(
             pass
 
 
-_T = TypeVar("_T")
-_R = TypeVar("_R")
-
-_PRODUCT_ROWS = 8192
-"""Rows per chunk of the per-sweep products over a whole factor matrix in
-:func:`_solve_dual` (a fixed size, so results do not depend on the thread count)."""
-
-
-def _product_chunks(rows: int) -> list[slice]:
-    """Row chunks of ``_PRODUCT_ROWS`` for a per-sweep product over ``rows`` rows.
-
-    Chunks of a few hundred rows, to spread small data's triangular products over the
-    worker threads, were measured slower: scipy's BLAS wrappers keep the GIL during the
-    call, so ``trmm`` calls run one at a time whatever the number of threads.
-    """
-    return [slice(a, a + _PRODUCT_ROWS) for a in range(0, rows, _PRODUCT_ROWS)]
-
-
-def _map(fn: Callable[[_T], _R], items: list[_T], pool: ThreadPoolExecutor | None) -> Iterator[_R]:
-    """``fn`` over ``items``, on the pool when there is one; results in order."""
-    return pool.map(fn, items) if pool is not None else map(fn, items)
-
-
 def _cg(
     x: FactorMatrix,
     r: FactorMatrix,
@@ -278,7 +255,7 @@ def _solve_cg(
     regularization: float | npt.NDArray[np.float64],
     steps: int,
     pool: ThreadPoolExecutor | None,
-    workspace: _Workspace | None = None,
+    workspace: Workspace | None = None,
 ) -> None:
     """Update ``target`` in place by ``steps`` CG steps per row, warm-started.
 
@@ -286,7 +263,7 @@ def _solve_cg(
     ``regularization`` is one ``λ`` for every row (on the diagonal of the shared Gram
     matrix) or one per row of ``target`` (added to each row's products).
     """
-    work = _Workspace() if workspace is None else workspace
+    work = Workspace() if workspace is None else workspace
     gram = fixed.T @ fixed
     per_row = isinstance(regularization, np.ndarray)
     lams = np.asarray(regularization, dtype=np.float32) if per_row else None
@@ -309,7 +286,7 @@ def _cg_block(
     gram: FactorMatrix | None,
     steps: int,
     lam: FactorMatrix | None = None,
-    work: _Workspace | None = None,
+    work: Workspace | None = None,
 ) -> None:
     """``steps`` CG steps on the rows ``x`` of one block, in place; ``gram`` is
     ``YᵀY + λI``, or ``None`` for the identity (the preconditioned system of
@@ -367,7 +344,7 @@ def _solve_dual(
     regularization: float,
     steps: int,
     pool: ThreadPoolExecutor | None,
-    workspace: _Workspace | None = None,
+    workspace: Workspace | None = None,
 ) -> None:
     """The ``solver="auto"`` sweep at large factors: every row's system preconditioned
     by the shared ``G = YᵀY + λI``; short rows solved exactly through their dual system,
@@ -407,9 +384,9 @@ def _solve_dual(
     factors = fixed.shape[1]
     cg_steps = steps
     steps = max(1, cg_steps - _PRECONDITIONED_STEPS_SAVED)  # see the constant
-    chunks = _product_chunks(fixed.shape[0])
-    work = _Workspace() if workspace is None else workspace
-    gram = _lower_gram(fixed, pool, work)
+    chunks = product_chunks(fixed.shape[0])
+    work = Workspace() if workspace is None else workspace
+    gram = lower_gram(fixed, pool, work)
     gram[np.diag_indices_from(gram)] += regularization
     # K by LAPACK directly, in place: np.linalg.cholesky's batched wrapper took about
     # twice as long at 512 factors (9 ms against 5, once per sweep), and fresh f x f
@@ -419,13 +396,13 @@ def _solve_dual(
         _solve_cg(target, fixed, blocks, regularization, cg_steps, pool, work)
         return
     # Rows as row vectors: z = x K (zᵀ = Kᵀ xᵀ), x = z K⁻¹, Ŷ = Y (K⁻¹)ᵀ.
-    # Both triangular factors in float32 and Fortran order, for _times_lower_in_place.
+    # Both triangular factors in float32 and Fortran order, for times_lower_in_place.
     chol = work.array("chol", (factors, factors), np.float32, fortran=True)
     chol[...] = lower
     k_inv = work.array("k_inv", (factors, factors), np.float32, fortran=True)
     k_inv[...] = scipy.linalg.lapack.dtrtri(lower, lower=1, overwrite_c=1)[0]
     hat = work.array("hat", fixed.shape, np.float32)
-    _lower_products(hat, k_inv, chunks, source=lambda rows: fixed[rows], transpose=True)
+    lower_products(hat, k_inv, chunks, source=lambda rows: fixed[rows], transpose=True)
     limit = _dual_width(factors)
     # W = Y G⁻¹ = Ŷ K⁻¹ lets a short row take x = Wᵀ t without the f x f product back
     # from z; worth computing when short rows outnumber the rows of the fixed side.
@@ -433,7 +410,7 @@ def _solve_dual(
     solved: FactorMatrix | None = None
     if short_rows > fixed.shape[0]:
         solved = work.array("solved", fixed.shape, np.float32)
-        _lower_products(solved, k_inv, chunks, source=lambda rows: hat[rows])
+        lower_products(solved, k_inv, chunks, source=lambda rows: hat[rows])
 
     # Rows solved in z-space are converted in and out in large chunks: one trmm per block
     # would reread the f x f factor for a handful of rows (measured: a quarter of a
@@ -443,23 +420,23 @@ def _solve_dual(
     if solved is None:
         zspace = target
         position = None
-        zchunks = _product_chunks(target.shape[0])
+        zchunks = product_chunks(target.shape[0])
         # Rows in no block keep their values exactly (the round trip would round them).
         covered = np.zeros(target.shape[0], dtype=bool)
         for block in blocks:
             covered[block.rows] = True
         others = np.flatnonzero(~covered)
         kept = target[others]
-        _lower_products(target, chol, zchunks)
+        lower_products(target, chol, zchunks)
     else:
         zrows = np.concatenate(
             [b.rows for b in blocks if b.cols.shape[1] > limit] or [np.zeros(0, dtype=np.int64)]
         )
         position = np.full(target.shape[0], -1, dtype=np.int64)
         position[zrows] = np.arange(zrows.size)
-        zchunks = _product_chunks(zrows.size)
+        zchunks = product_chunks(zrows.size)
         zspace = work.array("zspace", (zrows.size, factors), np.float32)
-        _lower_products(zspace, chol, zchunks, source=lambda rows: target[zrows[rows]])
+        lower_products(zspace, chol, zchunks, source=lambda rows: target[zrows[rows]])
 
     def solve(block: _Block) -> None:
         width = block.cols.shape[1]
@@ -481,120 +458,11 @@ def _solve_dual(
             target[block.rows] = np.matmul(t32, solved[block.cols])[:, 0, :]
 
     _each(solve, blocks, pool)
-    _lower_products(zspace, k_inv, zchunks)
+    lower_products(zspace, k_inv, zchunks)
     if solved is None:
         target[others] = kept
     else:
         target[zrows] = zspace
-
-
-class _Workspace:
-    """Arrays a fit reuses from sweep to sweep (by name and shape): fresh arrays of a few
-    MiB every sweep cost page faults, a tenth of a 512-factor fit (measured)."""
-
-    def __init__(self) -> None:
-        self._arrays: dict[tuple[str, tuple[int, ...]], npt.NDArray[np.floating]] = {}
-        self._local = threading.local()
-
-    def scratch(self, shape: tuple[int, ...]) -> FactorMatrix:
-        """An uninitialised float32 array of ``shape`` on this thread's own buffer (a
-        block's gathered factors): the same memory for every block the thread solves."""
-        size = math.prod(shape)
-        buffer: npt.NDArray[np.float32] | None = getattr(self._local, "buffer", None)
-        if buffer is None or buffer.size < size:
-            buffer = self._local.buffer = np.empty(size, dtype=np.float32)
-        return cast("FactorMatrix", buffer[:size].reshape(shape))
-
-    def gather(self, fixed: FactorMatrix, cols: npt.NDArray[np.int32]) -> FactorMatrix:
-        """``fixed[cols]`` into this thread's scratch buffer."""
-        out = self.scratch((*cols.shape, fixed.shape[1]))
-        np.take(fixed, cols, axis=0, out=out, mode="clip")  # "clip": not buffered; in range
-        return out
-
-    def array(
-        self, name: str, shape: tuple[int, ...], dtype: type[np.floating], *, fortran: bool = False
-    ) -> Any:
-        """An uninitialised array of this name and shape, the same one at every call."""
-        key = (name, shape)
-        found = self._arrays.get(key)
-        if found is None:
-            found = np.empty(shape, dtype=dtype, order="F" if fortran else "C")
-            self._arrays[key] = found
-        return found
-
-
-def _lower_gram(
-    fixed: FactorMatrix, pool: ThreadPoolExecutor | None, work: _Workspace
-) -> npt.NDArray[np.float64]:
-    """``YᵀY`` in float64 and Fortran order, correct in its lower triangle (the only one
-    LAPACK reads), from two products of equal size, one per worker thread (numpy's
-    matrix product releases the GIL): columns ``:h`` and the square ``h:, h:``, with
-    ``h ≈ 0.38 f`` (where ``f h = (f - h)²``). The split depends on ``f`` alone, so the
-    result does not depend on the thread count."""
-    factors = fixed.shape[1]
-    h = min(factors - 1, max(1, round(factors * 0.382)))
-    gram = work.array("gram", (factors, factors), np.float64, fortran=True)
-    gram[:h, h:] = 0
-    parts = [  # (rows, columns) of the Gram matrix, and a float32 buffer for each
-        (slice(0, factors), slice(0, h), work.array("gram_left", (factors, h), np.float32)),
-        (
-            slice(h, factors),
-            slice(h, factors),
-            work.array("gram_right", (factors - h,) * 2, np.float32),
-        ),
-    ]
-
-    def product(part: tuple[slice, slice, FactorMatrix]) -> None:
-        rows, cols, out = part
-        np.matmul(fixed[:, rows].T, fixed[:, cols], out=out)
-        gram[rows, cols] = out
-
-    for _ in _map(product, parts, pool):
-        pass
-    return cast("npt.NDArray[np.float64]", gram)
-
-
-def _lower_products(
-    out: FactorMatrix,
-    lower: npt.NDArray[np.float32],
-    chunks: list[slice],
-    *,
-    source: Callable[[slice], FactorMatrix] | None = None,
-    transpose: bool = False,
-) -> None:
-    """``out[c] = out[c] @ lower`` (``@ lower.T`` with ``transpose``) for each chunk ``c``,
-    in place, after copying ``source(c)`` into ``out[c]`` when a source is given: one
-    write per row and no stacking of the parts.
-
-    On the calling thread: scipy's BLAS wrappers keep the GIL during ``trmm`` (two threads
-    ran 40 products of 8192 x 256 rows in 0.26 s, one in 0.24 s), so worker threads would
-    run the chunks one at a time anyway. Measured against handing them to the pool:
-    paired fit-time ratios 0.96 (synthetic 50k x 10k, 256 factors) and 0.98 (MovieLens-100k),
-    medians of 4 and 12 interleaved pairs, i.e. no slower and a little simpler."""
-    for chunk in chunks:
-        rows = out[chunk]
-        if source is not None:
-            rows[...] = source(chunk)
-        _times_lower_in_place(rows, lower, transpose=transpose)
-
-
-def _times_lower_in_place(
-    rows: FactorMatrix, lower: npt.NDArray[np.float32], *, transpose: bool = False
-) -> None:
-    """``rows = rows @ lower`` (``@ lower.T`` with ``transpose``) for C-ordered float32
-    ``rows`` and a lower-triangular ``lower`` (Fortran order), by BLAS ``trmm``: half the
-    flops of a general product and measured 2.7-3.2x faster than ``@`` at 256-512 factors.
-
-    Row-major ``rows`` is the column-major ``rowsᵀ``, and ``(rows L)ᵀ = Lᵀ rowsᵀ``: one
-    left-side ``trmm`` on the transposed view overwrites it with the result.
-    """
-    if rows.size == 0:
-        return
-    result = scipy.linalg.blas.strmm(
-        1.0, lower, rows.T, side=0, lower=1, trans_a=0 if transpose else 1, overwrite_b=1
-    )
-    if not np.shares_memory(result, rows):  # BLAS worked on a copy
-        rows[...] = result.T
 
 
 def _dual_width(factors: int) -> int:
@@ -781,7 +649,7 @@ class NumpyBackend:
             user_dual = dual and (large or _dual_pays(user_blocks, n_items, params.factors))
             item_dual = dual and (large or _dual_pays(item_blocks, n_users, params.factors))
             steps = params.cg_steps
-            work = _Workspace()
+            work = Workspace()
             for iteration in range(1, params.iterations + 1):
                 if exact:
                     _solve_exact(users, items, user_blocks, user_reg, pool)
