@@ -422,7 +422,7 @@ class Recommender:
         checked there, duplicate ``(user, item)`` rows are summed there, and the distinct
         IDs are sorted and numbered there with contiguous int32 indices (so any string
         or int64 IDs work despite Spark ALS's int32 limit). The driver collects only the
-        distinct IDs, the factors and, with ``keep_seen``, the index pairs. The result is
+        distinct IDs, the factors and, with ``keep_seen``, the index triples. The result is
         an ordinary model (``backend_ == "spark"``) whose rows follow the sorted IDs.
         ``params`` mean what they mean for every backend: confidence ``1 + alpha * w``,
         and ``regularization`` is mapped to Spark's count-scaled ``regParam`` (see
@@ -450,7 +450,11 @@ class Recommender:
         keep_seen : bool, default True
             Collect the ``(user, item, weight)`` index triples (12 bytes per distinct
             pair) so the model can exclude seen items and rank its popularity fallback;
-            ``False`` saves that driver memory, and then nothing is excluded.
+            they are collected before training, and ``"auto"`` hyperparameters are
+            resolved from them as :meth:`fit` resolves them. ``False`` saves that driver
+            memory; then nothing is excluded, and ``"auto"`` is resolved from sums on the
+            cluster without the spectrum of the pattern (a weaker default: see the
+            "Default hyperparameters" guide).
         num_blocks : int, optional
             Spark's ``numUserBlocks``/``numItemBlocks``; default: the session's
             default parallelism.

@@ -32,6 +32,7 @@ from alsrec import (
 from alsrec.backends import available, get_backend
 from alsrec.datasets import synthetic
 from alsrec.evaluation import holdout_split, ndcg_at_k
+from alsrec.model.defaults import resolve_params
 from alsrec.spark import engine as spark_backend
 from alsrec.spark.backend import SparkBackend, confidence_to_ratings
 from alsrec.spark.engine import spark_errors, spark_reg_param, spark_status, translate_error
@@ -423,6 +424,34 @@ def test_fit_spark_resolves_alpha_on_the_cluster_as_fit_does(
     assert rec.model_.provenance.auto_params[:2] == ("alpha", "regularization")
     local = Recommender(factors=2, iterations=2).fit(users, items, weights)
     assert local.params_.alpha == pytest.approx(rec.params_.alpha)
+
+
+@needs_spark
+def test_fit_spark_with_seen_pairs_resolves_auto_as_a_local_fit_does(spark: SparkSession) -> None:
+    # keep_seen brings the triples to the driver anyway; collected before training, they
+    # give "auto" the whole rule (the spectrum too), so both backends agree on the data.
+    raw = synthetic(400, 300, n_clusters=6, mean_interactions=12, random_state=5)
+    df = _frame(spark, {"u": raw.user_ids, "i": raw.item_ids, "w": raw.weights})
+    params = ALSParams(factors=2, iterations=1, random_state=0)
+    rec = Recommender.fit_spark(df, "u", "i", "w", params=params)
+    # The local rule on the same matrix, rows and columns in the sorted ID order that
+    # fit_spark numbers them in (its randomized SVD reads the matrix in that order).
+    _, rows = np.unique(raw.user_ids, return_inverse=True)
+    _, cols = np.unique(raw.item_ids, return_inverse=True)
+    matrix = sp.csr_matrix((raw.weights, (rows, cols)), dtype=np.float32)
+    local, _ = resolve_params(params, matrix)
+    assert rec.params_.alpha == pytest.approx(local.alpha_value, rel=1e-9)
+    assert rec.params_.regularization == pytest.approx(local.regularization_value, rel=1e-6)
+    assert rec.model_.provenance.auto_params == (
+        "alpha",
+        "regularization",
+        "regularization_reference",
+    )
+    # Without the triples the cluster's mass-only rule applies, which differs here.
+    lean = Recommender.fit_spark(df, "u", "i", "w", params=params, keep_seen=False)
+    assert lean.params_.alpha == pytest.approx(rec.params_.alpha)
+    gap = lean.params_.regularization / rec.params_.regularization
+    assert abs(gap - 1.0) > 0.05
 
 
 @needs_spark

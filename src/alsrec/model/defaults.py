@@ -155,8 +155,8 @@ def regularization_from_masses(
     ``scale * (sqrt(sum d_u**2 / D) + sqrt(sum d_i**2 / D))`` with ``d_u`` the
     ``row_masses``, ``d_i`` the ``column_masses`` and ``D`` their common total; see the
     module documentation for why. This is the one implementation of the rule;
-    :func:`auto_regularization` (a confidence matrix) and the Spark backend (masses
-    aggregated on the cluster) both call it.
+    :func:`auto_regularization` (a confidence matrix) and ``fit_spark`` with
+    ``keep_seen=False`` (masses aggregated on the cluster) both call it.
 
     Parameters
     ----------

@@ -36,9 +36,9 @@ regularization moves there to :data:`~alsrec.model.defaults.PLATEAU_SHARE` (half
 (:func:`flat_spectrum_scale`), unless heavy-tailed counts hold most of the confidence (a
 :func:`confidence_level` below 2, that of binary data at ``alpha = 1``): the statistics read
 only the pattern, and such data kept the taper's value best. On data with fewer than 160
-users or items, where ``s_70`` is not a noise level, and on the Spark backend (which only
-brings the masses to the driver) the spectral multiple is the constant :data:`AUTO_SCALE`
-(0.8).
+users or items, where ``s_70`` is not a noise level, and in ``fit_spark`` with
+``keep_seen=False`` (which only brings the masses to the driver) the spectral multiple is
+the constant :data:`AUTO_SCALE` (0.8).
 
 Data with flat item popularity (:func:`popularity_gini`, the Gini coefficient of the items'
 confidence masses, at most 0.25) takes the multiple :data:`FLAT_SCALE` (1.4) instead,
@@ -89,7 +89,7 @@ __all__ = [
 
 AUTO_SCALE = 0.8
 """The multiple of the noise scale where the spectral statistic is not available (small
-data, the Spark backend)."""
+data, ``fit_spark`` with ``keep_seen=False``)."""
 
 _SPECTRAL_FACTOR = 7.17
 _SPECTRAL_EXPONENT = 1.08

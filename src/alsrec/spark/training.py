@@ -20,6 +20,7 @@ from alsrec.model.defaults import (
     level_factor,
     popularity_scale,
     regularization_from_masses,
+    resolve_params,
 )
 from alsrec.model.fitted import FittedModel, Provenance, as_factors, build_model
 from alsrec.model.statistics import SPECTRAL_MIN_SIZE, confidence_level, popularity_gini
@@ -227,10 +228,28 @@ def _collect_seen(ratings: DataFrame, n_users: int, n_items: int) -> sp.csr_matr
     )
 
 
+def _resolve_locally(seen: sp.csr_matrix, params: ALSParams) -> tuple[ALSParams, tuple[str, ...]]:
+    """``alpha`` and ``regularization="auto"`` resolved from the collected triples, by the
+    rule of a local fit (:func:`~alsrec.model.defaults.resolve_params`, spectrum included).
+
+    The reference scale of Spark's count-scaled penalty is left to
+    :func:`~alsrec.spark.engine.spark_penalty`, as on the cluster path.
+    """
+    if not (isinstance(params.alpha, str) or isinstance(params.regularization, str)):
+        return params, ()
+    asked = dataclasses.replace(params, regularization_exponent=0.0)
+    resolved, names = resolve_params(asked, seen)
+    params = dataclasses.replace(
+        params, alpha=resolved.alpha, regularization=resolved.regularization
+    )
+    return params, tuple(name for name in names if name in ("alpha", "regularization"))
+
+
 def _resolve_auto(
     ratings: DataFrame, params: ALSParams, shape: tuple[int, int]
 ) -> tuple[ALSParams, tuple[str, ...]]:
-    """``params`` with ``alpha`` and ``regularization="auto"`` resolved from sums on the cluster.
+    """``params`` with ``alpha`` and ``regularization="auto"`` resolved from sums on the cluster
+    (``keep_seen=False``: the triples never reach the driver).
 
     The confidence of a pair is ``1 + alpha * w`` (Spark's). ``alpha="auto"`` needs the
     total weight (:func:`~alsrec.model.defaults.alpha_from_totals`); for
@@ -370,7 +389,13 @@ def fit_dataframe(
                 .persist(StorageLevel.MEMORY_AND_DISK)
             )
             persisted.append(ratings)
-        params, auto = _resolve_auto(ratings, params, (int(user_ids.size), int(item_ids.size)))
+        # With keep_seen the triples come to the driver anyway: collected first, they let
+        # "auto" resolve as a local fit does (the spectrum needs the whole pattern).
+        seen = _collect_seen(ratings, user_ids.size, item_ids.size) if keep_seen else None
+        if seen is not None:
+            params, auto = _resolve_locally(seen, params)
+        else:
+            params, auto = _resolve_auto(ratings, params, (int(user_ids.size), int(item_ids.size)))
         asked_reference = params.regularization_reference
         params, reg_param = spark_penalty(params, nnz, user_ids.size, item_ids.size)
         if isinstance(asked_reference, str):
@@ -385,7 +410,6 @@ def fit_dataframe(
             reg_param=reg_param,
             num_blocks=num_blocks,
         )
-        seen = _collect_seen(ratings, user_ids.size, item_ids.size) if keep_seen else None
     finally:
         for frame in persisted:
             frame.unpersist()
