@@ -450,7 +450,7 @@ def test_fit_spark_with_seen_pairs_resolves_auto_as_a_local_fit_does(spark: Spar
     # Without the triples the cluster's mass-only rule applies, which differs here.
     lean = Recommender.fit_spark(df, "u", "i", "w", params=params, keep_seen=False)
     assert lean.params_.alpha == pytest.approx(rec.params_.alpha)
-    gap = lean.params_.regularization / rec.params_.regularization
+    gap = lean.params_.regularization_value / rec.params_.regularization_value
     assert abs(gap - 1.0) > 0.05
 
 
