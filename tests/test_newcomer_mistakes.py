@@ -334,3 +334,44 @@ def test_scikit_learn_searches_are_refused_and_other_libraries_names_hint(
     assert not hasattr(rec, "item_factors")
     with pytest.raises(AttributeError, match=r"has no attribute 'no_such_name'$"):
         getattr(rec, "no_such_name")  # noqa: B009
+
+
+def test_the_advice_of_a_bad_row_error_works_from_fit() -> None:
+    frame = pd.DataFrame(
+        {"user_id": ["a", "a", "b", "b", "c"], "item_id": ["x", "y", "x", "z", "y"]}
+        | {"weight": [1.0, 9.0, np.nan, 4.0, 2.0]}
+    )
+    rec = Recommender(factors=2, iterations=1)
+    with pytest.raises(DataError, match=r"row 2.*weight nan.*on_bad_rows='skip'"):
+        rec.fit(frame)
+    assert rec.fit(frame, on_bad_rows="skip").seen_.nnz == 4  # type: ignore[union-attr]
+    users, items, weights = frame["user_id"], frame["item_id"], frame["weight"]
+    assert rec.fit(users, items, weights, on_bad_rows="skip").seen_.nnz == 4  # type: ignore[union-attr]
+    built = Interactions.from_frame(frame, weight="weight", on_bad_rows="skip")
+    with pytest.raises(ConfigError, match=r"on_bad_rows='skip'"):
+        rec.fit(built, on_bad_rows="skip")  # screened when it was built
+
+
+def test_sets_are_not_paired_by_position(rec: Recommender) -> None:
+    with pytest.raises(DataError, match=r"user_ids is a set, which has no order"):
+        Recommender(factors=2).fit({"ann", "bob"}, ["tea", "cup"])
+    with pytest.raises(DataError, match=r"item_ids is a frozenset"):
+        Interactions.from_arrays(["ann", "bob"], frozenset({"tea", "cup"}))
+    with pytest.raises(DataError, match=r"user_ids is a set"):
+        rec.updated({"u1"}, ["a"])
+    # One column alone pairs nothing: a set of items is fine as a history.
+    assert rec.recommend_for_history({"a", "b"}, n=1).source == "fold-in"
+
+
+def test_a_leading_tilde_means_the_home_directory(
+    rec: Recommender, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    monkeypatch.chdir(tmp_path)
+    saved = rec.save("~/model")
+    assert saved == tmp_path / "home" / "model"
+    assert not (tmp_path / "~").exists()
+    assert Recommender.load("~/model").users_.ids.tolist() == rec.users_.ids.tolist()
+    (tmp_path / "home" / "d.csv").write_text("user_id,item_id\nu1,a\nu2,b\n")
+    assert Interactions.from_csv("~/d.csv").nnz == 2

@@ -166,8 +166,16 @@ def check_aligned(columns: Mapping[str, object], hint: str = "") -> None:
     polars Series) are not compared. ``hint`` ends the message (another way to pass the
     data, in the caller's words).
 
+    A ``set`` (or ``frozenset``) among two or more columns is refused too: it has no
+    order, so its entries would be paired with the other columns' in an order that
+    changes from one Python process to the next (string hashing is randomized).
+
     Examples
     --------
+    >>> check_aligned({"user_ids": {"ann", "bob"}, "item_ids": ["x", "y"]})
+    Traceback (most recent call last):
+    ...
+    alsrec.exceptions.DataError: user_ids is a set, which has no order: ...
     >>> import pandas as pd
     >>> users, items = pd.Series(["a", "b"]), pd.Series(["x", "y"])
     >>> check_aligned({"user_ids": users, "item_ids": items})  # the same index: fine
@@ -176,6 +184,16 @@ def check_aligned(columns: Mapping[str, object], hint: str = "") -> None:
     ...
     alsrec.exceptions.DataError: user_ids and item_ids are pandas Series with different indexes; ...
     """
+    given = [label for label, value in columns.items() if value is not None]
+    for label, value in columns.items():
+        if isinstance(value, (set, frozenset)) and len(given) > 1:
+            rest = " and ".join(other for other in given if other != label)
+            raise DataError(
+                f"{label} is a {type(value).__name__}, which has no order: its entries "
+                f"cannot be paired by position with {rest}, and the pairs would change "
+                "from one run to the next. Pass a list (or array) in the order of the "
+                f"other column{'s' if len(given) > 2 else ''}{hint}."
+            )
     indexes: dict[str, Any] = {
         name: getattr(column, "index", None)
         for name, column in columns.items()

@@ -22,6 +22,7 @@ True
 
 from __future__ import annotations
 
+import inspect
 import logging
 import warnings
 
@@ -35,10 +36,14 @@ if not any(isinstance(handler, logging.NullHandler) for handler in logger.handle
     logger.addHandler(logging.NullHandler())
 
 
-def warn(message: str, category: type[Warning] = AlsrecWarning, *, stacklevel: int = 2) -> None:
+def warn(
+    message: str, category: type[Warning] = AlsrecWarning, *, stacklevel: int | None = 2
+) -> None:
     """Issue ``message`` as a warning and log it at ``WARNING`` on the ``alsrec`` logger.
 
-    ``stacklevel`` counts as in :func:`warnings.warn` from the caller's point of view.
+    ``stacklevel`` counts as in :func:`warnings.warn` from the caller's point of view;
+    ``None`` points the warning at the first caller outside alsrec, however deep inside
+    alsrec the call came from.
 
     Examples
     --------
@@ -50,4 +55,15 @@ def warn(message: str, category: type[Warning] = AlsrecWarning, *, stacklevel: i
     'something to know'
     """
     logger.warning("%s", message)
-    warnings.warn(message, category, stacklevel=stacklevel + 1)
+    level = _outside_alsrec() if stacklevel is None else stacklevel + 1
+    warnings.warn(message, category, stacklevel=level)
+
+
+def _outside_alsrec() -> int:
+    """The ``stacklevel`` of :func:`warn`'s ``warnings.warn`` call that names the first
+    frame outside the ``alsrec`` package."""
+    level, frame = 2, inspect.currentframe()
+    frame = frame.f_back.f_back if frame is not None and frame.f_back is not None else None
+    while frame is not None and str(frame.f_globals.get("__name__", "")).split(".")[0] == "alsrec":
+        frame, level = frame.f_back, level + 1
+    return level

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     import scipy.sparse as sp
     from pyspark.sql import DataFrame, SparkSession
 
+    from alsrec.data.rows import BadRows
     from alsrec.explain import Explanation
     from alsrec.io import InspectionReport, PathArg
     from alsrec.model.lookup import History
@@ -499,6 +500,7 @@ class Recommender:
         item: Hashable | None = None,
         weight: Hashable | None = None,
         timestamp: Hashable | None = None,
+        on_bad_rows: BadRows = "raise",
         callback: ProgressCallback | None = None,
         progress: ProgressOption = False,
     ) -> Self:
@@ -537,6 +539,11 @@ class Recommender:
             The user IDs as a keyword (or the matrix's row IDs).
         user, item, weight, timestamp : column label, optional
             Column names of a DataFrame.
+        on_bad_rows : {"raise", "skip"}, default "raise"
+            A bad row (a missing or empty ID; a weight that is missing, not finite or not
+            positive) raises a :class:`~alsrec.DataError` naming it, or with ``"skip"`` is
+            dropped and counted (see :meth:`alsrec.Interactions.summary`). Not for an
+            :class:`~alsrec.Interactions`, which was screened when it was built.
         callback : callable, optional
             Called after each sweep as ``callback(iteration, user_factors, item_factors)``.
             To record the training loss, pass :func:`alsrec.model.loss_monitor`.
@@ -576,6 +583,7 @@ class Recommender:
             item=item,
             weight=weight,
             timestamp=timestamp,
+            on_bad_rows=on_bad_rows,
         )
         if progress is not False and progress is not None:
             callback = loss_monitor(interactions, self.params, progress=progress, callback=callback)

@@ -130,3 +130,23 @@ def test_from_sql_names_a_numeric_column_it_left_unread() -> None:
         warnings.simplefilter("error")
         assert Interactions.from_sql(conn, query, weight="rating").nnz == 3
         assert Interactions.from_sql(conn, "SELECT user_id, item_id, note FROM t").nnz == 3
+
+
+def test_from_frame_names_a_numeric_column_it_left_unread_as_fit_does() -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {"user_id": ["u1", "u1", "u2"], "item_id": ["i1", "i2", "i1"], "plays": [5, 3, 4]}
+    )
+    with pytest.warns(UnreadColumnWarning, match=r"\['plays'\].*weight='plays'") as got:
+        data = Interactions.from_frame(frame)
+    assert set(data.matrix.data.tolist()) == {1.0}  # what the warning says was done
+    assert got[0].filename == __file__
+    # fit(df) reaches the same reader two calls deeper; the warning still points here.
+    with pytest.warns(UnreadColumnWarning, match=r"\['plays'\]") as got:
+        Recommender(factors=2, iterations=1).fit(frame)
+    assert len(got) == 1 and got[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert Interactions.from_frame(frame, weight="plays").matrix.sum() == 12.0
+        assert Interactions.from_frame(frame[["user_id", "item_id"]]).nnz == 3

@@ -740,6 +740,24 @@ def test_untrusted_pickles_are_never_opened(tmp_path: Path) -> None:
     assert not marker.exists()
 
 
+_NO_SEEN = "ignore:.*the pickle holds no interactions:alsrec.AlsrecWarning"
+"""Every legacy import says it excludes nothing as seen; the tests below check other things."""
+
+
+def test_a_legacy_import_says_it_excludes_nothing_as_seen(
+    tmp_path: Path, factors: tuple[Floats, Floats]
+) -> None:
+    users, items = factors
+    user_map = {f"u{i}": i for i in range(len(users))}
+    item_map = {f"i{i}": i for i in range(len(items))}
+    path = _legacy(tmp_path / "a.pkl", _implicit_model(users, items), user_map, item_map)
+    with pytest.warns(AlsrecWarning, match=r"holds no interactions.*excludes no seen") as got:
+        rec = Recommender.from_legacy_pickle(path, trusted=True)
+    assert rec.seen_ is None
+    assert [w.filename for w in got if "holds no" in str(w.message)] == [__file__]
+
+
+@pytest.mark.filterwarnings(_NO_SEEN)
 def test_implicit_pickle_with_str_ids_matches_implicit(
     tmp_path: Path, factors: tuple[Floats, Floats]
 ) -> None:
@@ -768,6 +786,7 @@ def test_implicit_pickle_with_str_ids_matches_implicit(
     assert rec.similar_items("PROD_3", n=3).ids.tolist() == expected
 
 
+@pytest.mark.filterwarnings(_NO_SEEN)
 def test_mapping_with_holes_is_permuted_and_reported(
     tmp_path: Path, factors: tuple[Floats, Floats]
 ) -> None:
@@ -810,6 +829,7 @@ def test_mapping_with_holes_is_permuted_and_reported(
         Recommender.from_legacy_pickle(path, trusted=True, policy="strict")
 
 
+@pytest.mark.filterwarnings(_NO_SEEN)
 def test_ids_pointing_past_the_factor_rows(tmp_path: Path, factors: tuple[Floats, Floats]) -> None:
     users, items = factors
     user_map = {f"u{i}": i for i in range(5)} | {"ghost": 9}
@@ -823,6 +843,7 @@ def test_ids_pointing_past_the_factor_rows(tmp_path: Path, factors: tuple[Floats
         import_legacy_pickle(path, trusted=True, policy="strict")
 
 
+@pytest.mark.filterwarnings(_NO_SEEN)
 def test_gpu_models_are_converted_with_to_cpu(
     tmp_path: Path, factors: tuple[Floats, Floats]
 ) -> None:
@@ -894,6 +915,7 @@ def test_pickles_that_are_not_legacy_artifacts(tmp_path: Path) -> None:
         import_legacy_pickle(tmp_path / "nope.pkl", trusted=True)
 
 
+@pytest.mark.filterwarnings(_NO_SEEN)
 def test_unfitted_or_broken_models(tmp_path: Path) -> None:
     unfitted = _implicit_model(np.ones((1, 2), np.float32), np.ones((1, 2), np.float32))
     unfitted.user_factors = None  # type: ignore[attr-defined]
@@ -1007,6 +1029,7 @@ def test_non_finite_popularity(saved: Path) -> None:
         Recommender.load(saved)
 
 
+@pytest.mark.filterwarnings(_NO_SEEN)
 def test_legacy_params_are_carried_over_only_when_valid(
     tmp_path: Path, factors: tuple[Floats, Floats]
 ) -> None:

@@ -637,7 +637,7 @@ def read_csv(
             "'latin-1' or 'cp1252'."
         ) from exc
     reader = _CsvReader(
-        os.fspath(path),
+        os.path.expanduser(os.fspath(path)),  # "~/data.csv", as pandas reads it
         user=user,
         item=item,
         weight=weight,
@@ -653,7 +653,5 @@ def read_csv(
     )
     collected = reader.read()
     # user -> Interactions.from_csv -> read_csv
-    warn_unread(
-        f"{reader.path}: no weight column was given", reader.unread_numeric, None, stacklevel=3
-    )
+    warn_unread(f"{reader.path}: no weight column was given", reader.unread_numeric, None)
     return collected

@@ -15,13 +15,13 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
 import scipy.sparse as sp
 
 from alsrec.data.frames import check_eager
 from alsrec.data.interactions import Interactions
-from alsrec.data.unread import is_time_name, warn_unread
+from alsrec.data.rows import check_bad_rows
 from alsrec.exceptions import ConfigError
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     import numpy.typing as npt
 
+    from alsrec.data.rows import BadRows
     from alsrec.types import ExternalId, IdLike
 
 __all__ = ["COMMON_COLUMNS", "as_interactions", "is_frame"]
@@ -86,31 +87,6 @@ def _column(columns: Sequence[Hashable], role: str, given: Hashable | None) -> H
     )
 
 
-def _warn_unread(frame: object, columns: Sequence[Hashable], used: set[Hashable | None]) -> None:
-    """Name the numeric columns ``fit(df)`` did not read when it found no weight column."""
-    unread = [
-        name
-        for name in columns
-        if name not in used and not is_time_name(name) and _numeric(frame, name)
-    ]
-    warn_unread(
-        "fit(df) found no column named 'weight'",
-        unread,
-        "select the columns you mean (e.g. fit(df[[user_column, item_column]]))",
-        stacklevel=4,
-    )
-
-
-def _numeric(frame: object, name: Hashable) -> bool:
-    """Whether a pandas or polars column holds numbers (not booleans)."""
-    dtype = getattr(cast("Any", frame)[name], "dtype", None)
-    if dtype is None:
-        return False
-    if callable(getattr(dtype, "is_numeric", None)):  # polars
-        return bool(dtype.is_numeric())
-    return getattr(dtype, "kind", "") in ("i", "u", "f")  # numpy and pandas
-
-
 def _positional_names(item_ids: object, weights: object, user_ids: object) -> str:
     """The message for ``fit(df, ...)`` with more than the frame given by position."""
     given = [value for value in (item_ids, weights) if value is not None]
@@ -139,6 +115,7 @@ def as_interactions(
     item: Hashable | None = None,
     weight: Hashable | None = None,
     timestamp: Hashable | None = None,
+    on_bad_rows: BadRows = "raise",
 ) -> Interactions:
     """Turn any input :meth:`alsrec.Recommender.fit` accepts into :class:`Interactions`.
 
@@ -154,6 +131,11 @@ def as_interactions(
         The user IDs: the first column (keyword form) or the matrix rows.
     user, item, weight, timestamp
         Column names of a DataFrame.
+    on_bad_rows : {"raise", "skip"}, default "raise"
+        What to do with a bad row (a missing or empty ID, a weight that is not a positive
+        finite number): name it in a :class:`~alsrec.DataError`, or drop it (counted in
+        ``summary().dropped``); see :meth:`Interactions.from_arrays`. Not for an
+        :class:`Interactions`, whose rows were screened when it was built.
 
     Raises
     ------
@@ -175,9 +157,12 @@ def as_interactions(
         data, user_ids = user_ids, None
         if data is None:
             raise ConfigError(f"fit() needs interactions: {_FORMS}.")
+    policy = check_bad_rows(on_bad_rows)
     if isinstance(data, Interactions):
         given = {"item_ids": item_ids, "weights": weights, "user_ids": user_ids}
         extra = [label for label, value in given.items() if value is not None]
+        if policy != "raise":
+            extra.append(f"on_bad_rows={policy!r}")
         if extra or named:
             raise ConfigError(
                 "Pass either an Interactions object or the three columns, not both "
@@ -192,7 +177,7 @@ def as_interactions(
                 "fit(matrix, user_ids=..., item_ids=...) to name rows and columns."
             )
         _log.debug("fit: reading a scipy sparse matrix of shape %s", getattr(data, "shape", None))
-        return Interactions.from_scipy(data, user_ids, item_ids)
+        return Interactions.from_scipy(data, user_ids, item_ids, on_bad_rows=policy)
     if is_frame(data):
         check_eager(data)
         if item_ids is not None or weights is not None or user_ids is not None:
@@ -200,10 +185,13 @@ def as_interactions(
         columns = list(getattr(data, "columns"))  # noqa: B009 - duck-typed frame
         user, item = _column(columns, "user", user), _column(columns, "item", item)
         weight = _column(columns, "weight", weight)
-        if weight is None:
-            _warn_unread(data, columns, {user, item, timestamp})
-        return Interactions.from_frame(
-            data, user=user, item=item, weight=weight, timestamp=timestamp
+        return Interactions.from_frame(  # which names numeric columns left unread
+            data,
+            user=user,
+            item=item,
+            weight=weight,
+            timestamp=timestamp,
+            on_bad_rows=policy,
         )
     if named:
         raise ConfigError(
@@ -223,4 +211,9 @@ def as_interactions(
             f"fit() got a {type(data).__name__} without item_ids; the accepted forms are "
             f"{_FORMS}.{pairs}"
         )
-    return Interactions.from_arrays(data, item_ids, weights)  # type: ignore[arg-type]
+    return Interactions.from_arrays(
+        data,  # type: ignore[arg-type]
+        item_ids,
+        weights,
+        on_bad_rows=policy,
+    )

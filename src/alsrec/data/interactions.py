@@ -25,6 +25,7 @@ from alsrec.data.matrices import read_indices, read_matrix
 from alsrec.data.rows import REASONS, BadRows, Column, IdType, check_bad_rows
 from alsrec.data.sql_reader import collect_sql
 from alsrec.data.summary import InteractionsSummary
+from alsrec.data.unread import numeric_frame_columns, warn_unread
 from alsrec.exceptions import ConfigError, DataError
 
 if TYPE_CHECKING:
@@ -248,7 +249,9 @@ class Interactions:
         user, item : column label, default "user_id", "item_id"
             The ID columns.
         weight : column label, optional
-            The weight column; without it every row weighs 1.0.
+            The weight column; without it every row weighs 1.0, and an
+            :class:`~alsrec.UnreadColumnWarning` names the numeric columns left unread
+            (a ``rating`` or ``plays`` column was probably meant as the weight).
         timestamp : column label, optional
             A time column, used by ``aggregate="last"`` and kept in :attr:`timestamps`.
         aggregate, min_user_interactions, min_item_interactions, on_bad_rows
@@ -271,6 +274,12 @@ class Interactions:
             timestamp=timestamp,
             on_bad_rows=check_bad_rows(on_bad_rows),
         )
+        if weight is None:  # the frame was checked by now
+            warn_unread(
+                "The frame has no weight column given",
+                numeric_frame_columns(frame, {user, item, timestamp}),
+                "select the columns you mean (e.g. df[[user_column, item_column]])",
+            )
         return cls(
             **assemble(
                 collected,

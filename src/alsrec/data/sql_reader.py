@@ -178,7 +178,7 @@ def collect_sql(
                 "parameters."
             )
         # user -> Interactions.from_sql -> collect_sql
-        warn_unread("The query has no weight column given", unread, None, stacklevel=3)
+        warn_unread("The query has no weight column given", unread, None)
         return stream.finish(
             has_weights="weight" in positions, has_timestamps="timestamp" in positions
         )

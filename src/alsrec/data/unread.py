@@ -5,16 +5,16 @@ column (``rating``, ``plays``), the caller may well have meant it as the weight,
 training on 1.0 per row would be a silent surprise. ``fit(df)``,
 :meth:`~alsrec.Interactions.from_csv` and :meth:`~alsrec.Interactions.from_sql` name such
 columns in one :class:`~alsrec.UnreadColumnWarning`, written here; a column named like a
-timestamp is not counted.
+timestamp is not counted. So does :meth:`~alsrec.Interactions.from_frame`.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from alsrec.exceptions import UnreadColumnWarning
+from alsrec.logs import warn
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Hashable, Iterable, Sequence
@@ -25,6 +25,7 @@ __all__ = [
     "candidate_columns",
     "is_time_name",
     "looks_numeric",
+    "numeric_frame_columns",
     "warn_unread",
 ]
 
@@ -89,23 +90,52 @@ def looks_numeric(texts: Iterable[str]) -> bool:
     return len(values) > 1
 
 
-def warn_unread(
-    lead: str, unread: Sequence[Hashable], silence: str | None, stacklevel: int
-) -> None:
+def numeric_frame_columns(frame: object, used: Collection[Hashable | None]) -> list[Hashable]:
+    """The numeric columns of a pandas or polars frame that no role reads (booleans and
+    time-named columns aside), in the frame's order.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"u": [1], "i": ["a"], "plays": [3], "ts": [9], "ok": [True]})
+    >>> numeric_frame_columns(frame, {"u", "i"})
+    ['plays']
+    """
+    columns = list(getattr(frame, "columns"))  # noqa: B009 - duck-typed frame
+    return [
+        name
+        for name in columns
+        if name not in used and not is_time_name(name) and _numeric(frame, name)
+    ]
+
+
+def _numeric(frame: object, name: Hashable) -> bool:
+    """Whether a pandas or polars column holds numbers (not booleans)."""
+    dtype = getattr(cast("Any", frame)[name], "dtype", None)
+    if dtype is None:
+        return False
+    if callable(getattr(dtype, "is_numeric", None)):  # polars
+        return bool(dtype.is_numeric())
+    return getattr(dtype, "kind", "") in ("i", "u", "f")  # numpy and pandas
+
+
+def warn_unread(lead: str, unread: Sequence[Hashable], silence: str | None) -> None:
     """Warn, after ``lead`` (what read no weight column), that the numeric ``unread``
     columns exist; nothing if there are none.
 
-    ``silence`` says how to drop the columns on purpose, if the source has a way;
-    ``stacklevel`` counts from the caller of this function, as :func:`warnings.warn` does.
+    ``silence`` says how to drop the columns on purpose, if the source has a way. The
+    warning points at the first caller outside alsrec, however deep the call came from
+    (``fit(df)`` reaches the frame reader through two more of alsrec's functions than
+    ``Interactions.from_frame`` does).
     """
     if not unread:
         return
     names = list(unread)
     tail = f", or {silence} to silence this" if silence else ""
-    warnings.warn(
+    warn(
         f"{lead}, so every row weighs 1.0; the numeric column(s) {names} were not read."
         f" Pass weight={names[0]!r} to weigh the interactions by "
         f"it{tail}.",
         UnreadColumnWarning,
-        stacklevel=stacklevel + 1,
+        stacklevel=None,
     )

@@ -144,9 +144,10 @@ def file_sha256(fd: int) -> str:
 
 
 def as_path(path: object) -> Path:
-    """``path`` (a ``str``, ``bytes`` or ``os.PathLike``) as a :class:`~pathlib.Path`."""
+    """``path`` (a ``str``, ``bytes`` or ``os.PathLike``) as a :class:`~pathlib.Path`, with a
+    leading ``~`` expanded to the home directory (as pandas and the shell do)."""
     if isinstance(path, bytes):
-        return Path(os.fsdecode(path))
+        return Path(os.fsdecode(path)).expanduser()
     if isinstance(path, (str, os.PathLike)):
-        return Path(path)
+        return Path(path).expanduser()
     raise ConfigError(f"path must be a str or os.PathLike, got {type(path).__name__}: {path!r}.")

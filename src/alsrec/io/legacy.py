@@ -185,6 +185,16 @@ def _legacy_side(
     return ids, ordered, index_ranges(unmapped), int(beyond.sum())
 
 
+_NO_SEEN = (
+    "the pickle holds no interactions, so the imported model excludes no seen items "
+    "(implicit's recommend(..., user_items) filtered them) and its fallback ranks items by "
+    "factor norm. Retrain with alsrec, or attach the training interactions with "
+    "Recommender.from_factors(..., seen=...): see 'Seen items after the import' in the "
+    "artifacts guide."
+)
+"""What every legacy import warns about (the pickle's dicts and model hold no interactions)."""
+
+
 def import_legacy_pickle(path: PathArg, *, trusted: bool, policy: Policy = "safe") -> FittedModel:
     """Import a hand-built ``recommender_artifacts.pkl`` (an implicit model and ID dicts).
 
@@ -206,6 +216,12 @@ def import_legacy_pickle(path: PathArg, *, trusted: bool, policy: Policy = "safe
     ``policy="safe"`` such a model loads with an :class:`~alsrec.AlsrecWarning` and never
     returns unmapped rows; ``"strict"`` refuses it. IDs whose index has no factor row are
     dropped with a warning (``"safe"``) or refused (``"strict"``).
+
+    The pickle holds no interactions, so the model excludes no seen items (implicit's
+    ``recommend(userid, user_items[userid])`` did) and its popularity fallback ranks items
+    by factor norm; every import says so in an :class:`~alsrec.AlsrecWarning`. Retrain
+    with alsrec, or attach the training interactions with
+    :meth:`Recommender.from_factors` (``seen=``), as the artifacts guide shows.
 
     Parameters
     ----------
@@ -280,6 +296,7 @@ def import_legacy_pickle(path: PathArg, *, trusted: bool, policy: Policy = "safe
             "item_ids_without_rows": sides["item"][3],
         },
     )
+    warn_and_log(f"{src}: {_NO_SEEN}", AlsrecWarning, stacklevel=None)
     try:
         with warnings.catch_warnings():
             if holes:  # already reported above, in the pickle's numbering
