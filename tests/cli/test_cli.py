@@ -423,7 +423,8 @@ def test_demo_under_strict_policy_shows_the_refusal() -> None:
     code = cli.main(["demo", "--policy", "strict", "--factors", "8", "--iterations", "2"], out=out)
     assert code == 0
     text = out.getvalue()
-    assert "Unknown user 'NEW_USER' under the strict policy -> UnknownIdError:" in text
+    assert "Unknown user 'NEW_USER' under --policy strict -> refused" in text
+    assert "policy='safe'" not in text and "--policy safe" in text  # in flags
     assert "Held-out evaluation" in text
 
 

@@ -27,6 +27,7 @@ from alsrec import DataError, Interactions, Recommender, cli
 from alsrec.cli import demo as demo_command
 from alsrec.cli.messages import cli_words
 from alsrec.cli.output import atomic_files
+from alsrec.io.format import MANIFEST_DIGEST, manifest_digest
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -360,7 +361,8 @@ def test_the_writer_names_the_destination_not_its_temporary_file(tmp_path: Path)
 
 
 def damaged_copy(model: Path, target: Path) -> Path:
-    """A copy of ``model`` with NaN in an item factor row (the hash updated to match)."""
+    """A copy of ``model`` with NaN in an item factor row (the hashes updated to match: the
+    files are intact, the model inside is not)."""
     target.mkdir()
     for f in model.iterdir():
         (target / f.name).write_bytes(f.read_bytes())
@@ -370,6 +372,7 @@ def damaged_copy(model: Path, target: Path) -> Path:
     manifest = json.loads((target / "manifest.json").read_text())
     digest = hashlib.sha256((target / "item_factors.npy").read_bytes()).hexdigest()
     manifest["arrays"]["item_factors"]["sha256"] = digest
+    manifest[MANIFEST_DIGEST] = manifest_digest(manifest)
     (target / "manifest.json").write_text(json.dumps(manifest))
     return target
 
@@ -497,3 +500,61 @@ def test_evaluate_of_a_model_directory_points_at_test(
 ) -> None:
     line = usage_error(capsys, "evaluate", model)
     assert "--test FILE" in line and str(model) in line
+
+
+# -- a second newcomer's review (2026-12-04) ------------------------------------------------
+
+
+def test_options_may_come_between_the_model_and_the_ids(model: Path) -> None:
+    for argv in (
+        ("recommend", model, "-n", "1", "u1", "u2"),
+        ("recommend", model, "--policy", "strict", "u1", "-n", "1", "u2"),
+    ):
+        got = main(*argv)
+        assert got.code == 0, got.err
+        assert [line.split()[0] for line in got.out.splitlines()[1:]] == ["u1", "u2"]
+    got = main("similar-items", model, "-n", "1", "i1", "--format", "json")
+    assert got.code == 0 and json.loads(got.out)[0]["item"] == "i1"
+
+
+def test_an_ids_file_with_a_byte_order_mark_keeps_its_first_id(model: Path, tmp_path: Path) -> None:
+    ids = tmp_path / "ids.txt"
+    ids.write_bytes(b"\xef\xbb\xbfu1\r\nu2\r\n")  # Notepad's UTF-8
+    got = main("recommend", model, "--users-file", ids, "--policy", "strict", "-n", "1")
+    assert got.code == 0, got.err
+    assert "fallback" not in got.out and got.out.splitlines()[1].split()[0] == "u1"
+
+
+def test_saved_model_evaluation_refuses_split_and_training_flags(
+    model: Path, events: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for flag, value in (("--split", "time"), ("--backend", "implicit"), ("--progress", None)):
+        extra = (flag,) if value is None else (flag, value)
+        line = usage_error(capsys, "evaluate", model, "--test", events, *extra)
+        assert flag in line and "--test" in line
+
+
+def test_a_dash_is_not_an_output_file_and_utf16_is_named(
+    events: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    line = usage_error(capsys, "split", events, "-o", "-", "test.csv")
+    assert "-o -" in line and "standard output" in line
+    assert not (tmp_path / "-").exists() and not (tmp_path / "test.csv").exists()
+    wide = tmp_path / "wide.txt"
+    wide.write_bytes(events.read_text().encode("utf-16"))  # with its byte-order mark
+    got = main("train", wide, "--weight-col", "weight", "-o", tmp_path / "m")
+    assert got.code == 3 and "--encoding utf-16" in no_python(got.err)
+    got = main("train", wide, "--weight-col", "weight", "--encoding", "utf-16", "-o", "m")
+    assert got.code == 0, got.err
+
+
+def test_zero_iterations_get_a_note_and_a_budget_of_one_runs(events: Path, tmp_path: Path) -> None:
+    got = main("train", events, "--weight-col", "weight", "--iterations", "0", "-o", tmp_path / "m")
+    assert got.code == 0 and "--iterations 0 keeps the random initialization" in got.err
+    got = main("tune", events, "--weight-col", "weight", "--budget", "1", "--no-progress")
+    assert got.code == 0, got.err
+    assert "1 trial," in got.out

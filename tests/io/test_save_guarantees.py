@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import importlib
+import io
 import json
 import os
 import re
@@ -24,8 +25,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from alsrec import ArtifactError, ConfigError, DataError, IdMapper, Recommender
-from alsrec.io import MAX_ID_WIDTH, MAX_MANIFEST_BYTES, load, save
+from alsrec import ArtifactError, ConfigError, DataError, IdMapper, Recommender, cli
+from alsrec.io import MAX_ID_WIDTH, MAX_MANIFEST_BYTES, inspect_artifact, load, save
 from alsrec.io.format import MANIFEST_DIGEST, manifest_digest
 
 if TYPE_CHECKING:
@@ -226,6 +227,13 @@ def test_a_flipped_bit_in_the_manifest_fails_verification(tmp_path: Path) -> Non
     with pytest.raises(ArtifactError, match=r"manifest\.json: checksum mismatch"):
         load(dest)
     assert load(dest, verify=False).params.regularization == 4.0  # only verification skips it
+    # inspect checks it too, so that `alsrec inspect model/ && deploy` stops here
+    with pytest.raises(ArtifactError, match=r"manifest\.json: checksum mismatch"):
+        inspect_artifact(dest)
+    assert inspect_artifact(dest, verify=False).ok
+    err = io.StringIO()
+    assert cli.main(["inspect", str(dest)], out=io.StringIO(), err=err) == 3
+    assert "checksum mismatch" in err.getvalue()
 
 
 def test_an_artifact_without_a_manifest_checksum_loads_as_before(tmp_path: Path) -> None:

@@ -206,6 +206,17 @@ def test_two_jobs_give_the_same_staged_trials(small_interactions: Interactions) 
     assert one == two and two.n_jobs == 2
 
 
+def test_a_budget_of_one_trial_reports_it_without_effects(
+    small_interactions: Interactions,
+) -> None:
+    # The one trial explores; nothing is left to compare levels on, and that is no error.
+    space: dict[str, Any] = {"factors": [4, 8], "iterations": [6], "alpha": LogUniform(0.5, 5)}
+    found = search(small_interactions, space, budget=1, random_state=0)
+    assert len(found.trials) == 1 and found.effects == ()
+    assert found.best is found.trials[0]
+    assert "1 trial," in str(found)
+
+
 def test_a_bad_strategy_is_refused(small_interactions: Interactions) -> None:
     with pytest.raises(ConfigError, match="strategy must be 'auto', 'staged' or 'random'"):
         search(small_interactions, budget=2, strategy="grid")

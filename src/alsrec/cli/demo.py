@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import alsrec
 from alsrec import Interactions, Recommender, UnknownIdError
+from alsrec.cli.messages import cli_words
 from alsrec.cli.options import EXIT_OK, FORMATTER, add_hyperparameters, params_from
 from alsrec.data import demo_data
 from alsrec.evaluation import PopularityBaseline, holdout_split, ndcg_at_k
@@ -85,8 +86,8 @@ def _unknown_user(rec: Recommender, say: Callable[[str], None]) -> None:
     try:
         unknown = rec.recommend("NEW_USER", n=3)
     except UnknownIdError as exc:
-        say("Unknown user 'NEW_USER' under the strict policy -> UnknownIdError:")
-        say(f"  {exc}")
+        say("Unknown user 'NEW_USER' under --policy strict -> refused (exit code 4 in")
+        say(f"  other commands): {cli_words(str(exc))}")
     else:
         say(f"Unknown user 'NEW_USER' under the safe policy -> source={unknown.source!r}:")
         say("  " + ", ".join(str(i) for i, _ in unknown) + "  (most popular items)")

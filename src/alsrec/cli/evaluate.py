@@ -95,11 +95,21 @@ def _check_test_options(args: argparse.Namespace) -> None:
         raise ConfigError("--test needs the saved model: alsrec evaluate MODEL_DIR --test FILE.")
     names = ("test_fraction", "leave_k", "time_col", "time_mode")
     split = [n for n in names if getattr(args, n) is not None]
+    if args.split != "holdout":  # the method's default: whether given cannot be told
+        split.insert(0, "split")
     if split:
         flags = ", ".join("--" + n.replace("_", "-") for n in split)
         raise ConfigError(
             f"{flags}: split options do not apply with --test, which scores the saved model on "
             "the test file as it is."
+        )
+    training = [
+        f for f, on in (("--backend", args.backend != "numpy"), ("--progress", args.progress)) if on
+    ]
+    if training:
+        raise ConfigError(
+            f"{', '.join(training)}: training options do not apply with --test, which scores "
+            "the saved model without training."
         )
     given = sorted(set(getattr(args, "given_params", ())) - {"random_state"})
     if given or args.params is not None:

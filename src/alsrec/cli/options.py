@@ -71,7 +71,28 @@ class Streams:
 
 
 class CliParser(argparse.ArgumentParser):
-    """An argument parser whose usage errors are one line on stderr and exit code 2."""
+    """An argument parser whose usage errors are one line on stderr and exit code 2.
+
+    With :attr:`intermixed` set, options may come between positionals of a variable
+    count (``recommend MODEL -n 5 U1 U2``): argparse alone ends a ``nargs="*"``
+    positional at the first option and calls what follows unrecognized.
+    """
+
+    intermixed = False
+    """Parse with :meth:`~argparse.ArgumentParser.parse_known_intermixed_args`."""
+    _mixing = False
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        """As argparse's, or intermixed when :attr:`intermixed` is set."""
+        if self.intermixed and not self._mixing:
+            self._mixing = True  # the intermixed parse calls this method itself, twice
+            try:
+                return self.parse_known_intermixed_args(args, namespace)
+            finally:
+                self._mixing = False
+        return super().parse_known_args(args, namespace)
 
     def error(self, message: str) -> NoReturn:
         """Exit with code 2 and one line naming the problem."""

@@ -36,6 +36,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], parents
         "  cat users.txt | alsrec recommend model/ --users-file - --format json",
         formatter_class=FORMATTER,
     )
+    parser.intermixed = True  # type: ignore[attr-defined]  # recommend MODEL -n 5 U42
     parser.add_argument("model_dir", metavar="MODEL_DIR", help="a directory from 'train'")
     parser.add_argument("user_ids", nargs="*", metavar="USER_ID", help="user IDs")
     parser.add_argument(

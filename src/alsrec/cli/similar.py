@@ -33,6 +33,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], parents
             f"  alsrec similar-{axis}s model/ --{axis}s-file {axis}s.txt --format csv",
             formatter_class=FORMATTER,
         )
+        parser.intermixed = True  # type: ignore[attr-defined]  # similar-items MODEL -n 5 I7
         parser.add_argument("model_dir", metavar="MODEL_DIR", help="a directory from 'train'")
         parser.add_argument("ids", nargs="*", metavar=f"{axis.upper()}_ID", help=f"{axis} IDs")
         parser.add_argument(

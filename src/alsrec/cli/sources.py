@@ -213,7 +213,13 @@ def read_interactions(args: argparse.Namespace, timestamp: str | None = None) ->
 
 
 def check_writable(target: Path, flag: str = "-o") -> None:
-    """Refuse a target whose directory is missing or not writable (before any work)."""
+    """Refuse a target whose directory is missing or not writable, or ``-``, which reads
+    as standard output elsewhere in the command (before any work)."""
+    if str(target) == "-":
+        raise ConfigError(
+            f"{flag} -: this output is written as a file (or directory), not to standard "
+            f"output; give its path (./- for a file named '-')."
+        )
     parent = target.absolute().parent
     if not parent.is_dir():
         raise ConfigError(
@@ -336,7 +342,8 @@ def gather_ids(given: list[str], path: str | None, flag: str = "--users-file") -
     """IDs from the arguments and from an IDs file (``-``: stdin), empty lines skipped.
 
     IDs are taken exactly as given (a line without its line ending), never stripped of
-    spaces: the data's IDs are not stripped either (``" u1"`` and ``"u1"`` differ).
+    spaces: the data's IDs are not stripped either (``" u1"`` and ``"u1"`` differ). A
+    byte-order mark at the start of the file is not part of the first ID.
     """
     ids = list(given)
     if path is not None:
@@ -359,6 +366,8 @@ def gather_ids(given: list[str], path: str | None, flag: str = "--users-file") -
             except UnicodeDecodeError as exc:
                 line = raw[: exc.start].count(b"\n") + 1
                 raise DataError(_not_utf8(f"The IDs file {path!r}, line {line},", exc)) from exc
+        if lines and lines[0].startswith("\ufeff"):  # a BOM (Notepad, Excel's "CSV UTF-8")
+            lines[0] = lines[0][1:]
         ids.extend(lines)
     ids = [s for s in ids if s]
     if not ids:

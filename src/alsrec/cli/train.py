@@ -43,6 +43,11 @@ def run(args: argparse.Namespace, io: Streams) -> int:
     target = Path(args.output)
     check_output(target, args.force, args.data)
     rec = make_recommender(args)  # validates the hyperparameters before reading data
+    if rec.params.iterations == 0:
+        io.note(
+            "--iterations 0 keeps the random initialization: the saved model is not trained "
+            "and its recommendations are noise (default: 15)."
+        )
     report = Report(io.out)  # a closed pipe ('| head -1') stops the report, not the save
     data = read_interactions(args)
     print(f"Read {data.summary()}", file=report)

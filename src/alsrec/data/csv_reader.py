@@ -181,6 +181,7 @@ class _CsvReader:
         # checked on the first data block for numbers (see unread_numeric)
         self.unchecked: list[tuple[Hashable, int]] = []
         self.unread_numeric: list[Hashable] = []
+        self.utf16_mark = False  # the file starts with a UTF-16 byte-order mark (_open)
 
     # the file -------------------------------------------------------------------------------
 
@@ -195,6 +196,12 @@ class _CsvReader:
                 if found is not None
                 else f", after line {self.line}"
             )
+            if self.utf16_mark and "16" not in codecs.lookup(self.encoding).name:
+                raise DataError(
+                    f"{self.path}: not valid {_encoding_name(self.encoding)} text: it starts "
+                    "with a UTF-16 byte-order mark (as Excel's 'Unicode Text' files do). Pass "
+                    "encoding='utf-16'."
+                ) from exc
             raise DataError(
                 f"{self.path}{where}: not valid {_encoding_name(self.encoding)} text: "
                 f"{exc.reason}. Pass the file's encoding as encoding=... (e.g. 'latin-1' or "
@@ -208,6 +215,7 @@ class _CsvReader:
         except OSError as exc:
             raise DataError(f"Cannot open the CSV file {self.path!r}: {exc.strerror}.") from exc
         head = raw.peek(8)[:8]
+        self.utf16_mark = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
         for magic, what in _UNREADABLE.items():
             if head.startswith(magic):
                 raw.close()

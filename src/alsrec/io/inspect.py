@@ -28,6 +28,7 @@ from alsrec.io.format import (
     MANIFEST,
     MAX_LISTED,
     PathArg,
+    check_manifest_digest,
     format_ranges,
     manifest_auto_params,
     python_id,
@@ -400,6 +401,8 @@ def inspect_artifact(path: PathArg, *, verify: bool = True) -> InspectionReport:
         raw.finish()
         raise
     raw.finish()
+    if verify:  # as load does: an edited manifest is damage, not a healthy model
+        check_manifest_digest(raw.path / MANIFEST, raw.manifest)
     return report
 
 

@@ -154,7 +154,9 @@ def parameter_effects(
 ) -> tuple[ParameterEffect, ...]:
     """The mean score per level (or value bin) of each searched parameter that varied."""
     scored = [t for t in trials if not math.isnan(t.value)]
-    out = []
+    out: list[ParameterEffect] = []
+    if not scored:  # e.g. budget=1: the one trial explored, nothing to compare
+        return ()
     for name, dim in space.items():
         if dim.discrete and len(typing.cast("Choice", dim).values) < 2:
             continue
@@ -339,7 +341,8 @@ class TuningReport:
         if self.test_fraction is not None:
             splits += f" ({self.test_fraction:g} of each user's items held out)"
         lines = [
-            f"Search ({self.strategy}): {len(self.trials)} trials, {label} on {splits}, backend "
+            f"Search ({self.strategy}): {len(self.trials)} trial{'s' * (len(self.trials) != 1)}, "
+            f"{label} on {splits}, backend "
             f"{self.backend!r}, seed {self.random_state}, {self.wall_seconds:.1f} s "
             f"with {self.n_jobs} job{'s' * (self.n_jobs > 1)}",
             "Space: " + "; ".join(f"{k} {v}" for k, v in self.space.items()),
