@@ -375,3 +375,10 @@ def test_a_leading_tilde_means_the_home_directory(
     assert Recommender.load("~/model").users_.ids.tolist() == rec.users_.ids.tolist()
     (tmp_path / "home" / "d.csv").write_text("user_id,item_id\nu1,a\nu2,b\n")
     assert Interactions.from_csv("~/d.csv").nnz == 2
+
+
+def test_an_integer_id_past_int64_is_named_with_its_position(rec: Recommender) -> None:
+    with pytest.raises(IdTypeError, match=r"18446744073709551615 at position 1.*as str"):
+        Recommender(factors=2).fit(np.array([1, 2**64 - 1], dtype=np.uint64), ["x", "y"])
+    with pytest.raises(IdTypeError, match=r"9223372036854775808 at position 2.*as str"):
+        Recommender(factors=2).fit([1, 2, 2**63], ["x", "y", "z"])

@@ -125,8 +125,21 @@ def as_id_array(ids: IdLike | Iterable[ExternalId], what: str = "IDs") -> IdArra
         try:
             return np.asarray(seq, dtype=np.int64)
         except OverflowError as exc:
-            raise IdTypeError(f"{what} contain an integer outside the int64 range.") from exc
+            pos = next(k for k, v in enumerate(seq) if not _INT64_MIN <= int(v) <= _INT64_MAX)
+            raise IdTypeError(_outside_int64(what, int(seq[pos]), pos)) from exc
     return _raise_mixed(seq, what)
+
+
+_INT64_MIN, _INT64_MAX = int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max)
+
+
+def _outside_int64(what: str, value: object, pos: int) -> str:
+    """The message for an integer ID that int64 cannot hold (e.g. an unsigned 64-bit hash)."""
+    return (
+        f"{what} contain an integer outside the int64 range: {value!r} at position {pos}. "
+        "alsrec stores integer IDs as int64; pass such IDs as str (e.g. str(id)), for "
+        "training and queries alike."
+    )
 
 
 def _raise_mixed(seq: list[object] | tuple[object, ...], what: str) -> IdArray:
@@ -154,8 +167,9 @@ def _array_ids(arr: npt.NDArray[np.generic], what: str) -> IdArray:
     if kind == "i":
         return arr.astype(np.int64, copy=False)
     if kind == "u":
-        if arr.size and int(arr.max()) > np.iinfo(np.int64).max:
-            raise IdTypeError(f"{what} contain an integer outside the int64 range.")
+        if arr.size and int(arr.max()) > _INT64_MAX:
+            pos = int(np.argmax(arr > _INT64_MAX))
+            raise IdTypeError(_outside_int64(what, arr[pos].item(), pos))
         return arr.astype(np.int64)
     if kind == "U":
         if not arr.dtype.isnative:  # e.g. big-endian '>U': hash and compare in native order
