@@ -168,7 +168,7 @@ def _array_ids(arr: npt.NDArray[np.generic], what: str) -> IdArray:
         return arr.astype(np.int64, copy=False)
     if kind == "u":
         if arr.size and int(arr.max()) > _INT64_MAX:
-            pos = int(np.argmax(arr > _INT64_MAX))
+            pos = int(np.argmax(arr.astype(np.uint64) > np.uint64(_INT64_MAX)))
             raise IdTypeError(_outside_int64(what, arr[pos].item(), pos))
         return arr.astype(np.int64)
     if kind == "U":
