@@ -382,3 +382,11 @@ def test_an_integer_id_past_int64_is_named_with_its_position(rec: Recommender) -
         Recommender(factors=2).fit(np.array([1, 2**64 - 1], dtype=np.uint64), ["x", "y"])
     with pytest.raises(IdTypeError, match=r"9223372036854775808 at position 2.*as str"):
         Recommender(factors=2).fit([1, 2, 2**63], ["x", "y", "z"])
+
+
+def test_one_column_cannot_play_two_roles() -> None:
+    frame = pd.DataFrame({"u": ["a", "b"], "i": ["x", "y"], "w": [1.0, 2.0]})
+    with pytest.raises(ConfigError, match=r"user= and item= both name the column 'u'"):
+        Recommender(factors=2).fit(frame, user="u", item="u")
+    with pytest.raises(ConfigError, match=r"weight= and timestamp= both name the column 'w'"):
+        Interactions.from_frame(frame, user="u", item="i", weight="w", timestamp="w")

@@ -101,6 +101,23 @@ def _field_count(line: str, delimiter: str) -> int | None:
     return rest.count(delimiter) + 1
 
 
+def _refuse_utf16(path: str, encoding: str, exc: UnicodeDecodeError) -> None:
+    """After a decoding error: a file that starts with a UTF-16 byte-order mark (Excel's
+    "Unicode Text") is named as such, with the encoding to pass; otherwise nothing."""
+    if "16" in codecs.lookup(encoding).name:
+        return
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(2)
+    except OSError:
+        return
+    if head in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        raise DataError(
+            f"{path}: not valid {_encoding_name(encoding)} text: it starts with a UTF-16 "
+            "byte-order mark (as Excel's 'Unicode Text' files do). Pass encoding='utf-16'."
+        ) from exc
+
+
 def _encoding_name(encoding: str) -> str:
     """How to show ``encoding`` in a message (the default ``utf-8-sig`` is just UTF-8)."""
     return "UTF-8" if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig") else encoding
@@ -181,7 +198,6 @@ class _CsvReader:
         # checked on the first data block for numbers (see unread_numeric)
         self.unchecked: list[tuple[Hashable, int]] = []
         self.unread_numeric: list[Hashable] = []
-        self.utf16_mark = False  # the file starts with a UTF-16 byte-order mark (_open)
 
     # the file -------------------------------------------------------------------------------
 
@@ -196,12 +212,7 @@ class _CsvReader:
                 if found is not None
                 else f", after line {self.line}"
             )
-            if self.utf16_mark and "16" not in codecs.lookup(self.encoding).name:
-                raise DataError(
-                    f"{self.path}: not valid {_encoding_name(self.encoding)} text: it starts "
-                    "with a UTF-16 byte-order mark (as Excel's 'Unicode Text' files do). Pass "
-                    "encoding='utf-16'."
-                ) from exc
+            _refuse_utf16(self.path, self.encoding, exc)
             raise DataError(
                 f"{self.path}{where}: not valid {_encoding_name(self.encoding)} text: "
                 f"{exc.reason}. Pass the file's encoding as encoding=... (e.g. 'latin-1' or "
@@ -215,7 +226,6 @@ class _CsvReader:
         except OSError as exc:
             raise DataError(f"Cannot open the CSV file {self.path!r}: {exc.strerror}.") from exc
         head = raw.peek(8)[:8]
-        self.utf16_mark = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
         for magic, what in _UNREADABLE.items():
             if head.startswith(magic):
                 raw.close()

@@ -284,6 +284,15 @@ def collect_frame(
             f"frame[name]); got {type(frame).__name__}."
         )
     columns = list(raw_columns)
+    roles = {"user": user, "item": item, "weight": weight, "timestamp": timestamp}
+    named = [(role, name) for role, name in roles.items() if name is not None]
+    for k, (role, name) in enumerate(named):
+        twin = next((other for other, same in named[k + 1 :] if same == name), None)
+        if twin is not None:
+            raise ConfigError(
+                f"{role}= and {twin}= both name the column {name!r}; each role needs its "
+                "own column."
+            )
     kind = library_of(frame)
     return collect_arrays(
         _frame_column(frame, user, "user", columns),

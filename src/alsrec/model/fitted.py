@@ -400,7 +400,7 @@ def build_model(
     items, bad_items, item_msg = _reconcile("item", item_factors.shape[0], items, policy)
     for msg in (user_msg, item_msg):
         if msg is not None:
-            warn_and_log(msg, AlsrecWarning, stacklevel=4)
+            warn_and_log(msg, AlsrecWarning, stacklevel=None)  # from_factors, load, imports
     seen_csr = None if seen is None else sp.csr_matrix(seen)
     seen_csr, popularity = _seen_and_popularity(seen_csr, item_factors, len(users), len(items))
     if seen_csr is not None and not params.is_resolved and seen_csr.nnz:
