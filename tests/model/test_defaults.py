@@ -835,3 +835,33 @@ def test_defaults_beat_the_former_defaults_on_planted_clusters() -> None:
         default = ndcg_at_k(Recommender().fit(train), test, 10)
         former = ndcg_at_k(Recommender(regularization=0.01).fit(train), test, 10)
     assert default > 1.5 * former, (default, former)  # measured: 0.394 vs 0.135
+
+
+def test_a_backend_may_size_auto_for_its_own_penalty(data: Interactions) -> None:
+    # A backend whose penalty is not the constant one (Spark's ALS-WR) scales the value
+    # resolved from "auto"; a number given by the user is left alone.
+    from alsrec.backends import get_backend
+
+    class Halving:
+        name = "halving"
+        deterministic = True
+
+        def __init__(self) -> None:
+            self.inner = get_backend("numpy")
+
+        def fit(self, confidence: sp.csr_matrix, params: ALSParams, **kw: object) -> object:
+            self.trained = params.regularization_value
+            return self.inner.fit(confidence, params, **kw)  # type: ignore[arg-type]
+
+        def auto_regularization_share(self, confidence: sp.csr_matrix) -> float:
+            return 0.5
+
+    plain = Recommender(factors=2, iterations=1).fit(data)
+    backend = Halving()
+    halved = Recommender(factors=2, iterations=1, backend=backend).fit(data)  # type: ignore[arg-type]
+    value = plain.params_.regularization_value
+    assert halved.params_.regularization == pytest.approx(value / 2)
+    assert backend.trained == pytest.approx(value / 2)
+    assert halved.model_.provenance.auto_params == ("alpha", "regularization")
+    Recommender(factors=2, iterations=1, regularization=3.0, backend=backend).fit(data)  # type: ignore[arg-type]
+    assert backend.trained == 3.0

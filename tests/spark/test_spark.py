@@ -35,7 +35,13 @@ from alsrec.evaluation import holdout_split, ndcg_at_k
 from alsrec.model.defaults import resolve_params
 from alsrec.spark import engine as spark_backend
 from alsrec.spark.backend import SparkBackend, confidence_to_ratings
-from alsrec.spark.engine import spark_errors, spark_reg_param, spark_status, translate_error
+from alsrec.spark.engine import (
+    als_wr_share,
+    spark_errors,
+    spark_reg_param,
+    spark_status,
+    translate_error,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -373,33 +379,38 @@ def test_fit_spark_gives_flat_popularity_the_flat_multiple(spark: SparkSession) 
     rec = Recommender.fit_spark(df, "u", "i", params=params, keep_seen=False)
     conf = local_confidence(data.matrix, params)
     assert auto_multiple(conf) == pytest.approx(FLAT_SCALE)  # binary at alpha 1: level 2
-    assert rec.params_.regularization == pytest.approx(auto_regularization(conf), rel=1e-9)
+    share = als_wr_share(np.diff(conf.indptr), np.bincount(conf.indices))
+    expected = auto_regularization(conf) * share
+    assert rec.params_.regularization == pytest.approx(expected, rel=1e-9)
 
 
 @needs_spark
 def test_fit_spark_resolves_auto_on_the_cluster(spark: SparkSession) -> None:
-    users = np.array(["a", "a", "b", "b", "c", "c", "a"])
-    items = np.array(["x", "y", "x", "z", "y", "z", "x"])
-    weights = np.array([1.0, 2.0, 1.0, 1.0, 3.0, 1.0, 4.0])
+    users = np.array(["a", "a", "b", "b", "c", "c", "a", "a"])
+    items = np.array(["x", "y", "x", "z", "y", "z", "x", "z"])
+    weights = np.array([1.0, 2.0, 1.0, 1.0, 3.0, 1.0, 4.0, 1.0])
     df = _frame(spark, {"u": users, "i": items, "w": weights})
     params = ALSParams(factors=2, alpha=2.0, iterations=2)  # regularization="auto"
     rec = Recommender.fit_spark(df, "u", "i", "w", params=params, keep_seen=False)
     # The rule from its definition, on the summed pairs (a-x: 1 + 4).
-    dense = np.array([[5.0, 2.0, 0.0], [1.0, 0.0, 1.0], [0.0, 3.0, 1.0]])
+    dense = np.array([[5.0, 2.0, 1.0], [1.0, 0.0, 1.0], [0.0, 3.0, 1.0]])
     conf = np.where(dense > 0, 1.0 + 2.0 * dense, 0.0)
     d_u, d_i, total = conf.sum(axis=1), conf.sum(axis=0), conf.sum()
     c = conf[conf > 0]
     level = c.mean() ** 3 / (c**2).mean()  # the confidence level, (level / 2) ** 0.2
     expected = 0.8 * (level / 2) ** 0.2
     expected *= np.sqrt((d_u**2).sum() / total) + np.sqrt((d_i**2).sum() / total)
+    # ALS-WR's share: the mean count over rows, 2 * 7 pairs / (3 + 3), against the
+    # count-weighted mean counts of users (3, 2, 2) and items (2, 2, 3): 17 / 7 each
+    expected *= (14 / 6) / (17 / 7)
     assert rec.params_.regularization == pytest.approx(expected, rel=1e-6)
     assert rec.model_.provenance.auto_params == ("regularization", "regularization_reference")
     assert rec.params.regularization == "auto"
     # Spark trained ALS-WR, and the model says so: regParam * n = lambda * (n / s_ref)
-    # with s_ref the mean count over users and items, 2 * 6 pairs / (3 + 3).
+    # with s_ref the mean count over users and items, 2 * 7 pairs / (3 + 3).
     trained = rec.params_
     assert (trained.regularization_exponent, trained.regularization_scale) == (1.0, "count")
-    assert trained.regularization_reference == pytest.approx(2.0)
+    assert trained.regularization_reference == pytest.approx(14 / 6)
     assert rec.recommend_for_history(["x", "y"], n=1).source == "fold-in"  # no seen needed
 
 
@@ -440,8 +451,11 @@ def test_fit_spark_with_seen_pairs_resolves_auto_as_a_local_fit_does(spark: Spar
     _, cols = np.unique(raw.item_ids, return_inverse=True)
     matrix = sp.csr_matrix((raw.weights, (rows, cols)), dtype=np.float32)
     local, _ = resolve_params(params, matrix)
+    share = als_wr_share(np.diff(matrix.indptr), np.bincount(matrix.indices))
+    assert 0.2 < share < 1.0  # Spark's ALS-WR takes a share of the constant-penalty value
     assert rec.params_.alpha == pytest.approx(local.alpha_value, rel=1e-9)
-    assert rec.params_.regularization == pytest.approx(local.regularization_value, rel=1e-6)
+    expected = local.regularization_value * share
+    assert rec.params_.regularization == pytest.approx(expected, rel=1e-6)
     assert rec.model_.provenance.auto_params == (
         "alpha",
         "regularization",

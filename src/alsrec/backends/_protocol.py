@@ -87,7 +87,9 @@ class Backend(Protocol):
     define the optional method ``trained_params(confidence, params) -> ALSParams``,
     returning hyperparameters that describe exactly what it trained; alsrec then
     records those in the fitted model (fold-in, ``explain`` and ``updated`` solve with
-    them).
+    them). Such a backend may also define ``auto_regularization_share(confidence) ->
+    float``: a ``regularization`` resolved from ``"auto"`` (sized for the constant
+    penalty) is multiplied by it before training (Spark: ALS-WR's count-scaled penalty).
     """
 
     @property

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import warnings
 from typing import TYPE_CHECKING
 
@@ -76,6 +78,24 @@ def _reported_params(
     return reported, auto + more
 
 
+def _backend_share(
+    backend: Backend, conf: sp.csr_matrix, params: ALSParams, auto: tuple[str, ...]
+) -> ALSParams:
+    """``params`` with a ``regularization`` resolved from ``"auto"`` scaled for a backend
+    whose penalty differs from the constant one the rule sizes: such a backend defines
+    ``auto_regularization_share(confidence)`` (Spark's ALS-WR; see ``Backend``)."""
+    share = getattr(backend, "auto_regularization_share", None)
+    if share is None or "regularization" not in auto:
+        return params
+    factor = float(share(conf))
+    if not (math.isfinite(factor) and factor > 0):
+        raise BackendError(
+            f"Backend {backend.name!r}: auto_regularization_share returned {factor!r}, "
+            "expected a positive number."
+        )
+    return dataclasses.replace(params, regularization=params.regularization_value * factor)
+
+
 def train(
     data: Interactions,
     params: ALSParams,
@@ -122,6 +142,7 @@ def train(
     # spinning into the training, against its workers (about 0.08 s on a 0.45 s fit).
     with single_threaded_blas():
         params, auto, conf = resolved_confidence(params, data.matrix)
+        params = _backend_share(backend, conf, params, auto)
         _check_solvable(params, data.shape)
         try:
             users, items = backend.fit(conf, params, callback=callback)

@@ -26,6 +26,7 @@ from alsrec.model.fitted import FittedModel, Provenance, as_factors, build_model
 from alsrec.model.statistics import SPECTRAL_MIN_SIZE, confidence_level, popularity_gini
 from alsrec.params import ALSParams
 from alsrec.spark.engine import (
+    als_wr_share,
     check_spark_penalty,
     require_spark,
     spark_errors,
@@ -230,7 +231,8 @@ def _collect_seen(ratings: DataFrame, n_users: int, n_items: int) -> sp.csr_matr
 
 def _resolve_locally(seen: sp.csr_matrix, params: ALSParams) -> tuple[ALSParams, tuple[str, ...]]:
     """``alpha`` and ``regularization="auto"`` resolved from the collected triples, by the
-    rule of a local fit (:func:`~alsrec.model.defaults.resolve_params`, spectrum included).
+    rule of a local fit (:func:`~alsrec.model.defaults.resolve_params`, spectrum included),
+    the regularization times :func:`~alsrec.spark.engine.als_wr_share` for Spark's ALS-WR.
 
     The reference scale of Spark's count-scaled penalty is left to
     :func:`~alsrec.spark.engine.spark_penalty`, as on the cluster path.
@@ -239,9 +241,11 @@ def _resolve_locally(seen: sp.csr_matrix, params: ALSParams) -> tuple[ALSParams,
         return params, ()
     asked = dataclasses.replace(params, regularization_exponent=0.0)
     resolved, names = resolve_params(asked, seen)
-    params = dataclasses.replace(
-        params, alpha=resolved.alpha, regularization=resolved.regularization
-    )
+    value = resolved.regularization_value
+    if "regularization" in names:  # sized for Spark's count-scaled penalty
+        counts = np.bincount(seen.indices, minlength=seen.shape[1])
+        value *= als_wr_share(np.diff(seen.indptr), counts)
+    params = dataclasses.replace(params, alpha=resolved.alpha, regularization=value)
     return params, tuple(name for name in names if name in ("alpha", "regularization"))
 
 
@@ -260,7 +264,8 @@ def _resolve_auto(
     (the spectral multiple is :data:`~alsrec.model.defaults.AUTO_SCALE` there, or
     :data:`~alsrec.model.defaults.FLAT_SCALE` when the items' masses show flat popularity,
     :func:`~alsrec.model.defaults.popularity_scale`; times
-    :func:`~alsrec.model.defaults.level_factor`).
+    :func:`~alsrec.model.defaults.level_factor`), times
+    :func:`~alsrec.spark.engine.als_wr_share` of the pair counts for Spark's ALS-WR.
     """
     if params.is_resolved:
         return params, ()
@@ -288,15 +293,23 @@ def _resolve_auto(
         )
         table = users.select("d", "n", "s").toArrow()
     masses.append(np.asarray(table.column("d").to_numpy(), dtype=np.float64))
-    count = int(np.asarray(table.column("n").to_numpy(), dtype=np.int64).sum())
+    user_counts = np.asarray(table.column("n").to_numpy(), dtype=np.int64)
+    count = int(user_counts.sum())
     squares = float(np.asarray(table.column("s").to_numpy(), dtype=np.float64).sum())
     with spark_errors("summing the confidence per item (regularization='auto')"):
-        table = ratings.groupBy("item").agg(F.sum(conf).alias("d")).select("d").toArrow()
+        table = (
+            ratings.groupBy("item")
+            .agg(F.sum(conf).alias("d"), F.count(F.lit(1)).alias("n"))
+            .select("d", "n")
+            .toArrow()
+        )
     masses.append(np.asarray(table.column("d").to_numpy(), dtype=np.float64))
+    item_counts = np.asarray(table.column("n").to_numpy(), dtype=np.int64)
     level = confidence_level(count, float(masses[0].sum()), squares)
     gini = popularity_gini(masses[1]) if min(shape) >= SPECTRAL_MIN_SIZE else None
     scale = popularity_scale(AUTO_SCALE, gini) * level_factor(level)
     value = regularization_from_masses(masses[0], masses[1], scale=scale)
+    value *= als_wr_share(user_counts, item_counts)  # for Spark's count-scaled penalty
     params = dataclasses.replace(params, regularization=value)
     return params, (*names, "regularization")
 
