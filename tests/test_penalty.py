@@ -407,3 +407,27 @@ def test_factors_without_training_data_need_a_concrete_reference(rec: Recommende
         rec.user_factors_, rec.item_factors_, rec.users_, rec.items_, seen=rec.seen_, params=params
     )
     assert wrapped.params_.regularization_reference == rec.params_.regularization_reference
+
+
+def test_auto_is_sized_for_the_count_scaled_penalty() -> None:
+    # ALS-WR penalizes the heavy rows more than the constant penalty the rule is sized
+    # for; "auto" takes als_wr_share of its value there, to the exponent.
+    from alsrec._penalty import als_wr_share
+    from alsrec.datasets import synthetic
+
+    raw = synthetic(400, 300, n_clusters=6, mean_interactions=12, random_state=5)
+    plain = Recommender(factors=2, iterations=1).fit(raw.user_ids, raw.item_ids, raw.weights)
+    matrix = plain.seen_
+    assert matrix is not None
+    share = als_wr_share(np.diff(matrix.indptr), np.bincount(matrix.indices))
+    assert 0.2 < share < 1.0
+    base = plain.params_.regularization_value
+    for exponent in (1.0, 0.5):
+        wr = Recommender(
+            factors=2, iterations=1, regularization_exponent=exponent, regularization_scale="count"
+        ).fit(raw.user_ids, raw.item_ids, raw.weights)
+        assert wr.params_.regularization == pytest.approx(base * share**exponent, rel=1e-9)
+    scaled = Recommender(factors=2, iterations=1, regularization_exponent=1.0)  # confidence
+    assert scaled.fit(raw.user_ids, raw.item_ids, raw.weights).params_.regularization == (
+        pytest.approx(base, rel=1e-9)
+    )

@@ -865,3 +865,8 @@ def test_a_backend_may_size_auto_for_its_own_penalty(data: Interactions) -> None
     assert halved.model_.provenance.auto_params == ("alpha", "regularization")
     Recommender(factors=2, iterations=1, regularization=3.0, backend=backend).fit(data)  # type: ignore[arg-type]
     assert backend.trained == 3.0
+    # A count-scaled penalty asked for is sized by the rule itself, not twice.
+    wr = {"regularization_exponent": 1.0, "regularization_scale": "count"}
+    own = Recommender(factors=2, iterations=1, **wr).fit(data)  # type: ignore[arg-type]
+    Recommender(factors=2, iterations=1, backend=backend, **wr).fit(data)  # type: ignore[arg-type]
+    assert backend.trained == pytest.approx(own.params_.regularization_value)

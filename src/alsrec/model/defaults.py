@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.sparse as sp
 
-from alsrec._penalty import reference_scale
+from alsrec._penalty import als_wr_share, reference_scale
 from alsrec._threads import single_threaded_blas
 from alsrec.data.weighting import confidence, weigh
 from alsrec.exceptions import DataError
@@ -602,4 +602,19 @@ def resolved_confidence(
         reference = reference_scale(conf, params.regularization_scale)
         params = dataclasses.replace(params, regularization_reference=reference)
         names.append("regularization_reference")
+    if "regularization" in names and params.scaled_regularization:
+        params = _count_scaled(params, conf)
     return params, tuple(names), conf
+
+
+def _count_scaled(params: ALSParams, conf: sp.csr_matrix) -> ALSParams:
+    """``params`` whose regularization, resolved from ``"auto"`` for a constant penalty,
+    is sized for the count-scaled one (``regularization_scale="count"``, ALS-WR at
+    exponent 1): times :func:`~alsrec._penalty.als_wr_share` to the exponent. The
+    ``"confidence"`` scale, nearly the same for every row of sparse data, keeps it."""
+    if params.regularization_scale != "count":
+        return params
+    counts = np.bincount(conf.indices, minlength=conf.shape[1])
+    share = als_wr_share(np.diff(conf.indptr), counts, params.regularization_reference_value)
+    value = params.regularization_value * share**params.regularization_exponent
+    return dataclasses.replace(params, regularization=value)

@@ -85,8 +85,8 @@ def _backend_share(
     whose penalty differs from the constant one the rule sizes: such a backend defines
     ``auto_regularization_share(confidence)`` (Spark's ALS-WR; see ``Backend``)."""
     share = getattr(backend, "auto_regularization_share", None)
-    if share is None or "regularization" not in auto:
-        return params
+    if share is None or "regularization" not in auto or params.scaled_regularization:
+        return params  # a scaled penalty asked for was sized by the rule itself
     factor = float(share(conf))
     if not (math.isfinite(factor) and factor > 0):
         raise BackendError(

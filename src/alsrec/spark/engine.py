@@ -43,7 +43,6 @@ import contextlib
 import dataclasses
 import functools
 import importlib.util
-import math
 import os
 import re
 import shutil
@@ -55,6 +54,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from alsrec._penalty import als_wr_share as als_wr_share
 from alsrec.exceptions import (
     AlsrecError,
     AlsrecWarning,
@@ -68,7 +68,6 @@ from alsrec.logs import warn as warn_and_log
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    import numpy.typing as npt
     from pyspark.sql import DataFrame, SparkSession
 
     from alsrec.params import ALSParams
@@ -486,41 +485,6 @@ def spark_reg_param(
         raise DataError("Cannot map regularization for Spark: there are no interactions.")
     mean_count = 2.0 * n_interactions / (n_user_rows + n_item_rows)
     return regularization / mean_count
-
-
-def als_wr_share(user_counts: npt.ArrayLike, item_counts: npt.ArrayLike) -> float:
-    """The share of a constant-penalty ``regularization="auto"`` that Spark's ALS-WR takes.
-
-    The data-aware rule sizes ``lambda`` for a penalty that is the same on every row
-    (:mod:`alsrec.model.defaults`), at the noise scale that the rows with the most
-    interactions set (their count-weighted mean count ``n_w = sum n**2 / sum n`` on each
-    side). Spark penalizes a row with ``lambda * n / s_ref`` (:func:`spark_penalty`;
-    ``s_ref`` the mean count over user and item rows), so those rows would get ``n_w /
-    s_ref`` times the penalty the rule meant, and the models of the defaults experiment
-    lost up to three quarters of their NDCG@10. ``"auto"`` on Spark is the rule's value
-    times ``s_ref / sqrt(n_w(users) * n_w(items))``: at most 1 (equal counts everywhere),
-    0.1-0.7 on the datasets of the "Default hyperparameters" guide.
-
-    Parameters
-    ----------
-    user_counts, item_counts : array_like of int
-        The number of distinct interactions of each user and of each item.
-
-    Examples
-    --------
-    >>> als_wr_share([2, 2], [2, 2])  # every row the same count: the rule's own value
-    1.0
-    >>> round(als_wr_share([9, 1, 1, 1], [3, 3, 3, 3]), 3)  # one heavy user
-    0.655
-    """
-    users = np.asarray(user_counts, dtype=np.float64).ravel()
-    items = np.asarray(item_counts, dtype=np.float64).ravel()
-    total = float(users.sum())
-    if not total > 0 or users.size + items.size == 0:
-        raise DataError("Cannot size Spark's regularization: there are no interactions.")
-    reference = 2.0 * total / (users.size + items.size)
-    weighted = math.sqrt(float(users @ users) / total * float(items @ items) / total)
-    return min(1.0, reference / weighted)
 
 
 def spark_penalty(

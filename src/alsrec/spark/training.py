@@ -244,9 +244,15 @@ def _resolve_locally(seen: sp.csr_matrix, params: ALSParams) -> tuple[ALSParams,
     value = resolved.regularization_value
     if "regularization" in names:  # sized for Spark's count-scaled penalty
         counts = np.bincount(seen.indices, minlength=seen.shape[1])
-        value *= als_wr_share(np.diff(seen.indptr), counts)
+        value *= als_wr_share(np.diff(seen.indptr), counts, _given_reference(params))
     params = dataclasses.replace(params, alpha=resolved.alpha, regularization=value)
     return params, tuple(name for name in names if name in ("alpha", "regularization"))
+
+
+def _given_reference(params: ALSParams) -> float | None:
+    """The ALS-WR reference count asked for (``regularization_reference``), if a number."""
+    reference = params.regularization_reference
+    return None if isinstance(reference, str) else float(reference)
 
 
 def _resolve_auto(
@@ -309,7 +315,7 @@ def _resolve_auto(
     gini = popularity_gini(masses[1]) if min(shape) >= SPECTRAL_MIN_SIZE else None
     scale = popularity_scale(AUTO_SCALE, gini) * level_factor(level)
     value = regularization_from_masses(masses[0], masses[1], scale=scale)
-    value *= als_wr_share(user_counts, item_counts)  # for Spark's count-scaled penalty
+    value *= als_wr_share(user_counts, item_counts, _given_reference(params))  # ALS-WR
     params = dataclasses.replace(params, regularization=value)
     return params, (*names, "regularization")
 
