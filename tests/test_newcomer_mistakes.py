@@ -390,3 +390,20 @@ def test_one_column_cannot_play_two_roles() -> None:
         Recommender(factors=2).fit(frame, user="u", item="u")
     with pytest.raises(ConfigError, match=r"weight= and timestamp= both name the column 'w'"):
         Interactions.from_frame(frame, user="u", item="i", weight="w", timestamp="w")
+
+
+def test_timestamps_that_mix_numbers_and_dates_are_refused(tmp_path: Path) -> None:
+    # A date becomes seconds since 1970, a number is kept as given (here milliseconds):
+    # ordered together, every number would come after every date.
+    frame = pd.DataFrame(
+        {"user_id": ["a", "b", "c"], "item_id": ["x", "y", "z"]}
+        | {"ts": ["2020-03-11T02:38:59", "1583894339000", "2020-03-12"]}
+    )
+    with pytest.raises(DataError, match=r"mix numbers and dates \(frame row 1 .*frame row 0"):
+        Interactions.from_frame(frame, timestamp="ts")
+    path = tmp_path / "mixed.csv"
+    path.write_text("user_id,item_id,ts\na,x,2020-03-11\nb,y,2020-03-12\nc,z,1583894339000\n")
+    with pytest.raises(DataError, match=r"line 4 has the number '1583894339000'"):
+        Interactions.from_csv(path, timestamp="ts", chunk_rows=1)  # across chunks too
+    one_form = frame.assign(ts=["2020-03-11", "2020-03-12", "2020-03-13"])
+    assert Interactions.from_frame(one_form, timestamp="ts").nnz == 3

@@ -77,7 +77,8 @@ def test_last_uses_timestamps_then_row_order() -> None:
         Interactions.from_arrays(users, items, weights, aggregate="last", timestamps=as_dates)
         == data
     )
-    as_text = ["2024-01-03", "2024-01-01T00:00:00", "2024-01-02", "5", "5"]
+    tie = "1970-01-01T00:00:05"  # one form per column: numbers and dates do not mix
+    as_text = ["2024-01-03", "2024-01-01T00:00:00", "2024-01-02", tie, tie]
     assert (
         Interactions.from_arrays(users, items, weights, aggregate="last", timestamps=as_text)
         == data

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 import numpy as np
 import numpy.typing as npt
 
-from alsrec.data.timestamps import try_parse_timestamps
+from alsrec.data.timestamps import parse_with_forms
 from alsrec.exceptions import ConfigError, DataError, IdTypeError
 
 if TYPE_CHECKING:
@@ -233,11 +233,27 @@ def _screen_weights(
 
 
 def _screen_timestamps(
-    values: Sequence[object] | npt.NDArray[Any], reasons: npt.NDArray[np.int8]
+    batch: RawBatch, reasons: npt.NDArray[np.int8], forms: dict[str, str]
 ) -> Float64Array:
-    """Timestamps as float64 epoch seconds (see :mod:`alsrec.data.timestamps`); marks bad ones."""
-    seconds, bad = try_parse_timestamps(values)
+    """Timestamps as float64 epoch seconds (see :mod:`alsrec.data.timestamps`); marks bad
+    ones, and refuses a column that mixes numbers and dates (in this batch or, through
+    ``forms``, the first form seen in an earlier one)."""
+    values = batch.timestamps
+    assert values is not None
+    seconds, bad, (number, when) = parse_with_forms(values)
     _mark(reasons, bad, _BAD_TIMESTAMP)
+    for form, pos in (("number", number), ("date", when)):
+        if pos is not None and form not in forms:
+            shown = values[pos]
+            shown = shown.item() if isinstance(shown, np.generic) else shown
+            forms[form] = f"{batch.where(pos)} has the {form} {shown!r}"
+    if len(forms) == 2:
+        raise DataError(
+            f"{batch.labels['timestamp']}: the timestamps mix numbers and dates "
+            f"({forms['number']}; {forms['date']}). A number is kept as given (often "
+            "milliseconds or another unit) and a date becomes seconds since 1970, so the two "
+            "cannot be ordered together: convert the column to one form."
+        )
     return seconds
 
 
@@ -278,15 +294,25 @@ def _describe(batch: RawBatch, pos: int, code: int) -> str:
 
 
 def screen_batch(
-    batch: RawBatch, on_bad_rows: BadRows, dropped: dict[str, int], *, quick: bool = False
+    batch: RawBatch,
+    on_bad_rows: BadRows,
+    dropped: dict[str, int],
+    *,
+    quick: bool = False,
+    time_forms: dict[str, str] | None = None,
 ) -> tuple[npt.NDArray[np.bool_] | None, Float64Array | None, Float64Array | None]:
-    """Screen a batch: returns (keep mask or None when all rows are fine, weights, times)."""
+    """Screen a batch: returns (keep mask or None when all rows are fine, weights, times).
+
+    ``time_forms`` carries the first number and the first date seen among the
+    timestamps from one batch of a source to the next (a fresh one per call otherwise).
+    """
     n = len(batch.users)
     reasons = np.zeros(n, dtype=np.int8)
     _screen_ids(batch.users, reasons, _MISSING_USER, _EMPTY_USER, quick=quick)
     _screen_ids(batch.items, reasons, _MISSING_ITEM, _EMPTY_ITEM, quick=quick)
     w = None if batch.weights is None else _screen_weights(batch.weights, reasons)
-    t = None if batch.timestamps is None else _screen_timestamps(batch.timestamps, reasons)
+    forms = {} if time_forms is None else time_forms
+    t = None if batch.timestamps is None else _screen_timestamps(batch, reasons, forms)
     bad = np.flatnonzero(reasons)
     if bad.size == 0:
         return None, w, t
@@ -566,6 +592,7 @@ class RowStream:
         self.timestamps: list[Float64Array] = []
         self.rows_read = 0
         self.dropped: dict[str, int] = {}
+        self.time_forms: dict[str, str] = {}  # the first number and date among the timestamps
 
     def add(
         self,
@@ -576,7 +603,9 @@ class RowStream:
         where: Callable[[int], str],
     ) -> None:
         batch = RawBatch(users, items, weights, timestamps, where, self.labels)
-        keep, w, t = screen_batch(batch, self.on_bad_rows, self.dropped, quick=True)
+        keep, w, t = screen_batch(
+            batch, self.on_bad_rows, self.dropped, quick=True, time_forms=self.time_forms
+        )
         kept_where = where
         if keep is not None:
             users, items = take_kept(users, keep), take_kept(items, keep)

@@ -10,6 +10,10 @@ means the same everywhere:
   ``date`` and ``numpy.datetime64`` values become seconds since 1970-01-01 UTC; naive
   date/times are taken as UTC; ``datetime64`` keeps microsecond precision;
 - ``None``, NaN, NaT, booleans, infinite numbers and other text are unreadable.
+
+A column that mixes the two forms (numbers and dates) cannot be ordered: a number is read
+as given (often milliseconds), a date as seconds. :func:`parse_with_forms` says where
+each form first occurs, for the readers to refuse such a column.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from alsrec.exceptions import DataError
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["parse_timestamps", "to_seconds", "try_parse_timestamps"]
+__all__ = ["parse_timestamps", "parse_with_forms", "to_seconds", "try_parse_timestamps"]
 
 Float64Array = npt.NDArray[np.float64]
 
@@ -70,6 +74,10 @@ def to_seconds(value: object) -> float:
     return out
 
 
+Forms = tuple[int | None, int | None]
+"""The first position of a number and of a date in a column (``None``: there is none)."""
+
+
 def try_parse_timestamps(
     values: Sequence[object] | npt.NDArray[Any],
 ) -> tuple[Float64Array, npt.NDArray[np.bool_]]:
@@ -81,14 +89,31 @@ def try_parse_timestamps(
     >>> seconds.tolist()[0], bad.tolist()
     (60.0, [False, True, False])
     """
+    seconds, bad, _ = parse_with_forms(values)
+    return seconds, bad
+
+
+def parse_with_forms(
+    values: Sequence[object] | npt.NDArray[Any],
+) -> tuple[Float64Array, npt.NDArray[np.bool_], Forms]:
+    """:func:`try_parse_timestamps`, and where the column's first number and first date
+    are (readable values only).
+
+    Examples
+    --------
+    >>> parse_with_forms(["1583894339000", "2020-03-11", "x"])[2]  # a mixed column
+    (0, 1)
+    >>> parse_with_forms(["2020-03-11", "2020-03-12"])[2]
+    (None, 0)
+    """
     n = len(values)
     if isinstance(values, np.ndarray) and values.dtype.kind == "M":
         nat = np.isnat(values)
         t = values.astype("datetime64[us]").astype(np.int64).astype(np.float64) / 1e6
-        return t, nat
+        return t, nat, (None, _first(~nat))
     if isinstance(values, np.ndarray) and values.dtype.kind in "iuf":
         t = values.astype(np.float64)
-        return t, ~np.isfinite(t)
+        return t, ~np.isfinite(t), (_first(np.isfinite(t)), None)
     if isinstance(values, np.ndarray) and values.dtype.kind in "UO":
         values = values.tolist()
     if isinstance(values, list) and all(type(v) is str for v in values):
@@ -97,23 +122,55 @@ def try_parse_timestamps(
         except ValueError:
             pass
         else:
-            return t, ~np.isfinite(t)
+            return t, ~np.isfinite(t), (_first(np.isfinite(t)), None)
         if all(map(_PLAIN_ISO.fullmatch, values)):
             try:  # plain ISO dates and date-times (no zone: UTC), parsed at once by numpy
                 stamps = np.asarray(values, dtype="datetime64[us]")
             except ValueError:
                 pass  # an impossible date somewhere: the loop below finds its row
             else:
-                return stamps.astype(np.int64).astype(np.float64) / 1e6, np.zeros(n, bool)
+                seconds = stamps.astype(np.int64).astype(np.float64) / 1e6
+                return seconds, np.zeros(n, bool), (None, 0 if n else None)
+    return _parse_each(values, n)
+
+
+def _parse_each(
+    values: Sequence[object] | npt.NDArray[Any], n: int
+) -> tuple[Float64Array, npt.NDArray[np.bool_], Forms]:
+    """The value-by-value path of :func:`parse_with_forms`."""
     t = np.zeros(n, dtype=np.float64)
     bad = np.zeros(n, dtype=np.bool_)
+    number: int | None = None
+    when: int | None = None
     for pos, value in enumerate(values):
         try:
             t[pos] = to_seconds(value)
         except (TypeError, ValueError, OverflowError):
             bad[pos] = True
+            continue
+        if _is_number(value):
+            number = pos if number is None else number
+        elif when is None:
+            when = pos
     bad |= ~np.isfinite(t)
-    return t, bad
+    return t, bad, (number, when)
+
+
+def _is_number(value: object) -> bool:
+    """Whether a readable timestamp is a number (or numeric text), not a date."""
+    if isinstance(value, str):
+        try:
+            float(value.strip())
+        except ValueError:
+            return False
+        return True
+    return not isinstance(value, (datetime, date, np.datetime64))
+
+
+def _first(mask: npt.NDArray[np.bool_]) -> int | None:
+    """The first ``True`` position, or ``None``."""
+    hits = np.flatnonzero(mask)
+    return int(hits[0]) if hits.size else None
 
 
 def parse_timestamps(values: object, what: str = "timestamps") -> Float64Array:
