@@ -41,7 +41,14 @@ if TYPE_CHECKING:
 
     from alsrec.params import ALSParams, RegularizationScale
 
-__all__ = ["als_wr_share", "reference_scale", "row_penalties", "row_scales", "side_penalties"]
+__all__ = [
+    "als_wr_share",
+    "matrix_wr_share",
+    "reference_scale",
+    "row_penalties",
+    "row_scales",
+    "side_penalties",
+]
 
 
 def row_scales(
@@ -115,6 +122,20 @@ def als_wr_share(
         reference = 2.0 * total / (users.size + items.size)
     weighted = math.sqrt(float(users @ users) / total * float(items @ items) / total)
     return reference / weighted
+
+
+def matrix_wr_share(matrix: sp.csr_matrix, reference: float | None = None) -> float:
+    """:func:`als_wr_share` of a matrix's stored pairs (the ``"count"`` row and column
+    scales).
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> matrix_wr_share(sp.csr_matrix(np.ones((2, 2))))
+    1.0
+    """
+    csr = sp.csr_matrix(matrix)
+    return als_wr_share(row_scales(csr, "count"), _column_scales(csr, "count"), reference)
 
 
 def reference_scale(matrix: sp.csr_matrix, scale: RegularizationScale) -> float:

@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.sparse as sp
 
-from alsrec._penalty import als_wr_share, reference_scale
+from alsrec._penalty import matrix_wr_share, reference_scale
 from alsrec._threads import single_threaded_blas
 from alsrec.data.weighting import confidence, weigh
 from alsrec.exceptions import DataError
@@ -614,7 +614,6 @@ def _count_scaled(params: ALSParams, conf: sp.csr_matrix) -> ALSParams:
     ``"confidence"`` scale, nearly the same for every row of sparse data, keeps it."""
     if params.regularization_scale != "count":
         return params
-    counts = np.bincount(conf.indices, minlength=conf.shape[1])
-    share = als_wr_share(np.diff(conf.indptr), counts, params.regularization_reference_value)
+    share = matrix_wr_share(conf, params.regularization_reference_value)
     value = params.regularization_value * share**params.regularization_exponent
     return dataclasses.replace(params, regularization=value)

@@ -7,13 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
 
+from alsrec._penalty import matrix_wr_share
 from alsrec.checks import check_int
 from alsrec.exceptions import DataError
 from alsrec.spark.engine import (
     TINY_RATING,
-    als_wr_share,
     require_spark,
     session_scope,
     spark_errors,
@@ -23,6 +22,7 @@ from alsrec.spark.engine import (
 )
 
 if TYPE_CHECKING:
+    import scipy.sparse as sp
     from pyspark.sql import SparkSession
 
     from alsrec.backends import ProgressCallback
@@ -133,9 +133,7 @@ class SparkBackend:
         """What ``regularization="auto"`` is multiplied by for this backend: Spark trains
         ALS-WR, whose count-scaled penalty needs a smaller ``lambda`` than the constant
         penalty the rule sizes it for (:func:`~alsrec.spark.engine.als_wr_share`)."""
-        csr = sp.csr_matrix(confidence)
-        counts = np.bincount(csr.indices, minlength=csr.shape[1])
-        return als_wr_share(np.diff(csr.indptr), counts)
+        return matrix_wr_share(confidence)
 
     def trained_params(self, confidence: sp.csr_matrix, params: ALSParams) -> ALSParams:
         """The hyperparameters of what :meth:`fit` trains: Spark's ALS-WR, exactly

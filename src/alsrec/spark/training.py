@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import scipy.sparse as sp
 
+from alsrec._penalty import matrix_wr_share
 from alsrec.checks import check_int
 from alsrec.data.assemble import FLOAT32_MAX
 from alsrec.data.rows import MAX_ID_CHARS
@@ -243,8 +244,7 @@ def _resolve_locally(seen: sp.csr_matrix, params: ALSParams) -> tuple[ALSParams,
     resolved, names = resolve_params(asked, seen)
     value = resolved.regularization_value
     if "regularization" in names:  # sized for Spark's count-scaled penalty
-        counts = np.bincount(seen.indices, minlength=seen.shape[1])
-        value *= als_wr_share(np.diff(seen.indptr), counts, _given_reference(params))
+        value *= matrix_wr_share(seen, _given_reference(params))
     params = dataclasses.replace(params, alpha=resolved.alpha, regularization=value)
     return params, tuple(name for name in names if name in ("alpha", "regularization"))
 
