@@ -247,7 +247,7 @@ def test_paths_metadata_and_a_closed_connection(rec: Recommender, tmp_path: Path
 def test_weights_past_float32_and_a_count_in_the_weights_position(rec: Recommender) -> None:
     with pytest.raises(DataError, match=r"single number 5\.0.*recommend_for_history\(item_ids, n="):
         rec.recommend_for_history(["a", "b"], 5)
-    with pytest.raises(DataError, match=r"history weights must be at most 3\.403e\+38.*row 0"):
+    with pytest.raises(DataError, match=r"history_weights must be at most 3\.403e\+38.*row 0"):
         rec.recommend("u1", history=["a"], history_weights=[1e39])
     with pytest.raises(DataError, match=r"^weights must be at most .*row 1 is 1e\+39"):
         rec.updated(["u1", "u2"], ["c", "a"], [1.0, 1e39])
@@ -407,3 +407,61 @@ def test_timestamps_that_mix_numbers_and_dates_are_refused(tmp_path: Path) -> No
         Interactions.from_csv(path, timestamp="ts", chunk_rows=1)  # across chunks too
     one_form = frame.assign(ts=["2020-03-11", "2020-03-12", "2020-03-13"])
     assert Interactions.from_frame(one_form, timestamp="ts").nnz == 3
+
+
+def test_a_filtered_frame_is_named_by_position_and_index_label() -> None:
+    frame = pd.DataFrame(
+        {"user_id": ["u1", "u2", "u3"], "item_id": ["a", "b", "a"], "weight": [1.0, -5.0, 1.0]},
+        index=[10, 4, 7],
+    )
+    with pytest.raises(DataError, match=r"frame row at position 1 \(index label 4\)"):
+        Recommender().fit(frame)
+    with pytest.raises(DataError, match=r"frame row 1, column 'weight'"):
+        Recommender().fit(frame.reset_index(drop=True))  # positions and labels agree
+
+
+def test_ids_in_the_index_are_pointed_at(rec: Recommender) -> None:
+    frame = pd.DataFrame({"user_id": USERS, "item_id": ITEMS})
+    for indexed in (frame.set_index("user_id"), frame.set_index(["user_id", "item_id"])):
+        with pytest.raises(ConfigError, match=r"'user_id' \(the user IDs\) is the frame's index"):
+            Recommender().fit(indexed)
+    with pytest.raises(DataError, match=r"It is the frame's index: pass df.reset_index\(\)"):
+        Interactions.from_frame(frame.set_index("user_id"), user="user_id", item="item_id")
+
+
+def test_a_dense_matrix_is_pointed_to_scipy_sparse() -> None:
+    for dense in (np.eye(3), np.asmatrix(np.eye(3))):
+        with pytest.raises(ConfigError, match=r"2-dimensional.*csr_matrix"):
+            Recommender().fit(dense)
+
+
+def test_movielens_column_names_are_recognised() -> None:
+    frame = pd.DataFrame({"userId": [1, 1, 2], "movieId": [5, 6, 5]})
+    rec = Recommender(factors=2, iterations=1).fit(frame)
+    assert sorted(rec.model_.items.ids.tolist()) == [5, 6]
+
+
+def test_history_weights_of_another_length_are_named_as_passed(rec: Recommender) -> None:
+    with pytest.raises(DataError, match=r"history_weights has 1 weight\(s\) but history has 2"):
+        rec.recommend("new", history=["a", "b"], history_weights=[1.0])
+    with pytest.raises(DataError, match=r"weights has 3 weight\(s\) but item_ids has 2"):
+        rec.recommend_for_history(["a", "b"], [1.0, 2.0, 3.0])
+    with pytest.raises(DataError, match=r"history_weights\['x'\] has 2 weight\(s\)"):
+        rec.recommend_many(["x"], histories={"x": ["a"]}, history_weights={"x": [1.0, 2.0]})
+
+
+def test_a_result_is_indexed_by_rank_not_by_id(rec: Recommender) -> None:
+    recs = rec.recommend("u1", n=2)
+    with pytest.raises(IdTypeError, match=r"rank position \(0 to 0\).*dict\(recs\)"):
+        recs["c"]  # type: ignore[call-overload]
+    with pytest.raises(IndexError, match="position 5 out of range for 1 results"):
+        recs[5]
+    assert recs[-1] == recs.to_list()[-1]
+
+
+def test_set_params_num_threads_keeps_the_fitted_model() -> None:
+    fitted = Recommender(factors=2, iterations=2).fit(USERS, ITEMS).with_num_threads(2)
+    before = fitted.model_
+    fitted.set_params(num_threads=1)
+    assert fitted.model_ is before and fitted.num_threads == 1  # the new value serves too
+    assert not fitted.set_params(factors=3).is_fitted  # a hyperparameter still discards it

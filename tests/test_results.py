@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from alsrec import (
@@ -14,6 +16,9 @@ from alsrec import (
     Recommendations,
     Recommender,
 )
+
+if TYPE_CHECKING:
+    from alsrec.tables import FrameBackend
 
 
 def _recs() -> Recommendations:
@@ -120,3 +125,20 @@ def test_to_frame_missing_library_and_bad_backend(monkeypatch: pytest.MonkeyPatc
         recs.to_frame(backend="polars")
     with pytest.raises(ConfigError, match="choose one of"):
         recs.to_frame(backend="arrow")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("backend", ["pandas", "polars"])
+def test_empty_results_have_the_column_types_of_full_ones(backend: FrameBackend) -> None:
+    rec = Recommender(factors=2, iterations=2).fit([1, 1, 2, 3], [10, 11, 10, 11])
+    full, empty = rec.recommend(2).to_frame(backend), rec.recommend(1).to_frame(backend)
+    assert len(empty) == 0 and len(full) > 0  # user 1 has seen every item
+
+    def types(frame: Any) -> dict[str, object]:
+        return dict(frame.dtypes if backend == "pandas" else frame.schema)
+
+    assert types(empty) == types(full)
+    batch = rec.recommend_many([1]).to_frame(backend)
+    assert types(batch) == types(full)
+    if backend == "pandas":
+        joined = pd.concat([full, empty])
+        assert joined["query"].dtype == np.int64  # not float64 from an empty object column

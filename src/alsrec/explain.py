@@ -394,7 +394,9 @@ def explain_user(
         hist_idx = np.empty(0, dtype=np.int64)
         hist_w = np.empty(0, dtype=np.float32)
     else:
-        (hist_idx, hist_w), skipped = resolve_history(model, history, history_weights, resolved)
+        (hist_idx, hist_w), skipped = resolve_history(
+            model, history, history_weights, resolved, names=("history", "history_weights")
+        )
     known = bool(user_row[0] >= 0)
     if not known and hist_idx.size == 0:
         if resolved == "strict":

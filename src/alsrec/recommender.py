@@ -665,7 +665,8 @@ class Recommender:
         would: it is unfitted until the next :meth:`fit` (queries raise
         :class:`~alsrec.NotFittedError`), so it never serves factors that disagree with
         its :attr:`params`. Other holders of the old :attr:`model_` keep it unchanged.
-        Changing only ``policy`` keeps the model.
+        Changing only ``policy`` or ``num_threads`` (the worker threads, which do not
+        change what is trained) keeps the model.
 
         Raises
         ------
@@ -677,6 +678,8 @@ class Recommender:
         >>> rec = Recommender(factors=4, iterations=3).fit(["a", "b"], ["x", "y"])
         >>> rec.set_params(policy="strict").is_fitted
         True
+        >>> rec.set_params(num_threads=1).is_fitted, rec.num_threads
+        (True, 1)
         >>> rec.set_params(factors=8).is_fitted, rec.params.factors
         (False, 8)
         """
@@ -693,8 +696,11 @@ class Recommender:
         new_params = dataclasses.replace(base or self._params, **fields)
         backend = _checked_backend(params.get("backend", self.backend))
         policy = check_policy(params.get("policy", self.policy))
-        if new_params != self._params or backend != self.backend:
+        same_model = dataclasses.replace(new_params, num_threads=self._params.num_threads)
+        if same_model != self._params or backend != self.backend:
             self._model = None  # a refit starts over; the old model is not mutated
+        if "num_threads" in fields:
+            self._serve_threads = None  # the new value serves too
         self._params, self.backend, self.policy = new_params, backend, policy
         return self
 
@@ -904,7 +910,9 @@ class Recommender:
                 return recommendations_at(user_id, model.items, pos1[0], vals1[0], "model", skipped)
             hist: History = lookup.empty_history()
         else:
-            hist, hist_skipped = lookup.resolve_history(model, history, history_weights, resolved)
+            hist, hist_skipped = lookup.resolve_history(
+                model, history, history_weights, resolved, names=("history", "history_weights")
+            )
             skipped = hist_skipped + skipped
         if row[0] < 0 and hist[0].size == 0:
             lookup.refuse_unknown_users(model, [user_id], resolved, single=True)

@@ -99,6 +99,14 @@ class Recommendations(Sequence[tuple[ExternalId, float]]):
     ) -> tuple[ExternalId, float] | Sequence[tuple[ExternalId, float]]:
         if isinstance(index, slice):
             return self.to_list()[index]
+        if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
+            span = f"0 to {len(self) - 1}" if len(self) else "there are no results"
+            raise IdTypeError(
+                f"Results are indexed by rank position ({span}), got {index!r}; to look a "
+                f"score up by ID, use dict(recs).get({index!r})."
+            )
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"position {index} out of range for {len(self)} results")
         return self.to_list()[index]
 
     def __iter__(self) -> Iterator[tuple[ExternalId, float]]:
@@ -131,14 +139,15 @@ class Recommendations(Sequence[tuple[ExternalId, float]]):
         [['u1', 1, 'a', 'model'], ['u1', 2, 'b', 'model']]
         """
         size = len(self)
-        query = np.empty(size, dtype=object)
-        query[:] = [self.query] * size
+        # Typed columns, also when empty, so that frames of several calls concatenate
+        # without casts (an empty object column would become float64).
+        query = np.full(size, self.query, dtype=object if self.query is None else None)
         columns = {
             "query": query,
             "rank": np.arange(1, size + 1, dtype=np.int64),
             "id": self.ids,
             "score": self.scores,
-            "source": np.full(size, self.source, dtype=object),
+            "source": np.full(size, self.source),
         }
         return to_frame(columns, backend)
 
@@ -279,7 +288,7 @@ class BatchRecommendations:
             "rank": (cols + 1).astype(np.int64),
             "id": self.ids[rows, cols],
             "score": self.scores[rows, cols],
-            "source": self.sources[rows].astype(object),
+            "source": self.sources[rows],
         }
         return to_frame(columns, backend)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sized
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -201,9 +202,15 @@ def collect_columns(
 def _frame_column(frame: Any, name: Hashable, role: str, columns: list[Hashable]) -> ArrayColumn:
     hits = sum(1 for c in columns if c == name)
     if hits == 0:
+        names = getattr(getattr(frame, "index", None), "names", None) or ()
+        fix = (
+            "It is the frame's index: pass df.reset_index() so that it becomes a column."
+            if name in list(names)
+            else f"Pass {role}=<one of them>."
+        )
         raise DataError(
-            f"The frame has no column {name!r} (the {role} column); its columns are {columns!r}. "
-            f"Pass {role}=<one of them>."
+            f"The frame has no column {name!r} (the {role} column); its columns are "
+            f"{columns!r}. {fix}"
         )
     if hits > 1:
         raise DataError(f"The frame has {hits} columns named {name!r}; rename them apart first.")
@@ -266,6 +273,40 @@ def check_eager(frame: object) -> None:
         )
 
 
+def frame_where(frame: object) -> Callable[[int], str]:
+    """How messages name row ``pos`` (a position) of ``frame``: with its index label too
+    when a pandas index is not the positions themselves (a filtered or sorted frame,
+    where ``df.loc[pos]`` would be another row).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame_where(pd.DataFrame({"a": [1, 2]}, index=[10, 4]))(1)
+    'frame row at position 1 (index label 4)'
+    >>> frame_where(pd.DataFrame({"a": [1, 2]}))(1)
+    'frame row 1'
+    """
+    index = getattr(frame, "index", None)
+    size = len(index) if isinstance(index, Sized) else 0
+    positional = index is None or not size or _is_range(index, size)
+    if positional:
+        return lambda pos: f"frame row {pos}"
+    labels = cast("Sequence[object]", index)
+
+    def where(pos: int) -> str:
+        label = labels[pos]
+        shown = label.item() if isinstance(label, np.generic) else label
+        return f"frame row at position {pos} (index label {shown!r})"
+
+    return where
+
+
+def _is_range(index: object, size: int) -> bool:
+    """Whether a pandas index is ``0, 1, ..., size - 1`` (a default RangeIndex)."""
+    start, stop, step = (getattr(index, name, None) for name in ("start", "stop", "step"))
+    return (start, stop, step) == (0, size, 1)
+
+
 def collect_frame(
     frame: object,
     *,
@@ -300,6 +341,6 @@ def collect_frame(
         None if weight is None else _frame_column(frame, weight, "weight", columns),
         None if timestamp is None else _frame_column(frame, timestamp, "timestamp", columns),
         on_bad_rows=on_bad_rows,
-        where=lambda pos: f"frame row {pos}",
+        where=frame_where(frame),
         source=f"{kind} frame",
     )

@@ -38,7 +38,7 @@ _log = logging.getLogger("alsrec")
 
 COMMON_COLUMNS: dict[str, tuple[str, ...]] = {
     "user": ("user_id", "user", "userId", "userID", "user_idx"),
-    "item": ("item_id", "item", "itemId", "itemID", "item_idx"),
+    "item": ("item_id", "item", "itemId", "itemID", "item_idx", "movieId"),
     "weight": ("weight",),
 }
 """Column names ``fit(df)`` tries for each role when its keyword is not given; a role
@@ -70,9 +70,14 @@ def is_frame(value: object) -> bool:
     )
 
 
-def _column(columns: Sequence[Hashable], role: str, given: Hashable | None) -> Hashable | None:
-    """The column for ``role``: ``given``, or the one common name among ``columns``."""
+def _column(
+    columns: Sequence[Hashable], role: str, given: Hashable | None, index: Sequence[Hashable] = ()
+) -> Hashable | None:
+    """The column for ``role``: ``given``, or the one common name among ``columns``.
+    ``index`` names the frame's index levels, for the hint when the IDs are there."""
     if given is not None:
+        if given not in columns and given in index:
+            raise ConfigError(_in_index(given, role))
         return given
     found = [name for name in COMMON_COLUMNS[role] if name in columns]
     if len(found) == 1:
@@ -80,10 +85,46 @@ def _column(columns: Sequence[Hashable], role: str, given: Hashable | None) -> H
         return found[0]
     if role == "weight" and not found:
         return None
+    in_index = [name for name in COMMON_COLUMNS[role] if name in index]
+    if not found and in_index:
+        raise ConfigError(_in_index(in_index[0], role))
     what = "several candidate columns " + repr(found) if found else "no column with a common name"
     raise ConfigError(
         f"fit(df) could not tell the {role} column: the frame has {what} among its columns "
         f"{list(columns)}; name it with fit(df, user='...', item='...', weight='...')."
+    )
+
+
+def _in_index(name: Hashable, role: str) -> str:
+    return (
+        f"fit(df): {name!r} (the {role} IDs) is the frame's index, not a column; pass "
+        "df.reset_index() so that it becomes one."
+    )
+
+
+def _index_names(frame: object) -> list[Hashable]:
+    """The names of a pandas frame's index levels (none for polars)."""
+    names = getattr(getattr(frame, "index", None), "names", None)
+    return [n for n in names if n is not None] if isinstance(names, (list, tuple)) else []
+
+
+def _without_item_ids(data: object) -> str:
+    """The message for one positional argument that is neither a frame nor a matrix."""
+    levels = getattr(getattr(data, "index", None), "nlevels", 1)
+    pairs = (  # df.groupby(["user", "item"]).size(): the pairs are the index's levels
+        " Its index has the (user, item) levels: pass fit(series.reset_index(name='weight'))."
+        if levels == 2
+        else ""
+    )
+    matrix = (  # np.ndarray of 2-d, np.matrix
+        " It is 2-dimensional: a dense users x items matrix goes in as "
+        "fit(scipy.sparse.csr_matrix(matrix))."
+        if getattr(data, "ndim", 1) == 2
+        else ""
+    )
+    return (
+        f"fit() got a {type(data).__name__} without item_ids; the accepted forms are "
+        f"{_FORMS}.{pairs}{matrix}"
     )
 
 
@@ -183,7 +224,8 @@ def as_interactions(
         if item_ids is not None or weights is not None or user_ids is not None:
             raise ConfigError(_positional_names(item_ids, weights, user_ids))
         columns = list(getattr(data, "columns"))  # noqa: B009 - duck-typed frame
-        user, item = _column(columns, "user", user), _column(columns, "item", item)
+        index = _index_names(data)
+        user, item = _column(columns, "user", user, index), _column(columns, "item", item, index)
         weight = _column(columns, "weight", weight)
         return Interactions.from_frame(  # which names numeric columns left unread
             data,
@@ -201,16 +243,7 @@ def as_interactions(
     if user_ids is not None:
         raise ConfigError(f"fit() got the user IDs twice (positional and user_ids=); {_FORMS}.")
     if item_ids is None:
-        levels = getattr(getattr(data, "index", None), "nlevels", 1)
-        pairs = (  # df.groupby(["user", "item"]).size(): the pairs are the index's levels
-            " Its index has the (user, item) levels: pass fit(series.reset_index(name='weight'))."
-            if levels == 2
-            else ""
-        )
-        raise ConfigError(
-            f"fit() got a {type(data).__name__} without item_ids; the accepted forms are "
-            f"{_FORMS}.{pairs}"
-        )
+        raise ConfigError(_without_item_ids(data))
     return Interactions.from_arrays(
         data,  # type: ignore[arg-type]
         item_ids,

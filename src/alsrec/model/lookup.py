@@ -21,12 +21,18 @@ import numpy as np
 import numpy.typing as npt
 
 from alsrec.checks import check_aligned, check_policy
-from alsrec.exceptions import AlsrecWarning, ConfigError, MappingMismatchError, UnknownIdError
+from alsrec.exceptions import (
+    AlsrecWarning,
+    ConfigError,
+    DataError,
+    MappingMismatchError,
+    UnknownIdError,
+)
 from alsrec.ids import as_id_array
 from alsrec.interactions import as_weights
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sized
 
     from alsrec.mapping import IdMapper
     from alsrec.model.fitted import FittedModel
@@ -234,14 +240,22 @@ def resolve_history(
     what: str = "history item IDs",
     *,
     warn: bool = True,
+    names: tuple[str, str] = ("item_ids", "weights"),
 ) -> tuple[History, tuple[ExternalId, ...]]:
-    """Map a history to item indices and weights; unknown items follow the policy."""
+    """Map a history to item indices and weights; unknown items follow the policy.
+    ``names``: the caller's names of the items and their weights, for messages."""
     check_aligned({what: item_ids, "their weights": weights})
     given = as_id_array(item_ids, what)
+    one_d = weights is not None and hasattr(weights, "__len__") and np.ndim(weights) == 1
+    if one_d and (size := len(cast("Sized", weights))) != given.size:
+        raise DataError(
+            f"{names[1]} has {size} weight(s) but {names[0]} has {given.size} item(s); "
+            "give one weight per item, in the same order."
+        )
     w = as_weights(
         weights,
         given.size,
-        "history weights",
+        names[1],
         " (If it was meant as the number of items: recommend_for_history(item_ids, n=...).)",
     )
     idx, known, skipped = indices_of(model.items, "item", given, policy, what, warn=warn)
@@ -297,6 +311,7 @@ def resolve_histories(
             policy,
             f"history item IDs of user {key!r}",
             warn=False,
+            names=(f"histories[{key!r}]", f"history_weights[{key!r}]"),
         )
         skipped.update(dict.fromkeys(unknown))
     if skipped:  # one warning for all histories
