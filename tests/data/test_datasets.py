@@ -59,3 +59,22 @@ def test_invalid_arguments(kwargs: dict[str, float]) -> None:
 
 def test_demo_data_is_fixed() -> None:
     assert np.array_equal(demo_data().item_ids[:50], demo_data().item_ids[:50])
+
+
+@pytest.mark.parametrize(
+    ("keyword", "value"),
+    [
+        ("in_cluster", "0.5"),
+        ("in_cluster", None),
+        ("mean_interactions", "20"),
+        ("mean_interactions", float("nan")),
+        ("popularity_exponent", None),
+        ("popularity_exponent", float("inf")),
+        ("random_state", -1),
+        ("random_state", "a"),
+        ("random_state", 1.5),
+    ],
+)
+def test_synthetic_refuses_bad_arguments_by_name(keyword: str, value: object) -> None:
+    with pytest.raises(ConfigError, match=keyword):
+        synthetic(10, 5, n_clusters=2, **{keyword: value})  # type: ignore[arg-type]

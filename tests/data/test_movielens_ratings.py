@@ -80,3 +80,28 @@ def test_missing_column_comes_from_the_csv_reader(tmp_path: pathlib.Path) -> Non
     path = write(tmp_path / "r.csv", ["1,2,5"], "user,movie,stars")
     with pytest.raises(DataError, match="There is no column 'userId'"):
         movielens_ratings(path)
+
+
+def test_a_file_without_header_by_position(tmp_path: pathlib.Path) -> None:
+    # MovieLens-100k's u.data: tab-separated, no header row
+    lines = [f"1\t{m}\t5\t881250949" for m in range(1, 7)] + ["2\t1\t4\t881250950"]
+    path = tmp_path / "u.data"
+    path.write_text("\n".join(lines) + "\n")
+    data = movielens_ratings(
+        path, header=False, min_user_interactions=1, user=0, item=1, rating=2, delimiter="\t"
+    )
+    assert data.nnz == 7  # the first line is a rating, not a header
+    with pytest.raises(DataError, match=r"looks like a value.*header=False"):
+        # header=True would swallow the first rating
+        movielens_ratings(path, user=0, item=1, rating=2, delimiter="\t")
+
+
+def test_binary_takes_a_bool_only(tmp_path: pathlib.Path) -> None:
+    with pytest.raises(ConfigError, match="binary must be True or False"):
+        movielens_ratings(ratings(tmp_path), binary="no")  # type: ignore[arg-type]
+
+
+def test_the_datasets_module_offers_it_too() -> None:
+    import alsrec.datasets
+
+    assert alsrec.datasets.movielens_ratings is movielens_ratings

@@ -399,6 +399,16 @@ def test_headerless_files_use_positions(tmp_path: Path) -> None:
         Interactions.from_csv(path, user=0, item=5, header=False)
 
 
+def test_a_data_line_read_as_the_header_by_position_is_refused(tmp_path: Path) -> None:
+    # header=True (the default) with positions: the first interaction would become names
+    path = write(tmp_path / "nohead.csv", "a,x,5\nb,y,4\nc,z,3\n")
+    for extra in ({"weight": 2}, {}):
+        with pytest.raises(DataError, match=r"field '5' looks like a value.*header=False"):
+            Interactions.from_csv(path, user=0, item=1, **extra)  # type: ignore[arg-type]
+    named = write(tmp_path / "named.csv", "user,item,rating\na,x,5\nb,y,4\n")
+    assert Interactions.from_csv(named, user=0, item=1, weight=2).rows_read == 2
+
+
 def test_empty_header_only_and_undecodable_files(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="the file is empty"):
         Interactions.from_csv(write(tmp_path / "empty.csv", ""))

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from alsrec import ArtifactError, ConfigError, DataError, Interactions, Recommender
+from alsrec.data.headers import number_like
 from alsrec.io import check_destination, inspect_artifact
 
 if TYPE_CHECKING:
@@ -85,7 +86,6 @@ _NO_HEADER_HINT = (
     "0-based column numbers (--user-col 0 --item-col 1)."
 )
 _HEADER_NAMES = re.compile(r"columns (\[[^\]]*\])")
-_NUMBER_LIKE = re.compile(r"[-+0-9.:eET ]*[0-9][-+0-9.:eET ]*")  # 3, -1.5, 2024-05-01T12:00
 
 
 def _header_is_data(message: str) -> bool:
@@ -95,7 +95,7 @@ def _header_is_data(message: str) -> bool:
         names = ast.literal_eval(match.group(1)) if match else []
     except (ValueError, SyntaxError):
         return False
-    return any(isinstance(n, str) and _NUMBER_LIKE.fullmatch(n) for n in names)
+    return any(isinstance(n, str) and number_like(n) for n in names)
 
 
 def read_csv(args: argparse.Namespace, path: str, timestamp: str | None = None) -> Interactions:

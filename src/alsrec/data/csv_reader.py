@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import numpy.typing as npt
 
+from alsrec.data.headers import check_header_names
 from alsrec.data.rows import (
     MAX_FIELD_CHARS,
     SKIP_HINT,
@@ -422,12 +423,7 @@ class _CsvReader:
             text = f"{self.path}: {seen} reads {shorten(first_line_text)!r}, columns {fields!r}"
             return text, hint
 
-        positions: dict[str, int] = {}
-        for role, spec in self.specs.items():
-            if spec is not None:
-                positions[role] = resolve_column(spec, role, names, len(fields), describe)
-        if positions["user"] == positions["item"]:
-            raise ConfigError("user and item must be different columns.")
+        positions = _positions(self.specs, names, len(fields), describe)
         labels = {
             role: (f"column {names[pos]!r}" if names is not None else f"column {pos} (0-based)")
             for role, pos in positions.items()
@@ -621,6 +617,25 @@ class _CsvReader:
             stream.drop("blank_line", n_blank)
         if len(blank) - n_blank:
             stream.drop("wrong_field_count", len(blank) - n_blank)
+
+
+def _positions(
+    specs: dict[str, Column | None],
+    names: list[str] | None,
+    n_fields: int,
+    describe: Callable[[], tuple[str, str]],
+) -> dict[str, int]:
+    """The 0-based position of each column given (role -> position); a header read by
+    position only is checked for being a data row (:func:`check_header_names`)."""
+    positions: dict[str, int] = {}
+    for role, spec in specs.items():
+        if spec is not None:
+            positions[role] = resolve_column(spec, role, names, n_fields, describe)
+    if names is not None and not any(isinstance(spec, str) for spec in specs.values()):
+        check_header_names(names, describe)
+    if positions["user"] == positions["item"]:
+        raise ConfigError("user and item must be different columns.")
+    return positions
 
 
 def read_csv(

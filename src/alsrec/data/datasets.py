@@ -8,12 +8,14 @@ clusters, which makes recommendation quality checkable without real data.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
+from alsrec.checks import check_bool, check_int
 from alsrec.data.interactions import Interactions
 from alsrec.exceptions import ConfigError, DataError
 
@@ -57,6 +59,18 @@ def _check(name: str, value: int, minimum: int) -> None:
         raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}.")
 
 
+def _check_real(name: str, value: object, low: float, high: float) -> None:
+    number = (
+        float(value)
+        if isinstance(value, (int, float, np.integer, np.floating))
+        and not isinstance(value, (bool, np.bool_))
+        else math.nan
+    )
+    if not (low <= number <= high and math.isfinite(number)):
+        upper = f"in [{low:g}, {high:g}]" if math.isfinite(high) else f">= {low:g} (finite)"
+        raise ConfigError(f"{name} must be a number {upper}, got {value!r}.")
+
+
 def synthetic(
     n_users: int = 2000,
     n_items: int = 500,
@@ -98,13 +112,10 @@ def synthetic(
     _check("n_clusters", n_clusters, 1)
     if n_clusters > n_items:
         raise ConfigError(f"n_clusters ({n_clusters}) cannot exceed n_items ({n_items}).")
-    if not 0.0 <= in_cluster <= 1.0:
-        raise ConfigError(f"in_cluster must be in [0, 1], got {in_cluster!r}.")
-    if not mean_interactions >= 2:
-        raise ConfigError(f"mean_interactions must be >= 2, got {mean_interactions!r}.")
-    if not popularity_exponent >= 0:
-        raise ConfigError(f"popularity_exponent must be >= 0, got {popularity_exponent!r}.")
-    rng = np.random.default_rng(random_state)
+    _check_real("in_cluster", in_cluster, 0.0, 1.0)
+    _check_real("mean_interactions", mean_interactions, 2.0, float("inf"))
+    _check_real("popularity_exponent", popularity_exponent, 0.0, 10.0)
+    rng = np.random.default_rng(check_int("random_state", random_state, 0))
     item_clusters = rng.permutation(np.arange(n_items) % n_clusters).astype(np.int64)
     user_clusters = rng.integers(0, n_clusters, n_users).astype(np.int64)
     rank = rng.permutation(n_items) + 1
@@ -184,10 +195,11 @@ def movielens_ratings(
     min_rating: float = 4.0,
     min_user_interactions: int = 5,
     binary: bool = True,
-    user: str = "userId",
-    item: str = "movieId",
-    rating: str = "rating",
+    user: str | int = "userId",
+    item: str | int = "movieId",
+    rating: str | int = "rating",
     delimiter: str | None = ",",
+    header: bool = True,
 ) -> Interactions:
     """Read a MovieLens ratings file as implicit feedback, as Liang et al. (2018) prepare it.
 
@@ -196,8 +208,10 @@ def movielens_ratings(
     positive interactions (Liang et al. keep ratings above 3.5, i.e. ``>= 4`` on the
     half-star scale), then users with fewer than ``min_user_interactions`` of them are
     dropped (Liang et al.: 5; items are not filtered). alsrec does not ship the data:
-    download it from GroupLens and pass its path. For other layouts (MovieLens-100k's
-    ``u.data`` or a RecBole ``.inter`` file) name the columns and the delimiter.
+    download it from GroupLens and pass its path. For other layouts name the columns and
+    the delimiter: a RecBole ``.inter`` file by its header names, MovieLens-100k's
+    ``u.data`` (no header row) by position, ``header=False, user=0, item=1, rating=2,
+    delimiter="\\t"``.
 
     Parameters
     ----------
@@ -209,10 +223,12 @@ def movielens_ratings(
         Users with fewer kept ratings are dropped (applied after ``min_rating``).
     binary : bool, default True
         Weigh every kept rating 1.0 (``False``: the rating is the weight).
-    user, item, rating : str
-        Column names (header row required).
+    user, item, rating : str or int
+        Column names, or 0-based positions (with ``header=False``).
     delimiter : str or None, default ","
         As in :meth:`Interactions.from_csv` (``None`` guesses it).
+    header : bool, default True
+        Whether the first line names the columns (``False``: it is a rating too).
 
     Returns
     -------
@@ -247,8 +263,15 @@ def movielens_ratings(
     ):
         raise ConfigError(f"min_rating must be a number > 0, got {min_rating!r}.")
     _check("min_user_interactions", min_user_interactions, 1)
+    binary = check_bool("binary", binary)
     raw = Interactions.from_csv(
-        path, user=user, item=item, weight=rating, delimiter=delimiter, aggregate="max"
+        path,
+        user=user,
+        item=item,
+        weight=rating,
+        delimiter=delimiter,
+        header=header,
+        aggregate="max",
     )
     coo = raw.matrix.tocoo()
     keep = coo.data >= min_rating
