@@ -558,3 +558,36 @@ def test_zero_iterations_get_a_note_and_a_budget_of_one_runs(events: Path, tmp_p
     got = main("tune", events, "--weight-col", "weight", "--budget", "1", "--no-progress")
     assert got.code == 0, got.err
     assert "1 trial," in got.out
+
+
+# -- a fresh review (2026-12-05): abbreviations, flags in messages, the model directory -------
+
+
+def test_options_are_never_abbreviated(model: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # argparse would read "--users U1" as "--users-file U1" and then fail to open "U1"
+    line = usage_error(capsys, "recommend", model, "--users", "u1")
+    assert "unrecognized arguments: --users u1" in line
+
+
+def test_an_id_type_mismatch_is_told_in_flags(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "ints.csv"
+    data.write_text("user,item\n1,10\n1,11\n2,10\n3,11\n3,12\n")
+    assert main("train", data, *SMALL, "-o", tmp_path / "m").code == 0
+    got = main("evaluate", tmp_path / "m", "--test", data, "--user-type", "str")
+    assert got.code != 0
+    assert "pass --user-type int (or leave --user-type out)" in got.err
+    assert "convert them" not in got.err
+
+
+def test_the_current_directory_is_refused_before_training(
+    events: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.chdir(empty)
+    got = main("train", events, *SMALL, "-o", ".", "--force")
+    assert got.code != 0 and "needs a directory of its own" in got.err
+    assert "Trained" not in got.out  # refused up front, not after the work
+    assert list(empty.iterdir()) == []

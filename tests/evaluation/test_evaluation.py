@@ -636,3 +636,13 @@ def test_numpy_float_fractions_are_numbers() -> None:
     assert a[1].nnz == b[1].nnz
     split = user_split(data, 0, np.float32(0.1), fold_in_fraction=np.float32(0.8))
     assert len(split.test.fold_in.users) == 2
+
+
+def test_the_popularity_baseline_refuses_test_ids_of_another_type() -> None:
+    train = Interactions.from_arrays(["u1", "u1", "u2", "u2", "u3"], ["1", "2", "1", "3", "2"])
+    baseline = PopularityBaseline(train)
+    assert baseline.users_ is train.users and baseline.items_ is train.items
+    with pytest.raises(DataError, match="test item IDs are ints but the model's are strs"):
+        ndcg_at_k(baseline, Interactions.from_arrays(["u1", "u2"], [3, 2]))
+    with pytest.raises(DataError, match="test user IDs are ints"):
+        ndcg_at_k(baseline, Interactions.from_arrays([1, 2], ["3", "2"]))

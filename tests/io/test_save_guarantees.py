@@ -376,3 +376,25 @@ def test_a_leftover_holding_foreign_files_is_not_removed(tmp_path: Path) -> None
     (stale / "user_ids.npy").write_bytes(b"partial")
     rec.save(tmp_path / "model")
     assert not stale.exists()  # a died save's leftover is still cleaned up
+
+
+@pytest.mark.parametrize("target", [".", "", "..", "sub/.."])
+def test_a_save_needs_a_directory_of_its_own(
+    target: str, tmp_path: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # type: ignore[arg-type]
+    rec = Recommender.from_factors(np.eye(2), np.eye(2), ["u1", "u2"], ["a", "b"])
+    with pytest.raises(ArtifactError, match="needs a directory of its own"):
+        rec.save(target)
+    assert list(os.listdir(".")) == []  # nothing created, not even "sub"
+
+
+def test_a_file_on_the_way_is_named(tmp_path: pytest.TempPathFactory) -> None:
+    blocker = tmp_path / "afile"  # type: ignore[operator]
+    blocker.write_text("mine")
+    rec = Recommender.from_factors(np.eye(2), np.eye(2), ["u1", "u2"], ["a", "b"])
+    with pytest.raises(ArtifactError, match="afile is a file, not a directory"):
+        rec.save(blocker / "deeper" / "model")
+    assert blocker.read_text() == "mine"
+    with pytest.raises(ArtifactError, match="is a directory; pass the pickle file"):
+        Recommender.from_legacy_pickle(tmp_path, trusted=True)  # type: ignore[arg-type]

@@ -110,6 +110,16 @@ PHRASES: tuple[tuple[str, str], ...] = (
     ),
     ("=<one of the columns>", "=<column>"),
     ("=<one of them>", "=<column>"),
+    *(
+        (
+            f"{axis} IDs are {given}s but the model's are {known}s, so none would match; "
+            f"convert them to {known}.",
+            f"{axis} IDs were read as {given} but the model's are {known}, so none would "
+            f"match; pass --{axis}-type {known} (or leave --{axis}-type out).",
+        )
+        for axis in ("user", "item")
+        for given, known in (("str", "int"), ("int", "str"))
+    ),
 )
 """Whole phrases rewritten before the keyword rules."""
 

@@ -82,6 +82,11 @@ class CliParser(argparse.ArgumentParser):
     """Parse with :meth:`~argparse.ArgumentParser.parse_known_intermixed_args`."""
     _mixing = False
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # No abbreviations: argparse would read "--users U1" as "--users-file U1".
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
     def parse_known_args(  # type: ignore[override]
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
     ) -> tuple[argparse.Namespace, list[str]]:

@@ -63,7 +63,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], parents
         "-o",
         "--output",
         metavar="MODEL_DIR",
-        help="train the best parameters on all the data and save the model here",
+        help="train the best parameters on all the data (all but the test split with "
+        "--test-fraction) and save the model here",
     )
     parser.add_argument(
         "--force",

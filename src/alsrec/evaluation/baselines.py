@@ -72,6 +72,17 @@ class PopularityBaseline:
     def __post_init__(self) -> None:
         require_interactions(self.train, "train", "PopularityBaseline")
 
+    @property
+    def users_(self) -> IdMapper:
+        """The training users (as :attr:`Recommender.users_`): metrics check test IDs
+        against their type."""
+        return self.train.users
+
+    @property
+    def items_(self) -> IdMapper:
+        """The training items (as :attr:`Recommender.items_`)."""
+        return self.train.items
+
     def recommend_many(self, user_ids: IdLike, n: int = 10) -> BatchRecommendations:
         """Top-``n`` popular items per user, the user's training items excluded."""
         seen = sp.csr_matrix(self.train.matrix, dtype=np.float32, copy=True)

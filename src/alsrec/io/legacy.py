@@ -244,6 +244,10 @@ def import_legacy_pickle(path: PathArg, *, trusted: bool, policy: Policy = "safe
     policy = check_policy(policy)
     if trusted is not True:
         raise _refuse_untrusted(src)
+    if src.is_dir():
+        raise artifact_error(
+            src, "it is a directory; pass the pickle file itself (e.g. model.pkl)."
+        )
     if not src.is_file():
         raise artifact_error(src, "no such file.")
     payload = _unpickle(src)

@@ -127,6 +127,18 @@ def check_destination(path: PathArg, *, overwrite: bool = True) -> None:
     """
     overwrite = check_bool("overwrite", overwrite)
     path = as_path(path)
+    if path.name in ("", ".."):  # ".", "", "..", "sub/..", "/": not a directory of its own
+        raise ArtifactError(
+            f"Cannot save to {str(path)!r}: a save replaces the directory at the path as a "
+            "whole, so it needs a directory of its own, not the current directory or a parent "
+            "of it; name one (e.g. 'model')."
+        )
+    blocking = next((p for p in path.parents if os.path.lexists(p) and not p.is_dir()), None)
+    if blocking is not None:
+        raise ArtifactError(
+            f"Cannot save to {path}: {blocking} is a file, not a directory, so nothing can be "
+            "created inside it. Choose another path."
+        )
     for parent in path.absolute().parents:
         if is_artifact(parent):
             raise ArtifactError(
