@@ -576,3 +576,41 @@ def test_without_a_final_stage_the_pick_is_a_full_fidelity_point(budget: int) ->
     chosen = staged_draws(space, budget, np.random.default_rng(0), evaluate)
     assert "promote" in stages and "final" not in stages
     assert chosen is not None and chosen["iterations"] == 15
+
+
+def _local_centre(recorder: Recorder) -> dict[str, Any]:
+    """The point the first local batch moves from: its draws differ from it in one value."""
+    promoted = next(ds for s, ds, _ in recorder.batches if s == "promote")
+    moves = next(ds for s, ds, _ in recorder.batches if s == "local")
+    centres = [p for p in promoted if all(sum(p[k] != m[k] for k in p) == 1 for m in moves)]
+    assert len(centres) == 1
+    return centres[0]
+
+
+@pytest.mark.parametrize(("noise", "from_start"), [(0.3, True), (0.0, False)])
+def test_the_local_stage_starts_from_the_start_unless_a_promoted_point_is_clearly_better(
+    noise: float, from_start: bool
+) -> None:
+    space: dict[str, Dimension] = {
+        "regularization": ScaledLogUniform(0.1, 10),
+        "alpha": LogUniform(0.1, 50),
+        "iterations": Choice([12]),
+    }
+    start = {"regularization": 1.0, "alpha": 1.0, "iterations": 12}
+    recorder = SplitRecorder(smooth, noise)
+    staged_draws(
+        space,
+        40,
+        np.random.default_rng(0),
+        recorder,
+        final_splits=True,
+        start=start,
+        split_values=recorder.split_values,
+    )
+    promoted = next(
+        list(zip(ds, vs, strict=True)) for s, ds, vs in recorder.batches if s == "promote"
+    )
+    assert start in [d for d, _ in promoted]  # the start was promoted, but not the best
+    best = max(promoted, key=lambda r: r[1])[0]
+    assert best != start
+    assert _local_centre(recorder) == (start if from_start else best)
