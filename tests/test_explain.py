@@ -265,3 +265,31 @@ def test_an_imported_implicit_model_explains_its_own_scores() -> None:
     for user in users[:8]:
         why = rec.explain(user, "i0")
         assert abs(why.residual) <= 1e-4 * max(abs(why.score), 1e-3)
+
+
+@pytest.mark.parametrize("weight", [3.0, 1e9, 1e20, 1e30])
+def test_a_history_weight_far_above_the_penalty_is_explained_as_fold_in_scores_it(
+    weight: float,
+) -> None:
+    # From 1e8 times the penalty fold-in solves through the dual system; explain follows it
+    # (with the normal equations, 1e20 gave 0.396 for a fold-in score of 0.386).
+    rec = Recommender(factors=8, iterations=10, random_state=0, alpha=1.0, regularization=0.1)
+    users = [f"u{k % 40}" for k in range(400)]
+    items = [f"i{(k * 7 + k // 40) % 30}" for k in range(400)]
+    rec.fit(users, items)
+    history, target = ["i0", "i1", "i2"], "i5"
+    why = rec.explain_history(history, target, [weight, 1.0, 1.0])
+    served = dict(rec.recommend_for_history(history, [weight, 1.0, 1.0], n=30))
+    assert why.score == pytest.approx(served[target], rel=1e-5, abs=1e-7)
+    _check_sum(why)
+
+
+def test_the_dual_split_equals_the_normal_one_where_both_are_exact() -> None:
+    rng = np.random.default_rng(3)
+    factors = rng.standard_normal((12, 4)).astype(np.float32)
+    gram = factors.T.astype(np.float64) @ factors + 0.7 * np.eye(4)
+    history, conf = np.array([1, 4, 9]), np.array([3.0, 1.0, 25.0])
+    normal = contributions(factors, gram, 6, history, conf)
+    dual = contributions(factors, gram, 6, history, conf, dual=True)
+    np.testing.assert_allclose(dual[0], normal[0], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(dual[1], normal[1], rtol=1e-9, atol=1e-12)

@@ -307,14 +307,26 @@ class FoldInSolver:
         row_max = np.zeros(starts.size, dtype=np.float64)
         row_max[filled] = np.maximum.reduceat(data, starts[filled])
         top = row_max[rows] - 1.0
-        lam = self._regularization
-        if lam is None:  # a primed YᵀY + λI: its smallest diagonal entry bounds λ from above
-            lam = float(np.min(np.diag(self.gram)))
-        penalty = lam + (0.0 if extra_diag is None else extra_diag[rows])
+        penalty = self._penalty() + (0.0 if extra_diag is None else extra_diag[rows])
         # without a penalty G may be singular, and the dual needs G⁻¹: the normal path's
         # least-squares fallback takes those
         stiff: npt.NDArray[np.bool_] = (penalty > 0) & (top > _STIFF_RATIO * penalty)
         return stiff
+
+    def _penalty(self) -> float:
+        """The constant penalty ``λ`` (for a primed ``YᵀY + λI``, its smallest diagonal
+        entry, which bounds ``λ`` from above)."""
+        if self._regularization is not None:
+            return self._regularization
+        return float(np.min(np.diag(self.gram)))
+
+    def needs_dual(self, conf: npt.NDArray[np.float64], extra: float = 0.0) -> bool:
+        """Whether :meth:`solve` takes one history of confidences ``conf`` (with its own
+        penalty ``extra`` on top of ``λ``) through its dual system: a confidence passes
+        :data:`_STIFF_RATIO` times the penalty. :func:`alsrec.explain.contributions`
+        follows the same choice, so that an explanation splits the score fold-in gives."""
+        penalty = self._penalty() + extra
+        return bool(conf.size) and penalty > 0 and float(conf.max()) - 1.0 > _STIFF_RATIO * penalty
 
     def _solve_block(
         self,

@@ -219,6 +219,8 @@ def contributions(
     item: int,
     history: IndexArray,
     confidence: npt.ArrayLike,
+    *,
+    dual: bool = False,
 ) -> tuple[Float64Array, Float64Array]:
     """Split the least-squares score of item row ``item`` over the history rows.
 
@@ -234,6 +236,11 @@ def contributions(
         Distinct rows of the user's history items.
     confidence : array_like
         ``c_uj`` of each history row.
+    dual : bool, default False
+        Solve through the ``L x L`` dual system, as fold-in does for confidences far above
+        the penalty (:meth:`alsrec._foldin.FoldInSolver.needs_dual`): by the Woodbury
+        identity ``s = D⁻¹ (D⁻¹ + Yₕ G⁻¹ Yₕᵀ)⁻¹ Yₕ G⁻¹ y_i`` with ``D = diag(c - 1)``,
+        where the normal equations would lose ``G`` to rounding.
 
     Returns
     -------
@@ -253,8 +260,11 @@ def contributions(
     """
     conf = np.asarray(confidence, dtype=np.float64)
     rows = item_factors[history].astype(np.float64)  # (L, f)
-    lhs = gram + rows.T @ (rows * (conf - 1.0)[:, None])
     target = item_factors[item].astype(np.float64)
+    if dual:
+        dual_sim = _dual_similarity(rows, gram, target, conf)
+        return dual_sim, dual_sim * conf
+    lhs = gram + rows.T @ (rows * (conf - 1.0)[:, None])
     try:
         z = np.linalg.solve(lhs, target)
     except np.linalg.LinAlgError:
@@ -263,6 +273,32 @@ def contributions(
         z = np.linalg.lstsq(lhs, target, rcond=None)[0]
     similarity: Float64Array = rows @ z
     return similarity, similarity * conf
+
+
+def _dual_similarity(
+    rows: Float64Array, gram: Float64Array, target: Float64Array, conf: Float64Array
+) -> Float64Array:
+    """``s = Yₕ (G + Yₕᵀ D Yₕ)⁻¹ y_i`` through the dual system (Woodbury), exact where the
+    normal equations lose ``G`` to rounding: with ``a = Yₕ G⁻¹ y_i``, ``M = Yₕ G⁻¹ Yₕᵀ``
+    and ``w = (D⁻¹ + M)⁻¹ a`` over the rows with ``c > 1``, ``s = a - M w``, which is
+    ``D⁻¹ w`` on those rows (computed so: no cancellation). Rows with ``c = 1`` add
+    nothing to the system."""
+    z = np.linalg.solve(gram, rows.T)  # G⁻¹ Yₕᵀ, (f, L)
+    a: Float64Array = z.T @ target
+    active = np.flatnonzero(conf > 1.0)
+    if not active.size:
+        return a
+    spread = conf[active] - 1.0
+    coupling = rows @ z[:, active]  # M restricted to the active columns, (L, S)
+    system = coupling[active].copy()
+    system[np.diag_indices_from(system)] += 1.0 / spread
+    try:
+        w = np.linalg.solve(system, a[active])
+    except np.linalg.LinAlgError:
+        w = np.linalg.lstsq(system, a[active], rcond=None)[0]
+    out: Float64Array = a - coupling @ w
+    out[active] = w / spread
+    return out
 
 
 def _check_top(n: object) -> int | None:
@@ -344,7 +380,9 @@ def _build(
     extra = model.foldin.extra_penalties(conf)  # this history's own λ_u, if scaled
     if extra is not None:
         gram = gram + float(extra[0]) * np.eye(gram.shape[0])
-    similarity, contrib = contributions(model.item_factors, gram, item, cols, c)
+    own = 0.0 if extra is None else float(extra[0])
+    dual = model.foldin.needs_dual(c, own)
+    similarity, contrib = contributions(model.item_factors, gram, item, cols, c, dual=dual)
     explained = math.fsum(contrib.tolist())
     if score is None:  # fold-in: the explained score is the exact split itself
         score = explained
