@@ -464,3 +464,19 @@ def test_set_params_num_threads_keeps_the_fitted_model() -> None:
     fitted.set_params(num_threads=1)
     assert fitted.model_ is before and fitted.num_threads == 1  # the new value serves too
     assert not fitted.set_params(factors=3).is_fitted  # a hyperparameter still discards it
+
+
+def test_updated_names_the_argument_of_the_wrong_id_type(rec: Recommender) -> None:
+    with pytest.raises(IdTypeError, match=r"item_ids are int IDs \(e.g. 1\) but this model's"):
+        rec.updated(["u1"], [1])
+    with pytest.raises(IdTypeError, match=r"user_ids are int IDs"):
+        rec.updated([1], ["a"])
+
+
+def test_history_messages_name_what_the_mapping_holds(rec: Recommender) -> None:
+    with pytest.raises(
+        ConfigError, match="history_weights must be a mapping from user ID to weights"
+    ):
+        rec.recommend_many(["zz"], histories={"zz": ["a"]}, history_weights=[1.0])  # type: ignore[arg-type]
+    with pytest.raises(IdTypeError, match=r"got a single NoneType \(None\)\.$"):
+        rec.recommend_many(["zz"], histories={"zz": None})  # type: ignore[dict-item]

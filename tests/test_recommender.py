@@ -699,3 +699,35 @@ def test_with_num_threads_leaves_the_shared_recommender_alone() -> None:
     one = rec.with_num_threads(1)
     assert (one.num_threads, rec.num_threads) == (1, 0)
     assert one.model_ is rec.model_
+
+
+def test_the_seen_matrix_cannot_be_changed_through_the_model() -> None:
+    users, items = ["u1", "u1", "u2", "u3"], ["a", "b", "a", "c"]
+    fitted = Recommender(factors=2, iterations=2, random_state=0).fit(users, items)
+    seen = fitted.seen_
+    assert seen is not None
+    for part in (seen.data, seen.indices, seen.indptr):
+        with pytest.raises(ValueError, match="read-only"):
+            part[0] = part[0]
+    copy = seen.copy()
+    copy.data[:] = 5.0  # a copy is the caller's own
+    # from_factors owns its seen matrix: a later change to the caller's does not reach it
+    built = Recommender.from_factors(
+        fitted.user_factors_, fitted.item_factors_, fitted.users_, fitted.items_,
+        seen=copy, params=fitted.params_,
+    )  # fmt: skip
+    before = built.recommend_for_history(["a"], n=2)
+    copy.data[:] = 1e6
+    assert built.recommend_for_history(["a"], n=2) == before
+    assert built.seen_ is not None and float(built.seen_.data.max()) == 5.0
+
+
+def test_score_of_a_user_without_signal_is_the_fallback_as_in_recommend() -> None:
+    fitted = Recommender(factors=2, iterations=2, random_state=0).fit(
+        ["u1", "u1", "u2", "u3"], ["a", "b", "a", "c"]
+    )
+    grown = fitted.updated(["nu"], ["ni"])  # a new user whose only item is new: zero rows
+    assert grown.recommend("nu", n=2).source == "fallback"
+    scores = grown.score("nu", ["a", "b"])
+    assert scores.source == "fallback"
+    assert scores.scores.tolist() == [2.0, 1.0]  # the popularity counts

@@ -93,9 +93,10 @@ def check_sequence(values: object, what: str) -> None:
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
         one = values.decode(errors="replace") if isinstance(values, bytes) else values
         one = one.item() if isinstance(one, np.generic) else one
+        fix = "" if one is None else f": wrap it in a list, [{one!r}]"
         raise IdTypeError(
             f"{what} must be a sequence of IDs, got a single {type(values).__name__} "
-            f"({one!r}): wrap it in a list, [{one!r}]."
+            f"({one!r}){fix}."
         )
     if library_of(values) == "scipy" and hasattr(values, "tocsr"):
         raise IdTypeError(

@@ -33,7 +33,16 @@ from alsrec.interop.implicit import params_with_seen, read_implicit_model
 from alsrec.logs import logger
 from alsrec.mapping import IdMapper
 from alsrec.model import controls, lookup, ranking, training, updates
-from alsrec.model.fitted import FittedModel, as_factors, build_model, mapping_check, new_mapper
+from alsrec.model.fitted import (
+    FittedModel,
+    as_factors,
+    build_model,
+    freeze_matrix,
+    mapping_check,
+    new_mapper,
+    owned_copy,
+    readonly_view,
+)
 from alsrec.model.loss import loss_monitor
 from alsrec.params import ALSParams
 from alsrec.results import (
@@ -320,9 +329,13 @@ class Recommender:
         items = item_ids if isinstance(item_ids, IdMapper) else new_mapper(item_ids, "item")
         base = dataclasses.replace(params or ALSParams(), factors=max(1, uf.shape[1]))
         rec = cls(params=base, policy=policy)
+        # Own the seen matrix too, read-only like the factors.
+        owned = None if seen is None else owned_copy(seen)
         rec._model = build_model(
-            uf, itf, users, items, seen, backend=backend_name, params=base, policy=policy
+            uf, itf, users, items, owned, backend=backend_name, params=base, policy=policy
         )
+        if rec._model.seen is not None:
+            freeze_matrix(rec._model.seen)
         return rec
 
     @classmethod
@@ -776,8 +789,12 @@ class Recommender:
 
     @property
     def seen_(self) -> sp.csr_matrix | None:
-        """Training weights (mapped users x mapped items), or ``None`` if unknown."""
-        return self.model_.seen
+        """Training weights (mapped users x mapped items), or ``None`` if unknown.
+
+        A read-only view: the model's own matrix is not copied, and writing to it raises
+        ``ValueError`` (``seen_.copy()`` gives a matrix to change)."""
+        seen = self.model_.seen
+        return None if seen is None else readonly_view(seen)
 
     @property
     def _threads(self) -> int:
@@ -1230,8 +1247,9 @@ class Recommender:
         For re-ranking pipelines: every known item is scored, seen or not, in the given
         order (``ranked=True``: best first), with :attr:`~alsrec.results.ItemScores.seen`
         marking the user's training items. Unknown items are skipped and listed in
-        ``skipped`` under ``"safe"``; an unknown user gets the popularity counts
-        (``source="fallback"``). Under ``"strict"`` both raise
+        ``skipped`` under ``"safe"``; an unknown user, and a known one whose factor row
+        is all zero (no signal, as in :meth:`recommend`), gets the popularity counts
+        (``source="fallback"``). Under ``"strict"`` an unknown user or item raises
         :class:`~alsrec.UnknownIdError`.
 
         Examples

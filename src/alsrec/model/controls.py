@@ -134,13 +134,17 @@ def score_items(
         seen = np.zeros(idx.size, dtype=bool)
         source: Literal["model", "fallback"] = "fallback"
     else:
-        scores = (model.item_factors[idx] @ model.user_factors[row]).astype(np.float32)
         if model.seen is not None:
             start, stop = model.seen.indptr[row], model.seen.indptr[row + 1]
             seen = np.isin(idx, model.seen.indices[start:stop])
         else:
             seen = np.zeros(idx.size, dtype=bool)
-        source = "model"
+        if model.user_norms[row] > 0:
+            scores = (model.item_factors[idx] @ model.user_factors[row]).astype(np.float32)
+            source = "model"
+        else:  # an all-zero factor row has no signal: as recommend, the popularity counts
+            scores = model.popularity[idx].astype(np.float32)
+            source = "fallback"
     ranked = check_bool("ranked", ranked)
     order = np.argsort(-scores, kind="stable") if ranked else np.arange(idx.size)
     return ItemScores(

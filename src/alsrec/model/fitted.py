@@ -44,6 +44,8 @@ __all__ = [
     "model_of",
     "new_mapper",
     "no_seen_error",
+    "owned_copy",
+    "readonly_view",
     "seen_weights_problem",
 ]
 
@@ -253,6 +255,26 @@ def freeze_matrix(matrix: sp.csr_matrix) -> None:
     whose arrays stay writeable for compiled code such as implicit's)."""
     for part in (matrix.data, matrix.indices, matrix.indptr):
         _freeze(part)
+
+
+def owned_copy(matrix: sp.spmatrix | sp.sparray) -> sp.csr_matrix:
+    """A CSR ``float32`` copy of a caller's seen matrix, for a model that must own it."""
+    return sp.csr_matrix(matrix, dtype=np.float32, copy=True)
+
+
+def readonly_view(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """A CSR matrix over the same arrays, read-only (views; nothing is copied), to hand out
+    a model's seen matrix that it may share with the caller's ``Interactions``.
+
+    Examples
+    --------
+    >>> m = sp.csr_matrix(np.eye(2, dtype=np.float32))
+    >>> view = readonly_view(m)
+    >>> view.data.flags.writeable, m.data.flags.writeable, view.data.base is m.data
+    (False, True, True)
+    """
+    parts = [_freeze(part.view()) for part in (matrix.data, matrix.indices, matrix.indptr)]
+    return sp.csr_matrix(tuple(parts), shape=matrix.shape, copy=False)
 
 
 def _freeze(arr: _A) -> _A:

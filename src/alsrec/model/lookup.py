@@ -292,10 +292,11 @@ def resolve_histories(
     policy: Policy,
 ) -> tuple[list[History], tuple[ExternalId, ...]]:
     """One resolved (possibly empty) history per query, and the unknown items skipped."""
-    for name, value in (("histories", histories), ("history_weights", history_weights)):
+    for name, what in (("histories", "item IDs"), ("history_weights", "weights")):
+        value = histories if name == "histories" else history_weights
         if value is not None and not isinstance(value, Mapping):
             raise ConfigError(
-                f"{name} must be a mapping from user ID to item IDs (e.g. a dict), got "
+                f"{name} must be a mapping from user ID to {what} (e.g. a dict), got "
                 f"{type(value).__name__}."
             )
     histories = histories or {}

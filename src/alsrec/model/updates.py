@@ -15,7 +15,7 @@ import scipy.sparse as sp
 from alsrec._foldin import FoldInSolver, history_confidence
 from alsrec.checks import check_aligned, check_bool
 from alsrec.data.rows import check_id_lengths
-from alsrec.exceptions import ConfigError, DataError
+from alsrec.exceptions import ConfigError, DataError, IdTypeError
 from alsrec.ids import as_id_array
 from alsrec.interactions import as_weights
 from alsrec.mapping import IdMapper
@@ -79,8 +79,15 @@ def fold_in(
     return factors, weights
 
 
-def _grow(mapper: IdMapper, column: IdArray) -> tuple[IdMapper, IndexArray]:
-    """Append the unseen IDs of ``column`` to ``mapper``; return it and each row's index."""
+def _grow(mapper: IdMapper, column: IdArray, name: str) -> tuple[IdMapper, IndexArray]:
+    """Append the unseen IDs of ``column`` (the argument ``name``) to ``mapper``; return it
+    and each row's index."""
+    if len(mapper) and column.size and (column.dtype.kind == "U") != (mapper.kind == "str"):
+        given = "str" if column.dtype.kind == "U" else "int"
+        raise IdTypeError(
+            f"{name} are {given} IDs (e.g. {column[:1].tolist()[0]!r}) but this model's are "
+            f"{mapper.kind}: convert them, e.g. {mapper.kind}({column[:1].tolist()[0]!r})."
+        )
     index = mapper.to_index(column, missing="negative")
     unknown = np.flatnonzero(index < 0)
     if unknown.size == 0:
@@ -141,8 +148,8 @@ def updated(
         raise no_seen_error("updated() cannot add to them", "refit")
     user_col, item_col, w = _fresh_columns(user_ids, item_ids, weights)
     old_users, old_items = len(model.users), len(model.items)
-    users, row_of = _grow(model.users, user_col)
-    items, col_of = _grow(model.items, item_col)
+    users, row_of = _grow(model.users, user_col, "user_ids")
+    items, col_of = _grow(model.items, item_col, "item_ids")
     n_users, n_items = len(users), len(items)
     added = sp.csr_matrix((w, (row_of, col_of)), shape=(n_users, n_items), dtype=np.float32)
     added.sum_duplicates()
