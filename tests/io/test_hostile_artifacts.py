@@ -27,7 +27,7 @@ import pytest
 import scipy.sparse as sp
 
 import alsrec
-from alsrec import AlsrecWarning, ArtifactError, DataError, Recommender
+from alsrec import AlsrecWarning, ArtifactError, DataError, Interactions, Recommender
 from alsrec.io.format import MANIFEST_DIGEST, manifest_digest
 
 if TYPE_CHECKING:
@@ -309,9 +309,15 @@ def test_save_refuses_invalid_seen_weights(tmp_path: Path) -> None:
         Recommender.from_factors(np.eye(2), np.eye(2), [1, 2], [3, 4], seen=seen)
     rec = Recommender.from_factors(np.eye(2), np.eye(2), [1, 2], [3, 4], seen=abs(seen))
     assert rec.seen_ is not None
-    rec.seen_.data[1] = -2.0
+    with pytest.raises(ValueError, match="read-only"):  # not through the model
+        rec.seen_.data[1] = -2.0
+    # A fitted model shares its seen matrix with the caller's Interactions, which stay
+    # writeable: an edit there after the fit is still caught when saving.
+    data = Interactions.from_arrays([1, 1, 2], [3, 4, 4], [1.0, 2.0, 3.0])
+    fitted = Recommender(factors=2, iterations=1, random_state=0).fit(data)
+    data.matrix.data[1] = -2.0
     with pytest.raises(ArtifactError, match="non-positive weights"):
-        rec.save(tmp_path / "model")
+        fitted.save(tmp_path / "model")
     assert list(tmp_path.iterdir()) == []
 
 
