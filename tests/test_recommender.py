@@ -731,3 +731,17 @@ def test_score_of_a_user_without_signal_is_the_fallback_as_in_recommend() -> Non
     scores = grown.score("nu", ["a", "b"])
     assert scores.source == "fallback"
     assert scores.scores.tolist() == [2.0, 1.0]  # the popularity counts
+
+
+def test_similar_to_an_id_without_signal_says_why_it_is_empty() -> None:
+    fitted = Recommender(factors=2, iterations=2, random_state=0).fit(
+        ["u1", "u1", "u2", "u3"], ["a", "b", "a", "c"]
+    )
+    grown = fitted.updated(["nu"], ["ni"])  # both factor rows stay zero
+    with pytest.warns(
+        AlsrecWarning, match=r"No similar items for 'ni': the factor row is all zero"
+    ):
+        assert len(grown.similar_items("ni", n=2)) == 0
+    with pytest.warns(AlsrecWarning, match=r"No similar users for 'nu'"):
+        batch = grown.similar_users_many(["nu", "u1"], n=2)
+    assert len(batch[0]) == 0 and len(batch[1]) > 0

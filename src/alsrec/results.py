@@ -235,7 +235,10 @@ class BatchRecommendations:
         return int(self.queries.size)
 
     def __getitem__(self, row: int) -> Recommendations:
-        """Return row ``row`` as a :class:`Recommendations`, padding removed."""
+        """Return row ``row`` as a :class:`Recommendations`, padding removed.
+
+        The row's ``skipped`` is empty: the batch lists what it skipped once, for all its
+        rows, in :attr:`skipped` (which query or history an ID came from is not kept)."""
         if isinstance(row, (bool, np.bool_)) or not isinstance(row, (int, np.integer)):
             raise IdTypeError(
                 f"Rows of a batch are indexed by position (0 to {len(self) - 1}), got "

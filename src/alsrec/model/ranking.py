@@ -20,6 +20,7 @@ import numpy.typing as npt
 from alsrec._scoring import SCORE_BLOCK_ENTRIES, csr_row_entries, ranked_top_n
 from alsrec._threads import worker_count
 from alsrec.exceptions import UnknownIdError
+from alsrec.logs import warn
 from alsrec.model.lookup import candidates as resolve_candidates
 from alsrec.model.lookup import rows_of, type_note
 from alsrec.model.updates import fold_in
@@ -302,4 +303,13 @@ def similar_query(
     known = np.flatnonzero(~unknown)
     if known.size:
         pos[known], vals[known] = similar(model, unit, norms, rows[known], n, cand, threads)
+        blank = known[norms[rows[known]] == 0]
+        if blank.size:  # known, but nothing to measure a cosine with: say why it is empty
+            shown = ", ".join(map(repr, query_ids[blank][:5].tolist()))
+            warn(
+                f"No similar {axis}s for {shown}: the factor row is all zero (no training "
+                f"signal; e.g. added by updated() with only new partners), so the result "
+                "is empty.",
+                stacklevel=None,  # the caller's line, however deep this is
+            )
     return rows, pos, vals, skipped
