@@ -480,3 +480,20 @@ def test_history_messages_name_what_the_mapping_holds(rec: Recommender) -> None:
         rec.recommend_many(["zz"], histories={"zz": ["a"]}, history_weights=[1.0])  # type: ignore[arg-type]
     with pytest.raises(IdTypeError, match=r"got a single NoneType \(None\)\.$"):
         rec.recommend_many(["zz"], histories={"zz": None})  # type: ignore[dict-item]
+
+
+def test_a_backend_class_is_pointed_at_an_instance() -> None:
+    from alsrec.backends import NumpyBackend
+
+    with pytest.raises(
+        ConfigError, match=r"got the class NumpyBackend; did you mean NumpyBackend\(\)"
+    ):
+        Recommender(backend=NumpyBackend)  # type: ignore[arg-type]
+
+
+def test_a_spark_dataframe_is_pointed_at_fit_spark() -> None:
+    spark_frame = type(
+        "DataFrame", (), {"columns": ["u", "i"], "__module__": "pyspark.sql.classic"}
+    )
+    with pytest.raises(ConfigError, match=r"Spark DataFrame.*Recommender.fit_spark"):
+        Recommender().fit(spark_frame())

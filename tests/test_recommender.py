@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -418,9 +419,12 @@ def test_large_batches_match_single_calls(monkeypatch: pytest.MonkeyPatch) -> No
         assert batch[i].ids.tolist() == single.ids.tolist()
         np.testing.assert_allclose(batch[i].scores, single.scores, rtol=1e-5)
     items = list(rec.items_.ids[:200])
-    sims = rec.similar_items_many(items, n=10)
+    with pytest.warns(AlsrecWarning, match=r"No similar items for 'i5', 'i17': the factor row"):
+        sims = rec.similar_items_many(items, n=10)  # i5, i17: all-zero rows
     for i in (0, 5, 17, 99, 199):
-        single = rec.similar_items(items[i], n=10)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", AlsrecWarning)  # the zero rows again
+            single = rec.similar_items(items[i], n=10)
         assert sims[i].ids.tolist() == single.ids.tolist()
         assert items[i] not in sims[i].ids.tolist()
         assert not {"i5", "i17"} & set(sims[i].ids.tolist())
@@ -745,3 +749,24 @@ def test_similar_to_an_id_without_signal_says_why_it_is_empty() -> None:
     with pytest.warns(AlsrecWarning, match=r"No similar users for 'nu'"):
         batch = grown.similar_users_many(["nu", "u1"], n=2)
     assert len(batch[0]) == 0 and len(batch[1]) > 0
+
+
+def test_fit_spark_on_an_instance_takes_its_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    import alsrec.spark
+
+    trained = Recommender(factors=2, iterations=1).fit(["u1", "u2"], ["a", "b"]).model_
+    calls: list[dict[str, Any]] = []
+
+    def fake_fit(df: object, **kwargs: Any) -> Any:  # stands in for Spark's training
+        calls.append(kwargs)
+        return trained
+
+    monkeypatch.setattr(alsrec.spark, "fit_dataframe", fake_fit)
+    configured = Recommender(factors=4, iterations=3, policy="strict")
+    configured.fit_spark(object(), "u", "i")  # type: ignore[arg-type]
+    assert calls[-1]["params"] == configured.params and calls[-1]["policy"] == "strict"
+    Recommender.fit_spark(object(), "u", "i")  # type: ignore[arg-type]
+    assert calls[-1]["params"] is None and calls[-1]["policy"] == "safe"  # the defaults
+    own = ALSParams(factors=8)
+    configured.fit_spark(object(), "u", "i", params=own)  # type: ignore[arg-type]
+    assert calls[-1]["params"] == own  # given keywords win

@@ -13,6 +13,7 @@ from typing_extensions import Self
 
 from alsrec import explain as explaining
 from alsrec import io as artifacts
+from alsrec._methods import settings_classmethod
 from alsrec._threads import worker_count
 from alsrec.backends import Backend, ProgressCallback, get_backend, names
 from alsrec.checks import (
@@ -33,16 +34,7 @@ from alsrec.interop.implicit import params_with_seen, read_implicit_model
 from alsrec.logs import logger
 from alsrec.mapping import IdMapper
 from alsrec.model import controls, lookup, ranking, training, updates
-from alsrec.model.fitted import (
-    FittedModel,
-    as_factors,
-    build_model,
-    freeze_matrix,
-    mapping_check,
-    new_mapper,
-    owned_copy,
-    readonly_view,
-)
+from alsrec.model.fitted import FittedModel, as_factors, build_model, mapping_check, new_mapper
 from alsrec.model.loss import loss_monitor
 from alsrec.params import ALSParams
 from alsrec.results import (
@@ -329,13 +321,10 @@ class Recommender:
         items = item_ids if isinstance(item_ids, IdMapper) else new_mapper(item_ids, "item")
         base = dataclasses.replace(params or ALSParams(), factors=max(1, uf.shape[1]))
         rec = cls(params=base, policy=policy)
-        # Own the seen matrix too, read-only like the factors.
-        owned = None if seen is None else owned_copy(seen)
-        rec._model = build_model(
-            uf, itf, users, items, owned, backend=backend_name, params=base, policy=policy
-        )
-        if rec._model.seen is not None:
-            freeze_matrix(rec._model.seen)
+        rec._model = build_model(  # owns a read-only copy of seen, as of the factors
+            uf, itf, users, items, seen, backend=backend_name, params=base, policy=policy,
+            own_seen=True,
+        )  # fmt: skip
         return rec
 
     @classmethod
@@ -442,7 +431,9 @@ class Recommender:
         and ``regularization`` is mapped to Spark's count-scaled ``regParam`` (see
         :func:`alsrec.spark.spark_reg_param`); the model reports that ALS-WR penalty as
         ``regularization_exponent=1`` with ``regularization_scale="count"`` (see
-        :func:`alsrec.spark.spark_penalty`), and other exponents are refused.
+        :func:`alsrec.spark.spark_penalty`), and other exponents are refused. Called on an
+        instance (``Recommender(factors=128).fit_spark(df, ...)``), it takes that
+        instance's hyperparameters and policy unless ``params=``/``policy=`` are given.
 
         Parameters
         ----------
@@ -793,8 +784,7 @@ class Recommender:
 
         A read-only view: the model's own matrix is not copied, and writing to it raises
         ``ValueError`` (``seen_.copy()`` gives a matrix to change)."""
-        seen = self.model_.seen
-        return None if seen is None else readonly_view(seen)
+        return self.model_.seen_view()
 
     @property
     def _threads(self) -> int:
@@ -1582,3 +1572,7 @@ class Recommender:
         :func:`alsrec.io.inspect_model`.
         """
         return artifacts.inspect_model(self.model_)
+
+
+# Recommender(factors=...).fit_spark(...) trains with the instance's settings.
+Recommender.fit_spark = settings_classmethod(Recommender.__dict__["fit_spark"])  # type: ignore[assignment,method-assign]

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 
@@ -586,3 +587,21 @@ def test_recommend_all_refuses_what_it_cannot_do(fitted: Recommender) -> None:
         ConfigError, match="needs a fitted Recommender, a FittedModel or an artifact path"
     ):
         recommend_all(42, fake_session, output="unused")  # type: ignore[arg-type]
+
+
+@needs_spark
+def test_fit_spark_refuses_a_local_frame_a_bad_session_and_a_shared_column(
+    spark: SparkSession,
+) -> None:
+    local = pd.DataFrame({"u": ["a", "b"], "i": ["x", "y"]})
+    with pytest.raises(
+        ConfigError, match=r"pyspark.sql.DataFrame, got pandas.*Recommender\(\).fit"
+    ):
+        Recommender.fit_spark(local, "u", "i")  # type: ignore[arg-type,unused-ignore]
+    with pytest.raises(ConfigError, match=r"got builtins\.NoneType"):
+        Recommender.fit_spark(None, "u", "i")  # type: ignore[arg-type]
+    df = _frame(spark, {"u": np.array([1, 2]), "i": np.array([3, 4])})
+    with pytest.raises(ConfigError, match=r"spark must be a pyspark\.sql\.SparkSession"):
+        Recommender.fit_spark(df, "u", "i", spark="local")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="user= and weight= both name the column 'u'"):
+        Recommender.fit_spark(df, "u", "i", "u")

@@ -164,11 +164,18 @@ def get_backend(backend: str | Backend) -> Backend:
                 "or pass an object implementing alsrec.backends.Backend."
             ) from None
         return factory()
-    if isinstance(backend, Backend):
-        return backend
-    raise ConfigError(
-        f"backend must be a name or an alsrec.backends.Backend, got {type(backend).__name__}."
-    )
+    if isinstance(backend, Backend) and not isinstance(backend, type):
+        return backend  # (a class passes the protocol's check too: its methods are there)
+    raise ConfigError(_not_a_backend(backend))
+
+
+def _not_a_backend(value: object) -> str:
+    if isinstance(value, type):  # NumpyBackend for NumpyBackend(): the class, not one
+        return (
+            f"backend must be a name or a backend instance, got the class "
+            f"{value.__name__}; did you mean {value.__name__}()?"
+        )
+    return f"backend must be a name or an alsrec.backends.Backend, got {type(value).__name__}."
 
 
 def available() -> list[BackendStatus]:

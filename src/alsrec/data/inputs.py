@@ -219,6 +219,12 @@ def as_interactions(
             )
         _log.debug("fit: reading a scipy sparse matrix of shape %s", getattr(data, "shape", None))
         return Interactions.from_scipy(data, user_ids, item_ids, on_bad_rows=policy)
+    if type(data).__module__.startswith("pyspark."):  # its columns are not arrays
+        raise ConfigError(
+            f"fit() got a Spark {type(data).__name__}, which stays on the cluster: train on "
+            "it with Recommender.fit_spark(df, user, item, weight), or collect a small one "
+            "with df.toPandas() first."
+        )
     if is_frame(data):
         check_eager(data)
         if item_ids is not None or weights is not None or user_ids is not None:

@@ -44,7 +44,6 @@ __all__ = [
     "model_of",
     "new_mapper",
     "no_seen_error",
-    "owned_copy",
     "readonly_view",
     "seen_weights_problem",
 ]
@@ -180,6 +179,10 @@ class FittedModel:
             freeze_matrix(self.seen)
         self.__post_init__()
 
+    def seen_view(self) -> sp.csr_matrix | None:
+        """:attr:`seen` as a read-only view (:func:`readonly_view`), to hand out."""
+        return None if self.seen is None else readonly_view(self.seen)
+
     @property
     def mismatched(self) -> bool:
         """Whether some factor rows have no ID."""
@@ -255,11 +258,6 @@ def freeze_matrix(matrix: sp.csr_matrix) -> None:
     whose arrays stay writeable for compiled code such as implicit's)."""
     for part in (matrix.data, matrix.indices, matrix.indptr):
         _freeze(part)
-
-
-def owned_copy(matrix: sp.spmatrix | sp.sparray) -> sp.csr_matrix:
-    """A CSR ``float32`` copy of a caller's seen matrix, for a model that must own it."""
-    return sp.csr_matrix(matrix, dtype=np.float32, copy=True)
 
 
 def readonly_view(matrix: sp.csr_matrix) -> sp.csr_matrix:
@@ -404,8 +402,13 @@ def build_model(
     params: ALSParams | None = None,
     policy: Policy = "strict",
     provenance: Provenance = Provenance(),
+    own_seen: bool = False,
 ) -> FittedModel:
     """Check factors, IDs and seen matrix against each other and build a :class:`FittedModel`.
+
+    With ``own_seen`` the model keeps a read-only copy of ``seen`` (a caller's matrix,
+    as :meth:`alsrec.Recommender.from_factors` gets it); without, it may share it (a
+    trained model shares the caller's ``Interactions``).
 
     Factor rows and mapped IDs that disagree in number raise
     :class:`~alsrec.MappingMismatchError` under ``policy="strict"`` and warn
@@ -423,8 +426,10 @@ def build_model(
     for msg in (user_msg, item_msg):
         if msg is not None:
             warn_and_log(msg, AlsrecWarning, stacklevel=None)  # from_factors, load, imports
-    seen_csr = None if seen is None else sp.csr_matrix(seen)
+    seen_csr = None if seen is None else sp.csr_matrix(seen, copy=own_seen)
     seen_csr, popularity = _seen_and_popularity(seen_csr, item_factors, len(users), len(items))
+    if own_seen and seen_csr is not None:
+        freeze_matrix(seen_csr)
     if seen_csr is not None and not params.is_resolved and seen_csr.nnz:
         params, names = resolve_params(params, seen_csr)
         auto = provenance.auto_params + tuple(n for n in names if n not in provenance.auto_params)

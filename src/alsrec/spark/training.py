@@ -321,7 +321,11 @@ def _resolve_auto(
 
 
 def _checked_params(
-    params: ALSParams | None, user: str, item: str, num_blocks: int | None
+    params: ALSParams | None,
+    user: str,
+    item: str,
+    num_blocks: int | None,
+    weight: str | None = None,
 ) -> ALSParams:
     """The call's arguments checked before any work on the cluster."""
     if params is None:
@@ -330,6 +334,11 @@ def _checked_params(
         raise ConfigError(f"params must be an ALSParams, got {type(params).__name__}.")
     if user == item:
         raise ConfigError(f"user and item must be different columns, both are {user!r}.")
+    if weight is not None and weight in (user, item):
+        role = "user" if weight == user else "item"
+        raise ConfigError(
+            f"{role}= and weight= both name the column {weight!r}; each role needs its own column."
+        )
     check_spark_penalty(params)
     if num_blocks is not None:
         check_int("num_blocks", num_blocks)
@@ -362,6 +371,30 @@ def _selected(
     return kinds, rows
 
 
+def _check_spark_types(df: object, spark: object) -> None:
+    """Refuse a ``df`` that is not a Spark DataFrame, or a ``spark`` that is not a session,
+    with what to pass instead (pyspark is imported by the caller)."""
+    from pyspark.sql import DataFrame as SparkFrame
+    from pyspark.sql import SparkSession
+
+    if not isinstance(df, SparkFrame):
+        local = (
+            ": train on a local frame with Recommender().fit(df, user=..., item=...), or "
+            "make a Spark one with spark.createDataFrame(df)"
+            if hasattr(df, "columns")
+            else ""
+        )
+        raise ConfigError(
+            f"fit_spark needs a pyspark.sql.DataFrame, got {type(df).__module__}."
+            f"{type(df).__qualname__}{local}."
+        )
+    if spark is not None and not isinstance(spark, SparkSession):
+        raise ConfigError(
+            f"spark must be a pyspark.sql.SparkSession (or None for the DataFrame's own), got "
+            f"{type(spark).__name__}."
+        )
+
+
 def fit_dataframe(
     df: DataFrame,
     *,
@@ -384,7 +417,8 @@ def fit_dataframe(
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
-    params = _checked_params(params, user, item, num_blocks)
+    params = _checked_params(params, user, item, num_blocks, weight)
+    _check_spark_types(df, spark)
     session = spark if spark is not None else df.sparkSession
     kinds, rows = _selected(df, user, item, weight)
     names = {"u": user, "i": item, "w": weight or "weight"}
