@@ -29,6 +29,7 @@ from alsrec import (
     IdTypeError,
     Interactions,
     Recommender,
+    UnreadColumnWarning,
 )
 from alsrec.backends import available, get_backend
 from alsrec.datasets import synthetic
@@ -230,6 +231,14 @@ def test_error_translation_names_the_cause() -> None:
     assert "Lost the connection to the Spark JVM" in str(translate_error(lost, "training"))
     other = translate_error(ValueError("bad thing"), "training")
     assert isinstance(other, BackendError) and "Spark failed while training" in str(other)
+    # a Python worker's failure: the announcing line alone ended in a colon, saying nothing
+    worker = RuntimeError(
+        "An exception was thrown from the Python worker:\nTraceback (most recent call last):"
+        '\n  File "udf.py", line 1, in <lambda>\nZeroDivisionError: division by zero\n\n'
+        "  JVM stacktrace:\norg.apache.spark.SparkException: Job aborted\n\tat org.x.y"
+    )
+    told = str(translate_error(worker, "validating the interactions"))
+    assert "Python worker: ZeroDivisionError: division by zero" in told
     with pytest.raises(BackendError) as info, spark_errors("doing X"):
         raise RuntimeError("GC overhead limit exceeded")
     assert isinstance(info.value.__cause__, RuntimeError)
@@ -354,7 +363,8 @@ def test_fit_spark_maps_ids_on_the_cluster(spark: SparkSession) -> None:
     np.testing.assert_allclose(rec.user_factors_, expected, rtol=1e-3, atol=1e-5)
     assert [i for i, _ in rec.recommend(big + 3, n=5)] == ["cup"]  # seen items excluded
 
-    lean = Recommender.fit_spark(df, "uid", "iid", params=params, keep_seen=False)
+    with pytest.warns(UnreadColumnWarning, match=r"\['n'\] were not read"):
+        lean = Recommender.fit_spark(df, "uid", "iid", params=params, keep_seen=False)
     assert lean.seen_ is None
     assert lean.users_ == rec.users_
     assert len(lean.recommend(big + 3, n=5)) == 3  # nothing to exclude
@@ -605,3 +615,14 @@ def test_fit_spark_refuses_a_local_frame_a_bad_session_and_a_shared_column(
         Recommender.fit_spark(df, "u", "i", spark="local")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="user= and weight= both name the column 'u'"):
         Recommender.fit_spark(df, "u", "i", "u")
+
+
+@needs_spark
+def test_fit_spark_says_when_a_numeric_column_is_left_unread(spark: SparkSession) -> None:
+    df = _frame(
+        spark,
+        {"u": np.array(["a", "b"]), "i": np.array(["x", "y"]), "rating": [4.0, 5.0], "ts": [1, 2]},
+    )
+    params = ALSParams(factors=2, iterations=1)
+    with pytest.warns(UnreadColumnWarning, match=r"fit_spark: no weight column.*\['rating'\]"):
+        Recommender.fit_spark(df, "u", "i", params=params)  # 'ts' is a time, not a weight

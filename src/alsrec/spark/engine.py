@@ -217,9 +217,21 @@ _OOM_MARKERS = (
 )
 
 
+_RAISED = re.compile(r"[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)\b.*")
+"""The last line of a Python traceback: ``ZeroDivisionError: division by zero``."""
+
+
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    line = text.splitlines()[0] if text else type(exc).__name__
+    """The first line of Spark's message; when that line only announces what follows (a
+    Python worker's traceback: "An exception was thrown from the Python worker:"), with
+    the exception line of the traceback after it."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    line = lines[0]
+    if line.endswith(":") and len(lines) > 1:
+        raised = [other for other in lines[1:] if _RAISED.fullmatch(other)]
+        line = f"{line} {raised[0] if raised else lines[-1]}"
     return line[:500]
 
 

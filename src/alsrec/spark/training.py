@@ -13,6 +13,7 @@ from alsrec._penalty import matrix_wr_share
 from alsrec.checks import check_int
 from alsrec.data.assemble import FLOAT32_MAX
 from alsrec.data.rows import MAX_ID_CHARS
+from alsrec.data.unread import is_time_name, warn_unread
 from alsrec.exceptions import ConfigError, DataError, IdTypeError
 from alsrec.mapping import IdMapper
 from alsrec.model.defaults import (
@@ -419,6 +420,20 @@ def fit_dataframe(
 
     params = _checked_params(params, user, item, num_blocks, weight)
     _check_spark_types(df, spark)
+    if weight is None:  # as fit(df) does: a numeric column left unread may be the weights
+        numeric = ("int", "bigint", "smallint", "tinyint", "float", "double")
+        unread = [
+            name
+            for name, kind in df.dtypes
+            if name not in (user, item)
+            and not is_time_name(name)  # a timestamp is not a weight
+            and (kind in numeric or kind.startswith("decimal"))
+        ]
+        warn_unread(
+            "fit_spark: no weight column was given",
+            unread,
+            "select the columns you mean (df.select(user, item))",
+        )
     session = spark if spark is not None else df.sparkSession
     kinds, rows = _selected(df, user, item, weight)
     names = {"u": user, "i": item, "w": weight or "weight"}
