@@ -497,3 +497,9 @@ def test_a_spark_dataframe_is_pointed_at_fit_spark() -> None:
     )
     with pytest.raises(ConfigError, match=r"Spark DataFrame.*Recommender.fit_spark"):
         Recommender().fit(spark_frame())
+
+
+def test_auto_backend_passes_over_one_that_cannot_train_the_params() -> None:
+    # implicit trains a constant penalty only: "auto" picked it and then blamed it
+    scaled = Recommender(factors=2, iterations=2, backend="auto", regularization_exponent=1.0)
+    assert scaled.fit(USERS, ITEMS).backend_ == "numpy"

@@ -591,7 +591,7 @@ class Recommender:
         )
         if progress is not False and progress is not None:
             callback = loss_monitor(interactions, self.params, progress=progress, callback=callback)
-        engine = get_backend(self.backend)
+        engine = get_backend(self.backend, self.params)
         p = self.params
         logger.info(
             "fit start: %d users x %d items, %d interactions, backend %r, factors %d, "

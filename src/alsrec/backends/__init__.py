@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
     from alsrec.backends._implicit import ImplicitBackend
     from alsrec.backends._numpy import NumpyBackend
+    from alsrec.params import ALSParams
 
 __all__ = [
     "Backend",
@@ -101,8 +102,11 @@ _STATUS: dict[str, Callable[[], tuple[bool, str]]] = {
 }
 
 
-def _auto() -> Backend:
-    """The first backend of ``_AUTO_ORDER`` that can run here."""
+def _auto(params: ALSParams | None = None) -> Backend:
+    """The first backend of ``_AUTO_ORDER`` that can run here and train ``params``: only
+    numpy trains a frequency-scaled regularization (``regularization_exponent != 0``)."""
+    if params is not None and params.scaled_regularization:
+        return _FACTORIES["numpy"]()
     for name in _AUTO_ORDER:
         if _STATUS[name]()[0]:
             return _FACTORIES[name]()
@@ -142,8 +146,10 @@ def names() -> tuple[str, ...]:
     return tuple(sorted(_FACTORIES))
 
 
-def get_backend(backend: str | Backend) -> Backend:
+def get_backend(backend: str | Backend, params: ALSParams | None = None) -> Backend:
     """Return a backend instance for a registry name, or ``backend`` itself.
+
+    ``params``, when given, lets ``"auto"`` pass over a backend that cannot train them.
 
     Raises
     ------
@@ -163,7 +169,7 @@ def get_backend(backend: str | Backend) -> Backend:
                 f"Unknown backend {backend!r}; choose one of {list(names())} "
                 "or pass an object implementing alsrec.backends.Backend."
             ) from None
-        return factory()
+        return _auto(params) if backend == "auto" else factory()
     if isinstance(backend, Backend) and not isinstance(backend, type):
         return backend  # (a class passes the protocol's check too: its methods are there)
     raise ConfigError(_not_a_backend(backend))

@@ -372,6 +372,23 @@ def _selected(
     return kinds, rows
 
 
+def _warn_unread(df: DataFrame, user: str, item: str) -> None:
+    """Warn about the numeric columns of ``df`` that no role reads, times aside."""
+    numeric = ("int", "bigint", "smallint", "tinyint", "float", "double")
+    unread = [
+        name
+        for name, kind in df.dtypes
+        if name not in (user, item)
+        and not is_time_name(name)  # a timestamp is not a weight
+        and (kind in numeric or kind.startswith("decimal"))
+    ]
+    warn_unread(
+        "fit_spark: no weight column was given",
+        unread,
+        "select the columns you mean (df.select(user, item))",
+    )
+
+
 def _check_spark_types(df: object, spark: object) -> None:
     """Refuse a ``df`` that is not a Spark DataFrame, or a ``spark`` that is not a session,
     with what to pass instead (pyspark is imported by the caller)."""
@@ -421,19 +438,7 @@ def fit_dataframe(
     params = _checked_params(params, user, item, num_blocks, weight)
     _check_spark_types(df, spark)
     if weight is None:  # as fit(df) does: a numeric column left unread may be the weights
-        numeric = ("int", "bigint", "smallint", "tinyint", "float", "double")
-        unread = [
-            name
-            for name, kind in df.dtypes
-            if name not in (user, item)
-            and not is_time_name(name)  # a timestamp is not a weight
-            and (kind in numeric or kind.startswith("decimal"))
-        ]
-        warn_unread(
-            "fit_spark: no weight column was given",
-            unread,
-            "select the columns you mean (df.select(user, item))",
-        )
+        _warn_unread(df, user, item)
     session = spark if spark is not None else df.sparkSession
     kinds, rows = _selected(df, user, item, weight)
     names = {"u": user, "i": item, "w": weight or "weight"}
