@@ -626,3 +626,14 @@ def test_fit_spark_says_when_a_numeric_column_is_left_unread(spark: SparkSession
     params = ALSParams(factors=2, iterations=1)
     with pytest.warns(UnreadColumnWarning, match=r"fit_spark: no weight column.*\['rating'\]"):
         Recommender.fit_spark(df, "u", "i", params=params)  # 'ts' is a time, not a weight
+
+
+@needs_spark
+def test_serving_and_backend_arguments_of_the_wrong_type_are_named(spark: SparkSession) -> None:
+    with pytest.raises(ConfigError, match=r"spark must be a pyspark\.sql\.SparkSession"):
+        SparkBackend("local")  # type: ignore[arg-type]
+    from alsrec.spark import recommend_all
+
+    rec = Recommender.from_factors(np.eye(2), np.eye(2), ["u1", "u2"], ["a", "b"])
+    with pytest.raises(ConfigError, match="output must be a path"):
+        recommend_all(rec, spark, n=1, output=123, exclude_seen=False)  # type: ignore[arg-type]

@@ -268,7 +268,7 @@ def readonly_view(matrix: sp.csr_matrix) -> sp.csr_matrix:
     --------
     >>> m = sp.csr_matrix(np.eye(2, dtype=np.float32))
     >>> view = readonly_view(m)
-    >>> view.data.flags.writeable, m.data.flags.writeable, view.data.base is m.data
+    >>> view.data.flags.writeable, m.data.flags.writeable, np.shares_memory(view.data, m.data)
     (False, True, True)
     """
     parts = [_freeze(part.view()) for part in (matrix.data, matrix.indices, matrix.indptr)]

@@ -233,6 +233,11 @@ def recommend_all(
     user_block_rows = check_int("user_block_rows", user_block_rows)
     if mode not in ("error", "overwrite"):
         raise ConfigError(f"mode must be 'error' or 'overwrite', got {mode!r}.")
+    if not isinstance(output, (str, os.PathLike)) or not os.fspath(output):
+        raise ConfigError(
+            f"output must be a path (str or os.PathLike) to write the Parquet files to, got "
+            f"{output!r}."
+        )
     factors = int(fitted.user_factors.shape[1])
     if item_block_rows is None:
         item_block_rows = max(1, (32 << 20) // (4 * factors))
