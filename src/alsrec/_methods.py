@@ -13,14 +13,12 @@ from __future__ import annotations
 import functools
 import inspect
 import types
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 __all__ = ["settings_classmethod"]
 
-_F = TypeVar("_F")
 
-
-class settings_classmethod(Generic[_F]):
+class settings_classmethod:
     """Wrap a ``classmethod`` object; see the module docstring.
 
     Examples

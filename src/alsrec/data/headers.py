@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = ["check_header_names", "number_like"]
 
-_NUMBER_LIKE = re.compile(r"[-+0-9.:eET ]*[0-9][-+0-9.:eET ]*")  # 3, -1.5, 2024-05-01T12:00
+_NUMBER_LIKE = re.compile(r"[-+]?\.?[0-9][-+0-9.:eET ]*")  # 3, -1.5, .5, 2024-05-01T12:00
 
 
 def number_like(text: str) -> bool:
@@ -29,6 +29,8 @@ def number_like(text: str) -> bool:
     --------
     >>> number_like("4.5"), number_like("2024-05-01T12:00"), number_like("rating")
     (True, True, False)
+    >>> number_like("T1"), number_like("-3e5")  # a name may hold digits; a value starts with one
+    (False, True)
     """
     return bool(_NUMBER_LIKE.fullmatch(text.strip()))
 
