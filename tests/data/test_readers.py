@@ -543,8 +543,16 @@ def test_sql_errors(rows: list[Row]) -> None:
         Interactions.from_sql(db, "SELECT * FROM plays WHERE weight > 100")
     with pytest.raises(DataError, match=r"The query failed \(sqlite3.OperationalError"):
         Interactions.from_sql(db, "SELECT * FROM nothing")
-    with pytest.raises(DataError, match="no result set"):
-        Interactions.from_sql(db, "UPDATE plays SET weight = weight")
+    before = db.execute("SELECT COUNT(*) FROM plays").fetchone()
+    for write in (
+        "UPDATE plays SET weight = weight",
+        "DELETE FROM plays",
+        "  -- a note\n insert into plays values ('x', 'y', 1)",
+        "WITH gone AS (DELETE FROM plays RETURNING *) SELECT * FROM gone",
+    ):
+        with pytest.raises(ConfigError, match=r"reads only.*before running it"):
+            Interactions.from_sql(db, write)
+    assert db.execute("SELECT COUNT(*) FROM plays").fetchone() == before  # nothing ran
     with pytest.raises(
         DataError, match=r"no column 'item_id' \(the item column\).*columns \['user_id', 'song'\]"
     ):
@@ -601,7 +609,7 @@ def test_sql_decimal_weights_and_timestamps() -> None:
         ("a", 1, Decimal("1.0"), datetime(2024, 1, 1)),
     ]
     data = Interactions.from_sql(
-        Wrapped(rows), "q", weight="w", timestamp="t", aggregate="last", batch_size=1
+        Wrapped(rows), "SELECT * FROM t", weight="w", timestamp="t", aggregate="last", batch_size=1
     )
     assert data.matrix.toarray().tolist() == [[2.5]]
 

@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alsrec import ALSParams, ConfigError, Interactions, Recommender
+from alsrec import ALSParams, ConfigError, DataError, Interactions, Recommender
 from alsrec.weighting import SCHEME_OPTIONS, confidence, weigh
 
 if TYPE_CHECKING:
@@ -283,3 +283,22 @@ def test_fold_in_uses_the_models_weighting(scheme: str) -> None:
         data.items.to_id(row.indices), row.data, n=len(data.items), exclude_history=False
     )
     assert not np.allclose(linear.scores, got.scores)  # the scheme made a difference
+
+
+@pytest.mark.parametrize("scheme", ["linear", "log"])
+def test_every_scheme_checks_the_weights_and_the_result(scheme: str) -> None:
+    for bad in (-5.0, float("nan")):
+        with pytest.raises(DataError, match="finite and >= 0"):
+            confidence(sp.csr_matrix(np.array([[bad, 1.0]])), 1.0, scheme)
+    with pytest.raises(DataError, match=r"passes float32's range.*largest weight, 3e\+38"):
+        confidence(sp.csr_matrix(np.array([[3e38, 1.0]])), 1e37, scheme)
+
+
+def test_confidence_and_weigh_refuse_arguments_of_the_wrong_kind() -> None:
+    weights = sp.csr_matrix(np.array([[1.0, 2.0]]))
+    for alpha in ("x", None):
+        with pytest.raises(ConfigError, match="alpha must be a finite number >= 0"):
+            confidence(weights, alpha)  # type: ignore[arg-type]
+    for matrix in (None, "abc"):
+        with pytest.raises(ConfigError, match="users x items scipy sparse matrix"):
+            weigh(matrix, "log")

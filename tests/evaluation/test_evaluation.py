@@ -646,3 +646,21 @@ def test_the_popularity_baseline_refuses_test_ids_of_another_type() -> None:
         ndcg_at_k(baseline, Interactions.from_arrays(["u1", "u2"], [3, 2]))
     with pytest.raises(DataError, match="test user IDs are ints"):
         ndcg_at_k(baseline, Interactions.from_arrays([1, 2], ["3", "2"]))
+
+
+def test_evaluate_with_train_warns_when_the_model_was_fitted_on_the_test_pairs() -> None:
+    data = synthetic(80, 40, n_clusters=4, random_state=1)
+    full = Interactions.from_arrays(data.user_ids, data.item_ids, data.weights)
+    train, test = holdout_split(full, 0.2, random_state=0)
+    on_all = Recommender(factors=4, iterations=3, random_state=0).fit(full)  # the slip
+    with pytest.warns(AlsrecWarning, match=r"100% of the test pairs are training.*train= names"):
+        evaluate(on_all, test, k=5, train=train, bootstrap=0, baseline=False)
+    right = Recommender(factors=4, iterations=3, random_state=0).fit(train)
+    report = evaluate(right, test, k=5, train=train, bootstrap=0, baseline=False)
+    assert report.metrics["ndcg"].value > 0
+
+
+def test_a_per_user_time_split_without_two_rows_says_so() -> None:
+    single = Interactions.from_arrays(["a", "b"], ["x", "y"], timestamps=[1, 2])
+    with pytest.raises(DataError, match="no user has two or more rows"):
+        time_split(single, mode="per-user")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
     from alsrec.progress import ProgressOption
 
-__all__ = ["collect_sql"]
+__all__ = ["check_read_only", "collect_sql"]
 
 
 def _cursor_of(connection: object) -> tuple[Any, bool]:
@@ -45,11 +46,44 @@ def _cursor_of(connection: object) -> tuple[Any, bool]:
     )
 
 
+_COMMENTS = re.compile(r"\s*(?:--[^\n]*(?:\n|$)|/\*.*?\*/)", re.DOTALL)
+_READS = ("select", "with", "values", "table")
+_WRITES = re.compile(
+    r"\b(?:insert\s+into|update\s+\S+\s+set|delete\s+from|merge\s+into|truncate|"
+    r"(?:drop|alter|create)\s+(?:table|view|index|schema))\b",
+    re.IGNORECASE,
+)
+
+
+def check_read_only(query: str) -> None:
+    """Refuse a query that is not a read before it runs: a ``DELETE`` or ``INSERT`` would
+    change the caller's database and only then be told it returned no rows.
+
+    Examples
+    --------
+    >>> check_read_only("-- events\nSELECT user_id, item_id FROM events")
+    >>> check_read_only("DELETE FROM events")
+    Traceback (most recent call last):
+    ...
+    alsrec.exceptions.ConfigError: from_sql runs reads only (SELECT, WITH ... SELECT, ...
+    """
+    rest = query
+    while (match := _COMMENTS.match(rest)) and match.end():
+        rest = rest[match.end() :]
+    first = rest.lstrip(" \t\r\n(").split(None, 1)[0].lower() if rest.strip() else ""
+    if first not in _READS or (first == "with" and _WRITES.search(rest)):
+        raise ConfigError(
+            "from_sql runs reads only (SELECT, WITH ... SELECT, VALUES), and refuses this "
+            f"query before running it, so that it changes nothing: {shorten(query)!r}."
+        )
+
+
 def _execute(
     cursor: Any, query: str, params: object, specs: dict[str, Column | None]
 ) -> dict[str, int]:
     """Run the query; return the result position of each requested column."""
     shown = shorten(query)
+    check_read_only(query)
     try:
         if params is None:
             cursor.execute(query)

@@ -37,6 +37,7 @@ import math
 from typing import Literal, cast
 
 import numpy as np
+import numpy.typing as npt
 import scipy.sparse as sp
 
 from alsrec.exceptions import ConfigError, DataError
@@ -116,11 +117,10 @@ def weigh(
     [0.693, 1.386]
     """
     opts = _check_options(scheme, dict(options))
-    out = sp.csr_matrix(matrix, dtype=np.float64, copy=True)
+    out = sp.csr_matrix(_weights_of(matrix), dtype=np.float64, copy=True)
     out.sum_duplicates()
     w = out.data
-    if w.size and not (np.isfinite(w).all() and (w >= 0).all()):
-        raise DataError("Weights must be finite and >= 0 to turn into confidence.")
+    _check_weights(w)
     n_rows, n_items = out.shape
     if scheme == "log":
         out.data = np.log1p(w / opts["eps"])
@@ -197,12 +197,41 @@ def confidence(
     >>> confidence(w, 2.0, "log", eps=1.0).data.round(3).tolist()
     [2.386, 3.773]
     """
-    if isinstance(alpha, bool) or not alpha >= 0 or not math.isfinite(alpha):
+    number = isinstance(alpha, (int, float, np.integer, np.floating))
+    if not number or isinstance(alpha, bool) or not alpha >= 0 or not math.isfinite(alpha):
         raise ConfigError(f"alpha must be a finite number >= 0, got {alpha!r}.")
     if scheme == "linear" and not options:
-        out = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
-        out.data = (1.0 + np.float32(alpha) * out.data).astype(np.float32)
-        return out
-    weighted = weigh(matrix, scheme, reference=reference, **options)
-    weighted.data = (1.0 + alpha * weighted.data).astype(np.float32)
-    return weighted
+        out = sp.csr_matrix(_weights_of(matrix), dtype=np.float32, copy=True)
+        _check_weights(out.data)
+        with np.errstate(over="ignore"):
+            out.data = (1.0 + np.float32(alpha) * out.data).astype(np.float32)
+    else:
+        out = weigh(matrix, scheme, reference=reference, **options)
+        with np.errstate(over="ignore"):
+            out.data = (1.0 + alpha * out.data).astype(np.float32)
+    if out.nnz and not np.isfinite(out.data).all():
+        top = float(sp.csr_matrix(matrix).max())
+        raise DataError(
+            f"The confidence 1 + alpha * f(w) passes float32's range (about 3.4e38) for the "
+            f"largest weight, {top:.4g}, at alpha={alpha:g}: rescale the weights, lower "
+            "alpha, or use weighting='log'."
+        )
+    return out
+
+
+def _weights_of(matrix: object) -> object:
+    """``matrix`` if it is a sparse or dense 2-d array; :class:`ConfigError` otherwise
+    (scipy would turn ``None`` into an empty 1 x 1 matrix)."""
+    if sp.issparse(matrix) or (isinstance(matrix, np.ndarray) and matrix.ndim == 2):
+        return matrix
+    raise ConfigError(
+        f"The weights must be a users x items scipy sparse matrix, got {type(matrix).__name__}."
+    )
+
+
+def _check_weights(w: npt.NDArray[np.floating]) -> None:
+    if w.size and not (np.isfinite(w).all() and (w >= 0).all()):
+        bad = int(np.flatnonzero(~(np.isfinite(w) & (w >= 0)))[0])
+        raise DataError(
+            f"Weights must be finite and >= 0 to turn into confidence; one is {float(w[bad])!r}."
+        )

@@ -5,7 +5,6 @@ The definitions, and which users count, are in :mod:`alsrec.evaluation`.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
@@ -14,7 +13,8 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from alsrec.data.interactions import Interactions
-from alsrec.exceptions import AlsrecWarning, ConfigError, DataError
+from alsrec.exceptions import ConfigError, DataError
+from alsrec.logs import warn
 from alsrec.mapping import IdMapper
 
 if TYPE_CHECKING:
@@ -128,6 +128,20 @@ def _seen_share(model: object, test: Interactions) -> float:
     # scipy looks each pair up in its row (no sort of the training pairs)
     hits = np.asarray(sp.csr_matrix(seen)[rows[known], cols[known]]).ravel() != 0
     return float(hits.mean())
+
+
+def warn_if_trained_on(model: object, test: Interactions, what: str = "") -> None:
+    """Warn (pointing at the caller outside alsrec) when most of ``test``'s pairs are
+    training interactions of ``model``: its recommendations leave them out, so every
+    metric scores them 0. ``what`` ends the message (e.g. how ``train=`` relates)."""
+    share = _seen_share(model, test)
+    if share > 0.5:
+        warn(
+            f"{share:.0%} of the test pairs are training interactions of the model, which its "
+            "recommendations leave out (exclude_seen), so they score 0. Evaluate on held-out "
+            "interactions: train, test = holdout_split(data), fit on train, score on test." + what,
+            stacklevel=None,
+        )
 
 
 def training_matrix(recommender: Recommender, train: Interactions | None) -> sp.csr_matrix:
@@ -647,15 +661,7 @@ def ndcg_at_k(model: RecommendsMany, test: Interactions, k: int = 10) -> float:
     mappers = (getattr(model, "users_", None), getattr(model, "items_", None))
     if all(isinstance(m, IdMapper) for m in mappers):  # as evaluate: int and str never match
         check_id_kinds(cast("Recommender", model), [("test", test)])
-    share = _seen_share(model, test)
-    if share > 0.5:
-        warnings.warn(
-            f"{share:.0%} of the test pairs are training interactions of the model, which its "
-            "recommendations leave out (exclude_seen), so they score 0. Evaluate on held-out "
-            "interactions: train, test = holdout_split(data), fit on train, score on test.",
-            AlsrecWarning,
-            stacklevel=2,
-        )
+    warn_if_trained_on(model, test)
     recs = model.recommend_many(test.users.ids, n=k)
     # a test user with no test item (an empty row, e.g. from_scipy of a same-shape test
     # matrix) has no NDCG: left out, as evaluate leaves it out

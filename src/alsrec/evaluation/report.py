@@ -19,6 +19,7 @@ from alsrec.evaluation.metrics import (
     check_k,
     per_user_metrics,
     training_matrix,
+    warn_if_trained_on,
 )
 from alsrec.exceptions import ConfigError
 
@@ -294,6 +295,12 @@ def evaluate(
     check_arguments("evaluate", recommender, test, "recommender")
     if train is not None:
         require_interactions(train, "train", "evaluate")
+        warn_if_trained_on(  # without train=, the seen matrix itself would refuse this
+            recommender,
+            test,
+            " (train= names what to leave out of the test items; the "
+            "model leaves out what it was fitted on.)",
+        )
     k = check_k(k)
     baseline = check_bool("baseline", baseline)
     if isinstance(bootstrap, bool) or not isinstance(bootstrap, (int, np.integer)):

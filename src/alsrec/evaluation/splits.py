@@ -357,6 +357,12 @@ def time_split(
         hint = "lower the cutoff" if side == "test" else "raise the cutoff"
         if cutoff is not None:
             hint += _unit_hint(cutoff, cut, times)
+        elif mode != "global":  # per user: a user's latest rows; no cutoff to move
+            hint = (
+                "no user has two or more rows, so nothing can be held out"
+                if side == "test"
+                else "lower test_fraction"
+            )
         elif side == "training":
             hint = "are all timestamps equal?"
         raise DataError(
