@@ -591,3 +591,40 @@ def test_the_current_directory_is_refused_before_training(
     assert got.code != 0 and "needs a directory of its own" in got.err
     assert "Trained" not in got.out  # refused up front, not after the work
     assert list(empty.iterdir()) == []
+
+
+def test_a_known_user_without_signal_is_not_called_unknown(tmp_path: Path) -> None:
+    fitted = Recommender(factors=2, iterations=2, random_state=0).fit(
+        ["u1", "u1", "u2", "u3"], ["a", "b", "a", "c"]
+    )
+    # a user whose only item is new: updated() leaves both factor rows zero
+    fitted.updated(["LONER"], ["ITEMX"]).save(tmp_path / "m")
+    got = main("recommend", tmp_path / "m", "LONER", "-n", "2")
+    assert got.code == 0
+    assert "1 known user ID(s) got the most popular items" in got.err
+    assert "unknown user" not in got.err
+    why = main("explain", tmp_path / "m", "LONER", "a")
+    assert "has an all-zero factor row" in why.err
+
+
+def test_train_says_the_policy_is_not_stored(events: Path, tmp_path: Path) -> None:
+    got = main(
+        "train",
+        events,
+        *SMALL,
+        "--weight-col",
+        "weight",
+        "--policy",
+        "strict",
+        "-o",
+        tmp_path / "m",
+    )
+    assert got.code == 0 and "a model does not store its policy" in got.err
+    assert Recommender.load(tmp_path / "m").policy == "safe"
+
+
+def test_the_demo_does_not_point_at_a_flag_it_lacks(capsys: pytest.CaptureFixture[str]) -> None:
+    got = main("demo", "--policy", "strict")
+    text = got.out + got.err + capsys.readouterr().out
+    assert got.code == 0 and "--history" not in text
+    assert "--policy safe answers with the most popular items" in text

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 import alsrec
 from alsrec import Interactions, Recommender, UnknownIdError
-from alsrec.cli.messages import cli_words
 from alsrec.cli.options import EXIT_OK, FORMATTER, add_hyperparameters, params_from
 from alsrec.data import demo_data
 from alsrec.evaluation import PopularityBaseline, holdout_split, ndcg_at_k
@@ -85,9 +84,9 @@ def _neighbours(rec: Recommender, data: SyntheticData, say: Callable[[str], None
 def _unknown_user(rec: Recommender, say: Callable[[str], None]) -> None:
     try:
         unknown = rec.recommend("NEW_USER", n=3)
-    except UnknownIdError as exc:
+    except UnknownIdError:  # its message names Python's history=, which demo does not take
         say("Unknown user 'NEW_USER' under --policy strict -> refused (exit code 4 in")
-        say(f"  other commands): {cli_words(str(exc))}")
+        say("  other commands); --policy safe answers with the most popular items instead.")
     else:
         say(f"Unknown user 'NEW_USER' under the safe policy -> source={unknown.source!r}:")
         say("  " + ", ".join(str(i) for i, _ in unknown) + "  (most popular items)")

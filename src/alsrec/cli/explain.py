@@ -72,9 +72,14 @@ def run(args: argparse.Namespace, io: Streams) -> int:
             "--policy strict to treat them as errors."
         )
     if why.source == "fallback":
+        state = (
+            "has an all-zero factor row (no training signal)"
+            if user in rec.users_
+            else "is unknown and has no usable history"
+        )
         io.note(
-            f"user {user!r} is unknown and has no usable history: the score is the item's "
-            "popularity (the fallback), nothing to split."
+            f"user {user!r} {state}: the score is the item's popularity (the fallback), "
+            "nothing to split."
         )
     if args.format == "json":
         io.out.write(json.dumps(why.to_dict(), indent=2) + "\n")

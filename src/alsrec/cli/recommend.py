@@ -86,17 +86,25 @@ def run(args: argparse.Namespace, io: Streams) -> int:
     if args.policy == "strict":
         _refuse_unknown(rec, [as_model_id(s, kind) for s in raw])
     writer = Writer(args.format, io.out, "user", "item")
-    fallback_count = 0
+    unknown = blank = 0
     writer.start()
     for start in range(0, len(raw), BATCH):
         ids = [as_model_id(s, kind) for s in raw[start : start + BATCH]]
         for answer in _answers(rec, ids, args.n, args.policy):
-            fallback_count += answer.source == "fallback"
+            if answer.source == "fallback":  # unknown, or known with an all-zero factor row
+                known = answer.query in rec.users_
+                unknown, blank = unknown + (not known), blank + known
             writer.write(answer)
     writer.finish()
-    if fallback_count:
+    if unknown:
         io.note(
-            f"{fallback_count} unknown user ID(s) got the most popular items (source "
+            f"{unknown} unknown user ID(s) got the most popular items (source "
             "'fallback'); use --policy strict to treat unknown IDs as errors."
+        )
+    if blank:
+        io.note(
+            f"{blank} known user ID(s) got the most popular items (source 'fallback'): "
+            "their factor rows are all zero (no training signal, e.g. only items no other "
+            "user has)."
         )
     return EXIT_OK

@@ -56,4 +56,9 @@ def run(args: argparse.Namespace, io: Streams) -> int:
     print(rec.summary(), file=report)
     save_model(rec, target, args.force)
     print(f"Saved to {target}", file=report)
+    if args.policy == "strict":  # the summary shows it, the artifact does not keep it
+        io.note(
+            "--policy strict applied while training; a model does not store its policy, so "
+            "pass --policy strict to the commands that serve it too."
+        )
     return EXIT_OK
