@@ -61,7 +61,7 @@ def check_read_only(query: str) -> None:
 
     Examples
     --------
-    >>> check_read_only("-- events\nSELECT user_id, item_id FROM events")
+    >>> check_read_only("-- events\\nSELECT user_id, item_id FROM events")
     >>> check_read_only("DELETE FROM events")
     Traceback (most recent call last):
     ...
