@@ -231,7 +231,13 @@ def _weights_of(matrix: object) -> object:
 
 def _check_weights(w: npt.NDArray[np.floating]) -> None:
     if w.size and not (np.isfinite(w).all() and (w >= 0).all()):
-        bad = int(np.flatnonzero(~(np.isfinite(w) & (w >= 0)))[0])
+        value = float(w[int(np.flatnonzero(~(np.isfinite(w) & (w >= 0)))[0])])
+        overflow = (
+            " (a weight, or an item's weights summed where it repeats, passed the float32 "
+            "range of about 3.4e38: rescale them)"
+            if value == math.inf
+            else ""
+        )
         raise DataError(
-            f"Weights must be finite and >= 0 to turn into confidence; one is {float(w[bad])!r}."
+            f"Weights must be finite and >= 0 to turn into confidence; one is {value!r}{overflow}."
         )
