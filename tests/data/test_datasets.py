@@ -78,3 +78,11 @@ def test_demo_data_is_fixed() -> None:
 def test_synthetic_refuses_bad_arguments_by_name(keyword: str, value: object) -> None:
     with pytest.raises(ConfigError, match=keyword):
         synthetic(10, 5, n_clusters=2, **{keyword: value})  # type: ignore[arg-type]
+
+
+def test_synthetic_data_is_short_to_print_and_becomes_interactions() -> None:
+    data = synthetic(60, 30, n_clusters=3, random_state=1)
+    assert repr(data) == f"SyntheticData({len(data)} rows: 60 users x 30 items, 3 clusters)"
+    interactions = data.to_interactions()
+    assert interactions.shape == (60, 30) and interactions.rows_read == len(data)
+    assert interactions.timestamps is not None

@@ -53,6 +53,28 @@ class SyntheticData:
     def __len__(self) -> int:
         return int(self.user_ids.size)
 
+    def __repr__(self) -> str:  # the arrays in full ran to tens of thousands of characters
+        return (
+            f"SyntheticData({len(self)} rows: {self.user_clusters.size} users x "
+            f"{self.item_clusters.size} items, {np.unique(self.item_clusters).size} clusters)"
+        )
+
+    def to_interactions(self) -> Interactions:
+        """The rows as :class:`~alsrec.Interactions`, weights and timestamps included
+        (duplicate pairs summed, the latest timestamp kept).
+
+        Examples
+        --------
+        >>> data = synthetic(n_users=50, n_items=20, n_clusters=2, random_state=1)
+        >>> data
+        SyntheticData(... rows: 50 users x 20 items, 2 clusters)
+        >>> data.to_interactions().shape
+        (50, 20)
+        """
+        return Interactions.from_arrays(
+            self.user_ids, self.item_ids, self.weights, timestamps=self.timestamps
+        )
+
 
 def _check(name: str, value: int, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
