@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from alsrec.params import ALSParams, RegularizationScale
     from alsrec.types import FactorMatrix
 
-__all__ = ["FoldInSolver", "history_confidence"]
+__all__ = ["FoldInSolver", "dual_similarity", "history_confidence"]
 
 Float64Matrix = npt.NDArray[np.float64]
 
@@ -383,3 +383,32 @@ def _solve_dual(
     except np.linalg.LinAlgError:
         weights = np.linalg.lstsq(dual, conf / spread, rcond=None)[0]
     return cast("npt.NDArray[np.float64]", z @ weights)
+
+
+def dual_similarity(
+    rows: Float64Matrix,
+    gram: Float64Matrix,
+    target: npt.NDArray[np.float64],
+    conf: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    """``s = Yₕ (G + Yₕᵀ D Yₕ)⁻¹ y_i`` through the dual system (Woodbury), exact where the
+    normal equations lose ``G`` to rounding: with ``a = Yₕ G⁻¹ y_i``, ``M = Yₕ G⁻¹ Yₕᵀ``
+    and ``w = (D⁻¹ + M)⁻¹ a`` over the rows with ``c > 1``, ``s = a - M w``, which is
+    ``D⁻¹ w`` on those rows (computed so: no cancellation). Rows with ``c = 1`` add
+    nothing to the system."""
+    z = np.linalg.solve(gram, rows.T)  # G⁻¹ Yₕᵀ, (f, L)
+    a: npt.NDArray[np.float64] = z.T @ target
+    active = np.flatnonzero(conf > 1.0)
+    if not active.size:
+        return a
+    spread = conf[active] - 1.0
+    coupling = rows @ z[:, active]  # M restricted to the active columns, (L, S)
+    system = coupling[active].copy()
+    system[np.diag_indices_from(system)] += 1.0 / spread
+    try:
+        w = np.linalg.solve(system, a[active])
+    except np.linalg.LinAlgError:
+        w = np.linalg.lstsq(system, a[active], rcond=None)[0]
+    out: npt.NDArray[np.float64] = a - coupling @ w
+    out[active] = w / spread
+    return out

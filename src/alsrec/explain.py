@@ -45,7 +45,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from alsrec._foldin import history_confidence
+from alsrec._foldin import dual_similarity, history_confidence
 from alsrec.checks import check_int
 from alsrec.exceptions import ConfigError, UnknownIdError
 from alsrec.ids import one_id_array
@@ -262,7 +262,7 @@ def contributions(
     rows = item_factors[history].astype(np.float64)  # (L, f)
     target = item_factors[item].astype(np.float64)
     if dual:
-        dual_sim = _dual_similarity(rows, gram, target, conf)
+        dual_sim = dual_similarity(rows, gram, target, conf)
         return dual_sim, dual_sim * conf
     lhs = gram + rows.T @ (rows * (conf - 1.0)[:, None])
     try:
@@ -273,32 +273,6 @@ def contributions(
         z = np.linalg.lstsq(lhs, target, rcond=None)[0]
     similarity: Float64Array = rows @ z
     return similarity, similarity * conf
-
-
-def _dual_similarity(
-    rows: Float64Array, gram: Float64Array, target: Float64Array, conf: Float64Array
-) -> Float64Array:
-    """``s = Yₕ (G + Yₕᵀ D Yₕ)⁻¹ y_i`` through the dual system (Woodbury), exact where the
-    normal equations lose ``G`` to rounding: with ``a = Yₕ G⁻¹ y_i``, ``M = Yₕ G⁻¹ Yₕᵀ``
-    and ``w = (D⁻¹ + M)⁻¹ a`` over the rows with ``c > 1``, ``s = a - M w``, which is
-    ``D⁻¹ w`` on those rows (computed so: no cancellation). Rows with ``c = 1`` add
-    nothing to the system."""
-    z = np.linalg.solve(gram, rows.T)  # G⁻¹ Yₕᵀ, (f, L)
-    a: Float64Array = z.T @ target
-    active = np.flatnonzero(conf > 1.0)
-    if not active.size:
-        return a
-    spread = conf[active] - 1.0
-    coupling = rows @ z[:, active]  # M restricted to the active columns, (L, S)
-    system = coupling[active].copy()
-    system[np.diag_indices_from(system)] += 1.0 / spread
-    try:
-        w = np.linalg.solve(system, a[active])
-    except np.linalg.LinAlgError:
-        w = np.linalg.lstsq(system, a[active], rcond=None)[0]
-    out: Float64Array = a - coupling @ w
-    out[active] = w / spread
-    return out
 
 
 def _check_top(n: object) -> int | None:

@@ -10,9 +10,10 @@ import numpy.typing as npt
 
 from alsrec._penalty import matrix_wr_share
 from alsrec.checks import check_int
-from alsrec.exceptions import ConfigError, DataError
+from alsrec.exceptions import DataError
 from alsrec.spark.engine import (
     TINY_RATING,
+    check_session,
     require_spark,
     session_scope,
     spark_errors,
@@ -100,14 +101,7 @@ class SparkBackend:
         num_blocks: int | None = None,
     ) -> None:
         require_spark(need_java=spark is None)
-        if spark is not None:
-            from pyspark.sql import SparkSession as Session
-
-            if not isinstance(spark, Session):
-                raise ConfigError(
-                    f"spark must be a pyspark.sql.SparkSession (or None for a local one; "
-                    f"master= names a cluster), got {type(spark).__name__}."
-                )
+        check_session(spark, "a local one; master= names a cluster")
         if num_blocks is not None:
             num_blocks = check_int("num_blocks", num_blocks)
         self._spark = spark

@@ -206,6 +206,18 @@ def require_spark(*, need_java: bool) -> None:
         raise BackendUnavailableError(f"The Spark backend cannot run here: {problem}.")
 
 
+def check_session(spark: object, none_means: str) -> None:
+    """Refuse a ``spark`` argument that is neither ``None`` nor a SparkSession (pyspark
+    imported); ``none_means`` says what ``None`` gives, for the message."""
+    from pyspark.sql import SparkSession
+
+    if spark is not None and not isinstance(spark, SparkSession):
+        raise ConfigError(
+            f"spark must be a pyspark.sql.SparkSession (or None for {none_means}), got "
+            f"{type(spark).__name__}."
+        )
+
+
 # -- error translation -------------------------------------------------------------------------
 
 _OOM_MARKERS = (

@@ -29,6 +29,7 @@ from alsrec.model.statistics import SPECTRAL_MIN_SIZE, confidence_level, popular
 from alsrec.params import ALSParams
 from alsrec.spark.engine import (
     als_wr_share,
+    check_session,
     check_spark_penalty,
     require_spark,
     spark_errors,
@@ -393,7 +394,6 @@ def _check_spark_types(df: object, spark: object) -> None:
     """Refuse a ``df`` that is not a Spark DataFrame, or a ``spark`` that is not a session,
     with what to pass instead (pyspark is imported by the caller)."""
     from pyspark.sql import DataFrame as SparkFrame
-    from pyspark.sql import SparkSession
 
     if not isinstance(df, SparkFrame):
         local = (
@@ -406,11 +406,7 @@ def _check_spark_types(df: object, spark: object) -> None:
             f"fit_spark needs a pyspark.sql.DataFrame, got {type(df).__module__}."
             f"{type(df).__qualname__}{local}."
         )
-    if spark is not None and not isinstance(spark, SparkSession):
-        raise ConfigError(
-            f"spark must be a pyspark.sql.SparkSession (or None for the DataFrame's own), got "
-            f"{type(spark).__name__}."
-        )
+    check_session(spark, "the DataFrame's own")
 
 
 def fit_dataframe(
