@@ -13,6 +13,7 @@ LEAVES: dict[type[Exception], tuple[type[BaseException], ...]] = {
     exceptions.ConfigError: (ValueError,),
     exceptions.DataError: (ValueError,),
     exceptions.IdTypeError: (TypeError, ValueError),
+    exceptions.UsageError: (TypeError, ValueError),
     exceptions.UnknownIdError: (KeyError,),
     exceptions.UnmappedIndexError: (IndexError,),
     exceptions.MappingMismatchError: (ValueError,),

@@ -16,14 +16,17 @@ from alsrec import (
     AlsrecWarning,
     ConfigError,
     DataError,
+    IdMapper,
     IdTypeError,
     Interactions,
     Recommender,
     UnknownIdError,
+    UsageError,
 )
 from alsrec.checks import check_bool
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
 USERS = ["u1", "u1", "u2", "u2", "u3", "u3"]
@@ -503,3 +506,51 @@ def test_auto_backend_passes_over_one_that_cannot_train_the_params() -> None:
     # implicit trains a constant penalty only: "auto" picked it and then blamed it
     scaled = Recommender(factors=2, iterations=2, backend="auto", regularization_exponent=1.0)
     assert scaled.fit(USERS, ITEMS).backend_ == "numpy"
+
+
+@pytest.mark.parametrize(
+    ("call", "needle"),
+    [
+        (lambda r: r.recommend("u1", N=2), "'N'; in alsrec the list length is n="),
+        (
+            lambda r: r.recommend("u1", filter_already_liked_items=False),
+            "exclude_seen= (True by default)",
+        ),
+        (lambda r: r.similar_items("a", N=2), "Recommender.similar_items() got"),
+        (lambda r: r.recommend_many(["u1"], n_jobs=2), "num_threads="),
+        (lambda r: r.recommend("u1", user_items=None), "history="),
+        (lambda r: r.recommend("u1", nn=2), "'nn'; did you mean n=?"),
+        (lambda r: r.recommend("u1", zzz=2), "it takes exclude=, exclude_seen=, history="),
+        (lambda r: Recommender(n_factors=8), "Recommender() got an unexpected keyword argument"),  # type: ignore[call-arg]
+        (lambda r: Recommender(regularisation=1.0), "regularization="),  # type: ignore[call-arg]
+        (lambda r: Recommender(seed=1), "random_state="),  # type: ignore[call-arg]
+        (lambda r: Recommender(use_gpu=True), "backend='implicit-gpu'"),  # type: ignore[call-arg]
+        (lambda r: Recommender.load("model", mmap_mode="r"), "did you mean mmap=?"),  # type: ignore[call-arg]
+        (lambda r: Recommender().fit_spark(None, seed=1), "Recommender.fit_spark() got"),  # type: ignore[call-arg, arg-type]
+        (lambda r: Recommender().set_params(n_iter=3), "iterations="),
+        (lambda r: r.fit(USERS, ITEMS, show_progress=True), "progress=True"),
+    ],
+)
+def test_other_libraries_keywords_get_the_alsrec_name(
+    rec: Recommender, call: Callable[[Recommender], object], needle: str
+) -> None:
+    with pytest.raises(UsageError) as caught:
+        call(rec)
+    assert needle in str(caught.value)
+    assert isinstance(caught.value, TypeError)  # what Python raises for a bad keyword
+    assert rec.recommend("u1", n=1).ids.size == 1  # the model is untouched
+
+
+def test_an_id_mapper_is_not_subscripted_but_converts_to_an_array(rec: Recommender) -> None:
+    users = rec.users_
+    for key in (0, "u1", slice(0, 2)):
+        with pytest.raises(UsageError, match=r"ambiguous.*mapper\.ids\[k\].*index_of"):
+            users[key]
+    ids = np.asarray(users)
+    assert ids.tolist() == list(users) == users.ids.tolist()
+    copy = np.array(users)
+    copy[0] = "changed"  # a copy: the mapper is untouched
+    assert users.ids[0] == "u1"
+    ints = IdMapper([30, 10, 20])
+    assert np.asarray(ints, dtype=np.float64).tolist() == [30.0, 10.0, 20.0]
+    assert pd.Series(ints).tolist() == [30, 10, 20]

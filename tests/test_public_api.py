@@ -30,6 +30,7 @@ EXPECTED = {
     "UnknownIdError",
     "UnmappedIndexError",
     "UnreadColumnWarning",
+    "UsageError",
     "__version__",
 }
 

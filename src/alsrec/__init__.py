@@ -26,6 +26,7 @@ from alsrec.exceptions import (
     UnknownIdError,
     UnmappedIndexError,
     UnreadColumnWarning,
+    UsageError,
 )
 from alsrec.interactions import Interactions, InteractionsSummary
 from alsrec.mapping import IdMapper
@@ -57,5 +58,6 @@ __all__ = [
     "UnknownIdError",
     "UnmappedIndexError",
     "UnreadColumnWarning",
+    "UsageError",
     "__version__",
 ]

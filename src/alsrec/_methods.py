@@ -1,11 +1,16 @@
-"""A classmethod that, called on an instance, takes that instance's settings.
+"""Method wrappers of the facade: settings from the instance, hints for foreign keywords.
 
-``Recommender.fit_spark`` builds a new recommender, so it is a classmethod; but it reads
-naturally next to ``Recommender(factors=128).fit(...)`` as ``Recommender(factors=128)
-.fit_spark(...)``, and a plain classmethod would then train with the defaults and drop the
-instance's hyperparameters without a word. :class:`settings_classmethod` passes the
-instance's ``params`` and ``policy`` as defaults of the call instead (keywords given in
-the call win).
+:func:`keyword_hints` wraps every public method of a class so that a keyword the method
+does not take (implicit's ``N``, scikit-learn's ``n_jobs``, ...) raises
+:class:`~alsrec.UsageError` saying what alsrec calls it, instead of Python's bare
+``TypeError``.
+
+:class:`settings_classmethod`: ``Recommender.fit_spark`` builds a new recommender, so it
+is a classmethod; but it reads naturally next to ``Recommender(factors=128).fit(...)`` as
+``Recommender(factors=128).fit_spark(...)``, and a plain classmethod would then train with
+the defaults and drop the instance's hyperparameters without a word.
+:class:`settings_classmethod` passes the instance's ``params`` and ``policy`` as defaults
+of the call instead (keywords given in the call win).
 """
 
 from __future__ import annotations
@@ -13,9 +18,13 @@ from __future__ import annotations
 import functools
 import inspect
 import types
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["settings_classmethod"]
+from alsrec.checks import check_keywords
+
+__all__ = ["keyword_hints", "settings_classmethod"]
+
+_C = TypeVar("_C", bound=type)
 
 
 class settings_classmethod:
@@ -38,6 +47,10 @@ class settings_classmethod:
         self._func = method.__func__
         functools.update_wrapper(self, self._func)  # type: ignore[arg-type]
 
+    def hint_keywords(self, where: str) -> None:
+        """Check the keywords of each call (see :func:`keyword_hints`)."""
+        self._func = _hinted(self._func, where)
+
     def __get__(self, obj: object, owner: type | None = None) -> Any:
         cls = type(obj) if owner is None else owner
         if obj is None:
@@ -51,3 +64,50 @@ class settings_classmethod:
 
         bound.__signature__ = inspect.signature(types.MethodType(self._func, cls))  # type: ignore[attr-defined]
         return bound
+
+
+def _hinted(func: Any, where: str) -> Any:
+    """``func``, checking the names of its keyword arguments first (see the module)."""
+    parameters = inspect.signature(func).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return func  # takes any keyword; it checks them itself
+    valid = frozenset(parameters)
+
+    @functools.wraps(func)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        if not valid.issuperset(kwargs):
+            check_keywords(where, kwargs, valid)
+        return func(*args, **kwargs)
+
+    return checked
+
+
+def keyword_hints(cls: _C) -> _C:
+    """Class decorator: every public method, classmethod and ``__init__`` of ``cls`` raises
+    :class:`~alsrec.UsageError` with a hint for an unknown keyword.
+
+    Examples
+    --------
+    >>> @keyword_hints
+    ... class Model:
+    ...     def recommend(self, user, n=10):
+    ...         return n
+    >>> Model().recommend("ann", n=3)
+    3
+    >>> Model().recommend("ann", N=3)
+    Traceback (most recent call last):
+    ...
+    alsrec.exceptions.UsageError: Model.recommend() got an unexpected keyword argument \
+'N'; in alsrec the list length is n=.
+    """
+    for name, attr in list(vars(cls).items()):
+        if name.startswith("_") and name != "__init__":
+            continue
+        where = f"{cls.__name__}.{name}()" if name != "__init__" else f"{cls.__name__}()"
+        if isinstance(attr, classmethod):
+            setattr(cls, name, classmethod(_hinted(attr.__func__, where)))
+        elif inspect.isfunction(attr):
+            setattr(cls, name, _hinted(attr, where))
+        elif isinstance(attr, settings_classmethod):
+            attr.hint_keywords(where)
+    return cls

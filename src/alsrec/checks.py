@@ -19,6 +19,7 @@ alsrec.exceptions.ConfigError: n must be >= 1, got 0.
 
 from __future__ import annotations
 
+import difflib
 import numbers
 import os
 import reprlib
@@ -26,21 +27,23 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from alsrec.exceptions import ConfigError, DataError
+from alsrec.exceptions import ConfigError, DataError, UsageError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Collection, Iterable, Mapping
 
     from alsrec.types import Policy
 
 __all__ = [
     "N_AFTER_ID",
     "N_AFTER_IDS",
+    "OTHER_KEYWORDS",
     "OTHER_NAMES",
     "POLICIES",
     "check_aligned",
     "check_bool",
     "check_int",
+    "check_keywords",
     "check_memory",
     "check_policy",
     "check_seed",
@@ -89,6 +92,87 @@ OTHER_NAMES = {
 }
 """implicit's and scikit-learn's names a newcomer tries first, with what alsrec calls them
 (:class:`alsrec.Recommender`'s ``AttributeError`` adds the hint)."""
+
+_LENGTH = "the list length is n="
+_FACTORS = "the number of factors is factors="
+_REGULARIZATION = "the penalty is regularization="
+_ITERATIONS = "the number of sweeps is iterations="
+_SEED = "the seed is random_state="
+_THREADS = "the thread count is num_threads="
+_HISTORY = (
+    "the model keeps each user's training items itself, and interactions since training "
+    "are history= (one user) or histories= (many)"
+)
+OTHER_KEYWORDS: dict[str, str] = {
+    "N": _LENGTH,
+    "k": _LENGTH,
+    "K": _LENGTH,
+    "top_k": _LENGTH,
+    "topk": _LENGTH,
+    "top_n": _LENGTH,
+    "num_items": _LENGTH,
+    "filter_already_liked_items": "exclude_seen= (True by default) leaves out the items a "
+    "user already has",
+    "filter_items": "exclude= leaves items out and items= restricts the ranking to some",
+    "user_items": _HISTORY,
+    "recalculate_user": _HISTORY,
+    "n_factors": _FACTORS,
+    "n_components": _FACTORS,
+    "rank": _FACTORS,
+    "embedding_dim": _FACTORS,
+    "regularisation": _REGULARIZATION,
+    "reg": _REGULARIZATION,
+    "reg_param": _REGULARIZATION,
+    "regParam": _REGULARIZATION,
+    "lambda_": _REGULARIZATION,
+    "n_iter": _ITERATIONS,
+    "n_iters": _ITERATIONS,
+    "max_iter": _ITERATIONS,
+    "maxIter": _ITERATIONS,
+    "n_iterations": _ITERATIONS,
+    "epochs": _ITERATIONS,
+    "n_epochs": _ITERATIONS,
+    "seed": _SEED,
+    "random_seed": _SEED,
+    "n_jobs": _THREADS,
+    "num_workers": _THREADS,
+    "use_gpu": "the GPU is backend='implicit-gpu' (or backend='auto')",
+    "use_cg": "the solver is solver='cg', 'cholesky' or 'auto'",
+    "calculate_training_loss": "fit(..., progress=True) shows the loss and fit(..., "
+    "callback=alsrec.model.loss_monitor(...)) records it",
+    "show_progress": "the progress bar is fit(..., progress=True)",
+}
+"""Keywords of implicit, scikit-learn, Spark and PyTorch that alsrec spells differently,
+with what alsrec calls them (:func:`check_keywords` adds the hint)."""
+
+
+def check_keywords(where: str, given: Iterable[str], valid: Collection[str]) -> None:
+    """Raise :class:`~alsrec.UsageError` for the first name of ``given`` not in ``valid``.
+
+    The message is Python's own, plus what alsrec calls the thing when the name is
+    another library's (:data:`OTHER_KEYWORDS`), or the closest valid names.
+
+    Examples
+    --------
+    >>> check_keywords("recommend()", ["n"], ["user_id", "n"])
+    >>> check_keywords("recommend()", ["N"], ["user_id", "n"])
+    Traceback (most recent call last):
+    ...
+    alsrec.exceptions.UsageError: recommend() got an unexpected keyword argument 'N'; \
+in alsrec the list length is n=.
+    """
+    for name in given:
+        if name in valid:
+            continue
+        names = sorted(set(valid) - {"self"})
+        close = difflib.get_close_matches(name, names, n=2)
+        if name in OTHER_KEYWORDS:
+            hint = f"in alsrec {OTHER_KEYWORDS[name]}."
+        elif close:
+            hint = f"did you mean {' or '.join(f'{c}=' for c in close)}?"
+        else:
+            hint = "it takes " + ", ".join(f"{c}=" for c in names) + "."
+        raise UsageError(f"{where} got an unexpected keyword argument {name!r}; {hint}")
 
 
 def _shown(value: object) -> str:

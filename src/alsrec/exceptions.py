@@ -7,6 +7,7 @@ ID is a ``KeyError``, bad data is a ``ValueError``, ...)::
 
     AlsrecError (Exception)
     ├── ConfigError (ValueError)             invalid hyperparameter or argument
+    │   └── UsageError (TypeError)           an unknown keyword, a subscript of an IdMapper
     ├── DataError (ValueError)               bad interaction data
     │   └── IdTypeError (TypeError)          IDs that are neither all int nor all str
     ├── UnknownIdError (KeyError)            an ID the model has never seen (strict policy)
@@ -39,6 +40,7 @@ __all__ = [
     "UnknownIdError",
     "UnmappedIndexError",
     "UnreadColumnWarning",
+    "UsageError",
 ]
 
 
@@ -48,6 +50,13 @@ class AlsrecError(Exception):
 
 class ConfigError(AlsrecError, ValueError):
     """A hyperparameter or call argument is out of its valid range."""
+
+
+class UsageError(ConfigError, TypeError):
+    """A call alsrec does not take: a keyword argument the method does not have (often
+    another library's name for one alsrec has, e.g. implicit's ``N`` for ``n``), or
+    ``mapper[key]`` on an :class:`~alsrec.IdMapper` (ambiguous between a position and an
+    integer ID). The message says what to write instead."""
 
 
 class DataError(AlsrecError, ValueError):

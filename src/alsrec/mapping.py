@@ -6,12 +6,18 @@ The IDs are validated by :func:`alsrec.ids.as_id_array` (re-exported here, with
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal, cast, final, overload
+from typing import TYPE_CHECKING, Literal, NoReturn, cast, final, overload
 
 import numpy as np
 import numpy.typing as npt
 
-from alsrec.exceptions import DataError, IdTypeError, UnknownIdError, UnmappedIndexError
+from alsrec.exceptions import (
+    DataError,
+    IdTypeError,
+    UnknownIdError,
+    UnmappedIndexError,
+    UsageError,
+)
 from alsrec.ids import as_id_array as as_id_array
 from alsrec.ids import check_one_id as check_one_id
 from alsrec.ids import one_id_array as one_id_array
@@ -393,6 +399,21 @@ class IdMapper:
 
     def __iter__(self) -> Iterator[ExternalId]:
         return iter(cast("list[ExternalId]", self._ids.tolist()))
+
+    def __getitem__(self, key: object) -> NoReturn:
+        """Refused: with integer IDs, ``mapper[5]`` could mean position 5 or ID 5."""
+        raise UsageError(
+            f"IdMapper[{key!r}] is ambiguous (a position, or an ID?), so it is not supported: "
+            "the ID at index k is mapper.ids[k] or mapper.id_of(k); the index of an ID is "
+            "mapper.index_of(id); many at once: mapper.to_id([...]), mapper.to_index([...])."
+        )
+
+    def __array__(
+        self, dtype: npt.DTypeLike | None = None, copy: bool | None = None
+    ) -> npt.NDArray[np.generic]:
+        """``numpy.asarray(mapper)``: the IDs in index order, as :attr:`ids`."""
+        out = self._ids if dtype is None else self._ids.astype(dtype)
+        return out.copy() if copy and out is self._ids else out
 
     def __contains__(self, item: object) -> bool:
         if self._kind == "str":

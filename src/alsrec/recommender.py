@@ -13,7 +13,7 @@ from typing_extensions import Self
 
 from alsrec import explain as explaining
 from alsrec import io as artifacts
-from alsrec._methods import settings_classmethod
+from alsrec._methods import keyword_hints, settings_classmethod
 from alsrec._threads import worker_count
 from alsrec.backends import Backend, ProgressCallback, get_backend, names
 from alsrec.checks import (
@@ -22,13 +22,11 @@ from alsrec.checks import (
     OTHER_NAMES,
     check_bool,
     check_int,
+    check_keywords,
     check_policy,
 )
 from alsrec.data.inputs import as_interactions
-from alsrec.exceptions import (
-    ConfigError,
-    NotFittedError,
-)
+from alsrec.exceptions import ConfigError, NotFittedError
 from alsrec.ids import as_id_array, check_one_id, one_id_array
 from alsrec.interop.implicit import params_with_seen, read_implicit_model
 from alsrec.logs import logger
@@ -130,6 +128,7 @@ def _checked_backend(backend: str | Backend) -> str | Backend:
     return backend
 
 
+@keyword_hints
 class Recommender:
     """Implicit-feedback ALS recommendations addressed by your own user and item IDs.
 
@@ -688,11 +687,7 @@ class Recommender:
         (False, 8)
         """
         valid = (*PARAM_NAMES, "backend", "policy", "params")
-        unknown = sorted(set(params) - set(valid))
-        if unknown:
-            raise ConfigError(
-                f"set_params got unknown parameter(s) {unknown}; valid names: {sorted(valid)}."
-            )
+        check_keywords("Recommender.set_params()", params, valid)
         base = params.get("params")
         if base is not None and not isinstance(base, ALSParams):
             raise ConfigError(f"params must be an ALSParams, got {type(base).__name__}.")
