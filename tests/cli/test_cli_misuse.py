@@ -495,6 +495,16 @@ def test_a_missing_column_suggests_no_header(tmp_path: Path) -> None:
     assert got.code == 3 and "--user-col" in got.err and "--no-header" not in got.err
 
 
+@pytest.mark.filterwarnings("default::alsrec.exceptions.AlsrecWarning")  # shown as a note
+def test_no_header_on_a_file_with_a_header_is_noted(tmp_path: Path) -> None:
+    (tmp_path / "named.csv").write_text("user_id,item_id\nu1,i1\nu2,i1\n")
+    got = main("train", tmp_path / "named.csv", "-o", tmp_path / "m", "--no-header",
+               "--user-col", "0", "--item-col", "1")  # fmt: skip
+    assert got.code == 0
+    assert "alsrec: note: " in got.err and "looks like a header" in got.err
+    assert "leave --no-header out" in got.err and "header=False" not in got.err
+
+
 def test_evaluate_of_a_model_directory_points_at_test(
     model: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

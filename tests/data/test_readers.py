@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import sqlite3
+import warnings
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alsrec import ConfigError, DataError, IdTypeError, Interactions
+from alsrec import AlsrecWarning, ConfigError, DataError, IdTypeError, Interactions
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -397,6 +398,17 @@ def test_headerless_files_use_positions(tmp_path: Path) -> None:
         Interactions.from_csv(path, header=False)
     with pytest.raises(DataError, match=r"position 5 is out of range"):
         Interactions.from_csv(path, user=0, item=5, header=False)
+
+
+def test_a_header_read_as_data_is_pointed_out(tmp_path: Path) -> None:
+    path = write(tmp_path / "headed.csv", "Rating,User ID,movieId\n4,u1,10\n5,u2,11\n")
+    with pytest.warns(AlsrecWarning, match=r"line 1 reads user 'User ID', item 'movieId'"):
+        data = Interactions.from_csv(path, user=1, item=2, header=False)
+    assert data.rows_read == 3  # still read as asked: the warning says what happened
+    plain = write(tmp_path / "plain.csv", "user,i7\nu1,i8\n")  # 'i7' is no column name
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert Interactions.from_csv(plain, user=0, item=1, header=False).rows_read == 2
 
 
 def test_a_data_line_read_as_the_header_by_position_is_refused(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import numpy.typing as npt
 
-from alsrec.data.headers import check_header_names
+from alsrec.data.headers import check_header_names, warn_if_header
 from alsrec.data.rows import (
     MAX_FIELD_CHARS,
     SKIP_HINT,
@@ -444,6 +444,8 @@ class _CsvReader:
         pending = ""
         if not self.header:
             pending = first
+            if len(fields) > max(positions["user"], positions["item"]):
+                warn_if_header(fields[positions["user"]], fields[positions["item"]], self.path)
         elif len(starts) > 1:
             # The first block holds more than the header (a lone "\r" line end is only
             # known as one after the next character): the rest are data lines.

@@ -5,6 +5,10 @@ interaction to the header, silently unless something says so. Two readers of tha
 use :func:`number_like`: the CSV reader, which refuses a "header" addressed by position
 with a field that looks like a value (:func:`check_header_names`), and the command line, which
 adds ``--no-header`` to the message of a column name that is not in such a header.
+
+The opposite mistake, a file with a header read with ``header=False``, takes the header
+for an interaction; :func:`warn_if_header` warns when the first line's ID fields are
+common column names.
 """
 
 from __future__ import annotations
@@ -12,14 +16,56 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from alsrec.exceptions import DataError
+from alsrec.exceptions import AlsrecWarning, DataError
+from alsrec.logs import warn
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-__all__ = ["check_header_names", "number_like"]
+__all__ = ["check_header_names", "number_like", "warn_if_header"]
 
 _NUMBER_LIKE = re.compile(r"[-+]?\.?[0-9][-+0-9.:eET ]*")  # 3, -1.5, .5, 2024-05-01T12:00
+
+
+_USER_NAMES = frozenset(
+    [
+        "user",
+        "userid",
+        "useridx",
+        "uid",
+        "customer",
+        "customerid",
+        "visitorid",
+        "memberid",
+        "accountid",
+        "clientid",
+        "reviewerid",
+    ]
+)
+_ITEM_NAMES = frozenset(
+    [
+        "item",
+        "itemid",
+        "itemidx",
+        "iid",
+        "movie",
+        "movieid",
+        "product",
+        "productid",
+        "sku",
+        "articleid",
+        "trackid",
+        "songid",
+        "videoid",
+        "contentid",
+        "bookid",
+        "asin",
+    ]
+)
+
+
+def _name_key(text: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", text.lower())
 
 
 def number_like(text: str) -> bool:
@@ -57,4 +103,28 @@ def check_header_names(names: Sequence[str], describe: Callable[[], tuple[str, s
             "first line is probably an interaction. If the file has no header row, pass "
             "header=False (the columns are then read by position, as given); if it does, "
             "name the columns instead of giving positions."
+        )
+
+
+def warn_if_header(user_field: str, item_field: str, where: str) -> None:
+    """Warn that a first line read as data (``header=False``) looks like a header: its
+    user and item fields are both common column names (``user_id``, ``movieId``, ...).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_if_header("u1", "a", "data.csv")
+    ...     warn_if_header("User ID", "movieId", "data.csv")
+    >>> [str(w.message).split(", which")[0] for w in caught]
+    ["data.csv: line 1 reads user 'User ID', item 'movieId'"]
+    """
+    if _name_key(user_field) in _USER_NAMES and _name_key(item_field) in _ITEM_NAMES:
+        warn(
+            f"{where}: line 1 reads user {user_field!r}, item {item_field!r}, which looks like "
+            "a header, and header=False reads it as an interaction. If the file has a header "
+            "row, leave header=False out and name the columns.",
+            AlsrecWarning,
+            stacklevel=None,  # the caller's line, however deep the reader is
         )
