@@ -5,6 +5,7 @@ See :mod:`alsrec.evaluation` for the protocols.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
@@ -48,6 +49,19 @@ def _n_held_out(lengths: npt.NDArray[np.int64], fraction: float) -> npt.NDArray[
     """``round(fraction * n)`` per user of ``n >= 2`` items, clipped to ``[1, n - 1]``; else 0."""
     share = np.clip(np.rint(lengths * fraction), 1, np.maximum(lengths - 1, 1))
     return np.where(lengths >= 2, share, 0).astype(np.int64)
+
+
+def _n_target(lengths: npt.NDArray[np.int64], fraction: float) -> npt.NDArray[np.int64]:
+    """``floor(fraction * n)`` per user of ``n`` items, at most ``n - 1``: Liang et al.'s
+    rule (``int(0.2 * n)``; a user it gives none to is only folded in)."""
+    share = np.floor(lengths * fraction + 1e-9).astype(np.int64)  # 0.2 * 5 may be 0.99...
+    out: npt.NDArray[np.int64] = np.minimum(share, np.maximum(lengths - 1, 0))
+    return out
+
+
+def _least_scored(share: float) -> int:
+    """The fewest items of a user that :func:`_n_target` gives a target item (5 at 0.2)."""
+    return math.ceil(1.0 / share - 1e-6)
 
 
 def _rank_split(
@@ -425,7 +439,7 @@ class UserSplit(NamedTuple):
     Examples
     --------
     >>> from alsrec import Interactions
-    >>> data = Interactions.from_arrays([u for u in range(6) for _ in range(3)], list("abc") * 6)
+    >>> data = Interactions.from_arrays([u for u in range(6) for _ in range(5)], list("abcde") * 6)
     >>> train, validation, test = user_split(data, 0, 2, random_state=0)
     >>> validation is None, len(train.users), test.target.nnz
     (True, 4, 2)
@@ -478,19 +492,21 @@ def user_split(
 
     Random users are set aside as validation and test users; the model trains on every
     interaction of the other users and never sees the held-out ones. Each held-out user's
-    distinct items are then split at random into a part to fold in (about
-    ``fold_in_fraction`` of them, :attr:`HeldOutUsers.fold_in`) and a part to score
+    distinct items are then split at random into a part to fold in (``fold_in_fraction``
+    of them, rounded up, :attr:`HeldOutUsers.fold_in`) and a part to score
     (:attr:`HeldOutUsers.target`): :func:`evaluate_strong_generalization` folds the first
     part in without retraining and ranks the second. This is the protocol of the VAE-CF
     paper (Liang, Krishnan, Hoffman and Jebara, WWW 2018), on which Rendle, Krichene,
     Zhang and Koren (RecSys 2022) report iALS.
 
-    Held-out users are drawn among the users with at least two distinct items (the others
-    always train). Items that no training user has are removed from the held-out users'
-    data, as in that protocol: a model trained on ``train`` cannot know them. Each
-    held-out user with ``n >= 2`` remaining items gives ``round((1 - fold_in_fraction) *
-    n)`` of them, at least one and at most ``n - 1``, to ``target``; a user left with
-    one item has it in ``fold_in`` only. Seeded and reproducible.
+    The sizes follow Liang et al.'s code: a held-out user with ``n`` items gives
+    ``floor((1 - fold_in_fraction) * n)`` of them to ``target`` (``int(0.2 * n)``: one
+    of 5 to 9 items, two of 10 to 14), and a user that gives none (fewer than 5 items at
+    the default) is folded in but not scored. So held-out users are drawn among the
+    users with enough distinct items to score one (5 at the default; the others always
+    train). Items that no training user has are then removed from the held-out users'
+    data, as in that protocol (a model trained on ``train`` cannot know them), before
+    the sizes are taken. Seeded and reproducible.
 
     Parameters
     ----------
@@ -539,15 +555,17 @@ def user_split(
     fraction = _check_fraction(fold_in_fraction, "fold_in_fraction")
     matrix = data.matrix.tocsr()
     lengths = np.diff(matrix.indptr).astype(np.int64)
-    eligible = np.flatnonzero(lengths >= 2)
+    share = round(1.0 - fraction, 6)  # a float32 0.8 is 0.8 here, so 5 items score one
+    eligible = np.flatnonzero(_n_target(lengths, share) >= 1)
     n_val = _n_users(n_validation, "n_validation", eligible.size, 0)
     n_tst = _n_users(n_test, "n_test", eligible.size, 1)
     n_users = len(data.users)
     if n_val + n_tst > eligible.size or n_val + n_tst >= n_users:
         raise DataError(
             f"n_validation={n_validation!r} and n_test={n_test!r} ask for {n_val + n_tst} "
-            f"held-out users, but only {eligible.size} of the {n_users} users have two or "
-            "more items, and at least one user must stay to train on. Hold out fewer users."
+            f"held-out users, but only {eligible.size} of the {n_users} users have enough "
+            f"items to score one ({_least_scored(share)} or more at fold_in_fraction="
+            f"{fraction:g}), and at least one user must stay to train on. Hold out fewer users."
         )
     rng = np.random.default_rng(check_seed("random_state", random_state))
     drawn = rng.permutation(eligible)
@@ -574,10 +592,10 @@ def user_split(
             )
         users = _pairs_of(data, mask, rows, cols)
         counts = np.diff(users.matrix.indptr).astype(np.int64)
-        n_target = _n_held_out(counts, 1.0 - fraction)
+        n_target = _n_target(counts, share)
         what = (
-            f"two or more items among the {name} users (after removing the items that "
-            "no training user has)"
+            f"{_least_scored(share)} or more items among the {name} users (after "
+            "removing the items that no training user has)"
         )
         fold_in, target = _rank_split(users, n_target, int(seed), what)
         held.append(HeldOutUsers(fold_in, target))

@@ -275,7 +275,7 @@ class StrongGeneralizationReport:
     >>> rec = Recommender(factors=8, iterations=5, random_state=0).fit(split.train)
     >>> report = evaluate_strong_generalization(rec, split.test, k=(10, 20), bootstrap=0)
     >>> print(str(report).splitlines()[0])
-    Strong generalization: 40 held-out users folded in (273 fold-in pairs), 80 items in the catalog
+    Strong generalization: 40 held-out users folded in (306 fold-in pairs), 80 items in the catalog
     >>> report.metric("ndcg", 20) == report.reports[20].metrics["ndcg"]
     True
     """
