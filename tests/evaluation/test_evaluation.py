@@ -290,7 +290,8 @@ def test_ndcg_on_the_training_data_warns_that_seen_items_score_zero(
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the held-out part: no warning
         assert ndcg_at_k(rec, test) > 0.0
-        ndcg_at_k(PopularityBaseline(train), train)  # a model without seen_: no check
+    with pytest.warns(AlsrecWarning, match=r"100% of the test pairs"):  # it leaves them out too
+        ndcg_at_k(PopularityBaseline(train), train)
 
 
 # -- report and bootstrap on synthetic data --------------------------------------------------
@@ -352,6 +353,20 @@ def test_baseline_matches_the_simple_ndcg_helper(split: tuple[Interactions, Inte
     assert report.n_users == len(test.users)
     assert report.baseline is not None
     assert report.baseline["ndcg"].value == pytest.approx(ndcg_at_k(base, test, k=10), rel=1e-5)
+
+
+def test_the_popularity_baseline_is_evaluated_like_a_model(
+    split: tuple[Interactions, Interactions],
+) -> None:
+    train, test = split
+    report = evaluate(Recommender(factors=2, iterations=1).fit(train), test, bootstrap=0)
+    alone = evaluate(PopularityBaseline(train), test, bootstrap=0)
+    assert report.baseline is not None and alone.n_users == report.n_users
+    for name, value in alone.metrics.items():
+        if name in report.baseline:
+            assert value.value == pytest.approx(report.baseline[name].value, rel=1e-6), name
+    users = per_user_metrics(PopularityBaseline(train), test, 10, train=train)
+    assert len(users.users) == report.n_users
 
 
 def test_report_renders_and_serialises(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -68,6 +68,8 @@ class PopularityBaseline:
     """
 
     train: Interactions
+    policy: ClassVar[Literal["safe"]] = "safe"
+    """Unknown users get the most popular items (as a :class:`Recommender`'s ``"safe"``)."""
 
     def __post_init__(self) -> None:
         require_interactions(self.train, "train", "PopularityBaseline")
@@ -83,9 +85,15 @@ class PopularityBaseline:
         """The training items (as :attr:`Recommender.items_`)."""
         return self.train.items
 
-    def recommend_many(self, user_ids: IdLike, n: int = 10) -> BatchRecommendations:
-        """Top-``n`` popular items per user, the user's training items excluded."""
+    @property
+    def seen_(self) -> sp.csr_matrix:
+        """The training pairs, users x items, each 1.0 (as :attr:`Recommender.seen_`: the
+        items each user's lists leave out); a fresh matrix on each access."""
         seen = sp.csr_matrix(self.train.matrix, dtype=np.float32, copy=True)
         seen.data[:] = 1.0
-        rec = popularity_recommender(self.train.users, self.train.items, seen, "safe")
+        return seen
+
+    def recommend_many(self, user_ids: IdLike, n: int = 10) -> BatchRecommendations:
+        """Top-``n`` popular items per user, the user's training items excluded."""
+        rec = popularity_recommender(self.train.users, self.train.items, self.seen_, "safe")
         return rec.recommend_many(user_ids, n=n)

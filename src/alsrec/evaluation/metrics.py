@@ -18,7 +18,13 @@ from alsrec.logs import warn
 from alsrec.mapping import IdMapper
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from alsrec.evaluation.baselines import PopularityBaseline
     from alsrec.recommender import Recommender
+
+    Ranker: TypeAlias = "Recommender | PopularityBaseline"
+    """What :func:`per_user_metrics` and :func:`~alsrec.evaluation.evaluate` score."""
     from alsrec.results import BatchRecommendations
     from alsrec.types import IdArray, IndexArray
 
@@ -144,7 +150,7 @@ def warn_if_trained_on(model: object, test: Interactions, what: str = "") -> Non
         )
 
 
-def training_matrix(recommender: Recommender, train: Interactions | None) -> sp.csr_matrix:
+def training_matrix(recommender: Ranker, train: Interactions | None) -> sp.csr_matrix:
     """Training pairs in the model's index space: (model users x model items), binary."""
     users, items = recommender.users_, recommender.items_
     if train is None:
@@ -207,7 +213,7 @@ def is_member(keys: IndexArray, reference: IndexArray) -> npt.NDArray[np.bool_]:
 
 
 def _top_k(
-    recommender: Recommender,
+    recommender: Ranker,
     model_rows: IndexArray,
     remove: sp.csr_matrix | None,
     k: int,
@@ -419,7 +425,7 @@ class UserMetrics:
         }
 
 
-def check_id_kinds(recommender: Recommender, sides: list[tuple[str, Interactions | None]]) -> None:
+def check_id_kinds(recommender: Ranker, sides: list[tuple[str, Interactions | None]]) -> None:
     """IDs of each named part must be of the model's kind (int or str), or none would match."""
     models = {"user": recommender.users_, "item": recommender.items_}
     for name, part in sides:
@@ -435,7 +441,7 @@ def check_id_kinds(recommender: Recommender, sides: list[tuple[str, Interactions
 
 
 def _fetch_lists(
-    recommender: Recommender,
+    recommender: Ranker,
     model_rows: IndexArray,
     train_eval: sp.csr_matrix,
     fitted_on_train: bool,
@@ -485,7 +491,7 @@ def _padded_ids(items: IdMapper, top: IndexArray, mask: npt.NDArray[np.bool_]) -
 
 
 def per_user_metrics(
-    recommender: Recommender,
+    recommender: Ranker,
     test: Interactions,
     k: int = 10,
     *,
@@ -495,7 +501,7 @@ def per_user_metrics(
 
     Parameters
     ----------
-    recommender : Recommender
+    recommender : Recommender or PopularityBaseline
         A fitted model.
     test : Interactions
         Held-out interactions (weights are ignored: relevance is binary).
@@ -660,7 +666,7 @@ def ndcg_at_k(model: RecommendsMany, test: Interactions, k: int = 10) -> float:
     k = check_k(k)
     mappers = (getattr(model, "users_", None), getattr(model, "items_", None))
     if all(isinstance(m, IdMapper) for m in mappers):  # as evaluate: int and str never match
-        check_id_kinds(cast("Recommender", model), [("test", test)])
+        check_id_kinds(cast("Ranker", model), [("test", test)])
     warn_if_trained_on(model, test)
     recs = model.recommend_many(test.users.ids, n=k)
     # a test user with no test item (an empty row, e.g. from_scipy of a same-shape test

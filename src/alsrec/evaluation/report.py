@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from alsrec.data.interactions import Interactions
-    from alsrec.recommender import Recommender
+    from alsrec.evaluation.metrics import Ranker
 
 __all__ = ["EvaluationReport", "MetricEstimate", "evaluate"]
 
@@ -231,7 +231,7 @@ def bootstrap_counts(n: int, resamples: int, random_state: int | None) -> list[n
 
 
 def evaluate(
-    recommender: Recommender,
+    recommender: Ranker,
     test: Interactions,
     k: int = 10,
     *,
@@ -249,7 +249,7 @@ def evaluate(
 
     Parameters
     ----------
-    recommender : Recommender
+    recommender : Recommender or PopularityBaseline
         The fitted model.
     test : Interactions
         Held-out interactions, e.g. the second part of :func:`holdout_split`.
