@@ -428,8 +428,9 @@ def test_ids_in_the_index_are_pointed_at(rec: Recommender) -> None:
     for indexed in (frame.set_index("user_id"), frame.set_index(["user_id", "item_id"])):
         with pytest.raises(ConfigError, match=r"'user_id' \(the user IDs\) is the frame's index"):
             Recommender().fit(indexed)
-    with pytest.raises(DataError, match=r"It is the frame's index: pass df.reset_index\(\)"):
-        Interactions.from_frame(frame.set_index("user_id"), user="user_id", item="item_id")
+    for given in ("user_id", None):  # named or found by name, the same advice
+        with pytest.raises(ConfigError, match=r"is the frame's index.*pass df.reset_index\(\)"):
+            Interactions.from_frame(frame.set_index("user_id"), user=given, item="item_id")
 
 
 def test_a_dense_matrix_is_pointed_to_scipy_sparse() -> None:

@@ -360,7 +360,7 @@ def broken(ws: Workspace) -> Path:
 
 DATA_ERRORS = [
     (["train", "missing.csv", "-o", "m"], "No such file"),
-    (["train", "events.csv", "-o", "m"], "no column 'user'"),
+    (["train", "events.csv", "--user-col", "who", "-o", "m"], "no column 'who'"),
     (["train", "broken/bad.csv", "-o", "m"], "item ID is empty"),
     (["train", "--sql", "SELECT nope FROM ev", "--db", "app.db", "-o", "m"], "no such column"),
     (["train", "--sql", "SELECT 1", "--db", "missing.db", "-o", "m"], "No SQLite database"),

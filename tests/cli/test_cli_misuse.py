@@ -292,10 +292,18 @@ def test_split_of_a_headerless_file_reads_back_with_the_same_flags(tmp_path: Pat
 
 
 def test_split_with_a_header_keeps_the_input_names(events: Path, tmp_path: Path) -> None:
-    got = main("split", events, "--weight-col", "weight", "-o", tmp_path / "a.csv",
-               tmp_path / "b.csv")  # fmt: skip
+    got = main("split", events, "--user-col", "user", "--item-col", "item", "--weight-col",
+               "weight", "-o", tmp_path / "a.csv", tmp_path / "b.csv")  # fmt: skip
     assert got.code == 0, got.err
     assert (tmp_path / "a.csv").read_text().startswith("user,item,weight\n")
+    # Columns found by their names are written under the first common names, which the
+    # same (absent) flags find again.
+    got = main("split", events, "--weight-col", "weight", "-o", tmp_path / "c.csv",
+               tmp_path / "d.csv")  # fmt: skip
+    assert got.code == 0, got.err
+    assert (tmp_path / "c.csv").read_text().startswith("user_id,item_id,weight\n")
+    again = main("train", tmp_path / "c.csv", "--weight-col", "weight", "-o", tmp_path / "m")
+    assert again.code == 0, again.err
 
 
 # -- #9: an unknown --encoding is a usage error -----------------------------------------------
@@ -490,9 +498,10 @@ def test_a_missing_column_suggests_no_header(tmp_path: Path) -> None:
     (tmp_path / "nohdr.csv").write_text("u1,i1,3\nu2,i1,2\n")
     got = main("train", tmp_path / "nohdr.csv", "-o", tmp_path / "m")
     assert got.code == 3 and "--no-header" in got.err and "--user-col" in got.err
-    (tmp_path / "named.csv").write_text("user_id,item_id\nu1,i1\n")  # a header: no hint
+    (tmp_path / "named.csv").write_text("who,what\nu1,i1\n")  # a header: no hint
     got = main("train", tmp_path / "named.csv", "-o", tmp_path / "m")
     assert got.code == 3 and "--user-col" in got.err and "--no-header" not in got.err
+    assert "named like the user IDs (user_id, user, userId" in got.err
 
 
 @pytest.mark.filterwarnings("default::alsrec.exceptions.AlsrecWarning")  # shown as a note

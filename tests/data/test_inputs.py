@@ -144,11 +144,13 @@ def test_series_with_different_indexes_are_refused_not_paired_by_position() -> N
 
 
 def test_frame_ambiguous_or_missing_columns_name_the_keywords() -> None:
-    both = pd.DataFrame({"user": USERS, "user_id": USERS, "item": ITEMS})
-    with pytest.raises(ConfigError, match=r"user column.*fit\(df, user="):
-        as_interactions(both)
+    both = pd.DataFrame({"user": ITEMS, "user_id": USERS, "item": ITEMS})
+    assert as_interactions(both).users.ids.tolist() == sorted(set(USERS), key=USERS.index)
+    twins = pd.DataFrame({"user": USERS, "userId": USERS, "item": ITEMS})
+    with pytest.raises(DataError, match=r"Several columns .* user IDs \(\['user', 'userId'\]"):
+        as_interactions(twins)
     odd = pd.DataFrame({"who": USERS, "what": ITEMS})
-    with pytest.raises(ConfigError, match=r"no column with a common name.*\['who', 'what'\]"):
+    with pytest.raises(DataError, match=r"no column named like the user IDs.*\['who', 'what'\]"):
         as_interactions(odd)
     with pytest.raises(ConfigError, match="column names, not columns"):
         as_interactions(odd, ITEMS)

@@ -566,7 +566,7 @@ def test_sql_errors(rows: list[Row]) -> None:
             Interactions.from_sql(db, write)
     assert db.execute("SELECT COUNT(*) FROM plays").fetchone() == before  # nothing ran
     with pytest.raises(
-        DataError, match=r"no column 'item_id' \(the item column\).*columns \['user_id', 'song'\]"
+        DataError, match=r"no column named like the item IDs .*columns \['user_id', 'song'\]"
     ):
         Interactions.from_sql(db, "SELECT user_id, item_id AS song FROM plays")
     with pytest.raises(ConfigError, match="DB-API 2 connection"):

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 from alsrec import ALSParams, ConfigError, DataError
 from alsrec.backends import names as backend_names
 from alsrec.cli.messages import help_words
+from alsrec.data.columns import COMMON_COLUMNS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -410,8 +411,12 @@ def _source_options() -> CliParser:
         metavar="DATABASE",
         help="SQLite file path, sqlite:///path or postgresql://user@host/dbname URL (with --sql)",
     )
-    group.add_argument("--user-col", default="user", help="user ID column (default: user)")
-    group.add_argument("--item-col", default="item", help="item ID column (default: item)")
+    for role in ("user", "item"):
+        others = ", ".join(COMMON_COLUMNS[role][1:])
+        group.add_argument(
+            f"--{role}-col",
+            help=f"{role} ID column (default: {role}_id, or else the one column named {others})",
+        )
     group.add_argument(
         "--weight-col", default=None, help="interaction weight column (default: 1 per row)"
     )

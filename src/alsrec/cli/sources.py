@@ -59,9 +59,10 @@ def reason(exc: BaseException) -> str:
 # -- interactions ---------------------------------------------------------------------------
 
 
-def _column(name: str, header: bool, what: str) -> str | int:
-    """A column by header name, or by 0-based number with ``--no-header``."""
-    if header:
+def _column(name: str | None, header: bool, what: str) -> str | int | None:
+    """A column by header name, or by 0-based number with ``--no-header`` (None: found
+    by its name, see :mod:`alsrec.data.columns`)."""
+    if header or name is None:
         return name
     try:
         return int(name)
@@ -119,7 +120,7 @@ def _from_csv(
         path,
         user=_column(args.user_col, header, "user"),
         item=_column(args.item_col, header, "item"),
-        weight=None if args.weight_col is None else _column(args.weight_col, header, "weight"),
+        weight=_column(args.weight_col, header, "weight"),
         timestamp=None if timestamp is None else _column(timestamp, header, "time"),
         delimiter=args.delimiter,
         header=header,

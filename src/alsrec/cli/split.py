@@ -68,18 +68,19 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], parents
 def _layout(args: argparse.Namespace) -> tuple[list[str] | None, list[str | None]]:
     """The header row to write (None for a header-less input) and each column's role.
 
-    With a header, the columns are user, item, weight (and timestamp) under the input's
-    names. Without one, the ``--*-col`` numbers are positions, and each column goes back to
-    its position (a column not read is left empty; the weight goes last when no
-    ``--weight-col`` was given), so that the same flags read the output as they read the
-    input.
+    With a header, the columns are user, item, weight (and timestamp) under the names the
+    flags give (``user_id``, ``item_id`` for columns found by name). Without one, the
+    ``--*-col`` numbers are positions, and each column goes back to its position (a column
+    not read is left empty; the weight goes last when no ``--weight-col`` was given), so
+    that the same flags read the output as they read the input.
     """
     timed = args.time_col is not None
     roles: list[str | None] = ["user", "item", "weight"]
     if timed:
         roles.append("timestamp")
-    if not args.no_header:
-        header = [args.user_col, args.item_col, args.weight_col or "weight"]
+    if not args.no_header:  # columns found by name get the first common name
+        header = [args.user_col or "user_id", args.item_col or "item_id"]
+        header.append(args.weight_col or "weight")
         return header + ([args.time_col] if timed else []), roles
     given = {"user": args.user_col, "item": args.item_col, "weight": args.weight_col}
     given["timestamp"] = args.time_col

@@ -25,7 +25,7 @@ from alsrec.data.rows import (
     Column,
     IdType,
     RowStream,
-    resolve_column,
+    resolve_roles,
     shorten,
 )
 from alsrec.data.unread import SAMPLE_ROWS, candidate_columns, looks_numeric, warn_unread
@@ -166,8 +166,8 @@ class _CsvReader:
         self,
         path: str,
         *,
-        user: Column,
-        item: Column,
+        user: Column | None,
+        item: Column | None,
         weight: Column | None,
         timestamp: Column | None,
         delimiter: str | None,
@@ -627,24 +627,19 @@ def _positions(
     n_fields: int,
     describe: Callable[[], tuple[str, str]],
 ) -> dict[str, int]:
-    """The 0-based position of each column given (role -> position); a header read by
-    position only is checked for being a data row (:func:`check_header_names`)."""
-    positions: dict[str, int] = {}
-    for role, spec in specs.items():
-        if spec is not None:
-            positions[role] = resolve_column(spec, role, names, n_fields, describe)
-    if names is not None and not any(isinstance(spec, str) for spec in specs.values()):
+    """The 0-based position of each role's column (:func:`resolve_roles`); a header read
+    by position only is checked for being a data row (:func:`check_header_names`)."""
+    positions = resolve_roles(specs, names, n_fields, describe)
+    if names is not None and all(isinstance(specs[role], int) for role in positions):
         check_header_names(names, describe)
-    if positions["user"] == positions["item"]:
-        raise ConfigError("user and item must be different columns.")
     return positions
 
 
 def read_csv(
     path: str | os.PathLike[str],
     *,
-    user: Column,
-    item: Column,
+    user: Column | None,
+    item: Column | None,
     weight: Column | None,
     timestamp: Column | None,
     delimiter: str | None,

@@ -11,6 +11,7 @@ import numpy.typing as npt
 
 from alsrec.checks import check_aligned
 from alsrec.containers import check_not_table, is_arrow, library_of
+from alsrec.data.columns import candidates, common_names
 from alsrec.data.rows import (
     BadRows,
     Collected,
@@ -30,7 +31,13 @@ if TYPE_CHECKING:
 
     from alsrec.types import IdArray, IndexArray
 
-__all__ = ["check_eager", "collect_arrays", "collect_columns", "collect_frame"]
+__all__ = [
+    "check_eager",
+    "collect_arrays",
+    "collect_columns",
+    "collect_frame",
+    "frame_roles",
+]
 
 
 @dataclass
@@ -343,4 +350,58 @@ def collect_frame(
         on_bad_rows=on_bad_rows,
         where=frame_where(frame),
         source=f"{kind} frame",
+    )
+
+
+def frame_roles(
+    frame: object, user: Hashable | None, item: Hashable | None, weight: Hashable | None
+) -> tuple[Hashable, Hashable, Hashable | None]:
+    """The user, item and weight columns of ``frame``: as given, or, given as None, the
+    columns named like them (:mod:`alsrec.data.columns`; no such weight column: None).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame_roles(pd.DataFrame(columns=["userId", "movieId", "rating"]), None, None, None)
+    ('userId', 'movieId', None)
+    """
+    check_eager(frame)
+    raw = getattr(frame, "columns", None)
+    if raw is None or isinstance(raw, (str, bytes)):
+        return user, item, weight  # not a frame: collect_frame refuses it
+    columns = list(raw)
+    levels = getattr(getattr(frame, "index", None), "names", None)
+    index = [n for n in levels if n is not None] if isinstance(levels, (list, tuple)) else []
+    found = [_frame_role(columns, role, given, index) for role, given in
+             (("user", user), ("item", item), ("weight", weight))]  # fmt: skip
+    return found[0], found[1], found[2]
+
+
+def _frame_role(
+    columns: list[Hashable], role: str, given: Hashable | None, index: list[Hashable]
+) -> Hashable | None:
+    reset = (
+        f"(the {role} IDs) is the frame's index, not a column; pass df.reset_index() so that "
+        "it becomes one."
+    )
+    if given is not None:
+        if given not in columns and given in index:
+            raise ConfigError(f"{given!r} {reset}")
+        return given
+    found = candidates(columns, role)
+    if len(found) == 1:
+        return found[0]
+    if role == "weight" and not found:
+        return None
+    in_index = candidates(index, role)
+    if not found and in_index:
+        raise ConfigError(f"{in_index[0]!r} {reset}")
+    if found:
+        raise DataError(
+            f"Several columns of the frame could hold the {role} IDs ({found!r}); pass "
+            f"{role}=<one of them>."
+        )
+    raise DataError(
+        f"The frame has no column named like the {role} IDs ({common_names(role)}); its "
+        f"columns are {columns!r}. Pass {role}=<one of them>."
     )

@@ -25,24 +25,16 @@ from alsrec.data.rows import check_bad_rows
 from alsrec.exceptions import ConfigError
 
 if TYPE_CHECKING:
-    from collections.abc import Hashable, Iterable, Sequence
+    from collections.abc import Hashable, Iterable
 
     import numpy.typing as npt
 
     from alsrec.data.rows import BadRows
     from alsrec.types import ExternalId, IdLike
 
-__all__ = ["COMMON_COLUMNS", "as_interactions", "is_frame"]
+__all__ = ["as_interactions", "is_frame"]
 
 _log = logging.getLogger("alsrec")
-
-COMMON_COLUMNS: dict[str, tuple[str, ...]] = {
-    "user": ("user_id", "user", "userId", "userID", "user_idx"),
-    "item": ("item_id", "item", "itemId", "itemID", "item_idx", "movieId"),
-    "weight": ("weight",),
-}
-"""Column names ``fit(df)`` tries for each role when its keyword is not given; a role
-is resolved only when exactly one of its names is a column (``weight`` is optional)."""
 
 _FORMS = (
     "fit(user_ids, item_ids, weights), fit(Interactions), "
@@ -68,44 +60,6 @@ def is_frame(value: object) -> bool:
         and not isinstance(value, (str, bytes))
         and not sp.issparse(value)
     )
-
-
-def _column(
-    columns: Sequence[Hashable], role: str, given: Hashable | None, index: Sequence[Hashable] = ()
-) -> Hashable | None:
-    """The column for ``role``: ``given``, or the one common name among ``columns``.
-    ``index`` names the frame's index levels, for the hint when the IDs are there."""
-    if given is not None:
-        if given not in columns and given in index:
-            raise ConfigError(_in_index(given, role))
-        return given
-    found = [name for name in COMMON_COLUMNS[role] if name in columns]
-    if len(found) == 1:
-        _log.debug("fit(df): using column %r as %s (no %s= given)", found[0], role, role)
-        return found[0]
-    if role == "weight" and not found:
-        return None
-    in_index = [name for name in COMMON_COLUMNS[role] if name in index]
-    if not found and in_index:
-        raise ConfigError(_in_index(in_index[0], role))
-    what = "several candidate columns " + repr(found) if found else "no column with a common name"
-    raise ConfigError(
-        f"fit(df) could not tell the {role} column: the frame has {what} among its columns "
-        f"{list(columns)}; name it with fit(df, user='...', item='...', weight='...')."
-    )
-
-
-def _in_index(name: Hashable, role: str) -> str:
-    return (
-        f"fit(df): {name!r} (the {role} IDs) is the frame's index, not a column; pass "
-        "df.reset_index() so that it becomes one."
-    )
-
-
-def _index_names(frame: object) -> list[Hashable]:
-    """The names of a pandas frame's index levels (none for polars)."""
-    names = getattr(getattr(frame, "index", None), "names", None)
-    return [n for n in names if n is not None] if isinstance(names, (list, tuple)) else []
 
 
 def _without_item_ids(data: object) -> str:
@@ -229,11 +183,7 @@ def as_interactions(
         check_eager(data)
         if item_ids is not None or weights is not None or user_ids is not None:
             raise ConfigError(_positional_names(item_ids, weights, user_ids))
-        columns = list(getattr(data, "columns"))  # noqa: B009 - duck-typed frame
-        index = _index_names(data)
-        user, item = _column(columns, "user", user, index), _column(columns, "item", item, index)
-        weight = _column(columns, "weight", weight)
-        return Interactions.from_frame(  # which names numeric columns left unread
+        return Interactions.from_frame(  # which finds unnamed columns, names unread ones
             data,
             user=user,
             item=item,

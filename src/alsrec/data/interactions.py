@@ -20,7 +20,7 @@ import scipy.sparse as sp
 
 from alsrec.data.assemble import Aggregate, as_weights, assemble, check_options
 from alsrec.data.csv_reader import read_csv
-from alsrec.data.frames import collect_columns, collect_frame
+from alsrec.data.frames import collect_columns, collect_frame, frame_roles
 from alsrec.data.matrices import read_indices, read_matrix
 from alsrec.data.rows import REASONS, BadRows, Column, IdType, check_bad_rows
 from alsrec.data.sql_reader import collect_sql
@@ -225,8 +225,8 @@ class Interactions:
     def from_frame(
         cls,
         frame: object,
-        user: Hashable = "user_id",
-        item: Hashable = "item_id",
+        user: Hashable | None = None,
+        item: Hashable | None = None,
         weight: Hashable | None = None,
         *,
         timestamp: Hashable | None = None,
@@ -246,12 +246,16 @@ class Interactions:
         ----------
         frame
             A ``pandas.DataFrame`` or ``polars.DataFrame``.
-        user, item : column label, default "user_id", "item_id"
-            The ID columns.
+        user, item : column label, optional
+            The ID columns. Not given: the columns named like them, as in ``fit(df)``
+            (``user_id`` or else the one of ``user``, ``userId``, ``userID``,
+            ``user_idx``; ``item_id`` or else one of ``item``, ..., ``movieId``: see
+            :mod:`alsrec.data.columns`).
         weight : column label, optional
-            The weight column; without it every row weighs 1.0, and an
-            :class:`~alsrec.UnreadColumnWarning` names the numeric columns left unread
-            (a ``rating`` or ``plays`` column was probably meant as the weight).
+            The weight column; not given, a column named ``weight`` if there is one. Without
+            one every row weighs 1.0, and an :class:`~alsrec.UnreadColumnWarning` names the
+            numeric columns left unread (a ``rating`` or ``plays`` column was probably
+            meant as the weight).
         timestamp : column label, optional
             A time column, used by ``aggregate="last"`` and kept in :attr:`timestamps`.
         aggregate, min_user_interactions, min_item_interactions, on_bad_rows
@@ -266,6 +270,7 @@ class Interactions:
         [[3.0, 1.0], [2.0, 0.0]]
         """
         agg = check_options(aggregate, min_user_interactions, min_item_interactions)
+        user, item, weight = frame_roles(frame, user, item, weight)
         collected = collect_frame(
             frame,
             user=user,
@@ -293,8 +298,8 @@ class Interactions:
     def from_csv(
         cls,
         path: str | os.PathLike[str],
-        user: Column = "user_id",
-        item: Column = "item_id",
+        user: Column | None = None,
+        item: Column | None = None,
         weight: Column | None = None,
         *,
         timestamp: Column | None = None,
@@ -336,10 +341,13 @@ class Interactions:
         ----------
         path
             The CSV file.
-        user, item, weight, timestamp : str or int
+        user, item, weight, timestamp : str or int, optional
             Columns by header name, or by 0-based position (needed with
-            ``header=False``). ``weight=None``: every row weighs 1.0. ``timestamp``:
-            kept per pair in :attr:`timestamps` (numbers or ISO 8601 text).
+            ``header=False``). Not given, ``user`` and ``item`` are the columns named
+            like them, as in ``fit(df)`` (``user_id`` or else the one of ``user``,
+            ``userId``, ...: :mod:`alsrec.data.columns`), and ``weight`` is a column
+            named ``weight``, if any (else every row weighs 1.0). ``timestamp``: kept per
+            pair in :attr:`timestamps` (numbers or ISO 8601 text).
         delimiter : str or None, default ","
             One character. ``None`` guesses it from the first line among ``,``, tab,
             ``;`` and ``|`` (the most frequent one); errors say which was guessed.
@@ -423,8 +431,8 @@ class Interactions:
         query: str,
         params: object = None,
         *,
-        user: Column = "user_id",
-        item: Column = "item_id",
+        user: Column | None = None,
+        item: Column | None = None,
         weight: Column | None = None,
         timestamp: Column | None = None,
         aggregate: Aggregate = "sum",
@@ -451,8 +459,9 @@ class Interactions:
         params : sequence or mapping, optional
             Query parameters, in the driver's ``paramstyle``
             (``?`` for sqlite3, ``%s`` for psycopg).
-        user, item, weight, timestamp : str or int
-            Result columns by name or 0-based position. IDs must come back as int or str
+        user, item, weight, timestamp : str or int, optional
+            Result columns by name or 0-based position; ``user``, ``item`` and ``weight``
+            not given are found by name as in :meth:`from_csv`. IDs must come back as int or str
             (cast other types in the query); weights as numbers (``Decimal`` is fine);
             timestamps as numbers, ``datetime``/``date`` or ISO 8601 text (kept per pair
             in :attr:`timestamps`).

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 import numpy as np
 import numpy.typing as npt
 
+from alsrec.data.columns import candidates, common_names
 from alsrec.data.timestamps import parse_with_forms
 from alsrec.exceptions import ConfigError, DataError, IdTypeError
 
@@ -689,6 +690,54 @@ def resolve_column(
             f"{hint or f' Pass {role}=<one of the columns>.'}"
         )
     return hits[0]
+
+
+def resolve_roles(
+    specs: dict[str, Column | None],
+    names: list[str] | None,
+    n_fields: int,
+    describe_header: Callable[[], tuple[str, str]],
+) -> dict[str, int]:
+    """The 0-based position of each role's column (role -> position): the column given, or,
+    for ``user``, ``item`` and ``weight`` given as None, the column named like it
+    (:mod:`alsrec.data.columns`); a weight column of no such name is not read."""
+    positions: dict[str, int] = {}
+    for role, spec in specs.items():
+        if spec is None and role != "timestamp":
+            spec = _named_like(role, names, describe_header)
+        if spec is not None:
+            positions[role] = resolve_column(spec, role, names, n_fields, describe_header)
+    if positions["user"] == positions["item"]:
+        raise ConfigError("user and item must be different columns.")
+    return positions
+
+
+def _named_like(
+    role: str, names: list[str] | None, describe_header: Callable[[], tuple[str, str]]
+) -> str | None:
+    """The one column named like ``role``'s (see :func:`resolve_roles`)."""
+    if names is None:
+        if role == "weight":
+            return None
+        raise ConfigError(
+            "header=False reads the columns by position: pass user= and item= as 0-based "
+            "positions (e.g. user=0, item=1)."
+        )
+    found = candidates(names, role)
+    if len(found) == 1:
+        return str(found[0])
+    if role == "weight" and not found:
+        return None
+    text, hint = describe_header()
+    if found:
+        raise DataError(
+            f"Several columns could hold the {role} IDs ({found!r}): {text}. Pass {role}="
+            "<one of them>."
+        )
+    raise DataError(
+        f"There is no column named like the {role} IDs ({common_names(role)}): {text}."
+        f"{hint or f' Pass {role}=<one of the columns>.'}"
+    )
 
 
 def shorten(text: str, limit: int = 120) -> str:

@@ -11,7 +11,7 @@ from alsrec.data.rows import (
     Collected,
     Column,
     RowStream,
-    resolve_column,
+    resolve_roles,
     shorten,
 )
 from alsrec.data.unread import SAMPLE_ROWS, candidate_columns, looks_numeric, warn_unread
@@ -102,14 +102,7 @@ def _execute(
     def describe() -> tuple[str, str]:
         return f"the query's result has columns {names!r}", ""
 
-    positions = {
-        role: resolve_column(spec, role, names, len(names), describe)
-        for role, spec in specs.items()
-        if spec is not None
-    }
-    if positions["user"] == positions["item"]:
-        raise ConfigError("user and item must be different columns.")
-    return positions
+    return resolve_roles(specs, names, len(names), describe)
 
 
 def _fetch_all(
@@ -181,8 +174,8 @@ def collect_sql(
     query: str,
     params: object,
     *,
-    user: Column,
-    item: Column,
+    user: Column | None,
+    item: Column | None,
     weight: Column | None,
     timestamp: Column | None,
     batch_size: int,
