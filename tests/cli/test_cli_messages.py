@@ -174,3 +174,53 @@ def test_library_warnings_are_shown_as_cli_notes(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "alsrec: note: The item factors have 5 rows but only 3 item IDs" in done.stderr
     assert ".py:" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        (  # the end of alsrec.interop.implicit.gpu_status's reason
+            "...the pip packages' lib folders); or use backend='implicit' (CPU) or backend='auto'.",
+            "...the pip packages' lib folders); or use --backend implicit (CPU) or --backend auto.",
+        ),
+        (  # ImplicitBackend.fit with a frequency-scaled penalty
+            "The 'implicit' backend trains a constant regularization only, but "
+            "regularization_exponent=0.5 asks for frequency-scaled regularization. Use "
+            "backend='numpy', which trains it, or regularization_exponent=0.",
+            "The 'implicit' backend trains a constant regularization only, but "
+            "--regularization-exponent 0.5 asks for frequency-scaled regularization. Use "
+            "--backend numpy, which trains it, or --regularization-exponent 0.",
+        ),
+        (  # the Spark backend's penalty check
+            "Use backend='numpy' (Recommender(backend='numpy')), which trains every exponent.",
+            "Use --backend numpy, which trains every exponent.",
+        ),
+    ],
+)
+def test_backend_messages_name_the_flag(message: str, expected: str) -> None:
+    assert cli_words(message) == expected
+    assert not PYTHON_KEYWORD.search(expected)
+
+
+def test_an_implicit_backend_that_cannot_run_is_refused_before_the_data_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    import alsrec.interop.implicit
+    from alsrec.cli import main
+
+    reason = "no CUDA device here; or use backend='implicit' (CPU) or backend='auto'."
+    monkeypatch.setattr(alsrec.interop.implicit, "gpu_status", lambda: (False, reason))
+    (tmp_path / "events.csv").write_text("user,item\n1,a\n1,b\n2,b\n")
+    for command in ("train", "evaluate", "tune"):
+        args = [command, str(tmp_path / "events.csv"), "--backend", "implicit-gpu"]
+        args += ["-o", str(tmp_path / "m")] if command == "train" else []
+        out, err = io.StringIO(), io.StringIO()
+        assert main(args, out=out, err=err) == 2, err.getvalue()
+        assert out.getvalue() == "", out.getvalue()  # no "Read 2 users x 2 items ..."
+        assert err.getvalue() == (
+            "alsrec: error: Backend 'implicit-gpu' cannot run: no CUDA device here; or use "
+            "--backend implicit (CPU) or --backend auto.\n"
+        )
+        assert not (tmp_path / "m").exists()

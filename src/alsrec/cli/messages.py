@@ -59,9 +59,10 @@ _COMMAND_FLAGS = {
     "bootstrap": "--bootstrap",
     "k": "-k",
     "history": "--history",
+    "backend": "--backend",
 }
-"""Keywords of ``tuning.search``, ``evaluation.evaluate`` and the query methods that commands
-set from flags."""
+"""Keywords of ``Recommender``, ``tuning.search``, ``evaluation.evaluate`` and the query
+methods that commands set from flags."""
 
 FLAGS: Mapping[str, str] = MappingProxyType(
     {
@@ -102,6 +103,7 @@ PHRASES: tuple[tuple[str, str], ...] = (
     ("rec.save(path) or 'alsrec train ... -o DIR'", "alsrec train -o DIR"),
     ("rec.save(path)", "alsrec train -o DIR"),
     (" or pass an object implementing alsrec.backends.Backend", ""),
+    (" (Recommender(backend='numpy'))", ""),
     (
         "Remove or rename the repeat; dropping it would move every later row up by one. "
         "(IdMapper.from_ids() deduplicates a column of interactions, not labels of existing "

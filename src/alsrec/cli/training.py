@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from alsrec import ConfigError, Recommender, evaluation
+from alsrec import BackendUnavailableError, ConfigError, Recommender, evaluation
 from alsrec.cli.options import SPLIT_DEFAULTS, params_from
 from alsrec.cli.sources import read_interactions
 from alsrec.model import loss_monitor
@@ -18,17 +18,42 @@ if TYPE_CHECKING:
     from alsrec import Interactions
     from alsrec.backends import ProgressCallback
 
-__all__ = ["check_split_options", "fit", "make_recommender", "split_interactions"]
+__all__ = [
+    "check_backend",
+    "check_split_options",
+    "fit",
+    "make_recommender",
+    "split_interactions",
+]
+
+
+def check_backend(name: str) -> None:
+    """Refuse an ``implicit`` backend that cannot run here, before any data is read.
+
+    Probing it imports ``implicit`` (which training would do anyway) and, for
+    ``implicit-gpu``, looks for CUDA: far cheaper than reading the data only to fail when
+    training starts. ``numpy`` and ``auto`` always run; ``spark`` is left to training, as
+    probing it means importing pyspark and finding Java.
+    """
+    if name not in ("implicit", "implicit-gpu"):
+        return
+    from alsrec.interop.implicit import gpu_status, implicit_status
+
+    ok, reason = (gpu_status if name == "implicit-gpu" else implicit_status)()
+    if not ok:
+        raise BackendUnavailableError(f"Backend {name!r} cannot run: {reason}")
 
 
 def make_recommender(args: argparse.Namespace) -> Recommender:
     """An unfitted model with every hyperparameter flag, the backend and the policy.
 
-    The flags are validated here (by ``ALSParams`` and the backend lookup), before any
-    data is read.
+    The flags are validated here (by ``ALSParams``, the backend lookup and
+    :func:`check_backend`), before any data is read.
     """
     params = params_from(args)
-    return Recommender(backend=args.backend, policy=args.policy, params=params)
+    rec = Recommender(backend=args.backend, policy=args.policy, params=params)
+    check_backend(args.backend)
+    return rec
 
 
 def _loss_bar(rec: Recommender, data: Interactions, err: TextIO) -> ProgressCallback:

@@ -20,6 +20,7 @@ from alsrec.cli.options import (
 )
 from alsrec.cli.output import Report, verdict, write_json
 from alsrec.cli.sources import check_file_output, check_output, read_interactions, save_model
+from alsrec.cli.training import check_backend
 from alsrec.evaluation import METRICS
 from alsrec.progress import ProgressBar
 
@@ -179,6 +180,7 @@ def _trial_bar(label: str, err: TextIO) -> Callable[[int, int, tuning.Trial], No
 def run(args: argparse.Namespace, io: Streams) -> int:
     """Search, print the report, score on the final test split, write what was asked."""
     target, params_out = _check_outputs(args)
+    check_backend(args.backend)  # an unknown name is refused by tuning.search
     out = Report(io.out)  # a closed pipe ('| head') stops the report, not the saves
     data = read_interactions(args)
     if args.format == "table":
