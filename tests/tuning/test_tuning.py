@@ -411,6 +411,31 @@ def test_report_as_text_and_json(report: TuningReport) -> None:
     assert ALSParams.from_dict(data["trials"][3]["params"]) == report.trials[3].params
 
 
+def test_the_table_shows_every_searched_dimension_that_varies(
+    small_interactions: Interactions,
+) -> None:
+    # Trials that differ only in regularization_exponent (and a weighting searched but fixed
+    # by its one value): the exponent is a column, so no two rows look alike; the constant
+    # weighting, which the Space line states, is not.
+    space: dict[str, Any] = {
+        "factors": [4],
+        "iterations": [3],
+        "regularization": [0.5],
+        "alpha": [1.0],
+        "weighting": ["log"],
+        "regularization_exponent": [0.0, 0.5, 1.0],
+    }
+    found = search(small_interactions, space, budget=3, random_state=0)
+    header, *rows = found.table().splitlines()
+    assert header.split()[3:9] == [
+        "factors", "regularization", "alpha", "iterations", "regularization_exponent", "fit",
+    ]  # fmt: skip
+    exponents = {row.split()[7] for row in rows}
+    assert exponents == {"0", "0.5", "1"}
+    best = f"regularization_exponent={found.best_params.regularization_exponent:.3g}"
+    assert best in str(found)
+
+
 def test_refit_trains_the_best_params_on_all_data(
     small_interactions: Interactions, report: TuningReport
 ) -> None:

@@ -310,11 +310,22 @@ class TuningReport:
             "trials": [t.to_dict() for t in self.trials],
         }
 
-    def table(self, n: int | None = None) -> str:
-        """The trials as a text table, best first (the ``n`` best when given)."""
+    def _table_columns(self) -> list[str]:
+        """The four main hyperparameters, then every other searched one that varies."""
         names = ["factors", "regularization", "alpha", "iterations"]
-        if any("weighting" in t.sampled for t in self.trials):
-            names.append("weighting")
+        for name in self.space:
+            if name not in names and len({repr(t.params.to_dict()[name]) for t in self.trials}) > 1:
+                names.append(name)
+        return names
+
+    def table(self, n: int | None = None) -> str:
+        """The trials as a text table, best first (the ``n`` best when given).
+
+        Columns: the factors, regularization, alpha and iterations of each trial, and every
+        other dimension of the space whose value differs between trials (such as
+        ``weighting`` and ``regularization_exponent`` in the default space).
+        """
+        names = self._table_columns()
         staged = any(t.stage != "random" for t in self.trials)
         header = ["rank", "trial", f"{self.metric}@{self.k}", *names, *["stage"] * staged, "fit s"]
         rows = [header]
