@@ -73,6 +73,7 @@ def test_public_submodules_have_sorted_all() -> None:
         "spark",
         "explain",
         "artifacts",
+        "datasets",
     ):
         mod = importlib.import_module(f"alsrec.{module}")
         names = list(mod.__all__)
@@ -109,3 +110,19 @@ def test_old_import_paths_still_work() -> None:
     assert callable(explain_user) and callable(explain_history)
     assert Recommender is alsrec.Recommender
     assert callable(fit_dataframe) and callable(recommend_all)
+
+
+def test_alsrec_datasets_is_a_supported_module_of_the_same_objects() -> None:
+    # The guides and the tests import the data from alsrec.datasets: it is public, not a
+    # deprecated alias, and holds the objects of alsrec.data.datasets.
+    import warnings
+
+    import alsrec.data.datasets
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        datasets = importlib.reload(importlib.import_module("alsrec.datasets"))
+    assert datasets.__all__ == alsrec.data.datasets.__all__
+    for name in datasets.__all__:
+        assert getattr(datasets, name) is getattr(alsrec.data.datasets, name), name
+    assert datasets.__doc__ is not None and "deprecated" not in datasets.__doc__.lower()
