@@ -39,3 +39,16 @@ def test_page_examples_run(page: Path, capsys: pytest.CaptureFixture[str]) -> No
         code = compile(block, f"{page.name} block {number}", "exec")
         exec(code, namespace)
     capsys.readouterr()
+
+
+@pytest.mark.parametrize("name", ["README.md", "docs/index.md"])
+def test_the_first_example_prints_what_it_says(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The first example a newcomer reads ends with a "# Prints:" comment of its output.
+    block = _blocks(ROOT / name)[0]
+    said = block.split("# Prints:\n", 1)[1]
+    expected = [line.removeprefix("# ") for line in said.splitlines()]
+    capsys.readouterr()
+    exec(compile(block, f"{name} block 1", "exec"), {"__name__": "__docs__"})
+    assert capsys.readouterr().out.splitlines() == expected
