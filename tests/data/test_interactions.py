@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from collections import Counter
 from datetime import datetime, timezone
+from typing import Any
 
 import numpy as np
 import pytest
@@ -353,3 +354,24 @@ def test_recommender_fits_interactions_with_filters() -> None:
     rec = Recommender(factors=4, iterations=3, random_state=0).fit(data)
     assert rec.users_ == data.users
     assert rec.items_ == data.items
+
+
+@pytest.mark.parametrize("library", ["pandas", "polars"])
+def test_from_scipy_refuses_a_data_frame_whose_labels_it_would_drop(library: str) -> None:
+    if library == "pandas":
+        pd = pytest.importorskip("pandas")
+        frame: Any = pd.DataFrame([[1, 0], [0, 2]], index=["ann", "bob"], columns=["x", "y"])
+        how = r"user_ids=df\.index, item_ids=df\.columns"
+    else:
+        pl = pytest.importorskip("polars")
+        frame = pl.DataFrame({"x": [1, 0], "y": [0, 2]})
+        how = r"user_ids=<one user ID per row>"
+    with pytest.raises(ConfigError, match=rf"from_scipy got a {library} DataFrame.*{how}"):
+        Interactions.from_scipy(frame)
+    if library == "pandas":  # the way the message gives keeps the labels
+        fixed = Interactions.from_scipy(
+            sp.csr_matrix(frame.to_numpy()), user_ids=frame.index, item_ids=frame.columns
+        )
+        assert fixed.users.ids.tolist() == ["ann", "bob"]
+        assert fixed.items.ids.tolist() == ["x", "y"]
+        assert dense(fixed) == [[1.0, 0.0], [0.0, 2.0]]

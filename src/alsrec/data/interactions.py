@@ -531,6 +531,16 @@ class Interactions:
         and counted under ``dropped["explicit_zero"]``. Duplicate stored entries (a COO
         matrix) are summed. Negative, NaN or infinite entries are bad rows.
 
+        Raises
+        ------
+        ConfigError
+            ``matrix`` is a data frame (pandas, polars): its labels would be lost. Pass
+            ``from_scipy(scipy.sparse.csr_matrix(df.to_numpy()), user_ids=df.index,
+            item_ids=df.columns)``, or a long frame to :meth:`from_frame`.
+        DataError
+            Not a 2-d numeric matrix, ID counts that do not match its shape, or (with
+            ``on_bad_rows="raise"``) a bad entry, named by its row and column.
+
         Examples
         --------
         >>> import numpy as np, scipy.sparse as sp

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import scipy.sparse as sp
 
+from alsrec.containers import library_of
 from alsrec.data.assemble import assemble
 from alsrec.data.rows import BadRows, Collected
-from alsrec.exceptions import DataError
+from alsrec.exceptions import ConfigError, DataError
 from alsrec.mapping import IdMapper
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
     from alsrec.types import ExternalId, FloatArray, IdLike, IndexArray
 
-__all__ = ["read_indices", "read_matrix"]
+__all__ = ["read_indices", "read_matrix", "refuse_table"]
 
 
 def read_matrix(
@@ -39,8 +40,10 @@ def read_matrix(
 
     The rules are those of :meth:`Interactions.from_scipy`: IDs default to ``0..n-1``,
     stored zeros are removed and counted under ``explicit_zero``, negative, NaN or infinite
-    entries are bad rows, and duplicate stored entries are summed.
+    entries are bad rows, and duplicate stored entries are summed. A data frame is refused
+    (:func:`refuse_table`).
     """
+    refuse_table(matrix)
     if sp.issparse(matrix):
         coo = sp.coo_matrix(cast("Any", matrix))
     else:
@@ -103,6 +106,36 @@ def read_matrix(
             "source": "scipy matrix",
         }
     return assemble(collected, aggregate="sum", min_user=1, min_item=1, compact=False)
+
+
+def refuse_table(matrix: object) -> None:
+    """Refuse a data frame (pandas, polars, a pyarrow Table) given as a matrix, with
+    :class:`~alsrec.ConfigError`: read as a 2-d array it would lose its labels, and the
+    rows and columns would silently become the IDs ``0..n-1``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> refuse_table(pd.DataFrame([[1, 0]], index=["ann"], columns=["x", "y"]))
+    Traceback (most recent call last):
+    ...
+    alsrec.exceptions.ConfigError: from_scipy got a pandas DataFrame, whose ...
+    """
+    if sp.issparse(matrix) or isinstance(matrix, np.ndarray) or not hasattr(matrix, "columns"):
+        return
+    kind = f"{library_of(matrix)} {type(matrix).__name__}"
+    ids = (
+        "user_ids=df.index, item_ids=df.columns"
+        if hasattr(matrix, "index")  # pandas: the users are the index
+        else "user_ids=<one user ID per row>, item_ids=<one item ID per column>"
+    )
+    raise ConfigError(
+        f"from_scipy got a {kind}, whose row and column labels would be lost: its rows "
+        "and columns would become the IDs 0..n-1. For a users x items table of weights "
+        "(a pivot), pass Interactions.from_scipy(scipy.sparse.csr_matrix(df.to_numpy()), "
+        f"{ids}); for one row per interaction (the long form, e.g. from df.stack()), use "
+        "Interactions.from_frame(df, user=..., item=..., weight=...)."
+    )
 
 
 def read_indices(
