@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alsrec import ConfigError, DataError, IdTypeError, Interactions, Recommender
-from alsrec.interactions import DROP_REASONS
+from alsrec.interactions import DROP_REASONS, as_weights
 
 
 def dense(data: Interactions) -> list[list[float]]:
@@ -375,3 +375,32 @@ def test_from_scipy_refuses_a_data_frame_whose_labels_it_would_drop(library: str
         assert fixed.users.ids.tolist() == ["ann", "bob"]
         assert fixed.items.ids.tolist() == ["x", "y"]
         assert dense(fixed) == [[1.0, 0.0], [0.0, 2.0]]
+
+
+def test_complex_weights_are_refused_not_cut_to_their_real_part() -> None:
+    complex_dtype = r"the weights have the complex dtype complex128; weights must be real"
+    with pytest.raises(DataError, match=rf"^weights: {complex_dtype}"):
+        Interactions.from_arrays([1, 2], [1, 2], np.array([1 + 2j, 1]))
+    with pytest.raises(DataError, match=rf"^the matrix: {complex_dtype}"):
+        Interactions.from_scipy(sp.csr_matrix(np.array([[1 + 5j, 0], [0, 2]])))
+    with pytest.raises(DataError, match=rf"^the matrix: {complex_dtype}"):
+        Interactions.from_scipy(np.array([[1 + 5j, 0], [0, 2]]))
+    # numpy complex scalars one by one (float() would keep the real part with a warning)
+    scalars = [np.complex128(1 + 2j), 1.0]
+    with pytest.raises(DataError, match=r"position 0, weights: weight \(1\+2j\) is complex"):
+        Interactions.from_arrays([1, 2], [1, 2], scalars)
+    skipped = Interactions.from_arrays([1, 2], [1, 2], scalars, on_bad_rows="skip")
+    assert skipped.summary().dropped == {"bad_weight": 1}
+    with pytest.raises(DataError, match=rf"^weights: {complex_dtype}"):
+        as_weights(np.array([1 + 2j, 1.0]), 2)
+    with pytest.raises(DataError, match=r"^weights: the weights have the complex dtype"):
+        as_weights([1.0, np.complex64(2 + 1j)], 2)
+
+
+def test_a_complex_frame_column_is_refused_by_name() -> None:
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"user_id": [1, 2], "item_id": [1, 2], "w": [1 + 1j, 2 + 0j]})
+    with pytest.raises(DataError, match=r"^column 'w': the weights have the complex dtype"):
+        Interactions.from_frame(frame, weight="w")
+    with pytest.raises(DataError, match=r"^column 'w': the weights have the complex dtype"):
+        Recommender(factors=2, iterations=1).fit(frame, weight="w")

@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from alsrec.data.rows import is_complex, refuse_complex
 from alsrec.exceptions import ConfigError, DataError
 from alsrec.mapping import IdMapper
 
@@ -37,13 +38,21 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 def as_weights(
     weights: npt.ArrayLike | None, n: int, what: str = "weights", hint: str = ""
 ) -> FloatArray:
-    """Validate interaction weights: finite, strictly positive, within float32, one per row.
+    """Validate interaction weights: real, finite, strictly positive, within float32, one
+    per row.
 
-    ``None`` means weight 1.0 for every row. ``hint`` is added when a single number was
-    given (e.g. how to pass a count that went to the weights' position instead).
+    ``None`` means weight 1.0 for every row. Complex weights (a complex dtype, or complex
+    numbers in a sequence) are refused rather than cut to their real parts. ``hint`` is
+    added when a single number was given (e.g. how to pass a count that went to the
+    weights' position instead).
     """
     if weights is None:
         return np.ones(n, dtype=np.float32)
+    seq = weights if isinstance(weights, (list, tuple)) else ()
+    first = next(filter(is_complex, seq), None)  # a complex number in a list: its dtype
+    refuse_complex(
+        getattr(weights, "dtype", None) if first is None else np.asarray(first).dtype, what
+    )
     try:
         arr = np.asarray(weights, dtype=np.float64)
     except (TypeError, ValueError) as exc:

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 
 from alsrec.containers import library_of
 from alsrec.data.assemble import assemble
-from alsrec.data.rows import BadRows, Collected
+from alsrec.data.rows import BadRows, Collected, refuse_complex
 from alsrec.exceptions import ConfigError, DataError
 from alsrec.mapping import IdMapper
 
@@ -40,14 +40,17 @@ def read_matrix(
 
     The rules are those of :meth:`Interactions.from_scipy`: IDs default to ``0..n-1``,
     stored zeros are removed and counted under ``explicit_zero``, negative, NaN or infinite
-    entries are bad rows, and duplicate stored entries are summed. A data frame is refused
+    entries are bad rows, and duplicate stored entries are summed. A complex matrix and a
+    data frame are refused
     (:func:`refuse_table`).
     """
     refuse_table(matrix)
     if sp.issparse(matrix):
         coo = sp.coo_matrix(cast("Any", matrix))
+        refuse_complex(coo.dtype, "the matrix")
     else:
         dense = np.asarray(matrix)
+        refuse_complex(dense.dtype, "the matrix")
         if dense.ndim != 2 or dense.dtype.kind not in "iufb":
             raise DataError(
                 f"from_scipy needs a 2-d numeric matrix, got {type(matrix).__name__} "

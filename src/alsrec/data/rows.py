@@ -44,6 +44,8 @@ __all__ = [
     "Column",
     "IdType",
     "check_bad_rows",
+    "is_complex",
+    "refuse_complex",
 ]
 
 MAX_ID_CHARS = 1_024
@@ -201,10 +203,44 @@ def _screen_ids(
     _mark(reasons, empty, empty_code)
 
 
+def refuse_complex(dtype: object, what: str) -> None:
+    """Refuse weights of a complex ``dtype`` with a :class:`DataError` naming ``what`` (the
+    column or argument) and the dtype: converting them to float would silently drop their
+    imaginary parts (numpy only warns).
+
+    Examples
+    --------
+    >>> refuse_complex(np.dtype(np.float32), "weights")  # real: nothing to say
+    >>> refuse_complex(np.dtype(np.complex128), "column 'w'")
+    Traceback (most recent call last):
+    ...
+    alsrec.exceptions.DataError: column 'w': the weights have the complex dtype complex128; ...
+    """
+    if isinstance(dtype, np.dtype) and dtype.kind == "c":
+        raise DataError(
+            f"{what}: the weights have the complex dtype {dtype}; weights must be real "
+            "numbers, and converting them would drop the imaginary parts. Pass the real "
+            "part (np.real(w)) or the magnitude (np.abs(w)), whichever you mean."
+        )
+
+
+_COMPLEX = (complex, np.complexfloating)
+
+
+def is_complex(value: object) -> bool:
+    """Whether ``value`` is a complex number (Python's or numpy's), which ``float()``
+    refuses (Python's) or cuts to its real part with only a warning (numpy's)."""
+    return isinstance(value, _COMPLEX)
+
+
 def _screen_weights(
-    values: Sequence[object] | npt.NDArray[Any], reasons: npt.NDArray[np.int8]
+    values: Sequence[object] | npt.NDArray[Any],
+    reasons: npt.NDArray[np.int8],
+    *,
+    quick: bool = False,
 ) -> Float64Array:
-    """Parse weights to float64 and mark missing, unparsable, non-finite and <= 0 ones."""
+    """Parse weights to float64 and mark missing, unparsable, complex, non-finite and
+    <= 0 ones. ``quick``: text from a stream, which holds no complex numbers."""
     n = len(values)
     w: Float64Array
     if isinstance(values, np.ndarray) and values.dtype.kind in "iufb":
@@ -213,14 +249,16 @@ def _screen_weights(
         try:
             if None in values if isinstance(values, list) else any(v is None for v in values):
                 raise TypeError("None")
+            if not quick and any(issubclass(kind, _COMPLEX) for kind in set(map(type, values))):
+                raise TypeError("complex")
             w = np.fromiter(map(float, values), dtype=np.float64, count=n)
         except (TypeError, ValueError, OverflowError):
             w = np.ones(n, dtype=np.float64)
             bad = np.zeros(n, dtype=np.bool_)
             for pos, value in enumerate(values):
                 try:
-                    if value is None:
-                        raise TypeError("None")
+                    if value is None or is_complex(value):
+                        raise TypeError("None or complex")
                     w[pos] = float(value)
                 except (TypeError, ValueError, OverflowError):
                     bad[pos] = True
@@ -286,7 +324,9 @@ def _describe(batch: RawBatch, pos: int, code: int) -> str:
     assert batch.weights is not None
     value = batch.weights[pos]
     problem = {
-        _BAD_WEIGHT: "is missing or not a number",
+        _BAD_WEIGHT: "is complex; weights must be real numbers"
+        if is_complex(value)
+        else "is missing or not a number",
         _NONFINITE_WEIGHT: "is not finite",
         _NEGATIVE_WEIGHT: "is negative; weights must be > 0",
         _ZERO_WEIGHT: "is zero; a pair that was not observed needs no row",
@@ -311,7 +351,10 @@ def screen_batch(
     reasons = np.zeros(n, dtype=np.int8)
     _screen_ids(batch.users, reasons, _MISSING_USER, _EMPTY_USER, quick=quick)
     _screen_ids(batch.items, reasons, _MISSING_ITEM, _EMPTY_ITEM, quick=quick)
-    w = None if batch.weights is None else _screen_weights(batch.weights, reasons)
+    w = None
+    if batch.weights is not None:
+        refuse_complex(getattr(batch.weights, "dtype", None), batch.labels["weight"])
+        w = _screen_weights(batch.weights, reasons, quick=quick)
     forms = {} if time_forms is None else time_forms
     t = None if batch.timestamps is None else _screen_timestamps(batch, reasons, forms)
     bad = np.flatnonzero(reasons)
