@@ -214,3 +214,21 @@ def test_pyarrow_arrays_read_like_numpy_arrays() -> None:
     batch = rec.recommend_many(pa.array(["ann", "bob"]), n=1)
     assert batch.sources.tolist() == ["model", "model"]
     assert batch.ids.shape == (2, 1)
+
+
+def test_a_pyarrow_table_is_refused_with_the_conversions_to_use() -> None:
+    """A pyarrow Table's ``.columns`` are its arrays: reading them as names gave "no column
+    'user_id' ... its columns are [<pyarrow.lib.ChunkedArray ...>]"."""
+    pa = pytest.importorskip("pyarrow")
+    table = pa.table({"user_id": USERS, "item_id": ITEMS, "plays": PLAYS})
+    how = r"Got a pyarrow Table; .* pass table\.to_pandas\(\) or polars\.from_arrow\(table\)"
+    with pytest.raises(ConfigError, match=how):
+        Interactions.from_frame(table, weight="plays")
+    with pytest.raises(ConfigError, match=how):
+        Recommender().fit(table, user="user_id", item="item_id", weight="plays")
+    with pytest.raises(ConfigError, match=how):
+        Recommender().fit(table)  # the columns by their common names
+    with pytest.raises(ConfigError, match="Got a pyarrow RecordBatch"):
+        Interactions.from_frame(table.to_batches()[0])
+    converted = Interactions.from_frame(table.to_pandas(), weight="plays")
+    assert converted == _expected()

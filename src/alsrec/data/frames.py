@@ -271,12 +271,27 @@ def _null_mask(series: Any, arrow: bool) -> npt.NDArray[np.bool_] | None:
 
 
 def check_eager(frame: object) -> None:
-    """Refuse a lazy frame (polars ``LazyFrame``), whose columns cannot be read by name
-    until it is collected."""
+    """Refuse, with :class:`~alsrec.ConfigError`, a frame whose columns cannot be read by
+    name: a lazy frame (polars ``LazyFrame``), until it is collected, and a pyarrow
+    ``Table`` or ``RecordBatch``, whose ``.columns`` are its arrays, not their names.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> check_eager(pa.table({"user_id": [1], "item_id": [2]}))
+    Traceback (most recent call last):
+    ...
+    alsrec.exceptions.ConfigError: Got a pyarrow Table; alsrec reads the columns of a ...
+    """
     if callable(getattr(frame, "collect", None)) and type(frame).__name__.startswith("Lazy"):
         raise ConfigError(
             f"Got a {type(frame).__name__}, whose columns cannot be read before it is "
             "computed: pass frame.collect() instead."
+        )
+    if is_arrow(frame) and hasattr(frame, "column_names"):
+        raise ConfigError(
+            f"Got a pyarrow {type(frame).__name__}; alsrec reads the columns of a pandas or "
+            "polars DataFrame: pass table.to_pandas() or polars.from_arrow(table) instead."
         )
 
 
