@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import enum
+
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alsrec import DataError, IdMapper, IdTypeError, Recommender, UnknownIdError, UnmappedIndexError
+from alsrec import (
+    DataError,
+    IdMapper,
+    IdTypeError,
+    Interactions,
+    Recommender,
+    UnknownIdError,
+    UnmappedIndexError,
+)
 
 # IDs numpy can store faithfully: non-empty, no trailing NUL.
 str_ids = st.text(min_size=1, max_size=12).filter(lambda s: not s.endswith("\x00"))
@@ -169,3 +179,37 @@ def test_numpy_and_unsigned_inputs() -> None:
     assert IdMapper(np.array(["x", "y"], dtype=object)).kind == "str"
     with pytest.raises(IdTypeError, match="int64 range"):
         IdMapper(np.array([2**64 - 1], dtype=np.uint64))
+
+
+class _Color(str, enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+class _Tag(str):
+    def __str__(self) -> str:  # numpy's str() of it would store this, not the ID
+        return "not the ID"
+
+
+class _Level(enum.IntEnum):
+    LOW = 1
+
+
+def test_instances_of_str_subclasses_are_str_ids_kept_as_their_text() -> None:
+    """A ``str, Enum`` member (or a StrEnum's) and any str subclass are str IDs, like an
+    IntEnum member is an int: they were refused with "could not be converted to int or
+    str", naming no value."""
+    mapper = IdMapper([_Color.RED, "green", _Tag("tag")])
+    assert mapper.kind == "str"
+    assert mapper.ids.tolist() == ["red", "green", "tag"]
+    assert mapper.to_index([_Color.RED, _Tag("tag"), "red"]).tolist() == [0, 2, 0]
+    assert IdMapper([_Level.LOW, 2]).ids.tolist() == [1, 2]
+    data = Interactions.from_arrays([_Color.RED, _Color.BLUE, "red"], ["x", "y", "y"])
+    assert data.users.ids.tolist() == ["red", "blue"]
+    rec = Recommender(factors=2, iterations=1, random_state=0).fit(data)
+    assert rec.recommend(_Color.BLUE, n=1).ids.tolist() == ["x"]
+    if hasattr(enum, "StrEnum"):  # Python 3.11+
+        members = enum.StrEnum("Kind", ["A", "B"])
+        assert IdMapper(list(members)).ids.tolist() == ["a", "b"]
+    with pytest.raises(IdTypeError, match=r"mix int and str: .* position 1 is 2"):
+        IdMapper([_Color.RED, 2])

@@ -80,7 +80,9 @@ def one_id_array(value: object, what: str, many: str | None = None) -> IdArray:
 def as_id_array(ids: IdLike | Iterable[ExternalId], what: str = "IDs") -> IdArray:
     """Convert IDs to a 1-d ``int64`` or unicode numpy array, validating their type.
 
-    IDs must be all integers or all strings. Booleans, floats, bytes, ``None`` and
+    IDs must be all integers or all strings; instances of a subclass count as their base
+    type (an ``enum.IntEnum`` member is an int, an ``enum.StrEnum`` member a str, kept as
+    its text). Booleans, floats, bytes, ``None`` and
     mixtures are refused with :class:`~alsrec.IdTypeError` naming the first offending
     value and its position. Empty strings are refused too (an empty ID is never
     meaningful, and ``""`` is the padding value of batch results). Arrays in a
@@ -113,7 +115,11 @@ def as_id_array(ids: IdLike | Iterable[ExternalId], what: str = "IDs") -> IdArra
     if len(seq) == 0:
         return np.empty(0, dtype=np.int64)
     kinds = set(map(type, seq))
-    if kinds <= {str, np.str_}:
+    if all(issubclass(k, str) for k in kinds):
+        if not kinds <= {str, np.str_}:
+            # A str subclass (an enum.StrEnum member): its text, as a plain str. numpy
+            # would call its __str__, which may say something else ('Color.RED').
+            seq = [str.__str__(value) for value in seq]
         arr = np.asarray(seq, dtype=np.str_)
         if int(np.char.str_len(arr).sum()) != sum(map(len, seq)):
             raise IdTypeError(
