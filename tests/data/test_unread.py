@@ -150,3 +150,36 @@ def test_from_frame_names_a_numeric_column_it_left_unread_as_fit_does() -> None:
         warnings.simplefilter("error")
         assert Interactions.from_frame(frame, weight="plays").matrix.sum() == 12.0
         assert Interactions.from_frame(frame[["user_id", "item_id"]]).nnz == 3
+
+
+def test_columns_named_like_times_or_ids_are_not_proposed_as_the_weight(tmp_path: Path) -> None:
+    """``event_time`` and ``order_id`` hold numbers but are no weight: the warning named
+    them and said "Pass weight='event_time'"."""
+    only_times_and_ids = "user_id,item_id,event_time,order_id\nu1,i1,100,7\nu2,i2,200,8\n"
+    assert _read_quietly(_write(tmp_path / "t.csv", only_times_and_ids)).nnz == 2
+    header = "user_id,item_id,created_at,timestamp_ms,eventTime,orderId,SESSION_ID,index,clicks"
+    mixed = _write(tmp_path / "m.csv", f"{header}\nu1,i1,1,2,3,4,5,0,9\nu2,i2,2,3,4,5,6,1,1\n")
+    with pytest.warns(
+        UnreadColumnWarning, match=r"\['clicks'\] were not read\. Pass weight='clicks'"
+    ):
+        Interactions.from_csv(mixed)
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "user_id": ["u1", "u2"],
+            "item_id": ["i1", "i2"],
+            "sent_ts": [1, 2],
+            "item_idx": [0, 1],
+            "rating": [5, 3],
+            "quantity": [1, 2],
+        }
+    )
+    with pytest.warns(UnreadColumnWarning, match=r"\['rating', 'quantity'\]"):
+        Interactions.from_frame(frame)
+    durations = frame.rename(columns={"rating": "watch_time", "quantity": "amount_paid"})
+    with pytest.warns(UnreadColumnWarning, match=r"\['watch_time', 'amount_paid'\]"):
+        Interactions.from_frame(durations)  # a duration and an amount are weights
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert Interactions.from_frame(frame.drop(columns=["rating", "quantity"])).nnz == 2

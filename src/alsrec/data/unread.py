@@ -4,13 +4,17 @@ Without a weight column every interaction weighs 1.0. If the data also holds a n
 column (``rating``, ``plays``), the caller may well have meant it as the weight, and
 training on 1.0 per row would be a silent surprise. ``fit(df)``,
 :meth:`~alsrec.Interactions.from_csv` and :meth:`~alsrec.Interactions.from_sql` name such
-columns in one :class:`~alsrec.UnreadColumnWarning`, written here; a column named like a
-timestamp is not counted. So does :meth:`~alsrec.Interactions.from_frame`.
+columns in one :class:`~alsrec.UnreadColumnWarning`, written here. So do
+:meth:`~alsrec.Interactions.from_frame` and ``fit_spark``. A column named like a time
+(``event_time``, ``created_at``) or an ID (``order_id``, ``index``) is not counted: its
+numbers are no weight, and the warning would recommend weighing by it
+(:func:`is_unlikely_weight_name`).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from typing import TYPE_CHECKING, Any, cast
 
 from alsrec.exceptions import UnreadColumnWarning
@@ -23,14 +27,30 @@ __all__ = [
     "SAMPLE_ROWS",
     "TIME_COLUMNS",
     "candidate_columns",
+    "is_id_name",
     "is_time_name",
+    "is_unlikely_weight_name",
     "looks_numeric",
     "numeric_frame_columns",
     "warn_unread",
 ]
 
 TIME_COLUMNS = frozenset({"timestamp", "time", "ts", "date", "datetime"})
-"""Column names read as times, not as candidate weights (compared in lower case)."""
+"""Column names read as times, not as candidate weights (compared in lower case); so is a
+name with one of these words or ending in ``at`` (:func:`is_time_name`)."""
+
+_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
+"""The words of a column name: ``event_time``, ``eventTime``, ``EVENT-TIME`` -> event, time."""
+
+_DURATION_WORDS = frozenset(
+    {"watch", "watched", "play", "played", "listen", "dwell", "view", "viewed", "duration",
+     "spent", "seconds", "secs", "minutes", "mins", "length", "read", "session"}
+)  # fmt: skip
+"""Words that make a "time" a duration (``watch_time``, ``dwell_time``): a weight."""
+
+
+def _words(name: str) -> list[str]:
+    return [w.lower() for w in _WORDS.findall(name)]
 
 
 SAMPLE_ROWS = 100
@@ -38,19 +58,66 @@ SAMPLE_ROWS = 100
 
 
 def is_time_name(name: Hashable) -> bool:
-    """Whether a column's name says it holds times."""
-    return isinstance(name, str) and name.strip().lower() in TIME_COLUMNS
+    """Whether a column's name says it holds points in time: one of its words is in
+    :data:`TIME_COLUMNS` or its last word is ``at`` (``event_time``, ``createdAt``,
+    ``timestamp_ms``), unless another word makes it a duration (``watch_time``,
+    ``dwell_time``: candidate weights).
+
+    Examples
+    --------
+    >>> [is_time_name(n) for n in ["event_time", "eventTime", "created_at", "timestamp_ms"]]
+    [True, True, True, True]
+    >>> [is_time_name(n) for n in ["watch_time", "duration_ms", "update_count", "items", 3]]
+    [False, False, False, False, False]
+    """
+    if not isinstance(name, str):
+        return False
+    words = _words(name)
+    if not words or _DURATION_WORDS.intersection(words):
+        return False
+    return bool(TIME_COLUMNS.intersection(words)) or words[-1] == "at"
+
+
+def is_id_name(name: Hashable) -> bool:
+    """Whether a column's name says it holds IDs: its last word is ``id``, ``idx`` or
+    ``index`` (``order_id``, ``orderId``, ``ORDER_ID``, ``user_idx``).
+
+    Examples
+    --------
+    >>> [is_id_name(n) for n in ["order_id", "orderId", "sessionID", "index", "idx"]]
+    [True, True, True, True, True]
+    >>> [is_id_name(n) for n in ["rating", "amount_paid", "valid", "quantity", 0]]
+    [False, False, False, False, False]
+    """
+    if not isinstance(name, str):
+        return False
+    words = _words(name)
+    return bool(words) and words[-1] in ("id", "idx", "index")
+
+
+def is_unlikely_weight_name(name: Hashable) -> bool:
+    """Whether a column is named like a time or an ID (:func:`is_time_name`,
+    :func:`is_id_name`): whatever numbers it holds, the unread-column warning does not
+    propose it as the weight. Names that are not strings (positions) never are.
+
+    Examples
+    --------
+    >>> [is_unlikely_weight_name(n) for n in ["event_time", "order_id", "plays", "score"]]
+    [True, True, False, False]
+    """
+    return is_time_name(name) or is_id_name(name)
 
 
 def candidate_columns(
     names: Sequence[Hashable] | None, n_columns: int, used: Collection[int]
 ) -> list[tuple[Hashable, int]]:
-    """The columns no role reads, time-named ones aside, as (name, position): the ones to
-    check for numbers. Without names (a CSV without a header) a column is its position.
+    """The columns no role reads, those named like a time or an ID aside
+    (:func:`is_unlikely_weight_name`), as (name, position): the ones to check for numbers.
+    Without names (a CSV without a header) a column is its position.
 
     Examples
     --------
-    >>> candidate_columns(["user", "item", "rating", "ts"], 4, {0, 1})
+    >>> candidate_columns(["user", "item", "rating", "ts", "order_id"], 5, {0, 1})
     [('rating', 2)]
     >>> candidate_columns(None, 3, {0, 1})
     [(2, 2)]
@@ -58,7 +125,7 @@ def candidate_columns(
     return [
         (names[k] if names is not None else k, k)
         for k in range(n_columns)
-        if k not in used and not (names is not None and is_time_name(names[k]))
+        if k not in used and not (names is not None and is_unlikely_weight_name(names[k]))
     ]
 
 
@@ -92,7 +159,7 @@ def looks_numeric(texts: Iterable[str]) -> bool:
 
 def numeric_frame_columns(frame: object, used: Collection[Hashable | None]) -> list[Hashable]:
     """The numeric columns of a pandas or polars frame that no role reads (booleans and
-    time-named columns aside), in the frame's order.
+    columns named like a time or an ID aside), in the frame's order.
 
     Examples
     --------
@@ -105,7 +172,7 @@ def numeric_frame_columns(frame: object, used: Collection[Hashable | None]) -> l
     return [
         name
         for name in columns
-        if name not in used and not is_time_name(name) and _numeric(frame, name)
+        if name not in used and not is_unlikely_weight_name(name) and _numeric(frame, name)
     ]
 
 

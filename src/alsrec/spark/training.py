@@ -13,7 +13,7 @@ from alsrec._penalty import matrix_wr_share
 from alsrec.checks import check_int
 from alsrec.data.assemble import FLOAT32_MAX
 from alsrec.data.rows import MAX_ID_CHARS
-from alsrec.data.unread import is_time_name, warn_unread
+from alsrec.data.unread import is_unlikely_weight_name, warn_unread
 from alsrec.exceptions import ConfigError, DataError, IdTypeError
 from alsrec.mapping import IdMapper
 from alsrec.model.defaults import (
@@ -374,13 +374,14 @@ def _selected(
 
 
 def _warn_unread(df: DataFrame, user: str, item: str) -> None:
-    """Warn about the numeric columns of ``df`` that no role reads, times aside."""
+    """Warn about the numeric columns of ``df`` that no role reads, those named like a time
+    or an ID aside."""
     numeric = ("int", "bigint", "smallint", "tinyint", "float", "double")
     unread = [
         name
         for name, kind in df.dtypes
         if name not in (user, item)
-        and not is_time_name(name)  # a timestamp is not a weight
+        and not is_unlikely_weight_name(name)  # a timestamp or an ID is not a weight
         and (kind in numeric or kind.startswith("decimal"))
     ]
     warn_unread(
