@@ -301,6 +301,27 @@ def test_invalid_format_version(saved: Path, version: object) -> None:
         Recommender.load(saved)
 
 
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(float("nan"), "NaN"), (float("inf"), "Infinity"), (-float("inf"), "-Infinity")],
+)
+def test_non_finite_numbers_in_the_manifest_are_refused(
+    saved: Path, tmp_path: Path, value: float, shown: str
+) -> None:
+    # Python's json reads NaN and Infinity; a model loaded with them could not be saved
+    # again (the writer is strict), and 'alsrec inspect --format json' would print them.
+    manifest = _manifest(saved)
+    manifest["metadata"] = {"x": [value]}
+    _write_manifest(saved, manifest)
+    match = rf"manifest\.json: holds the number {shown}, which JSON does not allow"
+    with _raises(match):
+        Recommender.load(saved)
+    with _raises(match):
+        inspect_artifact(saved)
+    with _raises(match):
+        read_manifest(saved)
+
+
 def test_manifest_shape_disagreeing_with_the_file(saved: Path) -> None:
     manifest = _manifest(saved)
     manifest["arrays"]["user_factors"]["shape"] = [7, 3]

@@ -183,11 +183,30 @@ def open_artifact_dir(root: Path) -> ArtifactDir:
         raise artifact_error(root, f"cannot be opened ({exc.strerror or exc}).") from exc
 
 
+class _NonFinite(Exception):
+    """A ``NaN``, ``Infinity`` or ``-Infinity`` in manifest JSON (named by ``args[0]``)."""
+
+
+def _refuse_constant(name: str) -> object:
+    raise _NonFinite(name)
+
+
 def _parse_manifest(mpath: Path, data: bytes, *, any_version: bool = False) -> dict[str, Any]:
     """Parse and check manifest bytes (the format name, and the version unless
-    ``any_version``)."""
+    ``any_version``).
+
+    ``NaN`` and ``Infinity``, which Python's ``json`` reads but strict JSON (and alsrec's
+    writer) does not allow, are refused: a model loaded with them could not be saved again.
+    """
     try:
-        manifest = json.loads(data.decode("utf-8"))
+        manifest = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
+    except _NonFinite as exc:
+        raise artifact_error(
+            mpath,
+            f"holds the number {exc.args[0]}, which JSON does not allow (alsrec writes only "
+            "finite numbers); the artifact is damaged or was edited. Restore it from a good "
+            "copy or save the model again.",
+        ) from None
     except RecursionError:
         raise artifact_error(
             mpath, "unreadable manifest (nested too deeply); the artifact is damaged."
