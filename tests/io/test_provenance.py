@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 import pandas as pd
 import pytest
 
-from alsrec import ConfigError, Interactions, Recommender
+from alsrec import ArtifactError, ConfigError, Interactions, Recommender
 from alsrec.cli import main
 from alsrec.io import inspect_artifact, read_manifest
+from alsrec.io.format import MANIFEST_DIGEST, manifest_digest
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -69,3 +71,35 @@ def test_bad_metadata_is_a_config_error(tmp_path: Path, metadata: object, where:
     with pytest.raises(ConfigError, match=where.replace("[", r"\[").replace("]", r"\]")):
         rec.save(tmp_path / "m", metadata=metadata)  # type: ignore[arg-type]
     assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "problem"),
+    [
+        ("training", {"dropped": [1]}, "'dropped' is not an object"),
+        ("training", {"time_range": 5}, "'time_range' is neither null nor a list"),
+        ("training", {"time_range": ["2024-01-01T00:00:00Z"]}, "'time_range'"),
+        ("training", {"rows_read": "5"}, "'rows_read' is not an integer"),
+        ("training", [1], "invalid 'training' \\[1\\]: expected an object"),
+        ("origin", [1], "invalid 'origin' \\[1\\]: expected an object"),
+        ("metadata", "x", "invalid 'metadata' x: expected an object"),
+    ],
+)
+def test_malformed_provenance_in_the_manifest_is_an_artifact_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], key: str, value: object, problem: str
+) -> None:
+    # An edited or damaged manifest whose checksum was recomputed: inspect() and
+    # 'alsrec inspect' crashed on it (AttributeError/TypeError, "internal error").
+    path = _fitted().save(tmp_path / "m")
+    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    manifest[key] = value
+    manifest[MANIFEST_DIGEST] = manifest_digest(manifest)
+    (path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    match = rf"manifest\.json: .*{problem}"
+    with pytest.raises(ArtifactError, match=match):
+        Recommender.load(path)
+    with pytest.raises(ArtifactError, match=match):
+        inspect_artifact(path)
+    assert main(["inspect", str(path)]) == 3
+    err = capsys.readouterr().err
+    assert "manifest.json" in err and "internal error" not in err

@@ -65,6 +65,7 @@ __all__ = [
     "check_manifest_digest",
     "fallback_problem",
     "manifest_digest",
+    "manifest_provenance",
     "read_manifest",
     "seen_weights_problem",
 ]
@@ -431,3 +432,51 @@ def manifest_auto_params(root: Path, manifest: dict[str, Any]) -> tuple[str, ...
             f"invalid 'auto_params' {value!r}; expected a list of hyperparameter names.",
         )
     return tuple(value)
+
+
+_TRAINING_COUNTS = ("rows_read", "duplicates_merged", "users", "items", "interactions")
+
+
+def _training_problem(training: dict[str, Any]) -> str | None:
+    """What is wrong with a manifest's ``training`` entry (as
+    :func:`~alsrec.model.provenance.data_provenance` writes it), or ``None``."""
+    if "source" in training and not isinstance(training["source"], str):
+        return "'source' is not a string"
+    for key in _TRAINING_COUNTS:
+        value = training.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, int):
+            return f"{key!r} is not an integer"
+    dropped = training.get("dropped", {})
+    if not isinstance(dropped, dict) or not all(
+        isinstance(n, int) and not isinstance(n, bool) for n in dropped.values()
+    ):
+        return "'dropped' is not an object of row counts by reason"
+    span = training.get("time_range")
+    if span is not None and (
+        not isinstance(span, list) or len(span) != 2 or not all(isinstance(t, str) for t in span)
+    ):
+        return "'time_range' is neither null nor a list of two timestamps"
+    return None
+
+
+def manifest_provenance(root: Path, manifest: dict[str, Any]) -> dict[str, dict[str, Any] | None]:
+    """The manifest's ``origin``, ``training`` and ``metadata`` (each an object or ``None``),
+    checked, so that a report of them cannot fail on a damaged or edited manifest."""
+    found: dict[str, dict[str, Any] | None] = {}
+    for key in ("origin", "training", "metadata"):
+        value = manifest.get(key)
+        if value is not None and not isinstance(value, dict):
+            raise artifact_error(
+                root / MANIFEST,
+                f"invalid {key!r} {str(value)[:60]}: expected an object or null. The artifact "
+                "is damaged or was edited; restore it from a good copy or save the model again.",
+            )
+        found[key] = value
+    problem = _training_problem(found["training"] or {})
+    if problem is not None:
+        raise artifact_error(
+            root / MANIFEST,
+            f"invalid 'training': {problem}. The artifact is damaged or was edited; restore it "
+            "from a good copy or save the model again.",
+        )
+    return found

@@ -31,6 +31,7 @@ from alsrec.io.format import (
     check_manifest_digest,
     format_ranges,
     manifest_auto_params,
+    manifest_provenance,
     python_id,
 )
 from alsrec.model.fitted import FittedModel, default_ranges, model_of
@@ -416,6 +417,7 @@ def _report_from(raw: RawArtifact) -> InspectionReport:
         params = ALSParams.from_dict(m["params"])
     except (ConfigError, TypeError) as exc:
         raise ArtifactError(f"{raw.path / MANIFEST}: invalid 'params': {exc}") from exc
+    facts = manifest_provenance(raw.path, m)
     return InspectionReport(
         users=_axis_report(cast("FactorMatrix", arrays["user_factors"]), user_ids, raw.user_ranges),
         items=_axis_report(cast("FactorMatrix", arrays["item_factors"]), item_ids, raw.item_ranges),
@@ -425,18 +427,14 @@ def _report_from(raw: RawArtifact) -> InspectionReport:
         format_version=int(m["format_version"]),
         backend=str(m["backend"]),
         params=params,
-        origin=_origin_text(m.get("origin")),
+        origin=_origin_text(facts["origin"]),
         auto_params=manifest_auto_params(raw.path, m),
         created=_text(m.get("created")),
         alsrec_version=_text(m.get("alsrec_version")),
-        training=_mapping(m.get("training")),
-        metadata=_mapping(m.get("metadata")),
+        training=facts["training"],
+        metadata=facts["metadata"],
     )
 
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
-
-
-def _mapping(value: object) -> dict[str, Any] | None:
-    return cast("dict[str, Any]", value) if isinstance(value, dict) else None

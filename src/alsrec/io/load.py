@@ -28,6 +28,7 @@ from alsrec.io.format import (
     check_manifest_digest,
     fallback_problem,
     manifest_auto_params,
+    manifest_provenance,
 )
 from alsrec.model.fitted import (
     FittedModel,
@@ -72,8 +73,9 @@ def load(
         Missing, truncated, altered or inconsistent files (including a manifest whose
         content differs from its checksum), object arrays, duplicate IDs, non-finite
         factors, a ``popular_order`` that does not rank ``popularity`` (finite, >= 0) from
-        most to least popular, a directory that is not an artifact, or a newer format
-        version.
+        most to least popular, an ``origin``, ``training`` or ``metadata`` entry of the
+        manifest that is not what alsrec writes, a directory that is not an artifact, or a
+        newer format version.
 
     Examples
     --------
@@ -128,17 +130,16 @@ def _model_from(raw: RawArtifact, policy: Policy) -> FittedModel:
             (arrays["seen_data"], arrays["seen_indices"], arrays["seen_indptr"]),
             shape=(len(users), len(items)),
         )
-    origin = raw.manifest.get("origin")
-    training, metadata = raw.manifest.get("training"), raw.manifest.get("metadata")
+    facts = manifest_provenance(root, raw.manifest)
     created, version = raw.manifest.get("created"), raw.manifest.get("alsrec_version")
     provenance = Provenance(
         int(raw.manifest["format_version"]),
         raw.user_ranges,
         raw.item_ranges,
-        origin if isinstance(origin, dict) else None,
+        facts["origin"],
         auto_params=manifest_auto_params(root, raw.manifest),
-        training=training if isinstance(training, dict) else None,
-        metadata=metadata if isinstance(metadata, dict) else None,
+        training=facts["training"],
+        metadata=facts["metadata"],
         created=created if isinstance(created, str) else None,
         alsrec_version=version if isinstance(version, str) else None,
     )
