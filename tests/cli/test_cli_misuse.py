@@ -397,6 +397,29 @@ def test_inspect_exits_3_when_the_report_has_problems(model: Path, tmp_path: Pat
     assert good.code == 0 and good.err == ""
 
 
+@pytest.mark.parametrize("damage", ["missing", "truncated"])
+def test_a_model_without_a_readable_manifest_gets_advice_that_works(
+    model: Path, events: Path, tmp_path: Path, damage: str
+) -> None:
+    # It said "Save a model there with alsrec train -o DIR", which train then refused.
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for f in model.iterdir():
+        (broken / f.name).write_bytes(f.read_bytes())
+    if damage == "missing":
+        (broken / "manifest.json").unlink()
+    else:
+        (broken / "manifest.json").write_bytes((model / "manifest.json").read_bytes()[:50])
+    got = main("recommend", broken, "u1")
+    assert got.code == 3 and "Save a model there" not in got.err
+    assert "alsrec train -o DIR will not replace it" in got.err
+    assert "Save the model to another path, or delete this directory first." in got.err
+    refused = main("train", events, "-o", broken, "--force", *SMALL)
+    assert refused.code == 2 and "not an alsrec artifact" in refused.err
+    elsewhere = tmp_path / "elsewhere"
+    assert main("train", events, "--weight-col", "weight", "-o", elsewhere, *SMALL).code == 0
+
+
 def test_inspect_help_documents_the_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         cli.main(["inspect", "--help"])

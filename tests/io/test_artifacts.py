@@ -8,6 +8,7 @@ import importlib
 import json
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 import warnings
@@ -474,6 +475,30 @@ def test_paths_that_are_not_artifacts(
         Recommender.load(path)
     with _raises(match):
         read_manifest(path)
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated", "empty"])
+def test_the_advice_for_a_missing_or_damaged_manifest_works(
+    saved: Path, tmp_path: Path, damage: str
+) -> None:
+    # The advice used to be "Save a model there with Recommender.save(path)", which save()
+    # refuses for a directory of files without a readable manifest.
+    manifest = saved / "manifest.json"
+    if damage == "missing":
+        manifest.unlink()
+    else:
+        manifest.write_bytes(manifest.read_bytes()[:100] if damage == "truncated" else b"")
+    with _raises("not an alsrec artifact|the artifact is damaged") as info:
+        Recommender.load(saved)
+    message = str(info.value)
+    assert "Save a model there" not in message
+    assert "Save the model to another path, or delete this directory first." in message
+    with _raises("not an alsrec artifact") as refused:
+        _small().save(saved)
+    assert "delete this directory" not in str(refused.value)  # a save advises itself
+    _small().save(tmp_path / "elsewhere")
+    shutil.rmtree(saved)
+    _small().save(saved)
 
 
 def test_a_pickle_path_gets_a_hint(tmp_path: Path) -> None:

@@ -192,6 +192,39 @@ def _refuse_constant(name: str) -> object:
     raise _NonFinite(name)
 
 
+_ELSEWHERE = (
+    "Recommender.save(path) will not replace it: it replaces only an alsrec artifact whose "
+    "manifest it can read, or an empty directory. Save the model to another path, or delete "
+    "this directory first."
+)
+"""What to do about a directory that neither loads nor can be saved over."""
+
+
+def _no_manifest(root: Path) -> ArtifactError:
+    try:
+        names = sorted(os.listdir(root))
+    except OSError:
+        names = []
+    if not names:  # an empty directory: a save there works
+        return artifact_error(
+            root,
+            f"not an alsrec artifact: it has no {MANIFEST}. Save a model there with "
+            "Recommender.save(path) first.",
+        )
+    shown = ", ".join(names[:MAX_LISTED]) + (", ..." if len(names) > MAX_LISTED else "")
+    return artifact_error(
+        root,
+        f"not an alsrec artifact: it has no {MANIFEST} (it holds {shown}). Is it the right "
+        f"directory? {_ELSEWHERE}",
+    )
+
+
+def _damaged(mpath: Path, problem: str) -> ArtifactError:
+    return artifact_error(
+        mpath, f"{problem}; the artifact is damaged. Restore it from a good copy. {_ELSEWHERE}"
+    )
+
+
 def _parse_manifest(mpath: Path, data: bytes, *, any_version: bool = False) -> dict[str, Any]:
     """Parse and check manifest bytes (the format name, and the version unless
     ``any_version``).
@@ -202,20 +235,15 @@ def _parse_manifest(mpath: Path, data: bytes, *, any_version: bool = False) -> d
     try:
         manifest = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
     except _NonFinite as exc:
-        raise artifact_error(
+        raise _damaged(
             mpath,
             f"holds the number {exc.args[0]}, which JSON does not allow (alsrec writes only "
-            "finite numbers); the artifact is damaged or was edited. Restore it from a good "
-            "copy or save the model again.",
+            "finite numbers)",
         ) from None
     except RecursionError:
-        raise artifact_error(
-            mpath, "unreadable manifest (nested too deeply); the artifact is damaged."
-        ) from None
+        raise _damaged(mpath, "unreadable manifest (nested too deeply)") from None
     except (UnicodeDecodeError, ValueError, MemoryError) as exc:
-        raise artifact_error(
-            mpath, f"unreadable manifest ({exc}); the artifact is damaged."
-        ) from exc
+        raise _damaged(mpath, f"unreadable manifest ({exc})") from exc
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
         raise artifact_error(
             mpath,
@@ -247,11 +275,7 @@ def read_manifest_in(handle: ArtifactDir, *, any_version: bool = False) -> dict[
     mpath = root / MANIFEST
     fd = handle.open(MANIFEST)
     if fd is None:
-        raise artifact_error(
-            root,
-            f"not an alsrec artifact: it has no {MANIFEST}. Save a model there with "
-            "Recommender.save(path) first.",
-        )
+        raise _no_manifest(root)
     try:
         size = os.fstat(fd).st_size
         if size > MAX_MANIFEST_BYTES:
@@ -262,25 +286,25 @@ def read_manifest_in(handle: ArtifactDir, *, any_version: bool = False) -> dict[
             )
         data = read_at(fd, 0, size + 1)  # a file growing meanwhile stops at the check below
     except OSError as exc:
-        raise artifact_error(
-            mpath, f"unreadable manifest ({exc}); the artifact is damaged."
-        ) from exc
+        raise _damaged(mpath, f"unreadable manifest ({exc})") from exc
     finally:
         os.close(fd)
     if len(data) > MAX_MANIFEST_BYTES:
-        raise artifact_error(
-            mpath, f"is more than {MAX_MANIFEST_BYTES:,} bytes; the artifact is damaged."
-        )
+        raise _damaged(mpath, f"is more than {MAX_MANIFEST_BYTES:,} bytes")
     return _parse_manifest(mpath, data, any_version=any_version)
 
 
 def artifact_refusal(path: Path) -> str | None:
-    """Why ``path`` is not an alsrec artifact directory (of any format version), or ``None``."""
+    """Why ``path`` is not an alsrec artifact directory (of any format version), or ``None``.
+
+    The reason is for a save's refusal, which says what to do itself: without the advice
+    on saving elsewhere that a load's error gives.
+    """
     try:
         with ArtifactDir(path) as handle:
             read_manifest_in(handle, any_version=True)
     except ArtifactError as exc:
-        return str(exc)
+        return str(exc).replace(f" {_ELSEWHERE}", "")
     except Swapped:
         return f"{path}: was replaced while being read."
     except OSError as exc:
