@@ -420,6 +420,41 @@ def test_a_model_without_a_readable_manifest_gets_advice_that_works(
     assert main("train", events, "--weight-col", "weight", "-o", elsewhere, *SMALL).code == 0
 
 
+_NO_USER = "~alsrec-no-such-user-7f3a"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="'~user' is a POSIX lookup")
+@pytest.mark.parametrize("command", ["inspect", "recommend", "train"])
+def test_a_home_directory_that_does_not_exist_is_an_artifact_error(
+    events: Path, command: str
+) -> None:
+    # pathlib's expanduser() raised a bare RuntimeError: "internal error", exit code 1.
+    argv = {
+        "inspect": ("inspect", f"{_NO_USER}/m"),
+        "recommend": ("recommend", f"{_NO_USER}/m", "u1"),
+        "train": ("train", events, "--weight-col", "weight", "-o", f"{_NO_USER}/m", *SMALL),
+    }[command]
+    got = main(*argv)
+    assert got.code == 3 and "internal error" not in got.err
+    assert f"'{_NO_USER}/m': '{_NO_USER}' names no home directory" in got.err
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="HOME is the home directory on POSIX")
+def test_train_checks_the_output_directory_the_save_writes(
+    events: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # -o '~/m' was checked as written (./~/m) while the save expanded '~'.
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(tmp_path)  # no directory named '~' here
+    got = main("train", events, "--weight-col", "weight", "-o", "~/m", *SMALL)
+    assert got.code == 0, got.err
+    assert Recommender.load(home / "m").items_.ids.size > 0
+    again = main("train", events, "--weight-col", "weight", "-o", "~/m", *SMALL)
+    assert again.code == 2 and f"{str(home / 'm')!r} already exists" in again.err
+
+
 def test_inspect_help_documents_the_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         cli.main(["inspect", "--help"])

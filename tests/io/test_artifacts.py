@@ -501,6 +501,22 @@ def test_the_advice_for_a_missing_or_damaged_manifest_works(
     _small().save(saved)
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="'~user' is a POSIX lookup")
+def test_a_home_directory_that_does_not_exist_is_an_artifact_error(tmp_path: Path) -> None:
+    # pathlib's expanduser() raises a bare RuntimeError for an unknown user.
+    path = "~alsrec-no-such-user-7f3a/m"
+    match = r"'~alsrec-no-such-user-7f3a/m(\.pkl)?': '~alsrec-no-such-user-7f3a' names no home"
+    for call in (
+        lambda: Recommender.load(path),
+        lambda: _small().save(path),
+        lambda: inspect_artifact(path),
+        lambda: read_manifest(path),
+        lambda: Recommender.from_legacy_pickle(path + ".pkl", trusted=True),
+    ):
+        with _raises(match):
+            call()
+
+
 def test_a_pickle_path_gets_a_hint(tmp_path: Path) -> None:
     path = tmp_path / "recommender_artifacts.pkl"
     path.write_bytes(b"\x80\x04N.")

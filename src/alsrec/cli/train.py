@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from alsrec.cli.options import EXIT_OK, FORMATTER
 from alsrec.cli.output import Report
 from alsrec.cli.sources import check_output, read_interactions, save_model
 from alsrec.cli.training import fit, make_recommender
+from alsrec.io.format import artifact_path
 
 if TYPE_CHECKING:
     import argparse
@@ -40,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], parents
 
 def run(args: argparse.Namespace, io: Streams) -> int:
     """Train and save; the output directory is checked before any work."""
-    target = Path(args.output)
+    target = artifact_path(args.output)  # '~' expanded, as the save will: check that path
     check_output(target, args.force, args.data)
     rec = make_recommender(args)  # validates the hyperparameters before reading data
     if rec.params.iterations == 0:

@@ -22,6 +22,7 @@ from alsrec.cli.output import Report, verdict, write_json
 from alsrec.cli.sources import check_file_output, check_output, read_interactions, save_model
 from alsrec.cli.training import check_backend
 from alsrec.evaluation import METRICS
+from alsrec.io.format import artifact_path
 from alsrec.progress import ProgressBar
 
 if TYPE_CHECKING:
@@ -233,7 +234,7 @@ def run(args: argparse.Namespace, io: Streams) -> int:
 
 def _check_outputs(args: argparse.Namespace) -> tuple[Path | None, Path | None]:
     """``-o`` and ``--params-out``, checked before the data is read."""
-    target = None if args.output is None else Path(args.output)
+    target = None if args.output is None else artifact_path(args.output)  # as save() expands
     if target is not None:
         check_output(target, args.force, args.data)
     params_out = None if args.params_out is None else Path(args.params_out)

@@ -145,9 +145,24 @@ def file_sha256(fd: int) -> str:
 
 def as_path(path: object) -> Path:
     """``path`` (a ``str``, ``bytes`` or ``os.PathLike``) as a :class:`~pathlib.Path`, with a
-    leading ``~`` expanded to the home directory (as pandas and the shell do)."""
+    leading ``~`` expanded to the home directory (as pandas and the shell do).
+
+    A ``~`` or ``~user`` that names no home directory is an :class:`~alsrec.ArtifactError`
+    naming the path (``pathlib`` raises a bare :class:`RuntimeError`).
+    """
     if isinstance(path, bytes):
-        return Path(os.fsdecode(path)).expanduser()
-    if isinstance(path, (str, os.PathLike)):
-        return Path(path).expanduser()
-    raise ConfigError(f"path must be a str or os.PathLike, got {type(path).__name__}: {path!r}.")
+        given = Path(os.fsdecode(path))
+    elif isinstance(path, (str, os.PathLike)):
+        given = Path(path)
+    else:
+        raise ConfigError(
+            f"path must be a str or os.PathLike, got {type(path).__name__}: {path!r}."
+        )
+    try:
+        return given.expanduser()
+    except RuntimeError:
+        head = given.parts[0] if given.parts else str(given)
+        raise ArtifactError(
+            f"{str(given)!r}: {head!r} names no home directory (no such user, or no home "
+            "directory is known), so the path cannot be expanded; write it out in full."
+        ) from None

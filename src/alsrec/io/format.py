@@ -62,6 +62,7 @@ __all__ = [
     "MAX_ID_WIDTH",
     "MAX_MANIFEST_BYTES",
     "PathArg",
+    "artifact_path",
     "check_manifest_digest",
     "fallback_problem",
     "manifest_digest",
@@ -95,6 +96,36 @@ MAX_LISTED = 5
 """How many ranges or IDs a message lists before it summarizes the rest."""
 OPEN_ATTEMPTS = 8
 """How many times a reader opens an artifact that concurrent saves keep swapping away."""
+
+
+def artifact_path(path: PathArg) -> Path:
+    """The path that :func:`~alsrec.io.save` and :func:`~alsrec.io.load` use for ``path``:
+    a leading ``~`` or ``~user`` expanded to the home directory.
+
+    Check an output with this path (not the one given), so that the check and the save
+    look at the same directory.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        An artifact directory, as the caller wrote it.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path`` with ``~`` expanded.
+
+    Raises
+    ------
+    ArtifactError
+        If ``~`` or ``~user`` names no home directory.
+
+    Examples
+    --------
+    >>> artifact_path("models/v1").as_posix()
+    'models/v1'
+    """
+    return as_path(path)
 
 
 def python_id(value: object) -> ExternalId:
