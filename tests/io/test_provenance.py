@@ -64,7 +64,13 @@ def test_cli_inspect_shows_provenance(tmp_path: Path, capsys: pytest.CaptureFixt
 
 @pytest.mark.parametrize(
     ("metadata", "where"),
-    [({"when": object()}, "metadata['when']"), ({"x": float("nan")}, "finite"), ({1: 2}, "key")],
+    [
+        ({"when": object()}, "metadata['when']"),
+        ({"x": float("nan")}, "finite"),
+        ({1: 2}, "key"),
+        ({"n": 10**5000}, "metadata['n'] is an integer of more than 4,300 digits"),
+        ({"n": [-(10**4300)]}, "metadata['n'][0] is an integer of more than"),
+    ],
 )
 def test_bad_metadata_is_a_config_error(tmp_path: Path, metadata: object, where: str) -> None:
     rec = _fitted()

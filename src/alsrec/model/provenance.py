@@ -60,6 +60,10 @@ def data_provenance(data: Interactions) -> dict[str, Any]:
 
 _MAX_DEPTH = 64
 """How deep metadata may nest (a structure that contains itself never ends)."""
+_INT_DIGITS = 4300
+"""The most decimal digits of an integer Python converts to and from text by default
+(``sys.get_int_max_str_digits()``); a longer one could neither be written nor read."""
+_INT_LIMIT = 10**_INT_DIGITS
 
 
 def _plain(value: object, where: str, depth: int = 0) -> object:
@@ -72,6 +76,11 @@ def _plain(value: object, where: str, depth: int = 0) -> object:
         )
     if isinstance(value, np.generic) and not isinstance(value, (np.datetime64, np.timedelta64)):
         value = value.item()  # np.float32(0.31), np.int64(3), np.bool_(True): numbers
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= _INT_LIMIT:
+        raise ConfigError(
+            f"metadata{where} is an integer of more than {_INT_DIGITS:,} digits, more than "
+            "Python's json writes or reads by default; store it as a string (e.g. hex(value))."
+        )
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
