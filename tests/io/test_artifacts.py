@@ -946,6 +946,14 @@ def test_gpu_models_are_converted_with_to_cpu(
         ({"user_id_to_idx": {"a": 0.0}}, r"user_id_to_idx\['a'\] is 0\.0 \(float\)"),
         ({"idx_to_user_id": []}, r"'idx_to_user_id' is a list, expected a dict"),
         (
+            {"user_id_to_idx": {"a": 0, "b": 2**70}, "idx_to_user_id": {0: "a", 2**70: "b"}},
+            r"user_id_to_idx\['b'\] is 1180591620717411303424; indices must be below 2\*\*63",
+        ),
+        (
+            {"user_id_to_idx": {"a": np.uint64(2**63)}},
+            r"user_id_to_idx\['a'\] is (np\.uint64\()?9223372036854775808\)?; indices must be",
+        ),
+        (
             {
                 "item_id_to_idx": {"i0": 0, 1: 1, "i2": 2},
                 "idx_to_item_id": {0: "i0", 1: 1, 2: "i2"},
@@ -953,7 +961,17 @@ def test_gpu_models_are_converted_with_to_cpu(
             r"item IDs in item_id_to_idx mix int and str",
         ),
     ],
-    ids=["swapped", "missing-back", "shared-index", "negative", "float", "not-dict", "mixed"],
+    ids=[
+        "swapped",
+        "missing-back",
+        "shared-index",
+        "negative",
+        "float",
+        "not-dict",
+        "above-int64",
+        "uint64-above-int64",
+        "mixed",
+    ],
 )
 def test_inconsistent_mappings(tmp_path: Path, change: dict[str, object], match: str) -> None:
     model = _CpuModel(np.ones((1, 2), np.float32), np.ones((3, 2), np.float32))

@@ -82,6 +82,9 @@ def _read_model(path: Path, model: object) -> ImplicitModel:
         raise artifact_error(path, str(exc)) from exc
 
 
+_MAX_INDEX = np.iinfo(np.int64).max
+
+
 def _as_index(path: Path, what: str, value: object) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise artifact_error(
@@ -90,6 +93,13 @@ def _as_index(path: Path, what: str, value: object) -> int:
         )
     if int(value) < 0:
         raise artifact_error(path, f"{what} is {value!r}; indices must be non-negative.")
+    if int(value) > _MAX_INDEX:
+        shown = f"{value!r}" if int(value).bit_length() <= 256 else "a number above 2**256"
+        raise artifact_error(
+            path,
+            f"{what} is {shown}; indices must be below 2**63 (a factor row's index). Fix "
+            "the dict, then import again.",
+        )
     return int(value)
 
 
