@@ -92,3 +92,12 @@ def test_guarantees_name_tests_that_exist() -> None:
             if not any(re.search(rf"^def {name}\(", s, re.M) for s in sources.values()):
                 missing.append(name)
     assert missing == []
+
+
+@pytest.mark.parametrize("guide", ["artifacts.md", "serving.md"])
+def test_guides_warn_against_modifying_a_loaded_artifact_in_place(guide: str) -> None:
+    """Copying files over a memory-mapped artifact can crash the process (SIGBUS) or change
+    its answers: where loading and deploying are described, the guides say so."""
+    text = " ".join((ROOT / "docs" / "guides" / guide).read_text(encoding="utf-8").split())
+    assert "modify a loaded artifact's files in place" in text
+    assert "SIGBUS" in text and "mmap=False" in text and "new directory" in text

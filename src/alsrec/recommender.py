@@ -1530,7 +1530,9 @@ class Recommender:
 
         Checks the format version, shapes, ID uniqueness and (unless ``verify=False``) the
         SHA-256 of every file; any damage raises :class:`~alsrec.ArtifactError`. No
-        training backend is needed. See :func:`alsrec.io.load`.
+        training backend is needed. See :func:`alsrec.io.load`. A memory-mapped model reads
+        its files as long as it lives: never modify them in place (deploy a new model to a
+        new directory, or save over the path); ``mmap=False`` reads them into memory.
 
         Examples
         --------

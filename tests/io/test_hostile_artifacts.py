@@ -109,6 +109,20 @@ def hidden_siblings(path: Path) -> list[str]:
     return sorted(p.name for p in path.parent.iterdir() if p.name.startswith(f".{path.name}"))
 
 
+@pytest.mark.parametrize("mmap", [True, False])
+def test_a_loaded_model_keeps_its_answers_when_a_save_replaces_its_directory(
+    tmp_path: Path, mmap: bool
+) -> None:
+    # What the guides advise instead of copying files over a served artifact: a save never
+    # changes a file in place, so a model memory-mapped from the old files is unaffected.
+    path = make_model(1).save(tmp_path / "model")
+    served = Recommender.load(path, mmap=mmap)
+    reference = Recommender.load(path, mmap=False)
+    make_model(2).save(path)
+    assert identical(served, reference)
+    assert Recommender.load(path).users_.ids[0] == 2_000_000
+
+
 # -- item 2: loading while another process saves over the same path ---------------------------
 
 WRITER = """

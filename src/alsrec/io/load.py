@@ -55,7 +55,10 @@ def load(
         The artifact directory.
     mmap : bool, default True
         Memory-map the factor matrices (read-only) instead of reading them: the operating
-        system pages in what queries touch, and processes share the pages.
+        system pages in what queries touch, and processes share the pages. The model then
+        reads the files as long as it lives: never modify them in place (copying new files
+        over them can crash the process or change its answers); save a new model to a new
+        directory, or over the path (a save replaces the directory, never a file in place).
     policy : {"safe", "strict"}, default "safe"
         ``"strict"`` refuses a model whose factor rows
         and IDs disagree (:class:`~alsrec.MappingMismatchError`); ``"safe"`` loads it with an
