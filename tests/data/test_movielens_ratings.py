@@ -105,3 +105,13 @@ def test_the_datasets_module_offers_it_too() -> None:
     import alsrec.datasets
 
     assert alsrec.datasets.movielens_ratings is movielens_ratings
+
+
+def test_the_advice_for_a_bad_rating_can_be_followed(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "ratings.csv"
+    rows = ["userId,movieId,rating,timestamp"] + [f"1,{m},5,0" for m in range(6)] + ["2,1,0,0"]
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.raises(DataError, match=r"on_bad_rows='skip'"):
+        movielens_ratings(path)
+    data = movielens_ratings(path, on_bad_rows="skip")  # the keyword the message names
+    assert data.users.ids.tolist() == [1] and data.nnz == 6

@@ -22,6 +22,7 @@ from alsrec.exceptions import ConfigError, DataError
 if TYPE_CHECKING:
     import os
 
+    from alsrec.data.rows import BadRows
     from alsrec.types import FloatArray, IdArray, IndexArray
 
 __all__ = ["SyntheticData", "demo_data", "movielens_ratings", "synthetic"]
@@ -222,6 +223,7 @@ def movielens_ratings(
     rating: str | int = "rating",
     delimiter: str | None = ",",
     header: bool = True,
+    on_bad_rows: BadRows = "raise",
 ) -> Interactions:
     """Read a MovieLens ratings file as implicit feedback, as Liang et al. (2018) prepare it.
 
@@ -251,6 +253,9 @@ def movielens_ratings(
         As in :meth:`Interactions.from_csv` (``None`` guesses it).
     header : bool, default True
         Whether the first line names the columns (``False``: it is a rating too).
+    on_bad_rows : {"raise", "skip"}, default "raise"
+        As in :meth:`Interactions.from_csv`: ``"skip"`` drops rows with a missing ID or a
+        rating that is missing, not a number or not positive (MovieLens has none).
 
     Returns
     -------
@@ -294,6 +299,7 @@ def movielens_ratings(
         delimiter=delimiter,
         header=header,
         aggregate="max",
+        on_bad_rows=on_bad_rows,
     )
     coo = raw.matrix.tocoo()
     keep = coo.data >= min_rating
