@@ -437,6 +437,19 @@ def test_empty_header_only_and_undecodable_files(tmp_path: Path) -> None:
         Interactions.from_csv(tmp_path / "nope.csv")
 
 
+def test_an_explicit_utf8_encoding_drops_the_byte_order_mark(tmp_path: Path) -> None:
+    """encoding='utf-8' (any spelling) reads a leading BOM as the default does: not as part
+    of the first ID, which would make 'u1' two users."""
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbfu1,i1\nu1,i2\n")
+    for encoding in ("utf-8-sig", "utf-8", "UTF8", "utf_8"):
+        data = Interactions.from_csv(path, user=0, item=1, header=False, encoding=encoding)
+        assert data.users.ids.tolist() == ["u1"], encoding
+    headed = tmp_path / "headed.csv"
+    headed.write_bytes(b"\xef\xbb\xbfuser_id,item_id\n7,i1\n")
+    assert Interactions.from_csv(headed, encoding="utf-8").users.ids.tolist() == [7]
+
+
 def test_csv_option_validation(tmp_path: Path) -> None:
     path = write(tmp_path / "ok.csv", "user_id,item_id\na,b\n")
     with pytest.raises(ConfigError, match="delimiter must be one character"):

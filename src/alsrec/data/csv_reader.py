@@ -666,6 +666,8 @@ def read_csv(
             f"encoding {encoding!r} is not a known text encoding; use e.g. 'utf-8', "
             "'latin-1' or 'cp1252'."
         ) from exc
+    if codecs.lookup(encoding).name == "utf-8":
+        encoding = "utf-8-sig"  # a byte-order mark is no part of the first field, as by default
     reader = _CsvReader(
         os.path.expanduser(os.fspath(path)),  # "~/data.csv", as pandas reads it
         user=user,
