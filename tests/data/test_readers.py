@@ -421,6 +421,30 @@ def test_a_data_line_read_as_the_header_by_position_is_refused(tmp_path: Path) -
     assert Interactions.from_csv(named, user=0, item=1, weight=2).rows_read == 2
 
 
+@pytest.mark.parametrize(
+    "value", ["2024-01-01T10:00:00.000Z", "2024-01-01 10:00:00Z", "20240101T100000", "1_000"]
+)
+def test_a_first_line_of_times_read_as_the_header_by_position_is_refused(
+    value: str, tmp_path: Path
+) -> None:
+    """Whatever the timestamp parser reads as a time is a value in a "header" too (an ISO
+    time with a 'Z' and milliseconds had passed for a column name, losing the first row)."""
+    path = write(tmp_path / "nohead.csv", f"ann,song1,{value}\nbob,song2,{value}\n")
+    with pytest.raises(DataError, match=r"looks like a value.*header=False"):
+        Interactions.from_csv(path, user=0, item=1)
+    data = Interactions.from_csv(path, user=0, item=1, header=False)
+    assert data.users.ids.tolist() == ["ann", "bob"]
+
+
+def test_number_like_takes_what_the_timestamp_parser_reads_and_no_names() -> None:
+    from alsrec.data.headers import number_like
+
+    times = ["2024-05-01T12:00:00.000Z", "2024-05-01T12:00:00+02:00", "1_000", "-3e5", ".5"]
+    assert all(map(number_like, times))  # 'Z' also on Python 3.10, whose datetime reads none
+    names = ["T1", "E5", "Z", "rating", "user_id", "nan", "inf", "2024 sales", ""]
+    assert not any(map(number_like, names))
+
+
 def test_empty_header_only_and_undecodable_files(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="the file is empty"):
         Interactions.from_csv(write(tmp_path / "empty.csv", ""))

@@ -13,9 +13,11 @@ common column names.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import TYPE_CHECKING
 
+from alsrec.data.timestamps import to_seconds
 from alsrec.exceptions import AlsrecWarning, DataError
 from alsrec.logs import warn
 
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["check_header_names", "number_like", "warn_if_header"]
 
-_NUMBER_LIKE = re.compile(r"[-+]?\.?[0-9][-+0-9.:eET ]*")  # 3, -1.5, .5, 2024-05-01T12:00
+_NUMBER_LIKE = re.compile(r"[-+]?\.?[0-9][-+0-9.,:_eETZ ]*")  # 3, -1.5, .5, 2024-05-01T12:00Z
 
 
 _USER_NAMES = frozenset(
@@ -69,16 +71,25 @@ def _name_key(text: str) -> str:
 
 
 def number_like(text: str) -> bool:
-    """Whether a header field reads as a value (a number, a date or a time), not a name.
+    """Whether a header field reads as a value (a number, a date or a time), not a name:
+    what the timestamp parser reads as a time (:func:`alsrec.data.timestamps.to_seconds`:
+    ``1_000``, ``2024-05-01T12:00:00.000Z``, ``20240501T1200``, ...), or text of digits,
+    signs and the characters of such times (``2024-05-01T12:00Z`` also where Python's
+    ``datetime`` reads no ``Z``).
 
     Examples
     --------
-    >>> number_like("4.5"), number_like("2024-05-01T12:00"), number_like("rating")
+    >>> number_like("4.5"), number_like("2024-05-01T12:00:00.000Z"), number_like("rating")
     (True, True, False)
     >>> number_like("T1"), number_like("-3e5")  # a name may hold digits; a value starts with one
     (False, True)
     """
-    return bool(_NUMBER_LIKE.fullmatch(text.strip()))
+    if _NUMBER_LIKE.fullmatch(text.strip()):
+        return True
+    try:
+        return math.isfinite(to_seconds(text))  # not 'nan' nor 'inf', which are no times
+    except (TypeError, ValueError, OverflowError):
+        return False
 
 
 def check_header_names(names: Sequence[str], describe: Callable[[], tuple[str, str]]) -> None:
