@@ -572,6 +572,16 @@ def test_no_header_on_a_file_with_a_header_is_noted(tmp_path: Path) -> None:
     assert "leave --no-header out" in got.err and "header=False" not in got.err
 
 
+def test_an_ambiguous_first_line_asks_for_the_delimiter(tmp_path: Path) -> None:
+    (tmp_path / "tags.csv").write_text("u1,rock|indie|live\nu2,pop\n")
+    flags = ["--no-header", "--user-col", "0", "--item-col", "1", "-o", str(tmp_path / "m")]
+    got = main("train", tmp_path / "tags.csv", *flags)
+    assert got.code == 3 and "--delimiter , or --delimiter '|'" in no_python(got.err)
+    assert "delimiter=" not in got.err
+    got = main("train", tmp_path / "tags.csv", *flags, "--delimiter", ",")
+    assert got.code == 0, got.err
+
+
 def test_evaluate_of_a_model_directory_points_at_test(
     model: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

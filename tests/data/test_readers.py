@@ -362,6 +362,28 @@ def test_delimiter_guess(tmp_path: Path) -> None:
         Interactions.from_csv(odd, delimiter=None)
 
 
+def test_an_ambiguous_first_line_stops_the_delimiter_guess(tmp_path: Path) -> None:
+    """A first line holding two candidate delimiters is refused unless a header names the
+    columns asked for (it had split 'u1,rock|indie|live' at '|', silently)."""
+    path = write(tmp_path / "tags.csv", "u1,rock|indie|live\nu2,pop\n")
+    with pytest.raises(
+        DataError,
+        match=r"tags\.csv: the delimiter cannot be guessed from line 1.*"
+        r"delimiter=',' or delimiter='\|'",
+    ):
+        Interactions.from_csv(path, user=0, item=1, header=False, delimiter=None)
+    with pytest.raises(DataError, match="cannot be guessed"):  # a header, but no name vouches
+        Interactions.from_csv(path, user=0, item=1, delimiter=None)
+    data = Interactions.from_csv(path, user=0, item=1, header=False, delimiter=",")
+    assert data.items.ids.tolist() == ["rock|indie|live", "pop"]
+    # a header naming the columns vouches for the delimiter that splits it into them
+    headed = write(tmp_path / "headed.csv", "user_id;item_id;price, EUR\nu1;a;1,5\n")
+    assert Interactions.from_csv(headed, delimiter=None).items.ids.tolist() == ["a"]
+    # one candidate in the first line: guessed as before, whatever later lines hold
+    tabs = write(tmp_path / "tabs.tsv", "user\titem\tgenre\n1\t2\trock|indie\n")
+    assert Interactions.from_csv(tabs, user=0, item=1, delimiter=None).nnz == 1
+
+
 def test_line_errors_name_file_line_and_column(tmp_path: Path) -> None:
     cases = {
         "u,i,w\na,b,1\n\nc,d,1\n": r"line 3: the line is blank",

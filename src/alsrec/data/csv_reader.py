@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import numpy.typing as npt
 
+from alsrec.data.csv_checks import GUESSES, guess_delimiter
 from alsrec.data.headers import check_header_names, warn_if_header
 from alsrec.data.rows import (
     MAX_FIELD_CHARS,
@@ -39,9 +40,6 @@ if TYPE_CHECKING:
     from alsrec.types import IndexArray
 
 __all__ = ["read_csv"]
-
-
-_GUESSES = (",", "\t", ";", "|")
 
 
 _OPENERS: dict[bytes, tuple[str, Callable[[io.BufferedReader], io.BufferedIOBase]]] = {
@@ -140,15 +138,9 @@ def _count_lines(text: str) -> int:
     return n
 
 
-def _guess_delimiter(line: str) -> str:
-    counts = [(line.count(d), -i, d) for i, d in enumerate(_GUESSES)]
-    best = max(counts)
-    return best[2] if best[0] > 0 else ","
-
-
 def _delimiter_hint(line: str, delimiter: str, guessed: bool) -> str:
     how = "guessed" if guessed else "given"
-    others = [d for d in _GUESSES if d != delimiter and d in line]
+    others = [d for d in GUESSES if d != delimiter and d in line]
     hint = f" The delimiter {how} was {delimiter!r}"
     if others:
         hint += (
@@ -404,7 +396,8 @@ class _CsvReader:
         first_line_text = first.splitlines()[0] if first.strip() else first
         guessed = self.delimiter is None
         if self.delimiter is None:
-            self.delimiter = _guess_delimiter(first_line_text)
+            specs = self.specs if self.header else None  # a header may vouch for one
+            self.delimiter = guess_delimiter(first_line_text, self.path, specs)
         elif len(self.delimiter) != 1 or self.delimiter in '"\r\n' or self.delimiter.isalnum():
             raise ConfigError(
                 f"delimiter must be one character other than a quote, a letter, a digit or a "
