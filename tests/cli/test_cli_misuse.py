@@ -582,6 +582,13 @@ def test_an_ambiguous_first_line_asks_for_the_delimiter(tmp_path: Path) -> None:
     assert got.code == 0, got.err
 
 
+def test_a_parquet_file_is_named_and_converting_it_is_suggested(tmp_path: Path) -> None:
+    (tmp_path / "plays.parquet").write_bytes(b"PAR1" + b"\x00" * 40 + b"PAR1")
+    got = main("train", tmp_path / "plays.parquet", "-o", tmp_path / "m")
+    assert got.code == 3 and "is a Parquet file" in got.err and "to_csv" in got.err
+    assert "from_frame" not in got.err and "encoding" not in got.err
+
+
 def test_evaluate_of_a_model_directory_points_at_test(
     model: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

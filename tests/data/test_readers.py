@@ -819,6 +819,10 @@ def test_compressed_files_are_read_and_decoding_errors_are_located(tmp_path: Pat
         archive.writestr("d.csv", text)
     with pytest.raises(DataError, match="is a zip archive, not CSV text"):
         Interactions.from_csv(tmp_path / "d.zip")
+    # Parquet is named as such (it had been called "not valid UTF-8", to pass an encoding)
+    (tmp_path / "e.parquet").write_bytes(b"PAR1\x15\x04\x15\x10\x00" + b"\x00" * 40 + b"PAR1")
+    with pytest.raises(DataError, match=r"is a Parquet file, not CSV text.*from_frame"):
+        Interactions.from_csv(tmp_path / "e.parquet")
     with pytest.raises(ConfigError, match="encoding 'latin9x' is not a known text encoding"):
         Interactions.from_csv(tmp_path / "plain.csv", encoding="latin9x")
     bad = rows.copy()

@@ -111,6 +111,12 @@ PHRASES: tuple[tuple[str, str], ...] = (
         "The model's files are damaged or were edited: retrain it (alsrec train -o DIR).",
     ),
     ("=<one of the columns>", "=<column>"),
+    (
+        "read it with pandas (pandas.read_parquet) or polars (polars.read_parquet) and pass "
+        "the frame to Interactions.from_frame.",
+        "convert it to CSV first, e.g. with pandas: "
+        "pandas.read_parquet('in.parquet').to_csv('in.csv', index=False).",
+    ),
     ("=<one of them>", "=<column>"),
     *(
         (

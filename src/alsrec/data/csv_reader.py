@@ -49,8 +49,18 @@ _OPENERS: dict[bytes, tuple[str, Callable[[io.BufferedReader], io.BufferedIOBase
 }
 """Compressed files read as they are: magic bytes -> format name, reader."""
 
-_UNREADABLE = {b"PK\x03\x04": "a zip archive", b"\x28\xb5\x2f\xfd": "zstd-compressed"}
-"""Other formats, refused with a hint: magic bytes -> what the file is."""
+_EXTRACT = (
+    "not CSV text: extract or decompress it first (gzip, bzip2 and xz files are read as they are)."
+)
+_UNREADABLE = {
+    b"PK\x03\x04": f"a zip archive, {_EXTRACT}",
+    b"\x28\xb5\x2f\xfd": f"zstd-compressed, {_EXTRACT}",
+    b"PAR1": (
+        "a Parquet file, not CSV text: read it with pandas (pandas.read_parquet) or polars "
+        "(polars.read_parquet) and pass the frame to Interactions.from_frame."
+    ),
+}
+"""Other formats, refused with a hint: magic bytes -> what the file is, what to do."""
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 """One physical line with its line end: ``\r\n``, a lone ``\r`` or ``\n``."""
@@ -222,10 +232,7 @@ class _CsvReader:
         for magic, what in _UNREADABLE.items():
             if head.startswith(magic):
                 raw.close()
-                raise DataError(
-                    f"{self.path} is {what}, not CSV text: extract or decompress it first "
-                    "(gzip, bzip2 and xz files are read as they are)."
-                )
+                raise DataError(f"{self.path} is {what}")
         for magic, (name, opener) in _OPENERS.items():
             if head.startswith(magic):
                 self.opener = name
