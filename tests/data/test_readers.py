@@ -839,6 +839,28 @@ def test_compressed_files_are_read_and_decoding_errors_are_located(tmp_path: Pat
         Interactions.from_csv(tmp_path / "latin.csv.gz", weight="w")
 
 
+def test_utf16_and_utf32_text_is_told_by_its_first_bytes(tmp_path: Path) -> None:
+    """A UTF-32 byte-order mark is not taken for UTF-16's (which it starts with), and
+    UTF-16/32 text without one is told by where its NUL bytes fall; each refusal names the
+    encoding that reads the file."""
+    text = "user_id,item_id\nu1,i1\nu2,i2\n"
+    cases = [
+        ("utf-32", "utf-8-sig", r"a UTF-32 byte-order mark.*encoding='utf-32'"),
+        ("utf-32", "utf-16", r"a UTF-32 byte-order mark: it is UTF-32 text, not utf-16"),
+        ("utf-16", "latin-1", r"a UTF-16 byte-order mark.*not latin-1.*encoding='utf-16'"),
+        ("utf-16-le", "utf-8-sig", r"every other byte is NUL.*encoding='utf-16-le'"),
+        ("utf-16-be", "cp1252", r"every other byte is NUL.*encoding='utf-16-be'"),
+        ("utf-32-be", "utf-8", r"three of every four bytes are NUL.*encoding='utf-32-be'"),
+    ]
+    for k, (written, read_as, refusal) in enumerate(cases):
+        path = tmp_path / f"w{k}.csv"
+        path.write_bytes(text.encode(written))
+        with pytest.raises(DataError, match=rf"w{k}\.csv.*{refusal}"):
+            Interactions.from_csv(path, encoding=read_as)
+        # the encoding suggested (the one written) reads it
+        assert Interactions.from_csv(path, encoding=written).users.ids.tolist() == ["u1", "u2"]
+
+
 def test_an_integer_id_beyond_64_bits_is_called_out_of_range(tmp_path: Path) -> None:
     """It is written plainly; the reason it cannot be an int64 is its size."""
     path = write(tmp_path / "huge.csv", "user_id,item_id\n5,a\n9223372036854775808,b\n")

@@ -1,11 +1,15 @@
 """What the CSV reader decides before it reads a row (``Interactions.from_csv``).
 
+- :func:`check_encoding`: the first bytes of the text against the encoding given: a
+  UTF-16 or UTF-32 byte-order mark, or the NUL bytes of such text without one, read as
+  another encoding is refused, naming the encoding to pass.
 - :func:`guess_delimiter`: the delimiter of ``delimiter=None`` (the command line's
   ``--delimiter auto``), from the first line, refusing a line that could be split two ways.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 from typing import TYPE_CHECKING
 
@@ -14,7 +18,82 @@ from alsrec.exceptions import DataError
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["GUESSES", "guess_delimiter"]
+__all__ = ["GUESSES", "check_encoding", "encoding_name", "guess_delimiter"]
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16's: it starts with the same two bytes
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+"""Byte-order marks -> the encoding that reads them (and the byte order they say)."""
+
+_NUL_PLACES = {
+    (False, True, False, True): ("utf-16-le", "every other byte is"),
+    (True, False, True, False): ("utf-16-be", "every other byte is"),
+    (False, True, True, True): ("utf-32-le", "three of every four bytes are"),
+    (True, True, True, False): ("utf-32-be", "three of every four bytes are"),
+}
+"""Where the NUL bytes of mostly-ASCII UTF-16/32 text fall (which of every 4 bytes), ->
+the encoding, and how to say it."""
+
+
+def encoding_name(encoding: str) -> str:
+    """How to show ``encoding`` in a message (the default ``utf-8-sig`` is just UTF-8)."""
+    return "UTF-8" if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig") else encoding
+
+
+def _nul_places(head: bytes) -> tuple[str, str] | None:
+    """The UTF-16/32 encoding whose NUL bytes ``head`` has (``_NUL_PLACES``): at least a
+    quarter of the bytes at those places, at most 2% elsewhere; ``None`` otherwise."""
+    n = len(head) // 4
+    if n < 4:
+        return None
+    shares = [head[k : 4 * n : 4].count(0) / n for k in range(4)]
+    if any(0.02 < share < 0.25 for share in shares):
+        return None
+    return _NUL_PLACES.get(
+        (shares[0] >= 0.25, shares[1] >= 0.25, shares[2] >= 0.25, shares[3] >= 0.25)
+    )
+
+
+def check_encoding(head: bytes, path: str, encoding: str) -> None:
+    """Refuse text whose first bytes ``head`` say it is UTF-16 or UTF-32 when ``encoding``
+    is another: a byte-order mark (UTF-32's told apart from UTF-16's, which it starts
+    with), or, without one, NUL bytes in the places UTF-16/32 text of ASCII characters
+    has them (every other byte). The :class:`DataError` names the encoding to pass.
+
+    Examples
+    --------
+    >>> check_encoding("user_id,item_id\\n".encode("utf-8"), "a.csv", "utf-8-sig")
+    >>> check_encoding("user_id,item_id\\n".encode("utf-32"), "b.csv", "utf-16")
+    Traceback (most recent call last):
+    ...
+    alsrec.exceptions.DataError: b.csv starts with a UTF-32 byte-order mark: ...encoding='utf-32'.
+    >>> check_encoding("user_id,item_id\\n".encode("utf-16-le"), "c.csv", "utf-8-sig")
+    Traceback (most recent call last):
+    ...
+    alsrec.exceptions.DataError: c.csv: every other byte is NUL at its start, ...='utf-16-le'.
+    """
+    name = codecs.lookup(encoding).name
+    for bom, wide in _BOMS:
+        if head.startswith(bom):
+            if name.startswith(wide):
+                return
+            excel = " (as Excel's 'Unicode Text' files do)" if wide == "utf-16" else ""
+            raise DataError(
+                f"{path} starts with a {wide.upper()} byte-order mark{excel}: it is "
+                f"{wide.upper()} text, not {encoding_name(encoding)}. Pass encoding={wide!r}."
+            )
+    found = None if name.startswith(("utf-16", "utf-32")) else _nul_places(head)
+    if found is not None:
+        wide, places = found
+        raise DataError(
+            f"{path}: {places} NUL at its start, as in {wide[:6].upper()} text without "
+            f"a byte-order mark ({'little' if wide.endswith('le') else 'big'}-endian), not "
+            f"{encoding_name(encoding)}. Pass encoding={wide!r}."
+        )
+
 
 GUESSES = (",", "\t", ";", "|")
 """The delimiters ``delimiter=None`` guesses among, the first preferred on a tie."""

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import numpy.typing as npt
 
-from alsrec.data.csv_checks import GUESSES, guess_delimiter
+from alsrec.data.csv_checks import GUESSES, check_encoding, encoding_name, guess_delimiter
 from alsrec.data.headers import check_header_names, warn_if_header
 from alsrec.data.rows import (
     MAX_FIELD_CHARS,
@@ -110,28 +110,6 @@ def _field_count(line: str, delimiter: str) -> int | None:
     return rest.count(delimiter) + 1
 
 
-def _refuse_utf16(path: str, encoding: str, exc: UnicodeDecodeError) -> None:
-    """After a decoding error: a file that starts with a UTF-16 byte-order mark (Excel's
-    "Unicode Text") is named as such, with the encoding to pass; otherwise nothing."""
-    if "16" in codecs.lookup(encoding).name:
-        return
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(2)
-    except OSError:
-        return
-    if head in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-        raise DataError(
-            f"{path}: not valid {_encoding_name(encoding)} text: it starts with a UTF-16 "
-            "byte-order mark (as Excel's 'Unicode Text' files do). Pass encoding='utf-16'."
-        ) from exc
-
-
-def _encoding_name(encoding: str) -> str:
-    """How to show ``encoding`` in a message (the default ``utf-8-sig`` is just UTF-8)."""
-    return "UTF-8" if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig") else encoding
-
-
 def _trailing(entries: list[Any], blank: object) -> int:
     """How many entries at the end of ``entries`` equal ``blank``."""
     count = 0
@@ -215,9 +193,8 @@ class _CsvReader:
                 if found is not None
                 else f", after line {self.line}"
             )
-            _refuse_utf16(self.path, self.encoding, exc)
             raise DataError(
-                f"{self.path}{where}: not valid {_encoding_name(self.encoding)} text: "
+                f"{self.path}{where}: not valid {encoding_name(self.encoding)} text: "
                 f"{exc.reason}. Pass the file's encoding as encoding=... (e.g. 'latin-1' or "
                 "'cp1252' for Western European text from older systems)."
             ) from exc
@@ -379,6 +356,9 @@ class _CsvReader:
             # A pipe, FIFO or /dev/stdin cannot tell() its position: stream it, with a bar
             # that counts rows only. The bar follows the file, compressed or not.
             total = os.fstat(raw.fileno()).st_size if raw.seekable() else None
+            check_encoding(
+                cast("io.BufferedReader", data).peek(4096)[:4096], self.path, self.encoding
+            )
             text = io.TextIOWrapper(
                 cast("io.BufferedReader", data), encoding=self.encoding, newline=""
             )
