@@ -508,6 +508,32 @@ def test_csv_option_validation(tmp_path: Path) -> None:
         Interactions.from_csv(path, item="user_id")
 
 
+def test_odd_argument_values_are_config_errors_naming_the_keyword(tmp_path: Path) -> None:
+    """Values that had raised TypeError, LookupError, AttributeError or ValueError from
+    deep inside the reader."""
+    path = write(tmp_path / "ok.csv", "user_id,item_id\na,b\n")
+    odd: list[tuple[dict[str, Any], str]] = [
+        (
+            {"path": io.BytesIO(b"user_id,item_id\na,b\n")},
+            r"path must be a file's path.*from_frame",
+        ),
+        ({"path": 3}, r"path must be a file's path .*got 3 \(int\)"),
+        ({"path": str(tmp_path / "a\x00b.csv")}, r"path .* holds a NUL character"),
+        ({"encoding": "hex"}, r"encoding 'hex' is not a known text encoding"),
+        ({"encoding": "rot13"}, r"encoding 'rot13' is not a known text encoding"),
+        ({"encoding": "base64"}, r"encoding 'base64' is not a known text encoding"),
+        ({"progress": "yes"}, r"progress must be True, False, None or a text stream"),
+        ({"delimiter": b","}, r"delimiter must be one character \(a str\).*got b','"),
+    ]
+    for changed, refusal in odd:
+        with pytest.raises(ConfigError, match=refusal):
+            Interactions.from_csv(**{"path": path, **changed})
+    with path.open() as handle, pytest.raises(ConfigError, match=r"a file object \(TextIOWrapper"):
+        Interactions.from_csv(handle)  # type: ignore[arg-type]
+    bytes_path: Any = str(path).encode()
+    assert Interactions.from_csv(bytes_path).nnz == 1  # a bytes path is still read
+
+
 def test_progress_bar(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path / "p.csv", csv_text(["user_id", "item_id"], [("a", "b")] * 50))
     out = io.StringIO()

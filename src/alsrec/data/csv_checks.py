@@ -1,5 +1,8 @@
 """What the CSV reader decides before it reads a row (``Interactions.from_csv``).
 
+- :func:`check_arguments`: the path, delimiter, encoding and progress arguments, each
+  refused with a :class:`ConfigError` naming the keyword (not a ``TypeError`` from deep
+  inside); an explicit UTF-8 encoding drops a leading byte-order mark, as the default does.
 - :func:`check_encoding`: the first bytes of the text against the encoding given: a
   UTF-16 or UTF-32 byte-order mark, or the NUL bytes of such text without one, read as
   another encoding is refused, naming the encoding to pass.
@@ -11,14 +14,16 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
+import os
 from typing import TYPE_CHECKING
 
-from alsrec.exceptions import DataError
+from alsrec.exceptions import ConfigError, DataError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["GUESSES", "check_encoding", "encoding_name", "guess_delimiter"]
+__all__ = ["GUESSES", "check_arguments", "check_encoding", "encoding_name", "guess_delimiter"]
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16's: it starts with the same two bytes
@@ -36,6 +41,69 @@ _NUL_PLACES = {
 }
 """Where the NUL bytes of mostly-ASCII UTF-16/32 text fall (which of every 4 bytes), ->
 the encoding, and how to say it."""
+
+
+def _check_path(path: object) -> str:
+    """``path`` as the text to open: a ``str``, ``bytes`` or ``os.PathLike`` without NUL."""
+    if isinstance(path, bool) or not isinstance(path, (str, bytes, os.PathLike)):
+        if hasattr(path, "read"):
+            raise ConfigError(
+                f"path must be a file's path (a str or os.PathLike such as pathlib.Path), got "
+                f"a file object ({type(path).__name__}): from_csv opens and streams the "
+                "file itself, so pass its path (a file object's .name, where it has one). Data "
+                "held in memory can be read with pandas.read_csv and passed to "
+                "Interactions.from_frame."
+            )
+        raise ConfigError(
+            f"path must be a file's path (a str or os.PathLike such as pathlib.Path), got "
+            f"{path!r} ({type(path).__name__})."
+        )
+    text = os.fsdecode(path)
+    if "\x00" in text:
+        raise ConfigError(
+            f"path {text!r} holds a NUL character ('\\x00'), which no file name can hold: check "
+            "how the path was built."
+        )
+    return text
+
+
+def check_arguments(
+    path: object, delimiter: object, encoding: object, progress: object
+) -> tuple[str, str]:
+    """The path to open and the encoding to read it with, or a :class:`ConfigError` that
+    names the keyword of a value that cannot be one.
+
+    Examples
+    --------
+    >>> check_arguments("plays.csv", None, "UTF8", None)
+    ('plays.csv', 'utf-8-sig')
+    >>> check_arguments("plays.csv", ",", "hex", None)
+    Traceback (most recent call last):
+    ...
+    alsrec.exceptions.ConfigError: encoding 'hex' is not a known text encoding; use e.g. ...
+    """
+    where = _check_path(path)
+    if delimiter is not None and not isinstance(delimiter, str):
+        raise ConfigError(
+            f"delimiter must be one character (a str) other than a quote, a letter, a digit or "
+            f"a line break, or None to guess it; got {delimiter!r}."
+        )
+    try:
+        codecs.lookup(encoding)  # type: ignore[arg-type]  # refused below if not a str
+        io.TextIOWrapper(io.BytesIO(), encoding=encoding)  # type: ignore[arg-type]
+    except (LookupError, TypeError) as exc:  # also 'hex', 'rot13', 'base64': bytes codecs
+        raise ConfigError(
+            f"encoding {encoding!r} is not a known text encoding; use e.g. 'utf-8', "
+            "'latin-1' or 'cp1252'."
+        ) from exc
+    if not (progress is None or isinstance(progress, bool) or hasattr(progress, "write")):
+        raise ConfigError(
+            "progress must be True, False, None or a text stream (an object with a write "
+            f"method, such as sys.stderr), got {progress!r}."
+        )
+    text = str(encoding)
+    # a byte-order mark is no part of the first field, with an explicit UTF-8 as by default
+    return where, "utf-8-sig" if codecs.lookup(text).name == "utf-8" else text
 
 
 def encoding_name(encoding: str) -> str:

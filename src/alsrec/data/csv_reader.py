@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import numpy.typing as npt
 
-from alsrec.data.csv_checks import GUESSES, check_encoding, encoding_name, guess_delimiter
+from alsrec.data.csv_checks import (
+    GUESSES,
+    check_arguments,
+    check_encoding,
+    encoding_name,
+    guess_delimiter,
+)
 from alsrec.data.headers import check_header_names, warn_if_header
 from alsrec.data.rows import (
     MAX_FIELD_CHARS,
@@ -639,17 +645,9 @@ def read_csv(
         raise ConfigError(f"chunk_rows must be an integer >= 1, got {chunk_rows!r}.")
     if not isinstance(header, bool):
         raise ConfigError(f"header must be True or False, got {header!r}.")
-    try:
-        codecs.lookup(encoding)
-    except (LookupError, TypeError) as exc:
-        raise ConfigError(
-            f"encoding {encoding!r} is not a known text encoding; use e.g. 'utf-8', "
-            "'latin-1' or 'cp1252'."
-        ) from exc
-    if codecs.lookup(encoding).name == "utf-8":
-        encoding = "utf-8-sig"  # a byte-order mark is no part of the first field, as by default
+    where, encoding = check_arguments(path, delimiter, encoding, progress)
     reader = _CsvReader(
-        os.path.expanduser(os.fspath(path)),  # "~/data.csv", as pandas reads it
+        os.path.expanduser(where),  # "~/data.csv", as pandas reads it
         user=user,
         item=item,
         weight=weight,
