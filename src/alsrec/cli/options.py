@@ -426,7 +426,8 @@ def _source_options() -> CliParser:
         default="auto",
         metavar="{auto,tab,',',';','|'}",
         help="CSV field delimiter: 'auto' guesses it from the first line among , tab ; | "
-        "(the most frequent); also '\\t' for tab (default: auto)",
+        "(one that appears alone, or that a header's names settle; else it asks); also "
+        "'\\t' for tab (default: auto)",
     )
     group.add_argument(
         "--no-header",

@@ -18,6 +18,7 @@ import io
 import os
 from typing import TYPE_CHECKING
 
+from alsrec.data.columns import candidates
 from alsrec.exceptions import ConfigError, DataError
 
 if TYPE_CHECKING:
@@ -182,8 +183,9 @@ def guess_delimiter(line: str, path: str, specs: Mapping[str, object] | None) ->
     A line that holds two or more of them could be split either way (``u1,rock|indie``
     is two fields split at ``,`` and three at ``|``). A header vouches for one: ``specs``
     (the columns asked for, by role, when the first line is a header; else ``None``)
-    picks the delimiters that split the header into fields holding every column named,
-    the most frequent of them; where none does, the most frequent of all (a column is
+    picks the delimiters that split the header into fields holding every column named
+    and one column named like each role not named (:mod:`alsrec.data.columns`), the most
+    frequent of them; where none does, the most frequent of all (a column is
     then missing, reported with a hint at the delimiter). With no column named (no
     header, or columns given by position), such a line is refused: a :class:`DataError`
     asks for the delimiter.
@@ -194,6 +196,8 @@ def guess_delimiter(line: str, path: str, specs: Mapping[str, object] | None) ->
     '\\t'
     >>> guess_delimiter("user_id;item_id;price, EUR", "b.csv", {"user": "user_id"})
     ';'
+    >>> guess_delimiter("user|item_id|tags,genres", "d.csv", {"user": None, "item": None})
+    '|'
     >>> guess_delimiter("u1,rock|indie|live", "c.csv", None)
     Traceback (most recent call last):
     ...
@@ -207,8 +211,14 @@ def guess_delimiter(line: str, path: str, specs: Mapping[str, object] | None) ->
         return line.count(delimiter), -GUESSES.index(delimiter)
 
     named = {spec for spec in (specs or {}).values() if isinstance(spec, str)}
-    if named:
-        vouched = [d for d in found if named <= set(_header_fields(line, d))]
+    found_by_name = [r for r in ("user", "item") if specs is not None and specs.get(r) is None]
+
+    def vouches(delimiter: str) -> bool:
+        fields = _header_fields(line, delimiter)
+        return named <= set(fields) and all(len(candidates(fields, r)) == 1 for r in found_by_name)
+
+    if named or found_by_name:
+        vouched = [d for d in found if vouches(d)]
         return max(vouched or found, key=frequency)
     shown = line if len(line) <= 120 else line[:117] + "..."  # tabs kept, as said below
     raise DataError(

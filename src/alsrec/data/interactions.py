@@ -350,7 +350,9 @@ class Interactions:
             pair in :attr:`timestamps` (numbers or ISO 8601 text).
         delimiter : str or None, default ","
             One character. ``None`` guesses it from the first line among ``,``, tab,
-            ``;`` and ``|`` (the most frequent one); errors say which was guessed.
+            ``;`` and ``|``: the one that appears, or, when several do, the one that
+            splits a header into the columns named; otherwise a :class:`DataError` asks
+            for it. Errors say which was guessed.
         header : bool, default True
             Whether the first record names the columns.
         encoding : str, default "utf-8-sig"
