@@ -389,10 +389,22 @@ def test_an_integer_id_past_int64_is_named_with_its_position(rec: Recommender) -
 
 def test_one_column_cannot_play_two_roles() -> None:
     frame = pd.DataFrame({"u": ["a", "b"], "i": ["x", "y"], "w": [1.0, 2.0]})
-    with pytest.raises(ConfigError, match=r"user= and item= both name the column 'u'"):
+    with pytest.raises(ConfigError, match=r"The user and item columns are both 'u'"):
         Recommender(factors=2).fit(frame, user="u", item="u")
-    with pytest.raises(ConfigError, match=r"weight= and timestamp= both name the column 'w'"):
+    with pytest.raises(ConfigError, match=r"The weight and timestamp columns are both 'w'"):
         Interactions.from_frame(frame, user="u", item="i", weight="w", timestamp="w")
+
+
+def test_keyword_hints_say_where_a_keyword_belongs(rec: Recommender) -> None:
+    with pytest.raises(UsageError, match=r"iterations=, a keyword of Recommender\(\.\.\.\)"):
+        rec.fit(USERS, ITEMS, epochs=3)  # type: ignore[call-arg]
+    with pytest.raises(UsageError, match=r"n=, a keyword of recommend\(\)"):
+        Recommender(N=5)  # type: ignore[call-arg]
+    with pytest.raises(UsageError, match=r"takes data by position, not as a keyword"):
+        rec.fit(data=USERS)  # type: ignore[call-arg]
+    with pytest.raises(UsageError) as caught:
+        Recommender.load("x", xyz=1)  # type: ignore[call-arg]
+    assert "cls=" not in str(caught.value) and "mmap=" in str(caught.value)
 
 
 def test_timestamps_that_mix_numbers_and_dates_are_refused(tmp_path: Path) -> None:

@@ -68,15 +68,19 @@ class settings_classmethod:
 
 def _hinted(func: Any, where: str) -> Any:
     """``func``, checking the names of its keyword arguments first (see the module)."""
-    parameters = inspect.signature(func).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+    kinds = inspect.Parameter
+    parameters = list(inspect.signature(func).parameters.values())
+    if any(p.kind is kinds.VAR_KEYWORD for p in parameters):
         return func  # takes any keyword; it checks them itself
-    valid = frozenset(parameters)
+    bound = parameters[1:] if parameters and parameters[0].name in ("self", "cls") else parameters
+    valid = frozenset(p.name for p in bound if p.kind in (kinds.POSITIONAL_OR_KEYWORD,
+                                                          kinds.KEYWORD_ONLY))  # fmt: skip
+    positional = frozenset(p.name for p in bound if p.kind is kinds.POSITIONAL_ONLY)
 
     @functools.wraps(func)
     def checked(*args: Any, **kwargs: Any) -> Any:
         if not valid.issuperset(kwargs):
-            check_keywords(where, kwargs, valid)
+            check_keywords(where, kwargs, valid, positional)
         return func(*args, **kwargs)
 
     return checked

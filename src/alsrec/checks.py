@@ -93,17 +93,37 @@ OTHER_NAMES = {
 """implicit's and scikit-learn's names a newcomer tries first, with what alsrec calls them
 (:class:`alsrec.Recommender`'s ``AttributeError`` adds the hint)."""
 
-_LENGTH = "the list length is n="
-_FACTORS = "the number of factors is factors="
-_REGULARIZATION = "the penalty is regularization="
-_ITERATIONS = "the number of sweeps is iterations="
-_SEED = "the seed is random_state="
-_THREADS = "the thread count is num_threads="
+_QUERIES = "recommend() and the other queries"
+_CONSTRUCTOR = "Recommender(...)"
+_OWNERS: dict[str, str] = {
+    "n": _QUERIES,
+    "exclude_seen": "recommend() and recommend_many()",
+    "exclude": _QUERIES,
+    "history": "recommend() and explain() (histories=: recommend_many())",
+    "factors": _CONSTRUCTOR,
+    "regularization": _CONSTRUCTOR,
+    "iterations": _CONSTRUCTOR,
+    "random_state": _CONSTRUCTOR,
+    "num_threads": f"{_CONSTRUCTOR} and recommend_many()",
+    "backend": _CONSTRUCTOR,
+    "solver": _CONSTRUCTOR,
+    "progress": "fit()",
+}
+"""Where each alsrec keyword of :data:`OTHER_KEYWORDS` is taken, for a hint given to a
+method that does not take it."""
+
+_LENGTH = ("n", "the list length is n=")
+_FACTORS = ("factors", "the number of factors is factors=")
+_REGULARIZATION = ("regularization", "the penalty is regularization=")
+_ITERATIONS = ("iterations", "the number of sweeps is iterations=")
+_SEED = ("random_state", "the seed is random_state=")
+_THREADS = ("num_threads", "the thread count is num_threads=")
 _HISTORY = (
+    "history",
     "the model keeps each user's training items itself, and interactions since training "
-    "are history= (one user) or histories= (many)"
+    "are history= (one user) or histories= (many)",
 )
-OTHER_KEYWORDS: dict[str, str] = {
+OTHER_KEYWORDS: dict[str, tuple[str, str]] = {
     "N": _LENGTH,
     "k": _LENGTH,
     "K": _LENGTH,
@@ -111,9 +131,11 @@ OTHER_KEYWORDS: dict[str, str] = {
     "topk": _LENGTH,
     "top_n": _LENGTH,
     "num_items": _LENGTH,
-    "filter_already_liked_items": "exclude_seen= (True by default) leaves out the items a "
-    "user already has",
-    "filter_items": "exclude= leaves items out and items= restricts the ranking to some",
+    "filter_already_liked_items": (
+        "exclude_seen",
+        "exclude_seen= (True by default) leaves out the items a user already has",
+    ),
+    "filter_items": ("exclude", "exclude= leaves items out and items= restricts the ranking"),
     "user_items": _HISTORY,
     "recalculate_user": _HISTORY,
     "n_factors": _FACTORS,
@@ -136,21 +158,28 @@ OTHER_KEYWORDS: dict[str, str] = {
     "random_seed": _SEED,
     "n_jobs": _THREADS,
     "num_workers": _THREADS,
-    "use_gpu": "the GPU is backend='implicit-gpu' (or backend='auto')",
-    "use_cg": "the solver is solver='cg', 'cholesky' or 'auto'",
-    "calculate_training_loss": "fit(..., progress=True) shows the loss and fit(..., "
-    "callback=alsrec.model.loss_monitor(...)) records it",
-    "show_progress": "the progress bar is fit(..., progress=True)",
+    "use_gpu": ("backend", "the GPU is backend='implicit-gpu' (or backend='auto')"),
+    "use_cg": ("solver", "the solver is solver='cg', 'cholesky' or 'auto'"),
+    "calculate_training_loss": (
+        "progress",
+        "fit(..., progress=True) shows the loss and fit(..., "
+        "callback=alsrec.model.loss_monitor(...)) records it",
+    ),
+    "show_progress": ("progress", "the progress bar is fit(..., progress=True)"),
 }
-"""Keywords of implicit, scikit-learn, Spark and PyTorch that alsrec spells differently,
-with what alsrec calls them (:func:`check_keywords` adds the hint)."""
+"""Keywords of implicit, scikit-learn, Spark and PyTorch that alsrec spells differently:
+``name -> (alsrec's keyword, what to say)`` (:func:`check_keywords` adds the hint)."""
 
 
-def check_keywords(where: str, given: Iterable[str], valid: Collection[str]) -> None:
-    """Raise :class:`~alsrec.UsageError` for the first name of ``given`` not in ``valid``.
+def check_keywords(
+    where: str, given: Iterable[str], valid: Collection[str], positional: Collection[str] = ()
+) -> None:
+    """Raise :class:`~alsrec.UsageError` for the first name of ``given`` not in ``valid``
+    (the keywords ``where`` takes; ``positional``: its positional-only parameters).
 
     The message is Python's own, plus what alsrec calls the thing when the name is
-    another library's (:data:`OTHER_KEYWORDS`), or the closest valid names.
+    another library's (:data:`OTHER_KEYWORDS`; and where that keyword goes when ``where``
+    does not take it), or the closest valid names.
 
     Examples
     --------
@@ -160,14 +189,25 @@ def check_keywords(where: str, given: Iterable[str], valid: Collection[str]) -> 
     ...
     alsrec.exceptions.UsageError: recommend() got an unexpected keyword argument 'N'; \
 in alsrec the list length is n=.
+    >>> check_keywords("fit()", ["epochs"], ["data", "progress"])
+    Traceback (most recent call last):
+    ...
+    alsrec.exceptions.UsageError: fit() got an unexpected keyword argument 'epochs'; \
+in alsrec the number of sweeps is iterations=, a keyword of Recommender(...).
     """
     for name in given:
         if name in valid:
             continue
-        names = sorted(set(valid) - {"self"})
+        if name in positional:
+            raise UsageError(
+                f"{where} takes {name} by position, not as a keyword: pass it without {name}=."
+            )
+        names = sorted(valid)
         close = difflib.get_close_matches(name, names, n=2)
         if name in OTHER_KEYWORDS:
-            hint = f"in alsrec {OTHER_KEYWORDS[name]}."
+            target, phrase = OTHER_KEYWORDS[name]
+            owner = "" if target in valid else f", a keyword of {_OWNERS[target]}"
+            hint = f"in alsrec {phrase}{owner}."
         elif close:
             hint = f"did you mean {' or '.join(f'{c}=' for c in close)}?"
         else:

@@ -4,6 +4,7 @@ reader: fit(df), from_frame, from_csv, from_sql and the command line."""
 from __future__ import annotations
 
 import sqlite3
+import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -96,3 +97,33 @@ def test_the_command_line_finds_the_columns_as_the_library_does(tmp_path: Path) 
     seen = model.seen_
     assert seen is not None
     assert np.allclose(seen.toarray(), [[3, 1, 0], [0, 5, 0], [0, 0, 2]])
+
+
+def test_weight_false_reads_no_weight_column_whatever_the_names(tmp_path: Path) -> None:
+    path = tmp_path / "w0.csv"
+    path.write_text("user_id,item_id,weight\n1,a,0\n2,b,1\n1,b,2\n")
+    with pytest.raises(DataError, match=r"read as the weights for its name; weight=False"):
+        Interactions.from_csv(path)  # the zero weight, found by the column's name
+    frame = pd.read_csv(path)
+    db = sqlite3.connect(":memory:")
+    frame.to_sql("t", db, index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # weight=False on purpose: no unread-column warning
+        for data in (
+            Interactions.from_csv(path, weight=False),
+            Interactions.from_frame(frame, weight=False),
+            Interactions.from_sql(db, "SELECT * FROM t", weight=False),
+        ):
+            assert data.matrix.data.tolist() == [1.0, 1.0, 1.0]
+    out = tmp_path / "m"
+    assert cli.main(["train", str(path), "--no-weight", "--factors", "2", "-o", str(out)]) == 0
+    assert cli.main(["train", str(path), "-o", str(tmp_path / "m2")]) == 3
+    both = ["train", str(path), "--no-weight", "--weight-col", "weight", "-o", str(out)]
+    assert cli.main(both) == 2
+
+
+def test_an_id_that_starts_like_parquet_is_still_text(tmp_path: Path) -> None:
+    path = tmp_path / "par.csv"
+    path.write_text("PAR1001,widget\nPAR1002,gadget\n")
+    data = Interactions.from_csv(path, 0, 1, header=False)
+    assert data.users.ids.tolist() == ["PAR1001", "PAR1002"]

@@ -177,9 +177,10 @@ def test_columns_named_like_times_or_ids_are_not_proposed_as_the_weight(tmp_path
     )
     with pytest.warns(UnreadColumnWarning, match=r"\['rating', 'quantity'\]"):
         Interactions.from_frame(frame)
-    durations = frame.rename(columns={"rating": "watch_time", "quantity": "amount_paid"})
-    with pytest.warns(UnreadColumnWarning, match=r"\['watch_time', 'amount_paid'\]"):
-        Interactions.from_frame(durations)  # a duration and an amount are weights
+    for duration in ("watch_time", "listening_time", "total_time", "time_on_page"):
+        durations = frame.rename(columns={"rating": duration, "quantity": "amount_paid"})
+        with pytest.warns(UnreadColumnWarning, match=rf"\['{duration}', 'amount_paid'\]"):
+            Interactions.from_frame(durations)  # a duration and an amount are weights
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert Interactions.from_frame(frame.drop(columns=["rating", "quantity"])).nnz == 2

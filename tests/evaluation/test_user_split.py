@@ -154,6 +154,7 @@ def test_timestamps_are_kept() -> None:
         ({"n_validation": 1, "n_test": 2, "fold_in_fraction": 1.0}, "fold_in_fraction"),
         ({"n_validation": 1, "n_test": 2, "fold_in_fraction": 0}, "fold_in_fraction"),
         ({"n_validation": 1, "n_test": 2, "fold_in_fraction": "0.8"}, "fold_in_fraction"),
+        ({"n_validation": 1, "n_test": 2, "fold_in_fraction": 0.9999999}, "fold_in_fraction"),
     ],
 )
 def test_bad_arguments_raise_config_error_naming_the_keyword(

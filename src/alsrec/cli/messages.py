@@ -97,6 +97,7 @@ DELIMITER_NAMES: Mapping[str, str] = MappingProxyType({"\t": "tab"})
 
 PHRASES: tuple[tuple[str, str], ...] = (
     ("header=False", "--no-header"),
+    ("weight=False", "--no-weight"),
     ("summary().dropped", "the 'rows dropped' part of the summary"),
     ("user and item must be different columns", "--user-col and --item-col must differ"),
     ("Recommender.save(path)", "alsrec train -o DIR"),

@@ -399,6 +399,26 @@ def _common_options() -> CliParser:
     return common
 
 
+def _add_column_options(group: argparse._ArgumentGroup) -> None:
+    """The flags that name the user, item and weight columns (found by name without them)."""
+    for role in ("user", "item"):
+        others = ", ".join(COMMON_COLUMNS[role][1:])
+        group.add_argument(
+            f"--{role}-col",
+            help=f"{role} ID column (default: {role}_id, or else the one column named {others})",
+        )
+    group.add_argument(
+        "--weight-col",
+        default=None,
+        help="interaction weight column (default: a column named weight, if any; else 1 per row)",
+    )
+    group.add_argument(
+        "--no-weight",
+        action="store_true",
+        help="weigh every row 1, even if a column is named weight",
+    )
+
+
 def _source_options() -> CliParser:
     source = CliParser(add_help=False)
     group = source.add_argument_group("data")
@@ -411,15 +431,7 @@ def _source_options() -> CliParser:
         metavar="DATABASE",
         help="SQLite file path, sqlite:///path or postgresql://user@host/dbname URL (with --sql)",
     )
-    for role in ("user", "item"):
-        others = ", ".join(COMMON_COLUMNS[role][1:])
-        group.add_argument(
-            f"--{role}-col",
-            help=f"{role} ID column (default: {role}_id, or else the one column named {others})",
-        )
-    group.add_argument(
-        "--weight-col", default=None, help="interaction weight column (default: 1 per row)"
-    )
+    _add_column_options(group)
     group.add_argument(
         "--delimiter",
         type=delimiter,

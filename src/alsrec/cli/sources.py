@@ -72,6 +72,16 @@ def _column(name: str | None, header: bool, what: str) -> str | int | None:
         ) from None
 
 
+def _weight(args: argparse.Namespace, header: bool) -> str | int | None:
+    """The weight column of the flags: False for ``--no-weight`` (not read, whatever the
+    names), None to find a column named ``weight``."""
+    if args.no_weight:
+        if args.weight_col is not None:
+            raise ConfigError("Give either --weight-col or --no-weight, not both.")
+        return False
+    return _column(args.weight_col, header, "weight")
+
+
 def _cleaning(args: argparse.Namespace) -> dict[str, Any]:
     """What every reader takes from the data flags: bad rows, duplicates, filters."""
     return {
@@ -120,7 +130,7 @@ def _from_csv(
         path,
         user=_column(args.user_col, header, "user"),
         item=_column(args.item_col, header, "item"),
-        weight=_column(args.weight_col, header, "weight"),
+        weight=_weight(args, header),
         timestamp=None if timestamp is None else _column(timestamp, header, "time"),
         delimiter=args.delimiter,
         header=header,
@@ -179,7 +189,7 @@ def read_sql(args: argparse.Namespace, timestamp: str | None = None) -> Interact
             args.sql,
             user=args.user_col,
             item=args.item_col,
-            weight=args.weight_col,
+            weight=_weight(args, True),
             timestamp=timestamp,
             **_cleaning(args),
         )

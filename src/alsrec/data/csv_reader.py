@@ -33,6 +33,7 @@ from alsrec.data.rows import (
     IdType,
     RowStream,
     resolve_roles,
+    role_labels,
     shorten,
 )
 from alsrec.data.unread import SAMPLE_ROWS, candidate_columns, looks_numeric, warn_unread
@@ -67,6 +68,23 @@ _UNREADABLE = {
     ),
 }
 """Other formats, refused with a hint: magic bytes -> what the file is, what to do."""
+
+
+def _has_magic(head: bytes, magic: bytes) -> bool:
+    """Whether a file's first bytes ``head`` start with ``magic``; Parquet's ``PAR1`` is
+    text too (an ID such as ``PAR1001``), so a byte that no text holds must follow it.
+
+    Examples
+    --------
+    >>> _has_magic(b"PAR1\x15\x04", b"PAR1"), _has_magic(b"PAR1001,", b"PAR1")
+    (True, False)
+    """
+    if not head.startswith(magic):
+        return False
+    if magic != b"PAR1":
+        return True
+    return len(head) > 4 and not (32 <= head[4] < 127 or head[4] in b"\t\r\n")
+
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 """One physical line with its line end: ``\r\n``, a lone ``\r`` or ``\n``."""
@@ -213,7 +231,7 @@ class _CsvReader:
             raise DataError(f"Cannot open the CSV file {self.path!r}: {exc.strerror}.") from exc
         head = raw.peek(8)[:8]
         for magic, what in _UNREADABLE.items():
-            if head.startswith(magic):
+            if _has_magic(head, magic):
                 raw.close()
                 raise DataError(f"{self.path} is {what}")
         for magic, (name, opener) in _OPENERS.items():
@@ -410,14 +428,9 @@ class _CsvReader:
             return text, hint
 
         positions = _positions(self.specs, names, len(fields), describe)
-        labels = {
-            role: (f"column {names[pos]!r}" if names is not None else f"column {pos} (0-based)")
-            for role, pos in positions.items()
-        }
-        if "weight" not in positions:
+        labels = role_labels(self.specs, positions, names)
+        if "weight" not in positions and self.specs["weight"] is not False:
             self.unchecked = candidate_columns(names, len(fields), set(positions.values()))
-        labels.setdefault("weight", "")
-        labels.setdefault("timestamp", "")
         stream = RowStream(
             self.path,
             labels,

@@ -206,7 +206,9 @@ def collect_columns(
     )
 
 
-def _frame_column(frame: Any, name: Hashable, role: str, columns: list[Hashable]) -> ArrayColumn:
+def _frame_column(
+    frame: Any, name: Hashable, role: str, columns: list[Hashable], note: str = ""
+) -> ArrayColumn:
     hits = sum(1 for c in columns if c == name)
     if hits == 0:
         names = getattr(getattr(frame, "index", None), "names", None) or ()
@@ -221,7 +223,8 @@ def _frame_column(frame: Any, name: Hashable, role: str, columns: list[Hashable]
         )
     if hits > 1:
         raise DataError(f"The frame has {hits} columns named {name!r}; rename them apart first.")
-    return ArrayColumn(_series_values(frame[name], f"column {name!r}"), f"column {name!r}")
+    label = f"column {name!r}{note}"
+    return ArrayColumn(_series_values(frame[name], label), label)
 
 
 def _series_values(series: Any, label: str) -> npt.NDArray[Any]:
@@ -337,8 +340,10 @@ def collect_frame(
     weight: Hashable | None,
     timestamp: Hashable | None,
     on_bad_rows: BadRows,
+    weight_note: str = "",
 ) -> Collected:
-    """Read columns of a pandas or polars frame (duck-typed: ``.columns``, ``frame[name]``)."""
+    """Read columns of a pandas or polars frame (duck-typed: ``.columns``, ``frame[name]``);
+    ``weight_note`` is added to the weight column's name in messages."""
     check_eager(frame)
     raw_columns = getattr(frame, "columns", None)
     if raw_columns is None or not hasattr(frame, "__getitem__"):
@@ -353,14 +358,14 @@ def collect_frame(
         twin = next((other for other, same in named[k + 1 :] if same == name), None)
         if twin is not None:
             raise ConfigError(
-                f"{role}= and {twin}= both name the column {name!r}; each role needs its "
-                "own column."
+                f"The {role} and {twin} columns are both {name!r}; each role needs its own "
+                f"column (name them with {role}= and {twin}=)."
             )
     kind = library_of(frame)
     return collect_arrays(
         _frame_column(frame, user, "user", columns),
         _frame_column(frame, item, "item", columns),
-        None if weight is None else _frame_column(frame, weight, "weight", columns),
+        None if weight is None else _frame_column(frame, weight, "weight", columns, weight_note),
         None if timestamp is None else _frame_column(frame, timestamp, "timestamp", columns),
         on_bad_rows=on_bad_rows,
         where=frame_where(frame),
@@ -373,6 +378,7 @@ def frame_roles(
 ) -> tuple[Hashable, Hashable, Hashable | None]:
     """The user, item and weight columns of ``frame``: as given, or, given as None, the
     columns named like them (:mod:`alsrec.data.columns`; no such weight column: None).
+    ``weight=False`` stays False: no weight column, whatever the names.
 
     Examples
     --------
@@ -399,6 +405,8 @@ def _frame_role(
         f"(the {role} IDs) is the frame's index, not a column; pass df.reset_index() so that "
         "it becomes one."
     )
+    if given is False and role == "weight":
+        return False
     if given is not None:
         if given not in columns and given in index:
             raise ConfigError(f"{given!r} {reset}")

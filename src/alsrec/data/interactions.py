@@ -22,7 +22,7 @@ from alsrec.data.assemble import Aggregate, as_weights, assemble, check_options
 from alsrec.data.csv_reader import read_csv
 from alsrec.data.frames import collect_columns, collect_frame, frame_roles
 from alsrec.data.matrices import read_indices, read_matrix
-from alsrec.data.rows import REASONS, BadRows, Column, IdType, check_bad_rows
+from alsrec.data.rows import FOUND_WEIGHT, REASONS, BadRows, Column, IdType, check_bad_rows
 from alsrec.data.sql_reader import collect_sql
 from alsrec.data.summary import InteractionsSummary
 from alsrec.data.unread import numeric_frame_columns, warn_unread
@@ -251,11 +251,11 @@ class Interactions:
             (``user_id`` or else the one of ``user``, ``userId``, ``userID``,
             ``user_idx``; ``item_id`` or else one of ``item``, ..., ``movieId``: see
             :mod:`alsrec.data.columns`).
-        weight : column label, optional
-            The weight column; not given, a column named ``weight`` if there is one. Without
-            one every row weighs 1.0, and an :class:`~alsrec.UnreadColumnWarning` names the
-            numeric columns left unread (a ``rating`` or ``plays`` column was probably
-            meant as the weight).
+        weight : column label or False, optional
+            The weight column; not given, a column named ``weight`` if there is one
+            (``False``: none, whatever the names). Without one every row weighs 1.0, and
+            an :class:`~alsrec.UnreadColumnWarning` names the numeric columns left unread
+            (a ``rating`` or ``plays`` column was probably meant as the weight).
         timestamp : column label, optional
             A time column, used by ``aggregate="last"`` and kept in :attr:`timestamps`.
         aggregate, min_user_interactions, min_item_interactions, on_bad_rows
@@ -270,16 +270,17 @@ class Interactions:
         [[3.0, 1.0], [2.0, 0.0]]
         """
         agg = check_options(aggregate, min_user_interactions, min_item_interactions)
-        user, item, weight = frame_roles(frame, user, item, weight)
+        user, item, found = frame_roles(frame, user, item, weight)
         collected = collect_frame(
             frame,
             user=user,
             item=item,
-            weight=weight,
+            weight=None if found is False else found,
             timestamp=timestamp,
             on_bad_rows=check_bad_rows(on_bad_rows),
+            weight_note=FOUND_WEIGHT if weight is None and found is not None else "",
         )
-        if weight is None:  # the frame was checked by now
+        if found is None:  # the frame was checked by now
             warn_unread(
                 "The frame has no weight column given",
                 numeric_frame_columns(frame, {user, item, timestamp}),
@@ -346,8 +347,9 @@ class Interactions:
             ``header=False``). Not given, ``user`` and ``item`` are the columns named
             like them, as in ``fit(df)`` (``user_id`` or else the one of ``user``,
             ``userId``, ...: :mod:`alsrec.data.columns`), and ``weight`` is a column
-            named ``weight``, if any (else every row weighs 1.0). ``timestamp``: kept per
-            pair in :attr:`timestamps` (numbers or ISO 8601 text).
+            named ``weight``, if any (else every row weighs 1.0; ``weight=False``: 1.0
+            per row whatever the names). ``timestamp``: kept per pair in
+            :attr:`timestamps` (numbers or ISO 8601 text).
         delimiter : str or None, default ","
             One character. ``None`` guesses it from the first line among ``,``, tab,
             ``;`` and ``|``: the one that appears, or, when several do, the one that
@@ -463,8 +465,9 @@ class Interactions:
             (``?`` for sqlite3, ``%s`` for psycopg).
         user, item, weight, timestamp : str or int, optional
             Result columns by name or 0-based position; ``user``, ``item`` and ``weight``
-            not given are found by name as in :meth:`from_csv`. IDs must come back as int or str
-            (cast other types in the query); weights as numbers (``Decimal`` is fine);
+            not given are found by name as in :meth:`from_csv` (``weight=False``: none).
+            IDs must come back as int or str (cast other types in the query); weights as
+            numbers (``Decimal`` is fine);
             timestamps as numbers, ``datetime``/``date`` or ISO 8601 text (kept per pair
             in :attr:`timestamps`).
         aggregate, min_user_interactions, min_item_interactions, on_bad_rows

@@ -746,6 +746,8 @@ def resolve_roles(
     (:mod:`alsrec.data.columns`); a weight column of no such name is not read."""
     positions: dict[str, int] = {}
     for role, spec in specs.items():
+        if role == "weight" and spec is False:  # weight=False: none, whatever the names
+            continue
         if spec is None and role != "timestamp":
             spec = _named_like(role, names, describe_header)
         if spec is not None:
@@ -753,6 +755,27 @@ def resolve_roles(
     if positions["user"] == positions["item"]:
         raise ConfigError("user and item must be different columns.")
     return positions
+
+
+FOUND_WEIGHT = " (read as the weights for its name; weight=False leaves it unread)"
+"""Added to the label of a weight column found by its name, so that an error about its
+values says how not to read it."""
+
+
+def role_labels(
+    specs: dict[str, Column | None], positions: dict[str, int], names: list[str] | None
+) -> dict[str, str]:
+    """How messages name each role's column (``column 'plays'``, ``column 2 (0-based)``;
+    ``""`` for a role not read); a weight found by its name says how to leave it unread."""
+    labels = {
+        role: f"column {names[pos]!r}" if names is not None else f"column {pos} (0-based)"
+        for role, pos in positions.items()
+    }
+    if "weight" in positions and specs.get("weight") is None:
+        labels["weight"] += FOUND_WEIGHT
+    labels.setdefault("weight", "")
+    labels.setdefault("timestamp", "")
+    return labels
 
 
 def _named_like(
@@ -763,8 +786,8 @@ def _named_like(
         if role == "weight":
             return None
         raise ConfigError(
-            "header=False reads the columns by position: pass user= and item= as 0-based "
-            "positions (e.g. user=0, item=1)."
+            f"header=False reads the columns by position: pass {role}= as a 0-based position "
+            "too (e.g. user=0, item=1)."
         )
     found = candidates(names, role)
     if len(found) == 1:

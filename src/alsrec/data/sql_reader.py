@@ -12,6 +12,7 @@ from alsrec.data.rows import (
     Column,
     RowStream,
     resolve_roles,
+    role_labels,
     shorten,
 )
 from alsrec.data.unread import SAMPLE_ROWS, candidate_columns, looks_numeric, warn_unread
@@ -192,9 +193,7 @@ def collect_sql(
         specs = {"user": user, "item": item, "weight": weight, "timestamp": timestamp}
         positions = _execute(cursor, query, params, specs)
         names = [str(d[0]) for d in cursor.description]
-        labels = {role: f"column {names[pos]!r}" for role, pos in positions.items()}
-        labels.setdefault("weight", "")
-        labels.setdefault("timestamp", "")
+        labels = role_labels(specs, positions, names)
         stream = RowStream("query", labels, on_bad_rows, text=False)
         unread = _fetch_all(
             cursor, positions, names, stream, batch_size, ProgressBar("query", None, progress)
@@ -205,7 +204,8 @@ def collect_sql(
                 "parameters."
             )
         # user -> Interactions.from_sql -> collect_sql
-        warn_unread("The query has no weight column given", unread, None)
+        if weight is not False:  # weight=False: 1.0 per row on purpose
+            warn_unread("The query has no weight column given", unread, None)
         return stream.finish(
             has_weights="weight" in positions, has_timestamps="timestamp" in positions
         )

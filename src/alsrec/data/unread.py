@@ -36,17 +36,22 @@ __all__ = [
 ]
 
 TIME_COLUMNS = frozenset({"timestamp", "time", "ts", "date", "datetime"})
-"""Column names read as times, not as candidate weights (compared in lower case); so is a
-name with one of these words or ending in ``at`` (:func:`is_time_name`)."""
+"""Column names read as times, not as candidate weights (compared in lower case); see
+:func:`is_time_name` for the other names that are."""
 
 _WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
 """The words of a column name: ``event_time``, ``eventTime``, ``EVENT-TIME`` -> event, time."""
 
-_DURATION_WORDS = frozenset(
-    {"watch", "watched", "play", "played", "listen", "dwell", "view", "viewed", "duration",
-     "spent", "seconds", "secs", "minutes", "mins", "length", "read", "session"}
+_TIME_WORDS = frozenset({"timestamp", "ts", "date", "datetime", "epoch"})
+"""Words that make a name a point in time wherever they stand (``timestamp_ms``)."""
+
+_POINT_WORDS = frozenset(
+    {"event", "created", "updated", "modified", "start", "end", "click", "order",
+     "purchase", "rating", "action", "interaction", "log", "insert", "inserted", "login",
+     "request", "sent", "received", "posted", "published", "release", "transaction"}
 )  # fmt: skip
-"""Words that make a "time" a duration (``watch_time``, ``dwell_time``): a weight."""
+"""Words that make ``<word>_time`` a point in time (``event_time``); any other
+``<word>_time`` is a duration (``watch_time``, ``listening_time``): a candidate weight."""
 
 
 def _words(name: str) -> list[str]:
@@ -58,24 +63,29 @@ SAMPLE_ROWS = 100
 
 
 def is_time_name(name: Hashable) -> bool:
-    """Whether a column's name says it holds points in time: one of its words is in
-    :data:`TIME_COLUMNS` or its last word is ``at`` (``event_time``, ``createdAt``,
-    ``timestamp_ms``), unless another word makes it a duration (``watch_time``,
-    ``dwell_time``: candidate weights).
+    """Whether a column's name says it holds points in time: it is one of
+    :data:`TIME_COLUMNS`, has a word such as ``timestamp``, ``ts`` or ``date``, ends in
+    ``at`` (``created_at``, ``createdAt``), or is ``time`` after a word of an event
+    (``event_time``, ``clickTime``). Other times are durations (``watch_time``,
+    ``time_on_page``), which may be weights.
 
     Examples
     --------
-    >>> [is_time_name(n) for n in ["event_time", "eventTime", "created_at", "timestamp_ms"]]
+    >>> [is_time_name(n) for n in ["event_time", "clickTime", "created_at", "timestamp_ms"]]
     [True, True, True, True]
-    >>> [is_time_name(n) for n in ["watch_time", "duration_ms", "update_count", "items", 3]]
+    >>> [is_time_name(n) for n in ["watch_time", "listening_time", "time_on_page", "items", 3]]
     [False, False, False, False, False]
     """
     if not isinstance(name, str):
         return False
     words = _words(name)
-    if not words or _DURATION_WORDS.intersection(words):
+    if not words:
         return False
-    return bool(TIME_COLUMNS.intersection(words)) or words[-1] == "at"
+    if name.strip().lower() in TIME_COLUMNS or _TIME_WORDS.intersection(words):
+        return True
+    if words[-1] == "at" or words[:2] == ["time", "stamp"]:
+        return True
+    return len(words) > 1 and words[-1] == "time" and words[-2] in _POINT_WORDS
 
 
 def is_id_name(name: Hashable) -> bool:

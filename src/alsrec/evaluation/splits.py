@@ -556,6 +556,11 @@ def user_split(
     matrix = data.matrix.tocsr()
     lengths = np.diff(matrix.indptr).astype(np.int64)
     share = round(1.0 - fraction, 6)  # a float32 0.8 is 0.8 here, so 5 items score one
+    if share <= 0.0:
+        raise ConfigError(
+            f"fold_in_fraction={fold_in_fraction!r} leaves no share of a user's items to "
+            "score (it rounds to 1); use at most 0.999999, e.g. the protocol's 0.8."
+        )
     eligible = np.flatnonzero(_n_target(lengths, share) >= 1)
     n_val = _n_users(n_validation, "n_validation", eligible.size, 0)
     n_tst = _n_users(n_test, "n_test", eligible.size, 1)
