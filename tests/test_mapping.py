@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import warnings
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from alsrec import (
+    AlsrecWarning,
     DataError,
     IdMapper,
     IdTypeError,
@@ -213,3 +215,13 @@ def test_instances_of_str_subclasses_are_str_ids_kept_as_their_text() -> None:
         assert IdMapper(list(members)).ids.tolist() == ["a", "b"]
     with pytest.raises(IdTypeError, match=r"mix int and str: .* position 1 is 2"):
         IdMapper([_Color.RED, 2])
+
+
+def test_one_long_str_id_that_widens_every_id_is_reported() -> None:
+    ids = [f"U{i}" for i in range(20_000)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        IdMapper(ids)  # short IDs: nothing to say
+    with pytest.warns(AlsrecWarning, match=r"longest ID \(1,024 characters, at index 20000\)"):
+        wide = IdMapper([*ids, "X" * 1024])
+    assert wide.ids.nbytes >= 20_001 * 4096  # what the warning is about

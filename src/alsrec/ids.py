@@ -17,13 +17,14 @@ import numpy.typing as npt
 
 from alsrec.containers import check_sequence, is_arrow
 from alsrec.exceptions import IdTypeError
+from alsrec.logs import warn
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sized
 
     from alsrec.types import ExternalId, IdArray, IdLike
 
-__all__ = ["as_id_array", "check_one_id", "one_id_array"]
+__all__ = ["WIDE_IDS_BYTES", "as_id_array", "check_one_id", "one_id_array", "warn_if_wide"]
 
 
 def check_one_id(value: object, what: str, many: str | None = None) -> None:
@@ -202,3 +203,37 @@ def _check_empty_strings(arr: IdArray, what: str) -> IdArray:
                 "every ID must be non-empty."
             )
     return arr
+
+
+WIDE_IDS_BYTES = 64 * 2**20
+"""Str IDs taking at least this many bytes are checked by :func:`warn_if_wide`."""
+
+
+def warn_if_wide(ids: IdArray, what: str = "IDs") -> None:
+    """Warn when a few long str IDs make the whole array much larger than its text.
+
+    numpy stores str IDs at a fixed width, that of the longest one (4 bytes per
+    character), so one 1,024-character ID among a million short ones takes 4 GiB. Only
+    arrays of :data:`WIDE_IDS_BYTES` or more are checked, and only an array more than 8
+    times its text is reported, with the longest ID's position.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> warn_if_wide(np.array(["a", "b" * 50]))  # small: not checked
+    """
+    if ids.dtype.kind != "U" or ids.nbytes < WIDE_IDS_BYTES:
+        return
+    lengths = np.char.str_len(cast("npt.NDArray[np.str_]", ids))
+    text = max(int(lengths.sum()) * 4, 1)
+    if ids.nbytes <= 8 * text:
+        return
+    longest = int(np.argmax(lengths))
+    warn(
+        f"{what}: the longest ID ({int(lengths[longest]):,} characters, at index {longest}) "
+        f"makes each of the {ids.size:,} IDs take {ids.dtype.itemsize:,} bytes, "
+        f"{ids.nbytes / 2**20:,.0f} MiB for {text / 2**20:,.1f} MiB of text (numpy stores "
+        "str IDs at the width of the longest). Shorten or hash the long IDs to save that "
+        "memory, and the size of a saved model.",
+        stacklevel=None,
+    )

@@ -21,6 +21,7 @@ from alsrec.exceptions import (
 from alsrec.ids import as_id_array as as_id_array
 from alsrec.ids import check_one_id as check_one_id
 from alsrec.ids import one_id_array as one_id_array
+from alsrec.ids import warn_if_wide
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -270,6 +271,7 @@ class IdMapper:
         arr = arr.copy()
         arr.flags.writeable = False
         kind: IdKind = "str" if arr.dtype.kind == "U" else "int"
+        warn_if_wide(arr, what)
         lookup: dict[str, int] | None = None
         if table is not None:  # sorted distinct keys and their positions, known unique
             sorted_keys, sorted_pos = table
