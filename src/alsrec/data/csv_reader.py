@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import numpy.typing as npt
 
+from alsrec.data.columns import resolve_roles, role_labels
 from alsrec.data.csv_checks import (
     GUESSES,
     check_arguments,
@@ -32,8 +33,6 @@ from alsrec.data.rows import (
     Column,
     IdType,
     RowStream,
-    resolve_roles,
-    role_labels,
     shorten,
 )
 from alsrec.data.unread import SAMPLE_ROWS, candidate_columns, looks_numeric, warn_unread

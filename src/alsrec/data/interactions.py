@@ -19,10 +19,11 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from alsrec.data.assemble import Aggregate, as_weights, assemble, check_options
+from alsrec.data.columns import FOUND_WEIGHT
 from alsrec.data.csv_reader import read_csv
 from alsrec.data.frames import collect_columns, collect_frame, frame_roles
 from alsrec.data.matrices import read_indices, read_matrix
-from alsrec.data.rows import FOUND_WEIGHT, REASONS, BadRows, Column, IdType, check_bad_rows
+from alsrec.data.rows import REASONS, BadRows, Column, IdType, check_bad_rows
 from alsrec.data.sql_reader import collect_sql
 from alsrec.data.summary import InteractionsSummary
 from alsrec.data.unread import numeric_frame_columns, warn_unread

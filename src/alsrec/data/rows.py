@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 import numpy as np
 import numpy.typing as npt
 
-from alsrec.data.columns import candidates, common_names
 from alsrec.data.timestamps import parse_with_forms
 from alsrec.exceptions import ConfigError, DataError, IdTypeError
 
@@ -698,112 +697,6 @@ def _concat(parts: list[npt.NDArray[Any]], dtype: type[np.generic]) -> Any:
 
 
 Column = str | int
-
-
-def resolve_column(
-    spec: Column,
-    role: str,
-    names: list[str] | None,
-    n_fields: int,
-    describe_header: Callable[[], tuple[str, str]],
-) -> int:
-    """Column position of ``spec`` (a header name, or a 0-based position)."""
-    if isinstance(spec, bool) or not isinstance(spec, (str, int)):
-        raise ConfigError(f"{role} must be a column name (str) or position (int), got {spec!r}.")
-    if isinstance(spec, int):
-        if not 0 <= spec < n_fields:
-            text, hint = describe_header()
-            raise DataError(
-                f"{role} column position {spec} is out of range ({n_fields} field(s); positions "
-                f"start at 0): {text}.{hint}"
-            )
-        return spec
-    if names is None:
-        raise ConfigError(
-            f"{role}={spec!r} names a column, but header=False: give a 0-based position instead."
-        )
-    hits = [pos for pos, name in enumerate(names) if name == spec]
-    if len(hits) > 1:
-        text, _ = describe_header()
-        raise DataError(f"The {role} column {spec!r} occurs {len(hits)} times: {text}.")
-    if not hits:
-        text, hint = describe_header()
-        raise DataError(
-            f"There is no column {spec!r} (the {role} column): {text}."
-            f"{hint or f' Pass {role}=<one of the columns>.'}"
-        )
-    return hits[0]
-
-
-def resolve_roles(
-    specs: dict[str, Column | None],
-    names: list[str] | None,
-    n_fields: int,
-    describe_header: Callable[[], tuple[str, str]],
-) -> dict[str, int]:
-    """The 0-based position of each role's column (role -> position): the column given, or,
-    for ``user``, ``item`` and ``weight`` given as None, the column named like it
-    (:mod:`alsrec.data.columns`); a weight column of no such name is not read."""
-    positions: dict[str, int] = {}
-    for role, spec in specs.items():
-        if role == "weight" and spec is False:  # weight=False: none, whatever the names
-            continue
-        if spec is None and role != "timestamp":
-            spec = _named_like(role, names, describe_header)
-        if spec is not None:
-            positions[role] = resolve_column(spec, role, names, n_fields, describe_header)
-    if positions["user"] == positions["item"]:
-        raise ConfigError("user and item must be different columns.")
-    return positions
-
-
-FOUND_WEIGHT = " (read as the weights for its name; weight=False leaves it unread)"
-"""Added to the label of a weight column found by its name, so that an error about its
-values says how not to read it."""
-
-
-def role_labels(
-    specs: dict[str, Column | None], positions: dict[str, int], names: list[str] | None
-) -> dict[str, str]:
-    """How messages name each role's column (``column 'plays'``, ``column 2 (0-based)``;
-    ``""`` for a role not read); a weight found by its name says how to leave it unread."""
-    labels = {
-        role: f"column {names[pos]!r}" if names is not None else f"column {pos} (0-based)"
-        for role, pos in positions.items()
-    }
-    if "weight" in positions and specs.get("weight") is None:
-        labels["weight"] += FOUND_WEIGHT
-    labels.setdefault("weight", "")
-    labels.setdefault("timestamp", "")
-    return labels
-
-
-def _named_like(
-    role: str, names: list[str] | None, describe_header: Callable[[], tuple[str, str]]
-) -> str | None:
-    """The one column named like ``role``'s (see :func:`resolve_roles`)."""
-    if names is None:
-        if role == "weight":
-            return None
-        raise ConfigError(
-            f"header=False reads the columns by position: pass {role}= as a 0-based position "
-            "too (e.g. user=0, item=1)."
-        )
-    found = candidates(names, role)
-    if len(found) == 1:
-        return str(found[0])
-    if role == "weight" and not found:
-        return None
-    text, hint = describe_header()
-    if found:
-        raise DataError(
-            f"Several columns could hold the {role} IDs ({found!r}): {text}. Pass {role}="
-            "<one of them>."
-        )
-    raise DataError(
-        f"There is no column named like the {role} IDs ({common_names(role)}): {text}."
-        f"{hint or f' Pass {role}=<one of the columns>.'}"
-    )
 
 
 def shorten(text: str, limit: int = 120) -> str:

@@ -6,13 +6,12 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
+from alsrec.data.columns import resolve_roles, role_labels
 from alsrec.data.rows import (
     BadRows,
     Collected,
     Column,
     RowStream,
-    resolve_roles,
-    role_labels,
     shorten,
 )
 from alsrec.data.unread import SAMPLE_ROWS, candidate_columns, looks_numeric, warn_unread
