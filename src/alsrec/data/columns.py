@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from alsrec.data.headers import check_header_names
 from alsrec.exceptions import ConfigError, DataError
 
 if TYPE_CHECKING:
@@ -102,10 +103,16 @@ def resolve_roles(
     names: list[str] | None,
     n_fields: int,
     describe_header: Callable[[], tuple[str, str]],
+    *,
+    header_row: bool = False,
 ) -> dict[str, int]:
     """The 0-based position of each role's column (role -> position): the column given, or,
     for ``user``, ``item`` and ``weight`` given as None, the column named like it
-    (:mod:`alsrec.data.columns`); a weight column of no such name is not read."""
+    (:mod:`alsrec.data.columns`); a weight column of no such name is not read.
+
+    ``header_row``: ``names`` are a CSV file's first line, which, when every column is
+    given by position, nothing vouches for as a header: one that looks like a data row
+    is refused (:func:`~alsrec.data.headers.check_header_names`)."""
     positions: dict[str, int] = {}
     for role, spec in specs.items():
         if role == "weight" and spec is False:  # weight=False: none, whatever the names
@@ -114,6 +121,8 @@ def resolve_roles(
             spec = _named_like(role, names, describe_header)
         if spec is not None:
             positions[role] = resolve_column(spec, role, names, n_fields, describe_header)
+    if header_row and names is not None and all(isinstance(specs[r], int) for r in positions):
+        check_header_names(names, describe_header)
     if positions["user"] == positions["item"]:
         raise ConfigError("user and item must be different columns.")
     return positions

@@ -24,7 +24,7 @@ from alsrec.data.csv_checks import (
     encoding_name,
     guess_delimiter,
 )
-from alsrec.data.headers import check_header_names, warn_if_header
+from alsrec.data.headers import warn_if_header
 from alsrec.data.rows import (
     MAX_FIELD_CHARS,
     SKIP_HINT,
@@ -426,7 +426,7 @@ class _CsvReader:
             text = f"{self.path}: {seen} reads {shorten(first_line_text)!r}, columns {fields!r}"
             return text, hint
 
-        positions = _positions(self.specs, names, len(fields), describe)
+        positions = resolve_roles(self.specs, names, len(fields), describe, header_row=True)
         labels = role_labels(self.specs, positions, names)
         if "weight" not in positions and self.specs["weight"] is not False:
             self.unchecked = candidate_columns(names, len(fields), set(positions.values()))
@@ -617,20 +617,6 @@ class _CsvReader:
             stream.drop("blank_line", n_blank)
         if len(blank) - n_blank:
             stream.drop("wrong_field_count", len(blank) - n_blank)
-
-
-def _positions(
-    specs: dict[str, Column | None],
-    names: list[str] | None,
-    n_fields: int,
-    describe: Callable[[], tuple[str, str]],
-) -> dict[str, int]:
-    """The 0-based position of each role's column (:func:`resolve_roles`); a header read
-    by position only is checked for being a data row (:func:`check_header_names`)."""
-    positions = resolve_roles(specs, names, n_fields, describe)
-    if names is not None and all(isinstance(specs[role], int) for role in positions):
-        check_header_names(names, describe)
-    return positions
 
 
 def read_csv(
