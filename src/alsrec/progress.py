@@ -12,6 +12,8 @@ import sys
 import time
 from typing import TYPE_CHECKING, TextIO
 
+from alsrec.exceptions import ConfigError
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -37,6 +39,24 @@ def _clock(seconds: float) -> str:
     minutes, secs = divmod(seconds, 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def check_progress(option: object) -> None:
+    """Refuse a ``progress`` option that is not True, False, None or a text stream.
+
+    Examples
+    --------
+    >>> check_progress(None)
+    >>> check_progress("yes")
+    Traceback (most recent call last):
+    ...
+    alsrec.exceptions.ConfigError: progress must be True, False, None or a text stream ...
+    """
+    if not (option is None or isinstance(option, bool) or hasattr(option, "write")):
+        raise ConfigError(
+            "progress must be True, False, None or a text stream (an object with a write "
+            f"method, such as sys.stderr), got {option!r}."
+        )
 
 
 class ProgressBar:
@@ -79,6 +99,7 @@ class ProgressBar:
         interval: float = 0.2,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        check_progress(option)
         self._label = label
         self._total = total if total and total > 0 else None
         self._clock = clock

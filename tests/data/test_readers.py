@@ -917,3 +917,11 @@ def test_blank_lines_at_the_end_of_the_file_are_counted_not_refused(
     inner = write(tmp_path / "i.csv", "user_id,item_id" + end + "u1,a" + end * 2 + "u2,b" + end)
     with pytest.raises(DataError, match=r"line 3: the line is blank"):
         Interactions.from_csv(inner, chunk_rows=chunk_rows)
+
+
+def test_a_progress_option_that_is_no_stream_is_refused_by_every_reader() -> None:
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE t (user_id TEXT, item_id TEXT)")
+    db.execute("INSERT INTO t VALUES ('a', 'x')")
+    with pytest.raises(ConfigError, match=r"progress must be True, False, None or a text"):
+        Interactions.from_sql(db, "SELECT * FROM t", progress="yes")  # type: ignore[arg-type]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import io
 import json
 import re
 import typing
@@ -22,6 +21,7 @@ from alsrec import ALSParams, ConfigError, DataError
 from alsrec.backends import names as backend_names
 from alsrec.cli.messages import help_words
 from alsrec.data.columns import COMMON_COLUMNS
+from alsrec.data.csv_checks import is_text_encoding
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -162,13 +162,11 @@ def delimiter(text: str) -> str | None:
 
 def encoding(text: str) -> str:
     """An argparse type: a text encoding Python knows (``utf-8``, ``latin-1``, ...)."""
-    try:
-        io.TextIOWrapper(io.BytesIO(), encoding=text)  # also refuses 'rot13', 'base64'
-    except LookupError:
+    if not is_text_encoding(text):  # also refuses 'rot13', 'base64'
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a known text encoding; give one such as utf-8, latin-1, "
             "cp1252 or utf-16"
-        ) from None
+        )
     return text
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from alsrec.data.columns import candidates
 from alsrec.exceptions import ConfigError, DataError
+from alsrec.progress import check_progress
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -68,6 +69,24 @@ def _check_path(path: object) -> str:
     return text
 
 
+def is_text_encoding(encoding: object) -> bool:
+    """Whether Python reads text with ``encoding`` (not ``'hex'``, ``'rot13'`` or
+    ``'base64'``, which are bytes codecs, nor a name it does not know).
+
+    Examples
+    --------
+    >>> is_text_encoding("latin-1"), is_text_encoding("rot13"), is_text_encoding(None)
+    (True, False, False)
+    """
+    if not isinstance(encoding, str):
+        return False
+    try:
+        io.TextIOWrapper(io.BytesIO(), encoding=encoding)
+    except LookupError:
+        return False
+    return True
+
+
 def check_arguments(
     path: object, delimiter: object, encoding: object, progress: object
 ) -> tuple[str, str]:
@@ -89,19 +108,12 @@ def check_arguments(
             f"delimiter must be one character (a str) other than a quote, a letter, a digit or "
             f"a line break, or None to guess it; got {delimiter!r}."
         )
-    try:
-        codecs.lookup(encoding)  # type: ignore[arg-type]  # refused below if not a str
-        io.TextIOWrapper(io.BytesIO(), encoding=encoding)  # type: ignore[arg-type]
-    except (LookupError, TypeError) as exc:  # also 'hex', 'rot13', 'base64': bytes codecs
+    if not is_text_encoding(encoding):
         raise ConfigError(
             f"encoding {encoding!r} is not a known text encoding; use e.g. 'utf-8', "
             "'latin-1' or 'cp1252'."
-        ) from exc
-    if not (progress is None or isinstance(progress, bool) or hasattr(progress, "write")):
-        raise ConfigError(
-            "progress must be True, False, None or a text stream (an object with a write "
-            f"method, such as sys.stderr), got {progress!r}."
         )
+    check_progress(progress)
     text = str(encoding)
     # a byte-order mark is no part of the first field, with an explicit UTF-8 as by default
     return where, "utf-8-sig" if codecs.lookup(text).name == "utf-8" else text
