@@ -50,6 +50,7 @@ __all__ = [
     "available",
     "get_backend",
     "names",
+    "status",
 ]
 
 
@@ -196,9 +197,18 @@ def available() -> list[BackendStatus]:
     >>> [s.name for s in available()] == list(names())
     True
     """
-    out = []
-    for name in names():
-        status = _STATUS.get(name)
-        ok, reason = status() if status is not None else (True, "registered")
-        out.append(BackendStatus(name, ok, reason))
-    return out
+    return [status(name) for name in names()]
+
+
+def status(name: str) -> BackendStatus:
+    """Whether the named backend can run on this machine, and why not if it cannot
+    (probing ``implicit`` imports it; a name without a probe counts as runnable).
+
+    Examples
+    --------
+    >>> status("numpy").available
+    True
+    """
+    probe = _STATUS.get(name)
+    ok, reason = probe() if probe is not None else (True, "registered")
+    return BackendStatus(name, ok, reason)

@@ -7,6 +7,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from alsrec import BackendUnavailableError, ConfigError, Recommender, evaluation
+from alsrec.backends import status as backend_status
 from alsrec.cli.options import SPLIT_DEFAULTS, params_from
 from alsrec.cli.sources import read_interactions
 from alsrec.model import loss_monitor
@@ -37,11 +38,9 @@ def check_backend(name: str) -> None:
     """
     if name not in ("implicit", "implicit-gpu"):
         return
-    from alsrec.interop.implicit import gpu_status, implicit_status
-
-    ok, reason = (gpu_status if name == "implicit-gpu" else implicit_status)()
-    if not ok:
-        raise BackendUnavailableError(f"Backend {name!r} cannot run: {reason}")
+    probe = backend_status(name)
+    if not probe.available:
+        raise BackendUnavailableError(f"Backend {name!r} cannot run: {probe.reason}")
 
 
 def make_recommender(args: argparse.Namespace) -> Recommender:
