@@ -521,17 +521,11 @@ def manifest_provenance(root: Path, manifest: dict[str, Any]) -> dict[str, dict[
     for key in ("origin", "training", "metadata"):
         value = manifest.get(key)
         if value is not None and not isinstance(value, dict):
-            raise artifact_error(
-                root / MANIFEST,
-                f"invalid {key!r} {str(value)[:60]}: expected an object or null. The artifact "
-                "is damaged or was edited; restore it from a good copy or save the model again.",
+            raise _damaged(
+                root / MANIFEST, f"invalid {key!r} {str(value)[:60]}: expected an object or null"
             )
         found[key] = value
     problem = _training_problem(found["training"] or {})
     if problem is not None:
-        raise artifact_error(
-            root / MANIFEST,
-            f"invalid 'training': {problem}. The artifact is damaged or was edited; restore it "
-            "from a good copy or save the model again.",
-        )
+        raise _damaged(root / MANIFEST, f"invalid 'training': {problem}")
     return found
