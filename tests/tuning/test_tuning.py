@@ -62,7 +62,7 @@ def test_default_space_caps_factors_by_the_data(small_interactions: Interactions
     tiny = Interactions.from_arrays(["a", "a", "b"], ["x", "y", "x"])
     assert default_space(tiny)["factors"].values == (1,)  # type: ignore[attr-defined]
     assert isinstance(space["regularization"], ScaledLogUniform)
-    assert space["alpha"] == LogUniform(0.1, 50.0)
+    assert space["alpha"] == ScaledLogUniform(0.1, 50.0)
     assert space["iterations"] == Choice([10, 15, 20])
 
 
@@ -96,7 +96,7 @@ def test_dimensions_draw_inside_their_bounds() -> None:
     [
         ({"factorz": [8]}, "factorz"),
         ({"random_state": [1]}, "random_state cannot be searched"),
-        ({"alpha": ScaledLogUniform()}, "only applies to 'regularization'"),
+        ({"iterations": ScaledLogUniform()}, "only applies to 'regularization' and 'alpha'"),
         ({"factors": [0, 8]}, "invalid parameters"),
         ({"factors": object()}, "must be a LogUniform"),
     ],
@@ -283,6 +283,29 @@ def test_a_space_without_alpha_trains_with_the_auto_alpha() -> None:
     }
     found = search(data, space, budget=2)
     assert [t.params.alpha for t in found.trials] == [pytest.approx(expected)] * 2
+
+
+def test_scaled_alpha_multiplies_the_auto_alpha_of_the_trials_weighting() -> None:
+    # Sparse counts: alpha="auto" differs by weighting scheme, so a trial that changes
+    # only the scheme keeps its ratio to the scheme's own automatic alpha, not the number.
+    raw = synthetic(n_users=600, n_items=400, mean_interactions=2, random_state=2)
+    data = Interactions.from_arrays(raw.user_ids, raw.item_ids, raw.weights)
+    autos = {w: auto_alpha(data.matrix, ALSParams(weighting=w)) for w in ("linear", "log")}
+    assert abs(math.log(autos["log"] / autos["linear"])) > 0.1  # the schemes differ here
+    space: dict[str, Any] = {
+        "factors": [4],
+        "iterations": [2],
+        "alpha": ScaledLogUniform(2.0, 2.0),
+        "weighting": ["linear", "log"],
+    }
+    found = search(data, space, budget=2)
+    assert {t.params.weighting for t in found.trials} == {"linear", "log"}
+    for trial in found.trials:
+        assert trial.sampled["alpha"] == 2.0
+        assert trial.params.alpha == pytest.approx(2.0 * autos[trial.params.weighting], rel=5e-3)
+    assert found.space["alpha"] == "log-uniform [2, 2] x auto alpha"
+    # The default space draws alpha this way; its centre is alpha="auto" (ratio 1).
+    assert default_space(data)["alpha"] == ScaledLogUniform(0.1, 50.0)
 
 
 # -- reproducibility ------------------------------------------------------------------------------

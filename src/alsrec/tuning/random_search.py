@@ -361,7 +361,7 @@ def search(
         effects=parameter_effects(
             [t for t in trials if t.stage not in ("explore", "final")], resolved_space
         ),
-        space=MappingProxyType({n: d.describe() for n, d in resolved_space.items()}),
+        space=MappingProxyType({n: _describe(n, d) for n, d in resolved_space.items()}),
         n_splits=len(made_splits),
         test_fraction=fraction,
         random_state=random_state,
@@ -371,6 +371,11 @@ def search(
         best_model=best_model,
         strategy=chosen,
     )
+
+
+def _describe(name: str, dim: Dimension) -> str:
+    """``dim.describe()``, naming the parameter a :class:`ScaledLogUniform` scales."""
+    return dim.describe(name) if isinstance(dim, ScaledLogUniform) else dim.describe()
 
 
 def _draw_key(draw: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:

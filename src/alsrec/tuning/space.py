@@ -40,6 +40,8 @@ _MAX_DRAW_ATTEMPTS = 50
 """Draws per requested trial before a random search gives up finding new parameter sets."""
 _WEIGHTING_FIELDS = ("weighting", "weighting_eps", "bm25_k1", "bm25_b")
 """The parameters that ``alpha="auto"`` reads besides the data (the weighting scheme)."""
+_SCALED = ("regularization", "alpha")
+"""The parameters a :class:`ScaledLogUniform` can scale (those with an ``"auto"`` value)."""
 
 
 def _round3(value: float) -> float:
@@ -128,23 +130,32 @@ class LogUniform:
 
 @dataclass(frozen=True)
 class ScaledLogUniform:
-    """``regularization`` only: a log-uniform ratio times the trial's automatic value.
+    """``regularization`` or ``alpha``: a log-uniform ratio times the trial's automatic value.
 
-    A drawn ratio ``r`` gives ``λ = r * s`` with ``s`` what ``regularization="auto"``
-    resolves to for the trial's own ``alpha`` and weighting scheme on all the data
-    (:func:`alsrec.model.defaults.auto_regularization`), with one difference: the
-    confidence-level factor is the one of the search's default point (the data's own
-    level under its default ``alpha`` and weighting), not the trial's. That factor
-    describes how the best value differs between datasets; within one dataset the best
-    regularization on MovieLens-100k did not grow with ``alpha`` as the trial's level
+    For ``regularization``, a drawn ratio ``r`` gives ``λ = r * s`` with ``s`` what
+    ``regularization="auto"`` resolves to for the trial's own ``alpha`` and weighting
+    scheme on all the data (:func:`alsrec.model.defaults.auto_regularization`), with one
+    difference: the confidence-level factor is the one of the search's default point (the
+    data's own level under its default ``alpha`` and weighting), not the trial's. That
+    factor describes how the best value differs between datasets; within one dataset the
+    best regularization on MovieLens-100k did not grow with ``alpha`` as the trial's level
     would have it. At the default point ``s`` is what a default fit uses. The default
-    range, 0.1 to 10 times ``s``, puts the search's budget around that value. See the
-    module documentation for why.
+    range, 0.1 to 10 times ``s``, puts the search's budget around that value.
+
+    For ``alpha``, ``r`` gives ``alpha = r * a`` with ``a`` what ``alpha="auto"`` resolves
+    to for the trial's own weighting scheme on all the data
+    (:func:`alsrec.model.defaults.auto_alpha`). The schemes put the weights on different
+    scales (on one sparse set of counts ``"auto"`` gave 5.6 for linear weights, 14.7 for
+    ``"log"`` and 3.1 for ``"bm25"``), so a ratio keeps a trial that changes only the
+    scheme at a comparable confidence instead of at the same number. See the module
+    documentation for why.
 
     Examples
     --------
     >>> ScaledLogUniform().describe()
     'log-uniform [0.1, 10] x auto regularization'
+    >>> ScaledLogUniform(0.1, 50).describe("alpha")
+    'log-uniform [0.1, 50] x auto alpha'
     """
 
     low: float = 0.1
@@ -165,9 +176,9 @@ class ScaledLogUniform:
         value = math.exp(rng.uniform(math.log(self.low), math.log(self.high)))
         return min(max(_round3(value), self.low), self.high)
 
-    def describe(self) -> str:
-        """``"log-uniform [low, high] x auto regularization"``."""
-        return f"log-uniform [{self.low:g}, {self.high:g}] x auto regularization"
+    def describe(self, name: str = "regularization") -> str:
+        """``"log-uniform [low, high] x auto <name>"`` (``name``: the parameter it scales)."""
+        return f"log-uniform [{self.low:g}, {self.high:g}] x auto {name}"
 
 
 @dataclass(frozen=True, init=False)
@@ -259,8 +270,8 @@ def default_space(
     >>> from alsrec import Interactions
     >>> data = Interactions.from_arrays([1, 1, 2, 3] * 20, list(range(80)))
     >>> space = default_space(data)
-    >>> space["factors"].describe(), space["alpha"].describe()
-    ('one of 1', 'log-uniform [0.1, 50]')
+    >>> space["factors"].describe(), space["alpha"].describe("alpha")
+    ('one of 1', 'log-uniform [0.1, 50] x auto alpha')
     >>> space["regularization_exponent"].describe()
     'one of 0.0, 0.5, 1.0'
     >>> "regularization_exponent" in default_space(data, backend="implicit")
@@ -272,7 +283,7 @@ def default_space(
     space: dict[str, Dimension] = {
         "factors": Choice(factors),
         "regularization": ScaledLogUniform(0.1, 10.0),
-        "alpha": LogUniform(0.1, 50.0),
+        "alpha": ScaledLogUniform(0.1, 50.0),
         "iterations": Choice(_DEFAULT_ITERATIONS),
     }
     weightings = _weighting_values()
@@ -285,10 +296,10 @@ def default_space(
 
 def _as_dimension(name: str, value: object) -> Dimension:
     if isinstance(value, (LogUniform, ScaledLogUniform, Choice)):
-        if isinstance(value, ScaledLogUniform) and name != "regularization":
+        if isinstance(value, ScaledLogUniform) and name not in _SCALED:
             raise ConfigError(
-                f"ScaledLogUniform only applies to 'regularization', not {name!r}; use "
-                "LogUniform for other parameters."
+                f"ScaledLogUniform only applies to 'regularization' and 'alpha', not "
+                f"{name!r}; use LogUniform for other parameters."
             )
         return value
     if isinstance(value, (list, tuple, np.ndarray)):
@@ -352,7 +363,7 @@ def draw_parameters(
 def _default_value(name: str, dim: Dimension) -> Any:
     """The value of ``dim`` closest to what :class:`ALSParams` uses when ``name`` is not given."""
     default: Any = next((f.default for f in dataclasses.fields(ALSParams) if f.name == name), None)
-    if isinstance(dim, ScaledLogUniform):  # regularization="auto" is the ratio 1
+    if isinstance(dim, ScaledLogUniform):  # "auto" is the ratio 1
         return min(max(1.0, dim.low), dim.high)
     if isinstance(dim, LogUniform):
         numeric = isinstance(default, (int, float)) and not isinstance(default, bool)
@@ -374,11 +385,10 @@ def default_point(
     """The point of ``space`` that :class:`ALSParams`' defaults are: the data-aware centre.
 
     Each dimension takes the default of its parameter when it holds it (a
-    :class:`ScaledLogUniform` its ratio 1, ``regularization="auto"``; a
-    :class:`LogUniform` ``alpha`` what ``alpha="auto"`` resolves to on ``matrix``, kept in
-    the range), else its middle (the geometric centre of a log range, the middle one of
-    the choices). ``None`` when a dimension is of a kind this cannot read (a user-made
-    dimension).
+    :class:`ScaledLogUniform` its ratio 1, ``"auto"``; a :class:`LogUniform` ``alpha``
+    what ``alpha="auto"`` resolves to on ``matrix``, kept in the range), else its middle
+    (the geometric centre of a log range, the middle one of the choices). ``None`` when a
+    dimension is of a kind this cannot read (a user-made dimension).
 
     Parameters
     ----------
@@ -431,10 +441,20 @@ def _home_confidence(
     """The confidences of ``matrix`` at the space's default point (see :func:`home_level`)."""
     point = default_point(space, matrix) or {}
     fields = {k: v for k, v in point.items() if k in _WEIGHTING_FIELDS or k == "alpha"}
-    params = ALSParams(**fields)
+    return params_confidence(matrix, _with_alpha(ALSParams(**fields), space, matrix))
+
+
+def _with_alpha(
+    params: ALSParams, space: Mapping[str, Dimension], matrix: sp.spmatrix | sp.sparray
+) -> ALSParams:
+    """``params`` with a concrete ``alpha``: ``"auto"`` resolved on ``matrix`` for their
+    weighting, or a :class:`ScaledLogUniform` ratio times that value."""
     if isinstance(params.alpha, str):
-        params = dataclasses.replace(params, alpha=auto_alpha(matrix, params))
-    return params_confidence(matrix, params)
+        return dataclasses.replace(params, alpha=auto_alpha(matrix, params))
+    if isinstance(space.get("alpha"), ScaledLogUniform):
+        auto = auto_alpha(matrix, dataclasses.replace(params, alpha="auto"))
+        return dataclasses.replace(params, alpha=_round3(params.alpha * auto))
+    return params
 
 
 def home_multiple(space: Mapping[str, Dimension], matrix: sp.spmatrix | sp.sparray) -> float:
@@ -473,17 +493,16 @@ def resolve_draw(
     """The parameters of a draw (absolute regularization) and the automatic value it scaled.
 
     ``alpha`` is resolved on ``matrix`` when the draw leaves it ``"auto"`` (a space
-    without an ``alpha`` dimension), as :meth:`alsrec.Recommender.fit` would.
+    without an ``alpha`` dimension), as :meth:`alsrec.Recommender.fit` would, and a
+    :class:`ScaledLogUniform` ``alpha`` ratio is multiplied by that value.
     ``multiple``: the noise scale's multiple of :func:`home_multiple` (the trial's own
     when ``None``).
     """
     values = {**draw, "random_state": random_state}
     scale: float | None = None
     try:
-        unscaled = ALSParams(**{**values, "regularization": 0.0})
-        if isinstance(unscaled.alpha, str):
-            values["alpha"] = auto_alpha(matrix, unscaled)
-            unscaled = dataclasses.replace(unscaled, alpha=values["alpha"])
+        unscaled = _with_alpha(ALSParams(**{**values, "regularization": 0.0}), space, matrix)
+        values["alpha"] = unscaled.alpha
         if isinstance(space.get("regularization"), ScaledLogUniform):
             scale = _auto_scale(matrix, unscaled, multiple)
             values["regularization"] = _round3(draw["regularization"] * scale)
