@@ -393,6 +393,35 @@ def test_the_start_is_the_first_explored_draw_and_the_others_stay_random() -> No
     assert with_start[1:] == without[:-1]  # the same random draws, one fewer
 
 
+def test_the_start_is_always_promoted() -> None:
+    # At the exploring fidelity the start scores worst of all; with every iteration it is
+    # the best point. Halving on the exploring values alone would never train it fully.
+    def slow_start(draw: dict[str, Any]) -> float:
+        at_centre = all(draw[k] == v for k, v in CENTRE.items() if k != "factors")
+        if at_centre:
+            return 100.0 if draw["iterations"] >= 15 else -100.0
+        return peak(draw)
+
+    recorder = run_from(CENTRE, slow_start)
+    explored = [(v, d) for s, d, v in recorder.trials() if s == "explore"]
+    promoted = next(ds for s, ds, _ in recorder.batches if s == "promote")
+    others = sorted(explored[1:], key=lambda r: -r[0])[: len(promoted) - 1]
+    assert promoted == [
+        *({**d, "iterations": 15} for _, d in others),
+        {**CENTRE, "factors": 64, "iterations": 15},
+    ]
+    assert recorder.chosen is not None and slow_start(recorder.chosen) == 100.0
+    # Without a start, halving keeps the best explored points, as before.
+    plain = run_from(None, slow_start)
+    plain_explored = sorted(
+        ((v, d) for s, d, v in plain.trials() if s == "explore"), key=lambda r: -r[0]
+    )
+    plain_promoted = next(ds for s, ds, _ in plain.batches if s == "promote")
+    assert plain_promoted == [
+        {**d, "iterations": 15} for _, d in plain_explored[: len(plain_promoted)]
+    ]
+
+
 def test_a_start_missing_a_dimension_is_ignored() -> None:
     explored = [d for s, d, _ in run_from({"alpha": 1.0}).trials() if s == "explore"]
     assert explored == [d for s, d, _ in run_from(None).trials() if s == "explore"]
