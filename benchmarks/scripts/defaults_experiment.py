@@ -1958,6 +1958,70 @@ FROZEN16_DATASETS: dict[str, tuple[str, Callable[[], Split]]] = {
 """The sixteenth frozen group: small sparse sets, made after the three-split check."""
 
 
+def _ml100k_frozen17(kind: str) -> Split:
+    """MovieLens-100k subsets of the seventeenth frozen group (holdout seed 23):
+    ``ge4-no-top50``, 4 stars and up without the 50 most-rated items; ``ge3-light``, 3 stars
+    and up of the users with at most 60 ratings; ``ratings-no-top100``, ratings as weights
+    without the 100 most-rated items; ``ge4-items60``, 4 stars and up of a seeded 60% of
+    the items."""
+    rows = _ml100k_rows()
+    user, item, rating = rows["user"], rows["item"], rows["rating"]
+    ids, counts = np.unique(item, return_counts=True)
+    users, per_user = np.unique(user, return_counts=True)
+    ranked = ids[np.argsort(-counts, kind="stable")]
+    weights = None
+    if kind == "ge4-no-top50":
+        keep = (rating >= 4.0) & ~np.isin(item, ranked[:50])
+    elif kind == "ge3-light":
+        keep = (rating >= 3.0) & np.isin(user, users[per_user <= 60])
+    elif kind == "ratings-no-top100":
+        keep = ~np.isin(item, ranked[:100])
+        weights = rating[keep]
+    elif kind == "ge4-items60":
+        chosen = np.random.default_rng(171).choice(ids, int(ids.size * 0.6), replace=False)
+        keep = (rating >= 4.0) & np.isin(item, chosen)
+    else:
+        raise ValueError(kind)
+    return _holdout(Interactions.from_arrays(user[keep], item[keep], weights), 23)
+
+
+FROZEN17_DATASETS: dict[str, tuple[str, Callable[[], Split]]] = {
+    # A seventeenth frozen group, defined on 2026-12-05 at 06:50 UTC while the share of
+    # alpha="auto" (ALPHA_SHARE) was re-checked on the cached sets and before any change
+    # of it, to score that change out of sample: four sparse MovieLens-100k subsets (the
+    # kind of the last real miss) and four synthetic sets of new seeds 320-323 over a
+    # range of densities and weights.
+    "f17-ml100k-ge4-no-top50": ("frozen17", lambda: _ml100k_frozen17("ge4-no-top50")),
+    "f17-ml100k-ge3-light": ("frozen17", lambda: _ml100k_frozen17("ge3-light")),
+    "f17-ml100k-ratings-no-top100": ("frozen17", lambda: _ml100k_frozen17("ratings-no-top100")),
+    "f17-ml100k-ge4-items60": ("frozen17", lambda: _ml100k_frozen17("ge4-items60")),
+    "f17-syn-sparse-binary": (
+        "frozen17",
+        _synthetic("binary", 320, n_users=6000, n_items=3000, mean_interactions=7),
+    ),
+    "f17-syn-mid-poisson": (
+        "frozen17",
+        _synthetic("poisson", 321, n_users=3000, n_items=1500, mean_interactions=20, n_clusters=30),
+    ),
+    "f17-syn-skewed-rating": (
+        "frozen17",
+        _synthetic(
+            "rating",
+            322,
+            n_users=4000,
+            n_items=2500,
+            mean_interactions=10,
+            popularity_exponent=1.2,
+        ),
+    ),
+    "f17-syn-dense-lognormal": (
+        "frozen17",
+        _synthetic("lognormal", 323, n_users=1200, n_items=600, mean_interactions=25),
+    ),
+}
+"""The seventeenth frozen group: the out-of-sample check of the alpha share's re-check."""
+
+
 LATER = {
     **FROZEN9_DATASETS,
     **FROZEN10_DATASETS,
@@ -1967,6 +2031,7 @@ LATER = {
     **FROZEN14_DATASETS,
     **FROZEN15_DATASETS,
     **FROZEN16_DATASETS,
+    **FROZEN17_DATASETS,
 }
 """The groups made after the excess check's level gate (the ninth) and later."""
 
@@ -1988,6 +2053,7 @@ CHECKED = {
     **FROZEN14_DATASETS,
     **FROZEN15_DATASETS,
     **FROZEN16_DATASETS,
+    **FROZEN17_DATASETS,
 }
 """The out-of-sample groups: ``Recommender()`` scored by a real fit, a grid, an extended
 sweep; left out of the forms and leave-one-out tables."""
