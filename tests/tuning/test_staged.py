@@ -422,6 +422,28 @@ def test_the_start_is_always_promoted() -> None:
     ]
 
 
+@pytest.mark.parametrize("budget", [10, 40])
+def test_an_unscorable_start_takes_no_promotion_slot(budget: int) -> None:
+    # The start's exploring trial is NaN: halving promotes the best scored points, as
+    # without a start, and the search goes on (it used to promote only the NaN start at
+    # budget 10, then stop with nothing promoted).
+    def nan_start(draw: dict[str, Any]) -> float:
+        at_centre = all(draw[k] == v for k, v in CENTRE.items() if k != "factors")
+        return math.nan if at_centre else peak(draw)
+
+    recorder = Recorder(nan_start)
+    recorder.chosen = staged_draws(
+        dict(SPACE), budget, np.random.default_rng(0), recorder, final_splits=True, start=CENTRE
+    )
+    explored = [(v, d) for s, d, v in recorder.trials() if s == "explore"]
+    assert math.isnan(explored[0][0])
+    promoted = next(ds for s, ds, _ in recorder.batches if s == "promote")
+    best = sorted(explored[1:], key=lambda r: -r[0])[: len(promoted)]
+    assert promoted == [{**d, "iterations": 15} for _, d in best]
+    assert recorder.chosen is not None
+    assert len(recorder.trials()) > budget // 2
+
+
 def test_a_start_missing_a_dimension_is_ignored() -> None:
     explored = [d for s, d, _ in run_from({"alpha": 1.0}).trials() if s == "explore"]
     assert explored == [d for s, d, _ in run_from(None).trials() if s == "explore"]

@@ -17,11 +17,11 @@ same as a random draw. The stages:
    it;
 2. **promote**: the best explored points, trained with the full ``iterations`` (the
    middle value of that dimension): successive halving with one cut. The start is
-   always among them, in place of the last: at a third of the iterations a point near
-   a sharp optimum can score far below what it reaches with all of them (on a synthetic
-   set with flat popularity, seed 2, the start ranked sixth of twelve, and the local
-   stage then spent its budget climbing from alpha 9 without reaching the optimum near
-   1);
+   always among them (unless its exploring trial could not be scored), in place of the
+   last: at a third of the iterations a point near a sharp optimum can score far below
+   what it reaches with all of them (on a synthetic set with flat popularity, seed 2,
+   the start ranked sixth of twelve, and the local stage then spent its budget climbing
+   from alpha 9 without reaching the optimum near 1);
 3. **local**: a batched pattern search from the promoted point closest to the start
    among those not significantly below the best promoted one (:func:`within_noise` on
    their split values; the best one itself without a start). Promotion ranks points by
@@ -538,7 +538,8 @@ def staged_draws(
     home = state.home()
     if home is not None and ranked:
         start = state.fidelity(home, size, full=False)
-        if start not in ranked:  # the start is always promoted: see the module docs
+        scored = not math.isnan(state.values.get(_key(start), math.nan))
+        if scored and start not in ranked:  # the start is always promoted: see the module docs
             ranked = [*ranked[: state.budget.promote - 1], start]
     promoted = state.run(
         [state.fidelity(d, size, full=True) for d in ranked]
