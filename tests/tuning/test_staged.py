@@ -444,6 +444,22 @@ def test_an_unscorable_start_takes_no_promotion_slot(budget: int) -> None:
     assert len(recorder.trials()) > budget // 2
 
 
+def test_a_budget_that_promotes_one_point_promotes_the_start_beside_it() -> None:
+    # Budget 14 promotes one point: the best explored one is still trained in full, and
+    # the start is trained beside it rather than instead of it.
+    assert Budget.split(14, final_splits=True).promote == 1
+    recorder = Recorder(peak)
+    staged_draws(
+        dict(SPACE), 14, np.random.default_rng(0), recorder, final_splits=True, start=CENTRE
+    )
+    explored = [(v, d) for s, d, v in recorder.trials() if s == "explore"]
+    promoted = next(ds for s, ds, _ in recorder.batches if s == "promote")
+    best = max(explored[1:], key=lambda r: r[0])[1]
+    assert best != {**CENTRE, "factors": 64, "iterations": 5}
+    assert promoted == [{**best, "iterations": 15}, {**CENTRE, "factors": 64, "iterations": 15}]
+    assert len(recorder.trials()) <= 14
+
+
 def test_a_start_missing_a_dimension_is_ignored() -> None:
     explored = [d for s, d, _ in run_from({"alpha": 1.0}).trials() if s == "explore"]
     assert explored == [d for s, d, _ in run_from(None).trials() if s == "explore"]

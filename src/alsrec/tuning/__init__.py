@@ -11,7 +11,7 @@ Two strategies
 --------------
 ``"staged"`` (the default when no space is given; :mod:`alsrec.tuning.staged`)
     The space's data-aware centre (what a default fit uses: ``regularization="auto"``,
-    alpha 1, linear weighting, where the space holds them) and random trials, at 64
+    ``alpha="auto"``, linear weighting, where the space holds them) and random trials, at 64
     factors and a third of the iterations, explore the space cheaply;
     the best of them are trained with the full iterations (successive halving with one
     cut); a batched pattern search refines the best one along every dimension, each
@@ -52,13 +52,13 @@ The default space (:func:`default_space`)
 ``alpha``
     :class:`ScaledLogUniform` ``(0.1, 50)``: a log-uniform *ratio* times what
     ``alpha="auto"`` gives the data under the trial's weighting scheme
-    (:func:`alsrec.model.defaults.auto_alpha`), from "observed barely above unobserved"
-    to the strong confidence of Hu, Koren and Volinsky's original setting (alpha 40 on
-    counts). On data where ``"auto"`` is 1 (dense or binary data) that is alpha 0.1 to
-    50. The schemes put the weights on different scales, so a trial that changes only
-    the scheme keeps a comparable confidence rather than the same number: on one sparse
-    set of counts ``"auto"`` gave 5.6 for linear weights, 14.7 for ``"log"`` and 3.1 for
-    ``"bm25"``. Trials record the absolute alpha.
+    (:func:`alsrec.model.defaults.auto_alpha`), from "observed barely above unobserved" to
+    the strong confidence of Hu, Koren and Volinsky's original setting (alpha 40 on counts).
+    On data where ``"auto"`` is 1 (3% or more of the pairs observed, weights about 1) that
+    is alpha 0.1 to 50. The schemes put the weights on different scales, so a trial that
+    changes only the scheme keeps a comparable confidence rather than the same number: on
+    one sparse set of counts ``"auto"`` gave 5.6 for linear weights, 14.7 for ``"log"`` and
+    3.1 for ``"bm25"``. Trials record the absolute alpha.
 ``factors``
     :class:`Choice` of 16, 32, 64, 128, 256, keeping only sizes up to half the smaller
     side of the matrix (more factors than that can only memorize); at least one size

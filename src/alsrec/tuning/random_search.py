@@ -226,7 +226,7 @@ def search(
         All the data. Validation splits are drawn from it; keep a final test set out of it
         if you want an unbiased estimate of the tuned model.
     space : mapping, optional
-        Parameter name -> :class:`LogUniform`, :class:`ScaledLogUniform` (regularization),
+        Parameter name -> :class:`LogUniform`, :class:`ScaledLogUniform` (regularization, alpha),
         :class:`Choice`, a list of values, or one fixed value. Names are fields of
         :class:`~alsrec.ALSParams` except ``random_state``; parameters left out keep their
         defaults. ``None`` means :func:`default_space` of ``interactions``.

@@ -108,10 +108,10 @@ class ParameterEffect:
     """How the metric varied with one searched parameter, across the trials.
 
     Trials are grouped by the parameter's value (finite choices) or into up to three
-    equal-sized bins of its drawn value (continuous dimensions; for a
-    :class:`ScaledLogUniform` the ratio, so the grouping is not confounded with
-    ``alpha``). These are marginal means over a random search: a hint of what matters,
-    not a controlled experiment.
+    equal-sized bins of its drawn value (continuous dimensions; for a :class:`ScaledLogUniform`
+    the ratio, so that the regularization's grouping is not confounded with ``alpha``).
+    These are marginal means over a random search: a hint of what matters, not a controlled
+    experiment.
 
     Attributes
     ----------

@@ -6,7 +6,7 @@ processes if asked) and records every trial. Nothing here trains a model, so the
 tested with a made-up objective.
 
 A *point* is a dict of drawn values, one per dimension of the space (for a
-:class:`~alsrec.tuning.ScaledLogUniform`, the ratio to the automatic regularization), the
+:class:`~alsrec.tuning.ScaledLogUniform`, the ratio to the automatic value), the
 same as a random draw. The stages:
 
 1. **explore**: the data-aware centre (``start``: what a default fit uses, when the
@@ -18,10 +18,11 @@ same as a random draw. The stages:
 2. **promote**: the best explored points, trained with the full ``iterations`` (the
    middle value of that dimension): successive halving with one cut. The start is
    always among them (unless its exploring trial could not be scored), in place of the
-   last: at a third of the iterations a point near a sharp optimum can score far below
-   what it reaches with all of them (on a synthetic set with flat popularity, seed 2,
-   the start ranked sixth of twelve, and the local stage then spent its budget climbing
-   from alpha 9 without reaching the optimum near 1);
+   last, or beside the only one where the budget promotes one point: at a third of the
+   iterations a point near a sharp optimum can score far below what it reaches with all
+   of them (on a synthetic set with flat popularity, seed 2, the start ranked sixth of
+   twelve, and the local stage then spent its budget climbing from alpha 9 without
+   reaching the optimum near 1);
 3. **local**: a batched pattern search from the promoted point closest to the start
    among those not significantly below the best promoted one (:func:`within_noise` on
    their split values; the best one itself without a start). Promotion ranks points by
@@ -540,7 +541,9 @@ def staged_draws(
         start = state.fidelity(home, size, full=False)
         scored = not math.isnan(state.values.get(_key(start), math.nan))
         if scored and start not in ranked:  # the start is always promoted: see the module docs
-            ranked = [*ranked[: state.budget.promote - 1], start]
+            # in place of the last, or beside the only one (a small budget): the best
+            # explored point is always trained in full too
+            ranked = [*ranked[: max(1, state.budget.promote - 1)], start]
     promoted = state.run(
         [state.fidelity(d, size, full=True) for d in ranked]
         or [state.fidelity(explored[0][1], size, full=True)],
