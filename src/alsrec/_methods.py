@@ -18,13 +18,17 @@ from __future__ import annotations
 import functools
 import inspect
 import types
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from alsrec.checks import check_keywords
 
-__all__ = ["keyword_hints", "settings_classmethod"]
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+__all__ = ["function_keyword_hints", "keyword_hints", "settings_classmethod"]
 
 _C = TypeVar("_C", bound=type)
+_F = TypeVar("_F", bound="Callable[..., Any]")
 
 
 class settings_classmethod:
@@ -66,8 +70,9 @@ class settings_classmethod:
         return bound
 
 
-def _hinted(func: Any, where: str) -> Any:
-    """``func``, checking the names of its keyword arguments first (see the module)."""
+def _hinted(func: Any, where: str, others: Mapping[str, tuple[str, str]] | None = None) -> Any:
+    """``func``, checking the names of its keyword arguments first (see the module;
+    ``others``: as for :func:`~alsrec.checks.check_keywords`)."""
     kinds = inspect.Parameter
     parameters = list(inspect.signature(func).parameters.values())
     if any(p.kind is kinds.VAR_KEYWORD for p in parameters):
@@ -80,10 +85,35 @@ def _hinted(func: Any, where: str) -> Any:
     @functools.wraps(func)
     def checked(*args: Any, **kwargs: Any) -> Any:
         if not valid.issuperset(kwargs):
-            check_keywords(where, kwargs, valid, positional)
+            check_keywords(where, kwargs, valid, positional, others)
         return func(*args, **kwargs)
 
     return checked
+
+
+def function_keyword_hints(
+    where: str, others: Mapping[str, tuple[str, str]] | None = None
+) -> Callable[[_F], _F]:
+    """Function decorator: an unknown keyword raises :class:`~alsrec.UsageError` with a
+    hint, as :func:`keyword_hints` does for methods; ``others`` as for
+    :func:`~alsrec.checks.check_keywords`.
+
+    Examples
+    --------
+    >>> @function_keyword_hints("search()", {"n_iter": ("budget", "it is budget=")})
+    ... def search(data, budget=3):
+    ...     return budget
+    >>> search(1, n_iter=5)
+    Traceback (most recent call last):
+    ...
+    alsrec.exceptions.UsageError: search() got an unexpected keyword argument 'n_iter'; \
+in alsrec it is budget=.
+    """
+
+    def decorate(func: _F) -> _F:
+        return cast("_F", _hinted(func, where, others))
+
+    return decorate
 
 
 def keyword_hints(cls: _C) -> _C:

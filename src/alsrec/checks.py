@@ -172,10 +172,16 @@ OTHER_KEYWORDS: dict[str, tuple[str, str]] = {
 
 
 def check_keywords(
-    where: str, given: Iterable[str], valid: Collection[str], positional: Collection[str] = ()
+    where: str,
+    given: Iterable[str],
+    valid: Collection[str],
+    positional: Collection[str] = (),
+    others: Mapping[str, tuple[str, str]] | None = None,
 ) -> None:
     """Raise :class:`~alsrec.UsageError` for the first name of ``given`` not in ``valid``
-    (the keywords ``where`` takes; ``positional``: its positional-only parameters).
+    (the keywords ``where`` takes; ``positional``: its positional-only parameters;
+    ``others``: foreign keywords that mean something else to ``where`` than in
+    :data:`OTHER_KEYWORDS`, such as scikit-learn's ``n_iter`` to a search).
 
     The message is Python's own, plus what alsrec calls the thing when the name is
     another library's (:data:`OTHER_KEYWORDS`; and where that keyword goes when ``where``
@@ -204,8 +210,9 @@ in alsrec the number of sweeps is iterations=, a keyword of Recommender(...).
             )
         names = sorted(valid)
         close = difflib.get_close_matches(name, names, n=2)
-        if name in OTHER_KEYWORDS:
-            target, phrase = OTHER_KEYWORDS[name]
+        foreign = {**OTHER_KEYWORDS, **(others or {})}
+        if name in foreign:
+            target, phrase = foreign[name]
             owner = "" if target in valid else f", a keyword of {_OWNERS[target]}"
             hint = f"in alsrec {phrase}{owner}."
         elif close:

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -17,7 +18,7 @@ import pytest
 import scipy.sparse as sp
 
 import alsrec
-from alsrec import ALSParams, ConfigError, Interactions, Recommender
+from alsrec import ALSParams, ConfigError, Interactions, Recommender, UsageError
 from alsrec.backends import get_backend
 from alsrec.datasets import SyntheticData, synthetic
 from alsrec.evaluation import evaluate, holdout_split
@@ -150,6 +151,28 @@ def test_a_backend_instance_needs_one_job(small_interactions: Interactions) -> N
 def test_not_interactions_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"Interactions\.from_arrays"):
         search([1, 2, 3], budget=2)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("keyword", "needle"),
+    [
+        ("n_iter", "budget="),  # scikit-learn's trials, not the model's sweeps (iterations=)
+        ("n_trials", "budget="),
+        ("timeout", "budget="),
+        ("param_distributions", "space="),
+        ("cv", "splits="),
+        ("scoring", "metric="),
+        ("seed", "random_state="),
+    ],
+)
+def test_other_libraries_keywords_say_what_search_calls_them(
+    small_interactions: Interactions, keyword: str, needle: str
+) -> None:
+    # Python's bare TypeError names the keyword, not what to write instead.
+    foreign: dict[str, Any] = {keyword: 5}
+    with pytest.raises(UsageError, match=rf"search\(\) got an unexpected keyword argument "
+                       rf"'{keyword}'; in alsrec .*{re.escape(needle)}"):  # fmt: skip
+        search(small_interactions, SMALL, budget=1, **foreign)
 
 
 # -- draws ----------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from alsrec._methods import function_keyword_hints
 from alsrec._threads import single_threaded_blas
 from alsrec.backends import get_backend
 from alsrec.checks import check_bool
@@ -57,6 +58,33 @@ FINAL_SPLITS = 2
 is a number), so that the winner is picked on the mean of ``splits + FINAL_SPLITS``."""
 
 _TUNABLE_METRICS = tuple(m for m in METRICS if m != "popularity_rank")
+
+_TRIALS = ("budget", "the number of parameter sets tried is budget=")
+_SPACE = (
+    "space",
+    "the parameter ranges are space= (the second argument): a dict of parameter name -> "
+    "LogUniform(low, high), Choice([...]), a list of values or one value",
+)
+_LIST_LENGTH = ("k", "the metric's list length is k=")
+SEARCH_KEYWORDS: dict[str, tuple[str, str]] = {
+    "n_iter": _TRIALS,
+    "n_trials": _TRIALS,
+    "max_evals": _TRIALS,
+    "timeout": ("budget", "a search stops after budget= trials; it has no time limit"),
+    "param_distributions": _SPACE,
+    "param_grid": _SPACE,
+    "search_space": _SPACE,
+    "cv": ("splits", "the validation splits are splits= (a number, or (train, validation) pairs)"),
+    "scoring": ("metric", "the metric to maximize is metric= (e.g. 'ndcg'), its list length k="),
+    "verbose": ("progress", "progress= takes a function called as progress(done, total, trial)"),
+    "N": _LIST_LENGTH,
+    "K": _LIST_LENGTH,
+    "top_k": _LIST_LENGTH,
+    "topk": _LIST_LENGTH,
+}
+"""Keywords of scikit-learn's searches, Optuna and hyperopt that :func:`search` spells
+differently (where they mean something else than in :data:`alsrec.checks.OTHER_KEYWORDS`:
+``n_iter`` is a number of trials here, not of sweeps)."""
 
 
 @dataclass(frozen=True)
@@ -202,6 +230,7 @@ def _check_progress(progress: object) -> None:
         )
 
 
+@function_keyword_hints("search()", SEARCH_KEYWORDS)
 def search(
     interactions: Interactions,
     space: SpaceArg | None = None,
