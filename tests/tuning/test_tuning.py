@@ -482,6 +482,13 @@ def test_the_table_shows_every_searched_dimension_that_varies(
     assert best in str(found)
 
 
+@pytest.mark.parametrize("n", [-1, 0, 2.0, "3"])
+def test_a_table_length_that_is_not_a_count_is_refused(report: TuningReport, n: Any) -> None:
+    # -1 dropped the last trial silently; a float or str raised a bare TypeError
+    with pytest.raises(ConfigError, match=r"^n must be"):
+        report.table(n)
+
+
 def test_refit_trains_the_best_params_on_all_data(
     small_interactions: Interactions, report: TuningReport
 ) -> None:

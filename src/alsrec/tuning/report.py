@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from alsrec.checks import check_int
 from alsrec.tuning.space import ScaledLogUniform
 
 if TYPE_CHECKING:
@@ -323,8 +324,11 @@ class TuningReport:
 
         Columns: the factors, regularization, alpha and iterations of each trial, and every
         other dimension of the space whose value differs between trials (such as
-        ``weighting`` and ``regularization_exponent`` in the default space).
+        ``weighting`` and ``regularization_exponent`` in the default space). ``n`` is
+        ``None`` (every trial) or an integer >= 1.
         """
+        if n is not None:  # a negative n would slice off the worst trials without a word
+            n = check_int("n", n, minimum=1)
         names = self._table_columns()
         staged = any(t.stage != "random" for t in self.trials)
         header = ["rank", "trial", f"{self.metric}@{self.k}", *names, *["stage"] * staged, "fit s"]
