@@ -127,6 +127,8 @@ def test_bad_dimensions_are_refused() -> None:
     [
         ({"metric": "popularity_rank"}, "cannot be maximized"),
         ({"metric": "ndgc"}, "metric must be one of"),
+        ({"metric": "ndcg@10"}, r"got 'ndcg@10'; write metric='ndcg', k=10\.$"),
+        ({"metric": "NDCG"}, r"got 'NDCG'; write metric='ndcg'\.$"),
         ({"budget": 0}, "budget must be an integer >= 1"),
         ({"k": 0}, "k must be an integer >= 1"),
         ({"n_jobs": 0}, "n_jobs must be >= 1"),

@@ -443,6 +443,20 @@ def _check_strategy(strategy: object, space: object) -> str:
     return str(strategy)
 
 
+def _check_metric(metric: object) -> None:
+    """Refuse a metric :func:`search` cannot maximize, saying how to write a near miss."""
+    if metric in _TUNABLE_METRICS:
+        return
+    message = f"metric must be one of {list(_TUNABLE_METRICS)}, got {metric!r}"
+    if metric == "popularity_rank":
+        message += " (popularity_rank measures bias, not quality: it cannot be maximized)"
+    elif isinstance(metric, str):
+        name, _, cutoff = metric.strip().lower().partition("@")
+        if name in _TUNABLE_METRICS:  # "NDCG", "ndcg@10": the list length is k=
+            message += f"; write metric={name!r}" + (f", k={cutoff}" if cutoff.isdigit() else "")
+    raise ConfigError(message + ".")
+
+
 def _check_arguments(
     interactions: object,
     metric: str,
@@ -454,11 +468,7 @@ def _check_arguments(
 ) -> tuple[int, int | None, int, str]:
     """Validate what :func:`search` was given; returns ``k``, ``budget``, seed, backend name."""
     require_interactions(interactions, "interactions", "search")
-    if metric not in _TUNABLE_METRICS:
-        raise ConfigError(
-            f"metric must be one of {list(_TUNABLE_METRICS)}, got {metric!r} "
-            "(popularity_rank measures bias, not quality: it cannot be maximized)."
-        )
+    _check_metric(metric)
     k = _check_int("k", k, 1)
     budget = None if budget is None else _check_int("budget", budget, 1)
     random_state = _check_int("random_state", random_state, 0)
