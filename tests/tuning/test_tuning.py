@@ -399,6 +399,18 @@ def test_trial_values_are_the_evaluation_metric_on_the_given_split(
         assert trial.split_values == (expected,)
 
 
+def test_one_split_pair_is_told_to_be_wrapped_and_a_list_pair_works(
+    small_interactions: Interactions,
+) -> None:
+    train, valid = holdout_split(small_interactions, 0.25, random_state=11)
+    with pytest.raises(ConfigError, match=r"one \(train, validation\) pair; pass a list"):
+        search(small_interactions, SMALL, budget=2, splits=(train, valid))  # type: ignore[arg-type]
+    pairs: Any = [[train, valid]]
+    as_lists = search(small_interactions, SMALL, budget=2, splits=pairs)
+    as_tuples = search(small_interactions, SMALL, budget=2, splits=[(train, valid)])
+    assert [t.value for t in as_lists.trials] == [t.value for t in as_tuples.trials]
+
+
 def test_several_splits_are_averaged(small_interactions: Interactions) -> None:
     found = search(small_interactions, SMALL, budget=2, splits=3, random_state=4)
     assert found.n_splits == 3 and found.test_fraction == 0.2

@@ -193,10 +193,15 @@ def _check_splits(
             f"splits must be a number of holdout splits (>= 1) or a non-empty sequence of "
             f"(train, validation) Interactions pairs, got {splits!r}."
         )
+    if len(splits) == 2 and all(isinstance(p, Interactions) for p in splits):
+        raise ConfigError(  # splits=holdout_split(...): one pair, not a list of pairs
+            "splits got one (train, validation) pair; pass a list of pairs: "
+            "splits=[(train, validation)]."
+        )
     out = []
     for pos, pair in enumerate(splits):
         if (
-            not isinstance(pair, tuple)
+            not isinstance(pair, (tuple, list))
             or len(pair) != 2
             or not all(isinstance(p, Interactions) for p in pair)
         ):
