@@ -113,6 +113,11 @@ def test_tune_usage_and_data_errors(ws: Workspace) -> None:
     line = one_error_line(proc)
     assert proc.returncode == 2 and "--jobs" in line and ">= 1, or -1" in line
     assert proc.stdout == ""  # refused before the data is read
+    for flags, needle in ((("--backend", "foo"), "'foo'"), (("--random-state", "-1"), "-1")):
+        proc = run("tune", str(ws.csv_path), *COLS, *flags, cwd=ws.root)
+        line = one_error_line(proc)
+        assert proc.returncode == 2 and needle in line, line
+        assert proc.stdout == ""  # refused before the data is read (no "Read ..." line)
     proc = run("tune", str(ws.root / "missing.csv"), *COLS, cwd=ws.root)
     assert proc.returncode == 3 and "missing.csv" in one_error_line(proc)
     proc = run("tune", str(ws.csv_path), *COLS, "-o", str(ws.model), cwd=ws.root)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from alsrec import ConfigError, evaluation, tuning
+from alsrec.backends import get_backend
 from alsrec.cli.options import (
     EXIT_OK,
     FORMATTER,
@@ -128,7 +129,7 @@ def _search_options(group: argparse._ArgumentGroup) -> None:
     )
     group.add_argument(
         "--random-state",
-        type=int,
+        type=nonnegative_int,
         default=0,
         help="seed of the draws, the splits and the models (default: 0)",
     )
@@ -181,7 +182,8 @@ def _trial_bar(label: str, err: TextIO) -> Callable[[int, int, tuning.Trial], No
 def run(args: argparse.Namespace, io: Streams) -> int:
     """Search, print the report, score on the final test split, write what was asked."""
     target, params_out = _check_outputs(args)
-    check_backend(args.backend)  # an unknown name is refused by tuning.search
+    get_backend(args.backend)  # an unknown name is refused before the data is read
+    check_backend(args.backend)
     out = Report(io.out)  # a closed pipe ('| head') stops the report, not the saves
     data = read_interactions(args)
     if args.format == "table":
