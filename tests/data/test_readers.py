@@ -238,6 +238,9 @@ def test_csv_integer_ids_parse_like_from_arrays(
     assert got == Interactions.from_arrays(users, items)
 
 
+AS_TEXT: dict[str, Any] = {"user_type": "str", "item_type": "str"}
+"""Both ID columns read as text: the drawn IDs may mix '0' and '00' (two IDs as text)."""
+
 _BAD_WEIGHTS = {
     "": "bad_weight",
     "abc": "bad_weight",
@@ -292,7 +295,7 @@ def test_skipped_rows_are_all_counted(
     if not good:
         with pytest.raises(DataError, match=r"rows were dropped|no data rows"):
             Interactions.from_csv(
-                path, user="u", item="i", weight="w", on_bad_rows="skip", user_type="str"
+                path, user="u", item="i", weight="w", on_bad_rows="skip", **AS_TEXT
             )
         return
     got = Interactions.from_csv(
@@ -315,9 +318,9 @@ def test_skipped_rows_are_all_counted(
     at_end = len(kinds) - len("".join("b" if k == "blank" else "x" for k in kinds).rstrip("b"))
     if sum(dropped.values()) > at_end:  # blank lines after the last row are never an error
         with pytest.raises(DataError, match=r"bad\.csv, line \d+"):
-            Interactions.from_csv(path, user="u", item="i", weight="w", user_type="str")
+            Interactions.from_csv(path, user="u", item="i", weight="w", **AS_TEXT)
     elif dropped:
-        strict = Interactions.from_csv(path, user="u", item="i", weight="w", user_type="str")
+        strict = Interactions.from_csv(path, user="u", item="i", weight="w", **AS_TEXT)
         assert strict.summary().dropped == {"blank_line": at_end}
 
 
