@@ -39,6 +39,7 @@ from alsrec.model.defaults import (
     level_factor,
     params_confidence,
     popularity_scale,
+    ratio_damping,
     regularization_from_masses,
     resolve_params,
     spectral_scale,
@@ -204,7 +205,11 @@ def test_auto_on_larger_data_is_the_spectral_multiple_of_the_noise_scale() -> No
     ratio = spectral_ratio(conf)
     assert ratio is not None
     assert SPECTRAL_FITTED[0] < ratio < SPECTRAL_FITTED[1]  # where the power law holds
-    expected = 7.17 * ratio**1.08 * level_of(conf)
+    # counts at alpha 1 with skewed popularity: the damping of the law applies (one factor)
+    level = float(level_of(conf) ** 5 * 2.0)  # E[c]^3 / E[c^2]
+    damping = ratio_damping(ratio, level, popularity_gini(cols))
+    assert damping < 1.0
+    expected = 7.17 * ratio**1.08 * level_of(conf) * damping
     expected *= regularization_from_masses(rows, cols, scale=1.0)
     assert auto_regularization(conf) == pytest.approx(expected)
     # A flatter spectrum (more noise per signal) asks for more shrinkage.
@@ -533,7 +538,10 @@ def test_flat_item_popularity_raises_the_default_regularization() -> None:
     conf = params_confidence(skewed.matrix, ALSParams(alpha=1.0))
     skewed_gini = popularity_gini(np.asarray(conf.sum(axis=0)).ravel())
     assert skewed_gini is not None and skewed_gini > FLAT_POPULARITY[1]
-    assert auto_multiple(conf) == pytest.approx(spectral_scale(spectral_ratio(conf)))
+    # (binary at alpha 1 has the level 2, where the damping of the law applies too)
+    skewed_ratio = spectral_ratio(conf)
+    damping = ratio_damping(skewed_ratio, LEVEL_REFERENCE, skewed_gini)
+    assert auto_multiple(conf) == pytest.approx(spectral_scale(skewed_ratio) * damping)
 
 
 def test_two_default_fits_of_larger_data_are_identical() -> None:

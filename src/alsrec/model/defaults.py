@@ -53,6 +53,10 @@ from alsrec._threads import single_threaded_blas
 from alsrec.data.weighting import confidence, weigh
 from alsrec.exceptions import DataError
 from alsrec.model.noise_multiple import AUTO_SCALE as AUTO_SCALE
+from alsrec.model.noise_multiple import DAMPED_EXPONENT as DAMPED_EXPONENT
+from alsrec.model.noise_multiple import DAMPED_GINI as DAMPED_GINI
+from alsrec.model.noise_multiple import DAMPED_LEVEL as DAMPED_LEVEL
+from alsrec.model.noise_multiple import DAMPED_RATIO as DAMPED_RATIO
 from alsrec.model.noise_multiple import FLAT_POPULARITY as FLAT_POPULARITY
 from alsrec.model.noise_multiple import FLAT_SCALE as FLAT_SCALE
 from alsrec.model.noise_multiple import HEAVY_FLAT as HEAVY_FLAT
@@ -68,6 +72,7 @@ from alsrec.model.noise_multiple import flat_spectrum_scale as flat_spectrum_sca
 from alsrec.model.noise_multiple import flat_spectrum_weight as flat_spectrum_weight
 from alsrec.model.noise_multiple import level_factor as level_factor
 from alsrec.model.noise_multiple import popularity_scale as popularity_scale
+from alsrec.model.noise_multiple import ratio_damping as ratio_damping
 from alsrec.model.noise_multiple import spectral_scale as spectral_scale
 from alsrec.model.noise_multiple import weak_signal_factor as weak_signal_factor
 from alsrec.model.statistics import (
@@ -90,6 +95,10 @@ __all__ = [
     "ALPHA_RANGE",
     "ALPHA_SHARE",
     "AUTO_SCALE",
+    "DAMPED_EXPONENT",
+    "DAMPED_GINI",
+    "DAMPED_LEVEL",
+    "DAMPED_RATIO",
     "FLAT_POPULARITY",
     "FLAT_SCALE",
     "HEAVY_FLAT",
@@ -114,6 +123,7 @@ __all__ = [
     "level_factor",
     "params_confidence",
     "popularity_scale",
+    "ratio_damping",
     "regularization_from_masses",
     "resolve_params",
     "resolved_confidence",
@@ -428,7 +438,9 @@ def auto_multiple(
     toward :data:`PLATEAU_SHARE` of its :func:`component_scale` (divided by the noise
     scale, so that the multiple times the noise scale gives that regularization); below
     that ratio instead, times the :func:`weak_signal_factor` of its
-    :func:`~alsrec.model.statistics.signal_energy`.
+    :func:`~alsrec.model.statistics.signal_energy`, or, where that factor is 1 and the
+    weights are not heavy-tailed, times the :func:`ratio_damping` of its ratio, ``level``
+    and Gini coefficient.
 
     Examples
     --------
@@ -489,8 +501,12 @@ def _scoped_multiple(
     if spectrum is None or ratio is None:
         return multiple
     if ratio <= (HEAVY_FLAT[0] if heavy else SPECTRAL_FLAT):
-        # not flat: the weak-signal check (the same shuffled pattern's SVD)
-        return multiple * weak_signal_factor(spectrum.signal_energy(), level)
+        # not flat: the weak-signal check (the same shuffled pattern's SVD), else the
+        # damping of the law's rise at a low level
+        weak = weak_signal_factor(spectrum.signal_energy(), level)
+        if weak != 1.0 or heavy:
+            return multiple * weak
+        return multiple * ratio_damping(ratio, level, gini)
     if level < LEVEL_REFERENCE and not heavy:
         return multiple
     excess = spectrum.excess()
