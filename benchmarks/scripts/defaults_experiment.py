@@ -55,6 +55,7 @@ import json
 import math
 import statistics
 import time
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +68,7 @@ from ml100k import ml100k_columns
 from alsrec import ALSParams, Interactions, Recommender
 from alsrec.datasets import synthetic
 from alsrec.evaluation import holdout_split, ndcg_at_k, time_split
+from alsrec.model import noise_multiple
 from alsrec.model.defaults import (
     AUTO_SCALE,
     auto_regularization,
@@ -79,7 +81,20 @@ from alsrec.model.defaults import (
 from alsrec.model.statistics import matrix_level, signal_energy, spectral_ratio
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
+
+
+@contextmanager
+def undamped() -> Iterator[None]:
+    """The rule without :func:`alsrec.model.noise_multiple.ratio_damping` (its exponent set
+    to 0 for the block), for the "before the damping" column."""
+    kept = noise_multiple.DAMPED_EXPONENT
+    noise_multiple.DAMPED_EXPONENT = 0.0
+    try:
+        yield
+    finally:
+        noise_multiple.DAMPED_EXPONENT = kept
+
 
 FACTORS = (64, 128)
 REGULARIZATION = tuple(float(f"{10 ** (-2 + 5 * k / 6):.4g}") for k in range(7))
@@ -2227,6 +2242,8 @@ def run_dataset(
             low = float(f"{10 ** (k / 8):.4g}")
             sweep[f"{low:g}"] = get(64, low, 1.0)
     rule = auto_regularization(params_confidence(split[0].matrix, ALSParams(alpha=1.0)))
+    with undamped():
+        plain_rule = auto_regularization(params_confidence(split[0].matrix, ALSParams(alpha=1.0)))
     earlier = entry.get("rule")
     # The weak-signal check's factor (1 where it does not apply; the pattern's statistic,
     # the same under every alpha).
@@ -2237,15 +2254,31 @@ def run_dataset(
     # "rule_before_flat", "rule_before_level", "before_level" and "before_guard", are
     # already recorded).
     if earlier and earlier["regularization"] != rule:
-        if weak != 1.0:
+        if plain_rule != rule:  # the damping of the spectral law (2026-12-05)
+            entry.setdefault("rule_before_damping", dict(earlier))
+        elif weak != 1.0:
             entry.setdefault("rule_before_weak", dict(earlier))
         elif "rule_before_ramp" not in entry:
             entry["rule_before_ramp"] = dict(earlier)  # alpha 1, before the heavy-tail ramp
     if name in DATASETS or name in CHECKED:  # every default, alpha="auto" too: a real fit
         model = Recommender().fit(split[0])
         before = entry.get("defaults")
+        # The damping of the spectral law (the last stage): where it moves the value, the
+        # defaults without it, a real fit.
+        with undamped():
+            plain = resolve_params(ALSParams(), split[0].matrix)[0]
+        damped = float(plain.regularization) != float(model.params_.regularization_value)
+        if damped:
+            undamped_model = Recommender(alpha=plain.alpha, regularization=plain.regularization)
+            entry["before_damping"] = {
+                "regularization": float(plain.regularization),
+                "ndcg": ndcg_at_k(undamped_model.fit(split[0]), split[1], 10),
+            }
+        else:
+            entry.pop("before_damping", None)
         if (
             before
+            and not damped
             and weak == 1.0
             and "before_ramp" not in entry
             and before["regularization"] != float(model.params_.regularization_value)
@@ -2713,15 +2746,17 @@ def defaults_table(cache: dict[str, Any]) -> str:
     lines = [
         "| dataset | group | density | s_70/s_1 | auto alpha | auto reg | "
         "`Recommender()` NDCG@10 | grid best (params) | share of grid best | "
-        "before the weak check | before the heavy-tail path | before the component scale | "
+        "before the damping | before the weak check | before the heavy-tail path | "
+        "before the component scale | "
         "before the excess check | "
         "without the flat multiple | "
         "before the level factor | "
         "alpha 1, no level factor |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     shares: dict[str, list[float]] = {
         "now": [],
+        "damping": [],
         "weak": [],
         "heavy": [],
         "plateau": [],
@@ -2736,9 +2771,10 @@ def defaults_table(cache: dict[str, Any]) -> str:
             continue
         s, d, g = e["stats"], e["defaults"], e["grid_best"]
         share = d["ndcg"] / g["ndcg"]
+        undamped_share = e.get("before_damping", d)["ndcg"] / g["ndcg"]
         # Each column falls back on the next later stage: a set that a stage did not change
         # has its value from after that stage.
-        weak_entry = e.get("before_weak", d)
+        weak_entry = e.get("before_weak", e.get("before_damping", d))
         unweak = weak_entry["ndcg"] / g["ndcg"]
         heavy_entry = e.get("before_heavy", weak_entry)
         plateau_entry = e.get("before_plateau", heavy_entry)
@@ -2791,6 +2827,7 @@ def defaults_table(cache: dict[str, Any]) -> str:
             unheavy = math.nan  # made after the heavy-tail path
         for k, v in (
             ("now", share),
+            ("damping", undamped_share),
             ("weak", unweak),
             ("heavy", unheavy),
             ("plateau", unplateau),
@@ -2806,7 +2843,8 @@ def defaults_table(cache: dict[str, Any]) -> str:
         lines.append(
             f"| {name} | {e.get('role', '')} | {s['density']:.2%} | {s['spectral_ratio']:.3f} | "
             f"{d['alpha']:.3g} | {d['regularization']:.3g} | {d['ndcg']:.4f} | "
-            f"{g['ndcg']:.4f} ({g['params']}) | {share:.1%} | {unweak:.1%} | "
+            f"{g['ndcg']:.4f} ({g['params']}) | {share:.1%} | {undamped_share:.1%} | "
+            f"{unweak:.1%} | "
             f"{'n/a' if math.isnan(unheavy) else f'{unheavy:.1%}'} | "
             f"{'n/a' if math.isnan(unplateau) else f'{unplateau:.1%}'} | "
             f"{'n/a' if math.isnan(unexcess) else f'{unexcess:.1%}'} | "
@@ -2816,6 +2854,7 @@ def defaults_table(cache: dict[str, Any]) -> str:
         )
     for k, label in (
         ("now", "Recommender()"),
+        ("damping", "before the damping"),
         ("weak", "before the weak check"),
         ("heavy", "before the heavy-tail path"),
         ("plateau", "before the component scale"),
