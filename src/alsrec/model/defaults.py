@@ -34,8 +34,9 @@ under-shooting.
 The multiple of ``edge`` comes from :mod:`alsrec.model.noise_multiple`: ``7.17 * rho**1.08``
 of the spectral ratio ``rho = s_70 / s_1`` of the observed pattern (:func:`spectral_scale`),
 with its checks for flat spectra (:func:`flat_spectrum_scale`), flat item popularity
-(:func:`popularity_scale`), weak personal signal (:func:`weak_signal_factor`) and the
-confidence level (:func:`level_factor`); :func:`auto_multiple` measures the statistics and
+(:func:`popularity_scale`), weak personal signal (:func:`weak_signal_factor`), the
+law's rise at a low confidence level (:func:`ratio_damping`) and the confidence level
+(:func:`level_factor`); :func:`auto_multiple` measures the statistics and
 puts them together. There is no search inside ``fit``, and the result is deterministic.
 """
 
@@ -368,12 +369,15 @@ def auto_regularization(
         :func:`spectral_scale` of the matrix's :func:`spectral_ratio` (:data:`AUTO_SCALE`,
         0.8, on small data), or :data:`FLAT_SCALE` when item popularity is flat
         (:func:`popularity_scale`), times :func:`level_factor` of its
-        :func:`confidence_level`.
+        :func:`confidence_level`, with the weak-signal, damping and flat-spectrum checks
+        (see :func:`auto_multiple`). :func:`alsrec.tuning.search` passes the multiple of
+        the data at its default point (``alsrec.tuning.space.home_multiple``), so
+        that within one dataset its regularization ratio keeps the noise scale's own
+        dependence on ``alpha``.
     level : float, optional
-        The confidence level for :func:`level_factor` when ``scale`` is not given; by
-        default the matrix's own (:func:`matrix_level`). :func:`alsrec.tuning.search`
-        passes the level of the data at its default point, so that within one dataset
-        its regularization ratio keeps the noise scale's own dependence on ``alpha``.
+        The confidence level when ``scale`` is not given, for :func:`level_factor`,
+        :func:`weak_signal_factor` and :func:`ratio_damping`; by default the matrix's own
+        (:func:`matrix_level`).
 
     Returns
     -------
