@@ -26,8 +26,14 @@ from alsrec.model.defaults import (
     params_confidence,
     ratio_damping,
     resolve_params,
+    weak_signal_factor,
 )
-from alsrec.model.statistics import matrix_level, popularity_gini, spectral_ratio
+from alsrec.model.statistics import (
+    matrix_level,
+    popularity_gini,
+    signal_energy,
+    spectral_ratio,
+)
 
 
 def _counts(seed: int, n_users: int, n_items: int, mean: int) -> Interactions:
@@ -80,12 +86,22 @@ def test_data_outside_the_region_keeps_its_value(monkeypatch: pytest.MonkeyPatch
     # binary data at a large alpha (a high confidence level): the law as fitted
     raw = synthetic(6000, 3000, mean_interactions=7, random_state=320)
     binary = Interactions.from_arrays(raw.user_ids, raw.item_ids, None, aggregate="max")
-    flat = sp.random(400, 300, density=0.05, random_state=1, format="csr")  # flat popularity
-    values = [resolve_params(ALSParams(), m)[0].regularization for m in (binary.matrix, flat)]
+    # flat popularity with a clear signal at a low level: only the Gini weight is 0 here
+    raw = synthetic(1500, 800, mean_interactions=40, popularity_exponent=0.0, random_state=7)
+    flat = Interactions.from_arrays(raw.user_ids, raw.item_ids, raw.weights).matrix
+    conf = params_confidence(flat, resolve_params(ALSParams(), flat)[0])
+    gini = popularity_gini(np.asarray(conf.sum(axis=0)).ravel())
+    ratio = spectral_ratio(conf)
+    assert gini is not None and gini <= DAMPED_GINI[0]
+    assert ratio is not None and DAMPED_RATIO < ratio < 0.3
+    assert matrix_level(conf) <= DAMPED_LEVEL[0]
+    assert weak_signal_factor(signal_energy(flat), matrix_level(conf)) == 1.0
+    # a random pattern: weak signal, whose factor the damping leaves alone
+    weak = sp.random(400, 300, density=0.05, random_state=1, format="csr")
+    sets = (binary.matrix, flat, weak)
+    values = [resolve_params(ALSParams(), m)[0].regularization for m in sets]
     monkeypatch.setattr(noise_multiple, "DAMPED_EXPONENT", 0.0)
-    assert [resolve_params(ALSParams(), m)[0].regularization for m in (binary.matrix, flat)] == (
-        values
-    )
+    assert [resolve_params(ALSParams(), m)[0].regularization for m in sets] == values
 
 
 def test_the_damped_value_ranks_at_least_as_well(
