@@ -22,6 +22,10 @@ from alsrec.model.defaults import (
     DAMPED_GINI,
     DAMPED_LEVEL,
     DAMPED_RATIO,
+    SPECTRAL_FITTED,
+    SPECTRAL_FLAT,
+    WEAK_SCALE,
+    WEAK_SIGNAL,
     auto_regularization,
     params_confidence,
     ratio_damping,
@@ -60,14 +64,34 @@ def test_the_factor_is_one_outside_its_region_and_full_inside_it() -> None:
 
 
 def test_the_factor_is_continuous_and_monotone_in_each_statistic() -> None:
-    ratios = [ratio_damping(r, 2.0, 0.6) for r in np.linspace(DAMPED_RATIO, 0.3, 12)]
-    assert ratios[0] == 1.0 and all(a > b for a, b in itertools.pairwise(ratios))
+    top = SPECTRAL_FITTED[1]
+    rising = [ratio_damping(r, 2.0, 0.6) for r in np.linspace(DAMPED_RATIO, top, 12)]
+    assert rising[0] == 1.0 and all(a > b for a, b in itertools.pairwise(rising))
+    # above the law's fitted range it fades out, to 1 where the law is back at 0.8
+    fading = [ratio_damping(r, 2.0, 0.6) for r in np.geomspace(top, SPECTRAL_FLAT, 9)]
+    assert fading[0] == pytest.approx(rising[-1]) and fading[-1] == pytest.approx(1.0)
+    assert all(a < b for a, b in itertools.pairwise(fading))
     levels = [ratio_damping(0.2, v, 0.6) for v in np.geomspace(*DAMPED_LEVEL, 9)]
     assert levels[-1] == pytest.approx(1.0)
     assert all(a < b for a, b in itertools.pairwise(levels))  # the damping fades with level
     ginis = [ratio_damping(0.2, 2.0, g) for g in np.geomspace(*DAMPED_GINI, 9)]
     assert ginis[0] == pytest.approx(1.0)
     assert all(a > b for a, b in itertools.pairwise(ginis))  # and grows with skew
+    energies = [ratio_damping(0.2, 2.0, 0.6, e) for e in np.geomspace(*WEAK_SIGNAL, 9)]
+    assert energies[0] == pytest.approx(1.0) and energies[-1] == ratio_damping(0.2, 2.0, 0.6)
+    assert all(a > b for a, b in itertools.pairwise(energies))
+
+
+def test_the_rule_has_no_jump_where_the_weak_check_hands_over() -> None:
+    # Across the weak-signal band one factor fades out as the other fades in: their
+    # product moves by small steps, with no jump at either end of the band.
+    weak, strong = WEAK_SIGNAL
+    energies = np.geomspace(weak * 0.98, strong * 1.02, 200)
+    product = [weak_signal_factor(e) * ratio_damping(0.2, 2.0, 0.6, e) for e in energies]
+    steps = np.abs(np.diff(np.log(product)))
+    assert steps.max() < 0.01
+    assert product[0] == pytest.approx(WEAK_SCALE)
+    assert product[-1] == pytest.approx(ratio_damping(0.2, 2.0, 0.6))
 
 
 def test_the_rule_takes_the_factor_of_its_data(

@@ -442,9 +442,9 @@ def auto_multiple(
     toward :data:`PLATEAU_SHARE` of its :func:`component_scale` (divided by the noise
     scale, so that the multiple times the noise scale gives that regularization); below
     that ratio instead, times the :func:`weak_signal_factor` of its
-    :func:`~alsrec.model.statistics.signal_energy`, or, where that factor is 1 and the
-    weights are not heavy-tailed, times the :func:`ratio_damping` of its ratio, ``level``
-    and Gini coefficient.
+    :func:`~alsrec.model.statistics.signal_energy` and, unless the weights are
+    heavy-tailed, the :func:`ratio_damping` of its ratio, ``level``, Gini coefficient and
+    energy (which fades out where the weak-signal factor fades in).
 
     Examples
     --------
@@ -505,12 +505,13 @@ def _scoped_multiple(
     if spectrum is None or ratio is None:
         return multiple
     if ratio <= (HEAVY_FLAT[0] if heavy else SPECTRAL_FLAT):
-        # not flat: the weak-signal check (the same shuffled pattern's SVD), else the
-        # damping of the law's rise at a low level
-        weak = weak_signal_factor(spectrum.signal_energy(), level)
-        if weak != 1.0 or heavy:
+        # not flat: the weak-signal check (the same shuffled pattern's SVD), and, as it
+        # fades out, the damping of the law's rise at a low level
+        energy = spectrum.signal_energy()
+        weak = weak_signal_factor(energy, level)
+        if heavy:
             return multiple * weak
-        return multiple * ratio_damping(ratio, level, gini)
+        return multiple * weak * ratio_damping(ratio, level, gini, energy)
     if level < LEVEL_REFERENCE and not heavy:
         return multiple
     excess = spectrum.excess()
