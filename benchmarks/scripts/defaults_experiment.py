@@ -2263,8 +2263,8 @@ def run_dataset(
         )
         entry["rule_before_damping"] = {"regularization": plain_rule, "ndcg": unrule}
     if earlier and earlier["regularization"] != rule:
-        if math.isclose(earlier["regularization"], plain_rule, rel_tol=1e-6):
-            pass  # the damping's own move, recorded above
+        if plain_rule != rule or math.isclose(earlier["regularization"], plain_rule, rel_tol=1e-6):
+            pass  # the damping's own move (or a change of it), recorded above
         elif weak != 1.0:
             entry.setdefault("rule_before_weak", dict(earlier))
         elif "rule_before_ramp" not in entry:

@@ -242,7 +242,11 @@ def main() -> None:
             entry = cache.setdefault(name, {})
             for k in FURTHER:
                 if str(k) in entry and args.refit_defaults:
-                    entry[str(k)].update(refit_defaults(name, k))
+                    done = entry[str(k)]
+                    if "before_damping" not in done:  # the score before the damping
+                        kept = ("defaults", "alpha", "regularization")
+                        done["before_damping"] = {f: done[f] for f in kept}
+                    done.update(refit_defaults(name, k))
                     args.out.write_text(json.dumps(cache, indent=1, sort_keys=True))
                     continue
                 if str(k) in entry:
