@@ -2106,6 +2106,74 @@ FROZEN18_DATASETS: dict[str, tuple[str, Callable[[], Split]]] = {
 """The eighteenth frozen group: the out-of-sample check of the spectral law's damping."""
 
 
+def _ml100k_frozen19(kind: str) -> Split:
+    """MovieLens-100k subsets of the nineteenth frozen group (holdout seed 31):
+    ``ratings-heavy-users``, ratings as weights of the users with 100 ratings or more;
+    ``ge4-pairs60``, 4 stars and up of a seeded 60% of the ratings; ``ge3-items-ge20``, 3
+    stars and up of the items with 20 ratings or more."""
+    rows = _ml100k_rows()
+    user, item, rating = rows["user"], rows["item"], rows["rating"]
+    ids, counts = np.unique(item, return_counts=True)
+    users, per_user = np.unique(user, return_counts=True)
+    weights = None
+    if kind == "ratings-heavy-users":
+        keep = np.isin(user, users[per_user >= 100])
+        weights = rating[keep]
+    elif kind == "ge4-pairs60":
+        drawn = np.random.default_rng(191).random(user.size) < 0.6
+        keep = (rating >= 4.0) & drawn
+    elif kind == "ge3-items-ge20":
+        keep = (rating >= 3.0) & np.isin(item, ids[counts >= 20])
+    else:
+        raise ValueError(kind)
+    return _holdout(Interactions.from_arrays(user[keep], item[keep], weights), 31)
+
+
+FROZEN19_DATASETS: dict[str, tuple[str, Callable[[], Split]]] = {
+    # A nineteenth frozen group, defined on 2026-12-05 at 08:53 UTC after the damping's
+    # last change and before it was measured, with no change of the rule in view: an
+    # acceptance check over the kinds of the whole experiment (three MovieLens-100k
+    # subsets; synthetic binary, ratings, Poisson, Pareto and log-normal counts, planted
+    # clusters and weak clusters), new seeds 340-344.
+    "f19-ml100k-ratings-heavy-users": (
+        "frozen19",
+        lambda: _ml100k_frozen19("ratings-heavy-users"),
+    ),
+    "f19-ml100k-ge4-pairs60": ("frozen19", lambda: _ml100k_frozen19("ge4-pairs60")),
+    "f19-ml100k-ge3-items-ge20": ("frozen19", lambda: _ml100k_frozen19("ge3-items-ge20")),
+    "f19-syn-clusters80-binary": (
+        "frozen19",
+        _synthetic("binary", 340, n_users=6000, n_items=3000, n_clusters=80, mean_interactions=7),
+    ),
+    "f19-syn-flat-lognormal": (
+        "frozen19",
+        _synthetic(
+            "lognormal",
+            341,
+            n_users=4000,
+            n_items=2000,
+            mean_interactions=10,
+            popularity_exponent=0.3,
+        ),
+    ),
+    "f19-syn-skewed-heavy": (
+        "frozen19",
+        _synthetic(
+            "heavy", 342, n_users=6000, n_items=2500, mean_interactions=8, popularity_exponent=1.3
+        ),
+    ),
+    "f19-syn-weak-rating": (
+        "frozen19",
+        _synthetic("rating", 343, n_users=5000, n_items=2500, mean_interactions=9, in_cluster=0.3),
+    ),
+    "f19-syn-dense-poisson": (
+        "frozen19",
+        _synthetic("poisson", 344, n_users=2000, n_items=800, mean_interactions=40),
+    ),
+}
+"""The nineteenth frozen group: an acceptance check made after the last change."""
+
+
 LATER = {
     **FROZEN9_DATASETS,
     **FROZEN10_DATASETS,
@@ -2117,6 +2185,7 @@ LATER = {
     **FROZEN16_DATASETS,
     **FROZEN17_DATASETS,
     **FROZEN18_DATASETS,
+    **FROZEN19_DATASETS,
 }
 """The groups made after the excess check's level gate (the ninth) and later."""
 
@@ -2140,6 +2209,7 @@ CHECKED = {
     **FROZEN16_DATASETS,
     **FROZEN17_DATASETS,
     **FROZEN18_DATASETS,
+    **FROZEN19_DATASETS,
 }
 """The out-of-sample groups: ``Recommender()`` scored by a real fit, a grid, an extended
 sweep; left out of the forms and leave-one-out tables."""
