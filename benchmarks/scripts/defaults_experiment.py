@@ -130,6 +130,35 @@ def _ml100k_rows() -> dict[str, np.ndarray]:
     return ml100k_columns()
 
 
+@dataclass(frozen=True)
+class _Counts:
+    """MovieLens-100k's columns with the item and user counts the later groups select by."""
+
+    user: np.ndarray
+    item: np.ndarray
+    rating: np.ndarray
+    ids: np.ndarray
+    """The item IDs, sorted."""
+    counts: np.ndarray
+    """Ratings per item of ``ids``."""
+    users: np.ndarray
+    """The user IDs, sorted."""
+    per_user: np.ndarray
+    """Ratings per user of ``users``."""
+
+    @property
+    def ranked(self) -> np.ndarray:
+        """The item IDs, most rated first (ties in ID order)."""
+        return self.ids[np.argsort(-self.counts, kind="stable")]
+
+
+def _ml100k_counts() -> _Counts:
+    rows = _ml100k_rows()
+    ids, counts = np.unique(rows["item"], return_counts=True)
+    users, per_user = np.unique(rows["user"], return_counts=True)
+    return _Counts(rows["user"], rows["item"], rows["rating"], ids, counts, users, per_user)
+
+
 def _ml100k(kind: str) -> Split:
     rows = _ml100k_rows()
     user, item, rating = rows["user"], rows["item"], rows["rating"]
@@ -1925,10 +1954,9 @@ def _ml100k_frozen16(kind: str) -> Split:
     4 stars and up of the odd-numbered users; ``ratings-light``, ratings as weights of the
     users with at most 80 ratings; ``ge3-items40``, 3 stars and up of a seeded 40% of the
     items."""
-    rows = _ml100k_rows()
-    user, item, rating = rows["user"], rows["item"], rows["rating"]
-    ids, counts = np.unique(item, return_counts=True)
-    users, per_user = np.unique(user, return_counts=True)
+    m = _ml100k_counts()
+    user, item, rating = m.user, m.item, m.rating
+    ids, counts, users, per_user = m.ids, m.counts, m.users, m.per_user
     weights = None
     if kind == "ge5-no-top100":
         keep = (rating >= 5.0) & np.isin(item, ids[counts < 100])
@@ -1979,11 +2007,9 @@ def _ml100k_frozen17(kind: str) -> Split:
     and up of the users with at most 60 ratings; ``ratings-no-top100``, ratings as weights
     without the 100 most-rated items; ``ge4-items60``, 4 stars and up of a seeded 60% of
     the items."""
-    rows = _ml100k_rows()
-    user, item, rating = rows["user"], rows["item"], rows["rating"]
-    ids, counts = np.unique(item, return_counts=True)
-    users, per_user = np.unique(user, return_counts=True)
-    ranked = ids[np.argsort(-counts, kind="stable")]
+    m = _ml100k_counts()
+    user, item, rating = m.user, m.item, m.rating
+    ids, users, per_user, ranked = m.ids, m.users, m.per_user, m.ranked
     weights = None
     if kind == "ge4-no-top50":
         keep = (rating >= 4.0) & ~np.isin(item, ranked[:50])
@@ -2043,11 +2069,9 @@ def _ml100k_frozen18(kind: str) -> Split:
     3 stars and up without the 150 most-rated items; ``ratings-light-items50``, ratings as
     weights of the users with at most 100 ratings, on a seeded half of the items;
     ``ge5-users70``, 5 stars of a seeded 70% of the users."""
-    rows = _ml100k_rows()
-    user, item, rating = rows["user"], rows["item"], rows["rating"]
-    ids, counts = np.unique(item, return_counts=True)
-    users, per_user = np.unique(user, return_counts=True)
-    ranked = ids[np.argsort(-counts, kind="stable")]
+    m = _ml100k_counts()
+    user, item, rating = m.user, m.item, m.rating
+    ids, users, per_user, ranked = m.ids, m.users, m.per_user, m.ranked
     weights = None
     if kind == "ge4-light":
         keep = (rating >= 4.0) & np.isin(user, users[per_user <= 70])
@@ -2111,10 +2135,9 @@ def _ml100k_frozen19(kind: str) -> Split:
     ``ratings-heavy-users``, ratings as weights of the users with 100 ratings or more;
     ``ge4-pairs60``, 4 stars and up of a seeded 60% of the ratings; ``ge3-items-ge20``, 3
     stars and up of the items with 20 ratings or more."""
-    rows = _ml100k_rows()
-    user, item, rating = rows["user"], rows["item"], rows["rating"]
-    ids, counts = np.unique(item, return_counts=True)
-    users, per_user = np.unique(user, return_counts=True)
+    m = _ml100k_counts()
+    user, item, rating = m.user, m.item, m.rating
+    ids, counts, users, per_user = m.ids, m.counts, m.users, m.per_user
     weights = None
     if kind == "ratings-heavy-users":
         keep = np.isin(user, users[per_user >= 100])
