@@ -297,10 +297,7 @@ def flat_spectrum_weight(
     start, full = HEAVY_FLAT if heavy else (SPECTRAL_FLAT, SPECTRAL_MANY[0])
     if ratio is None or excess is None or ratio <= start or excess >= signal:
         return 0.0
-    weight = 1.0 if ratio >= full else math.log(ratio / start) / math.log(full / start)
-    if excess > chance:
-        weight *= math.log(signal / excess) / math.log(signal / chance)
-    return float(weight)
+    return _weight(ratio, (start, full)) * (1.0 - _weight(excess, (chance, signal)))
 
 
 def _blend(ratio: float, start: tuple[float, float], end: tuple[float, float]) -> float:
